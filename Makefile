@@ -1,0 +1,47 @@
+# Dawra — one command for each thing a newcomer does. Every target installs what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: setup demo up test lint bench clean
+
+# Python environment: uv (pinned) installs exactly what uv.lock says.
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(BIN)/python
+	touch $@
+
+setup: $(VENV)/.synced
+
+## demo: seed catalog and stock, place orders, drive carrier webhooks over HTTP, print timelines and the outbox
+demo: setup
+	$(BIN)/python -m dawra.local demo
+
+## up: run the local stack (HTTP gateway + AWS endpoint) until interrupted
+up: setup
+	$(BIN)/python -m dawra.local up
+
+## test: every test tier that runs offline (unit, integration, infra)
+test: setup infra-setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check dawra functions tests infra
+
+## bench: benchmarks on the embedded cloud; writes bench/results.json and bench/RESULTS.md
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) cdk.out node_modules
+
+include infra/infra.mk

@@ -1,0 +1,1 @@
+"""Dawra: everything after the buy button."""

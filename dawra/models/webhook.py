@@ -1,0 +1,41 @@
+"""The envelope a carrier webhook is stored in, on SQS, before anything else looks at it ("storage first").
+
+Locally the HTTP gateway builds it; on AWS the API Gateway -> SQS integration's mapping template builds the same JSON:
+
+    {"carrier": "<path parameter>",
+     "body_b64": "<the raw request body, base64>",
+     "signature": "<X-Carrier-Signature header, or null>",
+     "received_at_epoch_ms": <request time, ms since the epoch>}
+
+The raw body is kept byte for byte (base64) because the signature is an HMAC over exactly those bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SIGNATURE_HEADER = "X-Carrier-Signature"
+
+
+class CarrierWebhookEnvelope(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    carrier: str = Field(min_length=1, max_length=64)
+    body_b64: str
+    signature: str | None = None
+    received_at_epoch_ms: int
+
+    @property
+    def raw_body(self) -> bytes:
+        return base64.b64decode(self.body_b64, validate=True)
+
+    @classmethod
+    def wrap(cls, carrier: str, raw_body: bytes, signature: str | None, received_at_epoch_ms: int):
+        return cls(
+            carrier=carrier,
+            body_b64=base64.b64encode(raw_body).decode("ascii"),
+            signature=signature,
+            received_at_epoch_ms=received_at_epoch_ms,
+        )
