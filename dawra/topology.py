@@ -324,9 +324,10 @@ TOPOLOGY = Topology(
             handler="app.handler",
             memory_mb=256,
             timeout_s=10,
-            environment={**POWERTOOLS_ENV, **ORDERS_TABLE},
-            permissions=("orders:read", "orders:write", "lifecycle:callback"),
-            purpose="Tasks ShipShipment, WaitForDelivery (stores the task token) and CompleteOrder.",
+            environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE},
+            permissions=("orders:read", "orders:write", "inventory:read", "inventory:write", "lifecycle:callback"),
+            purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForDelivery "
+                    "(stores the task token) and CompleteOrder.",
         ),
         Function(
             id="tracking-consumer",

@@ -1,0 +1,376 @@
+"""The embedded cloud: moto, made to behave like the parts of AWS Dawra relies on, in one process.
+
+What it adds to moto (each measured or documented in docs/decisions.md):
+- Lambda invocations (Step Functions tasks, direct invokes, our pollers, the HTTP gateway) run the real handler named
+  by the function's Handler, in-process, with a Lambda context; a raised error reaches the caller as
+  ``{"errorType": <class name>, ...}`` so ASL Retry/Catch match on it. Each function keeps a small pool of warm
+  "containers" (separately imported module instances), one invocation at a time each, as Lambda does.
+- DynamoDB (and its streams) handle one request at a time, so conditional writes and transactions are atomic.
+- Step Functions tasks reuse boto3 clients instead of building one per task.
+- Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from dawra.topology import TOPOLOGY, Function, Ref, Topology
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+LAMBDA_ROLE = "dawra-local-lambda"
+MAX_WARM_CONTAINERS = 8
+
+# Environment the local stack adds for every function (on AWS these are the deployment's concern).
+LOCAL_FUNCTION_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here
+    "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the demo's output
+    "POWERTOOLS_LOG_LEVEL": os.environ.get("DAWRA_LOCAL_LOG_LEVEL", "WARNING"),
+    "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
+}
+
+
+# --- Lambda, in-process ------------------------------------------------------------------------------------------
+
+
+class LambdaContext:
+    """What Lambda passes as `context`: the attributes Powertools and our handlers read."""
+
+    def __init__(self, function: Function, arn: str):
+        self.function_name = function.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = arn
+        self.memory_limit_in_mb = function.memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.name}"
+        self.log_stream_name = f"local/{self.aws_request_id}"
+        self._deadline = time.monotonic() + function.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class _FunctionRuntime:
+    function: Function
+    idle: list[Any] = field(default_factory=list)
+    created: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    available: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(MAX_WARM_CONTAINERS))
+
+    def _cold_start(self):
+        module_file, attr = self.function.handler.rsplit(".", 1)
+        path = self.function.code_path / f"{module_file.replace('.', '/')}.py"
+        self.created += 1
+        name = f"dawra_local_fn.{self.function.id.replace('-', '_')}.c{self.created}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        return getattr(module, attr)
+
+    @contextmanager
+    def container(self):
+        self.available.acquire()
+        try:
+            with self.lock:
+                handler = self.idle.pop() if self.idle else None
+            if handler is None:
+                handler = self._cold_start()
+            try:
+                yield handler
+            finally:
+                with self.lock:
+                    self.idle.append(handler)
+        finally:
+            self.available.release()
+
+
+class InProcessLambda:
+    """Replaces moto's Docker-based invocation with a call of the real handler."""
+
+    def __init__(self, topology: Topology):
+        self.by_name = {fn.name: _FunctionRuntime(fn) for fn in topology.functions}
+        self.invocations: dict[str, int] = {fn.name: 0 for fn in topology.functions}
+        self._count_lock = threading.Lock()
+
+    def invoke(self, function_name: str, arn: str, event: Any) -> tuple[str, bool, str]:
+        runtime = self.by_name.get(function_name)
+        if runtime is None:
+            body = {"errorType": "ResourceNotFound", "errorMessage": f"no local handler for {function_name}"}
+            return json.dumps(body), True, ""
+        with self._count_lock:
+            self.invocations[function_name] += 1
+        if isinstance(event, (str, bytes)):
+            event = json.loads(event or "{}")
+        with runtime.container() as handler:
+            try:
+                result = handler(event, LambdaContext(runtime.function, arn))
+                return json.dumps(result), False, ""
+            except Exception as error:  # noqa: BLE001 - every error becomes Lambda's error payload
+                body = {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error)[-5:],
+                }
+                return json.dumps(body), True, ""
+
+
+# --- Patches to moto ---------------------------------------------------------------------------------------------
+
+_dynamodb_lock = threading.RLock()
+_patched = False
+_active_lambda: InProcessLambda | None = None
+
+
+def _install_patches() -> None:
+    """Patch moto once per process; the active InProcessLambda is swapped per EmbeddedCloud."""
+    global _patched
+    if _patched:
+        return
+    from moto.awslambda.models import LambdaFunction
+    from moto.dynamodb.responses import DynamoHandler
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    def _invoke_lambda(self, event=None):
+        if _active_lambda is None:
+            raise RuntimeError("no embedded cloud is running")
+        return _active_lambda.invoke(self.function_name, self.function_arn, event)
+
+    LambdaFunction._invoke_lambda = _invoke_lambda
+
+    for handler_class in (DynamoHandler, DynamoDBStreamsHandler):
+        original = handler_class.call_action
+
+        def call_action(self, _original=original):
+            with _dynamodb_lock:
+                return _original(self)
+
+        handler_class.call_action = call_action
+
+    # Step Functions' interpreter builds a boto3 client for every task; reuse them (thread-safe for calls).
+    import moto.stepfunctions.parser.asl.utils.boto_client as boto_client_module
+
+    original_client_for = boto_client_module.boto_client_for
+    cache: dict[tuple, Any] = {}
+    cache_lock = threading.Lock()
+
+    def cached_client_for(region, service, state_credentials=None):
+        key = (region, service)
+        with cache_lock:
+            if key not in cache:
+                cache[key] = original_client_for(region=region, service=service, state_credentials=state_credentials)
+            return cache[key]
+
+    cached_client_for.cache = cache
+    importlib.import_module("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
+    for module in list(sys.modules.values()):
+        if getattr(module, "boto_client_for", None) is original_client_for:
+            module.boto_client_for = cached_client_for
+    boto_client_module.boto_client_for = cached_client_for
+    _patched = True
+
+
+def _clear_step_functions_client_cache() -> None:
+    import moto.stepfunctions.parser.asl.utils.boto_client as boto_client_module
+
+    cache = getattr(boto_client_module.boto_client_for, "cache", None)
+    if cache is not None:
+        cache.clear()
+
+
+# --- The cloud ---------------------------------------------------------------------------------------------------
+
+
+class EmbeddedCloud:
+    """Start with :meth:`start` (or use as a context manager); everything in TOPOLOGY exists afterwards."""
+
+    def __init__(self, topology: Topology = TOPOLOGY):
+        self.topology = topology
+        self.lambdas = InProcessLambda(topology)
+        self._mock = None
+        self._clients: dict[str, Any] = {}
+        self.carrier_secrets: dict[str, str] = {}
+        self.resolved: dict[tuple[str, str, str], str] = {}
+
+    # lifecycle
+    def start(self) -> EmbeddedCloud:
+        global _active_lambda
+        if _active_lambda is not None:
+            raise RuntimeError("an embedded cloud is already running in this process")
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
+                           "AWS_REGION": REGION}.items():
+            os.environ[key] = value
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        from moto import mock_aws
+
+        _install_patches()
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True},
+                                      "core": {"reset_boto3_session": True}})
+        self._mock.start()
+        _active_lambda = self.lambdas
+        _clear_step_functions_client_cache()
+        from dawra.adapters import aws
+        from dawra.settings import settings
+
+        aws.reset_clients()
+        settings.cache_clear()
+        self._create_resources()
+        return self
+
+    def stop(self) -> None:
+        global _active_lambda
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        _active_lambda = None
+        _clear_step_functions_client_cache()
+
+    def __enter__(self) -> EmbeddedCloud:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def client(self, service: str):
+        if service not in self._clients:
+            self._clients[service] = boto3.client(service, region_name=REGION)
+        return self._clients[service]
+
+    # names and ARNs
+    def arn(self, kind: str, name: str) -> str:
+        service = {"table": "dynamodb", "queue": "sqs", "topic": "sns", "state_machine": "states",
+                   "function": "lambda"}[kind]
+        resource = {"table": f"table/{name}", "queue": name, "topic": name, "state_machine": f"stateMachine:{name}",
+                    "function": f"function:{name}"}[kind]
+        return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+    def queue_url(self, queue_id: str) -> str:
+        return self.client("sqs").get_queue_url(QueueName=self.topology.queue(queue_id).name)["QueueUrl"]
+
+    def resolve(self, value: Ref | str) -> str:
+        if isinstance(value, str):
+            return value
+        return self.resolved[(value.kind, value.id, value.attr)]
+
+    def function_environment(self, function: Function) -> dict[str, str]:
+        return {key: self.resolve(value) for key, value in function.environment.items()}
+
+    # resources
+    def _create_resources(self) -> None:
+        topo = self.topology
+        ddb, sqs, sns = self.client("dynamodb"), self.client("sqs"), self.client("sns")
+        for table in topo.tables:
+            attributes = {table.keys.partition_key, *(filter(None, [table.keys.sort_key]))}
+            for index in table.indexes:
+                attributes |= {index.partition_key, *(filter(None, [index.sort_key]))}
+            kwargs: dict[str, Any] = {
+                "TableName": table.name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "KeySchema": _key_schema(table.keys.partition_key, table.keys.sort_key),
+                "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in sorted(attributes)],
+            }
+            if table.indexes:
+                kwargs["GlobalSecondaryIndexes"] = [
+                    {"IndexName": index.name, "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                     "Projection": {"ProjectionType": index.projection}} for index in table.indexes]
+            if table.stream:
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
+            described = ddb.create_table(**kwargs)["TableDescription"]
+            if table.ttl_attribute:
+                ddb.update_time_to_live(TableName=table.name, TimeToLiveSpecification={
+                    "Enabled": True, "AttributeName": table.ttl_attribute})
+            self.resolved[("table", table.id, "name")] = table.name
+            self.resolved[("table", table.id, "arn")] = described["TableArn"]
+            if table.stream:
+                self.resolved[("table", table.id, "stream_arn")] = described["LatestStreamArn"]
+
+        for queue in sorted(topo.queues, key=lambda q: q.dead_letter_queue is not None):
+            attributes = {"VisibilityTimeout": str(queue.visibility_timeout_s),
+                          "MessageRetentionPeriod": str(queue.retention_s)}
+            if queue.dead_letter_queue:
+                attributes["RedrivePolicy"] = json.dumps({
+                    "deadLetterTargetArn": self.resolved[("queue", queue.dead_letter_queue, "arn")],
+                    "maxReceiveCount": queue.max_receive_count})
+            url = sqs.create_queue(QueueName=queue.name, Attributes=attributes)["QueueUrl"]
+            self.resolved[("queue", queue.id, "url")] = url
+            self.resolved[("queue", queue.id, "name")] = queue.name
+            self.resolved[("queue", queue.id, "arn")] = self.arn("queue", queue.name)
+
+        for topic in topo.topics:
+            self.resolved[("topic", topic.id, "arn")] = sns.create_topic(Name=topic.name)["TopicArn"]
+            self.resolved[("topic", topic.id, "name")] = topic.name
+
+        for secret in topo.secrets:
+            value = secrets.token_hex(32)
+            arn = self.client("secretsmanager").create_secret(Name=secret.name, SecretString=value)["ARN"]
+            self.carrier_secrets[secret.id] = value
+            self.resolved[("secret", secret.id, "name")] = secret.name
+            self.resolved[("secret", secret.id, "arn")] = arn
+
+        for parameter in topo.parameters:
+            self.resolved[("parameter", parameter.id, "value")] = parameter.local_value
+        sender = self.resolved[("parameter", "sender-email", "value")]
+        self.client("ses").verify_email_identity(EmailAddress=sender)
+
+        for machine in topo.state_machines:  # ARNs are known before creation; functions may reference them
+            self.resolved[("state_machine", machine.id, "arn")] = self.arn("state_machine", machine.name)
+            self.resolved[("state_machine", machine.id, "name")] = machine.name
+
+        role_arn = self.client("iam").create_role(
+            RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps({
+                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                        "Principal": {"Service": "lambda.amazonaws.com"}}]}),
+        )["Role"]["Arn"]
+        process_env: dict[str, str] = {}
+        for function in topo.functions:
+            environment = {**self.function_environment(function), **LOCAL_FUNCTION_ENV}
+            for key, value in environment.items():
+                if process_env.get(key, value) != value:
+                    raise RuntimeError(f"functions disagree on {key}; in-process handlers share one environment")
+                process_env[key] = value
+            self.client("lambda").create_function(
+                FunctionName=function.name, Runtime="python3.11", Role=role_arn, Handler=function.handler,
+                Code={"ZipFile": _placeholder_zip()}, Timeout=function.timeout_s, MemorySize=function.memory_mb,
+                Environment={"Variables": environment}, Architectures=["arm64"])
+            self.resolved[("function", function.id, "arn")] = self.arn("function", function.name)
+        os.environ.update(process_env)
+
+        for machine in topo.state_machines:
+            definition = machine.definition_path.read_text()
+            for placeholder, function_id in machine.substitutions.items():
+                definition = definition.replace("${" + placeholder + "}", self.resolved[("function", function_id, "arn")])
+            self.client("stepfunctions").create_state_machine(
+                name=machine.name, definition=definition, roleArn=role_arn, type="STANDARD")
+
+
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict]:
+    schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    if sort_key:
+        schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})
+    return schema
+
+
+def _placeholder_zip() -> bytes:
+    """moto wants code; the handler really runs from the repository (InProcessLambda), not from this zip."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "Run in-process by dawra.local from the repository's functions/ folder.")
+    return buffer.getvalue()

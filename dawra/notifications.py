@@ -1,0 +1,94 @@
+"""Customer notifications: which timeline events deserve a message, and what it says. Pure (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from dawra.models import Money, Order, TimelineEvent, TimelineKind
+
+NOTIFIED_KINDS = {
+    TimelineKind.ORDER_CONFIRMED,
+    TimelineKind.SHIPMENT_SHIPPED,
+    TimelineKind.SHIPMENT_DELIVERED,
+    TimelineKind.ORDER_CANCELLED,
+}
+
+# ISO 4217 minor-unit exponents that differ from 2
+_EXPONENT = {"KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "IQD": 3, "TND": 3, "LYD": 3, "JPY": 0}
+
+SUBJECTS = {
+    "en": {
+        TimelineKind.ORDER_CONFIRMED: "Your order {ref} is confirmed",
+        TimelineKind.SHIPMENT_SHIPPED: "Your order {ref} is on its way",
+        TimelineKind.SHIPMENT_DELIVERED: "Your order {ref} was delivered",
+        TimelineKind.ORDER_CANCELLED: "Your order {ref} was cancelled",
+    },
+    "ar": {
+        TimelineKind.ORDER_CONFIRMED: "تم تأكيد طلبك {ref}",
+        TimelineKind.SHIPMENT_SHIPPED: "طلبك {ref} في الطريق إليك",
+        TimelineKind.SHIPMENT_DELIVERED: "تم توصيل طلبك {ref}",
+        TimelineKind.ORDER_CANCELLED: "تم إلغاء طلبك {ref}",
+    },
+}
+
+_env = Environment(
+    loader=PackageLoader("dawra", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True, default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+# Plain-text bodies (text email, SMS) have no markup to escape into; they get their own environment.
+_text_env = Environment(loader=PackageLoader("dawra", "templates"), autoescape=False, undefined=StrictUndefined,
+                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+
+
+def format_money(money: Money) -> str:
+    exponent = _EXPONENT.get(money.currency, 2)
+    if exponent == 0:
+        return f"{money.amount} {money.currency}"
+    whole, fraction = divmod(money.amount, 10**exponent)
+    return f"{whole:,}.{fraction:0{exponent}d} {money.currency}"
+
+
+def order_reference(order_id: str) -> str:
+    """A short reference a customer can read out on the phone."""
+    return "#" + order_id.removeprefix("ord_")[:8].upper()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    channel: str  # email | sms
+    to: str
+    subject: str
+    html: str
+    text: str
+
+
+def deserves_message(event: TimelineEvent) -> bool:
+    return event.kind in NOTIFIED_KINDS
+
+
+def render(order: Order, event: TimelineEvent) -> Rendered:
+    language = order.contact.language
+    context = {
+        "kind": event.kind.value,
+        "name": order.shipping_address.name,
+        "ref": order_reference(order.order_id),
+        "total": format_money(order.totals.total),
+        "promised_by": order.promised_by,
+        "lines": [{"title": line.title, "quantity": line.quantity} for line in order.lines],
+        "tracking_number": event.detail.get("tracking_number", ""),
+        "reason": event.detail.get("reason", ""),
+        "dir": "rtl" if language == "ar" else "ltr",
+        "lang": language,
+    }
+    subject = SUBJECTS[language][event.kind].format(ref=context["ref"])
+    if order.contact.preferred_channel == "sms" and order.contact.phone:
+        text = _text_env.get_template(f"sms_{language}.txt").render(**context).strip()
+        return Rendered(channel="sms", to=order.contact.phone, subject=subject, html="", text=text)
+    html = _env.get_template(f"email_{language}.html").render(subject=subject, **context)
+    text = _text_env.get_template(f"email_{language}.txt").render(subject=subject, **context)
+    return Rendered(channel="email", to=str(order.contact.email), subject=subject, html=html, text=text)
