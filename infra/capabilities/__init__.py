@@ -1,0 +1,1 @@
+"""One construct per capability. Each builds its part of :data:`dawra.topology.TOPOLOGY`."""

@@ -1,0 +1,127 @@
+"""Queues, the ops-alerts topic, carrier webhook secrets and the SES configuration set.
+
+SMS needs no topic: the notifier publishes straight to the customer's phone number (see functions.py for the grant).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ses as ses
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from dawra.topology import Topology
+
+from .nag import acknowledge
+from .naming import pascal
+
+SES_CONFIGURATION_SET_NAME = "dawra-notifications"
+
+
+class Messaging(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        topology: Topology,
+        deletion_protection: bool,
+        ops_alert_email: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        removal = RemovalPolicy.RETAIN if deletion_protection else RemovalPolicy.DESTROY
+
+        # Queues: dead-letter queues first, so a queue can point at its DLQ.
+        self.queues: dict[str, sqs.Queue] = {}
+        ordered = sorted(topology.queues, key=lambda q: q.dead_letter_queue is not None)
+        for spec in ordered:
+            dlq = None
+            if spec.dead_letter_queue:
+                dlq = sqs.DeadLetterQueue(
+                    queue=self.queues[spec.dead_letter_queue], max_receive_count=spec.max_receive_count or 5
+                )
+            self.queues[spec.id] = sqs.Queue(
+                self,
+                pascal(spec.id),
+                queue_name=spec.name,
+                visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
+                retention_period=Duration.seconds(spec.retention_s),
+                dead_letter_queue=dlq,
+                encryption=sqs.QueueEncryption.SQS_MANAGED,
+                enforce_ssl=True,
+            )
+        dead_letter_ids = {q.dead_letter_queue for q in topology.queues if q.dead_letter_queue}
+        for spec in topology.queues:
+            if spec.dead_letter_queue is None and spec.id not in dead_letter_ids:
+                acknowledge(
+                    self.queues[spec.id].node.default_child,
+                    "AwsSolutions-SQS3",
+                    f"{spec.name} is itself a dead-letter store ({spec.purpose}) and has nothing further to "
+                    "dead-letter to; its depth is alarmed on instead.",
+                )
+
+        # Topics. Alarm notifications are encrypted with a customer-managed key: CloudWatch cannot publish to a
+        # topic encrypted with the AWS-managed SNS key, so the key policy lets CloudWatch use this one.
+        self.alerts_key = kms.Key(
+            self,
+            "AlertsKey",
+            description="Encrypts Dawra's ops-alerts SNS topic (CloudWatch alarms publish to it).",
+            enable_key_rotation=True,
+            removal_policy=removal,
+        )
+        self.alerts_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy "*" means "this key"
+            )
+        )
+        self.topics: dict[str, sns.Topic] = {}
+        for spec in topology.topics:
+            self.topics[spec.id] = sns.Topic(
+                self,
+                pascal(spec.id),
+                topic_name=spec.name,
+                display_name=spec.name,
+                master_key=self.alerts_key,
+                enforce_ssl=True,
+            )
+        if ops_alert_email and "ops-alerts" in self.topics:
+            self.topics["ops-alerts"].add_subscription(subscriptions.EmailSubscription(ops_alert_email))
+
+        # Carrier webhook secrets: a random HMAC key is generated at deploy time; share it with the carrier.
+        self.secrets: dict[str, secretsmanager.Secret] = {}
+        for spec in topology.secrets:
+            secret = secretsmanager.Secret(
+                self,
+                pascal(spec.id),
+                secret_name=spec.name,
+                description=spec.purpose,
+                generate_secret_string=secretsmanager.SecretStringGenerator(
+                    password_length=64, exclude_punctuation=True
+                ),
+                removal_policy=removal,
+            )
+            acknowledge(
+                secret,
+                "AwsSolutions-SMG4",
+                "A carrier webhook HMAC key is shared with the carrier out of band; rotating it is a coordinated "
+                "manual step with the carrier (docs/deploy.md), not a Lambda rotation.",
+            )
+            self.secrets[spec.id] = secret
+
+        # SES: the configuration set customer emails are sent with (reputation metrics, suppression of bounces).
+        self.configuration_set = ses.ConfigurationSet(
+            self,
+            "NotificationsConfigurationSet",
+            configuration_set_name=SES_CONFIGURATION_SET_NAME,
+            reputation_metrics=True,
+            sending_enabled=True,
+            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        )
