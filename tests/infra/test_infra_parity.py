@@ -1,0 +1,231 @@
+"""One resource description: the synthesised template holds exactly what dawra.topology.TOPOLOGY declares (the same
+names and shapes), and nothing of those kinds that TOPOLOGY lacks. The local stack is held to TOPOLOGY separately."""
+
+from __future__ import annotations
+
+import pytest
+
+from dawra.topology import TOPOLOGY, Ref
+
+def _ref_id(value) -> str | None:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return None
+
+
+def _method_path(synth, method: dict) -> str:
+    parts = []
+    node = method["Properties"]["ResourceId"]
+    while isinstance(node, dict) and "Ref" in node:
+        resource = synth.resources[node["Ref"]]
+        parts.append(resource["Properties"]["PathPart"])
+        node = resource["Properties"]["ParentId"]
+    assert node.get("Fn::GetAtt", [None, None])[1] == "RootResourceId", node
+    return "/" + "/".join(reversed(parts))
+
+
+def test_resource_counts_match_topology(synth):
+    expected = {
+        "AWS::DynamoDB::Table": len(TOPOLOGY.tables),
+        "AWS::SQS::Queue": len(TOPOLOGY.queues),
+        "AWS::SNS::Topic": len(TOPOLOGY.topics),
+        "AWS::SecretsManager::Secret": len(TOPOLOGY.secrets),
+        "AWS::Lambda::Function": len(TOPOLOGY.functions),
+        "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
+        "AWS::Lambda::EventSourceMapping": len(TOPOLOGY.queue_event_sources) + len(TOPOLOGY.stream_event_sources),
+    }
+    actual = {cfn_type: len(synth.of_type(cfn_type)) for cfn_type in expected}
+    assert actual == expected
+    methods = [m for m in synth.of_type("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] != "OPTIONS"]
+    assert len(methods) == len(TOPOLOGY.routes)
+    parameters = {name for name in synth.template["Parameters"] if name != "BootstrapVersion"}
+    assert len(parameters) == len(TOPOLOGY.parameters)
+
+
+@pytest.mark.parametrize("table", TOPOLOGY.tables, ids=lambda t: t.id)
+def test_table_shape(synth, table):
+    _, resource = synth.one("AWS::DynamoDB::Table", TableName=table.name)
+    props = resource["Properties"]
+    expected_keys = [{"AttributeName": table.keys.partition_key, "KeyType": "HASH"}]
+    if table.keys.sort_key:
+        expected_keys.append({"AttributeName": table.keys.sort_key, "KeyType": "RANGE"})
+    assert props["KeySchema"] == expected_keys
+    gsis = {g["IndexName"]: g for g in props.get("GlobalSecondaryIndexes", [])}
+    assert set(gsis) == {index.name for index in table.indexes}
+    for index in table.indexes:
+        keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        assert gsis[index.name]["KeySchema"] == keys
+        assert gsis[index.name]["Projection"]["ProjectionType"] == index.projection
+    if table.stream:
+        assert props["StreamSpecification"] == {"StreamViewType": table.stream}
+    else:
+        assert "StreamSpecification" not in props
+    if table.ttl_attribute:
+        assert props["TimeToLiveSpecification"] == {"AttributeName": table.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in props
+
+
+@pytest.mark.parametrize("queue", TOPOLOGY.queues, ids=lambda q: q.id)
+def test_queue_shape(synth, queue):
+    _, resource = synth.one("AWS::SQS::Queue", QueueName=queue.name)
+    props = resource["Properties"]
+    assert props.get("VisibilityTimeout", 30) == queue.visibility_timeout_s
+    assert props.get("MessageRetentionPeriod", 4 * 24 * 3600) == queue.retention_s
+    if queue.dead_letter_queue:
+        dlq_id, _ = synth.one("AWS::SQS::Queue", QueueName=TOPOLOGY.queue(queue.dead_letter_queue).name)
+        assert props["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "maxReceiveCount": queue.max_receive_count,
+        }
+    else:
+        assert "RedrivePolicy" not in props
+
+
+@pytest.mark.parametrize("topic", TOPOLOGY.topics, ids=lambda t: t.id)
+def test_topic_exists(synth, topic):
+    synth.one("AWS::SNS::Topic", TopicName=topic.name)
+
+
+@pytest.mark.parametrize("secret", TOPOLOGY.secrets, ids=lambda s: s.id)
+def test_secret_exists(synth, secret):
+    synth.one("AWS::SecretsManager::Secret", Name=secret.name)
+
+
+def _resolves_to(synth, value, ref: Ref) -> bool:
+    """Does the template value point at the resource (and attribute) the topology Ref names?"""
+    if ref.kind == "parameter":
+        return value == {"Ref": "".join(p.capitalize() for p in ref.id.split("-"))}
+    target = _ref_id(value)
+    if ref.kind == "secret" and ref.attr == "name":
+        target = next(lid for lid, r in synth.of_type("AWS::SecretsManager::Secret").items()
+                      if r["Properties"]["Name"] == value)
+    if target is None or target not in synth.resources:
+        return False
+    resource = synth.resources[target]
+    props = resource.get("Properties", {})
+    kind_checks = {
+        "table": ("AWS::DynamoDB::Table", "TableName", lambda: TOPOLOGY.table(ref.id).name),
+        "queue": ("AWS::SQS::Queue", "QueueName", lambda: TOPOLOGY.queue(ref.id).name),
+        "state_machine": ("AWS::StepFunctions::StateMachine", "StateMachineName",
+                          lambda: TOPOLOGY.state_machine(ref.id).name),
+        "secret": ("AWS::SecretsManager::Secret", "Name",
+                   lambda: next(s.name for s in TOPOLOGY.secrets if s.id == ref.id)),
+        "topic": ("AWS::SNS::Topic", "TopicName", lambda: next(t.name for t in TOPOLOGY.topics if t.id == ref.id)),
+    }
+    cfn_type, name_prop, name = kind_checks[ref.kind]
+    if resource["Type"] != cfn_type or props.get(name_prop) != name():
+        return False
+    # "name" of a table/queue/secret is its Ref (tables/secrets) or GetAtt QueueName; ARNs are Ref (state machine,
+    # topic) or GetAtt Arn.
+    expected = {
+        ("table", "name"): {"Ref": target},
+        ("table", "arn"): {"Fn::GetAtt": [target, "Arn"]},
+        ("table", "stream_arn"): {"Fn::GetAtt": [target, "StreamArn"]},
+        ("queue", "url"): {"Ref": target},
+        ("queue", "arn"): {"Fn::GetAtt": [target, "Arn"]},
+        ("queue", "name"): {"Fn::GetAtt": [target, "QueueName"]},
+        ("state_machine", "arn"): {"Ref": target},
+        ("state_machine", "name"): {"Fn::GetAtt": [target, "Name"]},
+        ("topic", "arn"): {"Ref": target},
+        ("topic", "name"): {"Fn::GetAtt": [target, "TopicName"]},
+        ("secret", "arn"): {"Ref": target},
+    }
+    if (ref.kind, ref.attr) == ("secret", "name"):
+        # A secret's name is fixed by TOPOLOGY; the env var holds it literally, equal to the secret's Name.
+        return value == props["Name"]
+    return value == expected[(ref.kind, ref.attr)]
+
+
+@pytest.mark.parametrize("function", TOPOLOGY.functions, ids=lambda f: f.id)
+def test_function_shape_and_environment(synth, function):
+    _, resource = synth.one("AWS::Lambda::Function", FunctionName=function.name)
+    props = resource["Properties"]
+    assert props["Handler"] == function.handler
+    assert props["MemorySize"] == function.memory_mb
+    assert props["Timeout"] == function.timeout_s
+    assert props["Runtime"] == "python3.11"
+    assert props["Architectures"] == ["arm64"]
+    variables = props["Environment"]["Variables"]
+    assert set(variables) == set(function.environment), "environment names differ from TOPOLOGY"
+    for name, value in function.environment.items():
+        if isinstance(value, Ref):
+            assert _resolves_to(synth, variables[name], value), f"{name}={variables[name]} is not {value}"
+        else:
+            assert variables[name] == value
+
+
+@pytest.mark.parametrize("route", TOPOLOGY.routes, ids=lambda r: f"{r.method} {r.path}")
+def test_route_shape(synth, route):
+    methods = [
+        m for m in synth.of_type("AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == route.method and _method_path(synth, m) == route.path
+    ]
+    assert len(methods) == 1, f"{route.method} {route.path} not in the template"
+    props = methods[0]["Properties"]
+    expected_auth = {"storefront": "AWS_IAM", "none": "NONE"}[route.authorization]
+    assert props["AuthorizationType"] == expected_auth
+    integration = props["Integration"]
+    if route.target_kind == "function":
+        assert integration["Type"] == "AWS_PROXY"
+        function_id, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(route.target).name)
+        assert {"Fn::GetAtt": [function_id, "Arn"]} in integration["Uri"]["Fn::Join"][1]
+    else:
+        assert integration["Type"] == "AWS"
+        queue_id, _ = synth.one("AWS::SQS::Queue", QueueName=TOPOLOGY.queue(route.target).name)
+        assert {"Fn::GetAtt": [queue_id, "QueueName"]} in integration["Uri"]["Fn::Join"][1]
+        for header in route.forwarded_headers:
+            assert f"method.request.header.{header}" in props["RequestParameters"]
+            assert all(header in t for t in integration["RequestTemplates"].values())
+
+
+def test_every_template_route_is_in_topology(synth):
+    declared = {(r.method, r.path) for r in TOPOLOGY.routes}
+    in_template = {
+        (m["Properties"]["HttpMethod"], _method_path(synth, m))
+        for m in synth.of_type("AWS::ApiGateway::Method").values()
+    }
+    assert in_template == declared
+
+
+def test_event_source_mappings_match_topology(synth):
+    mappings = list(synth.of_type("AWS::Lambda::EventSourceMapping").values())
+    for source in TOPOLOGY.queue_event_sources:
+        function_id, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(source.function).name)
+        queue_id, _ = synth.one("AWS::SQS::Queue", QueueName=TOPOLOGY.queue(source.queue).name)
+        (mapping,) = [m["Properties"] for m in mappings if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+        assert mapping["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        assert mapping["BatchSize"] == source.batch_size
+        assert mapping.get("MaximumBatchingWindowInSeconds", 0) == source.max_batching_window_s
+        assert ("ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", [])) == \
+            source.report_batch_item_failures
+    for source in TOPOLOGY.stream_event_sources:
+        function_id, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(source.function).name)
+        table_id, _ = synth.one("AWS::DynamoDB::Table", TableName=TOPOLOGY.table(source.table).name)
+        failures_id, _ = synth.one("AWS::SQS::Queue", QueueName=TOPOLOGY.queue(source.on_failure_queue).name)
+        (mapping,) = [m["Properties"] for m in mappings if m["Properties"]["FunctionName"] == {"Ref": function_id}]
+        assert mapping["EventSourceArn"] == {"Fn::GetAtt": [table_id, "StreamArn"]}
+        assert mapping["BatchSize"] == source.batch_size
+        assert mapping["StartingPosition"] == source.starting_position
+        assert mapping["BisectBatchOnFunctionError"] is source.bisect_on_error
+        assert mapping["MaximumRetryAttempts"] == source.max_retry_attempts
+        assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [failures_id, "Arn"]}}}
+        assert ("ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", [])) == \
+            source.report_batch_item_failures
+
+
+@pytest.mark.parametrize("machine", TOPOLOGY.state_machines, ids=lambda m: m.id)
+def test_state_machine_exists(synth, machine):
+    _, resource = synth.one("AWS::StepFunctions::StateMachine", StateMachineName=machine.name)
+    assert resource["Properties"]["StateMachineType"] == "STANDARD"
+
+
+@pytest.mark.parametrize("parameter", TOPOLOGY.parameters, ids=lambda p: p.id)
+def test_parameters_exist(synth, parameter):
+    name = "".join(p.capitalize() for p in parameter.id.split("-"))
+    assert synth.template["Parameters"][name]["Type"] == "String"

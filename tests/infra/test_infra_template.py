@@ -1,0 +1,259 @@
+"""Assertions on the synthesised template: authorisation, event source settings, data protection, the state machine
+definition, the webhook envelope and least-privilege IAM."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from urllib.parse import parse_qs, quote
+
+from dawra.models.webhook import SIGNATURE_HEADER, CarrierWebhookEnvelope
+from dawra.topology import TOPOLOGY
+
+
+def test_synthesised_without_docker_or_bundling(synth):
+    assets = json.loads((synth.outdir / "Dawra.assets.json").read_text())
+    assert not assets.get("dockerImages"), "no container assets: nothing here may need Docker"
+    for asset in assets["files"].values():
+        assert (synth.outdir / asset["source"]["path"]).exists()
+    # The layer asset is the directory the tests made (context dawra:layerDir), not a Docker-bundled build.
+    (layer,) = synth.of_type("AWS::Lambda::LayerVersion").values()
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    functions = synth.of_type("AWS::Lambda::Function").values()
+    layer_id = next(iter(synth.of_type("AWS::Lambda::LayerVersion")))
+    assert all(f["Properties"]["Layers"] == [{"Ref": layer_id}] for f in functions)
+
+
+def test_every_route_is_authorised_except_the_webhook(synth):
+    for method in synth.of_type("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        is_webhook = props["Integration"]["Type"] == "AWS"
+        assert props["AuthorizationType"] == ("NONE" if is_webhook else "AWS_IAM")
+        assert "RequestValidatorId" in props
+
+
+def test_checkout_requires_the_idempotency_key_and_a_json_body(synth):
+    (post,) = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
+               if m["Properties"]["HttpMethod"] == "POST" and m["Properties"]["Integration"]["Type"] == "AWS_PROXY"]
+    assert post["RequestParameters"]["method.request.header.Idempotency-Key"] is True
+    validator = synth.resources[post["RequestValidatorId"]["Ref"]]["Properties"]
+    assert validator["ValidateRequestBody"] is True and validator["ValidateRequestParameters"] is True
+    assert "application/json" in post["RequestModels"]
+
+
+def test_stage_throttles_traces_and_logs(synth):
+    (stage,) = synth.of_type("AWS::ApiGateway::Stage").values()
+    props = stage["Properties"]
+    assert props["TracingEnabled"] is True
+    assert "AccessLogSetting" in props
+    (settings,) = props["MethodSettings"]
+    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    assert settings["DataTraceEnabled"] is False
+
+
+def _render_webhook_template(template: str, *, carrier: str, body: str, signature: str | None, epoch_ms: int) -> str:
+    """Evaluate the (small, known) VTL of the webhook integration the way API Gateway would."""
+    rendered = template
+    rendered = rendered.replace(
+        "$util.urlEncode($util.escapeJavaScript($input.params().path.get('carrier')))", quote(carrier, safe="")
+    )
+    rendered = rendered.replace(
+        "$util.urlEncode($util.base64Encode($input.body))",
+        quote(base64.b64encode(body.encode()).decode(), safe=""),
+    )
+    branch = re.search(
+        rf"#set\(\$signature = \$input\.params\('{SIGNATURE_HEADER}'\)\)"
+        r'#if\(\$signature && \$signature != ""\)(.*?)#\{else\}(.*?)#end',
+        rendered,
+    )
+    assert branch, "the signature header must be read into the envelope"
+    if signature:
+        chosen = branch.group(1).replace("$util.urlEncode($util.escapeJavaScript($signature))", quote(signature, safe=""))
+    else:
+        chosen = branch.group(2)
+    rendered = rendered[: branch.start()] + chosen + rendered[branch.end():]
+    rendered = rendered.replace("$context.requestTimeEpoch", str(epoch_ms))
+    assert "$" not in rendered and "#" not in rendered, rendered
+    return rendered
+
+
+def test_webhook_goes_straight_to_sqs_with_the_documented_envelope(synth):
+    (method,) = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
+                 if m["Properties"]["Integration"]["Type"] == "AWS"]
+    integration = method["Integration"]
+    assert ":sqs:path/" in json.dumps(integration["Uri"])
+    assert integration["PassthroughBehavior"] == "NEVER"
+    assert integration["RequestParameters"] == {
+        "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
+    }
+    assert [r["StatusCode"] for r in integration["IntegrationResponses"]] == ["202", "500"]
+    assert json.loads(integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
+                      .replace("$context.requestId", "r-1"))["accepted"] is True
+    raw = '{"tracking_number": "1Z999", "status": "DELIVERED", "note": "a&b=c+d é"}'
+    for signature in ("sha256=ab/cd+ef==", None):
+        form = _render_webhook_template(
+            integration["RequestTemplates"]["application/json"],
+            carrier="sandbox", body=raw, signature=signature, epoch_ms=1767225600123,
+        )
+        fields = parse_qs(form, strict_parsing=True)
+        assert fields["Action"] == ["SendMessage"]
+        (message,) = fields["MessageBody"]
+        assert set(json.loads(message)) == {"carrier", "body_b64", "signature", "received_at_epoch_ms"}
+        envelope = CarrierWebhookEnvelope.model_validate_json(message)
+        assert envelope.carrier == "sandbox"
+        assert envelope.raw_body == raw.encode()
+        assert envelope.signature == signature
+        assert envelope.received_at_epoch_ms == 1767225600123
+
+
+def test_event_source_mappings_report_batch_item_failures(synth):
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    assert mappings
+    for mapping in mappings:
+        assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_tables_are_protected(synth):
+    for table in synth.of_type("AWS::DynamoDB::Table").values():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["DeletionProtectionEnabled"] is True  # cdk.json default
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_state_machine_definition_is_the_asl_file_with_substitutions(synth):
+    for machine in TOPOLOGY.state_machines:
+        _, resource = synth.one("AWS::StepFunctions::StateMachine", StateMachineName=machine.name)
+        props = resource["Properties"]
+        asl_text = machine.definition_path.read_text()
+        # The definition is uploaded as an asset: the ASL file, byte for byte.
+        key = props["DefinitionS3Location"]["Key"]
+        assert (synth.outdir / f"asset.{key}").read_text() == asl_text
+        placeholders = set(re.findall(r"\$\{(\w+)\}", asl_text))
+        assert placeholders == set(machine.substitutions)
+        for placeholder, function_id in machine.substitutions.items():
+            lid, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(function_id).name)
+            assert props["DefinitionSubstitutions"][placeholder] == {"Fn::GetAtt": [lid, "Arn"]}
+        # Applying the substitutions yields a complete definition that names only those functions.
+        applied = asl_text
+        for placeholder, function_id in machine.substitutions.items():
+            applied = applied.replace("${" + placeholder + "}", f"arn:aws:lambda:r:1:function:{function_id}")
+        assert "${" not in applied
+        json.loads(applied)
+        assert props["TracingConfiguration"] == {"Enabled": True}
+        assert props["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def _statements(synth, role_id: str) -> list[dict]:
+    statements = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else actions
+
+
+# Actions AWS only authorises on Resource "*" (see docs/deploy.md, "Least privilege").
+STAR_ALLOWED = {
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
+    "states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat",
+    "sns:Publish", "dynamodb:ListStreams",
+    "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups",
+}
+
+
+def test_one_role_per_function_and_no_wildcards_beyond_aws_requirements(synth):
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in synth.of_type("AWS::Lambda::Function").values()]
+    assert len(set(roles)) == len(roles) == len(TOPOLOGY.functions)
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if "*" in resources:
+                assert set(_actions(statement)) <= STAR_ALLOWED, statement
+            for action in _actions(statement):
+                assert "*" not in action, f"wildcard action {action}"
+    for role in synth.of_type("AWS::IAM::Role").values():
+        managed = role["Properties"].get("ManagedPolicyArns", [])
+        if managed:  # only API Gateway's account-level CloudWatch Logs role
+            assert "AmazonAPIGatewayPushToCloudWatchLogs" in json.dumps(managed)
+
+
+def test_permissions_map_to_exact_grants(synth):
+    def role_of(function_id):
+        _, fn = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(function_id).name)
+        return fn["Properties"]["Role"]["Fn::GetAtt"][0]
+
+    sm_id, _ = synth.one("AWS::StepFunctions::StateMachine", StateMachineName="dawra-order-lifecycle")
+    orders_id, _ = synth.one("AWS::DynamoDB::Table", TableName="dawra-orders")
+    inventory_id, _ = synth.one("AWS::DynamoDB::Table", TableName="dawra-inventory")
+
+    api_statements = _statements(synth, role_of("orders-api"))
+    start = [s for s in api_statements if "states:StartExecution" in _actions(s)]
+    assert start and all(s["Resource"] == {"Ref": sm_id} for s in start)
+    # Only allocate-stock may write the inventory.
+    for function in TOPOLOGY.functions:
+        writes_inventory = any(
+            "dynamodb:PutItem" in _actions(s) and {"Fn::GetAtt": [inventory_id, "Arn"]} in
+            (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+            for s in _statements(synth, role_of(function.id))
+        )
+        assert writes_inventory == ("inventory:write" in function.permissions), function.id
+    # Readers of the orders table may query its indexes, named one by one (no index/*).
+    reads = [s for s in _statements(synth, role_of("orders-api")) if "dynamodb:Query" in _actions(s)]
+    flat = json.dumps(reads)
+    assert orders_id in flat and "/index/by-customer" in flat and "/index/by-tracking-number" in flat
+    assert "/index/*" not in flat
+    # The notifier sends SMS (sns:Publish on *) and email, and nothing else on SNS.
+    notify = _statements(synth, role_of("notify"))
+    assert any("sns:Publish" in _actions(s) and s["Resource"] == "*" for s in notify)
+    assert not any("sns:Publish" in _actions(s) and s["Resource"] != "*" for s in notify)
+    assert any("ses:SendEmail" in _actions(s) for s in notify)
+    # Callbacks only where TOPOLOGY says so.
+    for function in TOPOLOGY.functions:
+        has = any("states:SendTaskSuccess" in _actions(s) for s in _statements(synth, role_of(function.id)))
+        assert has == ("lifecycle:callback" in function.permissions), function.id
+
+
+def test_state_machine_invokes_exactly_its_functions(synth):
+    for machine in TOPOLOGY.state_machines:
+        _, resource = synth.one("AWS::StepFunctions::StateMachine", StateMachineName=machine.name)
+        role_id = resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        invoke = [s for s in _statements(synth, role_id) if "lambda:InvokeFunction" in _actions(s)]
+        resources = [r for s in invoke for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+        expected = []
+        for function_id in dict.fromkeys(machine.substitutions.values()):
+            lid, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(function_id).name)
+            expected.append({"Fn::GetAtt": [lid, "Arn"]})
+        assert sorted(map(json.dumps, resources)) == sorted(map(json.dumps, expected))
+
+
+def test_alarms_notify_the_ops_topic(synth):
+    topic_id, _ = synth.one("AWS::SNS::Topic", TopicName="dawra-ops-alerts")
+    alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    metrics = {(a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) for a in alarms}
+    for needed in [("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/States", "ExecutionsFailed"),
+                   ("AWS/States", "ExecutionsTimedOut"), ("AWS/ApiGateway", "5XXError"),
+                   ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles")]:
+        assert needed in metrics, needed
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic_id}] for a in alarms)
+    per_function = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"]
+    assert len(per_function) == 2 * len(TOPOLOGY.functions)
+
+
+def test_dashboard_shows_business_metrics(synth):
+    from infra.capabilities.observability import BUSINESS_METRICS
+
+    (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    for metric in BUSINESS_METRICS:
+        assert metric in body
+    assert "Dawra" in body
