@@ -10,8 +10,8 @@ from dawra.topology import TOPOLOGY, Function, Ref, Topology
 from .capabilities.api import Api
 from .capabilities.data import Data
 from .capabilities.functions import Functions
-from .capabilities.lifecycle import Lifecycle
 from .capabilities.lifecycle import STAR_REASONS as LIFECYCLE_STAR_REASONS
+from .capabilities.lifecycle import Lifecycle
 from .capabilities.messaging import Messaging
 from .capabilities.nag import acknowledge
 from .capabilities.naming import pascal

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -172,8 +172,8 @@ class Functions(Construct):
                                 # The address itself, or its domain when the domain is the verified identity.
                                 f"{identity}/{sender}",
                                 f"{identity}/{sender_domain}",
-                                f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/"
-                                f"{messaging.configuration_set.configuration_set_name}",
+                                (f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/"
+                                f"{messaging.configuration_set.configuration_set_name}"),
                             ],
                         )
                     )

@@ -14,11 +14,11 @@ from dawra.topology import Topology
 from .naming import pascal
 
 STAR_REASONS = [
-    "Step Functions logging to CloudWatch Logs: logs:CreateLogDelivery/GetLogDelivery/UpdateLogDelivery/"
+    ("Step Functions logging to CloudWatch Logs: logs:CreateLogDelivery/GetLogDelivery/UpdateLogDelivery/"
     "DeleteLogDelivery/ListLogDeliveries/PutResourcePolicy/DescribeResourcePolicies/DescribeLogGroups have no "
-    "resource-level permissions, AWS requires Resource *.",
-    "X-Ray tracing: xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets have no "
-    "resource-level permissions, AWS requires Resource *.",
+    "resource-level permissions, AWS requires Resource *."),
+    ("X-Ray tracing: xray:PutTraceSegments/PutTelemetryRecords/GetSamplingRules/GetSamplingTargets have no "
+    "resource-level permissions, AWS requires Resource *."),
 ]
 
 

@@ -43,8 +43,8 @@ def test_suppressed_rules_are_the_known_few(synth):
     known = {
         "AwsSolutions-IAM5[Resource::*]", "AwsSolutions-L1", "AwsSolutions-SQS3", "AwsSolutions-SMG4",
         "AwsSolutions-APIG3", "AwsSolutions-APIG4", "AwsSolutions-COG4",
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-        "AmazonAPIGatewayPushToCloudWatchLogs]",
+        ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonAPIGatewayPushToCloudWatchLogs]"),
     }
     seen = {
         rule["id"]

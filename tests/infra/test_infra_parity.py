@@ -7,6 +7,7 @@ import pytest
 
 from dawra.topology import TOPOLOGY, Ref
 
+
 def _ref_id(value) -> str | None:
     if isinstance(value, dict):
         if "Ref" in value:
