@@ -123,6 +123,8 @@ class InProcessLambda:
                 result = handler(event, LambdaContext(runtime.function, arn))
                 return json.dumps(result), False, ""
             except Exception as error:  # noqa: BLE001 - every error becomes Lambda's error payload
+                if os.environ.get("DAWRA_LOCAL_DEBUG"):
+                    traceback.print_exception(error, file=sys.stderr)
                 body = {
                     "errorType": type(error).__name__,
                     "errorMessage": str(error),
@@ -264,6 +266,11 @@ class EmbeddedCloud:
 
     def queue_url(self, queue_id: str) -> str:
         return self.client("sqs").get_queue_url(QueueName=self.topology.queue(queue_id).name)["QueueUrl"]
+
+    region = REGION
+
+    def resolve_ref(self, kind: str, id: str, attr: str) -> str:
+        return self.resolved[(kind, id, attr)]
 
     def resolve(self, value: Ref | str) -> str:
         if isinstance(value, str):

@@ -1,0 +1,84 @@
+"""python -m dawra.local {demo|up|openapi}"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dawra.local")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("demo", help="seed, place orders, deliver them over HTTP, print timelines and the outbox")
+    up = commands.add_parser("up", help="run the local stack until interrupted")
+    up.add_argument("--port", type=int, default=8080, help="HTTP gateway port (127.0.0.1)")
+    up.add_argument("--aws-port", type=int, default=4566, help="moto's AWS endpoint port (127.0.0.1)")
+    up.add_argument("--no-seed", action="store_true", help="start with empty catalog and stock")
+    openapi = commands.add_parser("openapi", help="write the storefront API's OpenAPI document")
+    openapi.add_argument("--out", default="docs/api/openapi.json")
+    args = parser.parse_args(argv)
+
+    if args.command == "demo":
+        from dawra.local.demo import run_demo
+
+        return run_demo()
+    if args.command == "openapi":
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out}")
+        return 0
+    return run_up(args.port, args.aws_port, seed_data=not args.no_seed)
+
+
+def openapi_document() -> dict:
+    from dawra.local.cloud import EmbeddedCloud
+
+    with EmbeddedCloud():  # the handler module reads its settings at import, as on Lambda
+        import importlib.util
+
+        from dawra.topology import TOPOLOGY
+
+        function = TOPOLOGY.function("orders-api")
+        spec = importlib.util.spec_from_file_location("dawra_openapi_orders_api", function.code_path / "app.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return json.loads(module.app.get_openapi_json_schema(title="Dawra storefront API", version="0.1.0"))
+
+
+def run_up(port: int, aws_port: int, seed_data: bool) -> int:
+    from dawra.adapters.inventory import InventoryStore
+    from dawra.local.seed import seed
+    from dawra.local.stack import LocalStack
+
+    stack = LocalStack(gateway_port=port, aws_port=aws_port).start()
+    if seed_data:
+        seed(InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name")))
+    secret_name = stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name")
+    print(f"""Dawra local stack is up.
+  Storefront API   {stack.gateway.url}   (POST /orders, GET /orders/{{order_id}})
+  Carrier webhooks {stack.gateway.url}/webhooks/carriers/sandbox
+  AWS endpoint     {stack.aws_endpoint}   (aws --endpoint-url {stack.aws_endpoint} --region us-east-1 ...;
+                   credentials: any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)
+  Sandbox carrier webhook secret: {secret_name} in Secrets Manager
+  Catalog and stock: {'seeded (dawra/local/seed.py)' if seed_data else 'empty'}
+Press Ctrl-C to stop.""", flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    stack.stop()
+    print("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

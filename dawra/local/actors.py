@@ -1,0 +1,80 @@
+"""The storefront and the sandbox carrier, as outsiders talking HTTP to the local gateway (demo and tests)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+from dawra.carriers.sandbox import sign
+from dawra.models import iso_utc, utc_now
+
+
+@dataclass
+class HttpResult:
+    status: int
+    body: dict
+    headers: dict
+
+
+def http(method: str, url: str, body: bytes | None = None, headers: dict | None = None,
+         timeout: float = 30) -> HttpResult:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return HttpResult(response.status, json.loads(response.read() or b"{}"), dict(response.headers))
+    except urllib.error.HTTPError as error:
+        return HttpResult(error.code, json.loads(error.read() or b"{}"), dict(error.headers))
+
+
+class Storefront:
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+
+    def place_order(self, order: dict, idempotency_key: str) -> HttpResult:
+        return http("POST", f"{self.base_url}/orders", json.dumps(order).encode(),
+                    {"Content-Type": "application/json", "Idempotency-Key": idempotency_key})
+
+    def get_order(self, order_id: str) -> HttpResult:
+        return http("GET", f"{self.base_url}/orders/{order_id}")
+
+    def wait_for(self, order_id: str, statuses: set[str], timeout_s: float = 60) -> dict:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            order = self.get_order(order_id).body
+            if order.get("status") in statuses:
+                return order
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"order {order_id} is {order.get('status')}, not {sorted(statuses)}")
+            time.sleep(0.05)
+
+
+class SandboxCarrierSimulator:
+    """Posts signed webhooks in the sandbox carrier's own format."""
+
+    def __init__(self, base_url: str, secret: str):
+        self.url = f"{base_url}/webhooks/carriers/sandbox"
+        self.secret = secret.encode()
+        self.sent = 0
+
+    def post(self, tracking_number: str, status: str, event_id: str | None = None,
+             occurred_at: str | None = None, signature: str | None = None) -> HttpResult:
+        self.sent += 1
+        body = json.dumps({
+            "event_id": event_id or f"sbx-{tracking_number}-{status}",
+            "tracking_number": tracking_number,
+            "status": status,
+            "occurred_at": occurred_at or iso_utc(utc_now()),
+            "location": "Riyadh",
+        }).encode()
+        headers = {"Content-Type": "application/json",
+                   "X-Carrier-Signature": signature or sign(body, self.secret, int(time.time()))}
+        return http("POST", self.url, body, headers)
+
+    def deliver(self, tracking_number: str) -> None:
+        for status in ("PICKED_UP", "OUT_FOR_DELIVERY", "DELIVERED"):
+            result = self.post(tracking_number, status)
+            if result.status != 202:
+                raise RuntimeError(f"webhook refused: {result.status} {result.body}")

@@ -1,0 +1,86 @@
+"""The local stack: the embedded cloud, its event source pollers, the HTTP gateway and moto's own HTTP endpoint."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+
+from dawra.local.cloud import ACCOUNT, REGION, EmbeddedCloud
+from dawra.local.gateway import Gateway
+from dawra.local.pollers import Pollers
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LocalStack:
+    def __init__(self, gateway_port: int = 0, aws_port: int | None = 0, background_pollers: bool = True):
+        self.cloud = EmbeddedCloud()
+        self.gateway_port = gateway_port
+        self.aws_port = aws_port
+        self.background_pollers = background_pollers
+        self.gateway: Gateway | None = None
+        self.pollers: Pollers | None = None
+        self._moto_server = None
+
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the demo's output
+        self.cloud.start()
+        self.pollers = Pollers(self.cloud)
+        if self.background_pollers:
+            self.pollers.run_in_background()
+        self.gateway = Gateway(self.cloud, port=self.gateway_port).start()
+        if self.aws_port is not None:
+            from moto.server import ThreadedMotoServer
+
+            port = self.aws_port or _free_port()
+            self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._moto_server.start()
+            self.aws_port = port
+        return self
+
+    def stop(self) -> None:
+        if self.pollers:
+            self.pollers.stop()
+        if self.gateway:
+            self.gateway.stop()
+        if self._moto_server:
+            self._moto_server.stop()
+        self.cloud.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def aws_endpoint(self) -> str | None:
+        return f"http://127.0.0.1:{self.aws_port}" if self._moto_server else None
+
+    def outbox(self) -> list[OutboxMessage]:
+        return read_outbox()
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    channel: str
+    to: str
+    subject: str
+    body: str
+
+
+def read_outbox() -> list[OutboxMessage]:
+    """Emails SES accepted and SMS SNS accepted, in the order they were sent (moto keeps them in its backends)."""
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    messages = [OutboxMessage("email", ", ".join(m.destinations.get("ToAddresses", [])), m.subject, m.body)
+                for m in ses_backends[ACCOUNT][REGION].sent_messages]
+    messages += [OutboxMessage("sms", phone, "", text)
+                 for phone, text in sns_backends[ACCOUNT][REGION].sms_messages.values()]
+    return messages
