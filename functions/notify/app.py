@@ -22,7 +22,7 @@ from dawra.settings import settings
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 config = settings()
 notifier = Notifier(orders=OrdersStore(config.orders_table),
                     messenger=Messenger(sender_email=config.sender_email or "", sms_sender_id=config.sms_sender_id))

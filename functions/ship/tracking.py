@@ -21,7 +21,8 @@ from dawra.tracking_updates import TrackingUpdates
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# Every record reported on its own, even when all fail (Lambda then retries each, as it would the batch).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 config = settings()
 SECRET_NAMES = {"sandbox": config.sandbox_carrier_secret_name}
 secrets = parameters.SecretsProvider(boto3_client=aws.client("secretsmanager"))

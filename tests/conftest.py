@@ -1,0 +1,27 @@
+"""Shared fixtures. One embedded cloud per test session (moto's state is process-global); tests use unique ids."""
+
+from __future__ import annotations
+
+import uuid
+import warnings
+
+import pytest
+
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+
+@pytest.fixture(scope="session")
+def local_stack():
+    from dawra.adapters.inventory import InventoryStore
+    from dawra.local.seed import seed
+    from dawra.local.stack import LocalStack
+
+    stack = LocalStack(background_pollers=True).start()
+    seed(InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name")))
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def unique():
+    return lambda prefix="t": f"{prefix}-{uuid.uuid4().hex[:12]}"

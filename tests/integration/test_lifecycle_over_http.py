@@ -1,0 +1,148 @@
+"""The whole lifecycle over the local HTTP gateway, driven as a storefront and a carrier would."""
+
+import json
+
+from dawra.adapters.inventory import InventoryStore
+from dawra.local.actors import SandboxCarrierSimulator, Storefront, http
+
+
+def order_body(customer_id: str, email: str, lines: list[dict], token: str = "tok_sandbox_approve") -> dict:
+    return {"customer_id": customer_id, "contact": {"email": email},
+            "shipping_address": {"name": "Sara", "line1": "12 Olaya St", "city": "Riyadh", "country": "SA"},
+            "lines": lines, "payment_token": token}
+
+
+def carrier_for(stack) -> SandboxCarrierSimulator:
+    secret = stack.cloud.client("secretsmanager").get_secret_value(
+        SecretId=stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
+    return SandboxCarrierSimulator(stack.gateway.url, secret)
+
+
+def executions_named(stack, name: str) -> list[dict]:
+    arn = stack.cloud.resolve_ref("state_machine", "order-lifecycle", "arn")
+    executions = stack.cloud.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
+    return [e for e in executions if e["name"] == name]
+
+
+def messages_to(stack, address: str) -> list:
+    return [m for m in stack.outbox() if m.to == address]
+
+
+def wait_for_messages(stack, address: str, count: int, timeout_s: float = 20):
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while len(messages_to(stack, address)) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # a duplicate would arrive here
+    return messages_to(stack, address)
+
+
+def test_order_goes_from_checkout_to_completed(local_stack, unique):
+    store, carrier = Storefront(local_stack.gateway.url), carrier_for(local_stack)
+    email = f"{unique('sara')}@example.com"
+    body = order_body(unique("cust"), email, [{"sku": "MUG-CLASSIC", "quantity": 2}])
+    key = unique("key")
+
+    placed = store.place_order(body, key)
+    assert placed.status == 201, placed.body
+    order_id = placed.body["order_id"]
+    assert placed.body["totals"]["total"] == {"amount": 13225, "currency": "SAR"}
+
+    replay = store.place_order(body, key)
+    assert replay.status == 201 and replay.body == placed.body
+    assert len(executions_named(local_stack, order_id)) == 1
+
+    order = store.wait_for(order_id, {"SHIPPED"})
+    while order["shipments"][0]["status"] == "allocated":
+        order = store.get_order(order_id).body
+    tracking = order["shipments"][0]["tracking_number"]
+    assert tracking.startswith("SBX")
+
+    carrier.deliver(tracking)
+    assert carrier.post(tracking, "DELIVERED").status == 202  # the carrier repeats itself
+    assert carrier.post(tracking, "IN_TRANSIT", event_id=f"late-{tracking}").status == 202  # and is late
+
+    done = store.wait_for(order_id, {"COMPLETED"})
+    assert done["shipments"][0]["status"] == "delivered"
+    assert done["payment"]["captured"] == {"amount": 13225, "currency": "SAR"}
+    kinds = [event["kind"] for event in done["timeline"]]
+    for kind in ("order_confirmed", "stock_reserved", "shipment_shipped", "shipment_delivered", "order_completed"):
+        assert kinds.count(kind) == 1, kinds
+
+    subjects = [m.subject for m in wait_for_messages(local_stack, email, 3)]
+    assert len(subjects) == 3, subjects
+    assert any("confirmed" in s for s in subjects) and any("on its way" in s for s in subjects)
+    assert any("delivered" in s for s in subjects)
+
+
+def test_out_of_stock_cancels_and_leaves_stock_unchanged(local_stack, unique):
+    store = Storefront(local_stack.gateway.url)
+    inventory = InventoryStore(local_stack.cloud.resolve_ref("table", "inventory", "name"))
+    before = inventory.stock("PRAYER-MAT", "riyadh-dc")
+    email = f"{unique('lina')}@example.com"
+    placed = store.place_order(order_body(unique("cust"), email, [{"sku": "PRAYER-MAT", "quantity": 50}]),
+                               unique("key"))
+    assert placed.status == 201
+    order = store.wait_for(placed.body["order_id"], {"CANCELLED"})
+    assert order["cancellation_reason"] == "OutOfStock"
+    assert order["payment"]["voided"] is True and order["payment"]["captured"]["amount"] == 0
+    assert inventory.stock("PRAYER-MAT", "riyadh-dc") == before
+    subjects = [m.subject for m in wait_for_messages(local_stack, email, 2)]
+    assert len(subjects) == 2 and any("cancelled" in s for s in subjects)
+    [execution] = executions_named(local_stack, placed.body["order_id"])
+    assert execution["status"] == "SUCCEEDED"  # a business outcome, not a failed execution
+
+
+def test_bad_input_gets_field_errors_and_writes_nothing(local_stack, unique):
+    store = Storefront(local_stack.gateway.url)
+    ddb = local_stack.cloud.client("dynamodb")
+    count = lambda: ddb.scan(TableName="dawra-orders", Select="COUNT")["Count"]  # noqa: E731
+    before = count()
+
+    invalid = store.place_order(order_body("c", "not-an-email", [{"sku": "MUG-CLASSIC", "quantity": 0}]),
+                                unique("key"))
+    assert invalid.status == 422
+    fields = {f["field"] for f in invalid.body["error"]["fields"]}
+    assert {"contact.email", "lines.0.quantity"} <= fields
+
+    no_key = http("POST", f"{local_stack.gateway.url}/orders",
+                  json.dumps(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 1}])).encode(),
+                  {"Content-Type": "application/json"})
+    assert no_key.status == 422
+    assert any("idempotency" in f["field"] for f in no_key.body["error"]["fields"])
+
+    unknown = store.place_order(order_body("c", "a@example.com", [{"sku": "NO-SUCH", "quantity": 1}]),
+                                unique("key"))
+    assert unknown.status == 422 and unknown.body["error"]["field"] == "lines.0.sku"
+
+    declined = store.place_order(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 1}],
+                                            token="tok_sandbox_decline"), unique("key"))
+    assert declined.status == 402 and declined.body["error"]["code"] == "payment_declined"
+
+    assert count() == before
+
+    key = unique("key")
+    first = store.place_order(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 1}]), key)
+    reused = store.place_order(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 3}]), key)
+    assert first.status == 201 and reused.status == 422
+    assert reused.body["error"]["code"] == "idempotency_key_reused"
+
+    missing = store.get_order("ord_" + "0" * 24)
+    assert missing.status == 404
+
+
+def test_badly_signed_webhooks_change_nothing(local_stack, unique):
+    store, carrier = Storefront(local_stack.gateway.url), carrier_for(local_stack)
+    placed = store.place_order(order_body(unique("c"), f"{unique('x')}@example.com",
+                                          [{"sku": "DATES-1KG", "quantity": 1}]), unique("key"))
+    order = store.wait_for(placed.body["order_id"], {"SHIPPED"})
+    while order["shipments"][0]["status"] == "allocated":
+        order = store.get_order(order["order_id"]).body
+    tracking = order["shipments"][0]["tracking_number"]
+    forged = carrier.post(tracking, "DELIVERED", signature="t=1,v1=00")
+    assert forged.status == 202  # stored first; verified by the consumer
+    local_stack.pollers.drain()
+    assert store.get_order(order["order_id"]).body["shipments"][0]["status"] == "label_created"
+    carrier.deliver(tracking)
+    assert store.wait_for(order["order_id"], {"COMPLETED"})["status"] == "COMPLETED"
