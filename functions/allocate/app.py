@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from dawra.adapters.inventory import InventoryStore
 from dawra.adapters.orders import OrdersStore
+from dawra.errors import OutOfStock
 from dawra.fulfilment import Fulfilment
 from dawra.models import OpaqueId
 from dawra.settings import settings
@@ -43,7 +44,11 @@ AllocateTask = TypeAdapter(Annotated[ReserveStock | ReleaseStock, Field(discrimi
 def handler(event: dict, context) -> dict:
     task = parse_task(event, AllocateTask)
     if isinstance(task, ReserveStock):
-        result = fulfilment.reserve_stock(task.order_id)
+        try:
+            result = fulfilment.reserve_stock(task.order_id)
+        except OutOfStock:
+            metrics.add_metric(name="StockReservationsFailed", unit=MetricUnit.Count, value=1)
+            raise
         metrics.add_metric(name="ShipmentsPlanned", unit=MetricUnit.Count, value=len(result["shipments"]))
     else:
         result = fulfilment.release_stock(task.order_id)

@@ -40,7 +40,7 @@ def notify_record(record: DynamoDBRecord) -> None:
     event = TimelineEvent.model_validate({k: v for k, v in image.items() if k in TIMELINE_FIELDS})
     outcome = notifier.notify(event)
     if outcome.startswith("sent"):
-        metrics.add_metric(name="MessagesSent", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="NotificationsSent", unit=MetricUnit.Count, value=1)
     logger.info("timeline event", extra={"order_id": event.order_id, "kind": event.kind.value, "outcome": outcome})
 
 

@@ -36,7 +36,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
-app.enable_swagger(path="/openapi", title="Dawra storefront API", version="0.1.0")  # GET /openapi.json too
 
 config = settings()
 orders = OrdersStore(config.orders_table)
@@ -69,7 +68,7 @@ def post_order(
                                            description="Unique per checkout attempt; replays return the same order")],
 ) -> Response[dict]:
     summary = place_order_once(command=CheckoutCommand(idempotency_key=idempotency_key, request=order))
-    metrics.add_metric(name="CheckoutsAnswered", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=summary,
                     headers={"Location": f"/orders/{summary['order_id']}"})
 

@@ -48,7 +48,10 @@ def apply_webhook(record: SQSRecord) -> None:
         logger.warning("carrier webhook rejected", extra={"carrier": envelope.carrier, "reason": rejected.message,
                                                           "message_id": record.message_id})
         raise
-    metrics.add_metric(name="TrackingEventsApplied", unit=MetricUnit.Count, value=len(outcomes))
+    metrics.add_metric(name="TrackingEventsProcessed", unit=MetricUnit.Count, value=len(outcomes))
+    delivered = sum(1 for outcome in outcomes if outcome == "moved to delivered")
+    if delivered:
+        metrics.add_metric(name="ShipmentsDelivered", unit=MetricUnit.Count, value=delivered)
     logger.info("carrier webhook applied", extra={"carrier": envelope.carrier, "outcomes": outcomes})
 
 

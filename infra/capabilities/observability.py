@@ -28,6 +28,9 @@ BUSINESS_METRICS = (
     "TrackingEventsProcessed",
     "WebhooksRejected",
     "NotificationsSent",
+    "ShipmentsPlanned",
+    "UnitsReleased",
+    "OrdersCompleted",
 )
 FIVE_MINUTES = Duration.minutes(5)
 
