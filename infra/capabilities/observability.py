@@ -102,11 +102,12 @@ class Observability(Construct):
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Orders", width=8,
-                                   left=[business(n) for n in ("OrdersPlaced", "OrdersCancelled",
+                                   left=[business(n) for n in ("OrdersPlaced", "OrdersCompleted", "OrdersCancelled",
                                                                "StockReservationsFailed")]),
             cloudwatch.GraphWidget(title="Shipments", width=8,
-                                   left=[business(n) for n in ("ShipmentsShipped", "ShipmentsDelivered",
-                                                               "TrackingEventsProcessed", "WebhooksRejected")]),
+                                   left=[business(n) for n in ("ShipmentsPlanned", "ShipmentsShipped",
+                                                               "ShipmentsDelivered", "TrackingEventsProcessed",
+                                                               "WebhooksRejected", "UnitsReleased")]),
             cloudwatch.GraphWidget(title="Customer messages", width=8, left=[business("NotificationsSent")]),
         )
         self.dashboard.add_widgets(
