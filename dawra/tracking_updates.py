@@ -58,7 +58,7 @@ class TrackingUpdates:
                 order_id, shipment_id, fields,
                 condition=f"#status IN ({', '.join(':' + k for k in condition_values)})",
                 condition_values=condition_values))
-            kind = TIMELINE_KIND[event.status] if event.status in TIMELINE_KIND else None
+            kind = TIMELINE_KIND.get(event.status)
             if kind is not None:
                 items.append(self.orders.put_event(TimelineEvent(
                     event_id=timeline_event_id(kind, order_id, shipment_id), order_id=order_id, kind=kind,

@@ -101,3 +101,17 @@ def transact_write(client, items: list[dict[str, Any]], token: str | None = None
 
             raise TransientError(f"DynamoDB: {error.response['Error']['Code']}") from error
         raise
+
+
+class DynamoStore:
+    """A store over one table; the client is the cold-start cached one unless a test passes its own."""
+
+    def __init__(self, table: str, client=None):
+        self.table = table
+        self._client = client
+
+    @property
+    def client(self):
+        from dawra.adapters import aws
+
+        return self._client or aws.client("dynamodb")

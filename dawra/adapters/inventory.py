@@ -10,21 +10,12 @@ every change to stock moves two of the three counters in the same update."""
 
 from __future__ import annotations
 
-from dawra.adapters import aws
-from dawra.adapters.dynamo import from_item, to_item, values
+from dawra.adapters.dynamo import DynamoStore, from_item, to_item, values
 from dawra.allocation import Location
 from dawra.models import CatalogItem
 
 
-class InventoryStore:
-    def __init__(self, table: str, client=None):
-        self.table = table
-        self._client = client
-
-    @property
-    def client(self):
-        return self._client or aws.client("dynamodb")
-
+class InventoryStore(DynamoStore):
     # --- reads ----------------------------------------------------------------------------------------------------
     def catalog(self, skus: list[str]) -> dict[str, CatalogItem]:
         items = self._batch_get([{"pk": f"SKU#{sku}", "sk": "CATALOG"} for sku in skus])

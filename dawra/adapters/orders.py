@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-
-from dawra.adapters import aws
-from dawra.adapters.dynamo import ConditionFailed, from_item, to_item, transact_write, values
+from dawra.adapters.dynamo import ConditionFailed, DynamoStore, from_item, to_item, transact_write, values
 from dawra.models import Order, Shipment, TimelineEvent
 
 
@@ -21,15 +19,7 @@ def order_pk(order_id: str) -> str:
     return f"ORDER#{order_id}"
 
 
-class OrdersStore:
-    def __init__(self, table: str, client=None):
-        self.table = table
-        self._client = client
-
-    @property
-    def client(self):
-        return self._client or aws.client("dynamodb")
-
+class OrdersStore(DynamoStore):
     # --- reads ----------------------------------------------------------------------------------------------------
     def get_order(self, order_id: str) -> Order | None:
         response = self.client.get_item(TableName=self.table, Key=to_item({"pk": order_pk(order_id), "sk": "ORDER"}),

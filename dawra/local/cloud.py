@@ -245,7 +245,7 @@ class EmbeddedCloud:
         _active_lambda = None
         _clear_step_functions_client_cache()
 
-    def __enter__(self) -> EmbeddedCloud:
+    def __enter__(self) -> EmbeddedCloud:  # noqa: PYI034
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -52,7 +52,7 @@ class LocalStack:
             self._moto_server.stop()
         self.cloud.stop()
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalStack:  # noqa: PYI034
         return self.start()
 
     def __exit__(self, *exc) -> None:
