@@ -97,7 +97,7 @@ def test_out_of_stock_cancels_and_leaves_stock_unchanged(local_stack, unique):
 def test_bad_input_gets_field_errors_and_writes_nothing(local_stack, unique):
     store = Storefront(local_stack.gateway.url)
     ddb = local_stack.cloud.client("dynamodb")
-    count = lambda: ddb.scan(TableName="dawra-orders", Select="COUNT")["Count"]  # noqa: E731
+    count = lambda: ddb.scan(TableName="dawra-orders", Select="COUNT")["Count"]
     before = count()
 
     invalid = store.place_order(order_body("c", "not-an-email", [{"sku": "MUG-CLASSIC", "quantity": 0}]),

@@ -6,7 +6,17 @@ import pytest
 from dawra.allocation import Location, plan_allocation
 from dawra.carriers.sandbox import SandboxCarrier, sign
 from dawra.errors import PaymentDeclined, TransientError, WebhookRejected
-from dawra.models import Address, Contact, Money, Order, OrderLine, OrderStatus, PaymentState, TimelineEvent, Totals
+from dawra.models import (
+    Address,
+    Contact,
+    Money,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentState,
+    TimelineEvent,
+    Totals,
+)
 from dawra.notifications import format_money, render
 from dawra.payments import SandboxPaymentProvider
 from dawra.tracking import TrackingStatus, moves_forward
@@ -68,7 +78,7 @@ def test_tracking_never_moves_backwards():
 
 
 def _order(name: str, language="en", channel="email") -> Order:
-    sar = lambda amount: Money(amount=amount, currency="SAR")  # noqa: E731
+    sar = lambda amount: Money(amount=amount, currency="SAR")
     return Order(order_id="ord_0123456789abcdef01234567", customer_id="c", status=OrderStatus.CONFIRMED,
                  placed_at="2026-11-23T10:00:00.000Z", promised_by="2026-11-28",
                  contact=Contact(email="a@example.com", phone="+966501234567", preferred_channel=channel,
