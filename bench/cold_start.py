@@ -1,0 +1,133 @@
+"""Cold start of each function: a fresh interpreter importing the handler module (no network), against its floor.
+
+Handler run: a fresh ``python -c`` with the function's environment (names resolved from the topology the way the
+embedded cloud resolves them, fake credentials, POWERTOOLS_TRACE_DISABLED=true as in the local stack) imports the
+handler module by path, as Lambda's runtime does.
+Floor run: the same interpreter importing boto3 and creating only the clients the function's permissions need.
+Each run reports ``import_s`` (time.perf_counter inside the child, from the first line of the child's code to the end of
+the import: the figure we compare) and the parent measures the whole process wall time (``process_s``, includes the
+interpreter's own start-up, the same for both). Runs are interleaved (handler, floor, next function, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dawra.topology import REPO_ROOT, TOPOLOGY, Function, Ref
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+
+PERMISSION_CLIENTS = {
+    "orders:read": "dynamodb", "orders:write": "dynamodb", "inventory:read": "dynamodb",
+    "inventory:write": "dynamodb", "idempotency:write": "dynamodb", "lifecycle:start": "stepfunctions",
+    "lifecycle:callback": "stepfunctions", "ses:send": "ses", "sns:sms": "sns",
+    "carrier-secret:read": "secretsmanager",
+    # tracking-queue:consume: the event source mapping reads the queue, not the function
+}
+
+
+def _resolve(value: Ref | str) -> str:
+    if isinstance(value, str):
+        return value
+    if value.kind == "table":
+        return TOPOLOGY.table(value.id).name
+    if value.kind == "state_machine":
+        name = TOPOLOGY.state_machine(value.id).name
+        return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}" if value.attr == "arn" else name
+    if value.kind == "secret":
+        return next(s.name for s in TOPOLOGY.secrets if s.id == value.id)
+    if value.kind == "parameter":
+        return next(p.local_value for p in TOPOLOGY.parameters if p.id == value.id)
+    if value.kind == "queue":
+        return next(q.name for q in TOPOLOGY.queues if q.id == value.id)
+    if value.kind == "topic":
+        return next(t.name for t in TOPOLOGY.topics if t.id == value.id)
+    raise ValueError(value)
+
+
+def environment(function: Function) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "POWERTOOLS_"))}
+    env.update({key: _resolve(value) for key, value in function.environment.items()})
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+                "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_LAMBDA_FUNCTION_NAME": function.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+                "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+                "AWS_EC2_METADATA_DISABLED": "true", "PYTHONDONTWRITEBYTECODE": "0"})
+    env["AWS_CONFIG_FILE"] = env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
+
+
+def clients(function: Function) -> list[str]:
+    return sorted({PERMISSION_CLIENTS[p] for p in function.permissions if p in PERMISSION_CLIENTS})
+
+
+def handler_code(function: Function) -> str:
+    module_file, attr = function.handler.rsplit(".", 1)
+    path = Path(function.code_path) / f"{module_file.replace('.', '/')}.py"
+    return (
+        "import time; _t0 = time.perf_counter()\n"
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('handler_module', {str(path)!r})\n"
+        "module = importlib.util.module_from_spec(spec); sys.modules['handler_module'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        f"assert callable(getattr(module, {attr!r}))\n"
+        "print(time.perf_counter() - _t0)\n"
+    )
+
+
+def floor_code(function: Function) -> str:
+    creates = "; ".join(f"boto3.client({service!r})" for service in clients(function))
+    return (
+        "import time; _t0 = time.perf_counter()\n"
+        "import boto3\n"
+        f"{creates}\n"
+        "print(time.perf_counter() - _t0)\n"
+    )
+
+
+def _run(code: str, env: dict[str, str]) -> tuple[float, float]:
+    started = time.perf_counter()
+    output = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                            check=False)
+    process_s = time.perf_counter() - started
+    if output.returncode != 0:
+        raise RuntimeError(f"cold start child failed: {output.stderr[-2000:]}")
+    return float(output.stdout.strip().splitlines()[-1]), process_s
+
+
+def measure(runs: int = 10, functions: tuple[Function, ...] = TOPOLOGY.functions) -> dict[str, dict]:
+    samples = {fn.name: {"import": [], "process": [], "floor_import": [], "floor_process": []} for fn in functions}
+    codes = {fn.name: (handler_code(fn), floor_code(fn), environment(fn)) for fn in functions}
+    for name, (handler, floor, env) in codes.items():  # one unmeasured run each: the OS file cache, .pyc files
+        _run(handler, env)
+        _run(floor, env)
+    for _ in range(runs):
+        for name, (handler, floor, env) in codes.items():
+            imported, process = _run(handler, env)
+            floor_imported, floor_process = _run(floor, env)
+            samples[name]["import"].append(imported)
+            samples[name]["process"].append(process)
+            samples[name]["floor_import"].append(floor_imported)
+            samples[name]["floor_process"].append(floor_process)
+    results = {}
+    for fn in functions:
+        s = samples[fn.name]
+        median, floor = statistics.median(s["import"]), statistics.median(s["floor_import"])
+        process, floor_process = statistics.median(s["process"]), statistics.median(s["floor_process"])
+        results[fn.name] = {
+            "median_s": round(median, 4), "floor_median_s": round(floor, 4), "ratio": round(median / floor, 2),
+            "process_median_s": round(process, 4), "floor_process_median_s": round(floor_process, 4),
+            "process_ratio": round(process / floor_process, 2), "runs": runs, "floor_clients": clients(fn),
+            "handler": f"{fn.code}/{fn.handler}",
+        }
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(runs=int(sys.argv[1]) if len(sys.argv) > 1 else 3), indent=1))
