@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent orders in the throughput run")
     parser.add_argument("--orders", type=int, default=300, help="checkouts timed for the latency percentiles")
-    parser.add_argument("--orders-per-worker", type=int, default=5, help="orders each concurrent worker carries")
+    parser.add_argument("--orders-per-worker", type=int, default=3, help="orders each concurrent worker carries")
     parser.add_argument("--cold-start-runs", type=int, default=10)
     parser.add_argument("--per-order-repeat", type=int, default=5, help="orders of each kind averaged per order")
     parser.add_argument("--quick", action="store_true", help="a tiny run (seconds), for trying the harness")
@@ -66,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         for figures in per_order.values():
             figures["cost_breakdown_per_1000_usd"] = cost_per_1000(figures, prices)
             figures["cost_per_1000_orders_usd"] = round(sum(figures["cost_breakdown_per_1000_usd"].values()), 4)
-        print(f"checkout: {args.orders} orders, one at a time", flush=True)
-        checkout = lifecycle.measure_checkout(bench, args.orders)
+    print(f"checkout: {args.orders} orders, one at a time", flush=True)
+    checkout = lifecycle.measure_checkout(args.orders)
 
     total = args.concurrency * args.orders_per_worker
     print(f"throughput: {total} orders, {args.concurrency} at a time, then the floor", flush=True)
