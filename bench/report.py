@@ -116,7 +116,10 @@ def render(results: dict, prices: dict) -> str:
         "",
         "A delivered order, from `POST /orders` through the carrier's webhooks to Completed and the last "
         "notification. Single shipment: two mugs from Riyadh, email. Split: a dallah from Jeddah and dates from "
-        "Riyadh, SMS. Each was measured after one warm-up order of the same kind.",
+        "Riyadh, SMS. Figures are per order, averaged over "
+        f"{results['per_order']['single_shipment']['orders_measured']} orders of each kind carried one after "
+        "another, after one warm-up order of each kind (how many records the stream and queue pollers find "
+        "per batch varies with timing, so the Lambda and SQS counts are not whole numbers).",
         "",
         *_per_order(results),
         "How it is counted: every AWS request made anywhere in the process (the handlers, Step Functions' own "
