@@ -1,4 +1,5 @@
-"""Shared fixtures. One embedded cloud per test session (moto's state is process-global); tests use unique ids."""
+"""Shared fixtures. One embedded cloud at a time (moto's state is process-global): the local stack lives for one
+test module, so modules that start their own cloud (tests/bench) can run in any order; tests use unique ids."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_stack():
     from dawra.adapters.inventory import InventoryStore
     from dawra.local.seed import seed

@@ -5,7 +5,8 @@ What it adds to moto (each measured or documented in docs/decisions.md):
   by the function's Handler, in-process, with a Lambda context; a raised error reaches the caller as
   ``{"errorType": <class name>, ...}`` so ASL Retry/Catch match on it. Each function keeps a small pool of warm
   "containers" (separately imported module instances), one invocation at a time each, as Lambda does.
-- DynamoDB (and its streams) handle one request at a time, so conditional writes and transactions are atomic.
+- DynamoDB (and its streams) handle one request at a time, so conditional writes and transactions are atomic;
+  transactions check every condition before writing (dawra/local/transactions.py) instead of copying tables.
 - Step Functions tasks reuse boto3 clients instead of building one per task.
 - Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too.
 """
@@ -155,6 +156,13 @@ def _install_patches() -> None:
         return _active_lambda.invoke(self.function_name, self.function_arn, event)
 
     LambdaFunction._invoke_lambda = _invoke_lambda
+
+    # Check-then-write transactions instead of moto's deep copy of whole tables (see dawra/local/transactions.py).
+    from moto.dynamodb.models import DynamoDBBackend
+
+    from dawra.local.transactions import transact_write_items
+
+    DynamoDBBackend.transact_write_items = transact_write_items
 
     for handler_class in (DynamoHandler, DynamoDBStreamsHandler):
         original = handler_class.call_action
