@@ -127,6 +127,8 @@ def _index_writes(table_name: str, before: dict | None, after: dict | None) -> i
             lambda image, names=names: item_size({n: image[n] for n in names}))
         if old is None and new is None:
             continue
+        if index.projection == "KEYS_ONLY" and old == new:
+            continue  # neither the index keys nor projected attributes changed: DynamoDB writes nothing to it
         if old is not None and new is not None and old != new:
             units += write_units(projected(before)) + write_units(projected(after))
         elif new is not None:

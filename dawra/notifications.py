@@ -6,14 +6,7 @@ from dataclasses import dataclass
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from dawra.models import Money, Order, TimelineEvent, TimelineKind
-
-NOTIFIED_KINDS = {
-    TimelineKind.ORDER_CONFIRMED,
-    TimelineKind.SHIPMENT_SHIPPED,
-    TimelineKind.SHIPMENT_DELIVERED,
-    TimelineKind.ORDER_CANCELLED,
-}
+from dawra.models import NOTIFIED_KINDS, Money, Order, TimelineEvent, TimelineKind
 
 # ISO 4217 minor-unit exponents that differ from 2
 _EXPONENT = {"KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "IQD": 3, "TND": 3, "LYD": 3, "JPY": 0}

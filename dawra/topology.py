@@ -16,6 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from dawra.models import NOTIFIED_KINDS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ResourceKind = Literal["table", "queue", "topic", "secret", "state_machine", "parameter"]
@@ -157,6 +159,8 @@ class StreamEventSource(_Frozen):
     max_retry_attempts: int = 5
     report_batch_item_failures: bool = True
     on_failure_queue: str  # id of the Queue that receives records given up on
+    # Lambda event filter patterns (exact-value lists only): records matching none are dropped before invoking.
+    filter_patterns: tuple[dict, ...] = ()
 
 
 class Topology(_Frozen):
@@ -209,7 +213,8 @@ TOPOLOGY = Topology(
             name="dawra-orders",
             keys=KeySchema(partition_key="pk", sort_key="sk"),
             indexes=(
-                Index(name="by-customer", partition_key="customer_id", sort_key="placed_at"),
+                # KEYS_ONLY: status changes on the order header then cost no index write
+                Index(name="by-customer", partition_key="customer_id", sort_key="placed_at", projection="KEYS_ONLY"),
                 Index(name="by-tracking-number", partition_key="tracking_number"),
             ),
             stream="NEW_IMAGE",
@@ -388,6 +393,14 @@ TOPOLOGY = Topology(
         QueueEventSource(queue="carrier-tracking", function="tracking-consumer", batch_size=10),
     ),
     stream_event_sources=(
-        StreamEventSource(table="orders", function="notify", batch_size=25, on_failure_queue="notify-failures"),
+        StreamEventSource(
+            table="orders", function="notify", batch_size=25, on_failure_queue="notify-failures",
+            # Only new timeline events a customer hears about invoke the notifier (not every write to an order).
+            filter_patterns=({
+                "eventName": ["INSERT"],
+                "dynamodb": {"NewImage": {"entity": {"S": ["timeline"]},
+                                          "kind": {"S": [kind.value for kind in NOTIFIED_KINDS]}}},
+            },),
+        ),
     ),
 )

@@ -19,6 +19,24 @@ from typing import Any
 from dawra.topology import QueueEventSource, StreamEventSource
 
 
+def matches(pattern: dict, event: Any) -> bool:
+    """Lambda event filtering, exact-value subset: every key of the pattern must be present in the record; a list
+    lists the allowed values, a dict descends."""
+    if not isinstance(event, dict):
+        return False
+    for key, expected in pattern.items():
+        if key not in event:
+            return False
+        if isinstance(expected, dict):
+            if not matches(expected, event[key]):
+                return False
+        elif not isinstance(expected, list) or any(isinstance(value, dict) for value in expected):
+            raise ValueError(f"unsupported filter rule for {key!r}: only lists of exact values are emulated")
+        elif event[key] not in expected:
+            return False
+    return True
+
+
 def _invoke(lambda_client, function_name: str, event: dict) -> tuple[bool, dict | None]:
     response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
     payload = json.loads(response["Payload"].read() or b"null")
@@ -98,11 +116,16 @@ class StreamPoller:
                 records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
                 if records:
                     self._iterators[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-                self._pending[shard_id] = [self._record(r) for r in records]
+                # Filtered-out records are dropped, as Lambda does: they never reach the function.
+                self._pending[shard_id] = [record for record in map(self._record, records) if self._wanted(record)]
             while self._pending[shard_id]:
                 batch = self._pending[shard_id][: self.source.batch_size]
                 delivered += self._deliver(shard_id, batch)
         return delivered
+
+    def _wanted(self, record: dict) -> bool:
+        patterns = self.source.filter_patterns
+        return not patterns or any(matches(pattern, record) for pattern in patterns)
 
     def _deliver(self, shard_id: str, batch: list[dict]) -> int:
         ok, payload = _invoke(self.cloud.client("lambda"), self.function_name, {"Records": batch})

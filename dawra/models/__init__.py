@@ -223,6 +223,15 @@ class TimelineKind(enum.StrEnum):
     ORDER_CANCELLED = "order_cancelled"
 
 
+# The timeline events a customer hears about (the notifier's rules; the stream mapping filters on them too).
+NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
+    TimelineKind.ORDER_CONFIRMED,
+    TimelineKind.SHIPMENT_SHIPPED,
+    TimelineKind.SHIPMENT_DELIVERED,
+    TimelineKind.ORDER_CANCELLED,
+)
+
+
 class TimelineEvent(Strict):
     """A customer-visible change, appended to the order in the same write as the change itself."""
 
@@ -246,6 +255,7 @@ def timeline_event_id(kind: TimelineKind, *parts: str) -> str:
 
 
 __all__ = [
+    "NOTIFIED_KINDS",
     "Address",
     "CatalogItem",
     "Contact",

@@ -219,6 +219,7 @@ class Functions(Construct):
                     retry_attempts=source.max_retry_attempts,
                     report_batch_item_failures=source.report_batch_item_failures,
                     on_failure=event_sources.SqsDlq(messaging.queues[source.on_failure_queue]),
+                    filters=[lambda_.FilterCriteria.filter(pattern) for pattern in source.filter_patterns] or None,
                 )
             )
             deployed.star_reasons.append(STAR_REASONS["stream"])

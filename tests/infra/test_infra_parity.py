@@ -3,6 +3,8 @@ names and shapes), and nothing of those kinds that TOPOLOGY lacks. The local sta
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dawra.topology import TOPOLOGY, Ref
@@ -218,6 +220,8 @@ def test_event_source_mappings_match_topology(synth):
         assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [failures_id, "Arn"]}}}
         assert ("ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", [])) == \
             source.report_batch_item_failures
+        deployed_filters = [json.loads(f["Pattern"]) for f in mapping.get("FilterCriteria", {}).get("Filters", [])]
+        assert deployed_filters == list(source.filter_patterns)
 
 
 @pytest.mark.parametrize("machine", TOPOLOGY.state_machines, ids=lambda m: m.id)
