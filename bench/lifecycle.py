@@ -195,8 +195,8 @@ def measure_checkout(orders: int, batch: int = 25) -> dict[str, Any]:
     """POST /orders through the gateway's handler in-process (no socket): requests in one checkout, latency.
 
     Checkouts run one at a time, each order's lifecycle left to come to rest (booked, waiting for the carrier) before
-    the next, in batches on a fresh embedded cloud: moto backs up every table a transaction touches with a deep copy,
-    so on one cloud each request gets slower as data accumulates, and hundreds of orders would measure that."""
+    the next, in batches on a fresh embedded cloud: moto answers global-secondary-index queries by scanning the whole
+    table, so on one cloud some requests get slower as data accumulates, and hundreds of orders would measure that."""
     latencies: list[float] = []
     inside: list[str] = []
     while len(latencies) < orders:
