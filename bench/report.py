@@ -66,11 +66,11 @@ def _per_order_why(results: dict) -> list[str]:
             "order header, a timeline event, the shipment and the stock or reservation items it touches, each "
             "at least one 1 KB unit even when, like the order header "
             f"({single['order_header_item_bytes']:,} bytes), it is under 1 KB. Global secondary indexes add "
-            f"{_fmt(single['gsi_write_units'])}: `by-customer` projects ALL attributes, so every header write is "
-            "written again. What would close it: plain conditional UpdateItem/PutItem instead of transactions "
-            "where one item changes (half the units), fewer items per transaction (timeline events written by "
-            "the stream consumer, or kept as a list on the header), and a KEYS_ONLY or INCLUDE projection on "
-            "`by-customer`; the idempotency record's two writes go with the checkout fix of section 3.")]
+            f"{_fmt(single['gsi_write_units'])} ({_index_summary()}: an index is written when an item gets, "
+            "changes or loses its index keys, and for an ALL projection whenever the item changes). What would "
+            "close it: plain conditional UpdateItem/PutItem instead of transactions where one item changes (half "
+            "the units), fewer items per transaction (timeline events written by the stream consumer, or kept as "
+            "a list on the header); the idempotency record's two writes go with the checkout fix of section 3.")]
     if single["lambda_invocations"] > TARGETS["lambda_invocations"]:
         notify = single["lambda_invocations_by_function"].get("dawra-notify", 0)
         lines += [
@@ -83,6 +83,12 @@ def _per_order_why(results: dict) -> list[str]:
         lines += [f"- **State transitions ({single['state_transitions']}).** Fewer states (merge Pass/Choice states "
                   "into task ResultSelectors)."]
     return lines
+
+
+def _index_summary() -> str:
+    from dawra.topology import TOPOLOGY
+
+    return ", ".join(f"`{index.name}` {index.projection}" for table in TOPOLOGY.tables for index in table.indexes)
 
 
 def _cold_start(results: dict) -> list[str]:

@@ -132,6 +132,20 @@ class InProcessLambda:
                     "stackTrace": traceback.format_exception(error)[-5:],
                 }
                 return json.dumps(body), True, ""
+            finally:
+                _forget_unpublished_metrics()
+
+
+def _forget_unpublished_metrics() -> None:
+    """Powertools keeps metrics in class-level dicts that only a flush clears, and a flush with metrics disabled (as
+    locally) does not: without this they would pile up for the life of the local stack, and be printed all at once
+    by the first flush that runs with metrics enabled."""
+    from aws_lambda_powertools.metrics import Metrics
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+    if is_metrics_disabled():
+        Metrics._metrics.clear()
+        Metrics._metadata.clear()
 
 
 # --- Patches to moto ---------------------------------------------------------------------------------------------
