@@ -94,10 +94,9 @@ class Checkout:
             kind=TimelineKind.ORDER_CONFIRMED,
             at=order.placed_at,
         )
-        put_order = self.orders.put_order(order)
-        put_order["Put"]["Item"]["request_fingerprint"] = {"S": fingerprint}
         try:
-            self.orders.transact([put_order, self.orders.put_event(confirmed)])
+            self.orders.transact([self.orders.put_order(order, request_fingerprint=fingerprint),
+                                  self.orders.put_event(confirmed)])
         except ConditionFailed:
             # Written by an earlier attempt with this key: same request -> same order; different request -> refuse.
             existing = self.orders.get_order_with_fingerprint(order_id)

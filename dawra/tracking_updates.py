@@ -13,7 +13,7 @@ from dawra.carriers import carrier_named
 from dawra.errors import TransientError
 from dawra.models import ShipmentStatus, TimelineEvent, TimelineKind, timeline_event_id
 from dawra.models.webhook import CarrierWebhookEnvelope
-from dawra.tracking import PROGRESS_RANK, TrackingEvent, TrackingStatus, moves_forward
+from dawra.tracking import PROGRESS_RANK, TrackingEvent, TrackingStatus, moves_forward, rank
 
 TIMELINE_KIND = {
     TrackingStatus.IN_TRANSIT: TimelineKind.SHIPMENT_IN_TRANSIT,
@@ -48,8 +48,7 @@ class TrackingUpdates:
         items = [marker]
         outcome = "recorded"
         if moves_forward(shipment.status, event.status):
-            lower = [s.value for s in ShipmentStatus if PROGRESS_RANK.get(_as_tracking(s), 0)
-                     < PROGRESS_RANK[event.status]]
+            lower = [status.value for status in ShipmentStatus if rank(status.value) < PROGRESS_RANK[event.status]]
             fields = {"status": event.status.value, "last_tracking_at": event.occurred_at}
             if event.status == TrackingStatus.DELIVERED:
                 fields["delivered_at"] = event.occurred_at
@@ -88,9 +87,3 @@ class TrackingUpdates:
             self.lifecycle.resume(token, {"shipment_id": shipment_id, "delivered_at": shipment.delivered_at})
             self.orders.clear_task_token(order_id, shipment_id, token)
 
-
-def _as_tracking(status: ShipmentStatus) -> TrackingStatus | None:
-    try:
-        return TrackingStatus(status.value)
-    except ValueError:
-        return None

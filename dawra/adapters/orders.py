@@ -22,12 +22,11 @@ def order_pk(order_id: str) -> str:
 class OrdersStore(DynamoStore):
     # --- reads ----------------------------------------------------------------------------------------------------
     def get_order(self, order_id: str) -> Order | None:
-        response = self.client.get_item(TableName=self.table, Key=to_item({"pk": order_pk(order_id), "sk": "ORDER"}),
-                                        ConsistentRead=True)
-        item = response.get("Item")
-        return Order.model_validate(_strip(from_item(item))) if item else None
+        found = self.get_order_with_fingerprint(order_id)
+        return found[0] if found else None
 
     def get_order_with_fingerprint(self, order_id: str) -> tuple[Order, str | None] | None:
+        """The order header and the fingerprint of the checkout request that created it."""
         response = self.client.get_item(TableName=self.table, Key=to_item({"pk": order_pk(order_id), "sk": "ORDER"}),
                                         ConsistentRead=True)
         if "Item" not in response:
@@ -92,8 +91,9 @@ class OrdersStore(DynamoStore):
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # --- transaction items ----------------------------------------------------------------------------------------
-    def put_order(self, order: Order) -> dict:
-        item = {"pk": order_pk(order.order_id), "sk": "ORDER", "entity": "order", **order.model_dump(mode="json")}
+    def put_order(self, order: Order, **stored_alongside: Any) -> dict:
+        item = {"pk": order_pk(order.order_id), "sk": "ORDER", "entity": "order", **order.model_dump(mode="json"),
+                **stored_alongside}
         return {"Put": {"TableName": self.table, "Item": to_item(item), "ConditionExpression": "attribute_not_exists(pk)"}}
 
     def put_event(self, event: TimelineEvent) -> dict:
@@ -108,33 +108,30 @@ class OrdersStore(DynamoStore):
 
     def update_order(self, order_id: str, set_fields: dict[str, Any], *, expect_status: list[str]) -> dict:
         """SET the given top-level fields and bump the version, only while the order is in one of `expect_status`."""
-        names = {f"#f{i}": name for i, name in enumerate(set_fields)}
-        vals = {f":v{i}": value for i, value in enumerate(set_fields.values())}
-        sets = [f"#f{i} = :v{i}" for i in range(len(set_fields))]
-        status_params = {f":s{i}": status for i, status in enumerate(expect_status)}
+        clause, names, vals = _set_clause(set_fields)
+        statuses = {f"s{i}": status for i, status in enumerate(expect_status)}
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": to_item({"pk": order_pk(order_id), "sk": "ORDER"}),
-                "UpdateExpression": "SET " + ", ".join([*sets, "#version = #version + :one"]),
-                "ConditionExpression": f"#status IN ({', '.join(status_params)})",
+                "UpdateExpression": f"{clause}, #version = #version + :one",
+                "ConditionExpression": f"#status IN ({', '.join(':' + k for k in statuses)})",
                 "ExpressionAttributeNames": {**names, "#version": "version", "#status": "status"},
-                "ExpressionAttributeValues": values(one=1, **{k[1:]: v for k, v in {**vals, **status_params}.items()}),
+                "ExpressionAttributeValues": {**vals, **values(one=1, **statuses)},
             }
         }
 
     def update_shipment(self, order_id: str, shipment_id: str, set_fields: dict[str, Any], *,
                         condition: str, condition_values: dict[str, Any]) -> dict:
-        names = {f"#f{i}": name for i, name in enumerate(set_fields)}
-        vals = {f"v{i}": value for i, value in enumerate(set_fields.values())}
+        clause, names, vals = _set_clause(set_fields)
         return {
             "Update": {
                 "TableName": self.table,
                 "Key": to_item({"pk": order_pk(order_id), "sk": f"SHIPMENT#{shipment_id}"}),
-                "UpdateExpression": "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(set_fields))),
+                "UpdateExpression": clause,
                 "ConditionExpression": condition,
                 "ExpressionAttributeNames": {**names, "#status": "status"},
-                "ExpressionAttributeValues": values(**vals, **condition_values),
+                "ExpressionAttributeValues": {**vals, **values(**condition_values)},
             }
         }
 
@@ -159,14 +156,9 @@ class OrdersStore(DynamoStore):
         self.client.delete_item(TableName=self.table, Key=to_item({"pk": order_pk(order_id), "sk": sk}))
 
     def set_marker_fields(self, order_id: str, sk: str, fields: dict[str, Any]) -> None:
-        names = {f"#f{i}": name for i, name in enumerate(fields)}
-        self.client.update_item(
-            TableName=self.table,
-            Key=to_item({"pk": order_pk(order_id), "sk": sk}),
-            UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values(**{f"v{i}": v for i, v in enumerate(fields.values())}),
-        )
+        clause, names, vals = _set_clause(fields)
+        self.client.update_item(TableName=self.table, Key=to_item({"pk": order_pk(order_id), "sk": sk}),
+                                UpdateExpression=clause, ExpressionAttributeNames=names, ExpressionAttributeValues=vals)
 
     def store_task_token(self, order_id: str, shipment_id: str, token: str) -> Shipment:
         """Put the WaitForDelivery task token on the shipment; returns the shipment as it now is."""
@@ -194,6 +186,13 @@ class OrdersStore(DynamoStore):
 
 
 _INTERNAL = {"pk", "sk", "entity", "task_token", "request_fingerprint"}
+
+
+def _set_clause(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """`SET #f0 = :v0, ...` with its attribute names and (serialised) values."""
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    clause = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+    return clause, names, values(**{f"v{i}": value for i, value in enumerate(fields.values())})
 
 
 def _strip(item: dict[str, Any]) -> dict[str, Any]:

@@ -94,7 +94,7 @@ class StreamPoller:
         self.stream_arn = cloud.resolve_ref("table", source.table, "stream_arn")
         self.function_name = cloud.topology.function(source.function).name
         self.failure_queue_url = cloud.resolve_ref("queue", source.on_failure_queue, "url")
-        self._iterators: dict[str, str] = {}  # shard -> last sequence number read
+        self._last_sequence: dict[str, str] = {}  # shard -> last sequence number read
         self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet delivered
         self._attempts: dict[str, int] = {}  # sequence number -> failed attempts
 
@@ -108,14 +108,14 @@ class StreamPoller:
             if not self._pending[shard_id]:
                 # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard
                 # object when it rolls back a cancelled transaction, and an old iterator would read the old one.
-                after = self._iterators.get(shard_id)
+                after = self._last_sequence.get(shard_id)
                 iterator = streams.get_shard_iterator(
                     StreamArn=self.stream_arn, ShardId=shard_id,
                     **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
                        else {"ShardIteratorType": self.source.starting_position}))["ShardIterator"]
                 records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
                 if records:
-                    self._iterators[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+                    self._last_sequence[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
                 # Filtered-out records are dropped, as Lambda does: they never reach the function.
                 self._pending[shard_id] = [record for record in map(self._record, records) if self._wanted(record)]
             while self._pending[shard_id]:
