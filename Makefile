@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: setup demo up test lint bench clean
+.PHONY: setup demo up test test-unit test-chaos lint bench clean
 
 # Python environment: uv (pinned) installs exactly what uv.lock says.
 $(UV):
@@ -26,13 +26,22 @@ setup: $(VENV)/.synced
 demo: setup
 	$(BIN)/python -m dawra.local demo
 
-## up: run the local stack (HTTP gateway + AWS endpoint) until interrupted
+## up: run the local stack (HTTP gateway + AWS endpoint) until interrupted; FAULTS='{"dynamodb": {"throttle": 0.2}}'
+## injects faults (dawra/local/faults.py)
 up: setup
-	$(BIN)/python -m dawra.local up
+	$(BIN)/python -m dawra.local up $(if $(FAULTS),--faults '$(FAULTS)')
 
-## test: every test tier that runs offline (unit, integration, infra)
+## test: every test tier that runs offline (unit, adapters, integration, chaos, infra, bench counting)
 test: setup infra-setup
 	$(BIN)/python -m pytest
+
+## test-unit: domain and use cases with in-memory fakes (seconds; needs no AWS library)
+test-unit: setup
+	$(BIN)/python -m pytest tests/unit
+
+## test-chaos: a mixed workload under injected throttling and ambiguous failures, then the invariants
+test-chaos: setup
+	$(BIN)/python -m pytest tests/chaos -s
 
 lint: setup
 	$(BIN)/ruff check dawra functions tests infra

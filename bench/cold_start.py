@@ -25,7 +25,7 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 
 PERMISSION_CLIENTS = {
     "orders:read": "dynamodb", "orders:write": "dynamodb", "inventory:read": "dynamodb",
-    "inventory:write": "dynamodb", "idempotency:write": "dynamodb", "lifecycle:start": "stepfunctions",
+    "inventory:write": "dynamodb", "ops-alerts:publish": "sns", "lifecycle:start": "stepfunctions",
     "lifecycle:callback": "stepfunctions", "ses:send": "ses", "sns:sms": "sns",
     "carrier-secret:read": "secretsmanager",
     # tracking-queue:consume: the event source mapping reads the queue, not the function

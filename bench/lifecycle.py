@@ -13,8 +13,8 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from bench import counting
-from dawra.adapters.inventory import InventoryStore
-from dawra.adapters.orders import OrdersStore
+from dawra.adapters.dynamo.inventory import DynamoInventory
+from dawra.adapters.dynamo.orders import DynamoOrders
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
 from dawra.local.demo import DEMO_ORDERS
 from dawra.local.seed import CATALOG, LOCATIONS, STOCK
@@ -36,7 +36,7 @@ class Bench:
         self.stack.start()
         cloud = self.stack.cloud
         with counting.driver():
-            inventory = InventoryStore(cloud.resolve_ref("table", "inventory", "name"))
+            inventory = DynamoInventory(cloud.resolve_ref("table", "inventory", "name"))
             for item in CATALOG:
                 inventory.put_catalog_item(item)
             for location in LOCATIONS:
@@ -45,7 +45,7 @@ class Bench:
                 inventory.set_stock(sku, location_id, units * STOCK_SCALE)
             secret = cloud.client("secretsmanager").get_secret_value(
                 SecretId=cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
-        self.orders = OrdersStore(cloud.resolve_ref("table", "orders", "name"))
+        self.orders = DynamoOrders(cloud.resolve_ref("table", "orders", "name"))
         self.store = Storefront(self.stack.gateway.url)
         self.carrier = SandboxCarrierSimulator(self.stack.gateway.url, secret)
         self.execution_prefix = cloud.resolve_ref("state_machine", "order-lifecycle", "arn").replace(
@@ -84,7 +84,8 @@ class Bench:
         deadline = time.monotonic() + timeout_s
         while True:
             with counting.driver():
-                order, shipments, _ = self.orders.load(order_id)
+                order = self.orders.get(order_id)
+            shipments = order.shipments if order is not None else []
             if order is not None and order.status == "CANCELLED":
                 raise RuntimeError(f"order {order_id} was cancelled")
             if shipments and all(s.tracking_number for s in shipments):

@@ -16,7 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from dawra.models import NOTIFIED_KINDS
+from dawra.adapters.dynamo.stream import stream_filter
+from dawra.contracts import env as E
+from dawra.domain.notifications import NOTIFIED_KINDS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,11 +94,11 @@ Permission = Literal[
     "orders:write",
     "inventory:read",
     "inventory:write",
-    "idempotency:write",
     "lifecycle:start",
     "lifecycle:callback",
     "ses:send",
     "sns:sms",
+    "ops-alerts:publish",
     "carrier-secret:read",
     "tracking-queue:consume",
 ]
@@ -202,8 +204,9 @@ POWERTOOLS_ENV: dict[str, Ref | str] = {
     "POWERTOOLS_METRICS_NAMESPACE": "Dawra",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
-ORDERS_TABLE = {"ORDERS_TABLE_NAME": Ref(kind="table", id="orders")}
-INVENTORY_TABLE = {"INVENTORY_TABLE_NAME": Ref(kind="table", id="inventory")}
+ORDERS_TABLE = {E.ORDERS_TABLE: Ref(kind="table", id="orders")}
+INVENTORY_TABLE = {E.INVENTORY_TABLE: Ref(kind="table", id="inventory")}
+LIFECYCLE = {E.ORDER_LIFECYCLE_ARN: Ref(kind="state_machine", id="order-lifecycle", attr="arn")}
 
 
 TOPOLOGY = Topology(
@@ -215,23 +218,18 @@ TOPOLOGY = Topology(
             indexes=(
                 # KEYS_ONLY: status changes on the order header then cost no index write
                 Index(name="by-customer", partition_key="customer_id", sort_key="placed_at", projection="KEYS_ONLY"),
-                Index(name="by-tracking-number", partition_key="tracking_number"),
+                # KEYS_ONLY: the order and shipment ids are the item's own keys
+                Index(name="by-tracking-number", partition_key="tracking_number", projection="KEYS_ONLY"),
             ),
             stream="NEW_IMAGE",
-            purpose="The order aggregate: header, shipments, timeline events, tracking events, sent-message markers.",
+            purpose="The order aggregate: header, shipments, timeline events, applied carrier reports, message "
+                    "send claims, checkout idempotency records.",
         ),
         Table(
             id="inventory",
             name="dawra-inventory",
             keys=KeySchema(partition_key="pk", sort_key="sk"),
             purpose="Catalog items, locations, stock per (sku, location) and reservations per (order, sku, location).",
-        ),
-        Table(
-            id="idempotency",
-            name="dawra-idempotency",
-            keys=KeySchema(partition_key="id"),
-            ttl_attribute="expiration",
-            purpose="Powertools idempotency records for checkout (Idempotency-Key header).",
         ),
     ),
     queues=(
@@ -256,7 +254,8 @@ TOPOLOGY = Topology(
             purpose="Orders-stream records the notifier gave up on (on-failure destination).",
         ),
     ),
-    topics=(Topic(id="ops-alerts", name="dawra-ops-alerts", purpose="Alarms for whoever runs Dawra."),),
+    topics=(Topic(id="ops-alerts", name="dawra-ops-alerts",
+                  purpose="Alarms, and orders handed to a person, for whoever runs Dawra."),),
     secrets=(
         Secret(
             id="carrier-sandbox-webhook",
@@ -269,6 +268,11 @@ TOPOLOGY = Topology(
             id="sender-email",
             local_value="orders@shop.dawra.example",
             purpose="Verified SES identity customer emails are sent from.",
+        ),
+        Parameter(
+            id="delivery-grace-hours",
+            local_value="48",
+            purpose="Hours after the promised delivery date before an undelivered parcel is handed to a person.",
         ),
         Parameter(
             id="sms-sender-id",
@@ -288,28 +292,23 @@ TOPOLOGY = Topology(
                 **POWERTOOLS_ENV,
                 **ORDERS_TABLE,
                 **INVENTORY_TABLE,
-                "IDEMPOTENCY_TABLE_NAME": Ref(kind="table", id="idempotency"),
-                "ORDER_LIFECYCLE_ARN": Ref(kind="state_machine", id="order-lifecycle", attr="arn"),
+                **LIFECYCLE,
             },
-            permissions=(
-                "orders:read",
-                "orders:write",
-                "inventory:read",
-                "idempotency:write",
-                "lifecycle:start",
-            ),
+            permissions=("orders:read", "orders:write", "inventory:read", "lifecycle:start"),
             purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}.",
         ),
         Function(
-            id="cancel-order",
-            name="dawra-cancel-order",
+            id="compensate-order",
+            name="dawra-compensate-order",
             code="functions/place_order",
-            handler="cancel.handler",
+            handler="compensate.handler",
             memory_mb=256,
             timeout_s=10,
-            environment={**POWERTOOLS_ENV, **ORDERS_TABLE},
-            permissions=("orders:read", "orders:write"),
-            purpose="Compensation task: void the payment, mark the order cancelled, tell the customer.",
+            environment={**POWERTOOLS_ENV, **ORDERS_TABLE,
+                         E.OPS_ALERTS_TOPIC_ARN: Ref(kind="topic", id="ops-alerts", attr="arn")},
+            permissions=("orders:read", "orders:write", "ops-alerts:publish"),
+            purpose="Compensation tasks: CancelOrder (void the payment, mark the order cancelled, tell the "
+                    "customer) and AskAPerson (hand the order to an operator and alert them).",
         ),
         Function(
             id="allocate-stock",
@@ -329,7 +328,8 @@ TOPOLOGY = Topology(
             handler="app.handler",
             memory_mb=256,
             timeout_s=10,
-            environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE},
+            environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE,
+                         E.DELIVERY_GRACE_HOURS: Ref(kind="parameter", id="delivery-grace-hours", attr="value")},
             permissions=("orders:read", "orders:write", "inventory:read", "inventory:write", "lifecycle:callback"),
             purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForDelivery "
                     "(stores the task token) and CompleteOrder.",
@@ -344,7 +344,7 @@ TOPOLOGY = Topology(
             environment={
                 **POWERTOOLS_ENV,
                 **ORDERS_TABLE,
-                "SANDBOX_CARRIER_SECRET_NAME": Ref(kind="secret", id="carrier-sandbox-webhook"),
+                E.SANDBOX_CARRIER_SECRET: Ref(kind="secret", id="carrier-sandbox-webhook"),
             },
             permissions=("orders:read", "orders:write", "lifecycle:callback", "carrier-secret:read",
                          "tracking-queue:consume"),
@@ -360,8 +360,8 @@ TOPOLOGY = Topology(
             environment={
                 **POWERTOOLS_ENV,
                 **ORDERS_TABLE,
-                "SENDER_EMAIL": Ref(kind="parameter", id="sender-email", attr="value"),
-                "SMS_SENDER_ID": Ref(kind="parameter", id="sms-sender-id", attr="value"),
+                E.SENDER_EMAIL: Ref(kind="parameter", id="sender-email", attr="value"),
+                E.SMS_SENDER_ID: Ref(kind="parameter", id="sms-sender-id", attr="value"),
             },
             permissions=("orders:read", "orders:write", "ses:send", "sns:sms"),
             purpose="Consumes the Orders stream: timeline events become emails (SES) or SMS (SNS), each sent once.",
@@ -375,7 +375,7 @@ TOPOLOGY = Topology(
             substitutions={
                 "AllocateStockFunctionArn": "allocate-stock",
                 "ShipOrderFunctionArn": "ship-order",
-                "CancelOrderFunctionArn": "cancel-order",
+                "CompensateOrderFunctionArn": "compensate-order",
             },
             purpose="The story of an order, from reservation to delivery, with compensation on failure.",
         ),
@@ -396,11 +396,7 @@ TOPOLOGY = Topology(
         StreamEventSource(
             table="orders", function="notify", batch_size=25, on_failure_queue="notify-failures",
             # Only new timeline events a customer hears about invoke the notifier (not every write to an order).
-            filter_patterns=({
-                "eventName": ["INSERT"],
-                "dynamodb": {"NewImage": {"entity": {"S": ["timeline"]},
-                                          "kind": {"S": [kind.value for kind in NOTIFIED_KINDS]}}},
-            },),
+            filter_patterns=(stream_filter([kind.value for kind in NOTIFIED_KINDS]),),
         ),
     ),
 )

@@ -23,6 +23,8 @@ PARAMETER_RULES = {
                      "constraint_description": "an email address, verified in SES (or in a verified domain)"},
     "sms-sender-id": {"allowed_pattern": r"^[A-Za-z0-9]{1,11}$",
                       "constraint_description": "1 to 11 letters or digits (alphanumeric SMS sender id)"},
+    "delivery-grace-hours": {"allowed_pattern": r"^[0-9]{1,4}$",
+                             "constraint_description": "whole hours, 0 to 9999"},
 }
 
 

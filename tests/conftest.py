@@ -13,12 +13,12 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 @pytest.fixture(scope="module")
 def local_stack():
-    from dawra.adapters.inventory import InventoryStore
+    from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.local.seed import seed
     from dawra.local.stack import LocalStack
 
     stack = LocalStack(background_pollers=True).start()
-    seed(InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name")))
+    seed(DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name")))
     yield stack
     stack.stop()
 

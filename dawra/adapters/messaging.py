@@ -1,12 +1,16 @@
-"""Customer messages: email through SES, SMS through SNS."""
+"""Customer messages (email through SES, SMS through SNS) and alerts to whoever runs the shop (an SNS topic)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from dawra.adapters import aws
+from dawra.adapters.errors import transient_errors
 
 
-class Messenger:
-    def __init__(self, sender_email: str, sms_sender_id: str | None = None, ses=None, sns=None):
+class AwsMessenger:
+    def __init__(self, sender_email: str, sms_sender_id: str | None = None, ses: Any = None, sns: Any = None):
         self.sender_email = sender_email
         self.sms_sender_id = sms_sender_id
         self._ses = ses
@@ -14,14 +18,15 @@ class Messenger:
 
     def send_email(self, to: str, subject: str, html: str, text: str) -> str:
         ses = self._ses or aws.client("ses")
-        response = ses.send_email(
-            Source=self.sender_email,
-            Destination={"ToAddresses": [to]},
-            Message={
-                "Subject": {"Data": subject, "Charset": "UTF-8"},
-                "Body": {"Html": {"Data": html, "Charset": "UTF-8"}, "Text": {"Data": text, "Charset": "UTF-8"}},
-            },
-        )
+        with transient_errors("SES SendEmail"):
+            response = ses.send_email(
+                Source=self.sender_email,
+                Destination={"ToAddresses": [to]},
+                Message={
+                    "Subject": {"Data": subject, "Charset": "UTF-8"},
+                    "Body": {"Html": {"Data": html, "Charset": "UTF-8"}, "Text": {"Data": text, "Charset": "UTF-8"}},
+                },
+            )
         return response["MessageId"]
 
     def send_sms(self, phone: str, text: str) -> str:
@@ -29,5 +34,20 @@ class Messenger:
         attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
         if self.sms_sender_id:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sms_sender_id}
-        response = sns.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
+        with transient_errors("SNS Publish (SMS)"):
+            response = sns.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
         return response["MessageId"]
+
+
+class SnsOpsAlerts:
+    def __init__(self, topic_arn: str | None, sns: Any = None):
+        self.topic_arn = topic_arn
+        self._sns = sns
+
+    def alert(self, order_id: str, reason: str) -> None:
+        if not self.topic_arn:
+            raise ValueError("no ops alerts topic is configured")
+        sns = self._sns or aws.client("sns")
+        with transient_errors("SNS Publish (ops alert)"):
+            sns.publish(TopicArn=self.topic_arn, Subject=f"Dawra: order {order_id} needs a person",
+                        Message=json.dumps({"order_id": order_id, "reason": reason, "status": "NEEDS_ATTENTION"}))

@@ -21,6 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--port", type=int, default=8080, help="HTTP gateway port (127.0.0.1)")
     up.add_argument("--aws-port", type=int, default=4566, help="moto's AWS endpoint port (127.0.0.1)")
     up.add_argument("--no-seed", action="store_true", help="start with empty catalog and stock")
+    up.add_argument("--faults", default="", metavar="JSON|@FILE",
+                    help='fault plan (local only), e.g. \'{"dynamodb": {"throttle": 0.2, "ambiguous": 0.05}, '
+                         '"seed": 7}\' or @plan.json; see dawra/local/faults.py')
     openapi = commands.add_parser("openapi", help="write the storefront API's OpenAPI document")
     openapi.add_argument("--out", default="docs/api/openapi.json")
     args = parser.parse_args(argv)
@@ -34,7 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.out).write_text(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
         print(f"wrote {args.out}")
         return 0
-    return run_up(args.port, args.aws_port, seed_data=not args.no_seed)
+    if args.faults:
+        from dawra.local.faults import FaultPlan
+
+        try:
+            FaultPlan.load(args.faults)
+        except (ValueError, OSError) as error:
+            parser.error(f"--faults: {error}")
+    return run_up(args.port, args.aws_port, seed_data=not args.no_seed, faults=args.faults or None)
 
 
 def openapi_document() -> dict:
@@ -52,12 +62,15 @@ def openapi_document() -> dict:
         return json.loads(module.app.get_openapi_json_schema(title="Dawra storefront API", version="0.1.0"))
 
 
-def run_up(port: int, aws_port: int, seed_data: bool) -> int:
-    from dawra.adapters.inventory import InventoryStore
+def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None) -> int:
+    """faults: a fault plan as JSON text or @path (dawra/local/faults.py); None or empty: no faults."""
+    from dawra.adapters.dynamo.inventory import DynamoInventory as InventoryStore
+    from dawra.local.faults import FaultPlan
     from dawra.local.seed import seed
     from dawra.local.stack import LocalStack
 
-    stack = LocalStack(gateway_port=port, aws_port=aws_port).start()
+    plan = FaultPlan.load(faults) if faults else None
+    stack = LocalStack(gateway_port=port, aws_port=aws_port, fault_plan=plan).start()
     if seed_data:
         seed(InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name")))
     secret_name = stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name")
@@ -69,6 +82,8 @@ def run_up(port: int, aws_port: int, seed_data: bool) -> int:
   Sandbox carrier webhook secret: {secret_name} in Secrets Manager
   Catalog and stock: {'seeded (dawra/local/seed.py)' if seed_data else 'empty'}
 Press Ctrl-C to stop.""", flush=True)
+    if plan is not None:
+        print(f"Fault injection is ON (handlers, webhook -> SQS, pollers): {plan.describe()}", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -76,6 +91,8 @@ Press Ctrl-C to stop.""", flush=True)
     except KeyboardInterrupt:
         pass
     stack.stop()
+    if plan is not None:
+        print(stack.cloud.faults.summary())
     print("stopped")
     return 0
 

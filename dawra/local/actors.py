@@ -7,9 +7,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from dawra.carriers.sandbox import sign
-from dawra.models import iso_utc, utc_now
+from dawra.adapters.carriers.sandbox import sign
+from dawra.domain.time import iso
 
 
 @dataclass
@@ -66,7 +67,7 @@ class SandboxCarrierSimulator:
             "event_id": event_id or f"sbx-{tracking_number}-{status}",
             "tracking_number": tracking_number,
             "status": status,
-            "occurred_at": occurred_at or iso_utc(utc_now()),
+            "occurred_at": occurred_at or iso(datetime.now(UTC)),
             "location": "Riyadh",
         }).encode()
         headers = {"Content-Type": "application/json",

@@ -8,6 +8,10 @@ What it adds to moto (each measured or documented in docs/decisions.md):
 - DynamoDB (and its streams) handle one request at a time, so conditional writes and transactions are atomic;
   transactions check every condition before writing (dawra/local/transactions.py) instead of copying tables.
 - Step Functions tasks reuse boto3 clients instead of building one per task.
+- Optional fault injection (dawra/local/faults.py): throttling and ambiguous failures for calls made by
+  handlers, the gateway's SQS integration and the pollers; `time_scale` shortens the pollers' SQS visibility
+  timeouts. Both are local-only knobs for tests; neither exists in the topology.
+- moto's /moto-api/data.json works (see `_no_docker`), and the outbox lists emails and SMS in the order sent.
 - Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import itertools
 import json
 import os
 import secrets
@@ -29,7 +34,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
+from dawra.local import faults as fault_injection
+from dawra.local.faults import FaultPlan, Faults, fault_scope
 from dawra.topology import TOPOLOGY, Function, Ref, Topology
 
 REGION = "us-east-1"
@@ -66,6 +74,9 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
+_cold_start_lock = threading.Lock()
+
+
 @dataclass
 class _FunctionRuntime:
     function: Function
@@ -82,7 +93,8 @@ class _FunctionRuntime:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        with _cold_start_lock:  # separate processes on Lambda; here, concurrent first imports of one package race
+            spec.loader.exec_module(module)
         return getattr(module, attr)
 
     @contextmanager
@@ -119,7 +131,7 @@ class InProcessLambda:
             self.invocations[function_name] += 1
         if isinstance(event, (str, bytes)):
             event = json.loads(event or "{}")
-        with runtime.container() as handler:
+        with runtime.container() as handler, fault_scope():  # the handler's own AWS calls may be faulted
             try:
                 result = handler(event, LambdaContext(runtime.function, arn))
                 return json.dumps(result), False, ""
@@ -153,6 +165,17 @@ def _forget_unpublished_metrics() -> None:
 _dynamodb_lock = threading.RLock()
 _patched = False
 _active_lambda: InProcessLambda | None = None
+_send_order: dict[tuple[str, str], int] = {}  # ("email" | "sms", message id) -> position in send order
+_send_counter = itertools.count()
+
+
+def _no_docker(self):
+    """moto's GET /moto-api/data.json reads every public attribute of every model and skips only TypeError,
+    AttributeError and ValueError. LambdaFunction.docker_client is a property that connects to Docker and,
+    with no Docker daemon, raises DockerException: data.json answered 500 as soon as our functions existed.
+    Handlers run in-process here, so there is no Docker client to give; AttributeError makes data.json skip
+    the attribute."""
+    raise AttributeError("the embedded cloud runs Lambda handlers in-process, without Docker")
 
 
 def _install_patches() -> None:
@@ -170,6 +193,7 @@ def _install_patches() -> None:
         return _active_lambda.invoke(self.function_name, self.function_arn, event)
 
     LambdaFunction._invoke_lambda = _invoke_lambda
+    LambdaFunction.docker_client = property(_no_docker)
 
     # Check-then-write transactions instead of moto's deep copy of whole tables (see dawra/local/transactions.py).
     from moto.dynamodb.models import DynamoDBBackend
@@ -207,6 +231,26 @@ def _install_patches() -> None:
         if getattr(module, "boto_client_for", None) is original_client_for:
             module.boto_client_for = cached_client_for
     boto_client_module.boto_client_for = cached_client_for
+
+    # The outbox in send order across channels: moto keeps emails and SMS in two separate collections.
+    from moto.ses.models import SESBackend
+    from moto.sns.models import SNSBackend
+
+    original_send_email, original_publish = SESBackend.send_email, SNSBackend.publish
+
+    def send_email(self, *args, **kwargs):
+        message = original_send_email(self, *args, **kwargs)
+        _send_order[("email", message.id)] = next(_send_counter)
+        return message
+
+    def publish(self, *args, **kwargs):
+        message_id = original_publish(self, *args, **kwargs)
+        if message_id in self.sms_messages:
+            _send_order[("sms", message_id)] = next(_send_counter)
+        return message_id
+
+    SESBackend.send_email, SNSBackend.publish = send_email, publish
+    fault_injection.install()
     _patched = True
 
 
@@ -224,11 +268,19 @@ def _clear_step_functions_client_cache() -> None:
 class EmbeddedCloud:
     """Start with :meth:`start` (or use as a context manager); everything in TOPOLOGY exists afterwards."""
 
-    def __init__(self, topology: Topology = TOPOLOGY):
+    def __init__(self, topology: Topology = TOPOLOGY, fault_plan: FaultPlan | None = None,
+                 time_scale: float = 1.0):
+        """fault_plan: see dawra/local/faults.py (switch it with `cloud.faults`). time_scale (0 < s <= 1,
+        local only) scales the SQS visibility timeout the pollers receive with (at least 1 s), so a failed
+        message comes back sooner in tests; nothing else is scaled."""
+        if not 0 < time_scale <= 1:
+            raise ValueError(f"time_scale must be in (0, 1], not {time_scale}")
         self.topology = topology
         self.lambdas = InProcessLambda(topology)
+        self.faults = Faults(fault_plan)
+        self.time_scale = time_scale
         self._mock = None
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[str, int | None], Any] = {}
         self.carrier_secrets: dict[str, str] = {}
         self.resolved: dict[tuple[str, str, str], str] = {}
 
@@ -250,13 +302,15 @@ class EmbeddedCloud:
                                       "core": {"reset_boto3_session": True}})
         self._mock.start()
         _active_lambda = self.lambdas
+        _send_order.clear()
         _clear_step_functions_client_cache()
         from dawra.adapters import aws
-        from dawra.settings import settings
+        from dawra.contracts.env import settings
 
         aws.reset_clients()
         settings.cache_clear()
         self._create_resources()
+        fault_injection.activate(self.faults)
         return self
 
     def stop(self) -> None:
@@ -265,6 +319,7 @@ class EmbeddedCloud:
             self._mock.stop()
             self._mock = None
         _active_lambda = None
+        fault_injection.activate(None)
         _clear_step_functions_client_cache()
 
     def __enter__(self) -> EmbeddedCloud:  # noqa: PYI034
@@ -273,10 +328,16 @@ class EmbeddedCloud:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def client(self, service: str):
-        if service not in self._clients:
-            self._clients[service] = boto3.client(service, region_name=REGION)
-        return self._clients[service]
+    def client(self, service: str, attempts: int | None = None):
+        """A cached client; `attempts` caps the total attempts per call (1: botocore does not retry)."""
+        key = (service, attempts)
+        if key not in self._clients:
+            config = Config(retries={"total_max_attempts": attempts}) if attempts else None
+            self._clients[key] = boto3.client(service, region_name=REGION, config=config)
+        return self._clients[key]
+
+    def outbox(self) -> list[OutboxMessage]:
+        return read_outbox()
 
     # names and ARNs
     def arn(self, kind: str, name: str) -> str:
@@ -388,6 +449,27 @@ class EmbeddedCloud:
                 definition = definition.replace("${" + placeholder + "}", self.resolved[("function", function_id, "arn")])
             self.client("stepfunctions").create_state_machine(
                 name=machine.name, definition=definition, roleArn=role_arn, type="STANDARD")
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    channel: str
+    to: str
+    subject: str
+    body: str
+
+
+def read_outbox() -> list[OutboxMessage]:
+    """Emails SES accepted and SMS SNS accepted, in send order (moto keeps them in two backends)."""
+    from moto.ses.models import ses_backends
+    from moto.sns.models import sns_backends
+
+    sent = [(("email", m.id), OutboxMessage("email", ", ".join(m.destinations.get("ToAddresses", [])),
+                                            m.subject, m.body))
+            for m in ses_backends[ACCOUNT][REGION].sent_messages]
+    sent += [(("sms", message_id), OutboxMessage("sms", phone, "", text))
+             for message_id, (phone, text) in sns_backends[ACCOUNT][REGION].sms_messages.copy().items()]
+    return [message for _, message in sorted(sent, key=lambda pair: _send_order.get(pair[0], float("inf")))]
 
 
 def _key_schema(partition_key: str, sort_key: str | None) -> list[dict]:

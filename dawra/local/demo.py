@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from dawra.adapters.inventory import InventoryStore
+from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
 from dawra.local.seed import seed
 from dawra.local.stack import LocalStack
@@ -40,7 +40,7 @@ def run_demo() -> int:
     started = time.monotonic()
     with LocalStack() as stack:
         store = Storefront(stack.gateway.url)
-        inventory = InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name"))
+        inventory = DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name"))
         seed(inventory)
         secret = stack.cloud.client("secretsmanager").get_secret_value(
             SecretId=stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
@@ -92,8 +92,8 @@ def run_demo() -> int:
             for event in order["timeline"]:
                 print(f"   {event['at']}  {event['kind']}")
         mats_after = inventory.stock("PRAYER-MAT", "riyadh-dc")
-        print(f"\nPrayer mats at riyadh-dc before/after the out-of-stock order: on_hand {mats_before['on_hand']}/"
-              f"{mats_after['on_hand']}, reserved {mats_before['reserved']}/{mats_after['reserved']} (unchanged)")
+        print(f"\nPrayer mats at riyadh-dc before/after the out-of-stock order: on_hand {mats_before.on_hand}/"
+              f"{mats_after.on_hand}, reserved {mats_before.reserved}/{mats_after.reserved} (unchanged)")
 
         deadline = time.monotonic() + 30
         expected = 3 + 2 + 2 + 2 + 1  # confirmations, 3 shipped, 3 delivered, 1 cancelled

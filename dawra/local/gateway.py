@@ -1,8 +1,11 @@
 """A local stand-in for API Gateway (REST API): the routes in TOPOLOGY, on 127.0.0.1.
 
 Function routes get the real REST proxy event shape and go through the Lambda API; the carrier webhook route stores
-the raw request in SQS (the envelope of dawra.models.webhook), as the API Gateway -> SQS integration does on AWS.
-Not emulated: IAM (SigV4) authorisation, stage throttling, request validators (see docs/decisions.md)."""
+the raw request in SQS (the envelope of dawra.contracts.webhook), as the API Gateway -> SQS integration does
+on AWS (one attempt; if SQS refuses, the caller gets a 500 and retries).
+Not emulated: IAM (SigV4) authorisation, stage throttling, request validators (see docs/decisions.md).
+
+Local only, never in the topology's routes: GET /_local/outbox lists the emails and SMS sent so far."""
 
 from __future__ import annotations
 
@@ -12,15 +15,19 @@ import re
 import threading
 import time
 import uuid
+from dataclasses import asdict
 from datetime import UTC, datetime
 
+from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from dawra.models.webhook import CarrierWebhookEnvelope
+from dawra.contracts.webhook import CarrierWebhookEnvelope
+from dawra.local.faults import fault_scope
 from dawra.topology import Route
 
 STAGE = "local"
+LOCAL_PREFIX = "/_local/"
 
 
 def _pattern(path: str) -> re.Pattern:
@@ -56,6 +63,8 @@ class Gateway:
         return response(environ, start_response)
 
     def handle(self, request: Request) -> Response:
+        if request.path.startswith(LOCAL_PREFIX):
+            return self._local(request)
         for route, pattern in self.routes:
             match = pattern.match(request.path)
             if match and route.method == request.method:
@@ -72,8 +81,20 @@ class Gateway:
             signature=request.headers.get("X-Carrier-Signature"),
             received_at_epoch_ms=int(time.time() * 1000))
         queue_url = self.cloud.resolve_ref("queue", route.target, "url")
-        sent = self.cloud.client("sqs").send_message(QueueUrl=queue_url, MessageBody=envelope.model_dump_json())
+        try:
+            with fault_scope():
+                sent = self.cloud.client("sqs", attempts=1).send_message(
+                    QueueUrl=queue_url, MessageBody=envelope.model_dump_json())
+        except (BotoCoreError, ClientError):
+            return _json(500, {"message": "Internal server error"})  # as API Gateway; the sender retries
         return _json(202, {"accepted": True, "message_id": sent["MessageId"]})
+
+    def _local(self, request: Request) -> Response:
+        if request.path != f"{LOCAL_PREFIX}outbox":
+            return _json(404, {"message": "Not Found"})
+        if request.method != "GET":
+            return _json(405, {"message": "Method Not Allowed"})
+        return _json(200, {"messages": [asdict(message) for message in self.cloud.outbox()]})
 
     def _to_function(self, route: Route, params: dict, request: Request) -> Response:
         body = request.get_data()
@@ -134,4 +155,4 @@ class Gateway:
 
 
 def _json(status: int, body: dict) -> Response:
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    return Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")

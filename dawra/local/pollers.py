@@ -7,7 +7,11 @@ DynamoDB stream: records in order per shard, batches of up to batch_size, Report
 first failed record), bisect a batch whose invocation fails outright, give up on a record after max_retry_attempts
 and send a description of it to the on-failure queue.
 
-Both invoke the function through the Lambda API, as the real mappings do."""
+Both invoke the function through the Lambda API, as the real mappings do. Their own SQS and stream calls are
+made once (no botocore retries) and in fault scope (dawra/local/faults.py); like Lambda's managed pollers they
+outlive failures: a failed receive or stream read is tried again on the next poll, a failed delete a few
+times, after which the message comes back when its visibility timeout ends (consumers dedup).
+`call_failures` counts such failures."""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from dawra.local.faults import fault_scope
 from dawra.topology import QueueEventSource, StreamEventSource
 
 
@@ -37,6 +44,10 @@ def matches(pattern: dict, event: Any) -> bool:
     return True
 
 
+CALL_ERRORS = (BotoCoreError, ClientError)
+DELETE_ATTEMPTS = 3
+
+
 def _invoke(lambda_client, function_name: str, event: dict) -> tuple[bool, dict | None]:
     response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
     payload = json.loads(response["Payload"].read() or b"null")
@@ -50,16 +61,26 @@ class SqsPoller:
         queue = cloud.topology.queue(source.queue)
         self.queue_url = cloud.resolve_ref("queue", source.queue, "url")
         self.queue_arn = cloud.resolve_ref("queue", source.queue, "arn")
-        self.visibility_timeout = queue.visibility_timeout_s
+        # The queue's timeout; a local time_scale shortens it (whole seconds, at least 1) for tests.
+        self.visibility_timeout = max(1, round(queue.visibility_timeout_s * cloud.time_scale))
         self.function_name = cloud.topology.function(source.function).name
+        self.call_failures = 0
 
     def poll_once(self) -> int:
         """One receive + invoke; returns how many messages were received."""
-        sqs, lam = self.cloud.client("sqs"), self.cloud.client("lambda")
-        received = sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=min(self.source.batch_size, 10),
-            VisibilityTimeout=self.visibility_timeout, AttributeNames=["All"], MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        with fault_scope():
+            return self._poll()
+
+    def _poll(self) -> int:
+        sqs, lam = self.cloud.client("sqs", attempts=1), self.cloud.client("lambda")
+        try:
+            received = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=min(self.source.batch_size, 10),
+                VisibilityTimeout=self.visibility_timeout, AttributeNames=["All"],
+                MessageAttributeNames=["All"]).get("Messages", [])
+        except CALL_ERRORS:
+            self.call_failures += 1  # the next poll tries again; a receive that did happen times out
+            return 0
         if not received:
             return 0
         event = {"Records": [self._record(message) for message in received]}
@@ -69,9 +90,26 @@ class SqsPoller:
         failed = {item["itemIdentifier"] for item in (payload or {}).get("batchItemFailures", [])}
         done = [m for m in received if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
-            sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+            self._delete(sqs, done[start:start + 10])
         return len(received)
+
+    def _delete(self, sqs, messages: list[dict]) -> None:
+        """Delete a batch, retrying what failed server-side; what is left comes back after its timeout."""
+        pending = {str(i): m["ReceiptHandle"] for i, m in enumerate(messages)}
+        for _ in range(DELETE_ATTEMPTS):
+            try:
+                result = sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+                    {"Id": key, "ReceiptHandle": handle} for key, handle in pending.items()])
+            except CALL_ERRORS:
+                self.call_failures += 1
+                continue
+            for entry in result.get("Successful", []):
+                pending.pop(entry["Id"], None)
+            for entry in result.get("Failed", []):
+                if entry.get("SenderFault"):  # e.g. a receipt handle no longer valid: retrying won't help
+                    pending.pop(entry["Id"], None)
+            if not pending:
+                return
 
     def _record(self, message: dict) -> dict:
         return {
@@ -97,37 +135,57 @@ class StreamPoller:
         self._last_sequence: dict[str, str] = {}  # shard -> last sequence number read
         self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet delivered
         self._attempts: dict[str, int] = {}  # sequence number -> failed attempts
+        self._stalled = False  # the on-failure queue could not be reached: this shard waits for the next poll
+        self.call_failures = 0
 
     def poll_once(self) -> int:
-        streams = self.cloud.client("dynamodbstreams")
-        shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        with fault_scope():
+            return self._poll()
+
+    def _poll(self) -> int:
+        streams = self.cloud.client("dynamodbstreams", attempts=1)
+        try:
+            shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        except CALL_ERRORS:
+            self.call_failures += 1
+            return 0
         delivered = 0
         for shard in shards:
             shard_id = shard["ShardId"]
             self._pending.setdefault(shard_id, [])
             if not self._pending[shard_id]:
-                # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard
-                # object when it rolls back a cancelled transaction, and an old iterator would read the old one.
-                after = self._last_sequence.get(shard_id)
-                iterator = streams.get_shard_iterator(
-                    StreamArn=self.stream_arn, ShardId=shard_id,
-                    **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
-                       else {"ShardIteratorType": self.source.starting_position}))["ShardIterator"]
-                records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
-                if records:
-                    self._last_sequence[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-                # Filtered-out records are dropped, as Lambda does: they never reach the function.
-                self._pending[shard_id] = [record for record in map(self._record, records) if self._wanted(record)]
-            while self._pending[shard_id]:
+                try:
+                    self._read(streams, shard_id)  # nothing is recorded unless the read succeeds
+                except CALL_ERRORS:
+                    self.call_failures += 1  # this shard continues from the same place on the next poll
+                    continue
+            self._stalled = False
+            while self._pending[shard_id] and not self._stalled:
                 batch = self._pending[shard_id][: self.source.batch_size]
                 delivered += self._deliver(shard_id, batch)
         return delivered
+
+    def _read(self, streams, shard_id: str) -> None:
+        # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard object
+        # when it rolls back a cancelled transaction, and an old iterator would read the old one.
+        after = self._last_sequence.get(shard_id)
+        iterator = streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id,
+            **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+               else {"ShardIteratorType": self.source.starting_position}))["ShardIterator"]
+        records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
+        if records:
+            self._last_sequence[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
+        # Filtered-out records are dropped, as Lambda does: they never reach the function.
+        self._pending[shard_id] = [record for record in map(self._record, records) if self._wanted(record)]
 
     def _wanted(self, record: dict) -> bool:
         patterns = self.source.filter_patterns
         return not patterns or any(matches(pattern, record) for pattern in patterns)
 
     def _deliver(self, shard_id: str, batch: list[dict]) -> int:
+        if self._attempts.get(batch[0]["dynamodb"]["SequenceNumber"], 0) > self.source.max_retry_attempts:
+            return self._give_up(shard_id, batch[0])  # given up on, but the failure queue was unreachable
         ok, payload = _invoke(self.cloud.client("lambda"), self.function_name, {"Records": batch})
         pending = self._pending[shard_id]
         if ok:
@@ -150,12 +208,25 @@ class StreamPoller:
         self._attempts[sequence] = self._attempts.get(sequence, 0) + 1
         if self._attempts[sequence] <= self.source.max_retry_attempts:
             return 0
-        self.cloud.client("sqs").send_message(QueueUrl=self.failure_queue_url, MessageBody=json.dumps({
-            "requestContext": {"condition": "RetryAttemptsExhausted", "functionArn": self.function_name},
-            "DDBStreamBatchInfo": {"shardId": shard_id, "streamArn": self.stream_arn,
-                                   "startSequenceNumber": sequence, "endSequenceNumber": sequence, "batchSize": 1},
-        }))
+        return self._give_up(shard_id, record)
+
+    def _give_up(self, shard_id: str, record: dict) -> int:
+        sequence = record["dynamodb"]["SequenceNumber"]
+        try:
+            self.cloud.client("sqs", attempts=1).send_message(
+                QueueUrl=self.failure_queue_url, MessageBody=json.dumps({
+                    "requestContext": {"condition": "RetryAttemptsExhausted",
+                                       "functionArn": self.function_name},
+                    "DDBStreamBatchInfo": {"shardId": shard_id, "streamArn": self.stream_arn,
+                                           "startSequenceNumber": sequence, "endSequenceNumber": sequence,
+                                           "batchSize": 1},
+                }))
+        except CALL_ERRORS:
+            self.call_failures += 1
+            self._stalled = True  # the record stays first in line; the next poll sends it again
+            return 0
         self._pending[shard_id].remove(record)
+        del self._attempts[sequence]
         return 1
 
     def _record(self, record: dict) -> dict:
@@ -193,12 +264,19 @@ class Pollers:
         with self._lock:
             return sum(p.poll_once() for p in self.sqs) + sum(p.poll_once() for p in self.streams)
 
+    @property
+    def call_failures(self) -> int:
+        """The pollers' own SQS and stream calls that failed (and were, or will be, tried again)."""
+        return sum(p.call_failures for p in (*self.sqs, *self.streams))
+
     def drain(self, max_rounds: int = 100) -> int:
+        """Poll until a round moves nothing and no call of the round failed (or max_rounds)."""
         total = 0
         for _ in range(max_rounds):
+            failures = self.call_failures
             moved = self.poll_once()
             total += moved
-            if not moved:
+            if not moved and self.call_failures == failures:
                 return total
         return total
 

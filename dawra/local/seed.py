@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dawra.adapters.inventory import InventoryStore
-from dawra.allocation import Location
-from dawra.models import CatalogItem, Money
+from dawra.domain.allocation import Location
+from dawra.domain.money import Money
+from dawra.domain.pricing import CatalogItem
 
 CATALOG = [
     CatalogItem(sku="MUG-CLASSIC", title="Classic mug", unit_price=Money(amount=4500, currency="SAR"), weight_g=350),
@@ -29,7 +29,8 @@ STOCK = {
 }
 
 
-def seed(inventory: InventoryStore) -> None:
+def seed(inventory) -> None:
+    """Write the demo merchant's data through the inventory adapter (dawra.adapters.dynamo.inventory)."""
     for item in CATALOG:
         inventory.put_catalog_item(item)
     for location in LOCATIONS:

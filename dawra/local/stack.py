@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import socket
-from dataclasses import dataclass
 
-from dawra.local.cloud import ACCOUNT, REGION, EmbeddedCloud
+from dawra.local.cloud import EmbeddedCloud, OutboxMessage, read_outbox
+from dawra.local.faults import FaultPlan
 from dawra.local.gateway import Gateway
 from dawra.local.pollers import Pollers
+
+__all__ = ["LocalStack", "OutboxMessage", "read_outbox"]  # the outbox lives in cloud.py; importable here too
 
 
 def _free_port() -> int:
@@ -18,8 +20,10 @@ def _free_port() -> int:
 
 
 class LocalStack:
-    def __init__(self, gateway_port: int = 0, aws_port: int | None = 0, background_pollers: bool = True):
-        self.cloud = EmbeddedCloud()
+    def __init__(self, gateway_port: int = 0, aws_port: int | None = 0, background_pollers: bool = True,
+                 fault_plan: FaultPlan | None = None, time_scale: float = 1.0):
+        """fault_plan and time_scale go to the EmbeddedCloud (local-only knobs; see dawra/local/faults.py)."""
+        self.cloud = EmbeddedCloud(fault_plan=fault_plan, time_scale=time_scale)
         self.gateway_port = gateway_port
         self.aws_port = aws_port
         self.background_pollers = background_pollers
@@ -63,24 +67,4 @@ class LocalStack:
         return f"http://127.0.0.1:{self.aws_port}" if self._moto_server else None
 
     def outbox(self) -> list[OutboxMessage]:
-        return read_outbox()
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    channel: str
-    to: str
-    subject: str
-    body: str
-
-
-def read_outbox() -> list[OutboxMessage]:
-    """Emails SES accepted and SMS SNS accepted, in the order they were sent (moto keeps them in its backends)."""
-    from moto.ses.models import ses_backends
-    from moto.sns.models import sns_backends
-
-    messages = [OutboxMessage("email", ", ".join(m.destinations.get("ToAddresses", [])), m.subject, m.body)
-                for m in ses_backends[ACCOUNT][REGION].sent_messages]
-    messages += [OutboxMessage("sms", phone, "", text)
-                 for phone, text in sns_backends[ACCOUNT][REGION].sms_messages.values()]
-    return messages
+        return self.cloud.outbox()

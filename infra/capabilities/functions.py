@@ -35,8 +35,6 @@ DDB_WRITE = [
     "dynamodb:BatchWriteItem",
     "dynamodb:ConditionCheckItem",
 ]
-# What Powertools' DynamoDBPersistenceLayer calls (get the record, put it conditionally, update, delete on failure).
-DDB_IDEMPOTENCY = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 TASK_RESPONSE = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
 
 # Why a role has a "*" resource. Each entry is attached, word for word, to that role's cdk-nag suppression.
@@ -147,9 +145,9 @@ class Functions(Construct):
                 elif permission in ("orders:write", "inventory:write"):
                     table = tables[permission.split(":")[0]]
                     role.add_to_policy(iam.PolicyStatement(actions=DDB_WRITE, resources=[table.table_arn]))
-                elif permission == "idempotency:write":
+                elif permission == "ops-alerts:publish":
                     role.add_to_policy(
-                        iam.PolicyStatement(actions=DDB_IDEMPOTENCY, resources=[tables["idempotency"].table_arn])
+                        iam.PolicyStatement(actions=["sns:Publish"], resources=[messaging.topics["ops-alerts"].topic_arn])
                     )
                 elif permission == "lifecycle:start":
                     role.add_to_policy(

@@ -13,25 +13,14 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from constructs import Construct
 
+from dawra.contracts import metrics as metrics_names
 from dawra.topology import POWERTOOLS_ENV, Topology
 
 from .naming import pascal
 
 DASHBOARD_NAME = "dawra"
 # Business metrics the functions emit (Powertools Metrics, unit Count). Keep in step with the handlers.
-BUSINESS_METRICS = (
-    "OrdersPlaced",
-    "OrdersCancelled",
-    "StockReservationsFailed",
-    "ShipmentsShipped",
-    "ShipmentsDelivered",
-    "TrackingEventsProcessed",
-    "WebhooksRejected",
-    "NotificationsSent",
-    "ShipmentsPlanned",
-    "UnitsReleased",
-    "OrdersCompleted",
-)
+BUSINESS_METRICS = metrics_names.ALL
 FIVE_MINUTES = Duration.minutes(5)
 
 
@@ -103,7 +92,7 @@ class Observability(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Orders", width=8,
                                    left=[business(n) for n in ("OrdersPlaced", "OrdersCompleted", "OrdersCancelled",
-                                                               "StockReservationsFailed")]),
+                                                               "OrdersNeedingAttention", "StockReservationsFailed")]),
             cloudwatch.GraphWidget(title="Shipments", width=8,
                                    left=[business(n) for n in ("ShipmentsPlanned", "ShipmentsShipped",
                                                                "ShipmentsDelivered", "TrackingEventsProcessed",

@@ -8,7 +8,7 @@ import json
 import re
 from urllib.parse import parse_qs, quote
 
-from dawra.models.webhook import SIGNATURE_HEADER, CarrierWebhookEnvelope
+from dawra.contracts.webhook import SIGNATURE_HEADER, CarrierWebhookEnvelope
 from dawra.topology import TOPOLOGY
 
 

@@ -6,9 +6,9 @@ Streams), with our own payloads inside."""
 import json
 import time
 
-from dawra.carriers.sandbox import sign
+from dawra.adapters.carriers.sandbox import sign
+from dawra.contracts.webhook import CarrierWebhookEnvelope
 from dawra.local.actors import Storefront
-from dawra.models.webhook import CarrierWebhookEnvelope
 
 
 def invoke(stack, function_id: str, event: dict) -> dict:
@@ -95,7 +95,7 @@ def test_dynamodb_stream_event(local_stack, unique):
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         marker = local_stack.cloud.client("dynamodb").get_item(
-            TableName="dawra-orders", Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"MESSAGE#{event_id}"}})
+            TableName="dawra-orders", Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"MESSAGE#{event_id}#email"}})
         if marker.get("Item", {}).get("state", {}).get("S") == "sent":
             break
         time.sleep(0.05)

@@ -2,12 +2,12 @@
 
 import json
 
-from dawra.adapters.inventory import InventoryStore
+from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.local.actors import Storefront
 
 
 def test_a_retried_allocate_does_not_reserve_twice(local_stack, unique):
-    inventory = InventoryStore(local_stack.cloud.resolve_ref("table", "inventory", "name"))
+    inventory = DynamoInventory(local_stack.cloud.resolve_ref("table", "inventory", "name"))
     store = Storefront(local_stack.gateway.url)
     body = {"customer_id": unique("c"), "contact": {"email": f"{unique('e')}@example.com"},
             "shipping_address": {"name": "N", "line1": "L", "city": "Riyadh", "country": "SA"},
@@ -27,4 +27,4 @@ def test_a_retried_allocate_does_not_reserve_twice(local_stack, unique):
 
     assert inventory.stock("DATES-1KG", "riyadh-dc") == stock_after_first
     assert inventory.reservations(order_id) == reservations
-    assert sum(r["quantity"] for r in reservations) == 3
+    assert sum(r.quantity for r in reservations) == 3

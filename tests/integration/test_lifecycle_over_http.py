@@ -2,7 +2,7 @@
 
 import json
 
-from dawra.adapters.inventory import InventoryStore
+from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.local.actors import SandboxCarrierSimulator, Storefront, http
 
 
@@ -78,7 +78,7 @@ def test_order_goes_from_checkout_to_completed(local_stack, unique):
 
 def test_out_of_stock_cancels_and_leaves_stock_unchanged(local_stack, unique):
     store = Storefront(local_stack.gateway.url)
-    inventory = InventoryStore(local_stack.cloud.resolve_ref("table", "inventory", "name"))
+    inventory = DynamoInventory(local_stack.cloud.resolve_ref("table", "inventory", "name"))
     before = inventory.stock("PRAYER-MAT", "riyadh-dc")
     email = f"{unique('lina')}@example.com"
     placed = store.place_order(order_body(unique("cust"), email, [{"sku": "PRAYER-MAT", "quantity": 50}]),
@@ -128,7 +128,7 @@ def test_bad_input_gets_field_errors_and_writes_nothing(local_stack, unique):
     assert first.status == 201 and reused.status == 422
     assert reused.body["error"]["code"] == "idempotency_key_reused"
 
-    missing = store.get_order("ord_" + "0" * 24)
+    missing = store.get_order("ord_" + "0" * 32)
     assert missing.status == 404
 
 

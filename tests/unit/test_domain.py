@@ -3,23 +3,17 @@ import time
 
 import pytest
 
-from dawra.allocation import Location, plan_allocation
-from dawra.carriers.sandbox import SandboxCarrier, sign
-from dawra.errors import PaymentDeclined, TransientError, WebhookRejected
-from dawra.models import (
-    Address,
-    Contact,
-    Money,
-    Order,
-    OrderLine,
-    OrderStatus,
-    PaymentState,
-    TimelineEvent,
-    Totals,
-)
-from dawra.notifications import format_money, render
-from dawra.payments import SandboxPaymentProvider
-from dawra.tracking import TrackingStatus, moves_forward
+from dawra.adapters.carriers.sandbox import SandboxCarrier, sign
+from dawra.adapters.payments.sandbox import SandboxPaymentProvider
+from dawra.domain.allocation import Location, plan_allocation
+from dawra.domain.customer import Address, Contact
+from dawra.domain.errors import PaymentDeclined, TransientError, WebhookRejected
+from dawra.domain.money import Money
+from dawra.domain.order import Order, OrderLine, OrderStatus, PaymentState, Totals
+from dawra.domain.shipment import Shipment, ShipmentStatus
+from dawra.domain.timeline import TimelineEvent
+from dawra.domain.tracking import TrackingStatus
+from dawra.rendering import format_money, render
 
 LOCS = [Location(location_id="a", name="A", kind="warehouse", priority=1, region="r"),
         Location(location_id="b", name="B", kind="store", priority=2, region="r"),
@@ -72,9 +66,11 @@ def test_sandbox_carrier_signature_and_replay_window():
 
 
 def test_tracking_never_moves_backwards():
-    assert moves_forward("label_created", TrackingStatus.DELIVERED)
-    assert not moves_forward("delivered", TrackingStatus.IN_TRANSIT)
-    assert not moves_forward("in_transit", TrackingStatus.EXCEPTION)
+    shipment = lambda status: Shipment(shipment_id="shp_1", order_id="o", location_id="l", lines=[],
+                                       amount=Money(amount=1, currency="SAR"), status=status)
+    assert shipment(ShipmentStatus.LABEL_CREATED).moves_forward_to(TrackingStatus.DELIVERED) == "delivered"
+    assert shipment(ShipmentStatus.DELIVERED).moves_forward_to(TrackingStatus.IN_TRANSIT) is None
+    assert shipment(ShipmentStatus.IN_TRANSIT).moves_forward_to(TrackingStatus.EXCEPTION) is None
 
 
 def _order(name: str, language="en", channel="email") -> Order:

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dawra.models import CatalogItem, Money, RequestedLine
-from dawra.pricing import PricingError, price_order, promise_date, split_amount, tax_on
+from dawra.domain.money import Money, split_amount
+from dawra.domain.pricing import CatalogItem, PricingError, RequestedLine, price_order, promise_date, tax_on
 
 CATALOG = {
     "MUG": CatalogItem(sku="MUG", title="Mug", unit_price=Money(amount=4500, currency="SAR"), weight_g=1),

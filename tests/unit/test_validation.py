@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from dawra.models import PlaceOrderRequest
+from dawra.contracts.api import PlaceOrderRequest
 
 VALID = {
     "customer_id": "c-1",

@@ -1,0 +1,105 @@
+"""The sandbox carrier: deterministic, offline, with a webhook format and signature scheme of its own.
+
+Booking: the tracking number is derived from the shipment id (re-booking the same shipment returns the same
+label), ``SBX`` + 12 hex digits.
+
+Webhooks: ``POST /webhooks/carriers/sandbox`` with a JSON body
+
+    {"event_id": "evt-1", "tracking_number": "SBX...", "status": "DELIVERED",
+     "occurred_at": "2026-11-23T10:00:00Z", "location": "Riyadh"}
+
+``status`` is one of LABEL_CREATED, PICKED_UP, IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, DELIVERY_ATTEMPTED,
+DELAYED, EXCEPTION, READY_FOR_PICKUP, RETURNED_TO_SENDER. The ``X-Carrier-Signature`` header is
+``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>``; a signature more than five minutes away
+from the time the webhook was received is refused (replay window)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from dawra.domain.errors import WebhookRejected
+from dawra.domain.time import iso
+from dawra.domain.tracking import TrackingEvent, TrackingStatus
+from dawra.ports import Booking
+
+REPLAY_WINDOW_S = 300
+LABEL_BASE_URL = "https://labels.sandbox-carrier.dawra.example"
+
+VOCABULARY: dict[str, TrackingStatus] = {
+    "LABEL_CREATED": TrackingStatus.LABEL_CREATED,
+    "PICKED_UP": TrackingStatus.IN_TRANSIT,
+    "IN_TRANSIT": TrackingStatus.IN_TRANSIT,
+    "OUT_FOR_DELIVERY": TrackingStatus.OUT_FOR_DELIVERY,
+    "DELIVERED": TrackingStatus.DELIVERED,
+    "DELIVERY_ATTEMPTED": TrackingStatus.ATTEMPTED,
+    "DELAYED": TrackingStatus.DELAYED,
+    "EXCEPTION": TrackingStatus.EXCEPTION,
+    "READY_FOR_PICKUP": TrackingStatus.AVAILABLE_FOR_PICKUP,
+    "RETURNED_TO_SENDER": TrackingStatus.RETURN_TO_SENDER,
+}
+
+
+class SandboxWebhook(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    event_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    tracking_number: str = Field(pattern=r"^SBX[0-9A-F]{12}$")
+    status: str
+    occurred_at: datetime
+    location: str | None = Field(default=None, max_length=200)
+
+
+def sign(raw_body: bytes, secret: bytes, timestamp: int) -> str:
+    """What the carrier puts in X-Carrier-Signature (used by the demo and tests, acting as the carrier)."""
+    digest = hmac.new(secret, f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+class SandboxCarrier:
+    name = "sandbox"
+
+    def book(self, shipment_id: str, country: str, weight_g: int) -> Booking:
+        tracking = "SBX" + hashlib.sha256(shipment_id.encode()).hexdigest()[:12].upper()
+        return Booking(tracking_number=tracking, label_url=f"{LABEL_BASE_URL}/{tracking}.pdf")
+
+    def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
+        if not signature:
+            raise WebhookRejected("missing X-Carrier-Signature")
+        try:
+            fields = dict(part.split("=", 1) for part in signature.split(","))
+            timestamp = int(fields["t"])
+            given = fields["v1"]
+        except (ValueError, KeyError):
+            raise WebhookRejected("malformed X-Carrier-Signature") from None
+        if abs(received_at_epoch_ms / 1000 - timestamp) > REPLAY_WINDOW_S:
+            raise WebhookRejected("signature timestamp outside the replay window")
+        expected = sign(raw_body, secret, timestamp).split("v1=", 1)[1]
+        if not hmac.compare_digest(expected, given):
+            raise WebhookRejected("signature does not match")
+
+    def parse(self, raw_body: bytes) -> list[TrackingEvent]:
+        try:
+            webhook = SandboxWebhook.model_validate(json.loads(raw_body))
+        except (ValueError, ValidationError) as exc:
+            raise WebhookRejected(f"malformed sandbox webhook: {exc.__class__.__name__}") from None
+        status = VOCABULARY.get(webhook.status)
+        if status is None:
+            raise WebhookRejected(f"unknown sandbox status {webhook.status!r}")
+        occurred = webhook.occurred_at
+        if occurred.tzinfo is None:
+            raise WebhookRejected("occurred_at must carry a time zone")
+        return [
+            TrackingEvent(
+                carrier=self.name,
+                event_id=webhook.event_id,
+                tracking_number=webhook.tracking_number,
+                status=status,
+                occurred_at=iso(occurred.astimezone(UTC)),
+                carrier_status=webhook.status,
+            )
+        ]

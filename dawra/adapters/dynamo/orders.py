@@ -1,0 +1,115 @@
+"""The Orders table: the order repository, and the notifier's send log (message claims)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dawra.adapters.dynamo import keys
+from dawra.adapters.dynamo.base import Table
+from dawra.adapters.dynamo.codec import fields, to_item, values
+from dawra.adapters.errors import error_code, transient_errors
+from dawra.domain.order import Order
+from dawra.domain.shipment import Shipment
+from dawra.domain.timeline import TimelineEvent
+from dawra.ports import ClaimOutcome, IdempotencyRecord
+
+TRACKING_INDEX = "by-tracking-number"
+
+
+def order_item(order: Order) -> dict[str, Any]:
+    data = order.model_dump(mode="json", exclude={"shipments"})
+    return {**keys.order_key(order.order_id), "entity": keys.ENTITY_ORDER, **data}
+
+
+def shipment_item(shipment: Shipment) -> dict[str, Any]:
+    return {**keys.shipment_key(shipment.order_id, shipment.shipment_id), "entity": keys.ENTITY_SHIPMENT,
+            **shipment.model_dump(mode="json")}
+
+
+def event_item(event: TimelineEvent) -> dict[str, Any]:
+    return {**keys.event_key(event.order_id, event.event_id), "entity": keys.ENTITY_TIMELINE,
+            **event.model_dump(mode="json")}
+
+
+class DynamoOrders:
+    def __init__(self, table: str, client: Any = None):
+        self.table = Table(table, client)
+
+    # --- OrderRepository ------------------------------------------------------------------------------------------
+    def get(self, order_id: str) -> Order | None:
+        low, high = keys.AGGREGATE_RANGE
+        header, shipments = None, []
+        for item in self.table.query(KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                                     ExpressionAttributeValues=values(pk=keys.order_pk(order_id), low=low, high=high),
+                                     ConsistentRead=True):
+            if item["sk"] == keys.ORDER_SK:
+                header = fields(item)
+            else:
+                shipments.append(Shipment.model_validate(fields(item)))
+        if header is None:
+            return None
+        return Order.model_validate({**header, "shipments": sorted(shipments, key=lambda s: s.shipment_id)})
+
+    def timeline(self, order_id: str) -> list[TimelineEvent]:
+        events = [TimelineEvent.model_validate(fields(item)) for item in self.table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :event)",
+            ExpressionAttributeValues=values(pk=keys.order_pk(order_id), event="EVENT#"), ConsistentRead=True)]
+        return sorted(events, key=lambda event: (event.at, event.event_id))
+
+    def find_shipment(self, tracking_number: str) -> tuple[str, str] | None:
+        for item in self.table.query(IndexName=TRACKING_INDEX, KeyConditionExpression="tracking_number = :t",
+                                     ExpressionAttributeValues=values(t=tracking_number)):
+            return keys.order_id_of(item["pk"]), keys.shipment_id_of(item["sk"])
+        return None
+
+    def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None:
+        item = self.table.get(keys.idempotency_key(key_hash))
+        return IdempotencyRecord.model_validate(fields(item)) if item else None
+
+    # --- MessageClaims --------------------------------------------------------------------------------------------
+    def claim(self, order_id: str, message_key: str, claimant: str, now: datetime,
+              lease_until: datetime) -> ClaimOutcome:
+        key = keys.message_key(order_id, message_key)
+        try:
+            with transient_errors("DynamoDB PutItem (message claim)"):
+                self.table.client.put_item(
+                    TableName=self.table.name,
+                    Item=to_item({**key, "entity": keys.ENTITY_MARKER, "state": "sending", "claimant": claimant,
+                                  "lease_until": lease_until.isoformat()}),
+                    # Free, or already ours (a retry of our own write), or abandoned by a sender whose lease ran out.
+                    ConditionExpression="attribute_not_exists(pk) OR (#state = :sending AND "
+                                        "(claimant = :me OR lease_until < :now))",
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues=values(sending="sending", me=claimant, now=now.isoformat()),
+                )
+            return ClaimOutcome.TAKEN
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+        current = self.table.get(key)
+        if current is None:
+            return self.claim(order_id, message_key, claimant, now, lease_until)  # released meanwhile
+        return ClaimOutcome.SENT if current.get("state") == "sent" else ClaimOutcome.HELD
+
+    def mark_sent(self, order_id: str, message_key: str, claimant: str, message_id: str) -> None:
+        with transient_errors("DynamoDB UpdateItem (message sent)"):
+            self.table.client.update_item(
+                TableName=self.table.name, Key=to_item(keys.message_key(order_id, message_key)),
+                UpdateExpression="SET #state = :sent, message_id = :id REMOVE lease_until",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values(sent="sent", id=message_id))
+
+    def release(self, order_id: str, message_key: str, claimant: str) -> None:
+        try:
+            with transient_errors("DynamoDB DeleteItem (message claim)"):
+                self.table.client.delete_item(
+                    TableName=self.table.name, Key=to_item(keys.message_key(order_id, message_key)),
+                    ConditionExpression="claimant = :me AND #state = :sending",
+                    ExpressionAttributeNames={"#state": "state"},
+                    ExpressionAttributeValues=values(me=claimant, sending="sending"))
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise

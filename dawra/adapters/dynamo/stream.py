@@ -1,0 +1,24 @@
+"""Reading the Orders table's stream: which records are timeline events, and the event each one holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dawra.adapters.dynamo import keys
+from dawra.domain.timeline import TimelineEvent
+
+TIMELINE_FIELDS = frozenset(TimelineEvent.model_fields)
+
+
+def timeline_event(event_name: str, new_image: dict[str, Any] | None) -> TimelineEvent | None:
+    """The timeline event a stream record inserted, or None for any other record (updates, other items)."""
+    image = new_image or {}
+    if event_name != "INSERT" or image.get("entity") != keys.ENTITY_TIMELINE:
+        return None
+    return TimelineEvent.model_validate({k: v for k, v in image.items() if k in TIMELINE_FIELDS})
+
+
+def stream_filter(kinds: list[str]) -> dict:
+    """The Lambda event filter that lets through only inserted timeline events of these kinds."""
+    return {"eventName": ["INSERT"],
+            "dynamodb": {"NewImage": {"entity": {"S": [keys.ENTITY_TIMELINE]}, "kind": {"S": kinds}}}}

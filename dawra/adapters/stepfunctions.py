@@ -1,0 +1,57 @@
+"""Step Functions: the order's workflow. Executions are named after the order, so an order has only ever one."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from dawra.adapters import aws
+from dawra.adapters.errors import error_code, transient_errors
+
+TASK_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+
+
+class StepFunctionsWorkflow:
+    def __init__(self, state_machine_arn: str | None, client: Any = None):
+        self.state_machine_arn = state_machine_arn
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        return self._client or aws.client("stepfunctions")
+
+    def start(self, order_id: str) -> None:
+        try:
+            with transient_errors("Step Functions StartExecution"):
+                self.client.start_execution(stateMachineArn=self.state_machine_arn, name=order_id,
+                                            input=json.dumps({"order_id": order_id}))
+        except ClientError as error:
+            if error_code(error) != "ExecutionAlreadyExists":  # started before (perhaps by us, answer lost)
+                raise
+
+    def resume(self, token: str, output: dict) -> bool:
+        return self._answer("SendTaskSuccess", lambda: self.client.send_task_success(
+            taskToken=token, output=json.dumps(output)))
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        return self._answer("SendTaskFailure", lambda: self.client.send_task_failure(
+            taskToken=token, error=error, cause=cause))
+
+    def stop(self, order_id: str, cause: str) -> None:
+        arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{order_id}"
+        with transient_errors("Step Functions StopExecution"):
+            self.client.stop_execution(executionArn=arn, cause=cause)
+
+    @staticmethod
+    def _answer(what: str, call) -> bool:
+        """False when the task is no longer waiting (token used, timed out, execution over)."""
+        try:
+            with transient_errors(f"Step Functions {what}"):
+                call()
+            return True
+        except ClientError as error:
+            if error_code(error) in TASK_OVER:
+                return False
+            raise

@@ -1,0 +1,51 @@
+"""Tell the customer: one message per (order, timeline event, channel), sent at most once, never lost.
+
+A claim is taken before sending. A retry by the same sender (the same stream record) finds its own claim and
+continues, so an ambiguous claim write cannot leave a message unsent; a claim left by a sender that crashed is
+retaken once its lease has passed; a claim held by another live sender makes this attempt retry later."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dawra.domain.errors import TransientError
+from dawra.domain.notifications import deserves_message
+from dawra.domain.timeline import TimelineEvent
+from dawra.ports import ClaimOutcome, Clock, MessageClaims, Messenger, OrderRepository
+from dawra.rendering import render
+
+CLAIM_LEASE = timedelta(seconds=120)  # longer than the notifier's timeout: a live sender is never overtaken
+
+
+class Notify:
+    def __init__(self, orders: OrderRepository, claims: MessageClaims, messenger: Messenger, clock: Clock):
+        self.orders, self.claims, self.messenger, self.clock = orders, claims, messenger, clock
+
+    def __call__(self, event: TimelineEvent, sender: str) -> str:
+        if not deserves_message(event):
+            return "not notified"
+        order = self.orders.get(event.order_id)
+        if order is None:
+            return "order gone"
+        message = render(order, event)
+        key = f"{event.event_id}#{message.channel}"
+        now = self.clock.now()
+        claim = self.claims.claim(event.order_id, key, sender, now, now + CLAIM_LEASE)
+        if claim == ClaimOutcome.SENT:
+            return "already sent"
+        if claim == ClaimOutcome.HELD:
+            raise TransientError(f"another sender is sending {key}; retry after its lease")
+        try:
+            if message.channel == "sms":
+                message_id = self.messenger.send_sms(message.to, message.text)
+            else:
+                message_id = self.messenger.send_email(message.to, message.subject, message.html, message.text)
+        except Exception:
+            self.claims.release(event.order_id, key, sender)
+            raise
+        try:
+            self.claims.mark_sent(event.order_id, key, sender, message_id)
+        except TransientError:
+            # Sent, but not recorded: this attempt ends well, so nothing resends it; the claim stays ours.
+            return f"sent by {message.channel} (unrecorded)"
+        return f"sent by {message.channel}"

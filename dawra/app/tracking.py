@@ -1,0 +1,78 @@
+"""Carrier tracking: verify a stored webhook, normalise it, and apply each report once.
+
+Webhooks arrive twice, late and out of order: each report is applied at most once (a marker keyed by carrier,
+tracking number and event id, committed with its effect), a shipment never moves backwards, and delivery resumes
+the order's workflow whichever comes last: the report, or WaitForDelivery parking on the shipment."""
+
+from __future__ import annotations
+
+from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.deliver import delivered_output
+from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
+from dawra.domain.order import OrderStatus
+from dawra.domain.tracking import TrackingEvent, TrackingStatus
+from dawra.ports import AppliedReport, Carriers, Clock, OrderRepository, Secrets, UnitOfWork, Workflow
+
+
+class ApplyTracking:
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow, carriers: Carriers,
+                 secrets: Secrets, secret_names: dict[str, str], clock: Clock):
+        self.orders, self.uow, self.workflow, self.carriers = orders, uow, workflow, carriers
+        self.secrets, self.secret_names, self.clock = secrets, secret_names, clock
+
+    def handle_webhook(self, carrier_name: str, raw_body: bytes, signature: str | None,
+                       received_at_epoch_ms: int) -> list[str]:
+        """Verify, normalise and apply one stored webhook; returns what happened to each report."""
+        carrier = self.carriers.named(carrier_name)
+        secret_name = self.secret_names.get(carrier.name)
+        if not secret_name:
+            raise WebhookRejected(f"no webhook secret configured for carrier {carrier.name!r}")
+        carrier.verify(raw_body, signature, self.secrets.get(secret_name).encode(), received_at_epoch_ms)
+        return [self.apply(report) for report in carrier.parse(raw_body)]
+
+    def apply(self, report: TrackingEvent) -> str:
+        found = self.orders.find_shipment(report.tracking_number)
+        if found is None:
+            # Our booking may not be visible yet; retrying (then the DLQ) is right for an unknown number.
+            raise TransientError(f"no shipment has tracking number {report.tracking_number} (yet)")
+        order_id, shipment_id = found
+        outcome = retry_on_race(lambda: self._record(order_id, shipment_id, report), f"tracking {shipment_id}")
+        if report.status == TrackingStatus.DELIVERED:  # duplicates too: the first may have died before resuming
+            self._resume_if_waiting(order_id, shipment_id)
+        return outcome
+
+    def _record(self, order_id: str, shipment_id: str, report: TrackingEvent) -> str:
+        order = load(self.orders, order_id)
+        moved = order.record_tracking(shipment_id, report)
+        try:
+            self.uow.commit(order=order, markers=[AppliedReport(order_id=order_id, shipment_id=shipment_id,
+                                                                report=report)])
+        except ConcurrentChange as race:
+            if "marker" in race.parts:
+                return "duplicate"  # this report was applied before (perhaps by us, answer lost)
+            raise
+        return f"moved to {moved.value}" if moved else "recorded"
+
+    def _resume_if_waiting(self, order_id: str, shipment_id: str) -> None:
+        shipment = load(self.orders, order_id).shipment(shipment_id)
+        if not shipment.is_delivered:
+            return
+        token = shipment.resume_token
+        resumed = bool(token) and self.workflow.resume(token, delivered_output(shipment))
+        if token:
+            retry_on_race(lambda: self._stop_waiting(order_id, shipment_id, token), f"clearing {shipment_id}")
+        if not resumed:
+            retry_on_race(lambda: self._complete_late(order_id), f"completing {order_id}")
+
+    def _stop_waiting(self, order_id: str, shipment_id: str, token: str) -> None:
+        order = load(self.orders, order_id)
+        if order.shipment(shipment_id).resume_token == token:
+            order.stop_waiting(shipment_id)
+            self.uow.commit(order=order)
+
+    def _complete_late(self, order_id: str) -> None:
+        """Handed to a person as overdue, and every parcel arrived after all: the order is complete."""
+        order = load(self.orders, order_id)
+        if order.status == OrderStatus.NEEDS_ATTENTION and all(s.is_delivered for s in order.shipments):
+            order.complete(now_iso(self.clock))
+            self.uow.commit(order=order)

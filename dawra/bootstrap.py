@@ -1,0 +1,101 @@
+"""Composition roots: one function per entry point builds its use cases from settings, once per cold start.
+
+Handlers call these at import; tests build the same use cases from tests/fakes.py instead. Nothing else chooses an
+adapter or a provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dawra.adapters.carriers import default_registry as carriers
+from dawra.adapters.dynamo.inventory import DynamoInventory
+from dawra.adapters.dynamo.orders import DynamoOrders
+from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+from dawra.adapters.messaging import AwsMessenger, SnsOpsAlerts
+from dawra.adapters.payments import default_registry as payments
+from dawra.adapters.secrets import ParameterSecrets
+from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+from dawra.app.checkout import Checkout
+from dawra.app.common import SystemClock
+from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
+from dawra.app.deliver import AwaitDelivery, CompleteOrder
+from dawra.app.notify import Notify
+from dawra.app.queries import ViewOrder
+from dawra.app.reserve import ReserveStock
+from dawra.app.ship import ShipShipment
+from dawra.app.tracking import ApplyTracking
+from dawra.contracts.env import Settings
+
+clock = SystemClock()
+
+
+def _uow(settings: Settings) -> DynamoUnitOfWork:
+    return DynamoUnitOfWork(settings.orders_table, settings.inventory_table)
+
+
+@dataclass(frozen=True)
+class StorefrontApi:
+    checkout: Checkout
+    view_order: ViewOrder
+
+
+def build_storefront_api(settings: Settings) -> StorefrontApi:
+    orders = DynamoOrders(settings.orders_table)
+    checkout = Checkout(orders=orders, inventory=DynamoInventory(settings.inventory_table or ""), uow=_uow(settings),
+                        workflow=StepFunctionsWorkflow(settings.order_lifecycle_arn),
+                        payments=payments().named(settings.payment_provider), clock=clock)
+    return StorefrontApi(checkout=checkout, view_order=ViewOrder(orders))
+
+
+@dataclass(frozen=True)
+class AllocateTasks:
+    reserve_stock: ReserveStock
+    release_stock: ReleaseStock
+
+
+def build_allocate(settings: Settings) -> AllocateTasks:
+    orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(settings.inventory_table or ""), \
+        _uow(settings)
+    return AllocateTasks(reserve_stock=ReserveStock(orders, inventory, uow, clock),
+                         release_stock=ReleaseStock(orders, inventory, uow))
+
+
+@dataclass(frozen=True)
+class ShipTasks:
+    ship_shipment: ShipShipment
+    await_delivery: AwaitDelivery
+    complete_order: CompleteOrder
+
+
+def build_ship(settings: Settings) -> ShipTasks:
+    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    return ShipTasks(
+        ship_shipment=ShipShipment(orders, DynamoInventory(settings.inventory_table or ""), uow,
+                                   carriers(settings.carrier), payments(), clock, settings.delivery_grace),
+        await_delivery=AwaitDelivery(orders, uow, StepFunctionsWorkflow(settings.order_lifecycle_arn)),
+        complete_order=CompleteOrder(orders, uow, clock))
+
+
+@dataclass(frozen=True)
+class CompensateTasks:
+    cancel_order: CancelOrder
+    ask_a_person: AskAPerson
+
+
+def build_compensate(settings: Settings) -> CompensateTasks:
+    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    return CompensateTasks(cancel_order=CancelOrder(orders, uow, payments(), clock),
+                           ask_a_person=AskAPerson(orders, uow, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock))
+
+
+def build_tracking(settings: Settings) -> ApplyTracking:
+    secret_names = {"sandbox": settings.sandbox_carrier_secret_name} if settings.sandbox_carrier_secret_name else {}
+    return ApplyTracking(DynamoOrders(settings.orders_table), _uow(settings),
+                         StepFunctionsWorkflow(settings.order_lifecycle_arn), carriers(settings.carrier),
+                         ParameterSecrets(), secret_names, clock)
+
+
+def build_notify(settings: Settings) -> Notify:
+    orders = DynamoOrders(settings.orders_table)
+    return Notify(orders=orders, claims=orders,
+                  messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id), clock=clock)

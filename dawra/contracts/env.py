@@ -1,0 +1,60 @@
+"""Environment variable names, and the settings read from them once per cold start."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict
+
+ORDERS_TABLE = "ORDERS_TABLE_NAME"
+INVENTORY_TABLE = "INVENTORY_TABLE_NAME"
+ORDER_LIFECYCLE_ARN = "ORDER_LIFECYCLE_ARN"
+SANDBOX_CARRIER_SECRET = "SANDBOX_CARRIER_SECRET_NAME"
+SENDER_EMAIL = "SENDER_EMAIL"
+SMS_SENDER_ID = "SMS_SENDER_ID"
+OPS_ALERTS_TOPIC_ARN = "OPS_ALERTS_TOPIC_ARN"
+DELIVERY_GRACE_HOURS = "DELIVERY_GRACE_HOURS"
+PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
+CARRIER = "CARRIER"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    orders_table: str
+    inventory_table: str | None = None
+    order_lifecycle_arn: str | None = None
+    sandbox_carrier_secret_name: str | None = None
+    sender_email: str | None = None
+    sms_sender_id: str | None = None
+    ops_alerts_topic_arn: str | None = None
+    delivery_grace_hours: int = 48
+    payment_provider: str = "sandbox"
+    carrier: str = "sandbox"
+
+    @property
+    def delivery_grace(self) -> timedelta:
+        return timedelta(hours=self.delivery_grace_hours)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        env = os.environ
+        optional = {
+            "inventory_table": env.get(INVENTORY_TABLE),
+            "order_lifecycle_arn": env.get(ORDER_LIFECYCLE_ARN),
+            "sandbox_carrier_secret_name": env.get(SANDBOX_CARRIER_SECRET),
+            "sender_email": env.get(SENDER_EMAIL),
+            "sms_sender_id": env.get(SMS_SENDER_ID),
+            "ops_alerts_topic_arn": env.get(OPS_ALERTS_TOPIC_ARN),
+            "delivery_grace_hours": env.get(DELIVERY_GRACE_HOURS),
+            "payment_provider": env.get(PAYMENT_PROVIDER),
+            "carrier": env.get(CARRIER),
+        }
+        return cls(orders_table=env[ORDERS_TABLE], **{k: v for k, v in optional.items() if v is not None})
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_env()

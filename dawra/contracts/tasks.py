@@ -1,0 +1,107 @@
+"""State machine task payloads: what each task receives (the ASL's Payload) and returns (what the ASL reads).
+
+One definition, used by the handlers to parse and by tests that hold statemachines/*.asl.json to exactly these
+fields. A payload's `action` names the task within its function."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from dawra.domain.errors import InvalidTaskInput
+
+OrderId = Annotated[str, Field(pattern=r"^ord_[A-Za-z0-9]{8,64}$")]
+ShipmentId = Annotated[str, Field(pattern=r"^shp_[A-Za-z0-9]{8,64}$")]
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- inputs ------------------------------------------------------------------------------------------------------
+class ReserveStockInput(Task):
+    action: Literal["reserve_stock"]
+    order_id: OrderId
+
+
+class ReleaseStockInput(Task):
+    action: Literal["release_stock"]
+    order_id: OrderId
+
+
+class ShipShipmentInput(Task):
+    action: Literal["ship_shipment"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+
+
+class AwaitDeliveryInput(Task):
+    action: Literal["await_delivery"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+    task_token: str = Field(min_length=1, max_length=4096)
+
+
+class CompleteOrderInput(Task):
+    action: Literal["complete_order"]
+    order_id: OrderId
+
+
+class CancelOrderInput(Task):
+    action: Literal["cancel_order"]
+    order_id: OrderId
+    reason: str = Field(min_length=1, max_length=100)
+
+
+class AskAPersonInput(Task):
+    action: Literal["ask_a_person"]
+    order_id: OrderId
+    reason: str = Field(min_length=1, max_length=100)
+
+
+# --- outputs -----------------------------------------------------------------------------------------------------
+class PlannedShipment(BaseModel):
+    shipment_id: str
+    location_id: str
+
+
+class Allocation(BaseModel):
+    shipments: list[PlannedShipment]
+
+
+class Shipped(BaseModel):
+    tracking_number: str
+    delivery_timeout_s: int  # how long WaitForDelivery waits before a person is asked
+
+
+class Released(BaseModel):
+    released_units: int
+    parcels_shipped: int  # > 0: nothing was released; the workflow asks a person instead of cancelling
+
+
+# --- per function -------------------------------------------------------------------------------------------------
+AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput, Field(discriminator="action")])
+ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitDeliveryInput | CompleteOrderInput,
+                                 Field(discriminator="action")])
+CompensateTask = TypeAdapter(Annotated[CancelOrderInput | AskAPersonInput, Field(discriminator="action")])
+
+# action -> (input model, output model or None when the ASL reads nothing of the result)
+TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
+    "reserve_stock": (ReserveStockInput, Allocation),
+    "release_stock": (ReleaseStockInput, Released),
+    "ship_shipment": (ShipShipmentInput, Shipped),
+    "await_delivery": (AwaitDeliveryInput, None),
+    "complete_order": (CompleteOrderInput, None),
+    "cancel_order": (CancelOrderInput, None),
+    "ask_a_person": (AskAPersonInput, None),
+}
+
+
+def parse_task(event: dict, adapter: TypeAdapter):
+    """A malformed payload is a typed error (InvalidTaskInput), not a stack trace."""
+    try:
+        return adapter.validate_python(event)
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise InvalidTaskInput(f"bad task payload: {problems}") from None

@@ -1,0 +1,51 @@
+"""Who an order is for and where it goes: validated value objects."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints, model_validator
+
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _e164(value: str) -> str:
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("must be a phone number in international format, e.g. +966501234567") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+PhoneNumber = Annotated[str, AfterValidator(_e164)]
+
+
+class Value(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Address(Value):
+    name: ShortText
+    line1: ShortText
+    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    city: ShortText
+    region: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    country: CountryCode
+
+
+class Contact(Value):
+    email: EmailStr
+    phone: PhoneNumber | None = None
+    preferred_channel: Literal["email", "sms"] = "email"
+    language: Literal["en", "ar"] = "en"
+
+    @model_validator(mode="after")
+    def _sms_needs_phone(self) -> Contact:
+        if self.preferred_channel == "sms" and not self.phone:
+            raise ValueError("preferred_channel 'sms' needs a phone number")
+        return self

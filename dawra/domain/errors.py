@@ -1,0 +1,69 @@
+"""Domain errors. Each says what went wrong in business terms; `dawra.contracts.errors` says what each means to an
+API client, and a task that raises one fails with the class name as its Step Functions error name (the ASL's
+Retry/Catch match on `OutOfStock`, `TransientError`, ...), so keep the class names stable."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class InvalidOrder(DomainError):
+    """The order cannot be placed as asked (unknown sku, unserved country, ...)."""
+
+
+class OrderNotFound(DomainError):
+    pass
+
+
+class PaymentDeclined(DomainError):
+    pass
+
+
+class OutOfStock(DomainError):
+    pass
+
+
+class IdempotencyKeyReused(DomainError):
+    pass
+
+
+class TransientError(DomainError):
+    """Worth retrying: a dependency was briefly unavailable (throttled, 5xx, a transaction conflict)."""
+
+
+class InvalidTaskInput(DomainError):
+    pass
+
+
+class WebhookRejected(DomainError):
+    """A carrier webhook that will never be processable (bad signature, unknown carrier, malformed body)."""
+
+
+class IllegalTransition(DomainError):
+    """An event that the order's current status does not allow (see dawra.domain.order.TRANSITIONS)."""
+
+    def __init__(self, order_id: str, status: str, event: str, why: str | None = None):
+        detail = f": {why}" if why else ""
+        super().__init__(f"order {order_id} is {status}; {event} is not allowed{detail}")
+        self.order_id = order_id
+        self.status = status
+        self.event = event
+
+
+class PaymentInvariantBroken(DomainError):
+    """Money would break refunded <= captured <= authorised, or go negative."""
+
+
+class ConcurrentChange(DomainError):
+    """A conditional commit was refused: the order, a shipment, stock or a marker changed since it was read.
+
+    `parts` names which kinds of item refused ("order", "shipment", "stock", "reservation", "marker")."""
+
+    def __init__(self, parts: set[str]):
+        super().__init__(f"changed concurrently: {', '.join(sorted(parts))}")
+        self.parts = parts

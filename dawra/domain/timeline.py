@@ -1,0 +1,42 @@
+"""The order's timeline: customer-visible changes, appended in the same commit as the change itself."""
+
+from __future__ import annotations
+
+import enum
+import re
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TimelineKind(enum.StrEnum):
+    ORDER_CONFIRMED = "order_confirmed"
+    STOCK_RESERVED = "stock_reserved"
+    SHIPMENT_SHIPPED = "shipment_shipped"
+    SHIPMENT_IN_TRANSIT = "shipment_in_transit"
+    SHIPMENT_OUT_FOR_DELIVERY = "shipment_out_for_delivery"
+    SHIPMENT_DELIVERED = "shipment_delivered"
+    ORDER_COMPLETED = "order_completed"
+    ORDER_CANCELLED = "order_cancelled"
+    ORDER_NEEDS_ATTENTION = "order_needs_attention"
+
+
+class TimelineEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    order_id: str
+    kind: TimelineKind
+    at: str
+    shipment_id: str | None = None
+    detail: dict[str, str] = Field(default_factory=dict)
+
+
+_EVENT_ID = re.compile(r"^[A-Za-z0-9:._-]{1,160}$")
+
+
+def timeline_event_id(kind: TimelineKind, *parts: str) -> str:
+    """A deterministic event id: the same change always yields the same id, so a retried write cannot duplicate it."""
+    event_id = ":".join([kind.value, *parts])
+    if not _EVENT_ID.match(event_id):
+        raise ValueError(f"bad event id {event_id!r}")
+    return event_id

@@ -1,0 +1,349 @@
+"""In-memory fakes of every port in dawra.ports, shared by all unit tests. They keep the semantics the use cases
+rely on (strong reads, all-or-nothing conditional commits over versions, stock that never goes below zero, markers
+written once, claims with leases), and can be told to fail the way the cloud does: a transient refusal (nothing
+applied) or an ambiguous failure (applied, then an error)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from dawra.adapters.carriers.sandbox import SandboxCarrier
+from dawra.adapters.payments.sandbox import SandboxPaymentProvider
+from dawra.domain.allocation import Location
+from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
+from dawra.domain.inventory import MoveKind, Reservation, ReservationState, StockLevel, StockMove
+from dawra.domain.money import Money
+from dawra.domain.order import Order
+from dawra.domain.pricing import CatalogItem
+from dawra.domain.timeline import TimelineEvent
+from dawra.ports import AppliedReport, Booking, ClaimOutcome, IdempotencyRecord, Marker
+
+
+class FixedClock:
+    def __init__(self, now: datetime | None = None):
+        self.moment = now or datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@dataclass
+class World:
+    """Everything the fakes store, in one place a test can inspect."""
+
+    headers: dict[str, Order] = field(default_factory=dict)  # order_id -> header (shipments kept apart)
+    shipments: dict[str, dict[str, object]] = field(default_factory=lambda: defaultdict(dict))
+    events: dict[str, dict[str, TimelineEvent]] = field(default_factory=lambda: defaultdict(dict))
+    markers: set[tuple[str, str]] = field(default_factory=set)
+    idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
+    catalog: dict[str, CatalogItem] = field(default_factory=dict)
+    locations: list[Location] = field(default_factory=list)
+    stock: dict[tuple[str, str], StockLevel] = field(default_factory=dict)
+    reservations: dict[tuple[str, str, str], Reservation] = field(default_factory=dict)
+    claims: dict[tuple[str, str], dict] = field(default_factory=dict)
+
+    def set_stock(self, sku: str, location_id: str, on_hand: int) -> None:
+        self.stock[(sku, location_id)] = StockLevel(sku=sku, location_id=location_id, on_hand=on_hand, reserved=0,
+                                                    available=on_hand)
+
+    def timeline_kinds(self, order_id: str) -> list[str]:
+        return [e.kind.value for e in sorted(self.events[order_id].values(), key=lambda e: (e.at, e.event_id))]
+
+
+class FakeOrders:
+    """OrderRepository and MessageClaims over a World."""
+
+    def __init__(self, world: World):
+        self.world = world
+
+    def get(self, order_id: str) -> Order | None:
+        header = self.world.headers.get(order_id)
+        if header is None:
+            return None
+        shipments = sorted(self.world.shipments[order_id].values(), key=lambda s: s.shipment_id)
+        # Rebuilt from data, as the DynamoDB repository does: nothing pending survives a read.
+        return Order.model_validate({**header.model_dump(), "shipments": [s.model_dump() for s in shipments]})
+
+    def timeline(self, order_id: str) -> list[TimelineEvent]:
+        return sorted(self.world.events[order_id].values(), key=lambda e: (e.at, e.event_id))
+
+    def find_shipment(self, tracking_number: str) -> tuple[str, str] | None:
+        for order_id, shipments in self.world.shipments.items():
+            for shipment in shipments.values():
+                if shipment.tracking_number == tracking_number:
+                    return order_id, shipment.shipment_id
+        return None
+
+    def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None:
+        return self.world.idempotency.get(key_hash)
+
+    # MessageClaims
+    def claim(self, order_id, message_key, claimant, now, lease_until) -> ClaimOutcome:
+        current = self.world.claims.get((order_id, message_key))
+        if current and current["state"] == "sent":
+            return ClaimOutcome.SENT
+        if current and current["claimant"] != claimant and current["lease_until"] >= now:
+            return ClaimOutcome.HELD
+        self.world.claims[(order_id, message_key)] = {"state": "sending", "claimant": claimant,
+                                                      "lease_until": lease_until}
+        return ClaimOutcome.TAKEN
+
+    def mark_sent(self, order_id, message_key, claimant, message_id) -> None:
+        self.world.claims[(order_id, message_key)] = {"state": "sent", "claimant": claimant, "message_id": message_id}
+
+    def release(self, order_id, message_key, claimant) -> None:
+        current = self.world.claims.get((order_id, message_key))
+        if current and current["claimant"] == claimant and current["state"] == "sending":
+            del self.world.claims[(order_id, message_key)]
+
+
+class FakeInventory:
+    def __init__(self, world: World):
+        self.world = world
+
+    def catalog(self, skus: Sequence[str]) -> dict[str, CatalogItem]:
+        return {sku: self.world.catalog[sku] for sku in skus if sku in self.world.catalog}
+
+    def locations(self) -> list[Location]:
+        return list(self.world.locations)
+
+    def available(self, skus, location_ids) -> dict[tuple[str, str], int]:
+        return {(s, loc): self.world.stock[(s, loc)].available for s in skus for loc in location_ids
+                if (s, loc) in self.world.stock}
+
+    def reservations(self, order_id: str) -> list[Reservation]:
+        return [r for (o, _, _), r in sorted(self.world.reservations.items()) if o == order_id]
+
+    def stock(self, sku: str, location_id: str) -> StockLevel | None:
+        return self.world.stock.get((sku, location_id))
+
+
+class FakeUnitOfWork:
+    """All or nothing, with the same conditions as the DynamoDB unit of work. `faults` is a queue of what the next
+    commits suffer: "transient" (refused, nothing applied) or "ambiguous" (applied, then TransientError)."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.faults: list[str] = []
+        self.commits = 0
+
+    def commit(self, *, order: Order | None = None, stock: Sequence[StockMove] = (),
+               markers: Sequence[Marker] = ()) -> None:
+        fault = self.faults.pop(0) if self.faults else None
+        if fault == "transient":
+            raise TransientError("injected: throttled")
+        refused = self._check(order, stock, markers)
+        if refused:
+            raise ConcurrentChange(refused)
+        self._apply(order, stock, markers)
+        self.commits += 1
+        if fault == "ambiguous":
+            raise TransientError("injected: applied, then a 500")  # the caller never learns it was applied
+        if order is not None:
+            order.mark_committed()
+
+    def _check(self, order, stock, markers) -> set[str]:
+        w, refused = self.world, set()
+        if order is not None:
+            stored = w.headers.get(order.order_id)
+            if order.header_changed and (stored.version if stored else 0) != order.version:
+                refused.add("order")
+            for shipment in order.changed_shipments:
+                stored_s = w.shipments[order.order_id].get(shipment.shipment_id)
+                if (stored_s.version if stored_s else 0) != shipment.version:
+                    refused.add("shipment")
+            if any(e.event_id in w.events[order.order_id] for e in order.new_events):
+                refused.add("event")
+        for move in stock:
+            r = move.reservation
+            level = w.stock.get((r.sku, r.location_id))
+            held = w.reservations.get((r.order_id, r.sku, r.location_id))
+            if move.kind == MoveKind.HOLD:
+                if level is None or level.available < r.quantity:
+                    refused.add("stock")
+                if held is not None:
+                    refused.add("reservation")
+            else:
+                if level is None or level.reserved < r.quantity:
+                    refused.add("stock")
+                if held is None or held.state != ReservationState.HELD:
+                    refused.add("reservation")
+        for marker in markers:
+            if _marker_key(marker) in w.markers or (
+                    isinstance(marker, IdempotencyRecord) and marker.key_hash in w.idempotency):
+                refused.add("marker")
+        return refused
+
+    def _apply(self, order, stock, markers) -> None:
+        w = self.world
+        if order is not None:
+            if order.header_changed:
+                w.headers[order.order_id] = order.model_copy(deep=True, update={
+                    "shipments": [], "version": order.version + 1})
+            for shipment in order.changed_shipments:
+                w.shipments[order.order_id][shipment.shipment_id] = shipment.model_copy(
+                    deep=True, update={"version": shipment.version + 1})
+            for event in order.new_events:
+                w.events[order.order_id][event.event_id] = event
+        for move in stock:
+            r = move.reservation
+            level = w.stock[(r.sku, r.location_id)]
+            q = r.quantity
+            if move.kind == MoveKind.HOLD:
+                level = level.model_copy(update={"available": level.available - q, "reserved": level.reserved + q})
+                w.reservations[(r.order_id, r.sku, r.location_id)] = r
+            else:
+                if move.kind == MoveKind.CONSUME:
+                    level = level.model_copy(update={"on_hand": level.on_hand - q, "reserved": level.reserved - q})
+                    state = ReservationState.SHIPPED
+                else:
+                    level = level.model_copy(update={"available": level.available + q,
+                                                     "reserved": level.reserved - q})
+                    state = ReservationState.RELEASED
+                key = (r.order_id, r.sku, r.location_id)
+                w.reservations[key] = w.reservations[key].model_copy(update={"state": state})
+            w.stock[(r.sku, r.location_id)] = level
+        for marker in markers:
+            w.markers.add(_marker_key(marker))
+            if isinstance(marker, IdempotencyRecord):
+                w.idempotency[marker.key_hash] = marker
+
+
+def _marker_key(marker: Marker) -> tuple[str, str]:
+    if isinstance(marker, AppliedReport):
+        return marker.order_id, marker.report.dedup_key
+    return "IDEMPOTENCY", marker.key_hash
+
+
+class FakeWorkflow:
+    def __init__(self):
+        self.started: list[str] = []
+        self.resumed: dict[str, dict] = {}
+        self.failed: dict[str, tuple[str, str]] = {}
+        self.stopped: list[str] = []
+        self.dead_tokens: set[str] = set()  # tasks no longer waiting (timed out, execution over)
+        self.faults: list[str] = []
+
+    def start(self, order_id: str) -> None:
+        if self.faults:
+            self.faults.pop(0)
+            raise TransientError("injected: StartExecution throttled")
+        if order_id not in self.started:
+            self.started.append(order_id)
+
+    def resume(self, token: str, output: dict) -> bool:
+        if token in self.dead_tokens or token in self.resumed:
+            return False
+        self.resumed[token] = output
+        return True
+
+    def fail(self, token: str, error: str, cause: str) -> bool:
+        if token in self.dead_tokens or token in self.resumed:
+            return False
+        self.failed[token] = (error, cause)
+        return True
+
+    def stop(self, order_id: str, cause: str) -> None:
+        self.stopped.append(order_id)
+
+
+class FakeMessenger:
+    def __init__(self):
+        self.sent: list[dict] = []
+        self.failures: list[Exception] = []
+
+    def _send(self, **message) -> str:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+        return f"msg-{len(self.sent)}"
+
+    def send_email(self, to, subject, html, text) -> str:
+        return self._send(channel="email", to=to, subject=subject, html=html, text=text)
+
+    def send_sms(self, phone, text) -> str:
+        return self._send(channel="sms", to=phone, text=text)
+
+
+class FakeOpsAlerts:
+    def __init__(self):
+        self.alerts: list[tuple[str, str]] = []
+
+    def alert(self, order_id: str, reason: str) -> None:
+        self.alerts.append((order_id, reason))
+
+
+class RecordingPayments:
+    """The sandbox provider (deterministic, documented tokens), with a ledger of every call: a payment registry."""
+
+    def __init__(self):
+        self.sandbox = SandboxPaymentProvider()
+        self.name = self.sandbox.name
+        self.ledger: list[tuple[str, str, str, int]] = []  # (operation, authorization or token, reference, amount)
+
+    def named(self, name: str):
+        assert name == self.name
+        return self
+
+    def authorize(self, token: str, amount: Money, reference: str) -> str:
+        authorization = self.sandbox.authorize(token, amount, reference)
+        self.ledger.append(("authorize", authorization, reference, amount.amount))
+        return authorization
+
+    def capture(self, authorization_id: str, amount: Money, reference: str) -> str:
+        self.ledger.append(("capture", authorization_id, reference, amount.amount))
+        return self.sandbox.capture(authorization_id, amount, reference)
+
+    def void(self, authorization_id: str, reference: str) -> str:
+        self.ledger.append(("void", authorization_id, reference, 0))
+        return self.sandbox.void(authorization_id, reference)
+
+    def refund(self, authorization_id: str, amount: Money, reference: str) -> str:
+        self.ledger.append(("refund", authorization_id, reference, amount.amount))
+        return self.sandbox.refund(authorization_id, amount, reference)
+
+    def effective(self, operation: str) -> dict[str, int]:
+        """Distinct references per operation (a provider applies a repeated reference once)."""
+        return {ref: amount for op, _, ref, amount in self.ledger if op == operation}
+
+
+class FakeCarriers:
+    default = "sandbox"
+
+    def __init__(self):
+        self.sandbox = SandboxCarrier()
+        self.bookings: list[str] = []
+
+    def named(self, name: str):
+        if name != "sandbox":
+            raise WebhookRejected(f"unknown carrier {name!r}")
+        return self
+
+    # the Carrier interface, delegating to the real sandbox carrier
+    @property
+    def name(self) -> str:
+        return self.sandbox.name
+
+    def book(self, shipment_id: str, country: str, weight_g: int) -> Booking:
+        self.bookings.append(shipment_id)
+        return self.sandbox.book(shipment_id, country, weight_g)
+
+    def verify(self, raw_body, signature, secret, received_at_epoch_ms) -> None:
+        self.sandbox.verify(raw_body, signature, secret, received_at_epoch_ms)
+
+    def parse(self, raw_body):
+        return self.sandbox.parse(raw_body)
+
+
+class FakeSecrets:
+    def __init__(self, values: dict[str, str]):
+        self.values = values
+
+    def get(self, name: str) -> str:
+        return self.values[name]

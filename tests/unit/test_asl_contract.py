@@ -1,0 +1,60 @@
+"""The state machine passes each task exactly its contract's fields, reads only what tasks return, never waits
+without a timeout, and gives every compensating task its own Retry and Catch."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from dawra.contracts.tasks import TASKS
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = json.loads((ROOT / "statemachines" / "order_lifecycle.asl.json").read_text())
+
+
+def states(machine: dict):
+    for name, state in machine["States"].items():
+        yield name, state
+        if state["Type"] == "Map":
+            yield from states(state["ItemProcessor"])
+
+
+TASK_STATES = {name: state for name, state in states(ASL) if state["Type"] == "Task"}
+COMPENSATION = ["ReleaseStock", "CancelOrder", "AskAPerson"]
+
+
+@pytest.mark.parametrize("name", sorted(TASK_STATES))
+def test_each_task_passes_exactly_its_contract_fields(name):
+    payload = TASK_STATES[name]["Parameters"]["Payload"]
+    task_input, output = TASKS[payload["action"]]
+    assert {key.removesuffix(".$") for key in payload} == set(task_input.model_fields)
+    for path in TASK_STATES[name].get("ResultSelector", {}).values():
+        field = re.fullmatch(r"\$\.Payload\.(\w+)", path)
+        assert field and output is not None and field.group(1) in output.model_fields, path
+
+
+def test_every_wait_has_a_timeout_and_a_next_step():
+    waits = [state for state in TASK_STATES.values() if state["Resource"].endswith(".waitForTaskToken")]
+    assert waits
+    for state in waits:
+        assert "TimeoutSeconds" in state or "TimeoutSecondsPath" in state
+        assert any("States.Timeout" in c["ErrorEquals"] for c in state["Catch"])
+
+
+@pytest.mark.parametrize("name", COMPENSATION)
+def test_compensating_tasks_retry_everything_and_catch_what_is_left(name):
+    state = TASK_STATES[name]
+    assert any("States.ALL" in r["ErrorEquals"] for r in state["Retry"])
+    assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"])
+
+
+def test_every_task_retries_transient_errors():
+    for name, state in TASK_STATES.items():
+        assert any({"TransientError", "States.ALL"} & set(r["ErrorEquals"]) for r in state["Retry"]), name
+
+
+def test_shipped_parcels_lead_to_a_person_not_to_cancellation():
+    choice = ASL["States"]["HasAParcelLeft"]
+    assert choice["Choices"][0]["Next"] == "AskAPerson" and choice["Default"] == "CancelOrder"
+    assert ASL["States"]["ReleaseStock"]["Next"] == "HasAParcelLeft"

@@ -1,0 +1,88 @@
+"""Carrier reports: verified, applied once per (carrier, tracking number, event id), never backwards; delivery
+resumes the waiting workflow whichever comes last."""
+
+import json
+import time
+
+import pytest
+from conftest import SECRET
+
+from dawra.adapters.carriers.sandbox import sign
+from dawra.domain.errors import TransientError, WebhookRejected
+
+
+def webhook(shop, tracking, status, event_id="evt-1", secret=SECRET):
+    body = json.dumps({"event_id": event_id, "tracking_number": tracking, "status": status,
+                       "occurred_at": "2026-11-24T10:00:00Z"}).encode()
+    now = int(time.time())
+    return shop.tracking.handle_webhook("sandbox", body, sign(body, secret.encode(), now), now * 1000)
+
+
+def shipped(shop, lines):
+    order_id = shop.place(lines)
+    shipments = shop.reserve(order_id).shipments
+    tracking = {s.shipment_id: shop.ship(order_id, s.shipment_id).tracking_number for s in shipments}
+    return order_id, tracking
+
+
+def test_reports_move_the_shipment_forward_once_and_never_back(shop):
+    order_id, tracking = shipped(shop, {"MUG-CLASSIC": 1})
+    [(shipment_id, number)] = tracking.items()
+    assert webhook(shop, number, "PICKED_UP", "e1") == ["moved to in_transit"]
+    assert webhook(shop, number, "PICKED_UP", "e1") == ["duplicate"]
+    assert webhook(shop, number, "OUT_FOR_DELIVERY", "e2") == ["moved to out_for_delivery"]
+    assert webhook(shop, number, "IN_TRANSIT", "e3") == ["recorded"]  # late: recorded, nothing moves
+    assert webhook(shop, number, "DELIVERY_ATTEMPTED", "e4") == ["recorded"]
+    assert shop.orders.get(order_id).shipment(shipment_id).status == "out_for_delivery"
+
+
+def test_the_same_carrier_event_id_on_two_parcels_delivers_both(shop):
+    """Regression: the dedup marker once ignored the tracking number, and the second parcel stayed shipped."""
+    order_id, tracking = shipped(shop, {"DALLAH-BRASS": 1, "DATES-1KG": 2})
+    for shipment_id, number in tracking.items():
+        shop.await_delivery(order_id, shipment_id, f"token-{shipment_id}")
+        assert webhook(shop, number, "DELIVERED", event_id="delivered") == ["moved to delivered"]
+    assert set(shop.workflow.resumed) == {f"token-{s}" for s in tracking}
+    shop.complete(order_id)
+    assert shop.orders.get(order_id).status == "COMPLETED"
+    assert all(not s.resume_token for s in shop.orders.get(order_id).shipments)
+
+
+def test_a_delivery_reported_before_the_wait_began_is_returned_by_the_wait(shop):
+    order_id, tracking = shipped(shop, {"MUG-CLASSIC": 1})
+    [(shipment_id, number)] = tracking.items()
+    webhook(shop, number, "DELIVERED")
+    assert not shop.workflow.resumed
+    assert shop.await_delivery(order_id, shipment_id, "late-token") == {"waiting": False}
+    assert shop.workflow.resumed["late-token"]["shipment_id"] == shipment_id
+
+
+def test_a_repeated_delivery_resumes_a_workflow_the_first_report_did_not(shop):
+    order_id, tracking = shipped(shop, {"MUG-CLASSIC": 1})
+    [(shipment_id, number)] = tracking.items()
+    shop.await_delivery(order_id, shipment_id, "token")
+    shop.workflow.resume = lambda token, output: (_ for _ in ()).throw(TransientError("throttled"))
+    with pytest.raises(TransientError):
+        webhook(shop, number, "DELIVERED")
+    del shop.workflow.resume  # the instance attribute goes: the class method answers again
+    assert webhook(shop, number, "DELIVERED") == ["duplicate"]
+    assert "token" in shop.workflow.resumed
+
+
+def test_a_parcel_that_arrives_after_the_order_went_to_a_person_completes_it(shop):
+    order_id, tracking = shipped(shop, {"MUG-CLASSIC": 1})
+    [(shipment_id, number)] = tracking.items()
+    shop.await_delivery(order_id, shipment_id, "token")
+    shop.workflow.dead_tokens.add("token")  # the wait timed out: DeliveryOverdue
+    shop.ask_a_person(order_id, "DeliveryOverdue")
+    webhook(shop, number, "DELIVERED")
+    assert shop.orders.get(order_id).status == "COMPLETED"
+
+
+def test_unknown_numbers_are_retried_and_forgeries_rejected(shop):
+    with pytest.raises(TransientError):
+        webhook(shop, "SBX000000000000", "IN_TRANSIT")
+    with pytest.raises(WebhookRejected):
+        webhook(shop, "SBX000000000000", "IN_TRANSIT", secret="not-the-secret")
+    with pytest.raises(WebhookRejected, match="unknown carrier"):
+        shop.tracking.handle_webhook("x" * 1000, b"{}", None, 0)
