@@ -4,6 +4,7 @@ import pytest
 
 from dawra.domain.errors import IllegalTransition, OrderNotFound, OutOfStock, TransientError
 from dawra.domain.inventory import ReservationState
+from dawra.domain.tracking import TrackingEvent
 
 
 def shipped_order(shop, lines=None):
@@ -158,3 +159,22 @@ def test_a_capture_whose_order_was_cancelled_before_the_commit_is_refunded(shop)
 def test_unknown_orders_are_named(shop):
     with pytest.raises(OrderNotFound):
         shop.reserve("ord_" + "0" * 32)
+
+
+def test_completing_again_answers_the_same(shop):
+    order_id, [shipment_id] = shipped_order(shop)
+    order = shop.orders.get(order_id)
+    tracking = order.shipment(shipment_id).tracking_number
+    shop.tracking.apply(TrackingEvent(carrier="sandbox", event_id="d", tracking_number=tracking, status="delivered",
+                                      occurred_at="2026-11-24T10:00:00.000Z", carrier_status="DELIVERED"))
+    assert shop.complete(order_id) == {"status": "COMPLETED"}
+    assert shop.complete(order_id) == {"status": "COMPLETED"}  # a retry after a lost answer
+    assert shop.world.timeline_kinds(order_id).count("order_completed") == 1
+
+
+def test_viewing_an_order_shows_it_with_its_timeline_or_names_it_missing(shop):
+    order_id = shop.place({"MUG-CLASSIC": 1})
+    order, timeline = shop.view(order_id)
+    assert order.order_id == order_id and [e.kind.value for e in timeline] == ["order_confirmed"]
+    with pytest.raises(OrderNotFound):
+        shop.view("ord_" + "f" * 32)
