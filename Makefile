@@ -9,7 +9,12 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: setup demo up test test-unit test-chaos lint bench clean
+.PHONY: help setup demo up test test-unit test-chaos lint bench clean
+
+## help: list the targets and what each does
+help:
+	@grep -hE '^## [a-z-]+:' $(MAKEFILE_LIST) | sed -E 's/^## ([a-z-]+): /  make \1\t/' | expand -t 22
+
 
 # Python environment: uv (pinned) installs exactly what uv.lock says.
 $(UV):
@@ -20,6 +25,7 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml
 	$(UV) sync --frozen --python $(BIN)/python
 	touch $@
 
+## setup: the Python environment, exactly as uv.lock pins it (every other target runs this first)
 setup: $(VENV)/.synced
 
 ## demo: seed catalog and stock, place orders, drive carrier webhooks over HTTP, print timelines and the outbox
@@ -28,7 +34,7 @@ demo: setup
 
 ## up: run the local stack (HTTP gateway + AWS endpoint) until interrupted; FAULTS='{"dynamodb": {"throttle": 0.2}}'
 ## injects faults (dawra/local/faults.py)
-up: setup
+up: setup infra-setup
 	$(BIN)/python -m dawra.local up $(if $(FAULTS),--faults '$(FAULTS)')
 
 ## test: every test tier that runs offline (unit, adapters, integration, chaos, infra, bench counting)
@@ -43,6 +49,7 @@ test-unit: setup
 test-chaos: setup
 	$(BIN)/python -m pytest tests/chaos -s
 
+## lint: ruff and mypy over the code and tests
 lint: setup
 	$(BIN)/ruff check dawra functions tests infra
 
@@ -50,6 +57,7 @@ lint: setup
 bench: setup
 	$(BIN)/python -m bench
 
+## clean: remove the environment, node_modules and cdk.out
 clean:
 	rm -rf $(VENV) cdk.out node_modules
 

@@ -3,7 +3,8 @@
 Handler run: a fresh ``python -c`` with the function's environment (names resolved from the topology the way the
 embedded cloud resolves them, fake credentials, POWERTOOLS_TRACE_DISABLED=true as in the local stack) imports the
 handler module by path, as Lambda's runtime does.
-Floor run: the same interpreter importing boto3 and creating only the clients the function's permissions need.
+Floor run: the same interpreter importing boto3 and creating only the clients the function's grants need (one
+per IAM service its grants name).
 Each run reports ``import_s`` (time.perf_counter inside the child, from the first line of the child's code to the end of
 the import: the figure we compare) and the parent measures the whole process wall time (``process_s``, includes the
 interpreter's own start-up, the same for both). Runs are interleaved (handler, floor, next function, ...).
@@ -23,13 +24,10 @@ from dawra.topology import REPO_ROOT, TOPOLOGY, Function, Ref
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
-PERMISSION_CLIENTS = {
-    "orders:read": "dynamodb", "orders:write": "dynamodb", "inventory:read": "dynamodb",
-    "inventory:write": "dynamodb", "ops-alerts:publish": "sns", "lifecycle:start": "stepfunctions",
-    "lifecycle:callback": "stepfunctions", "ses:send": "ses", "sns:sms": "sns",
-    "carrier-secret:read": "secretsmanager",
-    # tracking-queue:consume: the event source mapping reads the queue, not the function
-}
+# IAM service prefix of a granted action -> the boto3 client a function creates for it. The event source mappings'
+# own grants (reading the queue or the stream) are not the function's grants: the function creates no client there.
+SERVICE_CLIENTS = {"dynamodb": "dynamodb", "states": "stepfunctions", "sns": "sns", "ses": "ses",
+                   "secretsmanager": "secretsmanager"}
 
 
 def _resolve(value: Ref | str) -> str:
@@ -64,7 +62,7 @@ def environment(function: Function) -> dict[str, str]:
 
 
 def clients(function: Function) -> list[str]:
-    return sorted({PERMISSION_CLIENTS[p] for p in function.permissions if p in PERMISSION_CLIENTS})
+    return sorted({SERVICE_CLIENTS[service] for grant in function.grants for service in grant.services})
 
 
 def handler_code(function: Function) -> str:

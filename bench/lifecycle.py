@@ -150,7 +150,7 @@ def measure_order(bench: Bench, order: dict, repeat: int = 1) -> dict[str, Any]:
     invocations = {name: n - invocations_before.get(name, 0)
                    for name, n in bench.stack.cloud.lambdas.invocations.items()}
     snapshot = recorder.snapshot()
-    header = counting._stored_item(bench.orders.table, {"pk": {"S": f"ORDER#{order_ids[-1]}"}, "sk": {"S": "ORDER"}})
+    header = counting._stored_item(bench.orders.table.name, {"pk": {"S": f"ORDER#{order_ids[-1]}"}, "sk": {"S": "ORDER"}})
 
     def per(value: float) -> float:
         return round(value / repeat, 2)

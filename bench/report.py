@@ -148,7 +148,7 @@ def render(results: dict, prices: dict) -> str:
         "",
         f"A fresh interpreter importing the handler module by path with the function's environment (no network; "
         f"POWERTOOLS_TRACE_DISABLED=true as in the local stack), against the floor: the same interpreter importing "
-        f"boto3 and creating only the clients the function's permissions need. Median of "
+        f"boto3 and creating only the clients for the services the function's grants name. Median of "
         f"{next(iter(results['cold_start'].values()))['runs']} interleaved runs each. The ratio compares the time "
         "measured inside the child (from its first line to the end of the import); the whole-process wall time "
         "(interpreter start-up included, the same for both) is shown for reference.",

@@ -43,7 +43,8 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
     orders = DynamoOrders(settings.orders_table)
     checkout = Checkout(orders=orders, inventory=DynamoInventory(settings.inventory_table or ""), uow=_uow(settings),
                         workflow=StepFunctionsWorkflow(settings.order_lifecycle_arn),
-                        payments=payments().named(settings.payment_provider), clock=clock)
+                        payments=payments().named(settings.payment_provider),
+                        alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), clock=clock)
     return StorefrontApi(checkout=checkout, view_order=ViewOrder(orders))
 
 
@@ -90,12 +91,13 @@ def build_compensate(settings: Settings) -> CompensateTasks:
 
 def build_tracking(settings: Settings) -> ApplyTracking:
     secret_names = {"sandbox": settings.sandbox_carrier_secret_name} if settings.sandbox_carrier_secret_name else {}
-    return ApplyTracking(DynamoOrders(settings.orders_table), _uow(settings),
-                         StepFunctionsWorkflow(settings.order_lifecycle_arn), carriers(settings.carrier),
-                         ParameterSecrets(), secret_names, clock)
+    orders = DynamoOrders(settings.orders_table)
+    return ApplyTracking(orders, _uow(settings), StepFunctionsWorkflow(settings.order_lifecycle_arn),
+                         carriers(settings.carrier), ParameterSecrets(), secret_names, orders, clock)
 
 
 def build_notify(settings: Settings) -> Notify:
     orders = DynamoOrders(settings.orders_table)
     return Notify(orders=orders, claims=orders,
-                  messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id), clock=clock)
+                  messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,
+                                         settings.ses_configuration_set), clock=clock)

@@ -123,6 +123,9 @@ class OpsAlerts(Protocol):
     def alert(self, order_id: str, reason: str) -> None:
         """Tell whoever runs the shop that an order needs a person (no customer data in the text)."""
 
+    def catalog_problem(self, sku: str, why: str) -> None:
+        """Tell whoever runs the shop that an item cannot be sold as the catalog describes it."""
+
 
 # --- Providers ---------------------------------------------------------------------------------------------------
 
@@ -169,6 +172,11 @@ class Carriers(Protocol):
 
     def named(self, name: str) -> Carrier:
         """Raises WebhookRejected for a carrier nobody configured."""
+
+
+class WebhookRejections(Protocol):
+    def record(self, carrier: str, reason: str, detail: str, received_at: datetime, message_id: str) -> None:
+        """Keep a short-lived record an operator can inspect (carrier, reason, when; never the body)."""
 
 
 class Secrets(Protocol):

@@ -13,6 +13,9 @@ from .config import DeployConfig
 from .dawra_stack import DawraStack
 
 STACK_NAME = "Dawra"
+# Stack tags, which CloudFormation also puts on every resource it can (with @aws-cdk/core:explicitStackTags they must
+# be given to the stack itself; Tags.of(stack) tags the template's resources).
+STACK_TAGS = {"project": "dawra"}
 
 
 def build_app(**app_kwargs) -> tuple[App, DawraStack, AwsSolutionsChecks]:
@@ -23,8 +26,10 @@ def build_app(**app_kwargs) -> tuple[App, DawraStack, AwsSolutionsChecks]:
         STACK_NAME,
         config=config,
         description="Dawra: serverless order lifecycle (orders API, Step Functions lifecycle, tracking, notifications)",
+        tags=STACK_TAGS,
     )
-    Tags.of(stack).add("project", "dawra")
+    for key, value in STACK_TAGS.items():
+        Tags.of(stack).add(key, value)
     nag = AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
     Validations.of(app).add_plugins(nag)
     return app, stack, nag

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, CfnParameter, Stack
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from dawra.topology import TOPOLOGY, Function, Ref, Topology
+from dawra.topology import TOPOLOGY, Topology
+from dawra.topology.notify import SEND_SMS
 
 from .capabilities.api import Api
 from .capabilities.data import Data
@@ -13,10 +15,11 @@ from .capabilities.functions import Functions
 from .capabilities.lifecycle import STAR_REASONS as LIFECYCLE_STAR_REASONS
 from .capabilities.lifecycle import Lifecycle
 from .capabilities.messaging import Messaging
-from .capabilities.nag import acknowledge
+from .capabilities.nag import acknowledge, skip_checkov
 from .capabilities.naming import pascal
 from .capabilities.observability import Observability
 from .config import DeployConfig
+from .resolver import Resolver
 
 PARAMETER_RULES = {
     "sender-email": {"allowed_pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
@@ -32,6 +35,8 @@ class DawraStack(Stack):
     def __init__(self, scope: Construct, id: str, *, config: DeployConfig, topology: Topology = TOPOLOGY, **kwargs):
         super().__init__(scope, id, **kwargs)
         self.topology = topology
+        # Every Ref (environment variables, IAM grants) becomes a token here, once the constructs it names exist.
+        self.resolver = Resolver(self)
 
         # Deploy-time settings: CloudFormation parameters named after the topology ids (sender-email -> SenderEmail).
         self.parameters: dict[str, CfnParameter] = {}
@@ -59,7 +64,7 @@ class DawraStack(Stack):
             "Functions",
             topology=topology,
             layer_dir=config.layer_dir,
-            resolve_env=lambda spec: self._environment(spec, deferred=False),
+            resolve_env=lambda spec: self.resolver.environment(spec, deferred=False),
             deletion_protection=config.deletion_protection,
         )
         self.lifecycle = Lifecycle(
@@ -71,11 +76,9 @@ class DawraStack(Stack):
         )
         # State machine ARNs exist now: finish the environments that refer to them.
         for spec in topology.functions:
-            for name, value in self._environment(spec, deferred=True).items():
+            for name, value in self.resolver.environment(spec, deferred=True).items():
                 self.functions.add_environment(spec.id, name, value)
-        self.functions.grant_permissions(
-            data=self.data, messaging=self.messaging, lifecycle=self.lifecycle, parameters=self.parameters
-        )
+        self.functions.apply_grants(self.resolver)
         self.functions.connect_event_sources(topology=topology, data=self.data, messaging=self.messaging)
         self.api = Api(
             self,
@@ -101,42 +104,7 @@ class DawraStack(Stack):
             CfnOutput(self, f"{pascal(spec.id)}SecretName", value=self.messaging.secrets[spec.id].secret_name,
                       description=spec.purpose)
         self._suppressions()
-
-    # --- environment -----------------------------------------------------------------------------------------
-    def _resolve(self, ref: Ref) -> str:
-        if ref.kind == "table":
-            table = self.data.tables[ref.id]
-            return {"name": table.table_name, "arn": table.table_arn, "stream_arn": table.table_stream_arn}[ref.attr]
-        if ref.kind == "queue":
-            queue = self.messaging.queues[ref.id]
-            return {"name": queue.queue_name, "arn": queue.queue_arn, "url": queue.queue_url}[ref.attr]
-        if ref.kind == "topic":
-            topic = self.messaging.topics[ref.id]
-            return {"name": topic.topic_name, "arn": topic.topic_arn}[ref.attr]
-        if ref.kind == "secret":
-            secret = self.messaging.secrets[ref.id]
-            # The physical name is fixed by TOPOLOGY; CDK's secret_name token re-parses it out of the ARN by
-            # splitting on "-", which breaks for names with other dashes in them. The IAM grant on the secret ARN
-            # still orders the function after the secret.
-            name = next(s.name for s in self.topology.secrets if s.id == ref.id)
-            return {"name": name, "arn": secret.secret_arn}[ref.attr]
-        if ref.kind == "state_machine":
-            machine = self.lifecycle.state_machines[ref.id]
-            return {"name": machine.state_machine_name, "arn": machine.state_machine_arn}[ref.attr]
-        if ref.kind == "parameter":
-            return self.parameters[ref.id].value_as_string
-        raise ValueError(f"cannot resolve {ref!r}")
-
-    def _environment(self, spec: Function, *, deferred: bool) -> dict[str, str]:
-        """Literal strings as they are, Refs as tokens. ``deferred`` selects the state machine refs (resolvable only
-        once the state machine exists) or everything else."""
-        env = {}
-        for name, value in spec.environment.items():
-            is_deferred = isinstance(value, Ref) and value.kind == "state_machine"
-            if is_deferred != deferred:
-                continue
-            env[name] = self._resolve(value) if isinstance(value, Ref) else value
-        return env
+        self._checkov_skips()
 
     # --- cdk-nag ---------------------------------------------------------------------------------------------
     def _suppressions(self) -> None:
@@ -187,4 +155,92 @@ class DawraStack(Stack):
                     api_method.node.default_child,
                     "AwsSolutions-COG4",
                     "Carrier webhooks are authenticated by their HMAC signature downstream, not by Cognito.",
+                )
+
+    # --- checkov (tests/infra/test_infra_checkov.py runs it on the template) ---------------------------------------
+    def _checkov_skips(self) -> None:
+        for table in self.data.tables.values():
+            skip_checkov(
+                table.node.default_child,
+                "CKV_AWS_119",
+                "Encrypted at rest with the AWS-managed KMS key aws/dynamodb (SSEType KMS, usage in CloudTrail). A "
+                "customer-managed key would add a key policy and kms:Decrypt to every function role and the stream "
+                "mapping, for no narrower access than the per-table IAM grants.",
+            )
+        for queue in self.messaging.queues.values():
+            skip_checkov(
+                queue.node.default_child,
+                "CKV_AWS_27",
+                "Encrypted at rest with SSE-SQS (SqsManagedSseEnabled: true), which this check does not recognise (it "
+                "looks for KmsMasterKeyId only); a KMS key would need grants for API Gateway's webhook role and the "
+                "stream mapping's on-failure delivery for no narrower access.",
+            )
+        for secret in self.messaging.secrets.values():
+            skip_checkov(
+                secret.node.default_child,
+                "CKV_AWS_149",
+                "Encrypted with the AWS-managed key aws/secretsmanager; only the tracking consumer's role may read it "
+                "(its exact ARN). A customer-managed key adds a key policy and a kms:Decrypt grant, no narrower access.",
+            )
+        for construct in self.node.find_all():
+            if isinstance(construct, logs.CfnLogGroup):
+                skip_checkov(
+                    construct,
+                    "CKV_AWS_158",
+                    "CloudWatch Logs encrypts every log group at rest with service-managed keys. A customer-managed "
+                    "key would make log delivery (Lambda, Step Functions, API Gateway) depend on one more key policy; "
+                    "the logs hold no payloads (execution data and request bodies are not logged).",
+                )
+        for deployed in self.functions.functions.values():
+            function = deployed.function.node.default_child
+            skip_checkov(
+                function,
+                "CKV_AWS_116",
+                "Nothing invokes Dawra's functions asynchronously (API Gateway and Step Functions call them "
+                "synchronously, event source mappings poll), and a function DLQ only catches asynchronous "
+                "invocations; failures land in the queue's DLQ or the stream's on-failure queue, both alarmed.",
+            )
+            skip_checkov(
+                function,
+                "CKV_AWS_117",
+                "The functions reach only AWS service endpoints (DynamoDB, Step Functions, SES, SNS, Secrets Manager) "
+                "with IAM-signed requests and nothing on a private network; a VPC would add NAT or interface "
+                "endpoints and cold-start latency without narrowing access.",
+            )
+            skip_checkov(
+                function,
+                "CKV_AWS_115",
+                "No reserved concurrency on purpose: new accounts often have a regional limit of 10, AWS refuses a "
+                "reservation that leaves fewer than 10 unreserved, so a first deploy would fail; the stage's "
+                "throttling and the event source batch settings bound concurrency instead.",
+            )
+            skip_checkov(
+                function,
+                "CKV_AWS_173",
+                "The environment holds resource names, ARNs and Powertools settings, no secret (the webhook key is "
+                "read from Secrets Manager at run time); Lambda encrypts it at rest with its AWS-managed key.",
+            )
+            if SEND_SMS in deployed.spec.grants:
+                skip_checkov(
+                    deployed.role.node.find_child("DefaultPolicy").node.default_child,
+                    "CKV_AWS_111",
+                    "sns:Publish on * is SMS to a phone number, which has no ARN (AWS requires Resource *); the same "
+                    "policy denies sns:Publish on every SNS ARN (arn:<partition>:sns:*:*:*), so phone numbers are "
+                    "all it can reach.",
+                )
+        skip_checkov(
+            self.api.api.deployment_stage.node.default_child,
+            "CKV_AWS_120",
+            "No API cache: responses are per-caller order data and writes (checkout, status), which a cache would "
+            "serve stale or to the wrong caller; the stage cache would also be billed by the hour.",
+        )
+        for (method, path), api_method in self.api.methods.items():
+            route = next(r for r in self.topology.routes if (r.method, r.path) == (method, path))
+            if route.authorization == "none":
+                skip_checkov(
+                    api_method.node.default_child,
+                    "CKV_AWS_59",
+                    "Carrier webhooks cannot sign with SigV4 or Cognito; the route only stores the raw request on SQS "
+                    "and the tracking consumer verifies the carrier's HMAC (constant time, replay window) before "
+                    "anything acts on it.",
                 )

@@ -5,6 +5,8 @@
 
 # jsii (the bridge under aws-cdk-lib) warns loudly about Node 20; the warning is not actionable inside a test run.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# swagger-ui-dist (Swagger UI at /docs on the local stack) depends on @scarf/scarf: no install-time telemetry.
+export SCARF_ANALYTICS := false
 
 CDK := node_modules/.bin/cdk
 LAYER_DIR := infra/build/layer

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 from dawra.adapters.carriers.sandbox import SandboxCarrier
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
+from dawra.contracts.api import PlaceOrderRequest
 from dawra.domain.allocation import Location
-from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
+from dawra.domain.errors import CatalogProblem, ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.inventory import MoveKind, Reservation, ReservationState, StockLevel, StockMove
 from dawra.domain.money import Money
 from dawra.domain.order import Order
@@ -47,6 +48,7 @@ class World:
     stock: dict[tuple[str, str], StockLevel] = field(default_factory=dict)
     reservations: dict[tuple[str, str, str], Reservation] = field(default_factory=dict)
     claims: dict[tuple[str, str], dict] = field(default_factory=dict)
+    broken_catalog: dict[str, str] = field(default_factory=dict)  # sku -> why the stored item is unsellable
 
     def set_stock(self, sku: str, location_id: str, on_hand: int) -> None:
         self.stock[(sku, location_id)] = StockLevel(sku=sku, location_id=location_id, on_hand=on_hand, reserved=0,
@@ -108,6 +110,9 @@ class FakeInventory:
         self.world = world
 
     def catalog(self, skus: Sequence[str]) -> dict[str, CatalogItem]:
+        for sku in skus:
+            if sku in self.world.broken_catalog:
+                raise CatalogProblem(sku, self.world.broken_catalog[sku])
         return {sku: self.world.catalog[sku] for sku in skus if sku in self.world.catalog}
 
     def locations(self) -> list[Location]:
@@ -278,6 +283,9 @@ class FakeOpsAlerts:
     def alert(self, order_id: str, reason: str) -> None:
         self.alerts.append((order_id, reason))
 
+    def catalog_problem(self, sku: str, why: str) -> None:
+        self.alerts.append((f"sku {sku}", why))
+
 
 class RecordingPayments:
     """The sandbox provider (deterministic, documented tokens), with a ledger of every call: a payment registry."""
@@ -322,7 +330,7 @@ class FakeCarriers:
 
     def named(self, name: str):
         if name != "sandbox":
-            raise WebhookRejected(f"unknown carrier {name!r}")
+            raise WebhookRejected(f"unknown carrier {name!r}", "carrier")
         return self
 
     # the Carrier interface, delegating to the real sandbox carrier
@@ -347,3 +355,23 @@ class FakeSecrets:
 
     def get(self, name: str) -> str:
         return self.values[name]
+
+
+class FakeRejections:
+    def __init__(self):
+        self.recorded: list[dict] = []
+
+    def record(self, carrier, reason, detail, received_at, message_id) -> None:
+        self.recorded.append({"carrier": carrier, "reason": reason, "detail": detail, "message_id": message_id})
+
+
+SECRET = "sandbox-webhook-secret"  # the sandbox carrier's webhook secret in the unit tier
+
+
+def request(lines: dict[str, int], **overrides) -> PlaceOrderRequest:
+    """A checkout request as a storefront sends it (Sara, Riyadh, the sandbox's approving token)."""
+    body = {"customer_id": "cust-1", "contact": {"email": "sara@example.com"},
+            "shipping_address": {"name": "Sara", "line1": "12 Olaya St", "city": "Riyadh", "country": "SA"},
+            "lines": [{"sku": sku, "quantity": q} for sku, q in lines.items()], "payment_token": "tok_sandbox_approve",
+            **overrides}
+    return PlaceOrderRequest.model_validate(body)

@@ -10,16 +10,20 @@ from dawra.adapters.errors import transient_errors
 
 
 class AwsMessenger:
-    def __init__(self, sender_email: str, sms_sender_id: str | None = None, ses: Any = None, sns: Any = None):
+    def __init__(self, sender_email: str, sms_sender_id: str | None = None, configuration_set: str | None = None,
+                 ses: Any = None, sns: Any = None):
         self.sender_email = sender_email
         self.sms_sender_id = sms_sender_id
+        self.configuration_set = configuration_set  # SES's reputation metrics, bounce and complaint handling
         self._ses = ses
         self._sns = sns
 
     def send_email(self, to: str, subject: str, html: str, text: str) -> str:
         ses = self._ses or aws.client("ses")
+        through = {"ConfigurationSetName": self.configuration_set} if self.configuration_set else {}
         with transient_errors("SES SendEmail"):
             response = ses.send_email(
+                **through,
                 Source=self.sender_email,
                 Destination={"ToAddresses": [to]},
                 Message={
@@ -45,9 +49,15 @@ class SnsOpsAlerts:
         self._sns = sns
 
     def alert(self, order_id: str, reason: str) -> None:
+        self._publish(f"Dawra: order {order_id} needs a person",
+                      {"order_id": order_id, "reason": reason, "status": "NEEDS_ATTENTION"})
+
+    def catalog_problem(self, sku: str, why: str) -> None:
+        self._publish(f"Dawra: sku {sku} cannot be sold", {"sku": sku, "reason": why, "problem": "catalog"})
+
+    def _publish(self, subject: str, message: dict) -> None:
         if not self.topic_arn:
             raise ValueError("no ops alerts topic is configured")
         sns = self._sns or aws.client("sns")
         with transient_errors("SNS Publish (ops alert)"):
-            sns.publish(TopicArn=self.topic_arn, Subject=f"Dawra: order {order_id} needs a person",
-                        Message=json.dumps({"order_id": order_id, "reason": reason, "status": "NEEDS_ATTENTION"}))
+            sns.publish(TopicArn=self.topic_arn, Subject=subject[:100], Message=json.dumps(message))

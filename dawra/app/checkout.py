@@ -12,13 +12,20 @@ import secrets
 
 from dawra.app.common import iso
 from dawra.contracts.api import PlaceOrderRequest
-from dawra.domain.errors import ConcurrentChange, IdempotencyKeyReused, InvalidOrder, TransientError
+from dawra.domain.errors import (
+    CatalogProblem,
+    ConcurrentChange,
+    IdempotencyKeyReused,
+    InvalidOrder,
+    TransientError,
+)
 from dawra.domain.order import Order, PaymentState
 from dawra.domain.pricing import PricingError, price_order, promise_date
 from dawra.ports import (
     Clock,
     IdempotencyRecord,
     InventoryRepository,
+    OpsAlerts,
     OrderRepository,
     PaymentProvider,
     UnitOfWork,
@@ -42,13 +49,17 @@ def fingerprint(request: PlaceOrderRequest) -> str:
 
 class Checkout:
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, workflow: Workflow,
-                 payments: PaymentProvider, clock: Clock):
+                 payments: PaymentProvider, alerts: OpsAlerts, clock: Clock):
         self.orders, self.inventory, self.uow = orders, inventory, uow
-        self.workflow, self.payments, self.clock = workflow, payments, clock
+        self.workflow, self.payments, self.alerts, self.clock = workflow, payments, alerts, clock
 
     def place_order(self, idempotency_key: str, request: PlaceOrderRequest) -> Order:
         key, print_ = key_hash(idempotency_key), fingerprint(request)
-        catalog = self.inventory.catalog([line.sku for line in request.lines])
+        try:
+            catalog = self.inventory.catalog([line.sku for line in request.lines])
+        except CatalogProblem as problem:
+            self.alerts.catalog_problem(problem.sku, problem.message)
+            raise
         try:
             lines, totals = price_order(request.lines, catalog, request.shipping_address.country,
                                         request.shipping_method)

@@ -8,17 +8,47 @@ from __future__ import annotations
 
 from dawra.app.common import load, now_iso, retry_on_race
 from dawra.app.deliver import delivered_output
+from dawra.contracts.webhook import CarrierWebhookEnvelope
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.order import OrderStatus
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
-from dawra.ports import AppliedReport, Carriers, Clock, OrderRepository, Secrets, UnitOfWork, Workflow
+from dawra.ports import (
+    AppliedReport,
+    Carriers,
+    Clock,
+    OrderRepository,
+    Secrets,
+    UnitOfWork,
+    WebhookRejections,
+    Workflow,
+)
+
+MAX_WEBHOOK_BYTES = 64 * 1024  # far above any carrier's report
 
 
 class ApplyTracking:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow, carriers: Carriers,
-                 secrets: Secrets, secret_names: dict[str, str], clock: Clock):
+                 secrets: Secrets, secret_names: dict[str, str], rejections: WebhookRejections, clock: Clock):
         self.orders, self.uow, self.workflow, self.carriers = orders, uow, workflow, carriers
-        self.secrets, self.secret_names, self.clock = secrets, secret_names, clock
+        self.secrets, self.secret_names, self.rejections, self.clock = secrets, secret_names, rejections, clock
+
+    def handle_stored(self, stored: str, message_id: str) -> list[str]:
+        """A webhook as the route stored it: applied, or rejected for good (recorded with its reason, dropped).
+        Only processing failures raise, so only they are retried (and, in the end, reach the DLQ)."""
+        carrier = "?"
+        try:
+            try:
+                envelope = CarrierWebhookEnvelope.model_validate_json(stored)
+                carrier, raw = envelope.carrier, envelope.raw_body
+            except (ValueError, TypeError):
+                raise WebhookRejected("the stored webhook is not an envelope", "shape") from None
+            if len(raw) > MAX_WEBHOOK_BYTES:
+                raise WebhookRejected(f"the body is {len(raw)} bytes", "size")
+            return self.handle_webhook(carrier, raw, envelope.signature, envelope.received_at_epoch_ms)
+        except WebhookRejected as rejected:
+            self.rejections.record(carrier[:32], rejected.reason, rejected.message[:200], self.clock.now(),
+                                   message_id)
+            return [f"rejected: {rejected.reason}"]
 
     def handle_webhook(self, carrier_name: str, raw_body: bytes, signature: str | None,
                        received_at_epoch_ms: int) -> list[str]:
@@ -26,7 +56,7 @@ class ApplyTracking:
         carrier = self.carriers.named(carrier_name)
         secret_name = self.secret_names.get(carrier.name)
         if not secret_name:
-            raise WebhookRejected(f"no webhook secret configured for carrier {carrier.name!r}")
+            raise WebhookRejected(f"no webhook secret configured for carrier {carrier.name!r}", "carrier")
         carrier.verify(raw_body, signature, self.secrets.get(secret_name).encode(), received_at_epoch_ms)
         return [self.apply(report) for report in carrier.parse(raw_body)]
 

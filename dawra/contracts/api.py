@@ -2,30 +2,50 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from dawra.contracts.problems import PROBLEM_JSON, Problem
 from dawra.domain.customer import Address, Contact
-from dawra.domain.order import Order
-from dawra.domain.pricing import RequestedLine
+from dawra.domain.money import Money
+from dawra.domain.order import Order, OrderLine, Totals
+from dawra.domain.pricing import DEFAULT_POLICY, RequestedLine
+from dawra.domain.shipment import ShipmentLine
 from dawra.domain.timeline import TimelineEvent
 
 ShippingMethod = Literal["standard", "express"]
 ORDER_ID_PATTERN = r"^ord_[a-f0-9]{32}$"
+EXAMPLE_ORDER = {
+    "customer_id": "cust-1",
+    "contact": {"email": "sara@example.com", "preferred_channel": "email", "language": "en"},
+    "shipping_address": {"name": "Sara", "line1": "12 Olaya St", "city": "Riyadh", "country": "SA"},
+    "shipping_method": "standard",
+    "lines": [{"sku": "MUG-CLASSIC", "quantity": 2}],
+    "payment_token": "tok_sandbox_approve",
+}
+
+
+ServedCountry = enum.StrEnum("ServedCountry", {code: code for code in sorted(DEFAULT_POLICY.tax_bps_by_country)})
+
+
+class ShippingAddress(Address):
+    country: ServedCountry = Field(description="ISO 3166-1 alpha-2; only the countries the merchant ships to")
 
 
 class PlaceOrderRequest(BaseModel):
     """What a storefront sends to POST /orders. Prices are never taken from the client."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              json_schema_extra={"examples": [EXAMPLE_ORDER]})
 
     customer_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     contact: Contact
-    shipping_address: Address
+    shipping_address: ShippingAddress
     shipping_method: ShippingMethod = "standard"
     lines: list[RequestedLine] = Field(min_length=1, max_length=50)
-    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
     @field_validator("lines")
     @classmethod
@@ -38,33 +58,95 @@ class PlaceOrderRequest(BaseModel):
         return lines
 
 
-def order_summary(order: Order) -> dict:
+class OrderSummary(BaseModel):
     """POST /orders' answer."""
-    return {
-        "order_id": order.order_id,
-        "status": order.status.value,
-        "placed_at": order.placed_at,
-        "promised_by": order.promised_by,
-        "lines": [line.model_dump(mode="json") for line in order.lines],
-        "totals": order.totals.model_dump(mode="json"),
-    }
+
+    order_id: str
+    status: str
+    placed_at: str
+    promised_by: str
+    lines: list[OrderLine]
+    totals: Totals
+
+
+class PaymentView(BaseModel):
+    authorized: Money
+    captured: Money
+    refunded: Money
+    voided: bool
+
+
+class ShipmentView(BaseModel):
+    shipment_id: str
+    location_id: str
+    lines: list[ShipmentLine]
+    amount: Money
+    status: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_url: str | None = None
+    last_tracking_at: str | None = None
+    delivered_at: str | None = None
+
+
+class TimelineEntry(BaseModel):
+    event_id: str
+    kind: str
+    at: str
+    shipment_id: str | None = None
+    detail: dict[str, str]
+
+
+class OrderView(OrderSummary):
+    """GET /orders/{order_id}'s answer."""
+
+    customer_id: str
+    shipping_method: str
+    payment: PaymentView
+    cancellation_reason: str | None = None
+    attention_reason: str | None = None
+    shipments: list[ShipmentView]
+    timeline: list[TimelineEntry]
+
+
+def order_summary(order: Order) -> dict:
+    return OrderSummary.model_validate(order.model_dump(include=set(OrderSummary.model_fields))).model_dump(
+        mode="json")
 
 
 def order_view(order: Order, timeline: list[TimelineEvent]) -> dict:
-    """GET /orders/{order_id}'s answer."""
-    return {
-        **order_summary(order),
-        "customer_id": order.customer_id,
-        "shipping_method": order.shipping_method,
-        "payment": {
-            "authorized": order.payment.authorized.model_dump(),
-            "captured": order.payment.captured.model_dump(),
-            "refunded": order.payment.refunded.model_dump(),
-            "voided": order.payment.voided,
-        },
-        "cancellation_reason": order.cancellation_reason,
-        "attention_reason": order.attention_reason,
-        "shipments": [shipment.model_dump(mode="json", exclude={"order_id", "resume_token", "version"})
-                      for shipment in sorted(order.shipments, key=lambda s: s.shipment_id)],
-        "timeline": [event.model_dump(mode="json", exclude={"order_id"}) for event in timeline],
-    }
+    view = OrderView.model_validate({
+        **order.model_dump(include=set(OrderView.model_fields) - {"payment", "shipments", "timeline"}),
+        "payment": order.payment.model_dump(include=set(PaymentView.model_fields)),
+        "shipments": [s.model_dump(include=set(ShipmentView.model_fields))
+                      for s in sorted(order.shipments, key=lambda s: s.shipment_id)],
+        "timeline": [e.model_dump(include=set(TimelineEntry.model_fields)) for e in timeline],
+    })
+    return view.model_dump(mode="json")
+
+
+def _problems(**described: str) -> dict[int, dict]:
+    """{"s422": "why"} -> OpenAPI responses carrying a problem document."""
+    return {int(status[1:]): {"description": why, "content": {PROBLEM_JSON: {"model": Problem}}}
+            for status, why in described.items()}
+
+
+_UNAVAILABLE = {"description": "Temporarily unavailable: retry after Retry-After seconds, with the same key",
+                "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+                "content": {PROBLEM_JSON: {"model": Problem}}}
+PLACE_ORDER_RESPONSES: dict[int, dict] = {
+    201: {"description": "Order placed (or, for a replayed Idempotency-Key, the order it placed)",
+          "headers": {"Location": {"description": "The order's URL", "schema": {"type": "string"}}},
+          "content": {"application/json": {"model": OrderSummary}}},
+    **_problems(s400="The body is not JSON, is not UTF-8, or nests too deeply", s402="The payment was declined",
+                s409="Out of stock, or an item the catalog cannot sell (the problem names the SKU)",
+                s413="The body is too large", s415="The body is not application/json",
+                s422="Invalid request (errors lists each field), or the Idempotency-Key was used for another "
+                     "request", s500="Something went wrong on our side; nothing was half-applied"),
+    503: _UNAVAILABLE,
+}
+VIEW_ORDER_RESPONSES: dict[int, dict] = {
+    200: {"description": "The order", "content": {"application/json": {"model": OrderView}}},
+    **_problems(s404="No such order", s422="The order id is not valid", s500="Something went wrong on our side"),
+    503: _UNAVAILABLE,
+}

@@ -15,6 +15,7 @@ SANDBOX_CARRIER_SECRET = "SANDBOX_CARRIER_SECRET_NAME"
 SENDER_EMAIL = "SENDER_EMAIL"
 SMS_SENDER_ID = "SMS_SENDER_ID"
 OPS_ALERTS_TOPIC_ARN = "OPS_ALERTS_TOPIC_ARN"
+SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 DELIVERY_GRACE_HOURS = "DELIVERY_GRACE_HOURS"
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
 CARRIER = "CARRIER"
@@ -30,6 +31,7 @@ class Settings(BaseModel):
     sender_email: str | None = None
     sms_sender_id: str | None = None
     ops_alerts_topic_arn: str | None = None
+    ses_configuration_set: str | None = None
     delivery_grace_hours: int = 48
     payment_provider: str = "sandbox"
     carrier: str = "sandbox"
@@ -48,6 +50,7 @@ class Settings(BaseModel):
             "sender_email": env.get(SENDER_EMAIL),
             "sms_sender_id": env.get(SMS_SENDER_ID),
             "ops_alerts_topic_arn": env.get(OPS_ALERTS_TOPIC_ARN),
+            "ses_configuration_set": env.get(SES_CONFIGURATION_SET),
             "delivery_grace_hours": env.get(DELIVERY_GRACE_HOURS),
             "payment_provider": env.get(PAYMENT_PROVIDER),
             "carrier": env.get(CARRIER),

@@ -12,7 +12,10 @@ TRACKING_EVENTS_PROCESSED = "TrackingEventsProcessed"
 SHIPMENTS_DELIVERED = "ShipmentsDelivered"
 WEBHOOKS_REJECTED = "WebhooksRejected"
 NOTIFICATIONS_SENT = "NotificationsSent"
+# One count per reason a webhook is rejected for (dawra.domain.errors.WebhookRejected.REASONS), beside the total.
+WEBHOOKS_REJECTED_BY_REASON = {reason: f"WebhooksRejected{reason.capitalize()}"
+                               for reason in ("carrier", "signature", "replay", "shape", "size")}
 
 ALL = (ORDERS_PLACED, SHIPMENTS_PLANNED, STOCK_RESERVATIONS_FAILED, UNITS_RELEASED, SHIPMENTS_SHIPPED,
        ORDERS_COMPLETED, ORDERS_CANCELLED, ORDERS_NEEDING_ATTENTION, TRACKING_EVENTS_PROCESSED,
-       SHIPMENTS_DELIVERED, WEBHOOKS_REJECTED, NOTIFICATIONS_SENT)
+       SHIPMENTS_DELIVERED, WEBHOOKS_REJECTED, NOTIFICATIONS_SENT, *WEBHOOKS_REJECTED_BY_REASON.values())

@@ -17,6 +17,8 @@ import base64
 from pydantic import BaseModel, ConfigDict, Field
 
 SIGNATURE_HEADER = "X-Carrier-Signature"
+# Content types a carrier may post (the route stores the body as it came); anything else is refused with 415.
+CONTENT_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded")
 
 
 class CarrierWebhookEnvelope(BaseModel):

@@ -8,7 +8,12 @@ import phonenumbers
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, StringConstraints, model_validator
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # what a person typed never carries control characters
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_CONTROL)]
+
+
+def optional_text(max_length: int):
+    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length, pattern=NO_CONTROL)] | None
 
 
 def _e164(value: str) -> str:
@@ -31,10 +36,10 @@ class Value(BaseModel):
 class Address(Value):
     name: ShortText
     line1: ShortText
-    line2: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+    line2: optional_text(200) = None
     city: ShortText
-    region: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = None
+    region: optional_text(100) = None
+    postal_code: optional_text(20) = None
     country: CountryCode
 
 

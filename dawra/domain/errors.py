@@ -28,6 +28,14 @@ class OutOfStock(DomainError):
     pass
 
 
+class CatalogProblem(DomainError):
+    """The catalog describes an item in a way it cannot be sold (no price, a negative one, an unknown tax class)."""
+
+    def __init__(self, sku: str, why: str):
+        super().__init__(f"sku {sku} cannot be sold: {why}", field=None)
+        self.sku = sku
+
+
 class IdempotencyKeyReused(DomainError):
     pass
 
@@ -41,7 +49,16 @@ class InvalidTaskInput(DomainError):
 
 
 class WebhookRejected(DomainError):
-    """A carrier webhook that will never be processable (bad signature, unknown carrier, malformed body)."""
+    """A carrier webhook that will never be processable. `reason` is one of REASONS: it is recorded, counted and the
+    webhook dropped (never retried into the DLQ, which is for processing failures)."""
+
+    REASONS = ("carrier", "signature", "replay", "shape", "size")
+
+    def __init__(self, message: str, reason: str):
+        if reason not in self.REASONS:
+            raise ValueError(f"unknown rejection reason {reason!r}")
+        super().__init__(message)
+        self.reason = reason
 
 
 class IllegalTransition(DomainError):

@@ -75,9 +75,9 @@ def price_order(
     for index, line in enumerate(lines):
         item = catalog.get(line.sku)
         if item is None:
-            raise PricingError(f"lines.{index}.sku", f"unknown sku {line.sku}")
+            raise PricingError(f"lines[{index}].sku", f"unknown sku {line.sku}")
         if item.unit_price.currency != currency:
-            raise PricingError(f"lines.{index}.sku", f"{line.sku} is priced in {item.unit_price.currency}")
+            raise PricingError(f"lines[{index}].sku", f"{line.sku} is priced in {item.unit_price.currency}")
         line_total = item.unit_price.amount * line.quantity
         line_tax = tax_on(line_total, bps) if item.tax_class == "standard" else 0
         priced.append(

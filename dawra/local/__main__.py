@@ -48,18 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def openapi_document() -> dict:
-    from dawra.local.cloud import EmbeddedCloud
+    from dawra.local.openapi import document
 
-    with EmbeddedCloud():  # the handler module reads its settings at import, as on Lambda
-        import importlib.util
-
-        from dawra.topology import TOPOLOGY
-
-        function = TOPOLOGY.function("orders-api")
-        spec = importlib.util.spec_from_file_location("dawra_openapi_orders_api", function.code_path / "app.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return json.loads(module.app.get_openapi_json_schema(title="Dawra storefront API", version="0.1.0"))
+    return document()
 
 
 def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None) -> int:
@@ -79,7 +70,9 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
   Carrier webhooks {stack.gateway.url}/webhooks/carriers/sandbox
   AWS endpoint     {stack.aws_endpoint}   (aws --endpoint-url {stack.aws_endpoint} --region us-east-1 ...;
                    credentials: any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)
-  Sandbox carrier webhook secret: {secret_name} in Secrets Manager
+  Sandbox carrier webhook secret: {stack.cloud.carrier_secrets["carrier-sandbox-webhook"]}
+                   (random for this run; also {secret_name} in Secrets Manager)
+  API documentation {stack.gateway.url}/docs   Emails and SMS sent: {stack.gateway.url}/_local/outbox
   Catalog and stock: {'seeded (dawra/local/seed.py)' if seed_data else 'empty'}
 Press Ctrl-C to stop.""", flush=True)
     if plan is not None:

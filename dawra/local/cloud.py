@@ -12,12 +12,15 @@ What it adds to moto (each measured or documented in docs/decisions.md):
   handlers, the gateway's SQS integration and the pollers; `time_scale` shortens the pollers' SQS visibility
   timeouts. Both are local-only knobs for tests; neither exists in the topology.
 - moto's /moto-api/data.json works (see `_no_docker`), and the outbox lists emails and SMS in the order sent.
-- Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too.
+- Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too. Each function gets a
+  role of its own (``dawra-local-<function id>``) whose inline policy is the topology's grants rendered with local
+  ARNs (:meth:`EmbeddedCloud.policy_document`). moto does not enforce IAM: the policy is there to be compared.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import io
 import itertools
 import json
@@ -38,11 +41,13 @@ from botocore.config import Config
 
 from dawra.local import faults as fault_injection
 from dawra.local.faults import FaultPlan, Faults, fault_scope
-from dawra.topology import TOPOLOGY, Function, Ref, Topology
+from dawra.topology import TOPOLOGY, AnyResource, Arn, Function, Ref, Resource, Topology
+from dawra.topology.model import EveryArn
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-LAMBDA_ROLE = "dawra-local-lambda"
+ROLE_PREFIX = "dawra-local-"  # + function id (one role per function) or state machine id
+GRANTS_POLICY = "topology-grants"
 MAX_WARM_CONTAINERS = 8
 
 # Environment the local stack adds for every function (on AWS these are the deployment's concern).
@@ -75,6 +80,26 @@ class LambdaContext:
 
 
 _cold_start_lock = threading.Lock()
+_containers = itertools.count(1)
+
+
+@contextmanager
+def _own_loggers(container: str):
+    """Each container's Powertools Loggers get a standard logger of their own, as each Lambda container (a process of
+    its own) has. Powertools names the standard logger after the service, which is `dawra` everywhere, so without
+    this every in-process function would share one logger and one formatter: one function's appended keys and
+    correlation id would show up in another's lines. Log lines still say service=dawra, as on AWS."""
+    import logging
+
+    from aws_lambda_powertools.logging.logger import Logger
+
+    original = Logger._get_logger
+    unique = f"dawra-local.{container}.{next(_containers)}"  # never reused, even by a later cloud in this process
+    Logger._get_logger = lambda self: logging.getLogger(unique)
+    try:
+        yield
+    finally:
+        Logger._get_logger = original
 
 
 @dataclass
@@ -93,7 +118,7 @@ class _FunctionRuntime:
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
-        with _cold_start_lock:  # separate processes on Lambda; here, concurrent first imports of one package race
+        with _cold_start_lock, _own_loggers(name):  # separate processes on Lambda: one import at a time here
             spec.loader.exec_module(module)
         return getattr(module, attr)
 
@@ -120,6 +145,7 @@ class InProcessLambda:
     def __init__(self, topology: Topology):
         self.by_name = {fn.name: _FunctionRuntime(fn) for fn in topology.functions}
         self.invocations: dict[str, int] = {fn.name: 0 for fn in topology.functions}
+        self.errors: dict[str, int] = {fn.name: 0 for fn in topology.functions}  # Lambda's Errors metric
         self._count_lock = threading.Lock()
 
     def invoke(self, function_name: str, arn: str, event: Any) -> tuple[str, bool, str]:
@@ -136,6 +162,8 @@ class InProcessLambda:
                 result = handler(event, LambdaContext(runtime.function, arn))
                 return json.dumps(result), False, ""
             except Exception as error:  # noqa: BLE001 - every error becomes Lambda's error payload
+                with self._count_lock:
+                    self.errors[function_name] += 1
                 if os.environ.get("DAWRA_LOCAL_DEBUG"):
                     traceback.print_exception(error, file=sys.stderr)
                 body = {
@@ -355,13 +383,38 @@ class EmbeddedCloud:
     def resolve_ref(self, kind: str, id: str, attr: str) -> str:
         return self.resolved[(kind, id, attr)]
 
-    def resolve(self, value: Ref | str) -> str:
+    def resolve(self, value: Ref | str, suffix: str = "") -> str:
+        """The local value of a Ref (a literal string stays as it is): the one resolver for environments and grants."""
         if isinstance(value, str):
-            return value
-        return self.resolved[(value.kind, value.id, value.attr)]
+            return value + suffix
+        return self.resolved[(value.kind, value.id, value.attr)] + suffix
 
     def function_environment(self, function: Function) -> dict[str, str]:
         return {key: self.resolve(value) for key, value in function.environment.items()}
+
+    def resolve_resource(self, resource: Resource) -> str:
+        if isinstance(resource, AnyResource):
+            return "*"
+        if isinstance(resource, EveryArn):
+            return f"arn:aws:{resource.service}:*:*:*"
+        if isinstance(resource, Arn):
+            return self.resolve(resource.ref, resource.suffix)
+        name = self.resolve(resource.name)
+        if resource.domain_of:
+            name = name.split("@", 1)[1]
+        return f"arn:aws:{resource.service}:{REGION}:{ACCOUNT}:{resource.resource_type}/{name}"
+
+    def policy_document(self, function: Function) -> dict:
+        """The function's grants as an IAM policy: one statement per grant, in the topology's order."""
+        return {"Version": "2012-10-17", "Statement": [
+            {"Effect": grant.effect, "Action": list(grant.actions),
+             "Resource": [self.resolve_resource(resource) for resource in grant.resources]}
+            for grant in function.grants]}
+
+    def _role(self, name: str, service: str) -> str:
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": f"{service}.amazonaws.com"}}]}
+        return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
 
     # resources
     def _create_resources(self) -> None:
@@ -419,16 +472,14 @@ class EmbeddedCloud:
             self.resolved[("parameter", parameter.id, "value")] = parameter.local_value
         sender = self.resolved[("parameter", "sender-email", "value")]
         self.client("ses").verify_email_identity(EmailAddress=sender)
+        for configuration_set in topo.configuration_sets:
+            self.client("ses").create_configuration_set(ConfigurationSet={"Name": configuration_set.name})
+            self.resolved[("configuration_set", configuration_set.id, "name")] = configuration_set.name
 
         for machine in topo.state_machines:  # ARNs are known before creation; functions may reference them
             self.resolved[("state_machine", machine.id, "arn")] = self.arn("state_machine", machine.name)
             self.resolved[("state_machine", machine.id, "name")] = machine.name
 
-        role_arn = self.client("iam").create_role(
-            RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps({
-                "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                        "Principal": {"Service": "lambda.amazonaws.com"}}]}),
-        )["Role"]["Arn"]
         process_env: dict[str, str] = {}
         for function in topo.functions:
             environment = {**self.function_environment(function), **LOCAL_FUNCTION_ENV}
@@ -436,6 +487,10 @@ class EmbeddedCloud:
                 if process_env.get(key, value) != value:
                     raise RuntimeError(f"functions disagree on {key}; in-process handlers share one environment")
                 process_env[key] = value
+            role_arn = self._role(ROLE_PREFIX + function.id, "lambda")
+            if function.grants:
+                self.client("iam").put_role_policy(RoleName=ROLE_PREFIX + function.id, PolicyName=GRANTS_POLICY,
+                                                   PolicyDocument=json.dumps(self.policy_document(function)))
             self.client("lambda").create_function(
                 FunctionName=function.name, Runtime="python3.11", Role=role_arn, Handler=function.handler,
                 Code={"ZipFile": _placeholder_zip()}, Timeout=function.timeout_s, MemorySize=function.memory_mb,
@@ -448,7 +503,8 @@ class EmbeddedCloud:
             for placeholder, function_id in machine.substitutions.items():
                 definition = definition.replace("${" + placeholder + "}", self.resolved[("function", function_id, "arn")])
             self.client("stepfunctions").create_state_machine(
-                name=machine.name, definition=definition, roleArn=role_arn, type="STANDARD")
+                name=machine.name, definition=definition, roleArn=self._role(ROLE_PREFIX + machine.id, "states"),
+                type="STANDARD")
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ def run_demo() -> int:
         declined = store.place_order({**DEMO_ORDERS[0][1], "payment_token": "tok_sandbox_decline"},
                                      f"demo-{uuid.uuid4()}")
         print(f"A declined card is refused before anything is written: HTTP {declined.status} "
-              f"{declined.body['error']['code']}")
+              f"{declined.body['code']}")
 
         placed = []
         for title, order in DEMO_ORDERS:

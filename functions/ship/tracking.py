@@ -1,6 +1,8 @@
 """Carrier tracking consumer: SQS batches of stored webhooks -> verified, normalised, applied once.
 
-Partial batch failures: a record that fails is retried by SQS alone (then lands in the DLQ); the rest are done."""
+Partial batch failures: a record that fails to process is retried by SQS alone (then lands in the DLQ); the rest are
+done. A webhook that can never be processed (forged, unknown carrier, malformed, too large) is rejected: recorded
+with its reason, counted by reason, and dropped, so junk never reaches the DLQ or its alarm."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from dawra.bootstrap import build_tracking
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
-from dawra.contracts.webhook import CarrierWebhookEnvelope
-from dawra.domain.errors import WebhookRejected
 
 logger = Logger()
 tracer = Tracer()
@@ -25,19 +25,19 @@ tracking = build_tracking(settings())
 
 @tracer.capture_method
 def apply_webhook(record: SQSRecord) -> None:
-    envelope = CarrierWebhookEnvelope.model_validate_json(record.body)
-    try:
-        outcomes = tracking.handle_webhook(envelope.carrier, envelope.raw_body, envelope.signature,
-                                           envelope.received_at_epoch_ms)
-    except WebhookRejected as rejected:
-        metrics.add_metric(name=M.WEBHOOKS_REJECTED, unit=MetricUnit.Count, value=1)
-        logger.warning("carrier webhook rejected", extra={"reason": rejected.message, "message_id": record.message_id})
-        raise
+    outcomes = tracking.handle_stored(record.body, record.message_id)
+    for outcome in outcomes:
+        if outcome.startswith("rejected: "):
+            reason = outcome.removeprefix("rejected: ")
+            metrics.add_metric(name=M.WEBHOOKS_REJECTED, unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=M.WEBHOOKS_REJECTED_BY_REASON[reason], unit=MetricUnit.Count, value=1)
+            logger.info("carrier webhook rejected", extra={"reason": reason, "message_id": record.message_id})
+            return
     metrics.add_metric(name=M.TRACKING_EVENTS_PROCESSED, unit=MetricUnit.Count, value=len(outcomes))
     delivered = sum(1 for outcome in outcomes if outcome == "moved to delivered")
     if delivered:
         metrics.add_metric(name=M.SHIPMENTS_DELIVERED, unit=MetricUnit.Count, value=delivered)
-    logger.info("carrier webhook applied", extra={"carrier": envelope.carrier, "outcomes": outcomes})
+    logger.info("carrier webhook applied", extra={"outcomes": outcomes, "message_id": record.message_id})
 
 
 @logger.inject_lambda_context

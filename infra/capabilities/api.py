@@ -3,13 +3,17 @@
 - Storefront routes (authorization="storefront"): Lambda proxy integration, AWS_IAM (SigV4) authorisation, request
   validation (required headers/path parameters, a JSON object body on POST).
 - Queue routes (the carrier webhook): an AWS service integration straight to SQS SendMessage, no Lambda on the path.
-  The mapping template builds exactly the envelope of ``dawra.models.webhook.CarrierWebhookEnvelope``; the raw body
-  is base64-encoded so the HMAC the consumer checks covers the bytes the carrier sent.
+  The mapping template builds exactly the envelope of ``dawra.contracts.webhook.CarrierWebhookEnvelope``; the raw
+  body is base64-encoded so the HMAC the consumer checks covers the bytes the carrier sent.
+- API Gateway's own answers (unknown route, validation, throttling, auth, integration failures: gateway responses)
+  are problems (``application/problem+json``, RFC 9457) like every other error of the API
+  (``dawra.contracts.problems``).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from aws_cdk import Aws, RemovalPolicy
@@ -18,6 +22,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from dawra.contracts import problems, webhook
+from dawra.contracts.problems import Kind
 from dawra.topology import Route, Topology
 
 API_NAME = "dawra-api"
@@ -26,10 +32,28 @@ STAGE_NAME = "v1"
 # carriers retry webhooks that get 429, so throttling never loses an event.
 THROTTLE_RATE = 50
 THROTTLE_BURST = 100
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 # Content types a carrier may post; anything else is refused with 415 (passthrough NEVER) rather than stored mangled.
-WEBHOOK_CONTENT_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded")
+WEBHOOK_CONTENT_TYPES = webhook.CONTENT_TYPES
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 WEBHOOK_ACCEPTED_BODY = '{"accepted": true, "request_id": "$context.requestId"}'
+WEBHOOK_NOT_STORED = problems.body(problems.INTERNAL, "the webhook could not be stored; retry")  # as the local gateway
+
+
+# `$util.escapeJavaScript` escapes `"`, `\`, `/`, control characters and non-ASCII (`\uXXXX`): all valid JSON
+# escapes. It also escapes `'` as `\'`, which JSON does not have, so one quote made the whole document invalid (a
+# poison message). `.replaceAll("\\'", "'")` (a Java regex: one backslash, then a quote) undoes exactly that escape.
+UNDO_QUOTE_ESCAPE = r""".replaceAll("\\'", "'")"""
+
+
+def json_escaped(vtl: str) -> str:
+    """A VTL expression: the String ``vtl`` escaped for the inside of a JSON string (quotes not included)."""
+    return f"$util.escapeJavaScript({vtl}){UNDO_QUOTE_ESCAPE}"
+
+
+def json_string_contents(vtl: str) -> str:
+    """VTL rendering :func:`json_escaped` in place; ``$!`` renders nothing (rather than the VTL) for a null."""
+    return "$!" + json_escaped(vtl)[1:]
 
 
 def _enc(literal: str) -> str:
@@ -43,13 +67,15 @@ def carrier_webhook_template(path_param: str, signature_header: str) -> str:
     Literal JSON punctuation is URL-encoded here, in Python, so the VTL needs no string quoting at all:
     {"carrier": <path param>, "body_b64": <base64 of the raw body>, "signature": <header or null>,
      "received_at_epoch_ms": <request time>}
+    The body is base64 (any bytes, nothing to escape); the path parameter and the header are JSON-escaped
+    (:func:`json_escaped`), then URL-encoded for the form.
     """
-    carrier = f"$util.urlEncode($util.escapeJavaScript($input.params().path.get('{path_param}')))"
+    carrier = f"$util.urlEncode({json_escaped(f'$input.params().path.get({path_param!r})')})"
     body = "$util.urlEncode($util.base64Encode($input.body))"
     signature = (
         f"#set($signature = $input.params('{signature_header}'))"
-        "#if($signature && $signature != \"\")"
-        f"{_enc(chr(34))}$util.urlEncode($util.escapeJavaScript($signature)){_enc(chr(34))}"
+        '#if($signature && $signature != "")'
+        f"{_enc(chr(34))}$util.urlEncode({json_escaped('$signature')}){_enc(chr(34))}"
         "#{else}null#end"
     )
     return (
@@ -66,17 +92,75 @@ def carrier_webhook_template(path_param: str, signature_header: str) -> str:
     )
 
 
+# --- API Gateway's own answers, as problems ------------------------------------------------------------------------
+FORBIDDEN = Kind(403, "forbidden", "Access denied")
+UNAUTHORIZED = Kind(401, "unauthorized", "Authentication required")
+TOO_MANY_REQUESTS = Kind(429, "too_many_requests", "Too many requests; retry later")
+BAD_GATEWAY = Kind(502, "bad_gateway", "The service behind the API failed; retry")
+GATEWAY_TIMEOUT = Kind(504, "gateway_timeout", "The service behind the API did not answer in time; retry")
+BAD_REQUEST = Kind(400, "bad_request", "Bad request")  # problems.kind_of's fallback
+ERROR_MESSAGE = "$context.error.message"
+# API Gateway answers MISSING_AUTHENTICATION_TOKEN for an unknown path or method; it is also its answer to an unsigned
+# request on an AWS_IAM route, so the detail names both.
+NO_ROUTE = ("No route matches this method and path (storefront routes answer this too when a request is not signed "
+            "with SigV4).")
+
+
+@dataclass(frozen=True)
+class GatewayProblem:
+    response_type: str  # apigw.ResponseType's name
+    kind: Kind
+    detail: str = ERROR_MESSAGE  # a literal, or API Gateway's own message (JSON-escaped in the template)
+
+
+GATEWAY_PROBLEMS = (
+    # The request validator's refusals (required headers and path parameters, a JSON object body).
+    GatewayProblem("BAD_REQUEST_PARAMETERS", problems.VALIDATION),
+    GatewayProblem("BAD_REQUEST_BODY", problems.VALIDATION),
+    GatewayProblem("MISSING_AUTHENTICATION_TOKEN", problems.NOT_FOUND, NO_ROUTE),
+    GatewayProblem("RESOURCE_NOT_FOUND", problems.NOT_FOUND),
+    GatewayProblem("ACCESS_DENIED", FORBIDDEN),
+    GatewayProblem("INVALID_SIGNATURE", FORBIDDEN),
+    GatewayProblem("EXPIRED_TOKEN", FORBIDDEN),
+    GatewayProblem("INVALID_API_KEY", FORBIDDEN),
+    GatewayProblem("WAF_FILTERED", FORBIDDEN),
+    GatewayProblem("UNAUTHORIZED", UNAUTHORIZED),
+    GatewayProblem("THROTTLED", TOO_MANY_REQUESTS),
+    GatewayProblem("QUOTA_EXCEEDED", TOO_MANY_REQUESTS),
+    GatewayProblem("REQUEST_TOO_LARGE", problems.TOO_LARGE),
+    GatewayProblem("UNSUPPORTED_MEDIA_TYPE", problems.UNSUPPORTED_MEDIA_TYPE),
+    GatewayProblem("INTEGRATION_FAILURE", BAD_GATEWAY),
+    GatewayProblem("INTEGRATION_TIMEOUT", GATEWAY_TIMEOUT),
+    # Everything else API Gateway answers itself (authorizer and configuration errors, response types added later).
+    GatewayProblem("DEFAULT_4XX", BAD_REQUEST),
+    GatewayProblem("DEFAULT_5XX", problems.INTERNAL),
+)
+
+
+def problem_template(problem: GatewayProblem) -> str:
+    """The body template: a problem document (the fields of ``dawra.contracts.problems.Problem``) whose detail is
+    a literal or API Gateway's message, escaped so the document is valid JSON for any message."""
+    placeholder = "@@detail@@"
+    is_message = problem.detail == ERROR_MESSAGE
+    document = problems.body(problem.kind, placeholder if is_message else problem.detail)
+    text = json.dumps(document, ensure_ascii=True)
+    if "$" in text or "#" in text:  # VTL would read them
+        raise ValueError(f"{problem.response_type}: literal text may not contain $ or #: {text}")
+    return text.replace(placeholder, json_string_contents(ERROR_MESSAGE)) if is_message else text
+
+
 class Api(Construct):
     def __init__(
         self, scope: Construct, id: str, *, topology: Topology, functions, messaging, deletion_protection: bool
     ):
         super().__init__(scope, id)
+        removal = RemovalPolicy.RETAIN if deletion_protection else RemovalPolicy.DESTROY
         access_logs = logs.LogGroup(
             self,
             "AccessLogs",
             log_group_name=f"/aws/apigateway/{API_NAME}/access",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.RETAIN if deletion_protection else RemovalPolicy.DESTROY,
+            retention=LOG_RETENTION,
+            removal_policy=removal,
         )
         self.api = apigw.RestApi(
             self,
@@ -109,6 +193,31 @@ class Api(Construct):
                 ),
             ),
         )
+        # Execution logs go to a group API Gateway names and creates on first use, kept forever; created here first
+        # (the stage waits for it), it has a retention like every other log group.
+        self.execution_logs = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{STAGE_NAME}",
+            retention=LOG_RETENTION,
+            removal_policy=removal,
+        )
+        self.api.deployment_stage.node.add_dependency(self.execution_logs)
+        self.gateway_responses = {
+            problem.response_type: self.api.add_gateway_response(
+                f"{problem.response_type.title().replace('_', '')}Response",
+                type=apigw.ResponseType.of(problem.response_type),
+                status_code=str(problem.kind.status),
+                response_headers={
+                    name: f"'{value}'"
+                    for name, value in {"Content-Type": problems.PROBLEM_JSON, **problems.headers(problem.kind)}.items()
+                },
+                # API Gateway picks the template by the client's Accept header, application/json by default.
+                templates={content_type: problem_template(problem)
+                           for content_type in ("application/json", problems.PROBLEM_JSON)},
+            )
+            for problem in GATEWAY_PROBLEMS
+        }
         self.params_validator = self.api.add_request_validator(
             "ParamsValidator", request_validator_name="params", validate_request_parameters=True
         )
@@ -184,9 +293,8 @@ class Api(Construct):
                     apigw.IntegrationResponse(
                         status_code="500",
                         selection_pattern=r"[45]\d{2}",
-                        response_templates={
-                            "application/json": json.dumps({"accepted": False, "message": "not stored, retry"})
-                        },
+                        response_parameters={"method.response.header.Content-Type": f"'{problems.PROBLEM_JSON}'"},
+                        response_templates={"application/json": json.dumps(WEBHOOK_NOT_STORED)},
                     ),
                 ],
             ),
@@ -199,5 +307,9 @@ class Api(Construct):
             authorization_type=apigw.AuthorizationType.NONE,
             request_parameters=params,
             request_validator=self.params_validator,
-            method_responses=[apigw.MethodResponse(status_code="202"), apigw.MethodResponse(status_code="500")],
+            method_responses=[
+                apigw.MethodResponse(status_code="202"),
+                apigw.MethodResponse(status_code="500",
+                                     response_parameters={"method.response.header.Content-Type": True}),
+            ],
         )

@@ -4,6 +4,12 @@ Runtime: Python 3.11 on arm64 (Graviton: ~20% cheaper per GB-second, and the lay
 pydantic-core, are built for cp311/aarch64 to match ``requires-python``). Memory and timeout come from TOPOLOGY,
 where each value is chosen (docs/deploy.md, "Sizing"). Powertools is configured only through environment
 variables, and those are exactly TOPOLOGY's (the parity test holds the template to that).
+
+A role's statements: TOPOLOGY's grants (:meth:`Functions.apply_grants`, the same data the embedded cloud renders
+into its local roles), plus three kinds this module adds because they follow from how the function is deployed, not
+from what it does: writing to its own log group, X-Ray (Tracing.ACTIVE), and what each event source mapping grants
+for itself (SQS: receive/delete/change visibility/attributes on its queue; the Orders stream: DescribeStream/
+GetRecords/GetShardIterator on the stream, ListStreams on "*", and sending to the on-failure queue).
 """
 
 from __future__ import annotations
@@ -11,41 +17,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Aws, Duration, Fn, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from dawra.topology import AnyResource, Topology
 from dawra.topology import Function as FunctionSpec
-from dawra.topology import Topology
 
+from ..resolver import Resolver
 from .naming import pascal
 
 RUNTIME = lambda_.Runtime.PYTHON_3_11
 ARCHITECTURE = lambda_.Architecture.ARM_64
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
-DDB_READ = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"]
-DDB_WRITE = [
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
-]
-TASK_RESPONSE = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
-
-# Why a role has a "*" resource. Each entry is attached, word for word, to that role's cdk-nag suppression.
+# Why a role has a "*" resource, for the statements this module adds itself; the reasons for grants on "*" are in the
+# topology (AnyResource.reason). All of them are attached, word for word, to that role's cdk-nag suppression.
 STAR_REASONS = {
     "xray": "X-Ray tracing (Tracing.ACTIVE): xray:PutTraceSegments/PutTelemetryRecords have no resource-level "
     "permissions, AWS requires Resource *.",
-    "lifecycle:callback": "states:SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat are authorised by the opaque task "
-    "token and have no resource type in the Step Functions service authorization reference, so AWS requires "
-    "Resource * (scoping them to the state machine ARN is an implicit deny at run time).",
-    "sns:sms": "sns:Publish to a phone number (SMS) targets no topic ARN, so AWS requires Resource *; the role has no "
-    "other SNS permission.",
     "stream": "The Orders-stream event source mapping needs dynamodb:ListStreams, which has no resource-level "
     "permissions (AWS requires Resource *); DescribeStream/GetRecords/GetShardIterator are scoped to the stream ARN.",
 }
@@ -129,69 +122,12 @@ class Functions(Construct):
     def add_environment(self, function_id: str, name: str, value: str) -> None:
         self.functions[function_id].function.add_environment(name, value)
 
-    def grant_permissions(self, *, data, messaging, lifecycle, parameters) -> None:
-        """Map each TOPOLOGY permission string to exact actions on exact resources."""
-        tables = data.tables
+    def apply_grants(self, resolver: Resolver) -> None:
+        """Each TOPOLOGY grant becomes one statement on its function's role, rendered by the stack's resolver."""
         for deployed in self.functions.values():
-            role = deployed.role
-            for permission in deployed.spec.permissions:
-                if permission in ("orders:read", "inventory:read"):
-                    table = tables[permission.split(":")[0]]
-                    spec_table = _table_spec(data, permission.split(":")[0])
-                    resources = [table.table_arn] + [
-                        f"{table.table_arn}/index/{index.name}" for index in spec_table.indexes
-                    ]
-                    role.add_to_policy(iam.PolicyStatement(actions=DDB_READ, resources=resources))
-                elif permission in ("orders:write", "inventory:write"):
-                    table = tables[permission.split(":")[0]]
-                    role.add_to_policy(iam.PolicyStatement(actions=DDB_WRITE, resources=[table.table_arn]))
-                elif permission == "ops-alerts:publish":
-                    role.add_to_policy(
-                        iam.PolicyStatement(actions=["sns:Publish"], resources=[messaging.topics["ops-alerts"].topic_arn])
-                    )
-                elif permission == "lifecycle:start":
-                    role.add_to_policy(
-                        iam.PolicyStatement(
-                            actions=["states:StartExecution"],
-                            resources=[lifecycle.state_machines["order-lifecycle"].state_machine_arn],
-                        )
-                    )
-                elif permission == "lifecycle:callback":
-                    role.add_to_policy(iam.PolicyStatement(actions=TASK_RESPONSE, resources=["*"]))
-                    deployed.star_reasons.append(STAR_REASONS["lifecycle:callback"])
-                elif permission == "ses:send":
-                    sender = parameters["sender-email"].value_as_string
-                    identity = f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:identity"
-                    sender_domain = _email_domain(sender)
-                    role.add_to_policy(
-                        iam.PolicyStatement(
-                            actions=["ses:SendEmail", "ses:SendRawEmail"],
-                            resources=[
-                                # The address itself, or its domain when the domain is the verified identity.
-                                f"{identity}/{sender}",
-                                f"{identity}/{sender_domain}",
-                                (f"arn:{Aws.PARTITION}:ses:{Aws.REGION}:{Aws.ACCOUNT_ID}:configuration-set/"
-                                f"{messaging.configuration_set.configuration_set_name}"),
-                            ],
-                        )
-                    )
-                elif permission == "sns:sms":
-                    role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
-                    deployed.star_reasons.append(STAR_REASONS["sns:sms"])
-                elif permission == "carrier-secret:read":
-                    for secret in messaging.secrets.values():
-                        role.add_to_policy(
-                            iam.PolicyStatement(
-                                actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn]
-                            )
-                        )
-                elif permission == "tracking-queue:consume":
-                    # Granted by the SQS event source mapping (ReceiveMessage/DeleteMessage/ChangeMessageVisibility/
-                    # GetQueueAttributes on that queue only): see lifecycle.py / dawra_stack.py wiring.
-                    pass
-                else:  # pragma: no cover - the Literal type in topology.py keeps this exhaustive
-                    raise ValueError(f"no grant for permission {permission!r}")
-
+            for grant in deployed.spec.grants:
+                deployed.role.add_to_policy(resolver.statement(grant))
+                deployed.star_reasons += [r.reason for r in grant.resources if isinstance(r, AnyResource)]
 
     def connect_event_sources(self, *, topology: Topology, data, messaging) -> None:
         """SQS and DynamoDB-stream event source mappings, every setting from TOPOLOGY."""
@@ -222,10 +158,3 @@ class Functions(Construct):
             )
             deployed.star_reasons.append(STAR_REASONS["stream"])
 
-
-def _table_spec(data, table_id):
-    return data.topology.table(table_id)
-
-
-def _email_domain(email_token: str) -> str:
-    return Fn.select(1, Fn.split("@", email_token))

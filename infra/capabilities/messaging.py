@@ -1,11 +1,11 @@
-"""Queues, the ops-alerts topic, carrier webhook secrets and the SES configuration set.
+"""Queues, the ops-alerts topic, carrier webhook secrets and the SES configuration sets.
 
-SMS needs no topic: the notifier publishes straight to the customer's phone number (see functions.py for the grant).
+SMS needs no topic: the notifier publishes straight to the customer's phone number (its grant is in the topology).
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -20,7 +20,16 @@ from dawra.topology import Topology
 from .nag import acknowledge
 from .naming import pascal
 
-SES_CONFIGURATION_SET_NAME = "dawra-notifications"
+ALARM_TOPIC = "ops-alerts"  # the topic the CloudWatch alarms notify (infra/capabilities/observability.py)
+CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+
+
+def alarms_of_this_account() -> dict:
+    """The condition on CloudWatch's use of the topic and its key: an alarm of this account and region."""
+    return {
+        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"},
+    }
 
 
 class Messaging(Construct):
@@ -66,7 +75,9 @@ class Messaging(Construct):
                 )
 
         # Topics. Alarm notifications are encrypted with a customer-managed key: CloudWatch cannot publish to a
-        # topic encrypted with the AWS-managed SNS key, so the key policy lets CloudWatch use this one.
+        # topic encrypted with the AWS-managed SNS key, so the key policy lets CloudWatch use this one, and the topic
+        # policy (which enforce_ssl creates, replacing SNS's default one) lets it publish. Both only for alarms of
+        # this account and region (aws:SourceAccount, aws:SourceArn: no confused deputy).
         self.alerts_key = kms.Key(
             self,
             "AlertsKey",
@@ -76,10 +87,11 @@ class Messaging(Construct):
         )
         self.alerts_key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                sid="AllowCloudWatchAlarmsToUseTheKey",
+                principals=[CLOUDWATCH],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy "*" means "this key"
+                conditions=alarms_of_this_account(),
             )
         )
         self.topics: dict[str, sns.Topic] = {}
@@ -92,8 +104,17 @@ class Messaging(Construct):
                 master_key=self.alerts_key,
                 enforce_ssl=True,
             )
-        if ops_alert_email and "ops-alerts" in self.topics:
-            self.topics["ops-alerts"].add_subscription(subscriptions.EmailSubscription(ops_alert_email))
+        self.topics[ALARM_TOPIC].add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[CLOUDWATCH],
+                actions=["sns:Publish"],
+                resources=[self.topics[ALARM_TOPIC].topic_arn],
+                conditions=alarms_of_this_account(),
+            )
+        )
+        if ops_alert_email:
+            self.topics[ALARM_TOPIC].add_subscription(subscriptions.EmailSubscription(ops_alert_email))
 
         # Carrier webhook secrets: a random HMAC key is generated at deploy time; share it with the carrier.
         self.secrets: dict[str, secretsmanager.Secret] = {}
@@ -116,12 +137,14 @@ class Messaging(Construct):
             )
             self.secrets[spec.id] = secret
 
-        # SES: the configuration set customer emails are sent with (reputation metrics, suppression of bounces).
-        self.configuration_set = ses.ConfigurationSet(
-            self,
-            "NotificationsConfigurationSet",
-            configuration_set_name=SES_CONFIGURATION_SET_NAME,
-            reputation_metrics=True,
-            sending_enabled=True,
-            suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
-        )
+        # SES: the configuration sets customer emails are sent with (reputation metrics, suppression of bounces).
+        self.configuration_sets: dict[str, ses.ConfigurationSet] = {}
+        for spec in topology.configuration_sets:
+            self.configuration_sets[spec.id] = ses.ConfigurationSet(
+                self,
+                f"{pascal(spec.id)}ConfigurationSet",
+                configuration_set_name=spec.name,
+                reputation_metrics=True,
+                sending_enabled=True,
+                suppression_reasons=ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+            )

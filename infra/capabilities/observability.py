@@ -16,6 +16,7 @@ from constructs import Construct
 from dawra.contracts import metrics as metrics_names
 from dawra.topology import POWERTOOLS_ENV, Topology
 
+from .messaging import ALARM_TOPIC
 from .naming import pascal
 
 DASHBOARD_NAME = "dawra"
@@ -27,7 +28,7 @@ FIVE_MINUTES = Duration.minutes(5)
 class Observability(Construct):
     def __init__(self, scope: Construct, id: str, *, topology: Topology, messaging, functions, lifecycle, api):
         super().__init__(scope, id)
-        alarm_action = actions.SnsAction(messaging.topics["ops-alerts"])
+        alarm_action = actions.SnsAction(messaging.topics[ALARM_TOPIC])
         self.alarms: list[cloudwatch.Alarm] = []
 
         def alarm(cid: str, metric: cloudwatch.IMetric, description: str, threshold: float = 1) -> None:
@@ -98,6 +99,10 @@ class Observability(Construct):
                                                                "ShipmentsDelivered", "TrackingEventsProcessed",
                                                                "WebhooksRejected", "UnitsReleased")]),
             cloudwatch.GraphWidget(title="Customer messages", width=8, left=[business("NotificationsSent")]),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(title="Webhooks rejected, by reason (recorded and dropped, never retried)",
+                                   width=24, left=[business(n) for n in metrics_names.WEBHOOKS_REJECTED_BY_REASON.values()]),
         )
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(title="Order executions", width=8, left=[

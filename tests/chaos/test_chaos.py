@@ -140,7 +140,7 @@ def test_invariants_hold_under_throttling_and_ambiguous_failures(chaos):
         key = f"chaos-{run}-{email}"
         with ThreadPoolExecutor(max_workers=2) as pair:
             answers = list(pair.map(lambda _: retrying(lambda: store.place_order(body, key)), range(2)))
-        assert all(a.status == 201 for a in answers), [(a.status, a.body) for a in answers]
+        assert all(a.status == 201 for a in answers), json.dumps([(a.status, a.body) for a in answers])
         assert answers[0].body["order_id"] == answers[1].body["order_id"]
         return email, answers[0].body["order_id"]
 

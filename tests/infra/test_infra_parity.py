@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from dawra.topology import TOPOLOGY, Ref
+from dawra.topology import TOPOLOGY, AnyResource, Arn, Ref
+from dawra.topology.model import EveryArn
 
 
 def _ref_id(value) -> str | None:
@@ -39,6 +40,7 @@ def test_resource_counts_match_topology(synth):
         "AWS::Lambda::Function": len(TOPOLOGY.functions),
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
         "AWS::Lambda::EventSourceMapping": len(TOPOLOGY.queue_event_sources) + len(TOPOLOGY.stream_event_sources),
+        "AWS::SES::ConfigurationSet": len(TOPOLOGY.configuration_sets),
     }
     actual = {cfn_type: len(synth.of_type(cfn_type)) for cfn_type in expected}
     assert actual == expected
@@ -120,6 +122,8 @@ def _resolves_to(synth, value, ref: Ref) -> bool:
         "secret": ("AWS::SecretsManager::Secret", "Name",
                    lambda: next(s.name for s in TOPOLOGY.secrets if s.id == ref.id)),
         "topic": ("AWS::SNS::Topic", "TopicName", lambda: next(t.name for t in TOPOLOGY.topics if t.id == ref.id)),
+        "configuration_set": ("AWS::SES::ConfigurationSet", "Name",
+                              lambda: next(c.name for c in TOPOLOGY.configuration_sets if c.id == ref.id)),
     }
     cfn_type, name_prop, name = kind_checks[ref.kind]
     if resource["Type"] != cfn_type or props.get(name_prop) != name():
@@ -130,6 +134,7 @@ def _resolves_to(synth, value, ref: Ref) -> bool:
         ("table", "name"): {"Ref": target},
         ("table", "arn"): {"Fn::GetAtt": [target, "Arn"]},
         ("table", "stream_arn"): {"Fn::GetAtt": [target, "StreamArn"]},
+        ("configuration_set", "name"): {"Ref": target},
         ("queue", "url"): {"Ref": target},
         ("queue", "arn"): {"Fn::GetAtt": [target, "Arn"]},
         ("queue", "name"): {"Fn::GetAtt": [target, "QueueName"]},
@@ -234,3 +239,106 @@ def test_state_machine_exists(synth, machine):
 def test_parameters_exist(synth, parameter):
     name = "".join(p.capitalize() for p in parameter.id.split("-"))
     assert synth.template["Parameters"][name]["Type"] == "String"
+
+
+# --- IAM: each function role holds exactly TOPOLOGY's grants, plus what the CDK app adds itself -----------------
+# Rendered here from the template's own logical ids (not with infra.resolver), and compared as (action, resource)
+# pairs: with @aws-cdk/aws-iam:minimizePolicies CDK merges statements that share actions or resources, so the
+# statement boundaries of the template are not the grants' boundaries; the pairs are exactly what is allowed.
+# Statements the CDK app adds itself (infra/capabilities/functions.py), named one by one:
+OWN_LOG_GROUP = ("logs:CreateLogStream", "logs:PutLogEvents")  # on the function's log group
+XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")  # on "*"
+SQS_MAPPING = ("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
+               "sqs:GetQueueAttributes")  # SqsEventSource, on its queue
+STREAM_MAPPING = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")  # on the stream
+STREAM_LIST = ("dynamodb:ListStreams",)  # DynamoEventSource, on "*"
+ON_FAILURE = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")  # SqsDlq, on the on-failure queue
+
+_CFN = {
+    "table": ("AWS::DynamoDB::Table", "TableName", TOPOLOGY.tables),
+    "queue": ("AWS::SQS::Queue", "QueueName", TOPOLOGY.queues),
+    "topic": ("AWS::SNS::Topic", "TopicName", TOPOLOGY.topics),
+    "secret": ("AWS::SecretsManager::Secret", "Name", TOPOLOGY.secrets),
+    "state_machine": ("AWS::StepFunctions::StateMachine", "StateMachineName", TOPOLOGY.state_machines),
+    "configuration_set": ("AWS::SES::ConfigurationSet", "Name", TOPOLOGY.configuration_sets),
+}
+
+
+def _token(synth, ref: Ref):
+    if ref.kind == "parameter":
+        return {"Ref": "".join(p.capitalize() for p in ref.id.split("-"))}
+    cfn_type, name_prop, specs = _CFN[ref.kind]
+    lid, _ = synth.one(cfn_type, **{name_prop: next(s.name for s in specs if s.id == ref.id)})
+    return {
+        ("table", "arn"): {"Fn::GetAtt": [lid, "Arn"]},
+        ("table", "stream_arn"): {"Fn::GetAtt": [lid, "StreamArn"]},
+        ("queue", "arn"): {"Fn::GetAtt": [lid, "Arn"]},
+        ("topic", "arn"): {"Ref": lid},
+        ("secret", "arn"): {"Ref": lid},
+        ("state_machine", "arn"): {"Ref": lid},
+        ("configuration_set", "name"): {"Ref": lid},
+    }[(ref.kind, ref.attr)]
+
+
+def _rendered(synth, resource):
+    if isinstance(resource, AnyResource):
+        return "*"
+    if isinstance(resource, EveryArn):
+        return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":{resource.service}:*:*:*"]]}
+    if isinstance(resource, Arn):
+        token = _token(synth, resource.ref)
+        return {"Fn::Join": ["", [token, resource.suffix]]} if resource.suffix else token
+    name = _token(synth, resource.name)
+    if resource.domain_of:
+        name = {"Fn::Select": [1, {"Fn::Split": ["@", name]}]}
+    return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":{resource.service}:", {"Ref": "AWS::Region"},
+                              ":", {"Ref": "AWS::AccountId"}, f":{resource.resource_type}/", name]]}
+
+
+def _pairs(actions, resources, effect: str = "Allow") -> set[tuple[str, str, str]]:
+    return {(effect, action, json.dumps(resource, sort_keys=True)) for action in actions for resource in resources}
+
+
+def _added_by_infra(synth, function) -> set[tuple[str, str]]:
+    log_group, _ = synth.one("AWS::Logs::LogGroup", LogGroupName=f"/aws/lambda/{function.name}")
+    pairs = _pairs(OWN_LOG_GROUP, [{"Fn::GetAtt": [log_group, "Arn"]}]) | _pairs(XRAY, ["*"])
+    for source in TOPOLOGY.queue_event_sources:
+        if source.function == function.id:
+            pairs |= _pairs(SQS_MAPPING, [_token(synth, Ref(kind="queue", id=source.queue, attr="arn"))])
+    for source in TOPOLOGY.stream_event_sources:
+        if source.function == function.id:
+            pairs |= _pairs(STREAM_MAPPING, [_token(synth, Ref(kind="table", id=source.table, attr="stream_arn"))])
+            pairs |= _pairs(STREAM_LIST, ["*"])
+            pairs |= _pairs(ON_FAILURE, [_token(synth, Ref(kind="queue", id=source.on_failure_queue, attr="arn"))])
+    return pairs
+
+
+@pytest.mark.parametrize("function", TOPOLOGY.functions, ids=lambda f: f.id)
+def test_function_role_holds_exactly_the_topology_grants(synth, function):
+    _, resource = synth.one("AWS::Lambda::Function", FunctionName=function.name)
+    role_id = resource["Properties"]["Role"]["Fn::GetAtt"][0]
+    in_template = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                assert set(statement) == {"Action", "Effect", "Resource"}, statement
+                actions, resources = statement["Action"], statement["Resource"]
+                in_template |= _pairs([actions] if isinstance(actions, str) else actions,
+                                      resources if isinstance(resources, list) else [resources], statement["Effect"])
+    granted = set().union(*(_pairs(g.actions, [_rendered(synth, r) for r in g.resources], g.effect)
+                            for g in function.grants))
+    added = _added_by_infra(synth, function)
+    assert not granted & added, "a grant repeats what the CDK app adds itself"
+    assert added <= in_template, sorted(added - in_template)
+    assert in_template - added == granted
+
+
+def test_star_reasons_from_the_topology_are_the_role_acknowledgments(synth):
+    for function in TOPOLOGY.functions:
+        _, resource = synth.one("AWS::Lambda::Function", FunctionName=function.name)
+        role = synth.resources[resource["Properties"]["Role"]["Fn::GetAtt"][0]]
+        (reason,) = [rule["reason"] for rule in role["Metadata"]["cdk_nag"]["rules_to_suppress"]
+                     if rule["id"] == "AwsSolutions-IAM5[Resource::*]"]
+        for grant in function.grants:
+            for star in (r for r in grant.resources if isinstance(r, AnyResource)):
+                assert star.reason in reason

@@ -3,13 +3,12 @@ definition, the webhook envelope and least-privilege IAM."""
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-from urllib.parse import parse_qs, quote
 
-from dawra.contracts.webhook import SIGNATURE_HEADER, CarrierWebhookEnvelope
 from dawra.topology import TOPOLOGY
+from dawra.topology.data import WRITE_INVENTORY
+from dawra.topology.fulfilment import ANSWER_TASK_TOKEN
 
 
 def test_synthesised_without_docker_or_bundling(synth):
@@ -51,61 +50,6 @@ def test_stage_throttles_traces_and_logs(synth):
     (settings,) = props["MethodSettings"]
     assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
     assert settings["DataTraceEnabled"] is False
-
-
-def _render_webhook_template(template: str, *, carrier: str, body: str, signature: str | None, epoch_ms: int) -> str:
-    """Evaluate the (small, known) VTL of the webhook integration the way API Gateway would."""
-    rendered = template
-    rendered = rendered.replace(
-        "$util.urlEncode($util.escapeJavaScript($input.params().path.get('carrier')))", quote(carrier, safe="")
-    )
-    rendered = rendered.replace(
-        "$util.urlEncode($util.base64Encode($input.body))",
-        quote(base64.b64encode(body.encode()).decode(), safe=""),
-    )
-    branch = re.search(
-        rf"#set\(\$signature = \$input\.params\('{SIGNATURE_HEADER}'\)\)"
-        r'#if\(\$signature && \$signature != ""\)(.*?)#\{else\}(.*?)#end',
-        rendered,
-    )
-    assert branch, "the signature header must be read into the envelope"
-    if signature:
-        chosen = branch.group(1).replace("$util.urlEncode($util.escapeJavaScript($signature))", quote(signature, safe=""))
-    else:
-        chosen = branch.group(2)
-    rendered = rendered[: branch.start()] + chosen + rendered[branch.end():]
-    rendered = rendered.replace("$context.requestTimeEpoch", str(epoch_ms))
-    assert "$" not in rendered and "#" not in rendered, rendered
-    return rendered
-
-
-def test_webhook_goes_straight_to_sqs_with_the_documented_envelope(synth):
-    (method,) = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
-                 if m["Properties"]["Integration"]["Type"] == "AWS"]
-    integration = method["Integration"]
-    assert ":sqs:path/" in json.dumps(integration["Uri"])
-    assert integration["PassthroughBehavior"] == "NEVER"
-    assert integration["RequestParameters"] == {
-        "integration.request.header.Content-Type": "'application/x-www-form-urlencoded'"
-    }
-    assert [r["StatusCode"] for r in integration["IntegrationResponses"]] == ["202", "500"]
-    assert json.loads(integration["IntegrationResponses"][0]["ResponseTemplates"]["application/json"]
-                      .replace("$context.requestId", "r-1"))["accepted"] is True
-    raw = '{"tracking_number": "1Z999", "status": "DELIVERED", "note": "a&b=c+d é"}'
-    for signature in ("sha256=ab/cd+ef==", None):
-        form = _render_webhook_template(
-            integration["RequestTemplates"]["application/json"],
-            carrier="sandbox", body=raw, signature=signature, epoch_ms=1767225600123,
-        )
-        fields = parse_qs(form, strict_parsing=True)
-        assert fields["Action"] == ["SendMessage"]
-        (message,) = fields["MessageBody"]
-        assert set(json.loads(message)) == {"carrier", "body_b64", "signature", "received_at_epoch_ms"}
-        envelope = CarrierWebhookEnvelope.model_validate_json(message)
-        assert envelope.carrier == "sandbox"
-        assert envelope.raw_body == raw.encode()
-        assert envelope.signature == signature
-        assert envelope.received_at_epoch_ms == 1767225600123
 
 
 def test_event_source_mappings_report_batch_item_failures(synth):
@@ -199,28 +143,38 @@ def test_permissions_map_to_exact_grants(synth):
     api_statements = _statements(synth, role_of("orders-api"))
     start = [s for s in api_statements if "states:StartExecution" in _actions(s)]
     assert start and all(s["Resource"] == {"Ref": sm_id} for s in start)
-    # Only allocate-stock may write the inventory.
+    # Only the functions granted WRITE_INVENTORY (allocate-stock, ship-order) may write the inventory.
     for function in TOPOLOGY.functions:
         writes_inventory = any(
             "dynamodb:PutItem" in _actions(s) and {"Fn::GetAtt": [inventory_id, "Arn"]} in
             (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
             for s in _statements(synth, role_of(function.id))
         )
-        assert writes_inventory == ("inventory:write" in function.permissions), function.id
+        assert writes_inventory == (WRITE_INVENTORY in function.grants), function.id
     # Readers of the orders table may query its indexes, named one by one (no index/*).
     reads = [s for s in _statements(synth, role_of("orders-api")) if "dynamodb:Query" in _actions(s)]
     flat = json.dumps(reads)
     assert orders_id in flat and "/index/by-customer" in flat and "/index/by-tracking-number" in flat
     assert "/index/*" not in flat
-    # The notifier sends SMS (sns:Publish on *) and email, and nothing else on SNS.
+    # The notifier sends SMS (sns:Publish on *, which no ARN names) and email, and nothing else on SNS: an explicit
+    # Deny of sns:Publish on every SNS ARN (topics, push endpoints) leaves phone numbers only.
     notify = _statements(synth, role_of("notify"))
-    assert any("sns:Publish" in _actions(s) and s["Resource"] == "*" for s in notify)
-    assert not any("sns:Publish" in _actions(s) and s["Resource"] != "*" for s in notify)
-    assert any("ses:SendEmail" in _actions(s) for s in notify)
+    allows = [s for s in notify if s["Effect"] == "Allow"]
+    assert any("sns:Publish" in _actions(s) and s["Resource"] == "*" for s in allows)
+    assert not any("sns:Publish" in _actions(s) and s["Resource"] != "*" for s in allows)
+    assert any("ses:SendEmail" in _actions(s) for s in allows)
+    every_sns_arn = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sns:*:*:*"]]}
+    denies = [s for s in notify if s["Effect"] == "Deny"]
+    assert [(_actions(s), s["Resource"]) for s in denies] == [(["sns:Publish"], every_sns_arn)]
+    assert "Condition" not in denies[0]
+    # Nobody else is denied anything: a Deny belongs only where an allow on "*" needs narrowing.
+    for function in TOPOLOGY.functions:
+        if function.id != "notify":
+            assert all(s["Effect"] == "Allow" for s in _statements(synth, role_of(function.id))), function.id
     # Callbacks only where TOPOLOGY says so.
     for function in TOPOLOGY.functions:
         has = any("states:SendTaskSuccess" in _actions(s) for s in _statements(synth, role_of(function.id)))
-        assert has == ("lifecycle:callback" in function.permissions), function.id
+        assert has == (ANSWER_TASK_TOKEN in function.grants), function.id
 
 
 def test_state_machine_invokes_exactly_its_functions(synth):

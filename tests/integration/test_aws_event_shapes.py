@@ -71,7 +71,14 @@ def test_sqs_event_with_a_stored_webhook(local_stack, unique):
     event = {"Records": [record("m-bad", bad.model_dump_json()), record("m-carrier", unknown_carrier.model_dump_json()),
                          record("m-junk", "not json")]}
     response = invoke(local_stack, "tracking-consumer", event)
-    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m-bad", "m-carrier", "m-junk"]
+    # Never processable: recorded with the reason and dropped, not retried into the DLQ.
+    assert response == {"batchItemFailures": []}
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    rejected = local_stack.cloud.client("dynamodb").query(
+        TableName="dawra-orders", KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"REJECTED#{day}"}})["Items"]
+    reasons = {item["sk"]["S"].rsplit("#", 1)[1]: item["reason"]["S"] for item in rejected}
+    assert {reasons.get(m) for m in ("m-bad", "m-carrier", "m-junk")} == {"signature", "carrier", "shape"}
 
 
 def test_dynamodb_stream_event(local_stack, unique):

@@ -1,6 +1,7 @@
 """The embedded cloud behaves like DynamoDB where Dawra depends on it: transactions are all-or-nothing and
 conditional writes stay atomic under concurrency."""
 
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -80,3 +81,16 @@ def test_concurrent_conditional_transactions_never_oversell(cloud):
         results = list(pool.map(reserve, range(25)))
     assert results.count(True) == 10
     assert ddb.get_item(TableName=TABLE, Key=key("mugs"))["Item"]["available"] == {"N": "0"}
+
+
+def test_each_function_container_logs_with_its_own_context(cloud):
+    """As on Lambda, where each container is a process: keys one function appends never reach another's lines."""
+    orders_api, notify = (cloud.lambdas.by_name[cloud.topology.function(f).name] for f in ("orders-api", "notify"))
+    first, second = orders_api._cold_start(), notify._cold_start()
+    another = orders_api._cold_start()
+    loggers = [sys.modules[handler.__module__].logger for handler in (first, second, another)]
+    assert len({logger._logger.name for logger in loggers}) == 3
+    loggers[0].append_keys(correlation_id="only-orders-api-c1")
+    assert "correlation_id" not in loggers[1].get_current_keys()
+    assert "correlation_id" not in loggers[2].get_current_keys()
+    assert all(logger.service == "dawra" for logger in loggers)

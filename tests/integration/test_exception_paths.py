@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.adapters.dynamo.orders import DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+from dawra.adapters.messaging import SnsOpsAlerts
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
 from dawra.adapters.stepfunctions import StepFunctionsWorkflow
 from dawra.app.checkout import Checkout
@@ -29,7 +30,8 @@ def place_an_order_from_forty_days_ago(stack, unique) -> str:
     orders, inventory = (cloud.resolve_ref("table", t, "name") for t in ("orders", "inventory"))
     checkout = Checkout(DynamoOrders(orders), DynamoInventory(inventory), DynamoUnitOfWork(orders, inventory),
                         StepFunctionsWorkflow(cloud.resolve_ref("state_machine", "order-lifecycle", "arn")),
-                        SandboxPaymentProvider(), PastClock())
+                        SandboxPaymentProvider(), SnsOpsAlerts(cloud.resolve_ref("topic", "ops-alerts", "arn")),
+                        PastClock())
     request = PlaceOrderRequest.model_validate({
         "customer_id": unique("c"), "contact": {"email": f"{unique('late')}@example.com"},
         "shipping_address": {"name": "N", "line1": "L", "city": "Jeddah", "country": "SA"},

@@ -103,22 +103,24 @@ def test_bad_input_gets_field_errors_and_writes_nothing(local_stack, unique):
     invalid = store.place_order(order_body("c", "not-an-email", [{"sku": "MUG-CLASSIC", "quantity": 0}]),
                                 unique("key"))
     assert invalid.status == 422
-    fields = {f["field"] for f in invalid.body["error"]["fields"]}
-    assert {"contact.email", "lines.0.quantity"} <= fields
+    assert invalid.headers["Content-Type"] == "application/problem+json"
+    assert invalid.body["type"] == "urn:dawra:problem:invalid_request" and invalid.body["status"] == 422
+    paths = {f["path"] for f in invalid.body["errors"]}
+    assert {"contact.email", "lines[0].quantity"} <= paths
 
     no_key = http("POST", f"{local_stack.gateway.url}/orders",
                   json.dumps(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 1}])).encode(),
                   {"Content-Type": "application/json"})
     assert no_key.status == 422
-    assert any("idempotency" in f["field"] for f in no_key.body["error"]["fields"])
+    assert [f["path"] for f in no_key.body["errors"]] == ["headers.Idempotency-Key"]
 
     unknown = store.place_order(order_body("c", "a@example.com", [{"sku": "NO-SUCH", "quantity": 1}]),
                                 unique("key"))
-    assert unknown.status == 422 and unknown.body["error"]["field"] == "lines.0.sku"
+    assert unknown.status == 422 and unknown.body["errors"][0]["path"] == "lines[0].sku"
 
     declined = store.place_order(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 1}],
                                             token="tok_sandbox_decline"), unique("key"))
-    assert declined.status == 402 and declined.body["error"]["code"] == "payment_declined"
+    assert declined.status == 402 and declined.body["code"] == "payment_declined"
 
     assert count() == before
 
@@ -126,7 +128,7 @@ def test_bad_input_gets_field_errors_and_writes_nothing(local_stack, unique):
     first = store.place_order(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 1}]), key)
     reused = store.place_order(order_body("c", "a@example.com", [{"sku": "MUG-CLASSIC", "quantity": 3}]), key)
     assert first.status == 201 and reused.status == 422
-    assert reused.body["error"]["code"] == "idempotency_key_reused"
+    assert reused.body["code"] == "idempotency_key_reused"
 
     missing = store.get_order("ord_" + "0" * 32)
     assert missing.status == 404

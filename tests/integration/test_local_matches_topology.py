@@ -1,6 +1,7 @@
 """The local stack creates exactly what dawra.topology describes (the CDK app is checked against it in tests/infra)."""
 
-from dawra.topology import TOPOLOGY
+from dawra.local.cloud import GRANTS_POLICY, ROLE_PREFIX
+from dawra.topology import TOPOLOGY, AnyResource, Arn, NamedArn
 
 
 def test_tables_queues_topics_functions_state_machines_and_routes(local_stack):
@@ -33,5 +34,43 @@ def test_tables_queues_topics_functions_state_machines_and_routes(local_stack):
     machines = cloud.client("stepfunctions").list_state_machines()["stateMachines"]
     assert sorted(m["name"] for m in machines) == sorted(m.name for m in TOPOLOGY.state_machines)
 
+    configuration_sets = cloud.client("ses").list_configuration_sets()["ConfigurationSets"]
+    assert sorted(c["Name"] for c in configuration_sets) == sorted(c.name for c in TOPOLOGY.configuration_sets)
+
     assert [(r.method, r.path) for r, _ in local_stack.gateway.routes] == [(r.method, r.path)
                                                                             for r in TOPOLOGY.routes]
+
+
+def test_each_function_runs_with_a_role_holding_its_rendered_grants(local_stack):
+    """One role per function (dawra-local-<id>); its inline policy is the topology's grants rendered with local ARNs
+    by the same resolver as the environment (the template's roles are held to the same grants in tests/infra)."""
+    cloud = local_stack.cloud
+    iam, lambda_ = cloud.client("iam"), cloud.client("lambda")
+    for function in TOPOLOGY.functions:
+        role = iam.get_role(RoleName=ROLE_PREFIX + function.id)["Role"]
+        assert lambda_.get_function(FunctionName=function.name)["Configuration"]["Role"] == role["Arn"]
+        assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == [GRANTS_POLICY]
+        document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=GRANTS_POLICY)["PolicyDocument"]
+        assert document == cloud.policy_document(function)
+        for statement, grant in zip(document["Statement"], function.grants, strict=True):
+            assert tuple(statement["Action"]) == grant.actions
+            for rendered, resource in zip(statement["Resource"], grant.resources, strict=True):
+                assert (rendered == "*") == isinstance(resource, AnyResource), rendered
+    # Every resource a grant names exists locally, under the ARN the grant was rendered with.
+    tables = {cloud.client("dynamodb").describe_table(TableName=t.name)["Table"]["TableArn"] for t in TOPOLOGY.tables}
+    secrets = {s["ARN"] for s in cloud.client("secretsmanager").list_secrets()["SecretList"]}
+    topics = {t["TopicArn"] for t in cloud.client("sns").list_topics()["Topics"]}
+    machines = {m["stateMachineArn"] for m in cloud.client("stepfunctions").list_state_machines()["stateMachines"]}
+    identities = set(cloud.client("ses").list_identities()["Identities"])
+    sets = {c["Name"] for c in cloud.client("ses").list_configuration_sets()["ConfigurationSets"]}
+    for function in TOPOLOGY.functions:
+        for grant in function.grants:
+            for resource in grant.resources:
+                rendered = cloud.resolve_resource(resource)
+                if isinstance(resource, Arn):
+                    assert rendered.removesuffix(resource.suffix) in tables | secrets | topics | machines, rendered
+                elif isinstance(resource, NamedArn) and resource.resource_type == "identity":
+                    name = rendered.split("/", 1)[1]
+                    assert name in identities or any(i.endswith("@" + name) for i in identities), rendered
+                elif isinstance(resource, NamedArn):
+                    assert rendered.rsplit("/", 1)[1] in sets, rendered

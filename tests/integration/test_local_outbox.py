@@ -64,10 +64,11 @@ def test_outbox_over_http_is_the_stacks_outbox_in_send_order(local_stack):
 
 
 def test_other_local_paths_are_not_found_and_not_routes(local_stack):
-    assert http("GET", f"{local_stack.gateway.url}/_local/nothing") == (404, {"message": "Not Found"})
-    assert http("GET", f"{local_stack.gateway.url}/_local/") == (404, {"message": "Not Found"})
-    not_allowed = (405, {"message": "Method Not Allowed"})
-    assert http("POST", f"{local_stack.gateway.url}/_local/outbox", {}) == not_allowed
+    for path in ("/_local/nothing", "/_local/"):
+        status, body = http("GET", f"{local_stack.gateway.url}{path}")
+        assert (status, body["code"]) == (404, "not_found")
+    status, body = http("POST", f"{local_stack.gateway.url}/_local/outbox", {})
+    assert (status, body["code"]) == (405, "method_not_allowed")
     assert not [route for route in local_stack.cloud.topology.routes if route.path.startswith("/_local")]
 
 
@@ -86,3 +87,18 @@ def test_moto_data_json_answers_after_an_order(local_stack):
     status, data = moto_data(local_stack)
     assert status == 200, data
     assert data["stepfunctions"] and data["dynamodb"]
+
+
+def test_swagger_ui_is_served_at_docs_with_this_stacks_document(local_stack):
+    import urllib.request
+
+    with urllib.request.urlopen(f"{local_stack.gateway.url}/docs", timeout=10) as page:
+        html = page.read().decode()
+    assert "/docs/swagger-ui-bundle.js" in html and "/docs/init.js" in html
+    status, document = http("GET", f"{local_stack.gateway.url}/docs/openapi.json")
+    assert status == 200 and "/orders" in document["paths"]
+    assert document["servers"] == [{"url": local_stack.gateway.url, "description": "this local stack"}]
+    with urllib.request.urlopen(f"{local_stack.gateway.url}/docs/swagger-ui-bundle.js", timeout=10) as bundle:
+        assert bundle.headers["Content-Type"].startswith("text/javascript") and len(bundle.read()) > 100_000
+    status, _ = http("GET", f"{local_stack.gateway.url}/docs/../../pyproject.toml")
+    assert status == 404

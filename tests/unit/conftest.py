@@ -13,17 +13,20 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakes import (
+    SECRET,
     FakeCarriers,
     FakeInventory,
     FakeMessenger,
     FakeOpsAlerts,
     FakeOrders,
+    FakeRejections,
     FakeSecrets,
     FakeUnitOfWork,
     FakeWorkflow,
     FixedClock,
     RecordingPayments,
     World,
+    request,
 )
 
 from dawra.app.checkout import Checkout
@@ -34,10 +37,7 @@ from dawra.app.queries import ViewOrder
 from dawra.app.reserve import ReserveStock
 from dawra.app.ship import ShipShipment
 from dawra.app.tracking import ApplyTracking
-from dawra.contracts.api import PlaceOrderRequest
 from dawra.local.seed import CATALOG, LOCATIONS, STOCK
-
-SECRET = "sandbox-webhook-secret"
 
 
 @dataclass
@@ -56,8 +56,9 @@ class Shop:
     inventory: FakeInventory
 
     def __post_init__(self):
+        self.rejections = FakeRejections()
         o, i, u, c = self.orders, self.inventory, self.uow, self.clock
-        self.checkout = Checkout(o, i, u, self.workflow, self.payments, c)
+        self.checkout = Checkout(o, i, u, self.workflow, self.payments, self.alerts, c)
         self.reserve = ReserveStock(o, i, u, c)
         self.ship = ShipShipment(o, i, u, self.carriers, self.payments, c, timedelta(hours=48))
         self.await_delivery = AwaitDelivery(o, u, self.workflow)
@@ -66,7 +67,7 @@ class Shop:
         self.cancel = CancelOrder(o, u, self.payments, c)
         self.ask_a_person = AskAPerson(o, u, self.alerts, c)
         self.tracking = ApplyTracking(o, u, self.workflow, self.carriers, FakeSecrets({"sandbox-secret": SECRET}),
-                                      {"sandbox": "sandbox-secret"}, c)
+                                      {"sandbox": "sandbox-secret"}, self.rejections, c)
         self.notify = Notify(o, o, self.messenger, c)
         self.view = ViewOrder(o)
 
@@ -75,14 +76,6 @@ class Shop:
 
     def stock(self, sku: str, location_id: str):
         return self.world.stock[(sku, location_id)]
-
-
-def request(lines: dict[str, int], **overrides) -> PlaceOrderRequest:
-    body = {"customer_id": "cust-1", "contact": {"email": "sara@example.com"},
-            "shipping_address": {"name": "Sara", "line1": "12 Olaya St", "city": "Riyadh", "country": "SA"},
-            "lines": [{"sku": sku, "quantity": q} for sku, q in lines.items()], "payment_token": "tok_sandbox_approve",
-            **overrides}
-    return PlaceOrderRequest.model_validate(body)
 
 
 @pytest.fixture

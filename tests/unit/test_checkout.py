@@ -1,7 +1,7 @@
 """Checkout: one key, one order; refusals write nothing; a lost answer is found again."""
 
 import pytest
-from conftest import request
+from fakes import request
 
 from dawra.domain.errors import IdempotencyKeyReused, InvalidOrder, PaymentDeclined, TransientError
 

@@ -33,7 +33,7 @@ def test_unknown_sku_and_unserved_country_name_the_field():
     with pytest.raises(PricingError) as unknown:
         price_order([RequestedLine(sku="MUG", quantity=1), RequestedLine(sku="NOPE", quantity=1)], CATALOG, "SA",
                     "standard")
-    assert unknown.value.field == "lines.1.sku"
+    assert unknown.value.field == "lines[1].sku"
     with pytest.raises(PricingError) as country:
         price_order([RequestedLine(sku="MUG", quantity=1)], CATALOG, "US", "standard")
     assert country.value.field == "shipping_address.country"

@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from conftest import SECRET
+from fakes import SECRET
 
 from dawra.adapters.carriers.sandbox import sign
 from dawra.domain.errors import TransientError, WebhookRejected
@@ -86,3 +86,60 @@ def test_unknown_numbers_are_retried_and_forgeries_rejected(shop):
         webhook(shop, "SBX000000000000", "IN_TRANSIT", secret="not-the-secret")
     with pytest.raises(WebhookRejected, match="unknown carrier"):
         shop.tracking.handle_webhook("x" * 1000, b"{}", None, 0)
+
+
+def stored(body: bytes, carrier="sandbox", signature=None, secret=SECRET) -> str:
+    from dawra.contracts.webhook import CarrierWebhookEnvelope
+
+    now = int(time.time())
+    return CarrierWebhookEnvelope.wrap(carrier, body, signature or sign(body, secret.encode(), now),
+                                       now * 1000).model_dump_json()
+
+
+@pytest.mark.parametrize(("message", "reason"), [
+    ("not an envelope", "shape"),
+    (stored(b'{"event_id": "e"}'), "shape"),
+    (stored(b"{}", secret="forged"), "signature"),
+    (stored(b"{}", carrier="no-such-carrier"), "carrier"),
+    (stored(b"x" * 70_000), "size"),
+])
+def test_webhooks_that_can_never_be_applied_are_recorded_and_dropped(shop, message, reason):
+    assert shop.tracking.handle_stored(message, "m-1") == [f"rejected: {reason}"]  # no exception: no retry, no DLQ
+    [record] = shop.rejections.recorded
+    assert record["reason"] == reason and record["message_id"] == "m-1"
+
+
+def test_a_stored_genuine_webhook_is_applied_and_an_unknown_parcel_is_retried(shop):
+    _, tracking = shipped(shop, {"MUG-CLASSIC": 1})
+    [number] = tracking.values()
+    body = json.dumps({"event_id": "e1", "tracking_number": number, "status": "PICKED_UP",
+                       "occurred_at": "2026-11-24T10:00:00Z"}).encode()
+    assert shop.tracking.handle_stored(stored(body), "m-2") == ["moved to in_transit"]
+    unknown = body.replace(number.encode(), b"SBX0000000000FF")
+    with pytest.raises(TransientError):
+        shop.tracking.handle_stored(stored(unknown), "m-3")
+    assert not shop.rejections.recorded
+
+
+def test_a_minute_of_junk_at_100_a_second_raises_nothing_and_loses_no_genuine_report(shop):
+    """6,000 stored junk webhooks (forged, unsigned, unknown carrier, not JSON, not an envelope) with the genuine
+    reports of a parcel among them: not one raises (so none is retried into the DLQ), each is recorded with its
+    reason, and the parcel is delivered."""
+    order_id, tracking = shipped(shop, {"MUG-CLASSIC": 1})
+    [(shipment_id, number)] = tracking.items()
+    shop.await_delivery(order_id, shipment_id, "token")
+    junk = [stored(b"{}", secret="forged"), stored(b"not json"), stored(b"{}", carrier="acme-express"),
+            "not an envelope", stored(b'{"event_id": "e"}')]
+    genuine = {1000: "PICKED_UP", 3000: "OUT_FOR_DELIVERY", 5000: "DELIVERED"}
+    outcomes = []
+    for n in range(6000):
+        if n in genuine:
+            body = json.dumps({"event_id": f"g{n}", "tracking_number": number, "status": genuine[n],
+                               "occurred_at": "2026-11-24T10:00:00Z"}).encode()
+            outcomes += shop.tracking.handle_stored(stored(body), f"genuine-{n}")
+        outcomes += shop.tracking.handle_stored(junk[n % len(junk)], f"junk-{n}")
+    assert len(shop.rejections.recorded) == 6000
+    assert {r["reason"] for r in shop.rejections.recorded} == {"signature", "shape", "carrier"}
+    assert [o for o in outcomes if not o.startswith("rejected")] == [
+        "moved to in_transit", "moved to out_for_delivery", "moved to delivered"]
+    assert shop.workflow.resumed == {"token": {"shipment_id": shipment_id, "delivered_at": "2026-11-24T10:00:00.000Z"}}

@@ -19,7 +19,7 @@ class CarrierRegistry:
     def named(self, name: str) -> Carrier:
         carrier = self.carriers.get(name) if len(name) <= MAX_NAME else None
         if carrier is None:
-            raise WebhookRejected(f"unknown carrier {name[:MAX_NAME]!r}")
+            raise WebhookRejected(f"unknown carrier {name[:MAX_NAME]!r}", "carrier")
         return carrier
 
 

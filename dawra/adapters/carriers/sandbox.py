@@ -69,30 +69,30 @@ class SandboxCarrier:
 
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
         if not signature:
-            raise WebhookRejected("missing X-Carrier-Signature")
+            raise WebhookRejected("missing X-Carrier-Signature", "signature")
         try:
             fields = dict(part.split("=", 1) for part in signature.split(","))
             timestamp = int(fields["t"])
             given = fields["v1"]
         except (ValueError, KeyError):
-            raise WebhookRejected("malformed X-Carrier-Signature") from None
+            raise WebhookRejected("malformed X-Carrier-Signature", "signature") from None
         if abs(received_at_epoch_ms / 1000 - timestamp) > REPLAY_WINDOW_S:
-            raise WebhookRejected("signature timestamp outside the replay window")
+            raise WebhookRejected("signature timestamp outside the replay window", "replay")
         expected = sign(raw_body, secret, timestamp).split("v1=", 1)[1]
         if not hmac.compare_digest(expected, given):
-            raise WebhookRejected("signature does not match")
+            raise WebhookRejected("signature does not match", "signature")
 
     def parse(self, raw_body: bytes) -> list[TrackingEvent]:
         try:
             webhook = SandboxWebhook.model_validate(json.loads(raw_body))
         except (ValueError, ValidationError) as exc:
-            raise WebhookRejected(f"malformed sandbox webhook: {exc.__class__.__name__}") from None
+            raise WebhookRejected(f"malformed sandbox webhook: {exc.__class__.__name__}", "shape") from None
         status = VOCABULARY.get(webhook.status)
         if status is None:
-            raise WebhookRejected(f"unknown sandbox status {webhook.status!r}")
+            raise WebhookRejected(f"unknown sandbox status {webhook.status!r}", "shape")
         occurred = webhook.occurred_at
         if occurred.tzinfo is None:
-            raise WebhookRejected("occurred_at must carry a time zone")
+            raise WebhookRejected("occurred_at must carry a time zone", "shape")
         return [
             TrackingEvent(
                 carrier=self.name,

@@ -8,10 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from pydantic import ValidationError
+
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.base import Table
 from dawra.adapters.dynamo.codec import fields, values
 from dawra.domain.allocation import Location
+from dawra.domain.errors import CatalogProblem
 from dawra.domain.inventory import Reservation, StockLevel
 from dawra.domain.pricing import CatalogItem
 
@@ -22,8 +25,7 @@ class DynamoInventory:
 
     # --- InventoryRepository --------------------------------------------------------------------------------------
     def catalog(self, skus: Sequence[str]) -> dict[str, CatalogItem]:
-        items = self.table.batch_get([keys.catalog_key(sku) for sku in skus])
-        return {item["sku"]: CatalogItem.model_validate(fields(item)) for item in items}
+        return {item["sku"]: _catalog_item(item) for item in self.table.batch_get([keys.catalog_key(s) for s in skus])}
 
     def locations(self) -> list[Location]:
         return [Location.model_validate(fields(item)) for item in self.table.query(
@@ -54,3 +56,12 @@ class DynamoInventory:
         """Set a fresh stock level (no reservations outstanding), as a stock count would."""
         self.table.put({**keys.stock_key(sku, location_id), "sku": sku, "location_id": location_id,
                         "on_hand": on_hand, "reserved": 0, "available": on_hand})
+
+
+def _catalog_item(item: dict[str, Any]) -> CatalogItem:
+    """A catalog item as stored; one the merchant's data makes unsellable is a CatalogProblem naming the sku."""
+    try:
+        return CatalogItem.model_validate(fields(item))
+    except ValidationError as invalid:
+        why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())
+        raise CatalogProblem(str(item.get("sku") or item["pk"].removeprefix("SKU#")), why) from None

@@ -7,6 +7,7 @@ Orders table (pk, sk):
                              TRACKING#<carrier>#<tracking>#<event>   a carrier report already applied
                              MESSAGE#<event_id>#<channel>            a customer message's send claim
     IDEMPOTENCY#<key hash>   IDEMPOTENCY                             which order a checkout key made
+    REJECTED#<YYYY-MM-DD>    <received at>#<message id>              a carrier webhook rejected (TTL: 7 days)
 Index by-tracking-number (KEYS_ONLY) on the shipment's tracking_number.
 
 Inventory table (pk, sk):
@@ -58,6 +59,10 @@ def idempotency_key(key_hash: str) -> dict[str, str]:
     return {"pk": f"IDEMPOTENCY#{key_hash}", "sk": "IDEMPOTENCY"}
 
 
+def rejection_key(day: str, received_at: str, message_id: str) -> dict[str, str]:
+    return {"pk": f"REJECTED#{day}", "sk": f"{received_at}#{message_id}"}
+
+
 def catalog_key(sku: str) -> dict[str, str]:
     return {"pk": f"SKU#{sku}", "sk": "CATALOG"}
 
@@ -84,3 +89,4 @@ def reservation_key(order_id: str, sku: str, location_id: str) -> dict[str, str]
 # The `entity` attribute says what an item is (the notifier's stream filter reads it).
 ENTITY_ORDER, ENTITY_SHIPMENT, ENTITY_TIMELINE, ENTITY_MARKER = "order", "shipment", "timeline", "marker"
 KEY_ATTRIBUTES = frozenset({"pk", "sk", "entity"})
+TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after

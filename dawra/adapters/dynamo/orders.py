@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -13,10 +13,12 @@ from dawra.adapters.dynamo.codec import fields, to_item, values
 from dawra.adapters.errors import error_code, transient_errors
 from dawra.domain.order import Order
 from dawra.domain.shipment import Shipment
+from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import ClaimOutcome, IdempotencyRecord
 
 TRACKING_INDEX = "by-tracking-number"
+REJECTIONS_KEPT = timedelta(days=7)
 
 
 def order_item(order: Order) -> dict[str, Any]:
@@ -68,6 +70,13 @@ class DynamoOrders:
     def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None:
         item = self.table.get(keys.idempotency_key(key_hash))
         return IdempotencyRecord.model_validate(fields(item)) if item else None
+
+    # --- WebhookRejections ----------------------------------------------------------------------------------------
+    def record(self, carrier: str, reason: str, detail: str, received_at: datetime, message_id: str) -> None:
+        at = received_at.astimezone(UTC)
+        self.table.put({**keys.rejection_key(at.date().isoformat(), iso(at), message_id), "entity": "rejection",
+                        "carrier": carrier, "reason": reason, "detail": detail,
+                        keys.TTL_ATTRIBUTE: int((at + REJECTIONS_KEPT).timestamp())})
 
     # --- MessageClaims --------------------------------------------------------------------------------------------
     def claim(self, order_id: str, message_key: str, claimant: str, now: datetime,

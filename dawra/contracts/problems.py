@@ -1,0 +1,190 @@
+"""Errors as API clients see them: one shape everywhere, `application/problem+json` (RFC 9457).
+
+    {"type": "urn:dawra:problem:out_of_stock", "title": "Out of stock", "status": 409,
+     "detail": "...", "code": "out_of_stock", "errors": [{"path": "lines[0].quantity", "message": "..."}]}
+
+`errors` appears on validation problems only. This module is the one map from domain errors to HTTP (inside a
+state machine task the error's class name is the Step Functions error name instead: see dawra.domain.errors), and
+the guard every request body passes before anything parses it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from dawra.domain import errors
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_S = 1
+MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 16
+
+
+class FieldProblem(BaseModel):
+    path: str = Field(description="Where in the request, e.g. lines[0].quantity or headers.Idempotency-Key")
+    message: str
+
+
+class Problem(BaseModel):
+    type: str = Field(description="A URI naming the kind of problem: urn:dawra:problem:<code>")
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="The kind of problem, stable for programs to match on")
+    errors: list[FieldProblem] | None = None
+
+
+@dataclass(frozen=True)
+class Kind:
+    status: int
+    code: str
+    title: str
+
+
+HTTP: dict[type[errors.DomainError], Kind] = {
+    errors.InvalidOrder: Kind(422, "invalid_order", "The order cannot be placed as asked"),
+    errors.OrderNotFound: Kind(404, "order_not_found", "No such order"),
+    errors.PaymentDeclined: Kind(402, "payment_declined", "The payment was declined"),
+    errors.OutOfStock: Kind(409, "out_of_stock", "Out of stock"),
+    errors.CatalogProblem: Kind(409, "catalog_problem", "An item cannot be sold as the catalog describes it"),
+    errors.IdempotencyKeyReused: Kind(422, "idempotency_key_reused", "Idempotency-Key used for another request"),
+    errors.TransientError: Kind(503, "temporarily_unavailable", "Temporarily unavailable; retry"),
+    errors.ConcurrentChange: Kind(503, "temporarily_unavailable", "Temporarily unavailable; retry"),
+    errors.IllegalTransition: Kind(409, "illegal_transition", "Not possible in the order's current status"),
+    errors.WebhookRejected: Kind(400, "webhook_rejected", "Webhook rejected"),
+}
+VALIDATION = Kind(422, "invalid_request", "The request is not valid")
+NOT_FOUND = Kind(404, "not_found", "No such resource")
+METHOD_NOT_ALLOWED = Kind(405, "method_not_allowed", "Method not allowed")
+TOO_LARGE = Kind(413, "payload_too_large", "The request body is too large")
+UNSUPPORTED_MEDIA_TYPE = Kind(415, "unsupported_media_type", "Send application/json")
+MALFORMED = Kind(400, "malformed_request", "The request body is not valid JSON")
+INTERNAL = Kind(500, "internal_error", "Something went wrong on our side")
+
+
+def kind_of(error: errors.DomainError) -> Kind:
+    for cls in type(error).__mro__:
+        if cls in HTTP:
+            return HTTP[cls]
+    return Kind(400, "bad_request", "Bad request")
+
+
+def body(kind: Kind, detail: str, field_problems: list[FieldProblem] | None = None) -> dict[str, Any]:
+    problem = Problem(type=f"urn:dawra:problem:{kind.code}", title=kind.title, status=kind.status, detail=detail,
+                      code=kind.code, errors=field_problems)
+    return problem.model_dump(exclude_none=True)
+
+
+def headers(kind: Kind) -> dict[str, str]:
+    """503 and 429 tell the client when to retry (with the same Idempotency-Key)."""
+    return {"Retry-After": str(RETRY_AFTER_S)} if kind.status in (429, 503) else {}
+
+
+def from_domain_error(error: errors.DomainError) -> tuple[Kind, dict[str, Any]]:
+    kind = kind_of(error)
+    field = [FieldProblem(path=error.field, message=error.message)] if error.field else None
+    return kind, body(kind, error.message, field)
+
+
+def path_of(location: tuple | list) -> str:
+    """("body", "lines", 0, "quantity") -> "lines[0].quantity"; ("header", "idempotency-key") -> headers.Idempotency-Key."""
+    parts = list(location)
+    if parts and parts[0] == "header":
+        return "headers." + "-".join(word.capitalize() for word in str(parts[-1]).split("-"))
+    if parts and parts[0] in ("body", "path", "query"):
+        prefix = "" if parts[0] == "body" else f"{parts[0]}."
+        parts = parts[1:]
+    else:
+        prefix = ""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return prefix + (text or "body")
+
+
+def message_of(problem: dict) -> str:
+    message = str(problem.get("msg", "is not valid"))
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
+
+
+def from_validation(problems: list[dict]) -> dict[str, Any]:
+    field_problems = [FieldProblem(path=path_of(p.get("loc", ())), message=message_of(p)) for p in problems]
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return body(MALFORMED, "the body is not valid JSON")
+    return body(VALIDATION, "the request is not valid; see errors", field_problems)
+
+
+# --- the guard every request body passes first -------------------------------------------------------------------
+class Refused(Exception):
+    def __init__(self, kind: Kind, detail: str):
+        super().__init__(detail)
+        self.kind, self.detail = kind, detail
+
+
+def json_depth(text: str) -> int:
+    """How deeply arrays and objects nest (strings skipped), without parsing: no recursion, no surprise."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def guard_json_body(raw: bytes, content_type: str | None) -> Any:
+    """The parsed JSON body of a request, or Refused with the problem to answer."""
+    media_type = (content_type or "").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise Refused(UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be application/json, not {media_type or 'absent'}")
+    if len(raw) > MAX_BODY_BYTES:
+        raise Refused(TOO_LARGE, f"the body is {len(raw)} bytes; at most {MAX_BODY_BYTES} are accepted")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(MALFORMED, "the body is not UTF-8") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise Refused(MALFORMED, f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except ValueError:  # JSONDecodeError, and integers longer than Python converts
+        raise Refused(MALFORMED, "the body is not valid JSON") from None
+
+
+def proxy_response(kind: Kind, detail: str, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway (REST, Lambda proxy) response carrying a problem."""
+    return {"statusCode": kind.status, "body": json.dumps(body(kind, detail)),
+            "headers": {"Content-Type": PROBLEM_JSON, **headers(kind), **(extra_headers or {})}}
+
+
+def guard_api_event(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Refuse a request whose body could not be parsed safely (size, media type, encoding, nesting) before any
+    framework touches it; None when the request may go on."""
+    if event.get("httpMethod") not in ("POST", "PUT", "PATCH"):
+        return None
+    import base64
+
+    raw = event.get("body") or ""
+    data = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8", "surrogatepass")
+    content_type = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "content-type"), None)
+    try:
+        guard_json_body(data, content_type)
+    except Refused as refused:
+        return proxy_response(refused.kind, refused.detail)
+    return None

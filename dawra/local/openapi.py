@@ -1,0 +1,82 @@
+"""The storefront API's OpenAPI document, generated from the handlers (Powertools builds it from the routes'
+signatures and models) plus the carrier webhook route, which API Gateway hands straight to SQS.
+
+No cloud is needed: the handler module is imported with placeholder settings (it makes no AWS call at import)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from contextlib import contextmanager
+from unittest import mock
+
+from dawra.contracts import env
+from dawra.contracts.problems import PROBLEM_JSON
+from dawra.contracts.webhook import CONTENT_TYPES, SIGNATURE_HEADER
+from dawra.topology import TOPOLOGY
+
+TITLE = "Dawra storefront API"
+DESCRIPTION = """Everything after the buy button. Money is integer minor units with an ISO 4217 currency; times are UTC
+ISO-8601; errors are application/problem+json (RFC 9457). On AWS the storefront routes are signed with SigV4 (IAM);
+carriers sign their webhooks with an HMAC (see dawra/adapters/carriers/sandbox.py). Sandbox payment tokens:
+tok_sandbox_approve, tok_sandbox_decline, tok_sandbox_insufficient, tok_sandbox_unavailable."""
+SERVERS = [{"url": "http://127.0.0.1:8080", "description": "make up (the local stack)"},
+           {"url": "https://{api}.execute-api.{region}.amazonaws.com/v1", "description": "deployed (stack output ApiUrl)",
+            "variables": {"api": {"default": "abc123"}, "region": {"default": "us-east-1"}}}]
+
+
+@contextmanager
+def _placeholder_settings():
+    values = {env.ORDERS_TABLE: "dawra-orders", env.INVENTORY_TABLE: "dawra-inventory",
+              env.ORDER_LIFECYCLE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:dawra-order-lifecycle",
+              "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+              "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Dawra"}
+    env.settings.cache_clear()
+    with mock.patch.dict(os.environ, {**values, **{k: v for k, v in os.environ.items() if k in values}}):
+        yield
+    env.settings.cache_clear()
+
+
+def _webhook_operation() -> dict:
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {
+        "summary": "A carrier's tracking webhook",
+        "description": "Stored raw (body and signature) on a queue and answered 202 at once; the signature is "
+                       "verified when it is processed. A webhook that can never be processed (forged, unknown "
+                       "carrier, malformed) is recorded with its reason and dropped.",
+        "operationId": "post_carrier_webhook",
+        "parameters": [
+            {"name": "carrier", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "sandbox"}},
+            {"name": SIGNATURE_HEADER, "in": "header", "required": False,
+             "schema": {"type": "string", "example": "t=1764583200,v1=3f6c..."},
+             "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>"},
+        ],
+        # Storage first: any body is stored as it came (the signature covers its raw bytes) and judged later.
+        "requestBody": {"required": False, "content": {**{t: {"schema": {}} for t in CONTENT_TYPES}, "application/json": {
+            "schema": {}, "example": {
+            "event_id": "evt-1", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
+            "occurred_at": "2026-11-23T12:00:00Z"}}}},
+        "responses": {
+            "202": {"description": "Stored for processing", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["accepted", "request_id"],
+                "properties": {"accepted": {"type": "boolean"}, "request_id": {"type": "string"}}}}}},
+            "404": {"description": "No such carrier", "content": problem},
+            "415": {"description": f"Not one of {', '.join(CONTENT_TYPES)}", "content": problem},
+            "500": {"description": "Could not be stored; retry", "content": problem},
+        },
+    }
+
+
+def document() -> dict:
+    function = TOPOLOGY.function("orders-api")
+    with _placeholder_settings():
+        spec = importlib.util.spec_from_file_location("dawra_openapi_orders_api", function.code_path / "app.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        doc = json.loads(module.app.get_openapi_json_schema(title=TITLE, version="0.1.0", description=DESCRIPTION,
+                                                            servers=SERVERS))
+    route = next(r for r in TOPOLOGY.routes if r.target_kind == "queue")
+    doc["paths"][route.path] = {route.method.lower(): _webhook_operation()}
+    return doc

@@ -1,0 +1,75 @@
+"""Fulfilment: the order lifecycle state machine and its task functions (reserve, ship, compensate)."""
+
+from __future__ import annotations
+
+from dawra.contracts import env as E
+
+from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
+from .model import AnyResource, Function, Grant, Ref, StateMachine, arn
+from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+
+LIFECYCLE = {E.ORDER_LIFECYCLE_ARN: Ref(kind="state_machine", id="order-lifecycle", attr="arn")}
+
+START_LIFECYCLE = Grant(actions=("states:StartExecution",), resources=(arn("state_machine", "order-lifecycle"),))
+# Returning a WaitForDelivery task token (ship-order when delivery was reported first; the tracking consumer).
+ANSWER_TASK_TOKEN = Grant(
+    actions=("states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"),
+    resources=(AnyResource(
+        reason="states:SendTaskSuccess/SendTaskFailure/SendTaskHeartbeat are authorised by the opaque task token "
+        "and have no resource type in the Step Functions service authorization reference, so AWS requires "
+        "Resource * (scoping them to the state machine ARN is an implicit deny at run time)."),),
+)
+
+FUNCTIONS = (
+    Function(
+        id="compensate-order",
+        name="dawra-compensate-order",
+        code="functions/place_order",
+        handler="compensate.handler",
+        memory_mb=256,
+        timeout_s=10,
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE,
+                     **OPS_ALERTS},
+        grants=(READ_ORDERS, WRITE_ORDERS, PUBLISH_OPS_ALERT),
+        purpose="Compensation tasks: CancelOrder (void the payment, mark the order cancelled, tell the "
+                "customer) and AskAPerson (hand the order to an operator and alert them).",
+    ),
+    Function(
+        id="allocate-stock",
+        name="dawra-allocate-stock",
+        code="functions/allocate",
+        handler="app.handler",
+        memory_mb=256,
+        timeout_s=10,
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE},
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY),
+        purpose="Tasks ReserveStock and ReleaseStock: atomic, idempotent reservations across locations.",
+    ),
+    Function(
+        id="ship-order",
+        name="dawra-ship-order",
+        code="functions/ship",
+        handler="app.handler",
+        memory_mb=256,
+        timeout_s=10,
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE,
+                     E.DELIVERY_GRACE_HOURS: Ref(kind="parameter", id="delivery-grace-hours", attr="value")},
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN),
+        purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForDelivery "
+                "(stores the task token) and CompleteOrder.",
+    ),
+)
+
+STATE_MACHINES = (
+    StateMachine(
+        id="order-lifecycle",
+        name="dawra-order-lifecycle",
+        definition="statemachines/order_lifecycle.asl.json",
+        substitutions={
+            "AllocateStockFunctionArn": "allocate-stock",
+            "ShipOrderFunctionArn": "ship-order",
+            "CompensateOrderFunctionArn": "compensate-order",
+        },
+        purpose="The story of an order, from reservation to delivery, with compensation on failure.",
+    ),
+)

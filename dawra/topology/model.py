@@ -1,0 +1,279 @@
+"""The shapes of Dawra's resource description: pure pydantic data, no boto3, no CDK.
+
+Names are the *local* physical names (and the logical ids the CDK app derives construct ids from). Environment
+variables and IAM grants do not hold names or ARNs: they hold a :class:`Ref` to a resource attribute, which each side
+resolves to its own value (a local name or ARN, or a CloudFormation token).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+ResourceKind = Literal["table", "queue", "topic", "secret", "state_machine", "parameter", "configuration_set"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Ref(_Frozen):
+    """A reference to an attribute of another resource, resolved per side (local name or CDK token)."""
+
+    kind: ResourceKind
+    id: str
+    attr: Literal["name", "arn", "url", "stream_arn", "value"] = "name"
+
+
+class KeySchema(_Frozen):
+    partition_key: str
+    sort_key: str | None = None
+
+
+class Index(_Frozen):
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+    projection: Literal["ALL", "KEYS_ONLY"] = "ALL"
+
+
+class Table(_Frozen):
+    id: str
+    name: str
+    keys: KeySchema
+    indexes: tuple[Index, ...] = ()
+    stream: Literal["NEW_IMAGE"] | None = None
+    ttl_attribute: str | None = None
+    purpose: str
+
+
+class Queue(_Frozen):
+    id: str
+    name: str
+    visibility_timeout_s: int = 30
+    retention_s: int = 4 * 24 * 3600
+    dead_letter_queue: str | None = None  # id of another Queue
+    max_receive_count: int | None = None
+    purpose: str
+
+
+class Topic(_Frozen):
+    id: str
+    name: str
+    purpose: str
+
+
+class Secret(_Frozen):
+    id: str
+    name: str
+    purpose: str
+
+
+class Parameter(_Frozen):
+    """A deploy-time setting (a CloudFormation parameter on AWS, a fixed value locally)."""
+
+    id: str
+    local_value: str
+    purpose: str
+
+
+class ConfigurationSet(_Frozen):
+    """An SES configuration set (reputation metrics and bounce/complaint suppression are the CDK app's settings)."""
+
+    id: str
+    name: str
+    purpose: str
+
+
+# --- IAM: what a function may do, as data ------------------------------------------------------------------------
+
+
+class Arn(_Frozen):
+    """The ARN of a resource in this topology (``ref.attr`` "arn" or "stream_arn"), followed by ``suffix``
+    (e.g. "/index/by-customer")."""
+
+    ref: Ref
+    suffix: str = ""
+
+    @model_validator(mode="after")
+    def _an_arn(self) -> Arn:
+        if self.ref.attr not in ("arn", "stream_arn"):
+            raise ValueError(f"{self.ref} is not an ARN")
+        return self
+
+
+class NamedArn(_Frozen):
+    """``arn:<partition>:<service>:<region>:<account>:<resource_type>/<name>`` for what AWS addresses by a name
+    another resource holds (an SES identity, an SES configuration set). ``domain_of``: the name is what follows
+    "@" in that value (the domain of an email address)."""
+
+    service: str
+    resource_type: str
+    name: Ref
+    domain_of: bool = False
+
+
+class AnyResource(_Frozen):
+    """Resource "*", only for actions AWS authorises on no resource type. ``reason`` is mandatory: the CDK app
+    attaches it, word for word, to the role's cdk-nag acknowledgment (AwsSolutions-IAM5)."""
+
+    reason: str = Field(min_length=40)
+
+
+class EveryArn(_Frozen):
+    """``arn:<partition>:<service>:*:*:*``, every resource ARN of one service: only the resource of a Deny (e.g. every
+    SNS topic, so that ``sns:Publish`` on "*" can reach phone numbers only)."""
+
+    service: str
+
+
+Resource = Arn | NamedArn | AnyResource | EveryArn
+
+
+class Grant(_Frozen):
+    """Allow ``actions`` on ``resources`` (or, with ``effect="Deny"``, refuse them whatever else allows them): one IAM
+    statement on the function's role, rendered by the CDK app (CloudFormation tokens) and by the embedded cloud
+    (local ARNs, the role's inline policy)."""
+
+    effect: Literal["Allow", "Deny"] = "Allow"
+    actions: tuple[str, ...] = Field(min_length=1)
+    resources: tuple[Resource, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _exact(self) -> Grant:
+        if any("*" in action or ":" not in action for action in self.actions):
+            raise ValueError(f"actions are named exactly, service:Action, not {self.actions}")
+        if len(self.resources) > 1 and any(isinstance(r, AnyResource) for r in self.resources):
+            raise ValueError("a grant on any resource names no other resource")
+        if self.effect == "Allow" and any(isinstance(r, EveryArn) for r in self.resources):
+            raise ValueError("every ARN of a service is only ever denied, never allowed")
+        return self
+
+    @property
+    def services(self) -> set[str]:
+        """IAM service prefixes ("dynamodb", "states", ...)."""
+        return {action.split(":", 1)[0] for action in self.actions}
+
+
+def arn(kind: ResourceKind, id: str, suffix: str = "", attr: Literal["arn", "stream_arn"] = "arn") -> Arn:
+    return Arn(ref=Ref(kind=kind, id=id, attr=attr), suffix=suffix)
+
+
+# --- Compute and wiring ------------------------------------------------------------------------------------------
+
+
+class Function(_Frozen):
+    id: str
+    name: str
+    code: str  # folder under the repo root, e.g. functions/place_order
+    handler: str  # module.function inside that folder
+    memory_mb: int
+    timeout_s: int
+    environment: dict[str, Ref | str]
+    # Statements on the function's own role. Not here (the CDK app adds them, docs/deploy.md): writing to its log
+    # group, X-Ray, and what an event source mapping grants for itself (reading its queue or stream).
+    grants: tuple[Grant, ...]
+    purpose: str
+
+    @property
+    def code_path(self) -> Path:
+        return REPO_ROOT / self.code
+
+
+class StateMachine(_Frozen):
+    id: str
+    name: str
+    definition: str  # path under the repo root
+    # ASL ${placeholder} -> function id whose ARN replaces it
+    substitutions: dict[str, str]
+    purpose: str
+
+    @property
+    def definition_path(self) -> Path:
+        return REPO_ROOT / self.definition
+
+
+class Route(_Frozen):
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"]
+    path: str  # API Gateway resource path, e.g. /orders/{order_id}
+    target_kind: Literal["function", "queue"]
+    target: str  # id of the Function or Queue
+    authorization: Literal["storefront", "none"]
+    # Headers the route passes on untouched (queue integrations keep them in the envelope)
+    forwarded_headers: tuple[str, ...] = ()
+    purpose: str
+
+
+class QueueEventSource(_Frozen):
+    queue: str
+    function: str
+    batch_size: int
+    max_batching_window_s: int = 0
+    report_batch_item_failures: bool = True
+
+
+class StreamEventSource(_Frozen):
+    table: str
+    function: str
+    batch_size: int
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+    bisect_on_error: bool = True
+    max_retry_attempts: int = 5
+    report_batch_item_failures: bool = True
+    on_failure_queue: str  # id of the Queue that receives records given up on
+    # Lambda event filter patterns (exact-value lists only): records matching none are dropped before invoking.
+    filter_patterns: tuple[dict, ...] = ()
+
+
+class Topology(_Frozen):
+    tables: tuple[Table, ...]
+    queues: tuple[Queue, ...]
+    topics: tuple[Topic, ...]
+    secrets: tuple[Secret, ...]
+    parameters: tuple[Parameter, ...]
+    configuration_sets: tuple[ConfigurationSet, ...] = ()
+    functions: tuple[Function, ...]
+    state_machines: tuple[StateMachine, ...]
+    routes: tuple[Route, ...]
+    queue_event_sources: tuple[QueueEventSource, ...]
+    stream_event_sources: tuple[StreamEventSource, ...]
+
+    @model_validator(mode="after")
+    def _refs_name_resources(self) -> Topology:
+        ids = {kind: {item.id for item in items} for kind, items in self._by_kind().items()}
+        for function in self.functions:
+            refs = [value for value in function.environment.values() if isinstance(value, Ref)]
+            refs += [r.ref if isinstance(r, Arn) else r.name for grant in function.grants for r in grant.resources
+                     if isinstance(r, Arn | NamedArn)]
+            for ref in refs:
+                if ref.id not in ids[ref.kind]:
+                    raise ValueError(f"{function.id}: {ref} names no {ref.kind} of this topology")
+        return self
+
+    def _by_kind(self) -> dict[str, tuple]:
+        return {"table": self.tables, "queue": self.queues, "topic": self.topics, "secret": self.secrets,
+                "parameter": self.parameters, "configuration_set": self.configuration_sets,
+                "state_machine": self.state_machines}
+
+    def table(self, id: str) -> Table:
+        return _by_id(self.tables, id)
+
+    def queue(self, id: str) -> Queue:
+        return _by_id(self.queues, id)
+
+    def function(self, id: str) -> Function:
+        return _by_id(self.functions, id)
+
+    def state_machine(self, id: str) -> StateMachine:
+        return _by_id(self.state_machines, id)
+
+
+def _by_id(items, id):
+    for item in items:
+        if item.id == id:
+            return item
+    raise KeyError(id)

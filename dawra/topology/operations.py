@@ -1,0 +1,28 @@
+"""Operations: the ops-alerts topic, the delivery grace a merchant sets, and the Powertools settings every function
+shares."""
+
+from __future__ import annotations
+
+from dawra.contracts import env as E
+
+from .model import Grant, Parameter, Ref, Topic, arn
+
+# Powertools reads these; the same values everywhere so logs and metrics group by function, not by service name.
+POWERTOOLS_ENV: dict[str, Ref | str] = {
+    "POWERTOOLS_SERVICE_NAME": "dawra",
+    "POWERTOOLS_METRICS_NAMESPACE": "Dawra",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+
+TOPICS = (Topic(id="ops-alerts", name="dawra-ops-alerts",
+                purpose="Alarms, and orders handed to a person, for whoever runs Dawra."),)
+
+DELIVERY_GRACE_HOURS = Parameter(
+    id="delivery-grace-hours",
+    local_value="48",
+    purpose="Hours after the promised delivery date before an undelivered parcel is handed to a person.",
+)
+
+OPS_ALERTS = {E.OPS_ALERTS_TOPIC_ARN: Ref(kind="topic", id="ops-alerts", attr="arn")}
+# AskAPerson's alert with the order id; checkout's alert naming an unsellable SKU.
+PUBLISH_OPS_ALERT = Grant(actions=("sns:Publish",), resources=(arn("topic", "ops-alerts"),))

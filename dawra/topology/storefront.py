@@ -1,0 +1,35 @@
+"""Storefront: the orders API function and its routes (checkout, an order's status)."""
+
+from __future__ import annotations
+
+from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_ORDERS
+from .fulfilment import LIFECYCLE, START_LIFECYCLE
+from .model import Function, Route
+from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+
+FUNCTIONS = (
+    Function(
+        id="orders-api",
+        name="dawra-orders-api",
+        code="functions/place_order",
+        handler="app.handler",
+        memory_mb=512,
+        timeout_s=10,
+        environment={
+            **POWERTOOLS_ENV,
+            **ORDERS_TABLE,
+            **INVENTORY_TABLE,
+            **LIFECYCLE,
+            **OPS_ALERTS,
+        },
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, START_LIFECYCLE, PUBLISH_OPS_ALERT),
+        purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}.",
+    ),
+)
+
+ROUTES = (
+    Route(method="POST", path="/orders", target_kind="function", target="orders-api",
+          authorization="storefront", purpose="Checkout: place an order (Idempotency-Key header)."),
+    Route(method="GET", path="/orders/{order_id}", target_kind="function", target="orders-api",
+          authorization="storefront", purpose="An order's status, lines, totals, shipments and timeline."),
+)

@@ -1,0 +1,64 @@
+"""Tracking: the carrier webhook route, its queues, the carrier's secret and the tracking consumer."""
+
+from __future__ import annotations
+
+from dawra.contracts import env as E
+
+from .data import ORDERS_TABLE, READ_ORDERS, WRITE_ORDERS
+from .fulfilment import ANSWER_TASK_TOKEN
+from .model import Function, Grant, Queue, QueueEventSource, Ref, Route, Secret, arn
+from .operations import POWERTOOLS_ENV
+
+QUEUES = (
+    Queue(
+        id="carrier-tracking",
+        name="dawra-carrier-tracking",
+        visibility_timeout_s=60,  # 6x the consumer's timeout, as AWS recommends for event source mappings
+        dead_letter_queue="carrier-tracking-dlq",
+        max_receive_count=5,
+        purpose="Raw carrier webhooks (storage first), consumed by the tracking consumer.",
+    ),
+    Queue(
+        id="carrier-tracking-dlq",
+        name="dawra-carrier-tracking-dlq",
+        retention_s=14 * 24 * 3600,
+        purpose="Carrier webhooks that failed processing max_receive_count times.",
+    ),
+)
+
+SECRETS = (
+    Secret(
+        id="carrier-sandbox-webhook",
+        name="dawra/carriers/sandbox/webhook-secret",
+        purpose="HMAC key the sandbox carrier signs its tracking webhooks with.",
+    ),
+)
+READ_CARRIER_SECRETS = tuple(Grant(actions=("secretsmanager:GetSecretValue",), resources=(arn("secret", s.id),))
+                             for s in SECRETS)
+
+FUNCTIONS = (
+    Function(
+        id="tracking-consumer",
+        name="dawra-tracking-consumer",
+        code="functions/ship",
+        handler="tracking.handler",
+        memory_mb=256,
+        timeout_s=10,
+        environment={
+            **POWERTOOLS_ENV,
+            **ORDERS_TABLE,
+            E.SANDBOX_CARRIER_SECRET: Ref(kind="secret", id="carrier-sandbox-webhook"),
+        },
+        # Reading the carrier-tracking queue is the SQS event source mapping's own grant.
+        grants=(READ_ORDERS, WRITE_ORDERS, ANSWER_TASK_TOKEN, *READ_CARRIER_SECRETS),
+        purpose="Consumes carrier webhooks from SQS: verify, normalise, dedup, update shipments, resume on delivery.",
+    ),
+)
+
+ROUTES = (
+    Route(method="POST", path="/webhooks/carriers/{carrier}", target_kind="queue", target="carrier-tracking",
+          authorization="none", forwarded_headers=("X-Carrier-Signature",),
+          purpose="Carrier tracking webhooks, stored raw in SQS; signatures are verified by the consumer."),
+)
+
+QUEUE_EVENT_SOURCES = (QueueEventSource(queue="carrier-tracking", function="tracking-consumer", batch_size=10),)

@@ -1,0 +1,81 @@
+"""The one place a topology :class:`~dawra.topology.Ref` becomes a CloudFormation token.
+
+Environment variables and IAM grants both go through :class:`Resolver`; the embedded cloud's counterpart is
+``EmbeddedCloud.resolve`` (local names and ARNs), so the same data is rendered once per side.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Fn
+from aws_cdk import aws_iam as iam
+
+from dawra.topology import AnyResource, Arn, Function, Grant, Ref, Resource
+from dawra.topology.model import EveryArn
+
+
+class Resolver:
+    """Resolves against the stack's constructs at call time: a state machine ref only once the state machine exists
+    (see :meth:`environment`'s ``deferred``)."""
+
+    def __init__(self, stack) -> None:
+        self.stack = stack
+
+    def ref(self, ref: Ref, suffix: str = "") -> str:
+        return self._token(ref) + suffix
+
+    def _token(self, ref: Ref) -> str:
+        stack = self.stack
+        if ref.kind == "table":
+            table = stack.data.tables[ref.id]
+            return {"name": table.table_name, "arn": table.table_arn, "stream_arn": table.table_stream_arn}[ref.attr]
+        if ref.kind == "queue":
+            queue = stack.messaging.queues[ref.id]
+            return {"name": queue.queue_name, "arn": queue.queue_arn, "url": queue.queue_url}[ref.attr]
+        if ref.kind == "topic":
+            topic = stack.messaging.topics[ref.id]
+            return {"name": topic.topic_name, "arn": topic.topic_arn}[ref.attr]
+        if ref.kind == "secret":
+            secret = stack.messaging.secrets[ref.id]
+            # The physical name is fixed by TOPOLOGY; CDK's secret_name token re-parses it out of the ARN by
+            # splitting on "-", which breaks for names with other dashes in them. The IAM grant on the secret ARN
+            # still orders the function after the secret.
+            name = next(s.name for s in stack.topology.secrets if s.id == ref.id)
+            return {"name": name, "arn": secret.secret_arn}[ref.attr]
+        if ref.kind == "state_machine":
+            machine = stack.lifecycle.state_machines[ref.id]
+            return {"name": machine.state_machine_name, "arn": machine.state_machine_arn}[ref.attr]
+        if ref.kind == "parameter":
+            return stack.parameters[ref.id].value_as_string
+        if ref.kind == "configuration_set" and ref.attr == "name":
+            return stack.messaging.configuration_sets[ref.id].configuration_set_name
+        raise ValueError(f"cannot resolve {ref!r}")
+
+    def resource(self, resource: Resource) -> str:
+        if isinstance(resource, AnyResource):
+            return "*"
+        if isinstance(resource, EveryArn):
+            return f"arn:{Aws.PARTITION}:{resource.service}:*:*:*"
+        if isinstance(resource, Arn):
+            return self.ref(resource.ref, resource.suffix)
+        name = self.ref(resource.name)
+        if resource.domain_of:
+            name = Fn.select(1, Fn.split("@", name))
+        return f"arn:{Aws.PARTITION}:{resource.service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource.resource_type}/{name}"
+
+    def statement(self, grant: Grant) -> iam.PolicyStatement:
+        return iam.PolicyStatement(
+            effect=iam.Effect.DENY if grant.effect == "Deny" else iam.Effect.ALLOW,
+            actions=list(grant.actions),
+            resources=[self.resource(r) for r in grant.resources],
+        )
+
+    def environment(self, spec: Function, *, deferred: bool) -> dict[str, str]:
+        """Literal strings as they are, Refs as tokens. ``deferred`` selects the state machine refs (resolvable only
+        once the state machine exists) or everything else."""
+        env = {}
+        for name, value in spec.environment.items():
+            is_deferred = isinstance(value, Ref) and value.kind == "state_machine"
+            if is_deferred != deferred:
+                continue
+            env[name] = self.ref(value) if isinstance(value, Ref) else value
+        return env
