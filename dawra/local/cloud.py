@@ -20,7 +20,6 @@ What it adds to moto (each measured or documented in docs/decisions.md):
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import io
 import itertools
 import json
