@@ -49,9 +49,10 @@ test-unit: setup
 test-chaos: setup
 	$(BIN)/python -m pytest tests/chaos -s
 
-## lint: ruff and mypy over the code and tests
+## lint: ruff over the code, tests, infra and bench; mypy (strict) over dawra/ (rules in pyproject.toml)
 lint: setup
-	$(BIN)/ruff check dawra functions tests infra
+	$(BIN)/ruff check dawra functions tests infra bench
+	$(BIN)/mypy
 
 ## bench: benchmarks on the embedded cloud; writes bench/results.json and bench/RESULTS.md
 bench: setup

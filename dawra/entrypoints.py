@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -12,11 +14,21 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from dawra.contracts import problems
 from dawra.domain.errors import DomainError
 
+E = TypeVar("E", bound=Exception)
+ErrorHandler = Callable[[E], Response[str]]
 
-def problem(kind: problems.Kind, body: dict) -> Response:
+
+def problem(kind: problems.Kind, body: dict[str, Any]) -> Response[str]:
     # Powertools serialises dict bodies only for application/json: a problem document is serialised here.
     return Response(status_code=kind.status, content_type=problems.PROBLEM_JSON, body=json.dumps(body),
                     headers=problems.headers(kind))
+
+
+def on_error(app: APIGatewayRestResolver, error: type[E]) -> Callable[[ErrorHandler[E]], ErrorHandler[E]]:
+    """`app.exception_handler(error)`, typed: Powertools leaves that decorator unannotated, which would make every
+    handler it decorates untyped. It registers the handler and returns it unchanged."""
+    register: Callable[[ErrorHandler[E]], ErrorHandler[E]] = app.exception_handler(error)
+    return register
 
 
 def rest_resolver(logger: Logger) -> APIGatewayRestResolver:
@@ -24,23 +36,23 @@ def rest_resolver(logger: Logger) -> APIGatewayRestResolver:
     anything unexpected all answered as application/problem+json."""
     app = APIGatewayRestResolver(enable_validation=True)
 
-    @app.exception_handler(DomainError)
-    def domain_error(error: DomainError) -> Response:
+    @on_error(app, DomainError)
+    def domain_error(error: DomainError) -> Response[str]:
         kind, body = problems.from_domain_error(error)
         logger.info("request refused", extra={"error": type(error).__name__, "status": kind.status})
         return problem(kind, body)
 
-    @app.exception_handler(RequestValidationError)
-    def invalid_request(error: RequestValidationError) -> Response:
+    @on_error(app, RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response[str]:
         body = problems.from_validation(error.errors())
         return problem(problems.MALFORMED if body["status"] == 400 else problems.VALIDATION, body)
 
-    @app.exception_handler(NotFoundError)
-    def not_found(_: NotFoundError) -> Response:
+    @on_error(app, NotFoundError)
+    def not_found(_: NotFoundError) -> Response[str]:
         return problem(problems.NOT_FOUND, problems.body(problems.NOT_FOUND, "no such resource"))
 
-    @app.exception_handler(Exception)
-    def unexpected(_: Exception) -> Response:
+    @on_error(app, Exception)
+    def unexpected(_: Exception) -> Response[str]:
         logger.exception("unexpected error")  # the trace, never the request body
         return problem(problems.INTERNAL, problems.body(problems.INTERNAL, "the request failed; retry it"))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -88,7 +88,7 @@ class Workflow(Protocol):
     def start(self, order_id: str) -> None:
         """Start the order's lifecycle; starting it again is a no-op."""
 
-    def resume(self, token: str, output: dict) -> bool:
+    def resume(self, token: str, output: dict[str, Any]) -> bool:
         """Hand a waiting task its result; False when that task is no longer waiting."""
 
     def fail(self, token: str, error: str, cause: str) -> bool: ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -29,23 +30,19 @@ SUBJECTS = {
     },
 }
 
-_env: Environment | None = None
-_text_env: Environment | None = None
 
-
+@cache
 def _environments() -> tuple[Environment, Environment]:
     """Built on first use, not at import: a cold start that sends nothing pays nothing for templates."""
-    global _env, _text_env
-    if _env is None or _text_env is None:
-        _env = Environment(loader=PackageLoader("dawra", "templates"),
-                           autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True,
-                                                        default=True),
-                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        # Plain-text bodies (text email, SMS) have no markup to escape into; they get their own environment.
-        _text_env = Environment(loader=PackageLoader("dawra", "templates"), autoescape=False,
-                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                                keep_trailing_newline=False)
-    return _env, _text_env
+    html = Environment(loader=PackageLoader("dawra", "templates"),
+                       autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True,
+                                                    default=True),
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    # Plain-text bodies (text email, SMS) have no markup to escape into; they get their own environment.
+    text = Environment(loader=PackageLoader("dawra", "templates"),
+                       autoescape=False,  # noqa: S701 - plain text only: nothing is ever rendered as HTML from it
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    return html, text
 
 
 def format_money(money: Money) -> str:

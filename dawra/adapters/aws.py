@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -12,7 +13,8 @@ _clients: dict[str, object] = {}
 _lock = threading.Lock()
 
 
-def client(service: str):
+def client(service: str) -> Any:
+    """The boto3 client for `service`: Any, as boto3 ships no type hints for its clients."""
     existing = _clients.get(service)
     if existing is not None:
         return existing

@@ -27,7 +27,8 @@ CONNECTION_ERRORS = (EndpointConnectionError, ConnectionClosedError, ReadTimeout
 
 
 def error_code(error: ClientError) -> str:
-    return error.response.get("Error", {}).get("Code", "")
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code
 
 
 def is_transient(error: ClientError) -> bool:

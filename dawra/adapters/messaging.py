@@ -31,7 +31,8 @@ class AwsMessenger:
                     "Body": {"Html": {"Data": html, "Charset": "UTF-8"}, "Text": {"Data": text, "Charset": "UTF-8"}},
                 },
             )
-        return response["MessageId"]
+        message_id: str = response["MessageId"]
+        return message_id
 
     def send_sms(self, phone: str, text: str) -> str:
         sns = self._sns or aws.client("sns")
@@ -40,7 +41,8 @@ class AwsMessenger:
             attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": self.sms_sender_id}
         with transient_errors("SNS Publish (SMS)"):
             response = sns.publish(PhoneNumber=phone, Message=text, MessageAttributes=attributes)
-        return response["MessageId"]
+        message_id: str = response["MessageId"]
+        return message_id
 
 
 class SnsOpsAlerts:
@@ -55,7 +57,7 @@ class SnsOpsAlerts:
     def catalog_problem(self, sku: str, why: str) -> None:
         self._publish(f"Dawra: sku {sku} cannot be sold", {"sku": sku, "reason": why, "problem": "catalog"})
 
-    def _publish(self, subject: str, message: dict) -> None:
+    def _publish(self, subject: str, message: dict[str, str]) -> None:
         if not self.topic_arn:
             raise ValueError("no ops alerts topic is configured")
         sns = self._sns or aws.client("sns")

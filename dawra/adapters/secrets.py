@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dawra.adapters import aws
 from dawra.adapters.errors import transient_errors
+
+if TYPE_CHECKING:  # imported when first needed, not at cold start
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 MAX_AGE_S = 300
 
@@ -13,7 +16,7 @@ MAX_AGE_S = 300
 class ParameterSecrets:
     def __init__(self, client: Any = None):
         self._client = client
-        self._provider = None
+        self._provider: SecretsProvider | None = None
 
     def get(self, name: str) -> str:
         if self._provider is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -31,7 +32,7 @@ class StepFunctionsWorkflow:
             if error_code(error) != "ExecutionAlreadyExists":  # started before (perhaps by us, answer lost)
                 raise
 
-    def resume(self, token: str, output: dict) -> bool:
+    def resume(self, token: str, output: dict[str, Any]) -> bool:
         return self._answer("SendTaskSuccess", lambda: self.client.send_task_success(
             taskToken=token, output=json.dumps(output)))
 
@@ -40,12 +41,14 @@ class StepFunctionsWorkflow:
             taskToken=token, error=error, cause=cause))
 
     def stop(self, order_id: str, cause: str) -> None:
+        if self.state_machine_arn is None:
+            raise ValueError("no order lifecycle state machine is configured")
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{order_id}"
         with transient_errors("Step Functions StopExecution"):
             self.client.stop_execution(executionArn=arn, cause=cause)
 
     @staticmethod
-    def _answer(what: str, call) -> bool:
+    def _answer(what: str, call: Callable[[], object]) -> bool:
         """False when the task is no longer waiting (token used, timed out, execution over)."""
         try:
             with transient_errors(f"Step Functions {what}"):

@@ -10,7 +10,6 @@ import hashlib
 import json
 import secrets
 
-from dawra.app.common import iso
 from dawra.contracts.api import PlaceOrderRequest
 from dawra.domain.errors import (
     CatalogProblem,
@@ -21,6 +20,7 @@ from dawra.domain.errors import (
 )
 from dawra.domain.order import Order, PaymentState
 from dawra.domain.pricing import PricingError, price_order, promise_date
+from dawra.domain.time import iso
 from dawra.ports import (
     Clock,
     IdempotencyRecord,

@@ -48,10 +48,10 @@ class CancelOrder:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, payments: PaymentProviders, clock: Clock):
         self.orders, self.uow, self.payments, self.clock = orders, uow, payments, clock
 
-    def __call__(self, order_id: str, reason: str) -> dict:
+    def __call__(self, order_id: str, reason: str) -> dict[str, str]:
         return retry_on_race(lambda: self._attempt(order_id, reason), f"cancelling {order_id}")
 
-    def _attempt(self, order_id: str, reason: str) -> dict:
+    def _attempt(self, order_id: str, reason: str) -> dict[str, str]:
         order = load(self.orders, order_id)
         if order.status == OrderStatus.CANCELLED:
             return {"status": order.status.value}
@@ -70,7 +70,7 @@ class AskAPerson:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, alerts: OpsAlerts, clock: Clock):
         self.orders, self.uow, self.alerts, self.clock = orders, uow, alerts, clock
 
-    def __call__(self, order_id: str, reason: str) -> dict:
+    def __call__(self, order_id: str, reason: str) -> dict[str, str]:
         status = retry_on_race(lambda: self._attempt(order_id, reason), f"flagging {order_id}")
         if status == OrderStatus.NEEDS_ATTENTION:
             self.alerts.alert(order_id, reason)  # after the commit: a retry re-alerts rather than never alerting

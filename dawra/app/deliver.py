@@ -9,7 +9,7 @@ from dawra.domain.shipment import Shipment
 from dawra.ports import Clock, OrderRepository, UnitOfWork, Workflow
 
 
-def delivered_output(shipment: Shipment) -> dict:
+def delivered_output(shipment: Shipment) -> dict[str, str | None]:
     return {"shipment_id": shipment.shipment_id, "delivered_at": shipment.delivered_at}
 
 
@@ -17,7 +17,7 @@ class AwaitDelivery:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
         self.orders, self.uow, self.workflow = orders, uow, workflow
 
-    def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict:
+    def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
         shipment = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"waiting on {shipment_id}")
         if shipment.is_delivered:
             # The carrier reported delivery before the token was stored: nothing else will resume us.
@@ -36,10 +36,10 @@ class CompleteOrder:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, clock: Clock):
         self.orders, self.uow, self.clock = orders, uow, clock
 
-    def __call__(self, order_id: str) -> dict:
+    def __call__(self, order_id: str) -> dict[str, str]:
         return retry_on_race(lambda: self._attempt(order_id), f"completing {order_id}")
 
-    def _attempt(self, order_id: str) -> dict:
+    def _attempt(self, order_id: str) -> dict[str, str]:
         order: Order = load(self.orders, order_id)
         if order.status != OrderStatus.COMPLETED:
             order.complete(now_iso(self.clock))

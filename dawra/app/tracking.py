@@ -88,7 +88,7 @@ class ApplyTracking:
         if not shipment.is_delivered:
             return
         token = shipment.resume_token
-        resumed = bool(token) and self.workflow.resume(token, delivered_output(shipment))
+        resumed = self.workflow.resume(token, delivered_output(shipment)) if token else False
         if token:
             retry_on_race(lambda: self._stop_waiting(order_id, shipment_id, token), f"clearing {shipment_id}")
         if not resumed:

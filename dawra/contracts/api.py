@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
 from dawra.contracts.problems import PROBLEM_JSON, Problem
 from dawra.domain.customer import Address, Contact
@@ -17,7 +17,7 @@ from dawra.domain.timeline import TimelineEvent
 
 ShippingMethod = Literal["standard", "express"]
 ORDER_ID_PATTERN = r"^ord_[a-f0-9]{32}$"
-EXAMPLE_ORDER = {
+EXAMPLE_ORDER: dict[str, JsonValue] = {
     "customer_id": "cust-1",
     "contact": {"email": "sara@example.com", "preferred_channel": "email", "language": "en"},
     "shipping_address": {"name": "Sara", "line1": "12 Olaya St", "city": "Riyadh", "country": "SA"},
@@ -27,7 +27,10 @@ EXAMPLE_ORDER = {
 }
 
 
-ServedCountry = enum.StrEnum("ServedCountry", {code: code for code in sorted(DEFAULT_POLICY.tax_bps_by_country)})
+if TYPE_CHECKING:  # the members come from the pricing policy at import time, which mypy cannot enumerate
+    ServedCountry = enum.StrEnum
+else:
+    ServedCountry = enum.StrEnum("ServedCountry", {code: code for code in sorted(DEFAULT_POLICY.tax_bps_by_country)})
 
 
 class ShippingAddress(Address):
@@ -109,12 +112,12 @@ class OrderView(OrderSummary):
     timeline: list[TimelineEntry]
 
 
-def order_summary(order: Order) -> dict:
+def order_summary(order: Order) -> dict[str, Any]:
     return OrderSummary.model_validate(order.model_dump(include=set(OrderSummary.model_fields))).model_dump(
         mode="json")
 
 
-def order_view(order: Order, timeline: list[TimelineEvent]) -> dict:
+def order_view(order: Order, timeline: list[TimelineEvent]) -> dict[str, Any]:
     view = OrderView.model_validate({
         **order.model_dump(include=set(OrderView.model_fields) - {"payment", "shipments", "timeline"}),
         "payment": order.payment.model_dump(include=set(PaymentView.model_fields)),
@@ -125,7 +128,7 @@ def order_view(order: Order, timeline: list[TimelineEvent]) -> dict:
     return view.model_dump(mode="json")
 
 
-def _problems(**described: str) -> dict[int, dict]:
+def _problems(**described: str) -> dict[int, dict[str, Any]]:
     """{"s422": "why"} -> OpenAPI responses carrying a problem document."""
     return {int(status[1:]): {"description": why, "content": {PROBLEM_JSON: {"model": Problem}}}
             for status, why in described.items()}
@@ -134,7 +137,7 @@ def _problems(**described: str) -> dict[int, dict]:
 _UNAVAILABLE = {"description": "Temporarily unavailable: retry after Retry-After seconds, with the same key",
                 "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
                 "content": {PROBLEM_JSON: {"model": Problem}}}
-PLACE_ORDER_RESPONSES: dict[int, dict] = {
+PLACE_ORDER_RESPONSES: dict[int, dict[str, Any]] = {
     201: {"description": "Order placed (or, for a replayed Idempotency-Key, the order it placed)",
           "headers": {"Location": {"description": "The order's URL", "schema": {"type": "string"}}},
           "content": {"application/json": {"model": OrderSummary}}},
@@ -145,7 +148,7 @@ PLACE_ORDER_RESPONSES: dict[int, dict] = {
                      "request", s500="Something went wrong on our side; nothing was half-applied"),
     503: _UNAVAILABLE,
 }
-VIEW_ORDER_RESPONSES: dict[int, dict] = {
+VIEW_ORDER_RESPONSES: dict[int, dict[str, Any]] = {
     200: {"description": "The order", "content": {"application/json": {"model": OrderView}}},
     **_problems(s404="No such order", s422="The order id is not valid", s500="Something went wrong on our side"),
     503: _UNAVAILABLE,

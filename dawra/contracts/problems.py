@@ -10,6 +10,7 @@ the guard every request body passes before anything parses it."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +90,7 @@ def from_domain_error(error: errors.DomainError) -> tuple[Kind, dict[str, Any]]:
     return kind, body(kind, error.message, field)
 
 
-def path_of(location: tuple | list) -> str:
+def path_of(location: Sequence[str | int]) -> str:
     """("body", "lines", 0, "quantity") -> "lines[0].quantity"; ("header", "idempotency-key") -> headers.Idempotency-Key."""
     parts = list(location)
     if parts and parts[0] == "header":
@@ -105,14 +106,14 @@ def path_of(location: tuple | list) -> str:
     return prefix + (text or "body")
 
 
-def message_of(problem: dict) -> str:
+def message_of(problem: Mapping[str, Any]) -> str:
     message = str(problem.get("msg", "is not valid"))
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     return message
 
 
-def from_validation(problems: list[dict]) -> dict[str, Any]:
+def from_validation(problems: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     field_problems = [FieldProblem(path=path_of(p.get("loc", ())), message=message_of(p)) for p in problems]
     if any(p.get("type") == "json_invalid" for p in problems):
         return body(MALFORMED, "the body is not valid JSON")

@@ -5,11 +5,13 @@ fields. A payload's `action` names the task within its function."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from dawra.domain.errors import InvalidTaskInput
+
+T = TypeVar("T")
 
 OrderId = Annotated[str, Field(pattern=r"^ord_[A-Za-z0-9]{8,64}$")]
 ShipmentId = Annotated[str, Field(pattern=r"^shp_[A-Za-z0-9]{8,64}$")]
@@ -98,7 +100,7 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
 }
 
 
-def parse_task(event: dict, adapter: TypeAdapter):
+def parse_task(event: dict[str, Any], adapter: TypeAdapter[T]) -> T:
     """A malformed payload is a typed error (InvalidTaskInput), not a stack trace."""
     try:
         return adapter.validate_python(event)

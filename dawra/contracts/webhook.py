@@ -13,6 +13,7 @@ The raw body is kept byte for byte (base64) because the signature is an HMAC ove
 from __future__ import annotations
 
 import base64
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,7 +35,7 @@ class CarrierWebhookEnvelope(BaseModel):
         return base64.b64decode(self.body_b64, validate=True)
 
     @classmethod
-    def wrap(cls, carrier: str, raw_body: bytes, signature: str | None, received_at_epoch_ms: int):
+    def wrap(cls, carrier: str, raw_body: bytes, signature: str | None, received_at_epoch_ms: int) -> Self:
         return cls(
             carrier=carrier,
             body_b64=base64.b64encode(raw_body).decode("ascii"),

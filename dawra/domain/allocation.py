@@ -69,7 +69,9 @@ def plan_allocation(
     return picks
 
 
-def _greedy_cover(wanted, available, locations) -> tuple | None:
+def _greedy_cover(
+    wanted: dict[str, int], available: dict[tuple[str, str], int], locations: list[Location],
+) -> tuple[Location, ...] | None:
     remaining = dict(wanted)
     chosen: list[Location] = []
     pool = list(locations)

@@ -12,8 +12,9 @@ NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # what a person typed never carries control
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_CONTROL)]
 
 
-def optional_text(max_length: int):
-    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length, pattern=NO_CONTROL)] | None
+def typed_text(max_length: int) -> StringConstraints:
+    """The constraints on an optional field a person typed: `Annotated[str, typed_text(200)] | None`."""
+    return StringConstraints(strip_whitespace=True, max_length=max_length, pattern=NO_CONTROL)
 
 
 def _e164(value: str) -> str:
@@ -36,10 +37,10 @@ class Value(BaseModel):
 class Address(Value):
     name: ShortText
     line1: ShortText
-    line2: optional_text(200) = None
+    line2: Annotated[str, typed_text(200)] | None = None
     city: ShortText
-    region: optional_text(100) = None
-    postal_code: optional_text(20) = None
+    region: Annotated[str, typed_text(100)] | None = None
+    postal_code: Annotated[str, typed_text(20)] | None = None
     country: CountryCode
 
 

@@ -9,6 +9,7 @@ timeline events the customer or an operator will see; a unit of work then commit
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -203,7 +204,7 @@ class Order(BaseModel):
         order._record(TimelineKind.ORDER_CONFIRMED, placed_at)
         return order
 
-    def reserve(self, picks: list[Pick], shipment_id_for, at: str) -> list[Shipment]:
+    def reserve(self, picks: list[Pick], shipment_id_for: Callable[[str, str], str], at: str) -> list[Shipment]:
         """Stock is held for every line: one shipment per location, each with its share of the total."""
         by_location: dict[str, list[Pick]] = {}
         for pick in picks:

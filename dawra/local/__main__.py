@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
 import threading
 import warnings
 from pathlib import Path
+from typing import Any
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
@@ -47,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_up(args.port, args.aws_port, seed_data=not args.no_seed, faults=args.faults or None)
 
 
-def openapi_document() -> dict:
+def openapi_document() -> dict[str, Any]:
     from dawra.local.openapi import document
 
     return document()
@@ -66,23 +68,21 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
         seed(InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name")))
     secret_name = stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name")
     print(f"""Dawra local stack is up.
-  Storefront API   {stack.gateway.url}   (POST /orders, GET /orders/{{order_id}})
-  Carrier webhooks {stack.gateway.url}/webhooks/carriers/sandbox
+  Storefront API   {stack.gateway_url}   (POST /orders, GET /orders/{{order_id}})
+  Carrier webhooks {stack.gateway_url}/webhooks/carriers/sandbox
   AWS endpoint     {stack.aws_endpoint}   (aws --endpoint-url {stack.aws_endpoint} --region us-east-1 ...;
                    credentials: any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)
   Sandbox carrier webhook secret: {stack.cloud.carrier_secrets["carrier-sandbox-webhook"]}
                    (random for this run; also {secret_name} in Secrets Manager)
-  API documentation {stack.gateway.url}/docs   Emails and SMS sent: {stack.gateway.url}/_local/outbox
+  API documentation {stack.gateway_url}/docs   Emails and SMS sent: {stack.gateway_url}/_local/outbox
   Catalog and stock: {'seeded (dawra/local/seed.py)' if seed_data else 'empty'}
 Press Ctrl-C to stop.""", flush=True)
     if plan is not None:
         print(f"Fault injection is ON (handlers, webhook -> SQS, pollers): {plan.describe()}", flush=True)
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stopped.wait()
-    except KeyboardInterrupt:
-        pass
     stack.stop()
     if plan is not None:
         print(stack.cloud.faults.summary())

@@ -31,9 +31,10 @@ import time
 import traceback
 import uuid
 import zipfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 import boto3
 from botocore.config import Config
@@ -42,6 +43,14 @@ from dawra.local import faults as fault_injection
 from dawra.local.faults import FaultPlan, Faults, fault_scope
 from dawra.topology import TOPOLOGY, AnyResource, Arn, Function, Ref, Resource, Topology
 from dawra.topology.model import EveryArn
+
+if TYPE_CHECKING:
+    from moto.awslambda.models import LambdaFunction
+    from moto.core.common_types import TYPE_RESPONSE
+    from moto.core.models import MockAWS
+    from moto.core.responses import BaseResponse
+    from moto.ses.models import Message, SESBackend
+    from moto.sns.models import SNSBackend
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -80,10 +89,11 @@ class LambdaContext:
 
 _cold_start_lock = threading.Lock()
 _containers = itertools.count(1)
+Handler = Callable[[Any, LambdaContext], Any]  # a Lambda handler: (event, context) -> a JSON-serialisable result
 
 
 @contextmanager
-def _own_loggers(container: str):
+def _own_loggers(container: str) -> Iterator[None]:
     """Each container's Powertools Loggers get a standard logger of their own, as each Lambda container (a process of
     its own) has. Powertools names the standard logger after the service, which is `dawra` everywhere, so without
     this every in-process function would share one logger and one formatter: one function's appended keys and
@@ -94,35 +104,39 @@ def _own_loggers(container: str):
 
     original = Logger._get_logger
     unique = f"dawra-local.{container}.{next(_containers)}"  # never reused, even by a later cloud in this process
-    Logger._get_logger = lambda self: logging.getLogger(unique)
+    # Powertools' private logger factory is replaced for the import; mypy forbids assigning to a method.
+    Logger._get_logger = lambda self: logging.getLogger(unique)  # type: ignore[method-assign]
     try:
         yield
     finally:
-        Logger._get_logger = original
+        Logger._get_logger = original  # type: ignore[method-assign]
 
 
 @dataclass
 class _FunctionRuntime:
     function: Function
-    idle: list[Any] = field(default_factory=list)
+    idle: list[Handler] = field(default_factory=list)
     created: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     available: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(MAX_WARM_CONTAINERS))
 
-    def _cold_start(self):
+    def _cold_start(self) -> Handler:
         module_file, attr = self.function.handler.rsplit(".", 1)
         path = self.function.code_path / f"{module_file.replace('.', '/')}.py"
         self.created += 1
         name = f"dawra_local_fn.{self.function.id.replace('-', '_')}.c{self.created}"
         spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path} as a module")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         with _cold_start_lock, _own_loggers(name):  # separate processes on Lambda: one import at a time here
             spec.loader.exec_module(module)
-        return getattr(module, attr)
+        handler: Handler = getattr(module, attr)
+        return handler
 
     @contextmanager
-    def container(self):
+    def container(self) -> Iterator[Handler]:
         self.available.acquire()
         try:
             with self.lock:
@@ -150,7 +164,8 @@ class InProcessLambda:
     def invoke(self, function_name: str, arn: str, event: Any) -> tuple[str, bool, str]:
         runtime = self.by_name.get(function_name)
         if runtime is None:
-            body = {"errorType": "ResourceNotFound", "errorMessage": f"no local handler for {function_name}"}
+            body: dict[str, str | list[str]] = {
+                "errorType": "ResourceNotFound", "errorMessage": f"no local handler for {function_name}"}
             return json.dumps(body), True, ""
         with self._count_lock:
             self.invocations[function_name] += 1
@@ -194,9 +209,10 @@ _patched = False
 _active_lambda: InProcessLambda | None = None
 _send_order: dict[tuple[str, str], int] = {}  # ("email" | "sms", message id) -> position in send order
 _send_counter = itertools.count()
+_step_functions_clients: dict[tuple[str, str], Any] = {}  # (region, service) -> the client the interpreter reuses
 
 
-def _no_docker(self):
+def _no_docker(self: LambdaFunction) -> NoReturn:
     """moto's GET /moto-api/data.json reads every public attribute of every model and skips only TypeError,
     AttributeError and ValueError. LambdaFunction.docker_client is a property that connects to Docker and,
     with no Docker daemon, raises DockerException: data.json answered 500 as soon as our functions existed.
@@ -205,58 +221,82 @@ def _no_docker(self):
     raise AttributeError("the embedded cloud runs Lambda handlers in-process, without Docker")
 
 
+_resolver_lock = threading.Lock()
+
+
+def _one_api_event_at_a_time() -> None:
+    """Powertools' event handler keeps the event being resolved on a class attribute (BaseRouter.current_event):
+    right on Lambda, where a process serves one invocation at a time, wrong here, where containers of the API share
+    a process. Two concurrent requests then read each other's headers and body (the chaos tier saw a checkout
+    answered with another key's order). Resolving one API event at a time restores what separate processes give."""
+    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+
+    original = ApiGatewayResolver.resolve
+
+    def resolve(self: ApiGatewayResolver, event: Any, context: Any) -> Any:
+        with _resolver_lock:
+            return original(self, event, context)
+
+    ApiGatewayResolver.resolve = resolve  # type: ignore[method-assign]  # an in-process stand-in for processes
+
+
 def _install_patches() -> None:
     """Patch moto once per process; the active InProcessLambda is swapped per EmbeddedCloud."""
     global _patched
     if _patched:
         return
+    _one_api_event_at_a_time()
     from moto.awslambda.models import LambdaFunction
     from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
-    def _invoke_lambda(self, event=None):
+    def _invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
         if _active_lambda is None:
             raise RuntimeError("no embedded cloud is running")
         return _active_lambda.invoke(self.function_name, self.function_arn, event)
 
-    LambdaFunction._invoke_lambda = _invoke_lambda
-    LambdaFunction.docker_client = property(_no_docker)
+    # Each `type: ignore[method-assign]` here replaces a moto method at run time, which mypy forbids by design.
+    LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    # A property replaces this property (mypy also reports the property object where it expects the getter).
+    LambdaFunction.docker_client = property(_no_docker)  # type: ignore[method-assign, assignment]
 
     # Check-then-write transactions instead of moto's deep copy of whole tables (see dawra/local/transactions.py).
     from moto.dynamodb.models import DynamoDBBackend
 
     from dawra.local.transactions import transact_write_items
 
-    DynamoDBBackend.transact_write_items = transact_write_items
+    # (and `assignment`: the replacement calls its first parameter `backend`, where moto's method says `self`)
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign, assignment]
 
     for handler_class in (DynamoHandler, DynamoDBStreamsHandler):
         original = handler_class.call_action
 
-        def call_action(self, _original=original):
+        def call_action(self: BaseResponse, _original: Callable[[BaseResponse], TYPE_RESPONSE] = original,
+                        ) -> TYPE_RESPONSE:
             with _dynamodb_lock:
                 return _original(self)
 
-        handler_class.call_action = call_action
+        handler_class.call_action = call_action  # type: ignore[method-assign]
 
     # Step Functions' interpreter builds a boto3 client for every task; reuse them (thread-safe for calls).
     import moto.stepfunctions.parser.asl.utils.boto_client as boto_client_module
 
     original_client_for = boto_client_module.boto_client_for
-    cache: dict[tuple, Any] = {}
+    cache = _step_functions_clients
     cache_lock = threading.Lock()
 
-    def cached_client_for(region, service, state_credentials=None):
+    def cached_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
         key = (region, service)
         with cache_lock:
             if key not in cache:
                 cache[key] = original_client_for(region=region, service=service, state_credentials=state_credentials)
             return cache[key]
 
-    cached_client_for.cache = cache
     importlib.import_module("moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils")
     for module in list(sys.modules.values()):
         if getattr(module, "boto_client_for", None) is original_client_for:
-            module.boto_client_for = cached_client_for
+            # any module that imported moto's function by name: mypy cannot know it has that attribute
+            module.boto_client_for = cached_client_for  # type: ignore[attr-defined]
     boto_client_module.boto_client_for = cached_client_for
 
     # The outbox in send order across channels: moto keeps emails and SMS in two separate collections.
@@ -265,28 +305,25 @@ def _install_patches() -> None:
 
     original_send_email, original_publish = SESBackend.send_email, SNSBackend.publish
 
-    def send_email(self, *args, **kwargs):
+    def send_email(self: SESBackend, *args: Any, **kwargs: Any) -> Message:
         message = original_send_email(self, *args, **kwargs)
         _send_order[("email", message.id)] = next(_send_counter)
         return message
 
-    def publish(self, *args, **kwargs):
+    def publish(self: SNSBackend, *args: Any, **kwargs: Any) -> str:
         message_id = original_publish(self, *args, **kwargs)
         if message_id in self.sms_messages:
             _send_order[("sms", message_id)] = next(_send_counter)
         return message_id
 
-    SESBackend.send_email, SNSBackend.publish = send_email, publish
+    SESBackend.send_email = send_email  # type: ignore[method-assign]
+    SNSBackend.publish = publish  # type: ignore[method-assign]
     fault_injection.install()
     _patched = True
 
 
 def _clear_step_functions_client_cache() -> None:
-    import moto.stepfunctions.parser.asl.utils.boto_client as boto_client_module
-
-    cache = getattr(boto_client_module.boto_client_for, "cache", None)
-    if cache is not None:
-        cache.clear()
+    _step_functions_clients.clear()
 
 
 # --- The cloud ---------------------------------------------------------------------------------------------------
@@ -306,7 +343,7 @@ class EmbeddedCloud:
         self.lambdas = InProcessLambda(topology)
         self.faults = Faults(fault_plan)
         self.time_scale = time_scale
-        self._mock = None
+        self._mock: MockAWS | None = None
         self._clients: dict[tuple[str, int | None], Any] = {}
         self.carrier_secrets: dict[str, str] = {}
         self.resolved: dict[tuple[str, str, str], str] = {}
@@ -349,13 +386,14 @@ class EmbeddedCloud:
         fault_injection.activate(None)
         _clear_step_functions_client_cache()
 
-    def __enter__(self) -> EmbeddedCloud:  # noqa: PYI034
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def client(self, service: str, attempts: int | None = None):
+    def client(self, service: str, attempts: int | None = None) -> Any:
         """A cached client; `attempts` caps the total attempts per call (1: botocore does not retry)."""
         key = (service, attempts)
         if key not in self._clients:
@@ -375,7 +413,8 @@ class EmbeddedCloud:
         return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
 
     def queue_url(self, queue_id: str) -> str:
-        return self.client("sqs").get_queue_url(QueueName=self.topology.queue(queue_id).name)["QueueUrl"]
+        url: str = self.client("sqs").get_queue_url(QueueName=self.topology.queue(queue_id).name)["QueueUrl"]
+        return url
 
     region = REGION
 
@@ -403,7 +442,7 @@ class EmbeddedCloud:
             name = name.split("@", 1)[1]
         return f"arn:aws:{resource.service}:{REGION}:{ACCOUNT}:{resource.resource_type}/{name}"
 
-    def policy_document(self, function: Function) -> dict:
+    def policy_document(self, function: Function) -> dict[str, Any]:
         """The function's grants as an IAM policy: one statement per grant, in the topology's order."""
         return {"Version": "2012-10-17", "Statement": [
             {"Effect": grant.effect, "Action": list(grant.actions),
@@ -413,7 +452,9 @@ class EmbeddedCloud:
     def _role(self, name: str, service: str) -> str:
         trust = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": f"{service}.amazonaws.com"}}]}
-        return self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        role = self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+        arn: str = role["Arn"]
+        return arn
 
     # resources
     def _create_resources(self) -> None:
@@ -445,13 +486,13 @@ class EmbeddedCloud:
                 self.resolved[("table", table.id, "stream_arn")] = described["LatestStreamArn"]
 
         for queue in sorted(topo.queues, key=lambda q: q.dead_letter_queue is not None):
-            attributes = {"VisibilityTimeout": str(queue.visibility_timeout_s),
-                          "MessageRetentionPeriod": str(queue.retention_s)}
+            queue_attributes = {"VisibilityTimeout": str(queue.visibility_timeout_s),
+                                "MessageRetentionPeriod": str(queue.retention_s)}
             if queue.dead_letter_queue:
-                attributes["RedrivePolicy"] = json.dumps({
+                queue_attributes["RedrivePolicy"] = json.dumps({
                     "deadLetterTargetArn": self.resolved[("queue", queue.dead_letter_queue, "arn")],
                     "maxReceiveCount": queue.max_receive_count})
-            url = sqs.create_queue(QueueName=queue.name, Attributes=attributes)["QueueUrl"]
+            url = sqs.create_queue(QueueName=queue.name, Attributes=queue_attributes)["QueueUrl"]
             self.resolved[("queue", queue.id, "url")] = url
             self.resolved[("queue", queue.id, "name")] = queue.name
             self.resolved[("queue", queue.id, "arn")] = self.arn("queue", queue.name)
@@ -527,7 +568,7 @@ def read_outbox() -> list[OutboxMessage]:
     return [message for _, message in sorted(sent, key=lambda pair: _send_order.get(pair[0], float("inf")))]
 
 
-def _key_schema(partition_key: str, sort_key: str | None) -> list[dict]:
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
     schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
     if sort_key:
         schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})

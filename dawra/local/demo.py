@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import Any
 
 from dawra.adapters.dynamo.inventory import DynamoInventory
+from dawra.domain.inventory import StockLevel
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
 from dawra.local.seed import seed
 from dawra.local.stack import LocalStack
 
 
 def customer(name: str, email: str, *, phone: str | None = None, channel: str = "email", language: str = "en",
-             city: str = "Riyadh") -> dict:
+             city: str = "Riyadh") -> dict[str, Any]:
     contact = {"email": email, "preferred_channel": channel, "language": language}
     if phone:
         contact["phone"] = phone
@@ -36,16 +38,23 @@ DEMO_ORDERS = [
 ]
 
 
+def _stock(inventory: DynamoInventory, sku: str, location_id: str) -> StockLevel:
+    level = inventory.stock(sku, location_id)
+    if level is None:
+        raise RuntimeError(f"no stock of {sku} at {location_id}: was the demo's data seeded?")
+    return level
+
+
 def run_demo() -> int:
     started = time.monotonic()
     with LocalStack() as stack:
-        store = Storefront(stack.gateway.url)
+        store = Storefront(stack.gateway_url)
         inventory = DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name"))
         seed(inventory)
         secret = stack.cloud.client("secretsmanager").get_secret_value(
             SecretId=stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
-        carrier = SandboxCarrierSimulator(stack.gateway.url, secret)
-        print(f"Local stack up: gateway {stack.gateway.url}, AWS endpoint {stack.aws_endpoint}\n")
+        carrier = SandboxCarrierSimulator(stack.gateway_url, secret)
+        print(f"Local stack up: gateway {stack.gateway_url}, AWS endpoint {stack.aws_endpoint}\n")
 
         declined = store.place_order({**DEMO_ORDERS[0][1], "payment_token": "tok_sandbox_decline"},
                                      f"demo-{uuid.uuid4()}")
@@ -56,15 +65,16 @@ def run_demo() -> int:
         for title, order in DEMO_ORDERS:
             key = f"demo-{uuid.uuid4()}"
             result = store.place_order(order, key)
-            assert result.status == 201, result.body
+            if result.status != 201:
+                raise RuntimeError(f"placing {title!r} failed: HTTP {result.status} {result.body}")
             replay = store.place_order(order, key)
             same = replay.status == 201 and replay.body["order_id"] == result.body["order_id"]
             print(f"Placed {result.body['order_id']} ({title}); replay with the same Idempotency-Key -> "
                   f"{'same order' if same else 'DIFFERENT ORDER'}")
             placed.append((title, result.body["order_id"]))
 
-        mats_before = inventory.stock("PRAYER-MAT", "riyadh-dc")
-        for title, order_id in placed:
+        mats_before = _stock(inventory, "PRAYER-MAT", "riyadh-dc")
+        for _title, order_id in placed:
             order = store.wait_for(order_id, {"SHIPPED", "CANCELLED"})
             if order["status"] == "SHIPPED":
                 # every shipment of the order must be booked before the carrier can report on it
@@ -91,7 +101,7 @@ def run_demo() -> int:
                       f"tracking {shipment['tracking_number']}")
             for event in order["timeline"]:
                 print(f"   {event['at']}  {event['kind']}")
-        mats_after = inventory.stock("PRAYER-MAT", "riyadh-dc")
+        mats_after = _stock(inventory, "PRAYER-MAT", "riyadh-dc")
         print(f"\nPrayer mats at riyadh-dc before/after the out-of-stock order: on_hand {mats_before.on_hand}/"
               f"{mats_after.on_hand}, reserved {mats_before.reserved}/{mats_after.reserved} (unchanged)")
 

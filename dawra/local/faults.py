@@ -21,12 +21,16 @@ import json
 import random
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+    from moto.core.botocore_stubber import BotocoreStubber
 
 # plan service name -> (botocore service name, event-name prefix in "before-send.<prefix>.<Operation>")
 SERVICES = {
@@ -37,6 +41,7 @@ SERVICES = {
 }
 _BY_PREFIX = {prefix: service for service, (_, prefix) in SERVICES.items()}
 KINDS = ("throttle", "ambiguous")
+T = TypeVar("T")
 
 
 class FaultPlanError(ValueError):
@@ -48,7 +53,7 @@ class FaultRates:
     throttle: float = 0.0
     ambiguous: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for kind in KINDS:
             value = getattr(self, kind)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
@@ -65,17 +70,19 @@ class FaultPlan:
             raise FaultPlanError(f"seed must be an integer, not {seed!r}")
         self.seed = seed
         self.rules: dict[str, FaultRates] = {}
-        for key, rates in rules.items():
+        for key, given in rules.items():
             _check_key(key)
-            if isinstance(rates, Mapping):
-                unknown = set(rates) - set(KINDS)
+            if isinstance(given, Mapping):
+                unknown = set(given) - set(KINDS)
                 if unknown:
                     raise FaultPlanError(f"{key}: unknown fault kind(s) {sorted(unknown)}; expected {KINDS}")
-                rates = FaultRates(**rates)
-            elif not isinstance(rates, FaultRates):
-                raise FaultPlanError(f"{key}: expected an object like {{\"throttle\": 0.1}}, not {rates!r}")
+                rates = FaultRates(**given)
+            elif isinstance(given, FaultRates):
+                rates = given
+            else:
+                raise FaultPlanError(f"{key}: expected an object like {{\"throttle\": 0.1}}, not {given!r}")
             self.rules[key] = rates
-        self._random = random.Random(seed)
+        self._random = random.Random(seed)  # noqa: S311 - seeded so a run's faults repeat; not security
         self._lock = threading.Lock()
 
     @classmethod
@@ -113,7 +120,7 @@ class FaultPlan:
             return "throttle"
         return "ambiguous" if roll < rates.throttle + rates.ambiguous else None
 
-    def choice(self, options: list) -> Any:
+    def choice(self, options: Sequence[T]) -> T:
         with self._lock:
             return self._random.choice(options)
 
@@ -162,7 +169,7 @@ class Faults:
     def __init__(self, plan: FaultPlan | None = None):
         self._plan = plan
         self._enabled = True
-        self._injected: Counter = Counter()
+        self._injected: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
 
     @property
@@ -191,7 +198,7 @@ class Faults:
         return self._enabled and self._plan is not None
 
     @property
-    def injected(self) -> Counter:
+    def injected(self) -> Counter[tuple[str, str, str]]:
         """A copy: (service, operation, kind) -> count; kind is throttle, ambiguous or cancelled."""
         with self._lock:
             return Counter(self._injected)
@@ -238,14 +245,15 @@ def install() -> None:
 
     original = BotocoreStubber.__call__
 
-    def __call__(self, event_name: str, request, **kwargs):
+    def faulty_call(self: BotocoreStubber, event_name: str, request: AWSPreparedRequest,
+                    **kwargs: Any) -> AWSResponse | None:
         faults = _active
         if faults is None or not self.enabled or not _in_scope.get():
             return original(self, event_name, request, **kwargs)
-        _, prefix, operation = (event_name.split(".", 2) + ["", ""])[:3]
+        _, prefix, operation = [*event_name.split(".", 2), "", ""][:3]
         service = _BY_PREFIX.get(prefix)
         kind, plan = faults._draw(service, operation) if service else (None, None)
-        if kind is None:
+        if kind is None or service is None or plan is None:  # a drawn fault always comes with both
             return original(self, event_name, request, **kwargs)
         if kind == "ambiguous":
             original(self, event_name, request, **kwargs)  # applied; the answer is lost
@@ -254,11 +262,12 @@ def install() -> None:
             return _transaction_cancelled(request, plan)
         return _error(request, service, 400, "ThrottlingException", "Rate exceeded")
 
-    BotocoreStubber.__call__ = __call__
+    BotocoreStubber.__call__ = faulty_call  # type: ignore[method-assign]  # moto's stubber, replaced at run time
     _installed = True
 
 
-def _error(request, service: str, status: int, code: str, message: str, **extra):
+def _error(request: AWSPreparedRequest, service: str, status: int, code: str, message: str,
+           **extra: Any) -> AWSResponse:
     """An error in the JSON protocol all four services speak here (botocore reads the code after the '#')."""
     from botocore.awsrequest import AWSResponse
     from moto.core.botocore_stubber import MockRawResponse
@@ -271,7 +280,7 @@ def _error(request, service: str, status: int, code: str, message: str, **extra)
     return AWSResponse(request.url, status, headers, MockRawResponse(body))
 
 
-def _transaction_cancelled(request, plan: FaultPlan):
+def _transaction_cancelled(request: AWSPreparedRequest, plan: FaultPlan) -> AWSResponse:
     body = request.body.decode() if isinstance(request.body, bytes) else request.body
     items = len(json.loads(body or "{}").get("TransactItems", [])) or 1
     culprit, code = plan.choice(range(items)), plan.choice(["ThrottlingError", "TransactionConflict"])

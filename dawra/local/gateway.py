@@ -20,8 +20,11 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.serving import make_server
@@ -31,6 +34,9 @@ from dawra.contracts import problems, webhook
 from dawra.contracts.webhook import CarrierWebhookEnvelope
 from dawra.local.faults import fault_scope
 from dawra.topology import REPO_ROOT, Route
+
+if TYPE_CHECKING:
+    from dawra.local.cloud import EmbeddedCloud
 
 STAGE = "local"
 DEPLOYED_STAGE_PREFIX = "/v1"  # infra/capabilities/api.py STAGE_NAME
@@ -48,17 +54,18 @@ SWAGGER_INIT = 'window.ui = SwaggerUIBundle({url: "/docs/openapi.json", dom_id: 
 CARRIER_NAME = re.compile(r"^[a-z0-9-]{1,32}$")  # dawra.adapters.carriers.MAX_NAME
 
 
-def _pattern(path: str) -> re.Pattern:
+def _pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
 
 
 class Gateway:
-    def __init__(self, cloud, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, cloud: EmbeddedCloud, host: str = "127.0.0.1", port: int = 0):
         self.cloud = cloud
         self.routes = [(route, _pattern(route.path)) for route in cloud.topology.routes]
         self.requests = 0
         self._server = make_server(host, port, self._wsgi, threaded=True)
-        self.host, self.port = self._server.server_address[:2]
+        bound_host, bound_port = self._server.server_address[:2]  # the port the OS chose when asked for 0
+        self.host, self.port = str(bound_host), int(bound_port)
         self._thread: threading.Thread | None = None
 
     @property
@@ -74,7 +81,7 @@ class Gateway:
         self._server.shutdown()
         self._server.server_close()
 
-    def _wsgi(self, environ, start_response):
+    def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         self.requests += 1
         response = self.handle(request)
@@ -102,7 +109,7 @@ class Gateway:
                             {"Allow": ", ".join(sorted(allowed))})
         return _problem(problems.NOT_FOUND, f"no route for {path[:200]}")
 
-    def _to_queue(self, route: Route, params: dict, request: Request) -> Response:
+    def _to_queue(self, route: Route, params: dict[str, str], request: Request) -> Response:
         if not CARRIER_NAME.match(params.get("carrier", "")):
             return _problem(problems.NOT_FOUND, "no such carrier")
         media_type = (request.content_type or "").split(";")[0].strip().lower()
@@ -148,7 +155,7 @@ class Gateway:
             return _problem(problems.NOT_FOUND, "Swagger UI is not installed: run make infra-setup (npm ci)")
         return Response(asset.read_bytes(), content_type=SWAGGER_ASSETS[name])
 
-    def _to_function(self, route: Route, params: dict, request: Request, path: str) -> Response:
+    def _to_function(self, route: Route, params: dict[str, str], request: Request, path: str) -> Response:
         body = request.get_data()
         try:
             text, is_base64 = body.decode("utf-8"), False
@@ -215,5 +222,5 @@ def _problem(kind: problems.Kind, detail: str, extra_headers: dict[str, str] | N
     return response
 
 
-def _json(status: int, body: dict) -> Response:
+def _json(status: int, body: dict[str, Any]) -> Response:
     return Response(json.dumps(body, ensure_ascii=False), status=status, content_type="application/json")

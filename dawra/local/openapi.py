@@ -8,7 +8,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from unittest import mock
 
 from dawra.contracts import env
@@ -27,7 +29,7 @@ SERVERS = [{"url": "http://127.0.0.1:8080", "description": "make up (the local s
 
 
 @contextmanager
-def _placeholder_settings():
+def _placeholder_settings() -> Iterator[None]:
     values = {env.ORDERS_TABLE: "dawra-orders", env.INVENTORY_TABLE: "dawra-inventory",
               env.ORDER_LIFECYCLE_ARN: "arn:aws:states:us-east-1:123456789012:stateMachine:dawra-order-lifecycle",
               "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
@@ -38,7 +40,7 @@ def _placeholder_settings():
     env.settings.cache_clear()
 
 
-def _webhook_operation() -> dict:
+def _webhook_operation() -> dict[str, Any]:
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {
         "summary": "A carrier's tracking webhook",
@@ -69,13 +71,15 @@ def _webhook_operation() -> dict:
     }
 
 
-def document() -> dict:
+def document() -> dict[str, Any]:
     function = TOPOLOGY.function("orders-api")
     with _placeholder_settings():
         spec = importlib.util.spec_from_file_location("dawra_openapi_orders_api", function.code_path / "app.py")
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {function.code_path / 'app.py'} as a module")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        doc = json.loads(module.app.get_openapi_json_schema(title=TITLE, version="0.1.0", description=DESCRIPTION,
+        doc: dict[str, Any] = json.loads(module.app.get_openapi_json_schema(title=TITLE, version="0.1.0", description=DESCRIPTION,
                                                             servers=SERVERS))
     route = next(r for r in TOPOLOGY.routes if r.target_kind == "queue")
     doc["paths"][route.path] = {route.method.lower(): _webhook_operation()}

@@ -18,15 +18,18 @@ from __future__ import annotations
 import json
 import threading
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dawra.local.faults import fault_scope
 from dawra.topology import QueueEventSource, StreamEventSource
 
+if TYPE_CHECKING:
+    from dawra.local.cloud import EmbeddedCloud
 
-def matches(pattern: dict, event: Any) -> bool:
+
+def matches(pattern: dict[str, Any], event: Any) -> bool:
     """Lambda event filtering, exact-value subset: every key of the pattern must be present in the record; a list
     lists the allowed values, a dict descends."""
     if not isinstance(event, dict):
@@ -48,14 +51,15 @@ CALL_ERRORS = (BotoCoreError, ClientError)
 DELETE_ATTEMPTS = 3
 
 
-def _invoke(lambda_client, function_name: str, event: dict) -> tuple[bool, dict | None]:
+def _invoke(lambda_client: Any, function_name: str, event: dict[str, Any]) -> tuple[bool, Any]:
+    """(whether the function succeeded, its result: a JSON value, or an error payload when it did not)."""
     response = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event).encode())
     payload = json.loads(response["Payload"].read() or b"null")
     return "FunctionError" not in response, payload
 
 
 class SqsPoller:
-    def __init__(self, cloud, source: QueueEventSource):
+    def __init__(self, cloud: EmbeddedCloud, source: QueueEventSource):
         self.cloud = cloud
         self.source = source
         queue = cloud.topology.queue(source.queue)
@@ -93,7 +97,7 @@ class SqsPoller:
             self._delete(sqs, done[start:start + 10])
         return len(received)
 
-    def _delete(self, sqs, messages: list[dict]) -> None:
+    def _delete(self, sqs: Any, messages: list[dict[str, Any]]) -> None:
         """Delete a batch, retrying what failed server-side; what is left comes back after its timeout."""
         pending = {str(i): m["ReceiptHandle"] for i, m in enumerate(messages)}
         for _ in range(DELETE_ATTEMPTS):
@@ -111,7 +115,7 @@ class SqsPoller:
             if not pending:
                 return
 
-    def _record(self, message: dict) -> dict:
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         return {
             "messageId": message["MessageId"],
             "receiptHandle": message["ReceiptHandle"],
@@ -126,14 +130,14 @@ class SqsPoller:
 
 
 class StreamPoller:
-    def __init__(self, cloud, source: StreamEventSource):
+    def __init__(self, cloud: EmbeddedCloud, source: StreamEventSource):
         self.cloud = cloud
         self.source = source
         self.stream_arn = cloud.resolve_ref("table", source.table, "stream_arn")
         self.function_name = cloud.topology.function(source.function).name
         self.failure_queue_url = cloud.resolve_ref("queue", source.on_failure_queue, "url")
         self._last_sequence: dict[str, str] = {}  # shard -> last sequence number read
-        self._pending: dict[str, list[dict]] = {}  # shard -> records read but not yet delivered
+        self._pending: dict[str, list[dict[str, Any]]] = {}  # shard -> records read but not yet delivered
         self._attempts: dict[str, int] = {}  # sequence number -> failed attempts
         self._stalled = False  # the on-failure queue could not be reached: this shard waits for the next poll
         self.call_failures = 0
@@ -165,7 +169,7 @@ class StreamPoller:
                 delivered += self._deliver(shard_id, batch)
         return delivered
 
-    def _read(self, streams, shard_id: str) -> None:
+    def _read(self, streams: Any, shard_id: str) -> None:
         # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard object
         # when it rolls back a cancelled transaction, and an old iterator would read the old one.
         after = self._last_sequence.get(shard_id)
@@ -179,11 +183,11 @@ class StreamPoller:
         # Filtered-out records are dropped, as Lambda does: they never reach the function.
         self._pending[shard_id] = [record for record in map(self._record, records) if self._wanted(record)]
 
-    def _wanted(self, record: dict) -> bool:
+    def _wanted(self, record: dict[str, Any]) -> bool:
         patterns = self.source.filter_patterns
         return not patterns or any(matches(pattern, record) for pattern in patterns)
 
-    def _deliver(self, shard_id: str, batch: list[dict]) -> int:
+    def _deliver(self, shard_id: str, batch: list[dict[str, Any]]) -> int:
         if self._attempts.get(batch[0]["dynamodb"]["SequenceNumber"], 0) > self.source.max_retry_attempts:
             return self._give_up(shard_id, batch[0])  # given up on, but the failure queue was unreachable
         ok, payload = _invoke(self.cloud.client("lambda"), self.function_name, {"Records": batch})
@@ -203,14 +207,14 @@ class StreamPoller:
             return self._deliver(shard_id, batch[:half])  # the next poll continues with the rest
         return self._retry_or_give_up(shard_id, batch[0])
 
-    def _retry_or_give_up(self, shard_id: str, record: dict) -> int:
+    def _retry_or_give_up(self, shard_id: str, record: dict[str, Any]) -> int:
         sequence = record["dynamodb"]["SequenceNumber"]
         self._attempts[sequence] = self._attempts.get(sequence, 0) + 1
         if self._attempts[sequence] <= self.source.max_retry_attempts:
             return 0
         return self._give_up(shard_id, record)
 
-    def _give_up(self, shard_id: str, record: dict) -> int:
+    def _give_up(self, shard_id: str, record: dict[str, Any]) -> int:
         sequence = record["dynamodb"]["SequenceNumber"]
         try:
             self.cloud.client("sqs", attempts=1).send_message(
@@ -229,7 +233,7 @@ class StreamPoller:
         del self._attempts[sequence]
         return 1
 
-    def _record(self, record: dict) -> dict:
+    def _record(self, record: dict[str, Any]) -> dict[str, Any]:
         dynamodb = dict(record["dynamodb"])
         created = dynamodb.get("ApproximateCreationDateTime")
         if isinstance(created, datetime):
@@ -247,13 +251,14 @@ class StreamPoller:
 
 def _low_level(dynamodb: dict[str, Any]) -> dict[str, Any]:
     """boto3 hands back Binary wrappers; a Lambda event carries plain JSON."""
-    return json.loads(json.dumps(dynamodb, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(dynamodb, default=str))
+    return plain
 
 
 class Pollers:
     """All event source mappings; `drain()` runs them until nothing moves, `run_in_background()` keeps polling."""
 
-    def __init__(self, cloud):
+    def __init__(self, cloud: EmbeddedCloud):
         self.sqs = [SqsPoller(cloud, source) for source in cloud.topology.queue_event_sources]
         self.streams = [StreamPoller(cloud, source) for source in cloud.topology.stream_event_sources]
         self._stop = threading.Event()
@@ -267,7 +272,7 @@ class Pollers:
     @property
     def call_failures(self) -> int:
         """The pollers' own SQS and stream calls that failed (and were, or will be, tried again)."""
-        return sum(p.call_failures for p in (*self.sqs, *self.streams))
+        return sum(p.call_failures for p in self.sqs) + sum(p.call_failures for p in self.streams)
 
     def drain(self, max_rounds: int = 100) -> int:
         """Poll until a round moves nothing and no call of the round failed (or max_rounds)."""
@@ -281,7 +286,7 @@ class Pollers:
         return total
 
     def run_in_background(self, interval_s: float = 0.05) -> None:
-        def loop():
+        def loop() -> None:
             while not self._stop.is_set():
                 try:
                     if not self.poll_once():

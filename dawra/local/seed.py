@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dawra.domain.allocation import Location
 from dawra.domain.money import Money
 from dawra.domain.pricing import CatalogItem
+
+if TYPE_CHECKING:
+    from dawra.adapters.dynamo.inventory import DynamoInventory
 
 CATALOG = [
     CatalogItem(sku="MUG-CLASSIC", title="Classic mug", unit_price=Money(amount=4500, currency="SAR"), weight_g=350),
@@ -29,7 +34,7 @@ STOCK = {
 }
 
 
-def seed(inventory) -> None:
+def seed(inventory: DynamoInventory) -> None:
     """Write the demo merchant's data through the inventory adapter (dawra.adapters.dynamo.inventory)."""
     for item in CATALOG:
         inventory.put_catalog_item(item)

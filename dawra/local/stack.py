@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import TYPE_CHECKING, Self
 
 from dawra.local.cloud import EmbeddedCloud, OutboxMessage, read_outbox
 from dawra.local.faults import FaultPlan
 from dawra.local.gateway import Gateway
 from dawra.local.pollers import Pollers
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 __all__ = ["LocalStack", "OutboxMessage", "read_outbox"]  # the outbox lives in cloud.py; importable here too
 
@@ -16,7 +20,8 @@ __all__ = ["LocalStack", "OutboxMessage", "read_outbox"]  # the outbox lives in 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 class LocalStack:
@@ -29,7 +34,7 @@ class LocalStack:
         self.background_pollers = background_pollers
         self.gateway: Gateway | None = None
         self.pollers: Pollers | None = None
-        self._moto_server = None
+        self._moto_server: ThreadedMotoServer | None = None
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the demo's output
@@ -42,8 +47,9 @@ class LocalStack:
             from moto.server import ThreadedMotoServer
 
             port = self.aws_port or _free_port()
-            self._moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-            self._moto_server.start()
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self._moto_server = server
+            server.start()
             self.aws_port = port
         return self
 
@@ -56,11 +62,19 @@ class LocalStack:
             self._moto_server.stop()
         self.cloud.stop()
 
-    def __enter__(self) -> LocalStack:  # noqa: PYI034
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def gateway_url(self) -> str:
+        """The HTTP gateway's base URL, once the stack is started."""
+        if self.gateway is None:
+            raise RuntimeError("the local stack is not started")
+        return self.gateway.url
 
     @property
     def aws_endpoint(self) -> str | None:

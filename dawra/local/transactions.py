@@ -14,7 +14,7 @@ and the stream put back, item by item.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.dynamodb.comparisons import get_filter_expression
 from moto.dynamodb.exceptions import (
@@ -25,12 +25,18 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 
+if TYPE_CHECKING:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import StreamShard, Table
+
 OPERATIONS = {"ConditionCheck", "Put", "Delete", "Update"}
 
 
-def _key_of(table, op_type: str, op: dict) -> dict:
+def _key_of(table: Table, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
     if op_type != "Put":
-        return op["Key"]
+        key: dict[str, Any] = op["Key"]
+        return key
     attrs = op["Item"]
     key = {table.hash_key_attr: attrs[table.hash_key_attr]}
     if table.range_key_attr is not None:
@@ -38,13 +44,13 @@ def _key_of(table, op_type: str, op: dict) -> dict:
     return key
 
 
-def transact_write_items(backend, transact_items: list[dict[str, Any]]) -> None:
+def transact_write_items(backend: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
 
     # 1. Shape, uniqueness and conditions. Nothing is written in this phase.
-    planned: list[tuple[str, dict, Any, dict]] = []
-    reasons: list[tuple[str | None, str | None, dict | None]] = []
+    planned: list[tuple[str, dict[str, Any], Table, dict[str, Any]]] = []
+    reasons: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
     seen: set[tuple[str, str]] = set()
     for entry in transact_items:
         if len(entry) != 1:
@@ -77,8 +83,8 @@ def transact_write_items(backend, transact_items: list[dict[str, Any]]) -> None:
         raise TransactionCanceledException(reasons)
 
     # 2. Writes. The conditions held and no other request runs meanwhile, so they are applied unconditionally.
-    stream_lengths: dict[str, tuple[Any, int]] = {}
-    touched: list[tuple[Any, dict, Any]] = []
+    stream_lengths: dict[str, tuple[StreamShard, int]] = {}
+    touched: list[tuple[Table, dict[str, Any], Item | None]] = []
     try:
         for op_type, op, table, key in planned:
             if op_type == "ConditionCheck":
@@ -92,8 +98,10 @@ def transact_write_items(backend, transact_items: list[dict[str, Any]]) -> None:
             elif op_type == "Delete":
                 backend.delete_item(table.name, key)
             else:
+                # moto annotates both as dicts, yet takes None for "absent" (its own transact_write_items passes it)
                 backend.update_item(table.name, key, update_expression=op["UpdateExpression"],
-                                    expression_attribute_names=names, expression_attribute_values=values)
+                                    expression_attribute_names=names,  # type: ignore[arg-type]
+                                    expression_attribute_values=values)  # type: ignore[arg-type]
     except Exception:
         for table, key, before in reversed(touched):
             hash_key, range_key = backend.get_keys_value(table, key)

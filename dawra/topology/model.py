@@ -7,8 +7,9 @@ resolves to its own value (a local name or ARN, or a CloudFormation token).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -226,7 +227,7 @@ class StreamEventSource(_Frozen):
     report_batch_item_failures: bool = True
     on_failure_queue: str  # id of the Queue that receives records given up on
     # Lambda event filter patterns (exact-value lists only): records matching none are dropped before invoking.
-    filter_patterns: tuple[dict, ...] = ()
+    filter_patterns: tuple[dict[str, Any], ...] = ()
 
 
 class Topology(_Frozen):
@@ -254,7 +255,7 @@ class Topology(_Frozen):
                     raise ValueError(f"{function.id}: {ref} names no {ref.kind} of this topology")
         return self
 
-    def _by_kind(self) -> dict[str, tuple]:
+    def _by_kind(self) -> dict[str, tuple[_Identified, ...]]:
         return {"table": self.tables, "queue": self.queues, "topic": self.topics, "secret": self.secrets,
                 "parameter": self.parameters, "configuration_set": self.configuration_sets,
                 "state_machine": self.state_machines}
@@ -272,7 +273,15 @@ class Topology(_Frozen):
         return _by_id(self.state_machines, id)
 
 
-def _by_id(items, id):
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_ResourceT = TypeVar("_ResourceT", bound=_Identified)
+
+
+def _by_id(items: Iterable[_ResourceT], id: str) -> _ResourceT:
     for item in items:
         if item.id == id:
             return item

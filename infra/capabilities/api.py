@@ -248,7 +248,8 @@ class Api(Construct):
         return {f"method.request.path.{name}": True for name in names}
 
     def _function_route(self, resource: apigw.IResource, route: Route, functions) -> apigw.Method:
-        assert route.authorization == "storefront", route
+        if route.authorization != "storefront":
+            raise ValueError(f"a function route must have storefront (IAM) authorization: {route}")
         params = self._path_params(route)
         has_body = route.method in ("POST", "PUT", "PATCH")
         if route.method == "POST":

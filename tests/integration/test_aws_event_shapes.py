@@ -62,12 +62,14 @@ def test_sqs_event_with_a_stored_webhook(local_stack, unique):
     now = int(time.time())
     bad = CarrierWebhookEnvelope.wrap("sandbox", raw, sign(raw, b"wrong", now), now * 1000)
     unknown_carrier = CarrierWebhookEnvelope.wrap("nope", raw, sign(raw, secret, now), now * 1000)
-    record = lambda message_id, body: {
-        "messageId": message_id, "receiptHandle": "MessageReceiptHandle", "body": body,
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1523232000000",
-                       "SenderId": "123456789012", "ApproximateFirstReceiveTimestamp": "1523232000001"},
-        "messageAttributes": {}, "md5OfBody": "7b270e59b47ff90a553787216d55d91d", "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:dawra-carrier-tracking", "awsRegion": "us-east-1"}
+    def record(message_id: str, body: str) -> dict:
+        return {
+            "messageId": message_id, "receiptHandle": "MessageReceiptHandle", "body": body,
+            "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1523232000000",
+                           "SenderId": "123456789012", "ApproximateFirstReceiveTimestamp": "1523232000001"},
+            "messageAttributes": {}, "md5OfBody": "7b270e59b47ff90a553787216d55d91d", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:dawra-carrier-tracking", "awsRegion": "us-east-1"}
+
     event = {"Records": [record("m-bad", bad.model_dump_json()), record("m-carrier", unknown_carrier.model_dump_json()),
                          record("m-junk", "not json")]}
     response = invoke(local_stack, "tracking-consumer", event)
@@ -89,13 +91,16 @@ def test_dynamodb_stream_event(local_stack, unique):
                  "event_id": {"S": event_id}, "order_id": {"S": order_id}, "kind": {"S": "order_confirmed"},
                  "at": {"S": "2026-11-23T10:00:00.000Z"}, "detail": {"M": {}}}
     other = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}, "entity": {"S": "order"}}
-    record = lambda seq, image, name="INSERT": {
-        "eventID": f"c4ca4238a0b923820dcc509a6f75849{seq}", "eventName": name, "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
-        "dynamodb": {"ApproximateCreationDateTime": 1479499740, "Keys": {"pk": image["pk"], "sk": image["sk"]},
-                     "NewImage": image, "SequenceNumber": f"1340000000000000000000{seq}", "SizeBytes": 26,
-                     "StreamViewType": "NEW_IMAGE"},
-        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/dawra-orders/stream/2015-06-27T00:48:05.899"}
+    def record(seq: int, image: dict, name: str = "INSERT") -> dict:
+        return {
+            "eventID": f"c4ca4238a0b923820dcc509a6f75849{seq}", "eventName": name, "eventVersion": "1.1",
+            "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+            "dynamodb": {"ApproximateCreationDateTime": 1479499740, "Keys": {"pk": image["pk"], "sk": image["sk"]},
+                         "NewImage": image, "SequenceNumber": f"1340000000000000000000{seq}", "SizeBytes": 26,
+                         "StreamViewType": "NEW_IMAGE"},
+            "eventSourceARN":
+                "arn:aws:dynamodb:us-east-1:123456789012:table/dawra-orders/stream/2015-06-27T00:48:05.899"}
+
     response = invoke(local_stack, "notify", {"Records": [record(1, other, "MODIFY"), record(2, new_image)]})
     assert response == {"batchItemFailures": []}
     # The background stream poller delivers the real record too: whichever comes first sends, the other skips.

@@ -76,3 +76,25 @@ def test_an_overdue_parcel_goes_to_a_person_and_a_late_delivery_completes_the_or
         carrier.deliver(shipment["tracking_number"])
     done = store.wait_for(order_id, {"COMPLETED"}, timeout_s=30)
     assert [s["status"] for s in done["shipments"]] == ["delivered", "delivered"]
+
+
+def test_a_throttled_checkout_answers_503_with_retry_after_and_the_retry_places_one_order(local_stack, unique):
+    """Throttling on the checkout's own commit (its idempotency record rides in it) is never a 502: the storefront
+    gets 503 with Retry-After, nothing is half-applied, and the retry with the same key places the order once."""
+    from dawra.local.faults import FaultPlan
+
+    store = Storefront(local_stack.gateway.url)
+    body = {"customer_id": unique("c"), "contact": {"email": f"{unique('t')}@example.com"},
+            "shipping_address": {"name": "N", "line1": "L", "city": "Riyadh", "country": "SA"},
+            "lines": [{"sku": "MUG-CLASSIC", "quantity": 1}], "payment_token": "tok_sandbox_approve"}
+    key = unique("throttled-key")
+    local_stack.cloud.faults.set_plan(FaultPlan.from_dict({"dynamodb:TransactWriteItems": {"throttle": 1.0}}))
+    try:
+        refused = store.place_order(body, key)
+    finally:
+        local_stack.cloud.faults.set_plan(None)
+    assert refused.status == 503 and refused.headers["Retry-After"] == "1"
+    assert refused.body["code"] == "temporarily_unavailable"
+    placed = store.place_order(body, key)
+    again = store.place_order(body, key)
+    assert placed.status == again.status == 201 and placed.body["order_id"] == again.body["order_id"]

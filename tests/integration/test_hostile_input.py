@@ -66,7 +66,9 @@ def send(url: str, method: str, body: bytes | None, headers: dict) -> tuple[int,
 @pytest.mark.parametrize(("what", "method", "path", "body", "headers", "status"), CASES, ids=[c[0] for c in CASES])
 def test_hostile_input_is_refused_cleanly_and_writes_nothing(local_stack, what, method, path, body, headers, status):
     ddb = local_stack.cloud.client("dynamodb")
-    count = lambda: ddb.scan(TableName="dawra-orders", Select="COUNT")["Count"]
+    def count() -> int:
+        return ddb.scan(TableName="dawra-orders", Select="COUNT")["Count"]
+
     before = count()
     got, response_headers, raw = send(f"{local_stack.gateway.url}{path}", method, body, headers)
     assert got == status, raw[:500]

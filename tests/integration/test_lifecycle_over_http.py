@@ -97,7 +97,9 @@ def test_out_of_stock_cancels_and_leaves_stock_unchanged(local_stack, unique):
 def test_bad_input_gets_field_errors_and_writes_nothing(local_stack, unique):
     store = Storefront(local_stack.gateway.url)
     ddb = local_stack.cloud.client("dynamodb")
-    count = lambda: ddb.scan(TableName="dawra-orders", Select="COUNT")["Count"]
+    def count() -> int:
+        return ddb.scan(TableName="dawra-orders", Select="COUNT")["Count"]
+
     before = count()
 
     invalid = store.place_order(order_body("c", "not-an-email", [{"sku": "MUG-CLASSIC", "quantity": 0}]),
@@ -148,3 +150,29 @@ def test_badly_signed_webhooks_change_nothing(local_stack, unique):
     assert store.get_order(order["order_id"]).body["shipments"][0]["status"] == "label_created"
     carrier.deliver(tracking)
     assert store.wait_for(order["order_id"], {"COMPLETED"})["status"] == "COMPLETED"
+
+
+def test_concurrent_requests_never_see_each_others_data(local_stack, unique, monkeypatch):
+    """Each container is a process on Lambda; the embedded cloud must keep concurrent requests apart too (the chaos
+    tier once saw a checkout answered with another request's order). The request validator is slowed down so that
+    concurrent requests overlap while it reads the event."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+        OpenAPIRequestValidationMiddleware,
+    )
+
+    read_body = OpenAPIRequestValidationMiddleware._get_body
+    monkeypatch.setattr(OpenAPIRequestValidationMiddleware, "_get_body",
+                        lambda self, app: (time.sleep(0.02), read_body(self, app))[1])
+    store = Storefront(local_stack.gateway.url)
+
+    def checkout(quantity: int) -> int:
+        body = order_body(unique("c"), f"{unique('p')}@example.com", [{"sku": "MUG-CLASSIC", "quantity": quantity}])
+        placed = store.place_order(body, unique("key"))
+        assert placed.status == 201, placed.body
+        return placed.body["lines"][0]["quantity"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert list(pool.map(checkout, [1, 2, 3] * 4)) == [1, 2, 3] * 4

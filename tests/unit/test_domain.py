@@ -66,15 +66,19 @@ def test_sandbox_carrier_signature_and_replay_window():
 
 
 def test_tracking_never_moves_backwards():
-    shipment = lambda status: Shipment(shipment_id="shp_1", order_id="o", location_id="l", lines=[],
-                                       amount=Money(amount=1, currency="SAR"), status=status)
+    def shipment(status: ShipmentStatus) -> Shipment:
+        return Shipment(shipment_id="shp_1", order_id="o", location_id="l", lines=[],
+                        amount=Money(amount=1, currency="SAR"), status=status)
+
     assert shipment(ShipmentStatus.LABEL_CREATED).moves_forward_to(TrackingStatus.DELIVERED) == "delivered"
     assert shipment(ShipmentStatus.DELIVERED).moves_forward_to(TrackingStatus.IN_TRANSIT) is None
     assert shipment(ShipmentStatus.IN_TRANSIT).moves_forward_to(TrackingStatus.EXCEPTION) is None
 
 
 def _order(name: str, language="en", channel="email") -> Order:
-    sar = lambda amount: Money(amount=amount, currency="SAR")
+    def sar(amount: int) -> Money:
+        return Money(amount=amount, currency="SAR")
+
     return Order(order_id="ord_0123456789abcdef01234567", customer_id="c", status=OrderStatus.CONFIRMED,
                  placed_at="2026-11-23T10:00:00.000Z", promised_by="2026-11-28",
                  contact=Contact(email="a@example.com", phone="+966501234567", preferred_channel=channel,

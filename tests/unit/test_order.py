@@ -26,20 +26,23 @@ from dawra.domain.order import (
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 
 ROOT = Path(__file__).resolve().parents[2]
-SAR = lambda amount: Money(amount=amount, currency="SAR")
+
+
+def sar(amount: int) -> Money:
+    return Money(amount=amount, currency="SAR")
 
 
 def new_order(lines=(("A", 2, 1000), ("B", 1, 500))) -> Order:
-    order_lines = [OrderLine(sku=sku, title=sku, quantity=q, unit_price=SAR(p), line_total=SAR(p * q), tax=SAR(0))
+    order_lines = [OrderLine(sku=sku, title=sku, quantity=q, unit_price=sar(p), line_total=sar(p * q), tax=sar(0))
                    for sku, q, p in lines]
     total = sum(line.line_total.amount for line in order_lines)
     return Order.place(order_id="ord_" + "a" * 32, customer_id="c", placed_at="2026-11-23T09:00:00.000Z",
                        promised_by="2026-11-30", contact=Contact(email="a@example.com"),
                        shipping_address=Address(name="N", line1="L", city="Riyadh", country="SA"),
                        shipping_method="standard", lines=order_lines,
-                       totals=Totals(subtotal=SAR(total), shipping=SAR(0), tax=SAR(0), total=SAR(total)),
-                       payment=PaymentState(provider="sandbox", authorization_id="auth_x", authorized=SAR(total),
-                                            captured=SAR(0), refunded=SAR(0)))
+                       totals=Totals(subtotal=sar(total), shipping=sar(0), tax=sar(0), total=sar(total)),
+                       payment=PaymentState(provider="sandbox", authorization_id="auth_x", authorized=sar(total),
+                                            captured=sar(0), refunded=sar(0)))
 
 
 def sid(order_id: str, location: str) -> str:
@@ -64,7 +67,7 @@ def test_an_illegal_transition_names_the_order_its_status_and_the_event():
 
 
 def test_terminal_statuses_are_the_ones_no_event_leaves_and_they_absorb():
-    assert TERMINAL == {OrderStatus.COMPLETED, OrderStatus.CANCELLED}
+    assert TERMINAL == {OrderStatus.COMPLETED, OrderStatus.CANCELLED}  # noqa: SIM300 - TERMINAL is under test
     order = new_order()
     order.cancel("test", "2026-11-23T10:00:00.000Z")
     for event in OrderEvent:

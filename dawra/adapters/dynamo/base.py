@@ -38,7 +38,7 @@ class Table:
     def batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for start in range(0, len(keys), 100):
-            request: dict | None = {self.name: {"Keys": [to_item(k) for k in keys[start:start + 100]],
+            request: dict[str, Any] | None = {self.name: {"Keys": [to_item(k) for k in keys[start:start + 100]],
                                                 "ConsistentRead": True}}
             while request:
                 with transient_errors("DynamoDB BatchGetItem"):

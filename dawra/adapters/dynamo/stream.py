@@ -18,7 +18,7 @@ def timeline_event(event_name: str, new_image: dict[str, Any] | None) -> Timelin
     return TimelineEvent.model_validate({k: v for k, v in image.items() if k in TIMELINE_FIELDS})
 
 
-def stream_filter(kinds: list[str]) -> dict:
+def stream_filter(kinds: list[str]) -> dict[str, Any]:
     """The Lambda event filter that lets through only inserted timeline events of these kinds."""
     return {"eventName": ["INSERT"],
             "dynamodb": {"NewImage": {"entity": {"S": [keys.ENTITY_TIMELINE]}, "kind": {"S": kinds}}}}

@@ -40,11 +40,11 @@ class DynamoUnitOfWork:
         self.orders = Table(orders_table, client)
         self.inventory = Table(inventory_table, client) if inventory_table else None
         self.sleep = sleep
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - backoff jitter, not a secret
 
     def commit(self, *, order: Order | None = None, stock: Sequence[StockMove] = (),
                markers: Sequence[Marker] = ()) -> None:
-        items: list[tuple[str, dict]] = []  # (what the item is, the TransactItems entry)
+        items: list[tuple[str, dict[str, Any]]] = []  # (what the item is, the TransactItems entry)
         if order is not None:
             items += self._order_items(order)
         for move in stock:
@@ -58,7 +58,7 @@ class DynamoUnitOfWork:
         if order is not None:
             order.mark_committed()
 
-    def _transact(self, items: list[tuple[str, dict]]) -> None:
+    def _transact(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         token = str(uuid.uuid4())
         for attempt in range(ATTEMPTS):
             try:
@@ -85,8 +85,8 @@ class DynamoUnitOfWork:
         raise TransientError(f"DynamoDB TransactWriteItems: {last} after {ATTEMPTS} attempts")
 
     # --- translation ----------------------------------------------------------------------------------------------
-    def _order_items(self, order: Order) -> list[tuple[str, dict]]:
-        items: list[tuple[str, dict]] = []
+    def _order_items(self, order: Order) -> list[tuple[str, dict[str, Any]]]:
+        items: list[tuple[str, dict[str, Any]]] = []
         if order.header_changed:
             items.append(("order", self._versioned_put(order_item(order), order.version)))
         for shipment in order.changed_shipments:
@@ -96,7 +96,7 @@ class DynamoUnitOfWork:
                                             "ConditionExpression": "attribute_not_exists(pk)"}}))
         return items
 
-    def _versioned_put(self, item: dict[str, Any], loaded_version: int) -> dict:
+    def _versioned_put(self, item: dict[str, Any], loaded_version: int) -> dict[str, Any]:
         """Write the item as version loaded+1, only if it is still at the version it was read at."""
         put: dict[str, Any] = {"TableName": self.orders.name, "Item": to_item({**item, "version": loaded_version + 1})}
         if loaded_version == 0:
@@ -107,7 +107,7 @@ class DynamoUnitOfWork:
             put["ExpressionAttributeValues"] = values(loaded=loaded_version)
         return {"Put": put}
 
-    def _marker_item(self, marker: Marker) -> tuple[str, dict]:
+    def _marker_item(self, marker: Marker) -> tuple[str, dict[str, Any]]:
         if isinstance(marker, IdempotencyRecord):
             item = {**keys.idempotency_key(marker.key_hash), "entity": keys.ENTITY_MARKER,
                     **marker.model_dump(mode="json")}
@@ -121,7 +121,7 @@ class DynamoUnitOfWork:
         return "marker", {"Put": {"TableName": self.orders.name, "Item": to_item(item),
                                   "ConditionExpression": "attribute_not_exists(pk)"}}
 
-    def _stock_items(self, move: StockMove) -> list[tuple[str, dict]]:
+    def _stock_items(self, move: StockMove) -> list[tuple[str, dict[str, Any]]]:
         if self.inventory is None:
             raise ValueError("this unit of work has no inventory table")
         r = move.reservation

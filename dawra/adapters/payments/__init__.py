@@ -20,8 +20,12 @@ class PaymentRegistry:
             raise InvalidTaskInput(f"no payment provider named {name!r} is configured") from None
 
 
+def _as_is(provider: PaymentProvider) -> PaymentProvider:
+    return provider
+
+
 # The local stack wraps providers to keep a ledger of what was asked (as moto keeps SES's sent messages).
-wrap_provider: Callable[[PaymentProvider], PaymentProvider] = lambda provider: provider
+wrap_provider: Callable[[PaymentProvider], PaymentProvider] = _as_is
 
 
 def default_registry() -> PaymentRegistry:
