@@ -9,8 +9,8 @@ from __future__ import annotations
 from aws_cdk import Aws, Fn
 from aws_cdk import aws_iam as iam
 
-from dawra.topology import AnyResource, Arn, Function, Grant, Ref, Resource
-from dawra.topology.model import EveryArn
+from dawra.topology import Function, Grant, Ref, Resource
+from dawra.topology.model import render_resource
 
 
 class Resolver:
@@ -50,17 +50,13 @@ class Resolver:
             return stack.messaging.configuration_sets[ref.id].configuration_set_name
         raise ValueError(f"cannot resolve {ref!r}")
 
+    partition, region, account = Aws.PARTITION, Aws.REGION, Aws.ACCOUNT_ID
+
+    def domain_of(self, email: str) -> str:
+        return Fn.select(1, Fn.split("@", email))
+
     def resource(self, resource: Resource) -> str:
-        if isinstance(resource, AnyResource):
-            return "*"
-        if isinstance(resource, EveryArn):
-            return f"arn:{Aws.PARTITION}:{resource.service}:*:*:*"
-        if isinstance(resource, Arn):
-            return self.ref(resource.ref, resource.suffix)
-        name = self.ref(resource.name)
-        if resource.domain_of:
-            name = Fn.select(1, Fn.split("@", name))
-        return f"arn:{Aws.PARTITION}:{resource.service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:{resource.resource_type}/{name}"
+        return render_resource(resource, self)
 
     def statement(self, grant: Grant) -> iam.PolicyStatement:
         return iam.PolicyStatement(

@@ -41,8 +41,8 @@ from botocore.config import Config
 
 from dawra.local import faults as fault_injection
 from dawra.local.faults import FaultPlan, Faults, fault_scope
-from dawra.topology import TOPOLOGY, AnyResource, Arn, Function, Ref, Resource, Topology
-from dawra.topology.model import EveryArn
+from dawra.topology import TOPOLOGY, Function, Ref, Resource, Topology
+from dawra.topology.model import render_resource
 
 if TYPE_CHECKING:
     from moto.awslambda.models import LambdaFunction
@@ -430,17 +430,16 @@ class EmbeddedCloud:
     def function_environment(self, function: Function) -> dict[str, str]:
         return {key: self.resolve(value) for key, value in function.environment.items()}
 
+    partition, account = "aws", ACCOUNT  # with `region` (above): what render_resource needs of this side
+
+    def ref(self, ref: Ref, suffix: str = "") -> str:
+        return self.resolve(ref, suffix)
+
+    def domain_of(self, email: str) -> str:
+        return email.split("@", 1)[1]
+
     def resolve_resource(self, resource: Resource) -> str:
-        if isinstance(resource, AnyResource):
-            return "*"
-        if isinstance(resource, EveryArn):
-            return f"arn:aws:{resource.service}:*:*:*"
-        if isinstance(resource, Arn):
-            return self.resolve(resource.ref, resource.suffix)
-        name = self.resolve(resource.name)
-        if resource.domain_of:
-            name = name.split("@", 1)[1]
-        return f"arn:aws:{resource.service}:{REGION}:{ACCOUNT}:{resource.resource_type}/{name}"
+        return render_resource(resource, self)
 
     def policy_document(self, function: Function) -> dict[str, Any]:
         """The function's grants as an IAM policy: one statement per grant, in the topology's order."""

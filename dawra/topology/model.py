@@ -135,6 +135,33 @@ class EveryArn(_Frozen):
 Resource = Arn | NamedArn | AnyResource | EveryArn
 
 
+class Side(Protocol):
+    """What a side (the CDK app, the embedded cloud) supplies to render a resource: its partition, region and
+    account (literal values or tokens), its value of a Ref, and how it takes the domain of an email address."""
+
+    partition: str
+    region: str
+    account: str
+
+    def ref(self, ref: Ref, suffix: str = "") -> str: ...
+
+    def domain_of(self, email: str) -> str: ...
+
+
+def render_resource(resource: Resource, side: Side) -> str:
+    """One rendering of a grant's resource for both sides, so they cannot drift apart."""
+    if isinstance(resource, AnyResource):
+        return "*"
+    if isinstance(resource, EveryArn):
+        return f"arn:{side.partition}:{resource.service}:*:*:*"
+    if isinstance(resource, Arn):
+        return side.ref(resource.ref, resource.suffix)
+    name = side.ref(resource.name)
+    if resource.domain_of:
+        name = side.domain_of(name)
+    return f"arn:{side.partition}:{resource.service}:{side.region}:{side.account}:{resource.resource_type}/{name}"
+
+
 class Grant(_Frozen):
     """Allow ``actions`` on ``resources`` (or, with ``effect="Deny"``, refuse them whatever else allows them): one IAM
     statement on the function's role, rendered by the CDK app (CloudFormation tokens) and by the embedded cloud
