@@ -45,7 +45,10 @@ def _resolve(value: Ref | str) -> str:
     if value.kind == "queue":
         return next(q.name for q in TOPOLOGY.queues if q.id == value.id)
     if value.kind == "topic":
-        return next(t.name for t in TOPOLOGY.topics if t.id == value.id)
+        name = next(t.name for t in TOPOLOGY.topics if t.id == value.id)
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}" if value.attr == "arn" else name
+    if value.kind == "configuration_set":
+        return next(c.name for c in TOPOLOGY.configuration_sets if c.id == value.id)
     raise ValueError(value)
 
 

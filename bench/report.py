@@ -70,7 +70,7 @@ def _per_order_why(results: dict) -> list[str]:
             "changes or loses its index keys, and for an ALL projection whenever the item changes). What would "
             "close it: plain conditional UpdateItem/PutItem instead of transactions where one item changes (half "
             "the units), fewer items per transaction (timeline events written by the stream consumer, or kept as "
-            "a list on the header); the idempotency record's two writes go with the checkout fix of section 3.")]
+            "a list on the header); the checkout's idempotency record already rides in the order's transaction.")]
     if single["lambda_invocations"] > TARGETS["lambda_invocations"]:
         notify = single["lambda_invocations_by_function"].get("dawra-notify", 0)
         lines += [
@@ -161,9 +161,9 @@ def render(results: dict, prices: dict) -> str:
             f"Missed by {len(cold_missed)} of {len(results['cold_start'])} functions. Why: the handlers import "
             "much more than boto3 before their first request. Measured with `python -X importtime` on the "
             "orders-api handler: aws_xray_sdk (pulled in by Powertools' Tracer even with tracing disabled, ~75 ms), "
-            "Powertools' idempotency utility (~60 ms) and the event handler's OpenAPI/pydantic models (~55 ms), "
-            "and dawra's pydantic models. What would close it: import the Tracer only when tracing is enabled "
-            "(or drop X-Ray), import the idempotency utility and the OpenAPI validation lazily or not at all "
+            "the event handler's OpenAPI/pydantic models (~55 ms) and dawra's pydantic models (Powertools' "
+            "idempotency utility is no longer imported: decision 15). What would close it: import the Tracer only "
+            "when tracing is enabled (or drop X-Ray), import the OpenAPI validation lazily or not at all "
             "(validate with the dawra models already imported), keep handler modules from importing modules "
             "other functions need (one module per function), and ship .pyc files in the deployment package.",
             "",
@@ -189,14 +189,11 @@ def render(results: dict, prices: dict) -> str:
     ]
     if checkout["sequential_aws_requests"] > TARGETS["checkout_sequential"]:
         out += [
-            f"Missed: {checkout['sequential_aws_requests']} > {TARGETS['checkout_sequential']}. The idempotency "
-            "record is written before the work (PutItem) and completed after it (UpdateItem), the catalog is read "
-            "on every checkout (BatchGetItem), the order is written (TransactWriteItems) and the lifecycle started "
-            "(StartExecution). What would close it: cache the catalog per warm container with a short TTL (-1), "
-            "and write the idempotency record inside the order's transaction as a conditional Put holding the "
-            "response, instead of Powertools' separate in-progress and completed writes (-2): 2 requests on the "
-            "critical path. Starting the execution from the orders stream (EventBridge Pipes) would take "
-            "StartExecution off it too.",
+            f"Missed: {checkout['sequential_aws_requests']} > {TARGETS['checkout_sequential']}. The catalog is "
+            "read on every checkout (BatchGetItem), the order and its idempotency record are written in one "
+            "transaction (TransactWriteItems) and the lifecycle is started (StartExecution). What would close it: "
+            "cache the catalog per warm container with a short TTL (-1); starting the execution from the orders "
+            "stream (EventBridge Pipes) would take StartExecution off the path too.",
             "",
         ]
     tp_ok = throughput["orders_per_s"] >= TARGETS["orders_per_s"]

@@ -1,30 +1,28 @@
 """Composition roots: one function per entry point builds its use cases from settings, once per cold start.
 
 Handlers call these at import; tests build the same use cases from tests/fakes.py instead. Nothing else chooses an
-adapter or a provider."""
+adapter or a provider. Each builder imports only what its entry point uses, so a cold start pays for nothing else
+(the ship tasks never load the message templates, the notifier never loads checkout)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dawra.adapters.carriers import default_registry as carriers
-from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.adapters.dynamo.orders import DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
-from dawra.adapters.messaging import AwsMessenger, SnsOpsAlerts
-from dawra.adapters.payments import default_registry as payments
-from dawra.adapters.secrets import ParameterSecrets
-from dawra.adapters.stepfunctions import StepFunctionsWorkflow
-from dawra.app.checkout import Checkout
 from dawra.app.common import SystemClock
-from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
-from dawra.app.deliver import AwaitDelivery, CompleteOrder
-from dawra.app.notify import Notify
-from dawra.app.queries import ViewOrder
-from dawra.app.reserve import ReserveStock
-from dawra.app.ship import ShipShipment
-from dawra.app.tracking import ApplyTracking
 from dawra.contracts.env import Settings
+
+if TYPE_CHECKING:
+    from dawra.app.checkout import Checkout
+    from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
+    from dawra.app.deliver import AwaitDelivery, CompleteOrder
+    from dawra.app.notify import Notify
+    from dawra.app.queries import ViewOrder
+    from dawra.app.reserve import ReserveStock
+    from dawra.app.ship import ShipShipment
+    from dawra.app.tracking import ApplyTracking
 
 clock = SystemClock()
 
@@ -40,6 +38,13 @@ class StorefrontApi:
 
 
 def build_storefront_api(settings: Settings) -> StorefrontApi:
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.payments import default_registry as payments
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.checkout import Checkout
+    from dawra.app.queries import ViewOrder
+
     orders = DynamoOrders(settings.orders_table)
     checkout = Checkout(orders=orders, inventory=DynamoInventory(settings.inventory_table or ""), uow=_uow(settings),
                         workflow=StepFunctionsWorkflow(settings.order_lifecycle_arn),
@@ -55,6 +60,10 @@ class AllocateTasks:
 
 
 def build_allocate(settings: Settings) -> AllocateTasks:
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.app.compensate import ReleaseStock
+    from dawra.app.reserve import ReserveStock
+
     orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(settings.inventory_table or ""), \
         _uow(settings)
     return AllocateTasks(reserve_stock=ReserveStock(orders, inventory, uow, clock),
@@ -69,6 +78,13 @@ class ShipTasks:
 
 
 def build_ship(settings: Settings) -> ShipTasks:
+    from dawra.adapters.carriers import default_registry as carriers
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.payments import default_registry as payments
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.deliver import AwaitDelivery, CompleteOrder
+    from dawra.app.ship import ShipShipment
+
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
     return ShipTasks(
         ship_shipment=ShipShipment(orders, DynamoInventory(settings.inventory_table or ""), uow,
@@ -84,12 +100,21 @@ class CompensateTasks:
 
 
 def build_compensate(settings: Settings) -> CompensateTasks:
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.payments import default_registry as payments
+    from dawra.app.compensate import AskAPerson, CancelOrder
+
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
     return CompensateTasks(cancel_order=CancelOrder(orders, uow, payments(), clock),
                            ask_a_person=AskAPerson(orders, uow, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock))
 
 
 def build_tracking(settings: Settings) -> ApplyTracking:
+    from dawra.adapters.carriers import default_registry as carriers
+    from dawra.adapters.secrets import ParameterSecrets
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.tracking import ApplyTracking
+
     secret_names = {"sandbox": settings.sandbox_carrier_secret_name} if settings.sandbox_carrier_secret_name else {}
     orders = DynamoOrders(settings.orders_table)
     return ApplyTracking(orders, _uow(settings), StepFunctionsWorkflow(settings.order_lifecycle_arn),
@@ -97,6 +122,9 @@ def build_tracking(settings: Settings) -> ApplyTracking:
 
 
 def build_notify(settings: Settings) -> Notify:
+    from dawra.adapters.messaging import AwsMessenger
+    from dawra.app.notify import Notify
+
     orders = DynamoOrders(settings.orders_table)
     return Notify(orders=orders, claims=orders,
                   messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,

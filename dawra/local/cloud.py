@@ -31,6 +31,7 @@ import time
 import traceback
 import uuid
 import zipfile
+from abc import ABCMeta
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -221,23 +222,43 @@ def _no_docker(self: LambdaFunction) -> NoReturn:
     raise AttributeError("the embedded cloud runs Lambda handlers in-process, without Docker")
 
 
-_resolver_lock = threading.Lock()
+class _PerThread:
+    """A class attribute whose value belongs to the thread that set it."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.local = name, threading.local()
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        try:
+            return self.local.value
+        except AttributeError:
+            raise AttributeError(self.name) from None
+
+    def set(self, value: Any) -> None:
+        self.local.value = value
 
 
-def _one_api_event_at_a_time() -> None:
-    """Powertools' event handler keeps the event being resolved on a class attribute (BaseRouter.current_event):
-    right on Lambda, where a process serves one invocation at a time, wrong here, where containers of the API share
-    a process. Two concurrent requests then read each other's headers and body (the chaos tier saw a checkout
-    answered with another key's order). Resolving one API event at a time restores what separate processes give."""
-    from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+class _PerThreadClassAttributes(ABCMeta):
+    def __setattr__(cls, name: str, value: Any) -> None:
+        slot = cls.__dict__.get(name)
+        if isinstance(slot, _PerThread):
+            slot.set(value)
+        else:
+            super().__setattr__(name, value)
 
-    original = ApiGatewayResolver.resolve
 
-    def resolve(self: ApiGatewayResolver, event: Any, context: Any) -> Any:
-        with _resolver_lock:
-            return original(self, event, context)
+def _one_event_per_thread() -> None:
+    """Powertools' event handler keeps the event being resolved on a class attribute (BaseRouter.current_event, and
+    lambda_context): right on Lambda, where a process serves one invocation at a time, wrong here, where containers
+    of the API share a process. Two concurrent requests then read each other's headers and body (the chaos tier saw
+    a checkout answered with another key's order). Here those two attributes hold one value per thread, and every
+    invocation runs on its own thread: what separate processes give, without serialising requests."""
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-    ApiGatewayResolver.resolve = resolve  # type: ignore[method-assign]  # an in-process stand-in for processes
+    for name in ("current_event", "lambda_context"):
+        type.__setattr__(BaseRouter, name, _PerThread(name))
+    # Class-level assignments now go to the thread's slot (mypy cannot see a class's class being replaced).
+    BaseRouter.__class__ = _PerThreadClassAttributes  # type: ignore[method-assign,assignment]
 
 
 def _install_patches() -> None:
@@ -245,7 +266,7 @@ def _install_patches() -> None:
     global _patched
     if _patched:
         return
-    _one_api_event_at_a_time()
+    _one_event_per_thread()
     from moto.awslambda.models import LambdaFunction
     from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler

@@ -75,3 +75,13 @@ def test_one_order_is_counted_as_the_cloud_saw_it():
         assert figures["sns_requests"] == len(sns_backends[ACCOUNT][REGION].sms_messages) - sms_before
         assert figures["requests"]["stepfunctions:StartExecution"] == 1
         assert figures["dynamodb_write_units"] >= figures["requests"]["dynamodb:PutItem"]
+
+
+def test_every_functions_cold_start_environment_resolves():
+    """The cold-start bench builds each function's environment without a cloud: every Ref kind must resolve."""
+    from bench.cold_start import environment
+    from dawra.topology import TOPOLOGY
+
+    for function in TOPOLOGY.functions:
+        env = environment(function)
+        assert set(function.environment) <= set(env) and all(isinstance(v, str) and v for v in env.values())
