@@ -401,11 +401,22 @@ class EmbeddedCloud:
     def stop(self) -> None:
         global _active_lambda
         if self._mock is not None:
+            self._stop_running_executions()
             self._mock.stop()
             self._mock = None
         _active_lambda = None
         fault_injection.activate(None)
         _clear_step_functions_client_cache()
+
+    def _stop_running_executions(self) -> None:
+        """Executions still waiting (a parcel never delivered in a test) run on the interpreter's threads; left alone
+        they would go on invoking tasks against whichever cloud this process starts next."""
+        sfn = self.client("stepfunctions")
+        for machine in sfn.list_state_machines()["stateMachines"]:
+            for page in sfn.get_paginator("list_executions").paginate(
+                    stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"):
+                for execution in page["executions"]:
+                    sfn.stop_execution(executionArn=execution["executionArn"], cause="the embedded cloud stopped")
 
     def __enter__(self) -> Self:
         self.start()
