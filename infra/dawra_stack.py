@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, CfnParameter, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from dawra.topology import TOPOLOGY, Topology
+from dawra.topology import TOPOLOGY, Route, Topology
 from dawra.topology.notify import SEND_SMS
 
 from .capabilities.api import Api
@@ -134,8 +136,7 @@ class DawraStack(Stack):
             "one for it.",
             finding="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         )
-        for (method, path), api_method in self.api.methods.items():
-            route = next(r for r in self.topology.routes if (r.method, r.path) == (method, path))
+        for route, api_method in self._api_methods():
             if route.authorization == "storefront":
                 acknowledge(
                     api_method.node.default_child,
@@ -156,6 +157,11 @@ class DawraStack(Stack):
                     "AwsSolutions-COG4",
                     "Carrier webhooks are authenticated by their HMAC signature downstream, not by Cognito.",
                 )
+
+    def _api_methods(self) -> list[tuple[Route, Any]]:
+        """Each deployed API method with the topology route it serves."""
+        routes = {(r.method, r.path): r for r in self.topology.routes}
+        return [(routes[key], api_method) for key, api_method in self.api.methods.items()]
 
     # --- checkov (tests/infra/test_infra_checkov.py runs it on the template) ---------------------------------------
     def _checkov_skips(self) -> None:
@@ -234,8 +240,7 @@ class DawraStack(Stack):
             "No API cache: responses are per-caller order data and writes (checkout, status), which a cache would "
             "serve stale or to the wrong caller; the stage cache would also be billed by the hour.",
         )
-        for (method, path), api_method in self.api.methods.items():
-            route = next(r for r in self.topology.routes if (r.method, r.path) == (method, path))
+        for route, api_method in self._api_methods():
             if route.authorization == "none":
                 skip_checkov(
                     api_method.node.default_child,

@@ -1,5 +1,7 @@
 """Business metric names (namespace Dawra): emitted by the functions, graphed by the dashboard (infra)."""
 
+from dawra.domain.errors import WebhookRejected
+
 ORDERS_PLACED = "OrdersPlaced"
 SHIPMENTS_PLANNED = "ShipmentsPlanned"
 STOCK_RESERVATIONS_FAILED = "StockReservationsFailed"
@@ -13,8 +15,7 @@ SHIPMENTS_DELIVERED = "ShipmentsDelivered"
 WEBHOOKS_REJECTED = "WebhooksRejected"
 NOTIFICATIONS_SENT = "NotificationsSent"
 # One count per reason a webhook is rejected for (dawra.domain.errors.WebhookRejected.REASONS), beside the total.
-WEBHOOKS_REJECTED_BY_REASON = {reason: f"WebhooksRejected{reason.capitalize()}"
-                               for reason in ("carrier", "signature", "replay", "shape", "size")}
+WEBHOOKS_REJECTED_BY_REASON = {reason: f"WebhooksRejected{reason.capitalize()}" for reason in WebhookRejected.REASONS}
 
 ALL = (ORDERS_PLACED, SHIPMENTS_PLANNED, STOCK_RESERVATIONS_FAILED, UNITS_RELEASED, SHIPMENTS_SHIPPED,
        ORDERS_COMPLETED, ORDERS_CANCELLED, ORDERS_NEEDING_ATTENTION, TRACKING_EVENTS_PROCESSED,

@@ -54,9 +54,3 @@ def test_handlers_are_thin_and_choose_no_provider(handler):
     assert len(code_lines) <= 40, f"{handler} has {len(code_lines)} lines of code"
     assert '"sandbox"' not in text and "boto3" not in text
 
-
-def test_every_webhook_rejection_reason_has_its_metric():
-    from dawra.contracts.metrics import WEBHOOKS_REJECTED_BY_REASON
-    from dawra.domain.errors import WebhookRejected
-
-    assert set(WEBHOOKS_REJECTED_BY_REASON) == set(WebhookRejected.REASONS)
