@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from dawra.adapters.carriers.sandbox import SandboxCarrier
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
@@ -288,37 +289,53 @@ class FakeOpsAlerts:
 
 
 class RecordingPayments:
-    """The sandbox provider (deterministic, documented tokens), with a ledger of every call: a payment registry."""
+    """A payment provider (by default the sandbox: deterministic, documented tokens) with a ledger of every call;
+    also a payment registry. `wrap` records another provider into the same ledger (the chaos tier wraps the one each
+    function container builds)."""
 
-    def __init__(self):
-        self.sandbox = SandboxPaymentProvider()
-        self.name = self.sandbox.name
-        self.ledger: list[tuple[str, str, str, int]] = []  # (operation, authorization or token, reference, amount)
+    def __init__(self, provider: Any = None, ledger: list[tuple[str, str, str, int]] | None = None):
+        self.provider = provider or SandboxPaymentProvider()
+        self.name = self.provider.name
+        # (operation, authorization id, reference, amount); list.append is atomic, so threads may share it
+        self.ledger: list[tuple[str, str, str, int]] = [] if ledger is None else ledger
+
+    def wrap(self, provider: Any) -> RecordingPayments:
+        return RecordingPayments(provider, self.ledger)
 
     def named(self, name: str):
         assert name == self.name
         return self
 
     def authorize(self, token: str, amount: Money, reference: str) -> str:
-        authorization = self.sandbox.authorize(token, amount, reference)
+        authorization = self.provider.authorize(token, amount, reference)
         self.ledger.append(("authorize", authorization, reference, amount.amount))
         return authorization
 
     def capture(self, authorization_id: str, amount: Money, reference: str) -> str:
         self.ledger.append(("capture", authorization_id, reference, amount.amount))
-        return self.sandbox.capture(authorization_id, amount, reference)
+        return self.provider.capture(authorization_id, amount, reference)
 
     def void(self, authorization_id: str, reference: str) -> str:
         self.ledger.append(("void", authorization_id, reference, 0))
-        return self.sandbox.void(authorization_id, reference)
+        return self.provider.void(authorization_id, reference)
 
     def refund(self, authorization_id: str, amount: Money, reference: str) -> str:
         self.ledger.append(("refund", authorization_id, reference, amount.amount))
-        return self.sandbox.refund(authorization_id, amount, reference)
+        return self.provider.refund(authorization_id, amount, reference)
+
+    def by_reference(self, operation: str) -> dict[str, set[int]]:
+        """Distinct references (a provider applies a repeated reference once) -> the amounts asked under them."""
+        found: dict[str, set[int]] = {}
+        for op, _, reference, amount in self.ledger:
+            if op == operation:
+                found.setdefault(reference, set()).add(amount)
+        return found
 
     def effective(self, operation: str) -> dict[str, int]:
-        """Distinct references per operation (a provider applies a repeated reference once)."""
-        return {ref: amount for op, _, ref, amount in self.ledger if op == operation}
+        """Distinct references per operation, each with the one amount asked under it."""
+        found = self.by_reference(operation)
+        assert all(len(amounts) == 1 for amounts in found.values()), found
+        return {reference: amounts.pop() for reference, amounts in found.items()}
 
 
 class FakeCarriers:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from fakes import RecordingPayments
 
 from dawra.adapters import payments
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
@@ -33,51 +33,6 @@ PLAN = {"dynamodb": {"throttle": 0.2, "ambiguous": 0.05}, "sqs": {"throttle": 0.
 SETTLED = {"COMPLETED", "CANCELLED", "NEEDS_ATTENTION"}
 NOTIFIED = {"order_confirmed", "shipment_shipped", "shipment_delivered", "order_cancelled"}
 RETRYABLE = {500, 502, 503}
-
-
-class Ledger:
-    """What the payment provider was asked, recorded around the sandbox provider the functions use."""
-
-    def __init__(self):
-        self.calls: list[tuple[str, str, str, int]] = []
-        self.lock = threading.Lock()
-
-    def wrap(self, provider):
-        ledger = self
-
-        class Recorded:
-            name = provider.name
-
-            def authorize(self, token, amount, reference):
-                authorization = provider.authorize(token, amount, reference)
-                ledger.record("authorize", authorization, reference, amount.amount)
-                return authorization
-
-            def capture(self, authorization_id, amount, reference):
-                ledger.record("capture", authorization_id, reference, amount.amount)
-                return provider.capture(authorization_id, amount, reference)
-
-            def void(self, authorization_id, reference):
-                ledger.record("void", authorization_id, reference, 0)
-                return provider.void(authorization_id, reference)
-
-            def refund(self, authorization_id, amount, reference):
-                ledger.record("refund", authorization_id, reference, amount.amount)
-                return provider.refund(authorization_id, amount, reference)
-
-        return Recorded()
-
-    def record(self, *call) -> None:
-        with self.lock:
-            self.calls.append(call)
-
-    def by_reference(self, operation: str) -> dict[str, set[int]]:
-        """Distinct references (a provider applies a repeated reference once) -> the amounts asked under them."""
-        found: dict[str, set[int]] = {}
-        for op, _, reference, amount in self.calls:
-            if op == operation:
-                found.setdefault(reference, set()).add(amount)
-        return found
 
 
 def retrying(call, attempts: int = 30):
@@ -95,7 +50,7 @@ def retrying(call, attempts: int = 30):
 
 @pytest.fixture(scope="module")
 def chaos():
-    ledger = Ledger()
+    ledger = RecordingPayments()
     original = payments.wrap_provider
     payments.wrap_provider = ledger.wrap
     stack = LocalStack(background_pollers=True, time_scale=0.05).start()
