@@ -9,7 +9,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 
-.PHONY: help setup demo up test test-unit test-chaos lint bench clean
+.PHONY: help setup demo up test test-unit test-chaos test-browser lint bench clean
 
 ## help: list the targets and what each does
 help:
@@ -37,9 +37,15 @@ demo: setup
 up: setup infra-setup
 	$(BIN)/python -m dawra.local up $(if $(FAULTS),--faults '$(FAULTS)')
 
-## test: every test tier that runs offline (unit, adapters, integration, chaos, infra, bench counting)
+## test: every test tier that runs offline (unit, adapters, integration, chaos, infra, bench counting; the browser
+## tier too when /usr/bin/chromium is installed, as the README's setup does, and skipped saying so when it is not)
 test: setup infra-setup
 	$(BIN)/python -m pytest
+
+## test-browser: the operators' console in headless Chromium (Playwright, Debian's /usr/bin/chromium); writes the
+## screenshots in docs/screenshots/ (under 2 minutes)
+test-browser: setup infra-setup
+	$(BIN)/python -m pytest tests/e2e
 
 ## test-unit: domain and use cases with in-memory fakes (seconds; needs no AWS library)
 test-unit: setup

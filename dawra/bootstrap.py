@@ -6,8 +6,9 @@ adapter or a provider. Each builder imports only what its entry point uses, so a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dawra.adapters.dynamo.orders import DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
@@ -15,13 +16,23 @@ from dawra.app.common import SystemClock
 from dawra.contracts.env import Settings
 
 if TYPE_CHECKING:
+    from dawra.adapters.identity import Tokens
+    from dawra.app.backoffice import (
+        AuditTrail,
+        FindOrders,
+        OrderActions,
+        PlaceOrderForCustomer,
+        ViewOrderFile,
+    )
     from dawra.app.checkout import Checkout
     from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.notify import Notify
+    from dawra.app.operations import OperationsView
     from dawra.app.queries import ViewOrder
     from dawra.app.reserve import ReserveStock
-    from dawra.app.ship import ShipShipment
+    from dawra.app.ship import AwaitRelease, ShipShipment
+    from dawra.app.stock import StockActions
     from dawra.app.tracking import ApplyTracking
 
 clock = SystemClock()
@@ -73,6 +84,7 @@ def build_allocate(settings: Settings) -> AllocateTasks:
 @dataclass(frozen=True)
 class ShipTasks:
     ship_shipment: ShipShipment
+    await_release: AwaitRelease
     await_delivery: AwaitDelivery
     complete_order: CompleteOrder
 
@@ -83,13 +95,15 @@ def build_ship(settings: Settings) -> ShipTasks:
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
-    from dawra.app.ship import ShipShipment
+    from dawra.app.ship import AwaitRelease, ShipShipment
 
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    workflow = StepFunctionsWorkflow(settings.order_lifecycle_arn)
     return ShipTasks(
         ship_shipment=ShipShipment(orders, DynamoInventory(settings.inventory_table or ""), uow,
                                    carriers(settings.carrier), payments(), clock, settings.delivery_grace),
-        await_delivery=AwaitDelivery(orders, uow, StepFunctionsWorkflow(settings.order_lifecycle_arn)),
+        await_release=AwaitRelease(orders, uow, workflow),
+        await_delivery=AwaitDelivery(orders, uow, workflow),
         complete_order=CompleteOrder(orders, uow, clock))
 
 
@@ -129,3 +143,73 @@ def build_notify(settings: Settings) -> Notify:
     return Notify(orders=orders, claims=orders,
                   messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,
                                          settings.ses_configuration_set), clock=clock)
+
+
+@dataclass(frozen=True)
+class BackOffice:
+    """What operators do, for the admin API and the console alike (each use case authorises the actor itself)."""
+
+    find_orders: FindOrders
+    view_order: ViewOrderFile
+    actions: OrderActions
+    audit_trail: AuditTrail
+    place_order: PlaceOrderForCustomer
+    stock: StockActions
+    operations: OperationsView
+
+
+def build_backoffice(settings: Settings) -> BackOffice:
+    from dawra.adapters.dynamo.backoffice import DynamoAuditLog, DynamoOrderSearch
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.dynamo.operations import DynamoOrderHistory
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.payments import default_registry as payments
+    from dawra.adapters.payments.sandbox import SandboxPaymentProvider
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.backoffice import (
+        AuditTrail,
+        FindOrders,
+        OrderActions,
+        PlaceOrderForCustomer,
+        ViewOrderFile,
+    )
+    from dawra.app.checkout import Checkout
+    from dawra.app.compensate import CancelOrder, ReleaseStock
+    from dawra.app.operations import OperationsView
+    from dawra.app.stock import StockActions
+
+    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    inventory, audit = DynamoInventory(settings.inventory_table or ""), DynamoAuditLog(settings.orders_table)
+    registry, workflow = payments(), StepFunctionsWorkflow(settings.order_lifecycle_arn)
+    alerts = SnsOpsAlerts(settings.ops_alerts_topic_arn)
+    actions = OrderActions(orders, inventory, uow, audit, workflow, registry, clock,
+                           release_stock=ReleaseStock(orders, inventory, uow),
+                           cancel_order=CancelOrder(orders, uow, registry, clock))
+    checkout = Checkout(orders=orders, inventory=inventory, uow=uow, workflow=workflow,
+                        payments=registry.named(settings.payment_provider), alerts=alerts, clock=clock)
+    return BackOffice(find_orders=FindOrders(DynamoOrderSearch(settings.orders_table)),
+                      view_order=ViewOrderFile(orders, audit), actions=actions, audit_trail=AuditTrail(audit),
+                      place_order=PlaceOrderForCustomer(checkout, registry, SandboxPaymentProvider(), clock),
+                      stock=StockActions(inventory, inventory, uow, audit, clock),
+                      operations=OperationsView(DynamoOrderHistory(settings.orders_table), settings.delivery_grace))
+
+
+@dataclass(frozen=True)
+class ConsoleParts:
+    """What the operators' console (dawra/web) runs on: the back office, the pool's token checks and sign-in, and
+    the key its CSRF tokens are signed with (a secret, cached)."""
+
+    office: BackOffice
+    verify: Callable[[str], dict[str, Any]]
+    sign_in: Callable[[str, str], Tokens]
+    session_key: Callable[[], bytes]
+
+
+def build_console(settings: Settings) -> ConsoleParts:
+    from dawra.adapters.identity import CognitoSignIn, TokenVerifier
+    from dawra.adapters.secrets import ParameterSecrets
+
+    secrets, secret_name = ParameterSecrets(), settings.console_session_key_secret_name or ""
+    return ConsoleParts(office=build_backoffice(settings), verify=TokenVerifier.from_settings(settings).verify_claims,
+                        sign_in=CognitoSignIn(settings.user_pool_client_id or "").sign_in,
+                        session_key=lambda: secrets.get(secret_name).encode())

@@ -11,7 +11,8 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from dawra.domain.allocation import Location
-from dawra.domain.inventory import Reservation, StockLevel, StockMove
+from dawra.domain.audit import AuditEntry
+from dawra.domain.inventory import Reservation, StockChange, StockLevel, Transfer
 from dawra.domain.money import Money
 from dawra.domain.order import Order
 from dawra.domain.pricing import CatalogItem
@@ -74,11 +75,78 @@ class InventoryRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    def commit(self, *, order: Order | None = None, stock: Sequence[StockMove] = (),
-               markers: Sequence[Marker] = ()) -> None:
+    def commit(self, *, order: Order | None = None, stock: Sequence[StockChange] = (),
+               markers: Sequence[Marker] = (), audit: Sequence[AuditEntry] = ()) -> None:
         """All or nothing: the order's changes (header over the version it was loaded at, changed shipments, new
-        timeline events), the stock moves and the markers. Raises ConcurrentChange naming what refused, or
-        TransientError. On success the order's pending changes are cleared and its versions advanced."""
+        timeline events), the stock changes (reservation moves; counter changes over the counters they were decided
+        on; transfer records over the state they were read in), the markers and the audit entries (each written
+        once: an entry that exists already refuses the commit as "audit"). Raises ConcurrentChange naming what
+        refused, or TransientError. On success the order's pending changes are cleared and its versions advanced."""
+
+
+# --- The back office's reads -------------------------------------------------------------------------------------
+
+
+class OrderQuery(BaseModel):
+    """What an operator searches by. Each search is answered from an index, never a scan: the reference (an order
+    id) directly; an email, phone, sku or location from the lookup index; otherwise by status (every status when none
+    is given), newest first, within the date range."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reference: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    sku: str | None = None
+    location: str | None = None
+    status: str | None = None
+    placed_from: str | None = None  # UTC ISO-8601, inclusive
+    placed_to: str | None = None  # UTC ISO-8601, exclusive
+
+
+class OrderPage(BaseModel):
+    orders: list[Order]  # headers only (no shipments), newest first
+    cursor: str | None  # pass back for the next page; None on the last one
+
+
+class OrderSearch(Protocol):
+    def search(self, query: OrderQuery, limit: int, cursor: str | None) -> OrderPage: ...
+
+
+class AuditLog(Protocol):
+    def entry(self, subject: str, audit_id: str) -> AuditEntry | None: ...
+
+    def for_subject(self, subject: str) -> list[AuditEntry]:
+        """Oldest first."""
+
+    def by_actor(self, actor_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
+        """Newest first."""
+
+
+class StockRecords(Protocol):
+    """The stock screen's reads on the inventory (strongly consistent; never a scan)."""
+
+    def levels_at(self, location_id: str) -> list[StockLevel]:
+        """Every stock item at a location, by sku."""
+
+    def levels_of(self, sku: str) -> list[StockLevel]:
+        """Every stock item of a sku, by location."""
+
+    def transfers_to(self, location_id: str) -> list[Transfer]:
+        """The transfers still in transit to a location, oldest first."""
+
+    def transfer(self, transfer_id: str) -> Transfer | None: ...
+
+
+class OrderHistory(Protocol):
+    """What the operations figures read: orders by status from the by-status index, then their timelines."""
+
+    def orders_by_status(self, status: str, placed_from: str | None, limit: int) -> tuple[list[Order], bool]:
+        """Headers (no shipments) of orders in `status` placed at or after `placed_from` (None: any time), oldest
+        first, at most `limit`; True when more were left unread."""
+
+    def timelines(self, order_ids: Sequence[str]) -> dict[str, list[TimelineEvent]]:
+        """Each order's timeline, oldest first."""
 
 
 # --- Workflow, messages, alerts ----------------------------------------------------------------------------------
@@ -142,6 +210,13 @@ class PaymentProvider(Protocol):
     def void(self, authorization_id: str, reference: str) -> str: ...
 
     def refund(self, authorization_id: str, amount: Money, reference: str) -> str: ...
+
+
+class PaymentLinks(Protocol):
+    name: str
+
+    def create_link(self, amount: Money, reference: str) -> tuple[str, str]:
+        """(authorization id, URL the customer pays at); idempotent by reference."""
 
 
 class PaymentProviders(Protocol):

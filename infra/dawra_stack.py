@@ -20,6 +20,7 @@ from .capabilities.messaging import Messaging
 from .capabilities.nag import acknowledge, skip_checkov
 from .capabilities.naming import pascal
 from .capabilities.observability import Observability
+from .capabilities.operators import Operators
 from .config import DeployConfig
 from .resolver import Resolver
 
@@ -61,6 +62,9 @@ class DawraStack(Stack):
             deletion_protection=config.deletion_protection,
             ops_alert_email=config.ops_alert_email,
         )
+        self.operators = Operators(
+            self, "Identity", topology=topology, deletion_protection=config.deletion_protection
+        )
         self.functions = Functions(
             self,
             "Functions",
@@ -89,6 +93,7 @@ class DawraStack(Stack):
             functions=self.functions,
             messaging=self.messaging,
             deletion_protection=config.deletion_protection,
+            operators=self.operators,
         )
         self.observability = Observability(
             self,
@@ -102,6 +107,15 @@ class DawraStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the storefront API and webhooks")
         CfnOutput(self, "OpsAlertsTopicArn", value=self.messaging.topics["ops-alerts"].topic_arn)
+        for spec in topology.user_pools:
+            CfnOutput(self, f"{pascal(spec.id)}UserPoolId", value=self.operators.pools[spec.id].user_pool_id,
+                      description=spec.purpose)
+            CfnOutput(self, f"{pascal(spec.id)}UserPoolClientId",
+                      value=self.operators.clients[spec.id].user_pool_client_id,
+                      description=f"App client {spec.client_name} (no secret): sign-in and the admin API's ID tokens")
+        if topology.user_pools:
+            CfnOutput(self, "ConsoleUrl", value=f"{self.api.api.url}admin",
+                      description="The back-office console (operators sign in with the user pool)")
         for spec in topology.secrets:
             CfnOutput(self, f"{pascal(spec.id)}SecretName", value=self.messaging.secrets[spec.id].secret_name,
                       description=spec.purpose)
@@ -126,8 +140,9 @@ class DawraStack(Stack):
         acknowledge(
             api.deployment_stage.node.default_child,
             "AwsSolutions-APIG3",
-            "No WAF by default: storefront routes require SigV4 (IAM) and webhooks are HMAC-verified downstream; "
-            "per-stage throttling bounds abuse. A merchant can attach a web ACL to the stage.",
+            "No WAF by default: storefront routes require SigV4 (IAM), webhooks are HMAC-verified downstream and "
+            "the back office needs a Cognito session; per-stage throttling bounds abuse. A merchant can attach a "
+            "web ACL to the stage.",
         )
         acknowledge(
             api.node.find_child("CloudWatchRole"),
@@ -136,13 +151,37 @@ class DawraStack(Stack):
             "one for it.",
             finding="Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
         )
+        for pool in self.operators.pools.values():
+            acknowledge(
+                pool.node.default_child,
+                "AwsSolutions-COG2",
+                "MFA is optional (TOTP, no SMS): operators enrol an authenticator app themselves; requiring it "
+                "would lock out a new operator before enrolment, and Plus-tier threat protection (enforced) blocks "
+                "risky and compromised-credential sign-ins meanwhile.",
+            )
         for route, api_method in self._api_methods():
+            if route.authorization == "cognito":
+                continue  # the Cognito user pools authorizer: nothing to acknowledge
             if route.authorization == "storefront":
                 acknowledge(
                     api_method.node.default_child,
                     "AwsSolutions-COG4",
                     "Storefront routes use AWS_IAM (SigV4) authorisation: the caller is the merchant's storefront "
                     "backend, an AWS principal, not an end user with a Cognito session.",
+                )
+            elif route.target_kind == "function":
+                acknowledge(
+                    api_method.node.default_child,
+                    "AwsSolutions-APIG4",
+                    "The console's pages are opened by a browser, which sends no bearer token on a link or a form; "
+                    "the console verifies its own session cookie (the operator's Cognito ID token, with the same "
+                    "checks as the authorizer) and a CSRF token on every form before it reads or changes anything.",
+                )
+                acknowledge(
+                    api_method.node.default_child,
+                    "AwsSolutions-COG4",
+                    "The console authenticates with the operators' Cognito user pool itself (sign-in, then an ID "
+                    "token in an HttpOnly session cookie it verifies); an API Gateway authorizer cannot read a cookie.",
                 )
             else:
                 acknowledge(
@@ -185,8 +224,9 @@ class DawraStack(Stack):
             skip_checkov(
                 secret.node.default_child,
                 "CKV_AWS_149",
-                "Encrypted with the AWS-managed key aws/secretsmanager; only the tracking consumer's role may read it "
-                "(its exact ARN). A customer-managed key adds a key policy and a kms:Decrypt grant, no narrower access.",
+                "Encrypted with the AWS-managed key aws/secretsmanager; only the roles the topology grants it to may "
+                "read it (its exact ARN). A customer-managed key adds a key policy and a kms:Decrypt grant, no "
+                "narrower access.",
             )
         for construct in self.node.find_all():
             if isinstance(construct, logs.CfnLogGroup):
@@ -241,11 +281,18 @@ class DawraStack(Stack):
             "serve stale or to the wrong caller; the stage cache would also be billed by the hour.",
         )
         for route, api_method in self._api_methods():
-            if route.authorization == "none":
+            if route.authorization == "none" and route.target_kind == "queue":
                 skip_checkov(
                     api_method.node.default_child,
                     "CKV_AWS_59",
                     "Carrier webhooks cannot sign with SigV4 or Cognito; the route only stores the raw request on SQS "
                     "and the tracking consumer verifies the carrier's HMAC (constant time, replay window) before "
                     "anything acts on it.",
+                )
+            elif route.authorization == "none":
+                skip_checkov(
+                    api_method.node.default_child,
+                    "CKV_AWS_59",
+                    "The console's pages are opened by a browser (no bearer token on links and forms): the console "
+                    "verifies its own session cookie, the operator's Cognito ID token, and a CSRF token on forms.",
                 )

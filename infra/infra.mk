@@ -13,7 +13,7 @@ LAYER_DIR := infra/build/layer
 # Runtime dependencies the Lambda Python runtime already ships (boto3's stack). Shipping them in the layer would
 # shadow the runtime's botocore with a different version than its boto3, so they are left out.
 LAYER_RUNTIME_PROVIDED := botocore urllib3 python-dateutil six
-LAYER_INPUTS := uv.lock pyproject.toml infra/infra.mk $(shell find dawra -name '*.py' -not -path 'dawra/local/*' 2>/dev/null)
+LAYER_INPUTS := uv.lock pyproject.toml infra/infra.mk $(shell find dawra -type f -not -path 'dawra/local/*' -not -path '*/__pycache__/*' 2>/dev/null)
 
 infra-setup: node_modules/.package-lock.json
 

@@ -46,6 +46,9 @@ class Resolver:
             return {"name": machine.state_machine_name, "arn": machine.state_machine_arn}[ref.attr]
         if ref.kind == "parameter":
             return stack.parameters[ref.id].value_as_string
+        if ref.kind == "user_pool":
+            pool, client = stack.operators.pools[ref.id], stack.operators.clients[ref.id]
+            return {"id": pool.user_pool_id, "arn": pool.user_pool_arn, "client_id": client.user_pool_client_id}[ref.attr]
         if ref.kind == "configuration_set" and ref.attr == "name":
             return stack.messaging.configuration_sets[ref.id].configuration_set_name
         raise ValueError(f"cannot resolve {ref!r}")

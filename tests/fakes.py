@@ -15,13 +15,24 @@ from dawra.adapters.carriers.sandbox import SandboxCarrier
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
 from dawra.contracts.api import PlaceOrderRequest
 from dawra.domain.allocation import Location
+from dawra.domain.audit import AuditEntry
 from dawra.domain.errors import CatalogProblem, ConcurrentChange, TransientError, WebhookRejected
-from dawra.domain.inventory import MoveKind, Reservation, ReservationState, StockLevel, StockMove
+from dawra.domain.inventory import (
+    CounterChange,
+    MoveKind,
+    Reservation,
+    ReservationState,
+    StockChange,
+    StockLevel,
+    Transfer,
+    TransferMove,
+    TransferState,
+)
 from dawra.domain.money import Money
-from dawra.domain.order import Order
+from dawra.domain.order import Order, OrderStatus
 from dawra.domain.pricing import CatalogItem
 from dawra.domain.timeline import TimelineEvent
-from dawra.ports import AppliedReport, Booking, ClaimOutcome, IdempotencyRecord, Marker
+from dawra.ports import AppliedReport, Booking, ClaimOutcome, IdempotencyRecord, Marker, OrderPage, OrderQuery
 
 
 class FixedClock:
@@ -50,6 +61,8 @@ class World:
     reservations: dict[tuple[str, str, str], Reservation] = field(default_factory=dict)
     claims: dict[tuple[str, str], dict] = field(default_factory=dict)
     broken_catalog: dict[str, str] = field(default_factory=dict)  # sku -> why the stored item is unsellable
+    audit: dict[tuple[str, str], AuditEntry] = field(default_factory=dict)  # (subject, audit_id) -> entry
+    transfers: dict[str, Transfer] = field(default_factory=dict)
 
     def set_stock(self, sku: str, location_id: str, on_hand: int) -> None:
         self.stock[(sku, location_id)] = StockLevel(sku=sku, location_id=location_id, on_hand=on_hand, reserved=0,
@@ -129,6 +142,21 @@ class FakeInventory:
     def stock(self, sku: str, location_id: str) -> StockLevel | None:
         return self.world.stock.get((sku, location_id))
 
+    # StockRecords
+    def levels_at(self, location_id: str) -> list[StockLevel]:
+        return [level for (_, loc), level in sorted(self.world.stock.items()) if loc == location_id]
+
+    def levels_of(self, sku: str) -> list[StockLevel]:
+        return [level for (s, _), level in sorted(self.world.stock.items()) if s == sku]
+
+    def transfers_to(self, location_id: str) -> list[Transfer]:
+        return sorted((t for t in self.world.transfers.values()
+                       if t.to_location == location_id and t.state == TransferState.IN_TRANSIT),
+                      key=lambda t: (t.sent_at, t.transfer_id))
+
+    def transfer(self, transfer_id: str) -> Transfer | None:
+        return self.world.transfers.get(transfer_id)
+
 
 class FakeUnitOfWork:
     """All or nothing, with the same conditions as the DynamoDB unit of work. `faults` is a queue of what the next
@@ -139,22 +167,22 @@ class FakeUnitOfWork:
         self.faults: list[str] = []
         self.commits = 0
 
-    def commit(self, *, order: Order | None = None, stock: Sequence[StockMove] = (),
-               markers: Sequence[Marker] = ()) -> None:
+    def commit(self, *, order: Order | None = None, stock: Sequence[StockChange] = (),
+               markers: Sequence[Marker] = (), audit: Sequence[AuditEntry] = ()) -> None:
         fault = self.faults.pop(0) if self.faults else None
         if fault == "transient":
             raise TransientError("injected: throttled")
-        refused = self._check(order, stock, markers)
+        refused = self._check(order, stock, markers, audit)
         if refused:
             raise ConcurrentChange(refused)
-        self._apply(order, stock, markers)
+        self._apply(order, stock, markers, audit)
         self.commits += 1
         if fault == "ambiguous":
             raise TransientError("injected: applied, then a 500")  # the caller never learns it was applied
         if order is not None:
             order.mark_committed()
 
-    def _check(self, order, stock, markers) -> set[str]:
+    def _check(self, order, stock, markers, audit) -> set[str]:
         w, refused = self.world, set()
         if order is not None:
             stored = w.headers.get(order.order_id)
@@ -167,6 +195,15 @@ class FakeUnitOfWork:
             if any(e.event_id in w.events[order.order_id] for e in order.new_events):
                 refused.add("event")
         for move in stock:
+            if isinstance(move, CounterChange):  # only over the counters it was decided on
+                if w.stock.get((move.after.sku, move.after.location_id)) != move.before:
+                    refused.add("stock")
+                continue
+            if isinstance(move, TransferMove):  # created once; received only from in transit
+                stored_t = w.transfers.get(move.transfer.transfer_id)
+                if (stored_t.state if stored_t else None) != move.expected:
+                    refused.add("transfer")
+                continue
             r = move.reservation
             level = w.stock.get((r.sku, r.location_id))
             held = w.reservations.get((r.order_id, r.sku, r.location_id))
@@ -184,9 +221,11 @@ class FakeUnitOfWork:
             if _marker_key(marker) in w.markers or (
                     isinstance(marker, IdempotencyRecord) and marker.key_hash in w.idempotency):
                 refused.add("marker")
+        if any((entry.subject, entry.audit_id) in w.audit for entry in audit):  # append-only
+            refused.add("audit")
         return refused
 
-    def _apply(self, order, stock, markers) -> None:
+    def _apply(self, order, stock, markers, audit) -> None:
         w = self.world
         if order is not None:
             if order.header_changed:
@@ -198,6 +237,12 @@ class FakeUnitOfWork:
             for event in order.new_events:
                 w.events[order.order_id][event.event_id] = event
         for move in stock:
+            if isinstance(move, CounterChange):
+                w.stock[(move.after.sku, move.after.location_id)] = move.after
+                continue
+            if isinstance(move, TransferMove):
+                w.transfers[move.transfer.transfer_id] = move.transfer
+                continue
             r = move.reservation
             level = w.stock[(r.sku, r.location_id)]
             q = r.quantity
@@ -219,12 +264,91 @@ class FakeUnitOfWork:
             w.markers.add(_marker_key(marker))
             if isinstance(marker, IdempotencyRecord):
                 w.idempotency[marker.key_hash] = marker
+        for entry in audit:
+            w.audit[(entry.subject, entry.audit_id)] = entry
 
 
 def _marker_key(marker: Marker) -> tuple[str, str]:
     if isinstance(marker, AppliedReport):
         return marker.order_id, marker.report.dedup_key
     return "IDEMPOTENCY", marker.key_hash
+
+
+class FakeOrderSearch:
+    """OrderSearch over a World's headers: newest first, the same criteria as the DynamoDB search (a location: an
+    order with a shipment leaving from it); the cursor is the last order's (placed_at, order_id)."""
+
+    def __init__(self, world: World):
+        self.world = world
+
+    def search(self, query: OrderQuery, limit: int, cursor: str | None) -> OrderPage:
+        found = [o for o in self.world.headers.values() if _matches(o, query) and (
+            not query.location or any(shipment.location_id == query.location
+                                      for shipment in self.world.shipments[o.order_id].values()))]
+        found.sort(key=lambda o: (o.placed_at, o.order_id), reverse=True)
+        if cursor:
+            after = tuple(cursor.split("|", 1))
+            found = [o for o in found if (o.placed_at, o.order_id) < after]
+        page = [o.model_copy(deep=True) for o in found[:limit]]
+        more = len(found) > limit
+        return OrderPage(orders=page, cursor=f"{page[-1].placed_at}|{page[-1].order_id}" if more else None)
+
+
+def _matches(order: Order, query: OrderQuery) -> bool:
+    if query.reference and order.order_id != query.reference:
+        return False
+    if query.status and order.status.value != query.status:
+        return False
+    if query.placed_from and order.placed_at < query.placed_from:
+        return False
+    if query.placed_to and order.placed_at >= query.placed_to:
+        return False
+    if query.email and str(order.contact.email).lower() != query.email.strip().lower():
+        return False
+    if query.phone and order.contact.phone != query.phone.strip():
+        return False
+    return not (query.sku and all(line.sku != query.sku for line in order.lines))
+
+
+class FakeAuditLog:
+    """AuditLog over a World's audit entries (written by FakeUnitOfWork.commit, append-only)."""
+
+    def __init__(self, world: World):
+        self.world = world
+
+    def entry(self, subject: str, audit_id: str) -> AuditEntry | None:
+        return self.world.audit.get((subject, audit_id))
+
+    def for_subject(self, subject: str) -> list[AuditEntry]:
+        # Oldest first; entries written at the same moment (a fixed clock) stay in the order they were committed.
+        return sorted((e for (s, _), e in self.world.audit.items() if s == subject), key=lambda e: e.at)
+
+    def by_actor(self, actor_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]:
+        entries = sorted((e for e in self.world.audit.values() if e.actor_id == actor_id),
+                         key=lambda e: (e.at, e.audit_id), reverse=True)
+        start = int(cursor) if cursor else 0
+        page = entries[start:start + limit]
+        return page, str(start + limit) if start + limit < len(entries) else None
+
+
+class FakeOrderHistory:
+    """OrderHistory over a World: headers by status (oldest first, bounded) and timelines. `reads` records each
+    orders_by_status call as (status, placed_from, limit)."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.reads: list[tuple[str, str | None, int]] = []
+
+    def orders_by_status(self, status: str, placed_from: str | None, limit: int) -> tuple[list[Order], bool]:
+        self.reads.append((status, placed_from, limit))
+        found = sorted((o for o in self.world.headers.values() if o.status == OrderStatus(status)
+                        and (placed_from is None or o.placed_at >= placed_from)),
+                       key=lambda o: (o.placed_at, o.order_id))
+        return [o.model_copy(deep=True) for o in found[:limit]], len(found) > limit
+
+    def timelines(self, order_ids: Sequence[str]) -> dict[str, list[TimelineEvent]]:
+        return {order_id: sorted(self.world.events[order_id].values(), key=lambda e: (e.at, e.event_id))
+                for order_id in order_ids}
 
 
 class FakeWorkflow:

@@ -9,8 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from dawra.contracts.api import PlaceOrderRequest
+from dawra.domain.audit import AuditEntry
+from dawra.domain.customer import Address, Contact
 from dawra.domain.errors import (
     CatalogProblem,
     ConcurrentChange,
@@ -18,8 +22,9 @@ from dawra.domain.errors import (
     InvalidOrder,
     TransientError,
 )
+from dawra.domain.money import Money
 from dawra.domain.order import Order, PaymentState
-from dawra.domain.pricing import PricingError, price_order, promise_date
+from dawra.domain.pricing import PricingError, RequestedLine, price_order, promise_date
 from dawra.domain.time import iso
 from dawra.ports import (
     Clock,
@@ -42,7 +47,27 @@ def key_hash(idempotency_key: str) -> str:
     return hashlib.sha256(idempotency_key.encode()).hexdigest()
 
 
-def fingerprint(request: PlaceOrderRequest) -> str:
+class OrderRequest(Protocol):
+    """What any checkout needs from its request (the storefront's, or an agent's for a customer)."""
+
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def contact(self) -> Contact: ...
+    @property
+    def shipping_address(self) -> Address: ...
+    @property
+    def shipping_method(self) -> str: ...
+    @property
+    def lines(self) -> Sequence[RequestedLine]: ...
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+
+Authorize = Callable[[Money, str], tuple[str, str]]
+
+
+def fingerprint(request: OrderRequest) -> str:
     canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -54,6 +79,16 @@ class Checkout:
         self.workflow, self.payments, self.alerts, self.clock = workflow, payments, alerts, clock
 
     def place_order(self, idempotency_key: str, request: PlaceOrderRequest) -> Order:
+        provider = self.payments
+        return self.place(idempotency_key, request, lambda total, reference: (
+            provider.name, provider.authorize(request.payment_token, total, reference=reference)))
+
+    def place(self, idempotency_key: str, request: OrderRequest, authorize: Authorize, *,
+              placed_by: str | None = None, hold_reason: str | None = None,
+              audit: Callable[[Order], AuditEntry] | None = None) -> Order:
+        """Price, authorise (how: `authorize(total, reference)` -> (provider name, authorization id)), store the
+        order with its idempotency record (and, for an operator, its audit entry) in one commit, start its lifecycle.
+        """
         key, print_ = key_hash(idempotency_key), fingerprint(request)
         try:
             catalog = self.inventory.catalog([line.sku for line in request.lines])
@@ -61,23 +96,25 @@ class Checkout:
             self.alerts.catalog_problem(problem.sku, problem.message)
             raise
         try:
-            lines, totals = price_order(request.lines, catalog, request.shipping_address.country,
+            lines, totals = price_order(list(request.lines), catalog, request.shipping_address.country,
                                         request.shipping_method)
         except PricingError as error:
             raise InvalidOrder(error.message, field=error.field) from None
         placed_at = self.clock.now()
         # The key is the provider's reference too: a retried checkout re-authorises nothing.
-        authorization_id = self.payments.authorize(request.payment_token, totals.total, reference=f"chk_{key[:32]}")
+        provider_name, authorization_id = authorize(totals.total, f"chk_{key[:32]}")
         zero = totals.total.model_copy(update={"amount": 0})
         order = Order.place(
             order_id=new_order_id(), customer_id=request.customer_id, placed_at=iso(placed_at),
             promised_by=promise_date(placed_at, request.shipping_method).isoformat(), contact=request.contact,
             shipping_address=request.shipping_address, shipping_method=request.shipping_method, lines=lines,
-            totals=totals, payment=PaymentState(provider=self.payments.name, authorization_id=authorization_id,
-                                                authorized=totals.total, captured=zero, refunded=zero))
+            totals=totals, payment=PaymentState(provider=provider_name, authorization_id=authorization_id,
+                                                authorized=totals.total, captured=zero, refunded=zero),
+            placed_by=placed_by, hold_reason=hold_reason)
         try:
             self.uow.commit(order=order, markers=[IdempotencyRecord(key_hash=key, order_id=order.order_id,
-                                                                    fingerprint=print_)])
+                                                                    fingerprint=print_)],
+                            audit=[audit(order)] if audit else [])
         except ConcurrentChange:
             order = self._placed_before(key, print_)
         self.workflow.start(order.order_id)

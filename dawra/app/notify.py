@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dawra.domain.errors import TransientError
-from dawra.domain.notifications import deserves_message
+from dawra.domain.notifications import deserves_message, message_event
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import ClaimOutcome, Clock, MessageClaims, Messenger, OrderRepository
 from dawra.rendering import render
@@ -27,7 +27,7 @@ class Notify:
         order = self.orders.get(event.order_id)
         if order is None:
             return "order gone"
-        message = render(order, event)
+        message = render(order, message_event(event))
         key = f"{event.event_id}#{message.channel}"
         now = self.clock.now()
         claim = self.claims.claim(event.order_id, key, sender, now, now + CLAIM_LEASE)

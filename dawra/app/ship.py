@@ -5,19 +5,35 @@ provider (keyed by the shipment), so a retry after a lost answer repeats them ha
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from dawra.app.common import load, now_iso, retry_on_race
 from dawra.contracts.tasks import Shipped
-from dawra.domain.errors import IllegalTransition
+from dawra.domain.errors import CancelledByOperator, IllegalTransition
 from dawra.domain.inventory import ReservationState, consume
-from dawra.domain.order import Order
+from dawra.domain.order import Order, OrderEvent, OrderStatus
 from dawra.domain.pricing import delivery_deadline
-from dawra.ports import Carriers, Clock, InventoryRepository, OrderRepository, PaymentProviders, UnitOfWork
+from dawra.domain.shipment import Shipment
+from dawra.ports import (
+    Carriers,
+    Clock,
+    InventoryRepository,
+    OrderRepository,
+    PaymentProviders,
+    UnitOfWork,
+    Workflow,
+)
 
 MIN_DELIVERY_WAIT_S = 1  # Step Functions wants a positive timeout even when the promise has already passed
+HOLD_LIMIT = timedelta(days=7)  # an order on hold longer than this is handed to a person
 
 
+
+
+def capture_reference(shipment: Shipment) -> str:
+    """The provider's reference for the shipment's capture: retries of one capture share it (the provider applies it
+    once); a capture given back (its round) makes the next one a new capture."""
+    return shipment.shipment_id if shipment.capture_round == 0 else f"{shipment.shipment_id}:{shipment.capture_round}"
 
 
 class ShipShipment:
@@ -30,23 +46,49 @@ class ShipShipment:
         captured: list[Order] = []
         try:
             return retry_on_race(lambda: self._attempt(order_id, shipment_id, captured), f"shipping {shipment_id}")
-        except IllegalTransition:
+        except (IllegalTransition, CancelledByOperator):
             if captured:  # the order was cancelled between our capture and our commit: give the capture back
-                order = captured[0]
-                self.payments.named(order.payment.provider).refund(
-                    order.payment.authorization_id, order.shipment(shipment_id).amount, reference=f"{shipment_id}:undo")
+                self._undo(captured[0], shipment_id)
             raise
+
+    def _undo(self, order: Order, shipment_id: str) -> None:
+        shipment = order.shipment(shipment_id)
+        self.payments.named(order.payment.provider).refund(
+            order.payment.authorization_id, shipment.amount, reference=f"{capture_reference(shipment)}:undo")
+
+    @staticmethod
+    def _same_capture(earlier: Order, now: Order, shipment_id: str) -> bool:
+        """Would this attempt capture exactly what the earlier one did, under the same reference?"""
+        before, shipment = earlier.shipment(shipment_id), now.shipment(shipment_id)
+        return (now.can(OrderEvent.SHIP) and not now.cancellation_requested and not shipment.cancelled
+                and shipment.amount == before.amount and shipment.capture_round == before.capture_round)
 
     def _attempt(self, order_id: str, shipment_id: str, captured: list[Order]) -> Shipped:
         order = load(self.orders, order_id)
         shipment = order.shipment(shipment_id)
         if shipment.has_shipped:
             return self._shipped(order, shipment.tracking_number or "")
+        if captured and not self._same_capture(captured[0], order, shipment_id):
+            # An earlier attempt captured, then lost its commit to a change that stops or alters this shipment (a
+            # hold, a cancellation, a cancelled line): give that capture back and count the round, so a later
+            # capture is a new one at the provider. (Losing to a sibling shipment's commit changes nothing: the
+            # retry captures again with the same reference, which the provider applies once.)
+            self._undo(captured[0], shipment_id)
+            shipment.capture_round += 1
+            order.touch(shipment_id)
+            self.uow.commit(order=order)
+            captured.clear()
+        if shipment.cancelled:
+            return Shipped(outcome="cancelled")
+        if order.status == OrderStatus.ON_HOLD and not order.cancellation_requested:
+            held_since = datetime.fromisoformat(order.held_at or now_iso(self.clock))
+            left = int((held_since + HOLD_LIMIT - self.clock.now()).total_seconds())
+            return Shipped(outcome="on_hold", hold_timeout_s=max(MIN_DELIVERY_WAIT_S, left))
         order.ensure_can_ship(shipment_id)  # before any side effect
         carrier = self.carriers.named(self.carriers.default)
         booking = carrier.book(shipment_id, order.shipping_address.country, weight_g=0)
         provider = self.payments.named(order.payment.provider)
-        provider.capture(order.payment.authorization_id, shipment.amount, reference=shipment_id)
+        provider.capture(order.payment.authorization_id, shipment.amount, reference=capture_reference(shipment))
         captured[:] = [order]
         held = [r for r in self.inventory.reservations(order_id)
                 if r.shipment_id == shipment_id and r.state == ReservationState.HELD]
@@ -59,3 +101,28 @@ class ShipShipment:
         deadline = delivery_deadline(date.fromisoformat(order.promised_by), self.delivery_grace)
         wait = int((deadline - self.clock.now()).total_seconds())
         return Shipped(tracking_number=tracking_number, delivery_timeout_s=max(MIN_DELIVERY_WAIT_S, wait))
+
+
+class AwaitRelease:
+    """WaitWhileOnHold: park the shipment until a person releases the order (or asks for it to be cancelled). If
+    that happened before the token was stored, nothing else would answer the workflow: this task does."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
+        self.orders, self.uow, self.workflow = orders, uow, workflow
+
+    def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
+        order = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"holding {shipment_id}")
+        if order.cancellation_requested:
+            self.workflow.fail(task_token, "CancelledByOperator", "an operator asked for the order to be cancelled")
+            return {"waiting": False}
+        if order.status != OrderStatus.ON_HOLD:
+            self.workflow.resume(task_token, {"released": True})
+            return {"waiting": False}
+        return {"waiting": True}
+
+    def _park(self, order_id: str, shipment_id: str, task_token: str) -> Order:
+        order = load(self.orders, order_id)
+        if order.status == OrderStatus.ON_HOLD and order.shipment(shipment_id).resume_token != task_token:
+            order.wait_for_release(shipment_id, task_token)
+            self.uow.commit(order=order)
+        return order

@@ -37,18 +37,16 @@ class ShippingAddress(Address):
     country: ServedCountry = Field(description="ISO 3166-1 alpha-2; only the countries the merchant ships to")
 
 
-class PlaceOrderRequest(BaseModel):
-    """What a storefront sends to POST /orders. Prices are never taken from the client."""
+class OrderDetails(BaseModel):
+    """Who and where an order is for and what is in it: what every checkout asks (the storefront's, an agent's)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
-                              json_schema_extra={"examples": [EXAMPLE_ORDER]})
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     customer_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
     contact: Contact
     shipping_address: ShippingAddress
     shipping_method: ShippingMethod = "standard"
     lines: list[RequestedLine] = Field(min_length=1, max_length=50)
-    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
     @field_validator("lines")
     @classmethod
@@ -59,6 +57,15 @@ class PlaceOrderRequest(BaseModel):
                 raise ValueError(f"sku {line.sku} appears twice; send one line with the total quantity")
             seen.add(line.sku)
         return lines
+
+
+class PlaceOrderRequest(OrderDetails):
+    """What a storefront sends to POST /orders. Prices are never taken from the client."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              json_schema_extra={"examples": [EXAMPLE_ORDER]})
+
+    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 
 
 class OrderSummary(BaseModel):

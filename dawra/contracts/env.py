@@ -19,6 +19,14 @@ SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 DELIVERY_GRACE_HOURS = "DELIVERY_GRACE_HOURS"
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
 CARRIER = "CARRIER"
+# The back office's operators (dawra/topology/backoffice.py): the Cognito user pool, its app client, and the secret
+# the console signs its CSRF tokens with.
+USER_POOL_ID = "USER_POOL_ID"
+USER_POOL_CLIENT_ID = "USER_POOL_CLIENT_ID"
+CONSOLE_SESSION_KEY_SECRET = "CONSOLE_SESSION_KEY_SECRET_NAME"  # noqa: S105 - an environment variable's name
+# Local only (the embedded cloud sets it; never deployed): where the pool's JWKS is fetched from instead of
+# https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json (dawra/adapters/identity.py).
+JWKS_URL = "DAWRA_JWKS_URL"
 
 
 class Settings(BaseModel):
@@ -35,6 +43,10 @@ class Settings(BaseModel):
     delivery_grace_hours: int = 48
     payment_provider: str = "sandbox"
     carrier: str = "sandbox"
+    user_pool_id: str | None = None
+    user_pool_client_id: str | None = None
+    console_session_key_secret_name: str | None = None
+    jwks_url: str | None = None
 
     @property
     def delivery_grace(self) -> timedelta:
@@ -54,6 +66,10 @@ class Settings(BaseModel):
             "delivery_grace_hours": env.get(DELIVERY_GRACE_HOURS),
             "payment_provider": env.get(PAYMENT_PROVIDER),
             "carrier": env.get(CARRIER),
+            "user_pool_id": env.get(USER_POOL_ID),
+            "user_pool_client_id": env.get(USER_POOL_CLIENT_ID),
+            "console_session_key_secret_name": env.get(CONSOLE_SESSION_KEY_SECRET),
+            "jwks_url": env.get(JWKS_URL),
         }
         return cls(orders_table=env[ORDERS_TABLE], **{k: v for k, v in optional.items() if v is not None})
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dawra.domain import errors
+from dawra.domain import errors, inventory
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_S = 1
@@ -56,6 +56,10 @@ HTTP: dict[type[errors.DomainError], Kind] = {
     errors.ConcurrentChange: Kind(503, "temporarily_unavailable", "Temporarily unavailable; retry"),
     errors.IllegalTransition: Kind(409, "illegal_transition", "Not possible in the order's current status"),
     errors.WebhookRejected: Kind(400, "webhook_rejected", "Webhook rejected"),
+    inventory.StockRefused: Kind(409, "stock_refused", "The stock cannot change as asked"),
+    inventory.TransferNotFound: Kind(404, "transfer_not_found", "No such transfer"),
+    errors.Unauthenticated: Kind(401, "unauthenticated", "Sign in first"),
+    errors.Forbidden: Kind(403, "forbidden", "Your role does not allow this"),
 }
 VALIDATION = Kind(422, "invalid_request", "The request is not valid")
 NOT_FOUND = Kind(404, "not_found", "No such resource")
@@ -80,8 +84,13 @@ def body(kind: Kind, detail: str, field_problems: list[FieldProblem] | None = No
 
 
 def headers(kind: Kind) -> dict[str, str]:
-    """503 and 429 tell the client when to retry (with the same Idempotency-Key)."""
-    return {"Retry-After": str(RETRY_AFTER_S)} if kind.status in (429, 503) else {}
+    """503 and 429 tell the client when to retry (with the same Idempotency-Key); 401 names the scheme to sign in
+    with (RFC 9110: a 401 carries WWW-Authenticate): a Cognito ID token as a bearer token."""
+    if kind.status in (429, 503):
+        return {"Retry-After": str(RETRY_AFTER_S)}
+    if kind.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return {}
 
 
 def from_domain_error(error: errors.DomainError) -> tuple[Kind, dict[str, Any]]:

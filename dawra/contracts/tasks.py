@@ -45,6 +45,13 @@ class AwaitDeliveryInput(Task):
     task_token: str = Field(min_length=1, max_length=4096)
 
 
+class AwaitReleaseInput(Task):
+    action: Literal["await_release"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+    task_token: str = Field(min_length=1, max_length=4096)
+
+
 class CompleteOrderInput(Task):
     action: Literal["complete_order"]
     order_id: OrderId
@@ -73,8 +80,12 @@ class Allocation(BaseModel):
 
 
 class Shipped(BaseModel):
-    tracking_number: str
-    delivery_timeout_s: int  # how long WaitForDelivery waits before a person is asked
+    # shipped: on its way (wait for delivery); on_hold: the order is on hold (wait for a person to release it);
+    # cancelled: every line of this shipment was cancelled, nothing leaves from here
+    outcome: Literal["shipped", "on_hold", "cancelled"] = "shipped"
+    tracking_number: str = ""
+    delivery_timeout_s: int = 1  # how long WaitForDelivery waits before a person is asked
+    hold_timeout_s: int = 1  # how long WaitWhileOnHold waits before a person is asked
 
 
 class Released(BaseModel):
@@ -84,7 +95,7 @@ class Released(BaseModel):
 
 # --- per function -------------------------------------------------------------------------------------------------
 AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput, Field(discriminator="action")])
-ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitDeliveryInput | CompleteOrderInput,
+ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput,
                                  Field(discriminator="action")])
 CompensateTask = TypeAdapter(Annotated[CancelOrderInput | AskAPersonInput, Field(discriminator="action")])
 
@@ -93,6 +104,7 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "reserve_stock": (ReserveStockInput, Allocation),
     "release_stock": (ReleaseStockInput, Released),
     "ship_shipment": (ShipShipmentInput, Shipped),
+    "await_release": (AwaitReleaseInput, None),
     "await_delivery": (AwaitDeliveryInput, None),
     "complete_order": (CompleteOrderInput, None),
     "cancel_order": (CancelOrderInput, None),

@@ -61,6 +61,22 @@ class WebhookRejected(DomainError):
         self.reason = reason
 
 
+class CancelledByOperator(DomainError):
+    """An operator asked for the order to be cancelled: the workflow stops shipping and compensates."""
+
+
+class OrderOnHold(DomainError):
+    """The order is on hold: nothing ships until a person releases it."""
+
+
+class Unauthenticated(DomainError):
+    """No identity, or one that cannot be trusted (bad signature, expired, another pool). Never echoes the token."""
+
+
+class Forbidden(DomainError):
+    """The operator is who they say, but their role does not allow this."""
+
+
 class IllegalTransition(DomainError):
     """An event that the order's current status does not allow (see dawra.domain.order.TRANSITIONS)."""
 

@@ -1,4 +1,5 @@
-"""Stock: reservations per (order, sku, location) and the moves that change stock levels.
+"""Stock: reservations per (order, sku, location), the moves that change stock levels, and the back office's
+adjustments and transfers between locations.
 
 A reservation is held when an order is allocated, then either shipped (the units left with a parcel: on hand and
 reserved go down) or released (the units go back to available). Each move happens at most once."""
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 import enum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dawra.domain.errors import DomainError
 
 
 class ReservationState(enum.StrEnum):
@@ -64,3 +67,132 @@ class StockLevel(BaseModel):
     on_hand: int
     reserved: int
     available: int
+    in_transit: int = 0  # sent here by a transfer, not yet received (not part of on hand)
+
+
+# --- Stock the back office counts and moves -----------------------------------------------------------------------
+# An adjustment (a count, a breakage, goods received from a supplier) changes on hand and available by the same delta;
+# units reserved for orders cannot be adjusted away. A transfer leaves the source at once (on hand and available go
+# down), is counted in transit at the destination, and arrives there (on hand and available go up) when received.
+
+
+class StockRefused(DomainError):
+    """A stock change the counters or the records do not allow (the message says why)."""
+
+
+class TransferNotFound(DomainError):
+    pass
+
+
+def counters(level: StockLevel | None) -> dict[str, int]:
+    """What an audit entry records of a stock item (all zero when it did not exist)."""
+    if level is None:
+        return {"on_hand": 0, "reserved": 0, "available": 0, "in_transit": 0}
+    return {"on_hand": level.on_hand, "reserved": level.reserved, "available": level.available,
+            "in_transit": level.in_transit}
+
+
+class CounterChange(BaseModel):
+    """One stock item's counters moved from `before` (as read; None: the item does not exist yet) to `after`. The
+    unit of work writes it only while the item is still exactly as read, so a change that raced another is refused
+    (ConcurrentChange) and decided again on fresh counters: the audit entry's before and after are always true."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    before: StockLevel | None
+    after: StockLevel
+
+    @model_validator(mode="after")
+    def _same_item(self) -> CounterChange:
+        if self.before is not None and (self.before.sku, self.before.location_id) != (self.after.sku,
+                                                                                      self.after.location_id):
+            raise ValueError("a counter change is about one stock item")
+        if min(self.after.on_hand, self.after.reserved, self.after.available, self.after.in_transit) < 0:
+            raise ValueError("stock counters never go below zero")
+        return self
+
+
+class TransferState(enum.StrEnum):
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+
+
+class Transfer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transfer_id: str
+    sku: str
+    from_location: str
+    to_location: str
+    quantity: int = Field(ge=1)
+    state: TransferState = TransferState.IN_TRANSIT
+    reason: str
+    sent_at: str  # UTC ISO-8601
+    sent_by: str  # the operator's user id
+    received_at: str | None = None
+    received_by: str | None = None
+
+
+class TransferMove(BaseModel):
+    """A transfer record written: created (expected None: it must not exist) or received (expected in_transit)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    transfer: Transfer
+    expected: TransferState | None
+
+
+# Everything a unit of work can be asked to do to stock, one closed union.
+StockChange = StockMove | CounterChange | TransferMove
+
+
+def _moved(level: StockLevel, **deltas: int) -> StockLevel:
+    return level.model_copy(update={name: getattr(level, name) + delta for name, delta in deltas.items()})
+
+
+def empty_level(sku: str, location_id: str) -> StockLevel:
+    return StockLevel(sku=sku, location_id=location_id, on_hand=0, reserved=0, available=0)
+
+
+def adjust(level: StockLevel | None, sku: str, location_id: str, delta: int) -> CounterChange:
+    """On hand and available change by `delta`. Refused when available would go below zero (reserved units belong
+    to orders) or when there is nothing to take from. `level` None: no stock item yet (a positive delta creates it)."""
+    if delta == 0:
+        raise StockRefused("an adjustment must change the stock: delta is 0", field="delta")
+    if level is None and delta < 0:
+        raise StockRefused(f"there is no stock of {sku} at {location_id} to take {-delta} from", field="delta")
+    current = level or empty_level(sku, location_id)
+    if current.available + delta < 0:
+        raise StockRefused(
+            f"{sku} at {location_id}: {current.available} available ({current.reserved} reserved for orders); "
+            f"cannot take away {-delta}", field="delta")
+    return CounterChange(before=level, after=_moved(current, on_hand=delta, available=delta))
+
+
+def send(transfer: Transfer, source: StockLevel | None,
+         destination: StockLevel | None) -> tuple[CounterChange, CounterChange, TransferMove]:
+    """The units leave the source (on hand and available go down) and are in transit at the destination."""
+    if transfer.from_location == transfer.to_location:
+        raise StockRefused("a transfer goes from one location to another", field="to_location")
+    if source is None or source.available < transfer.quantity:
+        available = source.available if source else 0
+        raise StockRefused(f"{transfer.sku} at {transfer.from_location}: {available} available, cannot send "
+                           f"{transfer.quantity}", field="quantity")
+    q = transfer.quantity
+    arriving = destination or empty_level(transfer.sku, transfer.to_location)
+    return (CounterChange(before=source, after=_moved(source, on_hand=-q, available=-q)),
+            CounterChange(before=destination, after=_moved(arriving, in_transit=q)),
+            TransferMove(transfer=transfer, expected=None))
+
+
+def receive(transfer: Transfer, destination: StockLevel | None, at: str,
+            by: str) -> tuple[CounterChange, TransferMove]:
+    """The units arrive: in transit goes down, on hand and available go up. Once per transfer."""
+    if transfer.state != TransferState.IN_TRANSIT:
+        raise StockRefused(f"transfer {transfer.transfer_id} was already received ({transfer.received_at})")
+    q = transfer.quantity
+    if destination is None or destination.in_transit < q:
+        raise StockRefused(f"{transfer.sku} at {transfer.to_location} does not show {q} in transit")
+    received = transfer.model_copy(update={"state": TransferState.RECEIVED, "received_at": at, "received_by": by})
+    return (CounterChange(before=destination, after=_moved(destination, in_transit=-q, on_hand=q, available=q)),
+            TransferMove(transfer=received, expected=TransferState.IN_TRANSIT))

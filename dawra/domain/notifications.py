@@ -14,6 +14,9 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     TimelineKind.SHIPMENT_DELIVERED,
     TimelineKind.ORDER_CANCELLED,
 )
+# An operator resending one of those: the notifier sends the original's message again, under the resend's own id.
+RESENT = TimelineKind.MESSAGE_RESENT
+STREAM_KINDS: tuple[TimelineKind, ...] = (*NOTIFIED_KINDS, RESENT)
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,14 @@ class Recipient:
 
 
 def deserves_message(event: TimelineEvent) -> bool:
-    return event.kind in NOTIFIED_KINDS
+    return event.kind in NOTIFIED_KINDS or (event.kind == RESENT and event.detail.get("message") in NOTIFIED_KINDS)
+
+
+def message_event(event: TimelineEvent) -> TimelineEvent:
+    """The event whose message to send: a resend's original kind (under the resend's id), else the event itself."""
+    if event.kind == RESENT:
+        return event.model_copy(update={"kind": TimelineKind(event.detail["message"])})
+    return event
 
 
 def recipient(contact: Contact) -> Recipient:

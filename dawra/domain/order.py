@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from dawra.domain.allocation import Pick
 from dawra.domain.customer import Address, Contact
-from dawra.domain.errors import IllegalTransition, PaymentInvariantBroken
+from dawra.domain.errors import CancelledByOperator, IllegalTransition, PaymentInvariantBroken
 from dawra.domain.money import Money, split_amount
 from dawra.domain.shipment import Shipment, ShipmentLine, ShipmentStatus
 from dawra.domain.timeline import TimelineEvent, TimelineKind, timeline_event_id
@@ -27,6 +27,7 @@ class OrderStatus(enum.StrEnum):
     CONFIRMED = "CONFIRMED"  # placed and paid (authorised)
     ALLOCATED = "ALLOCATED"  # stock reserved, one shipment per location
     SHIPPED = "SHIPPED"  # at least one shipment handed to a carrier
+    ON_HOLD = "ON_HOLD"  # stock reserved, but nothing ships until a person releases it
     NEEDS_ATTENTION = "NEEDS_ATTENTION"  # the automation stopped; a person decides what happens next
     COMPLETED = "COMPLETED"  # every shipment delivered
     CANCELLED = "CANCELLED"  # nothing shipped; stock released, payment voided
@@ -38,26 +39,47 @@ class OrderEvent(enum.StrEnum):
     COMPLETE = "complete"
     CANCEL = "cancel"
     ASK_A_PERSON = "ask_a_person"
+    HOLD = "hold"
+    RELEASE_HOLD = "release_hold"
+    # What an operator or the customer may do without moving the order to another status.
+    REQUEST_CANCEL = "request_cancel"
+    CANCEL_LINE = "cancel_line"
+    CHANGE_ADDRESS = "change_address"
+    REFUND = "refund"
+    ADD_NOTE = "add_note"
+    RESEND_MESSAGE = "resend_message"
 
 
 @dataclass(frozen=True)
 class Transition:
     allowed_from: frozenset[OrderStatus]
-    to: OrderStatus
+    to: OrderStatus | None  # None: the event is allowed in those statuses and leaves the status as it is
 
 
 S = OrderStatus
-# The lifecycle in one screen: event -> the statuses it may happen in -> the status it leads to.
+_EVERY = frozenset(OrderStatus)
+_NOT_SHIPPED = frozenset({S.CONFIRMED, S.ALLOCATED, S.ON_HOLD})
+# The lifecycle in one screen: event -> the statuses it may happen in -> the status it leads to (None: stays).
 TRANSITIONS: dict[OrderEvent, Transition] = {
     OrderEvent.RESERVE_STOCK: Transition(frozenset({S.CONFIRMED}), S.ALLOCATED),
+    OrderEvent.HOLD: Transition(frozenset({S.ALLOCATED}), S.ON_HOLD),
+    OrderEvent.RELEASE_HOLD: Transition(frozenset({S.ON_HOLD}), S.ALLOCATED),
     OrderEvent.SHIP: Transition(frozenset({S.ALLOCATED, S.SHIPPED}), S.SHIPPED),
     OrderEvent.COMPLETE: Transition(frozenset({S.SHIPPED, S.NEEDS_ATTENTION}), S.COMPLETED),
-    OrderEvent.CANCEL: Transition(frozenset({S.CONFIRMED, S.ALLOCATED, S.NEEDS_ATTENTION}), S.CANCELLED),
-    OrderEvent.ASK_A_PERSON: Transition(frozenset({S.CONFIRMED, S.ALLOCATED, S.SHIPPED}), S.NEEDS_ATTENTION),
+    OrderEvent.CANCEL: Transition(frozenset({S.CONFIRMED, S.ALLOCATED, S.ON_HOLD, S.NEEDS_ATTENTION}), S.CANCELLED),
+    OrderEvent.ASK_A_PERSON: Transition(frozenset({S.CONFIRMED, S.ALLOCATED, S.ON_HOLD, S.SHIPPED}),
+                                        S.NEEDS_ATTENTION),
+    OrderEvent.REQUEST_CANCEL: Transition(_NOT_SHIPPED | {S.NEEDS_ATTENTION}, None),
+    OrderEvent.CANCEL_LINE: Transition(frozenset({S.ALLOCATED, S.ON_HOLD}), None),
+    OrderEvent.CHANGE_ADDRESS: Transition(_NOT_SHIPPED, None),
+    OrderEvent.REFUND: Transition(frozenset({S.SHIPPED, S.NEEDS_ATTENTION, S.COMPLETED}), None),
+    OrderEvent.ADD_NOTE: Transition(_EVERY, None),
+    OrderEvent.RESEND_MESSAGE: Transition(_EVERY, None),
 }
 INITIAL = OrderStatus.CONFIRMED
 TERMINAL: frozenset[OrderStatus] = frozenset(
-    status for status in OrderStatus if not any(status in t.allowed_from for t in TRANSITIONS.values()))
+    status for status in OrderStatus
+    if not any(status in t.allowed_from and t.to not in (None, status) for t in TRANSITIONS.values()))
 
 
 class OrderLine(BaseModel):
@@ -120,6 +142,12 @@ class Order(BaseModel):
     payment: PaymentState
     cancellation_reason: str | None = None
     attention_reason: str | None = None
+    placed_by: str | None = None  # the agent who placed it for the customer (their user id), if one did
+    cancellation_requested: str | None = None  # why an operator asked for it; the workflow then cancels it
+    hold_reason: str | None = None
+    held_at: str | None = None
+    hold_on_allocation: str | None = None  # placed to be held once its stock is reserved (the reason)
+    cancelled_lines: list[OrderLine] = Field(default_factory=list)
     shipments: list[Shipment] = Field(default_factory=list)
     version: int = 0  # 0: never stored; the unit of work commits only over the version it loaded
 
@@ -132,7 +160,8 @@ class Order(BaseModel):
         transition = TRANSITIONS[event]
         if self.status not in transition.allowed_from:
             raise IllegalTransition(self.order_id, self.status.value, event.value)
-        self.status = transition.to
+        if transition.to is not None:
+            self.status = transition.to
         self._header_changed = True
 
     def can(self, event: OrderEvent) -> bool:
@@ -170,6 +199,10 @@ class Order(BaseModel):
     def _touch(self, shipment: Shipment) -> None:
         self._changed_shipments.add(shipment.shipment_id)
 
+    def touch(self, shipment_id: str) -> None:
+        """A shipment's own bookkeeping changed (not its status): commit it with the order."""
+        self._touch(self.shipment(shipment_id))
+
     # --- reads ----------------------------------------------------------------------------------------------------
     @property
     def is_terminal(self) -> bool:
@@ -190,6 +223,11 @@ class Order(BaseModel):
         return [s for s in self.shipments if s.has_shipped]
 
     @property
+    def active_shipments(self) -> list[Shipment]:
+        """The shipments still meant to reach the customer (not emptied by line cancellations)."""
+        return [s for s in self.shipments if not s.cancelled]
+
+    @property
     def wanted(self) -> dict[str, int]:
         return {line.sku: line.quantity for line in self.lines}
 
@@ -197,11 +235,12 @@ class Order(BaseModel):
     @classmethod
     def place(cls, *, order_id: str, customer_id: str, placed_at: str, promised_by: str, contact: Contact,
               shipping_address: Address, shipping_method: str, lines: list[OrderLine], totals: Totals,
-              payment: PaymentState) -> Order:
+              payment: PaymentState, placed_by: str | None = None, hold_reason: str | None = None) -> Order:
         order = cls(order_id=order_id, customer_id=customer_id, status=INITIAL, placed_at=placed_at,
                     promised_by=promised_by, contact=contact, shipping_address=shipping_address,
-                    shipping_method=shipping_method, lines=lines, totals=totals, payment=payment)
-        order._record(TimelineKind.ORDER_CONFIRMED, placed_at)
+                    shipping_method=shipping_method, lines=lines, totals=totals, payment=payment,
+                    placed_by=placed_by, hold_on_allocation=hold_reason)
+        order._record(TimelineKind.ORDER_CONFIRMED, placed_at, **({"placed_by": placed_by} if placed_by else {}))
         return order
 
     def reserve(self, picks: list[Pick], shipment_id_for: Callable[[str, str], str], at: str) -> list[Shipment]:
@@ -209,6 +248,8 @@ class Order(BaseModel):
         by_location: dict[str, list[Pick]] = {}
         for pick in picks:
             by_location.setdefault(pick.location_id, []).append(pick)
+        if self.cancellation_requested:
+            raise CancelledByOperator(f"order {self.order_id}: an operator asked for it to be cancelled")
         if {sku: sum(p.quantity for p in picks if p.sku == sku) for sku in self.wanted} != self.wanted:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.RESERVE_STOCK.value,
                                     "the picks do not cover the order's lines exactly")
@@ -226,12 +267,20 @@ class Order(BaseModel):
             self.shipments.append(shipment)
             self._touch(shipment)
         self._record(TimelineKind.STOCK_RESERVED, at, shipments=str(len(locations)))
+        if self.hold_on_allocation:
+            self.hold(self.hold_on_allocation, at, "placed")
+            self.hold_on_allocation = None
         return list(self.shipments)
 
     def ensure_can_ship(self, shipment_id: str) -> Shipment:
         shipment = self.shipment(shipment_id)
+        if self.cancellation_requested:  # first: the workflow compensates, whatever the status
+            raise CancelledByOperator(f"order {self.order_id}: an operator asked for it to be cancelled")
         if not self.can(OrderEvent.SHIP):
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.SHIP.value)
+        if shipment.cancelled:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.SHIP.value,
+                                    f"every line of shipment {shipment_id} was cancelled")
         if shipment.has_shipped:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.SHIP.value,
                                     f"shipment {shipment_id} has already shipped")
@@ -248,6 +297,10 @@ class Order(BaseModel):
         self._record(TimelineKind.SHIPMENT_SHIPPED, at, shipment_id, shipment_id=shipment_id, carrier=carrier,
                      tracking_number=tracking_number, label_url=label_url)
         return shipment.amount
+
+    def wait_for_release(self, shipment_id: str, resume_token: str) -> Shipment:
+        """The workflow parks this shipment until the order is released from its hold."""
+        return self.wait_for_delivery(shipment_id, resume_token)
 
     def wait_for_delivery(self, shipment_id: str, resume_token: str) -> Shipment:
         shipment = self.shipment(shipment_id)
@@ -280,7 +333,7 @@ class Order(BaseModel):
         return target
 
     def complete(self, at: str) -> None:
-        if not self.shipments or not all(s.is_delivered for s in self.shipments):
+        if not self.active_shipments or not all(s.is_delivered for s in self.active_shipments):
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.COMPLETE.value,
                                     "not every shipment is delivered")
         self.apply(OrderEvent.COMPLETE)
@@ -293,7 +346,8 @@ class Order(BaseModel):
                                     f"{len(self.shipped)} shipment(s) already left; a person must decide")
         self.apply(OrderEvent.CANCEL)
         self.payment, refund = self.payment.settle_for_cancellation()
-        self.cancellation_reason = reason
+        self.cancellation_reason = reason  # a code the customer may see (OutOfStock, CancelledByOperator, ...)
+        self.hold_reason = self.held_at = None
         self._record(TimelineKind.ORDER_CANCELLED, at, reason=reason)
         return refund
 
@@ -303,14 +357,126 @@ class Order(BaseModel):
         self.attention_reason = reason
         self._record(TimelineKind.ORDER_NEEDS_ATTENTION, at, reason=reason)
 
+    # --- what people do (operators in the back office; later the customer) ----------------------------------------
+    # `ref` is the request's own id (its idempotency key's digest): it names the timeline event the change appends.
+    def hold(self, reason: str, at: str, ref: str) -> None:
+        """Nothing ships until somebody releases the order; its stock stays reserved."""
+        self.apply(OrderEvent.HOLD)
+        self.hold_reason, self.held_at = reason, at
+        self._record(TimelineKind.ORDER_ON_HOLD, at, ref)  # the reason is the operators' (audit trail, header)
+
+    def waiting_tokens(self) -> list[str]:
+        """The tokens the workflow parked unshipped shipments on while the order was on hold. They stay stored: a
+        token answered twice is refused by the workflow harmlessly, and a retried request can answer it again."""
+        return [s.resume_token for s in self.shipments if s.resume_token and not s.has_shipped]
+
+    def release_hold(self, at: str, ref: str) -> None:
+        """Back to shipping (whoever holds the waiting tokens resumes them)."""
+        self.apply(OrderEvent.RELEASE_HOLD)
+        self.hold_reason = self.held_at = None
+        self._record(TimelineKind.ORDER_RELEASED, at, ref)
+
+    def request_cancellation(self, reason: str, at: str, ref: str) -> None:
+        """An operator asks for the whole order to be cancelled: the workflow releases its stock and voids the
+        payment (its own compensation). Refused once a parcel has left."""
+        self.apply(OrderEvent.REQUEST_CANCEL)
+        if self.shipped:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REQUEST_CANCEL.value,
+                                    f"{len(self.shipped)} shipment(s) already left; refund or wait for a return")
+        if self.cancellation_requested:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REQUEST_CANCEL.value,
+                                    "its cancellation was already asked for")
+        self.cancellation_requested = reason
+        self._record(TimelineKind.CANCELLATION_REQUESTED, at, ref)
+
+    def cancel_line(self, sku: str, at: str, ref: str) -> list[Shipment]:
+        """Take one line out of an order that has not shipped it: the total goes down by the line and its tax, and
+        each shipment carrying it gives up that line (and its value). Returns the shipments that changed."""
+        self.apply(OrderEvent.CANCEL_LINE)
+        line = next((candidate for candidate in self.lines if candidate.sku == sku), None)
+        if line is None:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CANCEL_LINE.value,
+                                    f"it has no line {sku}")
+        if len(self.lines) == 1:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CANCEL_LINE.value,
+                                    "it is the order's only line: cancel the order instead")
+        carrying = [s for s in self.shipments if any(item.sku == sku for item in s.lines)]
+        if any(s.has_shipped for s in carrying):
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CANCEL_LINE.value,
+                                    f"{sku} has already left with a parcel")
+        value = line.line_total + line.tax
+        shares = split_amount(value.amount, [next(i.quantity for i in s.lines if i.sku == sku) for s in carrying])
+        for shipment, share in zip(carrying, shares, strict=True):
+            shipment.lines = [item for item in shipment.lines if item.sku != sku]
+            shipment.amount = Money(amount=max(0, shipment.amount.amount - share), currency=self.currency)
+            if not shipment.lines:  # nothing left to send from there: what it still carried moves to another one
+                leftover, shipment.amount = shipment.amount, Money.zero(self.currency)
+                shipment.cancelled = True
+                heir = next((s for s in self.shipments if not s.cancelled and not s.has_shipped), None)
+                if heir is not None:
+                    heir.amount = heir.amount + leftover
+                    self._touch(heir)
+            self._touch(shipment)
+        self.lines = [candidate for candidate in self.lines if candidate.sku != sku]
+        self.cancelled_lines = [*self.cancelled_lines, line]
+        t = self.totals
+        self.totals = Totals(subtotal=t.subtotal - line.line_total, shipping=t.shipping, tax=t.tax - line.tax,
+                             total=t.total - value)
+        self._record(TimelineKind.LINE_CANCELLED, at, ref, sku=sku, quantity=str(line.quantity),
+                     amount=str(value.amount))
+        return carrying
+
+    def change_address(self, address: Address, at: str, ref: str) -> None:
+        """Before any label exists, the parcel can still go somewhere else."""
+        self.apply(OrderEvent.CHANGE_ADDRESS)
+        if self.shipped:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
+                                    "a label already exists for a parcel")
+        if address.country != self.shipping_address.country:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
+                                    "the country cannot change: prices, tax and the promise depend on it")
+        self.shipping_address = address
+        self._record(TimelineKind.ADDRESS_CHANGED, at, ref)
+
+    def refund(self, amount: Money, at: str, ref: str) -> None:
+        """Give back part of what was captured (never more than captured minus what was already refunded)."""
+        self.apply(OrderEvent.REFUND)
+        if amount.amount <= 0:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REFUND.value,
+                                    "a refund must be more than zero")
+        refundable = self.payment.captured - self.payment.refunded
+        if amount.currency != self.currency or amount.amount > refundable.amount:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REFUND.value,
+                                    f"at most {refundable.amount} {self.currency} minor units can be refunded")
+        self.payment = self.payment.model_copy(update={"refunded": self.payment.refunded + amount})
+        self._record(TimelineKind.REFUNDED, at, ref, amount=str(amount.amount), currency=amount.currency)
+
+    def note(self) -> None:
+        """An internal note changes nothing on the order itself; the table still says where one may be added."""
+        self.apply(OrderEvent.ADD_NOTE)
+        self._header_changed = False
+
+    def resend(self, event: TimelineEvent, at: str, ref: str) -> None:
+        """Send a customer message again: a new timeline event pointing at the one whose message it repeats."""
+        self.apply(OrderEvent.RESEND_MESSAGE)
+        self._header_changed = False
+        self._record(TimelineKind.MESSAGE_RESENT, at, ref, of=event.event_id, message=event.kind.value)
+
 
 def state_diagram() -> str:
-    """The transition table as a Mermaid state diagram (docs/architecture.md embeds it; a test keeps them equal)."""
+    """The transition table as a Mermaid state diagram (docs/architecture.md embeds it; a test keeps them equal).
+    Events that leave the status as it is are listed in a note beside each status they are allowed in."""
     lines = ["stateDiagram-v2", f"    [*] --> {INITIAL.value}: place"]
     for event, transition in TRANSITIONS.items():
+        if transition.to is None:
+            continue
         for source in (status for status in OrderStatus if status in transition.allowed_from):
             lines.append(f"    {source.value} --> {transition.to.value}: {event.value}")
     lines += [f"    {status.value} --> [*]" for status in OrderStatus if status in TERMINAL]
+    for status in OrderStatus:
+        staying = [e.value for e, t in TRANSITIONS.items() if t.to is None and status in t.allowed_from]
+        if staying:
+            lines.append(f"    note right of {status.value}: {', '.join(staying)}")
     return "\n".join(lines)
 
 

@@ -54,6 +54,8 @@ class Shipment(BaseModel):
     delivered_at: str | None = None
     # Opaque handle the workflow waits on while the parcel travels (a Step Functions task token); never shown.
     resume_token: str | None = None
+    cancelled: bool = False  # every line of it was cancelled before it left: it never ships
+    capture_round: int = 0  # captures given back before it shipped (a hold or a change raced the shipping)
     version: int = 0
 
     @property

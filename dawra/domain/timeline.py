@@ -18,6 +18,13 @@ class TimelineKind(enum.StrEnum):
     ORDER_COMPLETED = "order_completed"
     ORDER_CANCELLED = "order_cancelled"
     ORDER_NEEDS_ATTENTION = "order_needs_attention"
+    ORDER_ON_HOLD = "order_on_hold"
+    ORDER_RELEASED = "order_released"
+    CANCELLATION_REQUESTED = "cancellation_requested"
+    LINE_CANCELLED = "line_cancelled"
+    ADDRESS_CHANGED = "address_changed"
+    REFUNDED = "refunded"
+    MESSAGE_RESENT = "message_resent"
 
 
 class TimelineEvent(BaseModel):

@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--faults", default="", metavar="JSON|@FILE",
                     help='fault plan (local only), e.g. \'{"dynamodb": {"throttle": 0.2, "ambiguous": 0.05}, '
                          '"seed": 7}\' or @plan.json; see dawra/local/faults.py')
-    openapi = commands.add_parser("openapi", help="write the storefront API's OpenAPI document")
+    openapi = commands.add_parser("openapi", help="write the storefront and admin APIs' OpenAPI documents")
     openapi.add_argument("--out", default="docs/api/openapi.json")
+    openapi.add_argument("--admin-out", default="docs/api/admin-openapi.json")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -37,7 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "openapi":
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(openapi_document(), indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {args.out}")
+        from dawra.local.openapi import admin_document
+
+        Path(args.admin_out).write_text(json.dumps(admin_document(), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out} and {args.admin_out}")
         return 0
     if args.faults:
         from dawra.local.faults import FaultPlan
@@ -59,7 +63,7 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
     """faults: a fault plan as JSON text or @path (dawra/local/faults.py); None or empty: no faults."""
     from dawra.adapters.dynamo.inventory import DynamoInventory as InventoryStore
     from dawra.local.faults import FaultPlan
-    from dawra.local.seed import seed
+    from dawra.local.seed import seed, seed_operators
     from dawra.local.stack import LocalStack
 
     plan = FaultPlan.load(faults) if faults else None
@@ -67,6 +71,8 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
     if seed_data:
         seed(InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name")))
     secret_name = stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name")
+    operators = seed_operators(stack.cloud)
+    orders = seed_scenario(stack, operators) if seed_data else "none (--no-seed)"
     print(f"""Dawra local stack is up.
   Storefront API   {stack.gateway_url}   (POST /orders, GET /orders/{{order_id}})
   Carrier webhooks {stack.gateway_url}/webhooks/carriers/sandbox
@@ -76,6 +82,8 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
                    (random for this run; also {secret_name} in Secrets Manager)
   API documentation {stack.gateway_url}/docs   Emails and SMS sent: {stack.gateway_url}/_local/outbox
   Catalog and stock: {'seeded (dawra/local/seed.py)' if seed_data else 'empty'}
+  Orders for the back office: {orders}
+{back_office(stack, operators)}
 Press Ctrl-C to stop.""", flush=True)
     if plan is not None:
         print(f"Fault injection is ON (handlers, webhook -> SQS, pollers): {plan.describe()}", flush=True)
@@ -88,6 +96,44 @@ Press Ctrl-C to stop.""", flush=True)
         print(stack.cloud.faults.summary())
     print("stopped")
     return 0
+
+
+def seed_scenario(stack: Any, operators: list[Any]) -> str:
+    """The back office's scenario (dawra/local/scenario.py), placed as the storefront, the carrier and the agent."""
+    from dawra.adapters.identity import CognitoSignIn
+    from dawra.local.actors import AdminApi, SandboxCarrierSimulator, Storefront
+    from dawra.local.scenario import seed_backoffice_scenario
+
+    agent = next(o for o in operators if o.role == "agent")
+    client_id = stack.cloud.resolve_ref("user_pool", stack.cloud.topology.operators_pool.id, "client_id")
+    token = CognitoSignIn(client_id, stack.cloud.client("cognito-idp")).sign_in(agent.username, agent.password)
+    carrier = SandboxCarrierSimulator(stack.gateway_url, stack.cloud.carrier_secrets["carrier-sandbox-webhook"])
+    scenario = seed_backoffice_scenario(Storefront(stack.gateway_url), carrier,
+                                        AdminApi(stack.gateway_url, token.id_token))
+    return (f"{scenario.placed} ({', '.join(f'{n} {s}' for s, n in scenario.expected_counts.items())}; "
+            f"the agent's held order for {scenario.agent_customer} is {scenario.on_hold})")
+
+
+def back_office(stack: Any, operators: list[Any]) -> str:
+    """How to sign in to the back office: the console, one operator per role, and an ID token with curl."""
+    pool = stack.cloud.topology.operators_pool
+    pool_id = stack.cloud.resolve_ref("user_pool", pool.id, "id")
+    client_id = stack.cloud.resolve_ref("user_pool", pool.id, "client_id")
+    accounts = "\n".join(f"    {o.role:<10} username {o.username:<10} password {o.password}   ({o.email})"
+                         for o in operators)
+    agent = operators[0]
+    initiate_auth = json.dumps({"AuthFlow": "USER_PASSWORD_AUTH", "ClientId": client_id,
+                                "AuthParameters": {"USERNAME": agent.username, "PASSWORD": agent.password}})
+    return f"""  Back office      console {stack.gateway_url}/admin   admin API {stack.gateway_url}/admin/api/...
+                   (Cognito ID token; user pool {pool.name} = {pool_id}, app client {client_id})
+  Operators, one per role (passwords random for this run):
+{accounts}
+  An agent's ID token from the local Cognito, then the admin API with it:
+    TOKEN=$(curl -s -X POST {stack.aws_endpoint}/ -H 'Content-Type: application/x-amz-json-1.1' \\
+      -H 'X-Amz-Target: AWSCognitoIdentityProviderService.InitiateAuth' \\
+      -d '{initiate_auth}' \\
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["AuthenticationResult"]["IdToken"])')
+    curl -s {stack.gateway_url}/admin/api/me -H "Authorization: Bearer $TOKEN\""""
 
 
 if __name__ == "__main__":

@@ -81,3 +81,20 @@ class SandboxCarrierSimulator:
             result = self.post(tracking_number, status)
             if result.status != 202:
                 raise RuntimeError(f"webhook refused: {result.status} {result.body}")
+
+
+class AdminApi:
+    """An operator's client of the admin API: a Cognito ID token in the Authorization header, as on AWS."""
+
+    def __init__(self, base_url: str, id_token: str):
+        self.base_url, self.id_token = base_url, id_token
+
+    def _headers(self, key: str | None = None) -> dict[str, str]:
+        headers = {"Authorization": self.id_token, "Content-Type": "application/json"}
+        return {**headers, "Idempotency-Key": key} if key else headers
+
+    def get(self, path: str) -> HttpResult:
+        return http("GET", f"{self.base_url}/admin/api{path}", headers=self._headers())
+
+    def post(self, path: str, body: dict[str, Any], key: str) -> HttpResult:
+        return http("POST", f"{self.base_url}/admin/api{path}", json.dumps(body).encode(), self._headers(key))

@@ -15,6 +15,10 @@ What it adds to moto (each measured or documented in docs/decisions.md):
 - Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too. Each function gets a
   role of its own (``dawra-local-<function id>``) whose inline policy is the topology's grants rendered with local
   ARNs (:meth:`EmbeddedCloud.policy_document`). moto does not enforce IAM: the policy is there to be compared.
+- The operators' user pool (moto's cognito-idp issues RS256 ID tokens, ``iss`` as on AWS): its JWKS is served by
+  moto's HTTP endpoint at ``/<pool id>/.well-known/jwks.json`` when the stack runs one (``aws_endpoint``), and the
+  functions fetch it there (``DAWRA_JWKS_URL``); without an endpoint, :meth:`EmbeddedCloud.cognito_jwks` is the
+  same key set as data (moto signs every pool with one key pair, so the issuer check is what tells pools apart).
 """
 
 from __future__ import annotations
@@ -40,9 +44,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, Self
 import boto3
 from botocore.config import Config
 
+from dawra.contracts import env as E
 from dawra.local import faults as fault_injection
 from dawra.local.faults import FaultPlan, Faults, fault_scope
-from dawra.topology import TOPOLOGY, Function, Ref, Resource, Topology
+from dawra.topology import TOPOLOGY, Function, Ref, Resource, Topology, UserPool
 from dawra.topology.model import render_resource
 
 if TYPE_CHECKING:
@@ -65,6 +70,7 @@ LOCAL_FUNCTION_ENV = {
     "POWERTOOLS_METRICS_DISABLED": "true",  # EMF lines would drown the demo's output
     "POWERTOOLS_LOG_LEVEL": os.environ.get("DAWRA_LOCAL_LOG_LEVEL", "WARNING"),
     "POWERTOOLS_IDEMPOTENCY_DISABLED": "false",
+    "DAWRA_LOCAL_OUTBOX_PATH": "/_local/outbox",  # the console's operations view links the local outbox
 }
 
 
@@ -132,7 +138,17 @@ class _FunctionRuntime:
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         with _cold_start_lock, _own_loggers(name):  # separate processes on Lambda: one import at a time here
-            spec.loader.exec_module(module)
+            before = set(sys.modules)
+            sys.path.insert(0, str(self.function.code_path))  # as Lambda's task root: the folder's own modules
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(self.function.code_path))
+                # The folder's modules belong to this container: the next cold start imports its own copies.
+                for imported in set(sys.modules) - before:
+                    origin = getattr(sys.modules[imported], "__file__", None) or ""
+                    if "." not in imported and origin.startswith(str(self.function.code_path)):
+                        sys.modules[f"{name}.{imported}"] = sys.modules.pop(imported)
         handler: Handler = getattr(module, attr)
         return handler
 
@@ -368,6 +384,9 @@ class EmbeddedCloud:
         self._clients: dict[tuple[str, int | None], Any] = {}
         self.carrier_secrets: dict[str, str] = {}
         self.resolved: dict[tuple[str, str, str], str] = {}
+        # moto's HTTP endpoint, when the stack runs one (set before start): the functions fetch the JWKS there.
+        self.aws_endpoint: str | None = None
+        self.jwks_url: str | None = None
 
     # lifecycle
     def start(self) -> EmbeddedCloud:
@@ -380,6 +399,7 @@ class EmbeddedCloud:
             os.environ[key] = value
         os.environ.pop("AWS_PROFILE", None)
         os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ.pop(E.JWKS_URL, None)  # a previous cloud's endpoint, in this process
         from moto import mock_aws
 
         _install_patches()
@@ -461,6 +481,18 @@ class EmbeddedCloud:
 
     def function_environment(self, function: Function) -> dict[str, str]:
         return {key: self.resolve(value) for key, value in function.environment.items()}
+
+    def local_environment(self) -> dict[str, str]:
+        """What the local stack adds to every function's environment (on AWS, the deployment's concern)."""
+        return {**LOCAL_FUNCTION_ENV, **({E.JWKS_URL: self.jwks_url} if self.jwks_url else {})}
+
+    @staticmethod
+    def cognito_jwks() -> dict[str, Any]:
+        """The public key set moto signs every user pool's tokens with: what its endpoint serves as the JWKS."""
+        from moto.utilities.utils import load_resource
+
+        jwks: dict[str, Any] = load_resource("cognitoidp/resources/jwks-public.json")
+        return jwks
 
     partition, account = "aws", ACCOUNT  # with `region` (above): what render_resource needs of this side
 
@@ -551,9 +583,12 @@ class EmbeddedCloud:
             self.resolved[("state_machine", machine.id, "arn")] = self.arn("state_machine", machine.name)
             self.resolved[("state_machine", machine.id, "name")] = machine.name
 
+        for pool in topo.user_pools:
+            self._create_user_pool(pool)
+
         process_env: dict[str, str] = {}
         for function in topo.functions:
-            environment = {**self.function_environment(function), **LOCAL_FUNCTION_ENV}
+            environment = {**self.function_environment(function), **self.local_environment()}
             for key, value in environment.items():
                 if process_env.get(key, value) != value:
                     raise RuntimeError(f"functions disagree on {key}; in-process handlers share one environment")
@@ -576,6 +611,38 @@ class EmbeddedCloud:
             self.client("stepfunctions").create_state_machine(
                 name=machine.name, definition=definition, roleArn=self._role(ROLE_PREFIX + machine.id, "states"),
                 type="STANDARD")
+
+
+    def _create_user_pool(self, pool: UserPool) -> None:
+        """The pool as the CDK app renders it, as far as moto models it: sign-in by username (AWS also takes the
+        email alias, which moto does not resolve), admin-created users only, the password policy, the groups, and
+        one app client without a secret whose read attributes decide what the ID token carries."""
+        idp = self.client("cognito-idp")
+        created = idp.create_user_pool(
+            PoolName=pool.name, AliasAttributes=["email"], AutoVerifiedAttributes=["email"],
+            UsernameConfiguration={"CaseSensitive": False},
+            AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+            Schema=[{"Name": name, "AttributeDataType": "String", "Mutable": True,
+                     "StringAttributeConstraints": {"MinLength": "1", "MaxLength": "32"}}
+                    for name in pool.custom_attributes],
+            Policies={"PasswordPolicy": {"MinimumLength": pool.min_password_length, "RequireUppercase": True,
+                                         "RequireLowercase": True, "RequireNumbers": True, "RequireSymbols": True}},
+        )["UserPool"]
+        pool_id = created["Id"]
+        for precedence, group in enumerate(pool.groups):
+            idp.create_group(UserPoolId=pool_id, GroupName=group.name, Description=group.description,
+                             Precedence=precedence)
+        client = idp.create_user_pool_client(
+            UserPoolId=pool_id, ClientName=pool.client_name, GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            ReadAttributes=list(pool.client_read_attributes), PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]
+        self.resolved[("user_pool", pool.id, "id")] = pool_id
+        self.resolved[("user_pool", pool.id, "name")] = pool.name
+        self.resolved[("user_pool", pool.id, "arn")] = created["Arn"]
+        self.resolved[("user_pool", pool.id, "client_id")] = client["ClientId"]
+        if self.aws_endpoint and pool.id == self.topology.user_pools[0].id:
+            self.jwks_url = f"{self.aws_endpoint}/{pool_id}/.well-known/jwks.json"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,15 @@
 Function routes get the real REST proxy event shape and go through the Lambda API; the carrier webhook route stores
 the raw request in SQS (the envelope of dawra.contracts.webhook), as the API Gateway -> SQS integration does
 on AWS (one attempt; if SQS refuses, the caller gets a 500 and retries).
-Not emulated: IAM (SigV4) authorisation, stage throttling, request validators (see docs/decisions.md).
+Routes with cognito authorization are guarded as API Gateway's Cognito user pools authorizer guards them: the
+`Authorization` header holds the pool's ID token (raw, or after "Bearer "), verified with the same checks
+(dawra/adapters/identity.py: RS256 against the pool's JWKS, issuer, audience = the app client, expiry, token use);
+anything else is answered 401 before the function runs, and the verified claims reach the function in
+`requestContext.authorizer.claims` as API Gateway writes them (every value a string, `cognito:groups` comma-separated,
+`exp`/`iat` as dates). Paths match as API Gateway matches them: a literal segment before a {param}, a {param} before
+a greedy {proxy+}.
+Not emulated: IAM (SigV4) authorisation, the authorizer's result cache, stage throttling, request validators (see
+docs/decisions.md).
 
 Local only, never in the topology's routes: GET /_local/outbox lists the emails and SMS sent so far; GET /docs is
 Swagger UI over docs/api/openapi.json (swagger-ui-dist, pinned in package-lock.json, served from node_modules).
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 import time
@@ -30,8 +39,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from dawra.adapters.identity import TokenVerifier
 from dawra.contracts import problems, webhook
 from dawra.contracts.webhook import CarrierWebhookEnvelope
+from dawra.domain.errors import TransientError, Unauthenticated
 from dawra.local.faults import fault_scope
 from dawra.topology import REPO_ROOT, Route
 
@@ -54,15 +65,56 @@ SWAGGER_INIT = 'window.ui = SwaggerUIBundle({url: "/docs/openapi.json", dom_id: 
 CARRIER_NAME = re.compile(r"^[a-z0-9-]{1,32}$")  # dawra.adapters.carriers.MAX_NAME
 
 
+UNAUTHENTICATED = problems.HTTP[Unauthenticated]
+AUTHORIZER_REFUSAL = "Unauthorized"  # API Gateway's $context.error.message when its Cognito authorizer refuses
+JAVA_DATE = "%a %b %d %H:%M:%S UTC %Y"  # how API Gateway writes exp and iat into the claims (Java's Date)
+log = logging.getLogger(__name__)
+
+
 def _pattern(path: str) -> re.Pattern[str]:
-    return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "$")
+    escaped = re.escape(path)
+    escaped = re.sub(r"\\{(\w+)\\\+\\}", r"(?P<\1>.+)", escaped)  # {proxy+}: one or more segments
+    return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", escaped) + "$")
+
+
+def specificity(path: str) -> tuple[int, ...]:
+    """API Gateway's precedence, segment by segment: a literal (0) before a {param} (1) before a greedy {proxy+} (2);
+    the smallest tuple wins among the routes that match a path."""
+    return tuple(2 if part.endswith("+}") else 1 if part.startswith("{") else 0
+                 for part in path.strip("/").split("/"))
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an Authorization header as the Cognito authorizer reads it: the raw token or "Bearer <token>"."""
+    value = (authorization or "").strip()
+    if value[:7].lower() == "bearer ":
+        value = value[7:].strip()
+    return value or None
+
+
+def authorizer_claims(claims: dict[str, Any]) -> dict[str, str]:
+    """The verified claims as API Gateway's Cognito authorizer hands them to a REST proxy integration."""
+    written: dict[str, str] = {}
+    for name, value in claims.items():
+        if name in ("exp", "iat") and isinstance(value, int):
+            written[name] = time.strftime(JAVA_DATE, time.gmtime(value))
+        elif isinstance(value, bool):
+            written[name] = "true" if value else "false"
+        elif isinstance(value, list):
+            written[name] = ",".join(str(item) for item in value)
+        else:
+            written[name] = str(value)
+    return written
 
 
 class Gateway:
     def __init__(self, cloud: EmbeddedCloud, host: str = "127.0.0.1", port: int = 0):
         self.cloud = cloud
         self.routes = [(route, _pattern(route.path)) for route in cloud.topology.routes]
+        self._by_precedence = sorted(self.routes, key=lambda pair: specificity(pair[0].path))
         self.requests = 0
+        self._verifier: TokenVerifier | None = None
+        self._verifier_lock = threading.Lock()
         self._server = make_server(host, port, self._wsgi, threaded=True)
         bound_host, bound_port = self._server.server_address[:2]  # the port the OS chose when asked for 0
         self.host, self.port = str(bound_host), int(bound_port)
@@ -96,18 +148,53 @@ class Gateway:
         if path == DEPLOYED_STAGE_PREFIX or path.startswith(DEPLOYED_STAGE_PREFIX + "/"):
             path = path[len(DEPLOYED_STAGE_PREFIX):] or "/"
         allowed = []
-        for route, pattern in self.routes:
+        resource = None  # the most specific route path matching the request (API Gateway's resource)
+        for route, pattern in self._by_precedence:
             match = pattern.match(path)
-            if match and route.method == request.method:
-                if route.target_kind == "queue":
-                    return self._to_queue(route, match.groupdict(), request)
-                return self._to_function(route, match.groupdict(), request, path)
-            if match:
+            if not match or resource not in (None, route.path):
+                continue
+            resource = route.path
+            if route.method != request.method:
                 allowed.append(route.method)
+                continue
+            if route.target_kind == "queue":
+                return self._to_queue(route, match.groupdict(), request)
+            claims = None
+            if route.authorization == "cognito":
+                verified = self._authorize(request)
+                if isinstance(verified, Response):
+                    return verified
+                claims = verified
+            return self._to_function(route, match.groupdict(), request, path, claims)
         if allowed:
             return _problem(problems.METHOD_NOT_ALLOWED, f"{request.method} is not allowed here",
                             {"Allow": ", ".join(sorted(allowed))})
         return _problem(problems.NOT_FOUND, f"no route for {path[:200]}")
+
+    def verifier(self) -> TokenVerifier:
+        """The operators' pool's token verifier: the JWKS from moto's HTTP endpoint when the stack runs one (as the
+        functions fetch it), else moto's key set given as data."""
+        with self._verifier_lock:
+            if self._verifier is None:
+                pool = self.cloud.topology.operators_pool
+                self._verifier = TokenVerifier(
+                    self.cloud.resolve_ref("user_pool", pool.id, "id"),
+                    self.cloud.resolve_ref("user_pool", pool.id, "client_id"),
+                    jwks_url=self.cloud.jwks_url, jwks=None if self.cloud.jwks_url else self.cloud.cognito_jwks())
+            return self._verifier
+
+    def _authorize(self, request: Request) -> dict[str, str] | Response:
+        """The Cognito user pools authorizer: the verified claims, or the 401 API Gateway answers."""
+        token = bearer_token(request.headers.get("Authorization"))
+        try:
+            if token is None:
+                raise Unauthenticated("no token in the Authorization header")
+            return authorizer_claims(self.verifier().verify_claims(token))
+        except Unauthenticated as refused:
+            log.info("authorizer refused %s %s: %s", request.method, request.path[:200], refused.message)
+            return _problem(UNAUTHENTICATED, AUTHORIZER_REFUSAL)
+        except TransientError:
+            return _problem(problems.INTERNAL, "the authorizer could not verify the token; retry")
 
     def _to_queue(self, route: Route, params: dict[str, str], request: Request) -> Response:
         if not CARRIER_NAME.match(params.get("carrier", "")):
@@ -155,7 +242,8 @@ class Gateway:
             return _problem(problems.NOT_FOUND, "Swagger UI is not installed: run make infra-setup (npm ci)")
         return Response(asset.read_bytes(), content_type=SWAGGER_ASSETS[name])
 
-    def _to_function(self, route: Route, params: dict[str, str], request: Request, path: str) -> Response:
+    def _to_function(self, route: Route, params: dict[str, str], request: Request, path: str,
+                     claims: dict[str, str] | None = None) -> Response:
         body = request.get_data()
         try:
             text, is_base64 = body.decode("utf-8"), False
@@ -193,6 +281,7 @@ class Gateway:
                 "identity": {"sourceIp": request.remote_addr or "127.0.0.1", "userAgent": request.user_agent.string},
                 "domainName": request.host,
                 "apiId": "local",
+                **({"authorizer": {"claims": claims}} if claims is not None else {}),
             },
             "body": text or None,
             "isBase64Encoded": is_base64,

@@ -8,13 +8,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
 from dawra.contracts import env
-from dawra.contracts.problems import PROBLEM_JSON
+from dawra.contracts.problems import PROBLEM_JSON, Problem
 from dawra.contracts.webhook import CONTENT_TYPES, SIGNATURE_HEADER
 from dawra.topology import TOPOLOGY
 
@@ -71,16 +72,70 @@ def _webhook_operation() -> dict[str, Any]:
     }
 
 
-def document() -> dict[str, Any]:
-    function = TOPOLOGY.function("orders-api")
-    with _placeholder_settings():
-        spec = importlib.util.spec_from_file_location("dawra_openapi_orders_api", function.code_path / "app.py")
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {function.code_path / 'app.py'} as a module")
-        module = importlib.util.module_from_spec(spec)
+def _resolver(function_id: str) -> Any:
+    """The function's Powertools resolver, its module imported as Lambda would (its folder's modules importable)."""
+    function = TOPOLOGY.function(function_id)
+    path = function.code_path / f"{function.handler.rsplit('.', 1)[0]}.py"
+    spec = importlib.util.spec_from_file_location(f"dawra_openapi_{function_id.replace('-', '_')}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path} as a module")
+    module = importlib.util.module_from_spec(spec)
+    before = set(sys.modules)
+    sys.path.insert(0, str(function.code_path))
+    try:
         spec.loader.exec_module(module)
-        doc: dict[str, Any] = json.loads(module.app.get_openapi_json_schema(title=TITLE, version="0.1.0", description=DESCRIPTION,
-                                                            servers=SERVERS))
+    finally:
+        sys.path.remove(str(function.code_path))
+        for name in set(sys.modules) - before:  # the folder's own modules: not left behind for others
+            if (getattr(sys.modules[name], "__file__", None) or "").startswith(str(function.code_path)):
+                del sys.modules[name]
+    return module.app
+
+
+def document() -> dict[str, Any]:
+    with _placeholder_settings():
+        app = _resolver("orders-api")
+        doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version="0.1.0",
+                                                                    description=DESCRIPTION, servers=SERVERS))
     route = next(r for r in TOPOLOGY.routes if r.target_kind == "queue")
     doc["paths"][route.path] = {route.method.lower(): _webhook_operation()}
+    return doc
+
+
+ADMIN_TITLE = "Dawra admin API"
+ADMIN_DESCRIPTION = """The back office's API, for operators (Cognito groups agent, warehouse, manager). Send the
+operator's Cognito ID token in the Authorization header; API Gateway's Cognito authorizer verifies it before any
+function runs (401 otherwise), and each action checks the operator's role (403, saying what is not allowed). Every
+change carries an Idempotency-Key: a replay returns the first result and acts once. An action the order's status
+does not allow is a 409 that says why. Every change is written with its audit entry (who, when, what, why, before and
+after) in one transaction. Errors are application/problem+json (RFC 9457), as on the storefront API."""
+
+
+def admin_document() -> dict[str, Any]:
+    with _placeholder_settings():
+        app = _resolver("admin-api")
+        doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(
+            title=ADMIN_TITLE, version="0.1.0", description=ADMIN_DESCRIPTION, servers=SERVERS))
+    doc.setdefault("components", {})["securitySchemes"] = {"cognito": {
+        "type": "apiKey", "in": "header", "name": "Authorization",
+        "description": "The operator's Cognito ID token (API Gateway's Cognito user pools authorizer)"}}
+    doc["security"] = [{"cognito": []}]
+    schemas = doc["components"].setdefault("schemas", {})
+    for name, schema in Problem.model_json_schema(ref_template="#/components/schemas/{model}").get("$defs",
+                                                                                                   {}).items():
+        schemas.setdefault(name, schema)
+    schemas.setdefault("Problem", {k: v for k, v in Problem.model_json_schema(
+        ref_template="#/components/schemas/{model}").items() if k != "$defs"})
+    problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            answers = {"401": "No valid ID token of the operators' pool (answered by the gateway)",
+                       "403": "The operator's role does not allow this (the problem says what)",
+                       "503": "Briefly unavailable (throttled, or the order kept changing): retry, same key"}
+            if "{" in path:
+                answers["404"] = "No such order or transfer"
+            if method == "post":
+                answers["409"] = "Not possible now: the order's status (or the stock) does not allow it; says why"
+            for status, why in answers.items():
+                operation["responses"].setdefault(status, {"description": why, "content": problem})
     return doc

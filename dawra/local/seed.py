@@ -1,8 +1,10 @@
-"""Demo merchant data: a small catalog, three locations, stock."""
+"""Demo merchant data: a small catalog, three locations, stock; and one operator per back-office role."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from dawra.domain.allocation import Location
 from dawra.domain.money import Money
@@ -10,6 +12,7 @@ from dawra.domain.pricing import CatalogItem
 
 if TYPE_CHECKING:
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.local.cloud import EmbeddedCloud
 
 CATALOG = [
     CatalogItem(sku="MUG-CLASSIC", title="Classic mug", unit_price=Money(amount=4500, currency="SAR"), weight_g=350),
@@ -42,3 +45,48 @@ def seed(inventory: DynamoInventory) -> None:
         inventory.put_location(location)
     for (sku, location_id), units in STOCK.items():
         inventory.set_stock(sku, location_id, units)
+
+
+# One operator per role of the operators' pool (dawra/topology/backoffice.py): username, email, preferred language.
+OPERATORS = (
+    ("agent", "agent", "agent@dawra.example", "ar"),
+    ("warehouse", "warehouse", "warehouse@dawra.example", "en"),
+    ("manager", "manager", "manager@dawra.example", "en"),
+)
+
+
+@dataclass(frozen=True)
+class Operator:
+    role: str
+    username: str
+    email: str
+    password: str
+
+    def __repr__(self) -> str:
+        return f"Operator(role={self.role!r}, username={self.username!r})"
+
+
+def new_password() -> str:
+    """A random password the pool's policy accepts (upper and lower case, a digit, a symbol, 12+ characters)."""
+    return f"{secrets.token_urlsafe(12)}.Aa1"
+
+
+def create_operator(cloud: EmbeddedCloud, username: str, email: str, groups: tuple[str, ...], *,
+                    locale: str = "en", password: str | None = None, pool_id: str = "operators") -> Operator:
+    """An operator with a permanent password (no first sign-in challenge), a verified email, in `groups`."""
+    idp: Any = cloud.client("cognito-idp")
+    user_pool_id = cloud.resolve_ref("user_pool", pool_id, "id")
+    password = password or new_password()
+    idp.admin_create_user(UserPoolId=user_pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=[
+        {"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"},
+        {"Name": "custom:locale", "Value": locale}])
+    idp.admin_set_user_password(UserPoolId=user_pool_id, Username=username, Password=password, Permanent=True)
+    for group in groups:
+        idp.admin_add_user_to_group(UserPoolId=user_pool_id, Username=username, GroupName=group)
+    return Operator(role=",".join(groups), username=username, email=email, password=password)
+
+
+def seed_operators(cloud: EmbeddedCloud) -> list[Operator]:
+    """One operator per role, each with a new random password (the local stack prints them)."""
+    return [create_operator(cloud, username, email, (role,), locale=locale)
+            for role, username, email, locale in OPERATORS]

@@ -38,6 +38,9 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the demo's output
+        if self.aws_port is not None:  # known before the cloud starts: functions fetch the pool's JWKS there
+            self.aws_port = self.aws_port or _free_port()
+            self.cloud.aws_endpoint = f"http://127.0.0.1:{self.aws_port}"
         self.cloud.start()
         self.pollers = Pollers(self.cloud)
         if self.background_pollers:
@@ -46,11 +49,9 @@ class LocalStack:
         if self.aws_port is not None:
             from moto.server import ThreadedMotoServer
 
-            port = self.aws_port or _free_port()
-            server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
             self._moto_server = server
             server.start()
-            self.aws_port = port
         return self
 
     def stop(self) -> None:

@@ -4,12 +4,12 @@ Both the embedded cloud (``dawra.local``) and the CDK app (``infra/``) build fro
 queue, topic, secret, function, route, event source, environment variable or IAM grant is declared exactly once.
 It is pure data: no boto3, no CDK imports. The shapes are in :mod:`.model`; the resources are declared per
 capability (:mod:`.data`, :mod:`.storefront`, :mod:`.fulfilment`, :mod:`.tracking`, :mod:`.notify`,
-:mod:`.operations`) and assembled here.
+:mod:`.operations`, :mod:`.backoffice`) and assembled here.
 """
 
 from __future__ import annotations
 
-from . import data, fulfilment, notify, operations, storefront, tracking
+from . import backoffice, data, fulfilment, notify, operations, storefront, tracking
 from .data import INVENTORY_TABLE, ORDERS_TABLE
 from .fulfilment import LIFECYCLE
 from .model import (
@@ -35,6 +35,8 @@ from .model import (
     Table,
     Topic,
     Topology,
+    UserGroup,
+    UserPool,
     arn,
 )
 from .operations import POWERTOOLS_ENV
@@ -43,19 +45,21 @@ __all__ = [
     "INVENTORY_TABLE", "LIFECYCLE", "ORDERS_TABLE", "POWERTOOLS_ENV", "REPO_ROOT", "TOPOLOGY", "AnyResource", "Arn",
     "ConfigurationSet", "Function", "Grant", "Index", "KeySchema", "NamedArn", "Parameter", "Queue",
     "QueueEventSource", "Ref", "Resource", "ResourceKind", "Route", "Secret", "StateMachine", "StreamEventSource",
-    "Table", "Topic", "Topology", "arn",
+    "Table", "Topic", "Topology", "UserGroup", "UserPool", "arn",
 ]
 
 TOPOLOGY = Topology(
     tables=data.TABLES,
     queues=tracking.QUEUES + notify.QUEUES,
     topics=operations.TOPICS,
-    secrets=tracking.SECRETS,
+    secrets=tracking.SECRETS + backoffice.SECRETS,
     parameters=(notify.SENDER_EMAIL, operations.DELIVERY_GRACE_HOURS, notify.SMS_SENDER_ID),
     configuration_sets=notify.CONFIGURATION_SETS,
-    functions=storefront.FUNCTIONS + fulfilment.FUNCTIONS + tracking.FUNCTIONS + notify.FUNCTIONS,
+    functions=storefront.FUNCTIONS + fulfilment.FUNCTIONS + tracking.FUNCTIONS + notify.FUNCTIONS
+    + backoffice.FUNCTIONS,
     state_machines=fulfilment.STATE_MACHINES,
-    routes=storefront.ROUTES + tracking.ROUTES,
+    routes=storefront.ROUTES + tracking.ROUTES + backoffice.ROUTES,
     queue_event_sources=tracking.QUEUE_EVENT_SOURCES,
     stream_event_sources=notify.STREAM_EVENT_SOURCES,
+    user_pools=backoffice.USER_POOLS,
 )

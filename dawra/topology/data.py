@@ -15,17 +15,28 @@ ORDERS = Table(
         Index(name="by-customer", partition_key="customer_id", sort_key="placed_at", projection="KEYS_ONLY"),
         # KEYS_ONLY: the order and shipment ids are the item's own keys
         Index(name="by-tracking-number", partition_key="tracking_number", projection="KEYS_ONLY"),
+        # The back office's searches (dawra/adapters/dynamo/keys.py): orders by status and date; orders by email,
+        # phone, sku or location (LOOKUP items written with the order); actions by who took them.
+        Index(name="by-status", partition_key="status", sort_key="placed_at", projection="KEYS_ONLY"),
+        Index(name="by-lookup", partition_key="lookup", sort_key="placed_at", projection="KEYS_ONLY"),
+        Index(name="by-actor", partition_key="actor_id", sort_key="at", projection="ALL"),
     ),
     stream="NEW_IMAGE",
     ttl_attribute="expires_at",  # only short-lived items carry it (rejected webhooks): dawra/adapters/dynamo/keys.py
     purpose="The order aggregate: header, shipments, timeline events, applied carrier reports, message "
-            "send claims, checkout idempotency records.",
+            "send claims, checkout idempotency records, search lookups and the back office's audit trail.",
 )
 INVENTORY = Table(
     id="inventory",
     name="dawra-inventory",
     keys=KeySchema(partition_key="pk", sort_key="sk"),
-    purpose="Catalog items, locations, stock per (sku, location) and reservations per (order, sku, location).",
+    indexes=(
+        # The stock screen: a location's stock items and the transfers in transit to it (dawra/adapters/dynamo/keys.py).
+        # KEYS_ONLY: counter updates (every reservation) then cost no index write; the items are read by key.
+        Index(name="by-location", partition_key="at_location", sort_key="listing", projection="KEYS_ONLY"),
+    ),
+    purpose="Catalog items, locations, stock per (sku, location), reservations per (order, sku, location) and "
+            "stock transfers between locations.",
 )
 TABLES = (ORDERS, INVENTORY)
 

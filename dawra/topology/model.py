@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-ResourceKind = Literal["table", "queue", "topic", "secret", "state_machine", "parameter", "configuration_set"]
+ResourceKind = Literal["table", "queue", "topic", "secret", "state_machine", "parameter", "configuration_set",
+                       "user_pool"]
 
 
 class _Frozen(BaseModel):
@@ -27,7 +28,8 @@ class Ref(_Frozen):
 
     kind: ResourceKind
     id: str
-    attr: Literal["name", "arn", "url", "stream_arn", "value"] = "name"
+    # "id" and "client_id": a user pool's id and its app client's id
+    attr: Literal["name", "arn", "url", "stream_arn", "value", "id", "client_id"] = "name"
 
 
 class KeySchema(_Frozen):
@@ -87,6 +89,28 @@ class ConfigurationSet(_Frozen):
 
     id: str
     name: str
+    purpose: str
+
+
+class UserGroup(_Frozen):
+    name: str
+    description: str
+
+
+class UserPool(_Frozen):
+    """A Cognito user pool of people (operators), with its groups and one app client (no secret; sign-in with a
+    password, SRP or a refresh token). Self sign-up is off: a manager (or the local stack) creates the users."""
+
+    id: str
+    name: str
+    groups: tuple[UserGroup, ...]
+    client_name: str
+    # Custom attributes (String, mutable; "custom:<name>" in tokens), e.g. the operator's language.
+    custom_attributes: tuple[str, ...] = ()
+    # Attributes the app client may read, hence the ones in its ID tokens.
+    client_read_attributes: tuple[str, ...] = ("email", "email_verified")
+    # Passwords need this many characters and one each of upper case, lower case, digit and symbol.
+    min_password_length: int = Field(default=12, ge=8)
     purpose: str
 
 
@@ -227,13 +251,23 @@ class StateMachine(_Frozen):
 
 class Route(_Frozen):
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"]
-    path: str  # API Gateway resource path, e.g. /orders/{order_id}
+    path: str  # API Gateway resource path, e.g. /orders/{order_id}; a last segment {name+} is greedy (/admin/{proxy+})
     target_kind: Literal["function", "queue"]
     target: str  # id of the Function or Queue
-    authorization: Literal["storefront", "none"]
+    # storefront: IAM (SigV4); cognito: the Cognito user pools authorizer of the topology's user pool (an ID token in
+    # the Authorization header, its claims passed on in requestContext.authorizer.claims); none: the target
+    # authenticates the request itself (an HMAC-signed webhook, the console's session cookie).
+    authorization: Literal["storefront", "cognito", "none"]
     # Headers the route passes on untouched (queue integrations keep them in the envelope)
     forwarded_headers: tuple[str, ...] = ()
     purpose: str
+
+    @model_validator(mode="after")
+    def _greedy_last(self) -> Route:
+        segments = self.path.split("/")
+        if any(segment.endswith("+}") for segment in segments[:-1]):
+            raise ValueError(f"{self.path}: only the last segment may be greedy ({{name+}})")
+        return self
 
 
 class QueueEventSource(_Frozen):
@@ -269,6 +303,13 @@ class Topology(_Frozen):
     routes: tuple[Route, ...]
     queue_event_sources: tuple[QueueEventSource, ...]
     stream_event_sources: tuple[StreamEventSource, ...]
+    user_pools: tuple[UserPool, ...] = ()
+
+    @model_validator(mode="after")
+    def _cognito_routes_have_one_pool(self) -> Topology:
+        if any(route.authorization == "cognito" for route in self.routes) and len(self.user_pools) != 1:
+            raise ValueError("routes with cognito authorization need exactly one user pool in the topology")
+        return self
 
     @model_validator(mode="after")
     def _refs_name_resources(self) -> Topology:
@@ -285,7 +326,7 @@ class Topology(_Frozen):
     def _by_kind(self) -> dict[str, tuple[_Identified, ...]]:
         return {"table": self.tables, "queue": self.queues, "topic": self.topics, "secret": self.secrets,
                 "parameter": self.parameters, "configuration_set": self.configuration_sets,
-                "state_machine": self.state_machines}
+                "state_machine": self.state_machines, "user_pool": self.user_pools}
 
     def table(self, id: str) -> Table:
         return _by_id(self.tables, id)
@@ -298,6 +339,15 @@ class Topology(_Frozen):
 
     def state_machine(self, id: str) -> StateMachine:
         return _by_id(self.state_machines, id)
+
+    def user_pool(self, id: str) -> UserPool:
+        return _by_id(self.user_pools, id)
+
+    @property
+    def operators_pool(self) -> UserPool:
+        """The user pool whose authorizer guards the routes with cognito authorization."""
+        (pool,) = self.user_pools
+        return pool
 
 
 class _Identified(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dawra.adapters.dynamo.stream import stream_filter
 from dawra.contracts import env as E
-from dawra.domain.notifications import NOTIFIED_KINDS
+from dawra.domain.notifications import STREAM_KINDS
 
 from .data import ORDERS_TABLE, READ_ORDERS, WRITE_ORDERS
 from .model import (
@@ -92,6 +92,6 @@ STREAM_EVENT_SOURCES = (
     StreamEventSource(
         table="orders", function="notify", batch_size=25, on_failure_queue="notify-failures",
         # Only new timeline events a customer hears about invoke the notifier (not every write to an order).
-        filter_patterns=(stream_filter([kind.value for kind in NOTIFIED_KINDS]),),
+        filter_patterns=(stream_filter([kind.value for kind in STREAM_KINDS]),),
     ),
 )

@@ -12,6 +12,8 @@ POWERTOOLS_ENV: dict[str, Ref | str] = {
     "POWERTOOLS_SERVICE_NAME": "dawra",
     "POWERTOOLS_METRICS_NAMESPACE": "Dawra",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # Responses carry customer data (orders, contacts): never into X-Ray traces. Errors are still traced.
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
 }
 
 TOPICS = (Topic(id="ops-alerts", name="dawra-ops-alerts",

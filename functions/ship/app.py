@@ -1,4 +1,5 @@
-"""State machine tasks ShipShipment, WaitForDelivery (parks the workflow on the shipment) and CompleteOrder."""
+"""State machine tasks ShipShipment, WaitWhileOnHold and WaitForDelivery (each parks the workflow on the
+shipment) and CompleteOrder."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from dawra.bootstrap import build_ship
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
-from dawra.contracts.tasks import AwaitDeliveryInput, ShipShipmentInput, ShipTask, parse_task
+from dawra.contracts.tasks import (
+    AwaitDeliveryInput,
+    AwaitReleaseInput,
+    ShipShipmentInput,
+    ShipTask,
+    parse_task,
+)
 
 logger = Logger()
 tracer = Tracer()
@@ -24,8 +31,11 @@ def handler(event: dict, context) -> dict:
     logger.info(task.action, extra={"order_id": task.order_id})
     if isinstance(task, ShipShipmentInput):
         shipped = tasks.ship_shipment(task.order_id, task.shipment_id)
-        metrics.add_metric(name=M.SHIPMENTS_SHIPPED, unit=MetricUnit.Count, value=1)
+        if shipped.outcome == "shipped":
+            metrics.add_metric(name=M.SHIPMENTS_SHIPPED, unit=MetricUnit.Count, value=1)
         return shipped.model_dump()
+    if isinstance(task, AwaitReleaseInput):
+        return tasks.await_release(task.order_id, task.shipment_id, task.task_token)
     if isinstance(task, AwaitDeliveryInput):
         return tasks.await_delivery(task.order_id, task.shipment_id, task.task_token)
     result = tasks.complete_order(task.order_id)

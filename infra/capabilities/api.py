@@ -2,6 +2,10 @@
 
 - Storefront routes (authorization="storefront"): Lambda proxy integration, AWS_IAM (SigV4) authorisation, request
   validation (required headers/path parameters, a JSON object body on POST).
+- Back-office routes: the admin API (authorization="cognito") behind a Cognito user pools authorizer of the
+  operators' pool (ID tokens of its app client only; the claims reach the function in
+  ``requestContext.authorizer.claims``); the console (authorization="none", a function) answers every request and
+  verifies its own session cookie. Both use greedy ``{proxy+}`` resources; API Gateway prefers the more specific one.
 - Queue routes (the carrier webhook): an AWS service integration straight to SQS SendMessage, no Lambda on the path.
   The mapping template builds exactly the envelope of ``dawra.contracts.webhook.CarrierWebhookEnvelope``; the raw
   body is base64-encoded so the HMAC the consumer checks covers the bytes the carrier sent.
@@ -16,7 +20,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from aws_cdk import Aws, RemovalPolicy
+from aws_cdk import Aws, Duration, Fn, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -24,6 +28,7 @@ from constructs import Construct
 
 from dawra.contracts import problems, webhook
 from dawra.contracts.problems import Kind
+from dawra.domain.errors import Unauthenticated
 from dawra.topology import Route, Topology
 
 API_NAME = "dawra-api"
@@ -94,7 +99,9 @@ def carrier_webhook_template(path_param: str, signature_header: str) -> str:
 
 # --- API Gateway's own answers, as problems ------------------------------------------------------------------------
 FORBIDDEN = Kind(403, "forbidden", "Access denied")
-UNAUTHORIZED = Kind(401, "unauthorized", "Authentication required")
+# The Cognito authorizer's refusal (no token, or one that is not a valid ID token of the operators' pool): the same
+# problem the local gateway and the handlers answer (dawra.contracts.problems), with WWW-Authenticate: Bearer.
+UNAUTHORIZED = problems.HTTP[Unauthenticated]
 TOO_MANY_REQUESTS = Kind(429, "too_many_requests", "Too many requests; retry later")
 BAD_GATEWAY = Kind(502, "bad_gateway", "The service behind the API failed; retry")
 GATEWAY_TIMEOUT = Kind(504, "gateway_timeout", "The service behind the API did not answer in time; retry")
@@ -149,11 +156,24 @@ def problem_template(problem: GatewayProblem) -> str:
     return text.replace(placeholder, json_string_contents(ERROR_MESSAGE)) if is_message else text
 
 
+AUTHORIZER_CACHE_TTL_S = 300  # API Gateway's default: a token's verdict is reused for five minutes
+
+
 class Api(Construct):
     def __init__(
-        self, scope: Construct, id: str, *, topology: Topology, functions, messaging, deletion_protection: bool
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        topology: Topology,
+        functions,
+        messaging,
+        deletion_protection: bool,
+        operators=None,
     ):
         super().__init__(scope, id)
+        self.topology, self.operators = topology, operators
+        self.authorizer: apigw.CognitoUserPoolsAuthorizer | None = None
         removal = RemovalPolicy.RETAIN if deletion_protection else RemovalPolicy.DESTROY
         access_logs = logs.LogGroup(
             self,
@@ -166,7 +186,7 @@ class Api(Construct):
             self,
             "RestApi",
             rest_api_name=API_NAME,
-            description="Dawra: storefront orders API and carrier tracking webhooks.",
+            description="Dawra: storefront orders API, carrier tracking webhooks and the back office.",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Execution logging needs the account-level API Gateway -> CloudWatch Logs role.
             cloud_watch_role=True,
@@ -244,19 +264,58 @@ class Api(Construct):
             self.methods[(route.method, route.path)] = method
 
     def _path_params(self, route: Route) -> dict[str, bool]:
-        names = [part[1:-1] for part in route.path.split("/") if part.startswith("{") and part.endswith("}")]
+        names = [part[1:-1].removesuffix("+") for part in route.path.split("/")
+                 if part.startswith("{") and part.endswith("}")]
         return {f"method.request.path.{name}": True for name in names}
 
+    def _cognito_authorizer(self) -> apigw.CognitoUserPoolsAuthorizer:
+        """One Cognito user pools authorizer for the topology's pool, accepting only its app client's ID tokens: the
+        identity validation expression is matched against the token's aud (an access token has none), which the local
+        gateway checks too (dawra/adapters/identity.py)."""
+        if self.authorizer is None:
+            pool = self.topology.operators_pool
+            client = self.operators.clients[pool.id]
+            self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+                self,
+                "OperatorsAuthorizer",
+                authorizer_name=f"{pool.name}-id-token",
+                cognito_user_pools=[self.operators.pools[pool.id]],
+                identity_source=apigw.IdentitySource.header("Authorization"),
+                results_cache_ttl=Duration.seconds(AUTHORIZER_CACHE_TTL_S),
+            )
+            self.authorizer.node.default_child.add_property_override(
+                "IdentityValidationExpression", Fn.join("", ["^", client.user_pool_client_id, "$"])
+            )
+        return self.authorizer
+
     def _function_route(self, resource: apigw.IResource, route: Route, functions) -> apigw.Method:
-        if route.authorization != "storefront":
-            raise ValueError(f"a function route must have storefront (IAM) authorization: {route}")
+        integration = apigw.LambdaIntegration(functions.functions[route.target].function, proxy=True)
+        if route.authorization == "cognito":
+            # The admin API: JSON bodies are checked by the handler (its own guard and validation).
+            return resource.add_method(
+                route.method,
+                integration,
+                authorization_type=apigw.AuthorizationType.COGNITO,
+                authorizer=self._cognito_authorizer(),
+                request_parameters=self._path_params(route),
+                request_validator=self.params_validator,
+            )
+        if route.authorization == "none":
+            # The console: pages and HTML forms (url-encoded bodies); it verifies its own session cookie and CSRF token.
+            return resource.add_method(
+                route.method,
+                integration,
+                authorization_type=apigw.AuthorizationType.NONE,
+                request_parameters=self._path_params(route),
+                request_validator=self.params_validator,
+            )
         params = self._path_params(route)
         has_body = route.method in ("POST", "PUT", "PATCH")
         if route.method == "POST":
             params[f"method.request.header.{IDEMPOTENCY_HEADER}"] = True
         return resource.add_method(
             route.method,
-            apigw.LambdaIntegration(functions.functions[route.target].function, proxy=True),
+            integration,
             authorization_type=apigw.AuthorizationType.IAM,
             request_parameters=params,
             request_validator=self.body_validator if has_body else self.params_validator,

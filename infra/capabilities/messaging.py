@@ -20,6 +20,13 @@ from dawra.topology import Topology
 from .nag import acknowledge
 from .naming import pascal
 
+CARRIER_KEY_ROTATION = ("A carrier webhook HMAC key is shared with the carrier out of band; rotating it is a "
+                           "coordinated manual step with the carrier (docs/deploy.md), not a Lambda rotation.")
+# Why a secret has no rotation Lambda, for the secrets that are not carrier webhook keys.
+ROTATION_REASONS = {
+    "console-session-key": "The console's CSRF key signs form tokens that live for one session; replacing its value "
+    "(put-secret-value) rotates it at the cost of open forms being submitted again, no rotation Lambda needed.",
+}
 ALARM_TOPIC = "ops-alerts"  # the topic the CloudWatch alarms notify (infra/capabilities/observability.py)
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
 
@@ -116,7 +123,7 @@ class Messaging(Construct):
         if ops_alert_email:
             self.topics[ALARM_TOPIC].add_subscription(subscriptions.EmailSubscription(ops_alert_email))
 
-        # Carrier webhook secrets: a random HMAC key is generated at deploy time; share it with the carrier.
+        # Secrets: a random value is generated at deploy time (carrier webhook HMAC keys: share it with the carrier).
         self.secrets: dict[str, secretsmanager.Secret] = {}
         for spec in topology.secrets:
             secret = secretsmanager.Secret(
@@ -129,12 +136,7 @@ class Messaging(Construct):
                 ),
                 removal_policy=removal,
             )
-            acknowledge(
-                secret,
-                "AwsSolutions-SMG4",
-                "A carrier webhook HMAC key is shared with the carrier out of band; rotating it is a coordinated "
-                "manual step with the carrier (docs/deploy.md), not a Lambda rotation.",
-            )
+            acknowledge(secret, "AwsSolutions-SMG4", ROTATION_REASONS.get(spec.id, CARRIER_KEY_ROTATION))
             self.secrets[spec.id] = secret
 
         # SES: the configuration sets customer emails are sent with (reputation metrics, suppression of bounces).

@@ -26,7 +26,7 @@ GATEWAY_PROBLEMS = {
     "EXPIRED_TOKEN": (403, "forbidden"),
     "INVALID_API_KEY": (403, "forbidden"),
     "WAF_FILTERED": (403, "forbidden"),
-    "UNAUTHORIZED": (401, "unauthorized"),
+    "UNAUTHORIZED": (401, "unauthenticated"),  # the Cognito authorizer's refusal, as the local gateway answers it
     "THROTTLED": (429, "too_many_requests"),
     "QUOTA_EXCEEDED": (429, "too_many_requests"),
     "REQUEST_TOO_LARGE": (413, "payload_too_large"),
@@ -64,8 +64,9 @@ def test_gateway_response_is_a_problem(synth, response_type):
     assert props["StatusCode"] == str(status)
     headers = {k.removeprefix("gatewayresponse.header."): v for k, v in props["ResponseParameters"].items()}
     assert headers.pop("Content-Type") == f"'{PROBLEM_JSON}'"
-    # 429 says when to retry, like the API's own 429/503 (dawra.contracts.problems.headers).
-    assert headers == ({"Retry-After": "'1'"} if status == 429 else {})
+    # 429 says when to retry, like the API's own 429/503; 401 names the scheme (dawra.contracts.problems.headers).
+    expected = {429: {"Retry-After": "'1'"}, 401: {"WWW-Authenticate": "'Bearer'"}}.get(status, {})
+    assert headers == expected
     templates = props["ResponseTemplates"]
     assert "application/json" in templates  # API Gateway's default choice
     for template in templates.values():

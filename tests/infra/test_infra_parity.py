@@ -41,6 +41,10 @@ def test_resource_counts_match_topology(synth):
         "AWS::StepFunctions::StateMachine": len(TOPOLOGY.state_machines),
         "AWS::Lambda::EventSourceMapping": len(TOPOLOGY.queue_event_sources) + len(TOPOLOGY.stream_event_sources),
         "AWS::SES::ConfigurationSet": len(TOPOLOGY.configuration_sets),
+        "AWS::Cognito::UserPool": len(TOPOLOGY.user_pools),
+        "AWS::Cognito::UserPoolClient": len(TOPOLOGY.user_pools),
+        "AWS::Cognito::UserPoolGroup": sum(len(pool.groups) for pool in TOPOLOGY.user_pools),
+        "AWS::ApiGateway::Authorizer": int(any(r.authorization == "cognito" for r in TOPOLOGY.routes)),
     }
     actual = {cfn_type: len(synth.of_type(cfn_type)) for cfn_type in expected}
     assert actual == expected
@@ -102,8 +106,20 @@ def test_secret_exists(synth, secret):
     synth.one("AWS::SecretsManager::Secret", Name=secret.name)
 
 
+def _user_pool(synth, pool_id: str) -> tuple[str, str]:
+    """The logical ids of the topology pool's user pool and its app client."""
+    spec = TOPOLOGY.user_pool(pool_id)
+    pool_lid, _ = synth.one("AWS::Cognito::UserPool", UserPoolName=spec.name)
+    client_lid, _ = synth.one("AWS::Cognito::UserPoolClient", ClientName=spec.client_name, UserPoolId={"Ref": pool_lid})
+    return pool_lid, client_lid
+
+
 def _resolves_to(synth, value, ref: Ref) -> bool:
     """Does the template value point at the resource (and attribute) the topology Ref names?"""
+    if ref.kind == "user_pool":
+        pool_lid, client_lid = _user_pool(synth, ref.id)
+        return value == {"id": {"Ref": pool_lid}, "client_id": {"Ref": client_lid},
+                         "arn": {"Fn::GetAtt": [pool_lid, "Arn"]}}[ref.attr]
     if ref.kind == "parameter":
         return value == {"Ref": "".join(p.capitalize() for p in ref.id.split("-"))}
     target = _ref_id(value)
@@ -176,8 +192,19 @@ def test_route_shape(synth, route):
     ]
     assert len(methods) == 1, f"{route.method} {route.path} not in the template"
     props = methods[0]["Properties"]
-    expected_auth = {"storefront": "AWS_IAM", "none": "NONE"}[route.authorization]
+    expected_auth = {"storefront": "AWS_IAM", "none": "NONE", "cognito": "COGNITO_USER_POOLS"}[route.authorization]
     assert props["AuthorizationType"] == expected_auth
+    if route.authorization == "cognito":
+        # The Cognito user pools authorizer of the topology's pool, accepting that pool's app client's ID tokens.
+        pool_lid, client_lid = _user_pool(synth, TOPOLOGY.operators_pool.id)
+        authorizer = synth.resources[props["AuthorizerId"]["Ref"]]["Properties"]
+        assert authorizer["Type"] == "COGNITO_USER_POOLS"
+        assert authorizer["ProviderARNs"] == [{"Fn::GetAtt": [pool_lid, "Arn"]}]
+        assert authorizer["IdentitySource"] == "method.request.header.Authorization"
+        assert authorizer["IdentityValidationExpression"] == {"Fn::Join": ["", ["^", {"Ref": client_lid}, "$"]]}
+        assert "AuthorizationScopes" not in props  # no scopes: API Gateway then accepts ID tokens only
+    else:
+        assert "AuthorizerId" not in props
     integration = props["Integration"]
     if route.target_kind == "function":
         assert integration["Type"] == "AWS_PROXY"
@@ -227,6 +254,28 @@ def test_event_source_mappings_match_topology(synth):
             source.report_batch_item_failures
         deployed_filters = [json.loads(f["Pattern"]) for f in mapping.get("FilterCriteria", {}).get("Filters", [])]
         assert deployed_filters == list(source.filter_patterns)
+
+
+@pytest.mark.parametrize("pool", TOPOLOGY.user_pools, ids=lambda p: p.id)
+def test_user_pool_shape(synth, pool):
+    pool_lid, client_lid = _user_pool(synth, pool.id)
+    props = synth.resources[pool_lid]["Properties"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True  # no self sign-up
+    policy = props["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] == pool.min_password_length
+    assert all(policy[k] is True for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    assert props["MfaConfiguration"] == "OPTIONAL" and props["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert props["DeletionProtection"] == "ACTIVE" and synth.resources[pool_lid]["DeletionPolicy"] == "Retain"
+    assert {a["Name"] for a in props["Schema"] if a["Name"] != "email"} == set(pool.custom_attributes)
+    groups = {g["Properties"]["GroupName"]: g["Properties"] for g in synth.of_type("AWS::Cognito::UserPoolGroup").values()
+              if g["Properties"]["UserPoolId"] == {"Ref": pool_lid}}
+    assert {name: g["Description"] for name, g in groups.items()} == {g.name: g.description for g in pool.groups}
+    client = synth.resources[client_lid]["Properties"]
+    assert client.get("GenerateSecret", False) is False
+    assert sorted(client["ExplicitAuthFlows"]) == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                                                   "ALLOW_USER_SRP_AUTH"]
+    assert sorted(client["ReadAttributes"]) == sorted(pool.client_read_attributes)
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
 
 
 @pytest.mark.parametrize("machine", TOPOLOGY.state_machines, ids=lambda m: m.id)

@@ -10,7 +10,7 @@ import schemathesis
 import schemathesis.checks
 from hypothesis import HealthCheck, settings
 
-from dawra.local.openapi import document
+from dawra.local.openapi import admin_document, document
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = json.loads((ROOT / "docs" / "api" / "openapi.json").read_text())
@@ -20,6 +20,17 @@ SEEN: Counter = Counter()
 
 def test_the_committed_document_is_the_generated_one():
     assert document() == DOC, "regenerate it: python -m dawra.local openapi"
+
+
+def test_the_committed_admin_document_is_the_generated_one_and_a_valid_openapi_document():
+    admin = json.loads((ROOT / "docs" / "api" / "admin-openapi.json").read_text())
+    assert admin_document() == admin, "regenerate it: python -m dawra.local openapi"
+    loaded = schemathesis.openapi.from_dict(admin)  # refuses a document that is not valid OpenAPI
+    operations = [op for op in loaded.get_all_operations()]
+    assert len(operations) == sum(len(methods) for methods in admin["paths"].values()) >= 17
+    for path, methods in admin["paths"].items():
+        for method, operation in methods.items():
+            assert {"401", "403", "503"} <= set(operation["responses"]), (method, path)
 
 
 @schema.parametrize()

@@ -102,7 +102,9 @@ def test_dynamodb_stream_event(local_stack, unique):
                 "arn:aws:dynamodb:us-east-1:123456789012:table/dawra-orders/stream/2015-06-27T00:48:05.899"}
 
     response = invoke(local_stack, "notify", {"Records": [record(1, other, "MODIFY"), record(2, new_image)]})
-    assert response == {"batchItemFailures": []}
+    # The background stream poller may hold the claim on the same message at that moment: then this record is
+    # reported failed (to be retried after the lease), never the unrelated one, and the message is still sent once.
+    assert response["batchItemFailures"] in ([], [{"itemIdentifier": "13400000000000000000002"}])
     # The background stream poller delivers the real record too: whichever comes first sends, the other skips.
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

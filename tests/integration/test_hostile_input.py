@@ -48,7 +48,7 @@ CASES = [
      {**JSON, "Idempotency-Key": "k" * 1000}, 422),
     ("malformed order id", "GET", "/orders/../../etc/passwd", None, {}, 404),
     ("order id of the wrong shape", "GET", "/orders/ord_NOT-HEX", None, {}, 422),
-    ("unknown route", "GET", "/admin", None, {}, 404),
+    ("unknown route", "GET", "/nothing-here", None, {}, 404),
     ("method not allowed", "DELETE", "/orders", None, {}, 405),
     ("carrier name of 200 characters", "POST", "/webhooks/carriers/" + "x" * 200, b"{}", JSON, 404),
 ]

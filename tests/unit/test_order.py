@@ -71,9 +71,12 @@ def test_terminal_statuses_are_the_ones_no_event_leaves_and_they_absorb():
     order = new_order()
     order.cancel("test", "2026-11-23T10:00:00.000Z")
     for event in OrderEvent:
-        with pytest.raises(IllegalTransition):
-            order.apply(event)
-    assert order.status == OrderStatus.CANCELLED
+        if TRANSITIONS[event].to is None and OrderStatus.CANCELLED in TRANSITIONS[event].allowed_from:
+            order.apply(event)  # a note, a resent message: allowed, and the status stays
+        else:
+            with pytest.raises(IllegalTransition):
+                order.apply(event)
+        assert order.status == OrderStatus.CANCELLED
 
 
 def test_a_split_order_ships_delivers_and_completes_with_its_money_split_exactly():
@@ -123,7 +126,8 @@ def test_reserving_must_cover_the_lines_exactly():
 
 
 # --- random event sequences --------------------------------------------------------------------------------------
-ACTIONS = st.lists(st.tuples(st.sampled_from(["reserve", "ship", "deliver", "complete", "cancel", "ask"]),
+ACTIONS = st.lists(st.tuples(st.sampled_from(["reserve", "ship", "deliver", "complete", "cancel", "ask", "hold",
+                                              "release", "cancel_line", "refund", "request_cancel"]),
                              st.integers(min_value=0, max_value=1)), max_size=25)
 
 
@@ -149,6 +153,16 @@ def test_random_event_sequences_keep_every_invariant(actions):
                 order.complete("t")
             elif action == "cancel":
                 order.cancel("reason", "t")
+            elif action == "hold":
+                order.hold("reason", "t", "r")
+            elif action == "release":
+                order.release_hold("t", "r")
+            elif action == "cancel_line":
+                order.cancel_line(order.lines[index].sku, "t", "r")
+            elif action == "refund":
+                order.refund(Money(amount=700 * (index + 1), currency=order.currency), "t", "r")
+            elif action == "request_cancel":
+                order.request_cancellation("reason", "t", "r")
             else:
                 order.ask_a_person("reason", "t")
         except (DomainError, KeyError, IndexError):
@@ -156,8 +170,11 @@ def test_random_event_sequences_keep_every_invariant(actions):
         payment = order.payment
         assert order.status in OrderStatus
         assert 0 <= payment.refunded.amount <= payment.captured.amount <= payment.authorized.amount
-        assert payment.captured.amount - payment.refunded.amount == (
-            0 if payment.voided else sum(s.amount.amount for s in order.shipped))
+        assert payment.captured.amount == sum(s.amount.amount for s in order.shipped) or (
+            payment.voided and payment.refunded == payment.captured)
+        if order.shipments:  # what ships always adds up to what the customer pays
+            assert sum(s.amount.amount for s in order.shipments) == order.totals.total.amount
+            assert all(s.amount.amount == 0 for s in order.shipments if s.cancelled)
         if seen_terminal is not None:
             assert order.status == seen_terminal
         if order.status in TERMINAL:
@@ -173,7 +190,7 @@ def test_every_event_leads_somewhere_and_every_status_is_reachable():
     while frontier:
         status = frontier.pop()
         for transition in TRANSITIONS.values():
-            if status in transition.allowed_from and transition.to not in reachable:
+            if status in transition.allowed_from and transition.to is not None and transition.to not in reachable:
                 reachable.add(transition.to)
                 frontier.append(transition.to)
     assert reachable == set(OrderStatus)

@@ -1,7 +1,12 @@
-"""The Inventory table: catalog, locations, stock per (sku, location), reservations per (order, sku, location).
+"""The Inventory table: catalog, locations, stock per (sku, location), reservations per (order, sku, location),
+transfers between locations.
 
 `available` is stored beside on_hand and reserved so a reservation is one conditional update (available >= qty);
-every stock move changes two of the three counters in one update (see unit_of_work.py)."""
+every stock move changes two of the three counters in one update (see unit_of_work.py). `in_transit` counts units a
+transfer sent to a location that it has not received yet (absent on items written before transfers: 0).
+
+The stock screen reads a location's stock items and open transfers from the by-location index (keys only, then the
+items by key, strongly consistent), and a sku's stock items straight from its partition. Nothing here scans."""
 
 from __future__ import annotations
 
@@ -15,8 +20,10 @@ from dawra.adapters.dynamo.base import Table
 from dawra.adapters.dynamo.codec import fields, values
 from dawra.domain.allocation import Location
 from dawra.domain.errors import CatalogProblem
-from dawra.domain.inventory import Reservation, StockLevel
+from dawra.domain.inventory import Reservation, StockLevel, Transfer, TransferState
 from dawra.domain.pricing import CatalogItem
+
+LOCATION_INDEX = "by-location"
 
 
 class DynamoInventory:
@@ -40,6 +47,35 @@ class DynamoInventory:
         item = self.table.get(keys.stock_key(sku, location_id))
         return StockLevel.model_validate(fields(item)) if item else None
 
+    # --- StockRecords ---------------------------------------------------------------------------------------------
+    def levels_at(self, location_id: str) -> list[StockLevel]:
+        items = self.table.batch_get(self._listed(location_id, keys.STOCK_LISTING))
+        return sorted((StockLevel.model_validate(fields(item)) for item in items), key=lambda level: level.sku)
+
+    def levels_of(self, sku: str) -> list[StockLevel]:
+        prefix = keys.stock_key(sku, "")  # SKU#<sku>, STOCK#
+        return [StockLevel.model_validate(fields(item)) for item in self.table.query(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :stock)",
+            ExpressionAttributeValues=values(pk=prefix["pk"], stock=prefix["sk"]), ConsistentRead=True)]
+
+    def transfers_to(self, location_id: str) -> list[Transfer]:
+        items = self.table.batch_get(self._listed(location_id, keys.TRANSFER_LISTING))
+        transfers = (Transfer.model_validate(fields(item)) for item in items)
+        # The index is eventually consistent: a transfer received a moment ago may still be listed.
+        open_here = (t for t in transfers if t.to_location == location_id and t.state == TransferState.IN_TRANSIT)
+        return sorted(open_here, key=lambda t: (t.sent_at, t.transfer_id))
+
+    def transfer(self, transfer_id: str) -> Transfer | None:
+        item = self.table.get(keys.transfer_key(transfer_id))
+        return Transfer.model_validate(fields(item)) if item else None
+
+    def _listed(self, location_id: str, kind: str) -> list[dict[str, str]]:
+        """The keys of what the by-location index lists under a location, of one kind (stock or transfers)."""
+        return [{"pk": item["pk"], "sk": item["sk"]} for item in self.table.query(
+            IndexName=LOCATION_INDEX, KeyConditionExpression="#at = :at AND begins_with(#listing, :kind)",
+            ExpressionAttributeNames={"#at": keys.AT_LOCATION, "#listing": keys.LISTING},
+            ExpressionAttributeValues=values(at=location_id, kind=kind))]
+
     def reservations(self, order_id: str) -> list[Reservation]:
         return [Reservation.model_validate(fields(item)) for item in self.table.query(
             KeyConditionExpression="pk = :pk", ExpressionAttributeValues=values(pk=keys.reservations_pk(order_id)),
@@ -54,8 +90,9 @@ class DynamoInventory:
 
     def set_stock(self, sku: str, location_id: str, on_hand: int) -> None:
         """Set a fresh stock level (no reservations outstanding), as a stock count would."""
-        self.table.put({**keys.stock_key(sku, location_id), "sku": sku, "location_id": location_id,
-                        "on_hand": on_hand, "reserved": 0, "available": on_hand})
+        self.table.put({**keys.stock_key(sku, location_id), **keys.stock_listing(location_id, sku), "sku": sku,
+                        "location_id": location_id, "on_hand": on_hand, "reserved": 0, "available": on_hand,
+                        "in_transit": 0})
 
 
 def _catalog_item(item: dict[str, Any]) -> CatalogItem:

@@ -6,17 +6,32 @@ Orders table (pk, sk):
                              EVENT#<event_id>                        a timeline event (the stream feeds notify)
                              TRACKING#<carrier>#<tracking>#<event>   a carrier report already applied
                              MESSAGE#<event_id>#<channel>            a customer message's send claim
+                             LOOKUP#<kind>#<value digest>            what the back office finds the order by
+                             AUDIT#<audit_id>                        a back-office action on the order
+    STOCK#<sku>#<location_id> AUDIT#<audit_id>                       a back-office action on stock
     IDEMPOTENCY#<key hash>   IDEMPOTENCY                             which order a checkout key made
     REJECTED#<YYYY-MM-DD>    <received at>#<message id>              a carrier webhook rejected (TTL: 7 days)
-Index by-tracking-number (KEYS_ONLY) on the shipment's tracking_number.
+Indexes (the back office's searches; none of them is ever scanned):
+    by-tracking-number (KEYS_ONLY)   tracking_number                      on shipments
+    by-customer (KEYS_ONLY)          customer_id, placed_at               on order headers
+    by-status (KEYS_ONLY)            status, placed_at                    on order headers
+    by-lookup (KEYS_ONLY)            lookup, placed_at                    on LOOKUP items: email, phone, sku, location
+    by-actor (ALL)                   actor_id, at                         on AUDIT items
 
 Inventory table (pk, sk):
     SKU#<sku>                CATALOG | STOCK#<location_id>
     LOCATION                 LOC#<location_id>
     RESERVATION#<order_id>   <sku>#<location_id>
+    TRANSFER#<transfer_id>   TRANSFER                                a stock transfer between locations
+Index (the stock screen's reads; never scanned):
+    by-location (KEYS_ONLY)  at_location, listing                    STOCK#<sku> on stock items; while a transfer is
+                                                                     in transit, TRANSFER#<sent at>#<id> on it (under
+                                                                     its destination; removed when received)
 """
 
 from __future__ import annotations
+
+import hashlib
 
 ORDER_SK = "ORDER"
 # Sort keys between these two hold the header and the shipments (EVENT# < MESSAGE# < ORDER < SHIPMENT# < TRACKING#).
@@ -55,6 +70,30 @@ def message_key(order_id: str, message: str) -> dict[str, str]:
     return {"pk": order_pk(order_id), "sk": f"MESSAGE#{message}"}
 
 
+def lookup_value(kind: str, value: str) -> str:
+    """The by-lookup index's partition value: emails and phone numbers as a digest (no contact data in keys)."""
+    if kind in ("email", "phone"):
+        value = hashlib.sha256(value.strip().lower().encode()).hexdigest()[:40]
+    return f"{kind}#{value}"
+
+
+def lookup_key(order_id: str, kind: str, value: str) -> dict[str, str]:
+    return {"pk": order_pk(order_id), "sk": f"LOOKUP#{lookup_value(kind, value)}"}
+
+
+def audit_key(subject: str, audit_id: str) -> dict[str, str]:
+    """subject: "order:<order_id>" or "stock:<sku>@<location_id>" (dawra.domain.audit)."""
+    kind, _, name = subject.partition(":")
+    if kind == "order":
+        return {"pk": order_pk(name), "sk": f"AUDIT#{audit_id}"}
+    sku, _, location_id = name.partition("@")
+    return {"pk": stock_audit_pk(sku, location_id), "sk": f"AUDIT#{audit_id}"}
+
+
+def stock_audit_pk(sku: str, location_id: str) -> str:
+    return f"STOCK#{sku}#{location_id}"
+
+
 def idempotency_key(key_hash: str) -> dict[str, str]:
     return {"pk": f"IDEMPOTENCY#{key_hash}", "sk": "IDEMPOTENCY"}
 
@@ -78,6 +117,23 @@ def location_key(location_id: str) -> dict[str, str]:
     return {"pk": LOCATIONS_PK, "sk": f"LOC#{location_id}"}
 
 
+def transfer_key(transfer_id: str) -> dict[str, str]:
+    return {"pk": f"TRANSFER#{transfer_id}", "sk": "TRANSFER"}
+
+
+# The by-location index's attributes: a stock item and an open transfer under the location they count at.
+AT_LOCATION, LISTING = "at_location", "listing"
+STOCK_LISTING, TRANSFER_LISTING = "STOCK#", "TRANSFER#"
+
+
+def stock_listing(location_id: str, sku: str) -> dict[str, str]:
+    return {AT_LOCATION: location_id, LISTING: f"{STOCK_LISTING}{sku}"}
+
+
+def transfer_listing(to_location: str, sent_at: str, transfer_id: str) -> dict[str, str]:
+    return {AT_LOCATION: to_location, LISTING: f"{TRANSFER_LISTING}{sent_at}#{transfer_id}"}
+
+
 def reservations_pk(order_id: str) -> str:
     return f"RESERVATION#{order_id}"
 
@@ -88,5 +144,6 @@ def reservation_key(order_id: str, sku: str, location_id: str) -> dict[str, str]
 
 # The `entity` attribute says what an item is (the notifier's stream filter reads it).
 ENTITY_ORDER, ENTITY_SHIPMENT, ENTITY_TIMELINE, ENTITY_MARKER = "order", "shipment", "timeline", "marker"
-KEY_ATTRIBUTES = frozenset({"pk", "sk", "entity"})
+ENTITY_LOOKUP, ENTITY_AUDIT = "lookup", "audit"
+KEY_ATTRIBUTES = frozenset({"pk", "sk", "entity", AT_LOCATION, LISTING})  # keys and index keys, not data
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after

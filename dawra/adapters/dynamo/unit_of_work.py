@@ -20,10 +20,19 @@ from botocore.exceptions import ClientError
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.base import Table
 from dawra.adapters.dynamo.codec import to_item, values
-from dawra.adapters.dynamo.orders import event_item, order_item, shipment_item
+from dawra.adapters.dynamo.orders import event_item, lookup_items, order_item, shipment_item
 from dawra.adapters.errors import CONNECTION_ERRORS, error_code, is_transient
+from dawra.domain.audit import AuditEntry
 from dawra.domain.errors import ConcurrentChange, TransientError
-from dawra.domain.inventory import MoveKind, ReservationState, StockMove
+from dawra.domain.inventory import (
+    CounterChange,
+    MoveKind,
+    ReservationState,
+    StockChange,
+    StockMove,
+    TransferMove,
+    TransferState,
+)
 from dawra.domain.order import Order
 from dawra.ports import AppliedReport, IdempotencyRecord, Marker
 
@@ -32,6 +41,7 @@ TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "Provis
 ATTEMPTS = 4
 BASE_DELAY_S = 0.05
 MAX_TRANSACTION_ITEMS = 100
+COUNTERS = ("on_hand", "reserved", "available", "in_transit")
 
 
 class DynamoUnitOfWork:
@@ -42,14 +52,15 @@ class DynamoUnitOfWork:
         self.sleep = sleep
         self.rng = rng or random.Random()  # noqa: S311 - backoff jitter, not a secret
 
-    def commit(self, *, order: Order | None = None, stock: Sequence[StockMove] = (),
-               markers: Sequence[Marker] = ()) -> None:
+    def commit(self, *, order: Order | None = None, stock: Sequence[StockChange] = (),
+               markers: Sequence[Marker] = (), audit: Sequence[AuditEntry] = ()) -> None:
         items: list[tuple[str, dict[str, Any]]] = []  # (what the item is, the TransactItems entry)
         if order is not None:
             items += self._order_items(order)
         for move in stock:
             items += self._stock_items(move)
         items += [self._marker_item(marker) for marker in markers]
+        items += [self._audit_item(entry) for entry in audit]
         if not items:
             return
         if len(items) > MAX_TRANSACTION_ITEMS:
@@ -94,7 +105,17 @@ class DynamoUnitOfWork:
         for event in order.new_events:
             items.append(("event", {"Put": {"TableName": self.orders.name, "Item": to_item(event_item(event)),
                                             "ConditionExpression": "attribute_not_exists(pk)"}}))
+        # What the back office finds an order by, written once with what it describes (a retry rewrites the same).
+        items += [("lookup", {"Put": {"TableName": self.orders.name, "Item": to_item(item)}})
+                  for item in lookup_items(order)]
         return items
+
+    def _audit_item(self, entry: AuditEntry) -> tuple[str, dict[str, Any]]:
+        """Append-only: an entry is never overwritten (a replayed request is refused here, as "audit")."""
+        item = {**keys.audit_key(entry.subject, entry.audit_id), "entity": keys.ENTITY_AUDIT,
+                **entry.model_dump(mode="json")}
+        return "audit", {"Put": {"TableName": self.orders.name, "Item": to_item(item),
+                                 "ConditionExpression": "attribute_not_exists(pk)"}}
 
     def _versioned_put(self, item: dict[str, Any], loaded_version: int) -> dict[str, Any]:
         """Write the item as version loaded+1, only if it is still at the version it was read at."""
@@ -121,11 +142,62 @@ class DynamoUnitOfWork:
         return "marker", {"Put": {"TableName": self.orders.name, "Item": to_item(item),
                                   "ConditionExpression": "attribute_not_exists(pk)"}}
 
-    def _stock_items(self, move: StockMove) -> list[tuple[str, dict[str, Any]]]:
+    def _stock_items(self, move: StockChange) -> list[tuple[str, dict[str, Any]]]:
         if self.inventory is None:
             raise ValueError("this unit of work has no inventory table")
+        if isinstance(move, CounterChange):
+            return [("stock", self._counter_item(self.inventory.name, move))]
+        if isinstance(move, TransferMove):
+            return [("transfer", self._transfer_item(self.inventory.name, move))]
+        return self._reservation_items(self.inventory.name, move)
+
+    @staticmethod
+    def _counter_item(table: str, change: CounterChange) -> dict[str, Any]:
+        """A stock item's counters set to what was decided, only while they are still what it was decided on (a
+        missing in_transit, on items older than transfers, counts as 0). A new item is created with its listing."""
+        after, before = change.after, change.before
+        update: dict[str, Any] = {
+            "TableName": table, "Key": to_item(keys.stock_key(after.sku, after.location_id)),
+            "ExpressionAttributeNames": {"#" + name: name for name in COUNTERS},
+            "ExpressionAttributeValues": values(**{name: getattr(after, name) for name in COUNTERS})}
+        sets = [f"#{name} = :{name}" for name in COUNTERS]
+        if before is None:
+            listing = keys.stock_listing(after.location_id, after.sku)
+            update["ExpressionAttributeNames"] |= {"#sku": "sku", "#loc": "location_id", "#at": keys.AT_LOCATION,
+                                                   "#listing": keys.LISTING}
+            update["ExpressionAttributeValues"] |= values(sku=after.sku, loc=after.location_id,
+                                                          listing=listing[keys.LISTING])
+            update["UpdateExpression"] = "SET " + ", ".join([*sets, "#sku = :sku", "#loc = :loc", "#at = :loc",
+                                                             "#listing = :listing"])
+            update["ConditionExpression"] = "attribute_not_exists(pk)"
+            return {"Update": update}
+        update["ExpressionAttributeValues"] |= values(**{f"was_{name}": getattr(before, name) for name in COUNTERS})
+        conditions = [f"#{name} = :was_{name}" for name in COUNTERS if name != "in_transit"]
+        conditions.append("#in_transit = :was_in_transit" if before.in_transit else
+                          "(attribute_not_exists(#in_transit) OR #in_transit = :was_in_transit)")
+        update["UpdateExpression"] = "SET " + ", ".join(sets)
+        update["ConditionExpression"] = " AND ".join(conditions)
+        return {"Update": update}
+
+    @staticmethod
+    def _transfer_item(table: str, move: TransferMove) -> dict[str, Any]:
+        """A transfer written whole: new (it must not exist; listed under its destination while in transit), or
+        received (only from in transit; no longer listed)."""
+        transfer = move.transfer
+        item: dict[str, Any] = {**keys.transfer_key(transfer.transfer_id), **transfer.model_dump(mode="json")}
+        if transfer.state == TransferState.IN_TRANSIT:
+            item |= keys.transfer_listing(transfer.to_location, transfer.sent_at, transfer.transfer_id)
+        put: dict[str, Any] = {"TableName": table, "Item": to_item(item)}
+        if move.expected is None:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "#state = :expected"
+            put["ExpressionAttributeNames"] = {"#state": "state"}
+            put["ExpressionAttributeValues"] = values(expected=move.expected.value)
+        return {"Put": put}
+
+    def _reservation_items(self, table: str, move: StockMove) -> list[tuple[str, dict[str, Any]]]:
         r = move.reservation
-        table = self.inventory.name
         stock = {"TableName": table, "Key": to_item(keys.stock_key(r.sku, r.location_id)),
                  "ExpressionAttributeValues": values(q=r.quantity)}
         reservation_key = to_item(keys.reservation_key(r.order_id, r.sku, r.location_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from dawra.adapters.payments.cod import CashOnDelivery
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
 from dawra.domain.errors import InvalidTaskInput
 from dawra.ports import PaymentProvider
@@ -29,4 +30,5 @@ wrap_provider: Callable[[PaymentProvider], PaymentProvider] = _as_is
 
 
 def default_registry() -> PaymentRegistry:
-    return PaymentRegistry({"sandbox": wrap_provider(SandboxPaymentProvider())})
+    return PaymentRegistry({"sandbox": wrap_provider(SandboxPaymentProvider()),
+                            "cash_on_delivery": wrap_provider(CashOnDelivery())})

@@ -14,7 +14,12 @@ Sandbox test tokens (send as ``payment_token``):
 anything else                  declined: unknown token (HTTP 402)
 ============================== ===========================================================
 
-Amounts above 10,000,000 minor units are declined (the sandbox's limit)."""
+Amounts above 10,000,000 minor units are declined (the sandbox's limit).
+
+Payment links (an agent's order for a customer on the phone): ``create_link(amount, reference)`` returns the link to
+send and the authorization the order records; the sandbox treats the link as paid once an operator confirms it by
+releasing the order's "awaiting payment" hold (the provider's own confirmation webhook is not emulated).
+Link URLs look like ``https://pay.sandbox.dawra.example/l/<authorization id>``."""
 
 from __future__ import annotations
 
@@ -45,6 +50,13 @@ class SandboxPaymentProvider:
         if amount.amount > SANDBOX_LIMIT:
             raise PaymentDeclined("the amount exceeds the sandbox limit", field="payment_token")
         return _derive("auth_", reference, token, str(amount.amount), amount.currency)
+
+    def create_link(self, amount: Money, reference: str) -> tuple[str, str]:
+        """(authorization id, the URL the customer pays at). The same reference always yields the same link."""
+        if amount.amount > SANDBOX_LIMIT:
+            raise PaymentDeclined("the amount exceeds the sandbox limit", field="payment")
+        authorization_id = _derive("auth_", reference, "link", str(amount.amount), amount.currency)
+        return authorization_id, f"https://pay.sandbox.dawra.example/l/{authorization_id}"
 
     def capture(self, authorization_id: str, amount: Money, reference: str) -> str:
         self._check(authorization_id)

@@ -1,0 +1,308 @@
+"""The back office: operators find orders and act on them, each action authorised by role, checked by the order's
+transition table (an illegal one is refused with the reason) and written with its audit entry in one commit.
+
+Every action carries the request's idempotency key. Its audit entry is keyed by it, so a retried request finds the
+entry and does not act twice; what has to happen after the commit (answering the workflow, running compensation) is
+derived again from the order's state, so a retry also finishes what an interrupted first attempt left undone.
+
+Cancelling goes through the workflow's own compensation, never around it: the request is recorded on the order, the
+shipments the workflow parked are failed with CancelledByOperator, and the state machine releases the stock, voids
+the payment and tells the customer. An order already handed to a person (NEEDS_ATTENTION) has no workflow running:
+the same compensation tasks run here."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dawra.app.checkout import Checkout
+from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.compensate import CancelOrder, ReleaseStock
+from dawra.contracts.admin import AgentOrderRequest
+from dawra.domain.access import Actor, Permission, authorize, authorize_refund
+from dawra.domain.audit import AuditEntry, order_subject
+from dawra.domain.customer import Address
+from dawra.domain.errors import IllegalTransition
+from dawra.domain.inventory import ReservationState, StockMove, release
+from dawra.domain.money import Money
+from dawra.domain.notifications import NOTIFIED_KINDS
+from dawra.domain.order import Order, OrderEvent, OrderStatus
+from dawra.domain.timeline import TimelineEvent
+from dawra.ports import (
+    AuditLog,
+    Clock,
+    InventoryRepository,
+    OrderPage,
+    OrderQuery,
+    OrderRepository,
+    OrderSearch,
+    PaymentLinks,
+    PaymentProviders,
+    UnitOfWork,
+    Workflow,
+)
+
+PAGE_LIMIT = 100
+# Every action an operator takes on an order, as its audit entries name it (a test checks each one is audited).
+ORDER_ACTIONS = ("place_order", "cancel", "cancel_line", "refund", "change_address", "resend_message", "add_note",
+                 "hold", "release_hold")
+
+
+def audit_id_for(actor: Actor, request_key: str) -> str:
+    """One request (an operator's idempotency key) is one audit entry: its id derives from both."""
+    return hashlib.sha256(f"{actor.user_id}|{request_key}".encode()).hexdigest()[:32]
+
+
+def snapshot(order: Order) -> dict[str, Any]:
+    """What an audit entry compares before and after: the parts of an order an operator can change."""
+    return {
+        "status": order.status.value,
+        "total": order.totals.total.amount,
+        "refunded": order.payment.refunded.amount,
+        "lines": {line.sku: line.quantity for line in order.lines},
+        "shipping_address": order.shipping_address.model_dump(mode="json", exclude_none=True),
+        "hold_reason": order.hold_reason,
+        "cancellation_requested": order.cancellation_requested,
+    }
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    keys = [key for key in before if before[key] != after.get(key)]
+    return {key: before[key] for key in keys}, {key: after[key] for key in keys}
+
+
+@dataclass
+class Change:
+    """What deciding an action produced besides the order itself."""
+
+    stock: list[StockMove] = field(default_factory=list)
+    detail: dict[str, Any] = field(default_factory=dict)  # extra facts for the audit entry's "after"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    order: Order
+    audit: AuditEntry
+    replayed: bool  # the request had already been applied: nothing was done twice
+
+
+@dataclass(frozen=True)
+class Placed:
+    order: Order
+    payment_link: str | None  # the URL to send the customer, for a payment-link order
+
+
+class PlaceOrderForCustomer:
+    """An agent places an order for a customer; the agent is recorded on the order and in the audit trail."""
+
+    AWAITING_LINK_PAYMENT = "awaiting payment by link"
+
+    def __init__(self, checkout: Checkout, payments: PaymentProviders, links: PaymentLinks, clock: Clock):
+        self.checkout, self.payments, self.links, self.clock = checkout, payments, links, clock
+
+    def __call__(self, actor: Actor, key: str, request: AgentOrderRequest) -> Placed:
+        authorize(actor, Permission.PLACE_ORDER)
+        link: list[str] = []
+        if request.payment == "cash_on_delivery":
+            cod = self.payments.named("cash_on_delivery")
+            hold_reason = request.hold_reason
+
+            def pay(total: Money, reference: str) -> tuple[str, str]:
+                return cod.name, cod.authorize("cash", total, reference=reference)
+        else:
+            hold_reason = request.hold_reason or self.AWAITING_LINK_PAYMENT
+
+            def pay(total: Money, reference: str) -> tuple[str, str]:
+                authorization_id, url = self.links.create_link(total, reference=reference)
+                link.append(url)
+                return self.links.name, authorization_id
+
+        def audit(order: Order) -> AuditEntry:
+            return AuditEntry(audit_id=audit_id_for(actor, key), subject=order_subject(order.order_id),
+                              action="place_order", actor_id=actor.user_id, actor_name=actor.username,
+                              roles=sorted(actor.roles), at=now_iso(self.clock), reason=hold_reason,
+                              after={"status": order.status.value, "total": order.totals.total.amount,
+                                     "payment": request.payment, **({"payment_link": link[0]} if link else {})})
+
+        order = self.checkout.place(f"agent:{actor.user_id}:{key}", request, pay, placed_by=actor.user_id,
+                                    hold_reason=hold_reason, audit=audit)
+        return Placed(order, link[0] if link else None)
+
+
+class FindOrders:
+    def __init__(self, search: OrderSearch):
+        self.search = search
+
+    def __call__(self, actor: Actor, query: OrderQuery, limit: int = 25, cursor: str | None = None) -> OrderPage:
+        authorize(actor, Permission.VIEW_ORDERS)
+        return self.search.search(query, max(1, min(limit, PAGE_LIMIT)), cursor)
+
+
+@dataclass(frozen=True)
+class OrderFile:
+    order: Order
+    timeline: list[TimelineEvent]
+    audit: list[AuditEntry]  # oldest first; internal notes are the entries whose action is "add_note"
+
+
+class ViewOrderFile:
+    def __init__(self, orders: OrderRepository, audit: AuditLog):
+        self.orders, self.audit = orders, audit
+
+    def __call__(self, actor: Actor, order_id: str) -> OrderFile:
+        authorize(actor, Permission.VIEW_ORDERS)
+        order = load(self.orders, order_id)
+        return OrderFile(order, self.orders.timeline(order_id), self.audit.for_subject(order_subject(order_id)))
+
+
+class AuditTrail:
+    def __init__(self, audit: AuditLog):
+        self.audit = audit
+
+    def by_actor(self, actor: Actor, actor_id: str, limit: int = 50,
+                 cursor: str | None = None) -> tuple[list[AuditEntry], str | None]:
+        if actor_id != actor.user_id:  # everyone may see their own actions; others' need the audit permission
+            authorize(actor, Permission.VIEW_AUDIT)
+        return self.audit.by_actor(actor_id, max(1, min(limit, PAGE_LIMIT)), cursor)
+
+
+class OrderActions:
+    """What an operator does to one order. Each method is one action, in the words an operator would use."""
+
+    def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, audit: AuditLog,
+                 workflow: Workflow, payments: PaymentProviders, clock: Clock, release_stock: ReleaseStock,
+                 cancel_order: CancelOrder):
+        self.orders, self.inventory, self.uow, self.audit = orders, inventory, uow, audit
+        self.workflow, self.payments, self.clock = workflow, payments, clock
+        self.release_stock, self.cancel_order = release_stock, cancel_order
+
+    # --- the actions ----------------------------------------------------------------------------------------------
+    def cancel(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
+        """Cancel the whole order: nothing may have left; the workflow's compensation does the undoing."""
+        authorize(actor, Permission.CANCEL)
+        outcome = self._act(actor, order_id, key, "cancel", reason,
+                            lambda order, ref: self._request_cancellation(order, reason, ref))
+        self._finish_cancellation(outcome.order)
+        return outcome
+
+    def cancel_line(self, actor: Actor, order_id: str, key: str, sku: str, reason: str) -> Outcome:
+        """Take one line out of an order that has not shipped it; its reserved units go back to stock."""
+        authorize(actor, Permission.CANCEL)
+        return self._act(actor, order_id, key, "cancel_line", reason,
+                         lambda order, ref: self._cancel_line(order, sku, ref))
+
+    def refund(self, actor: Actor, order_id: str, key: str, amount: int, reason: str) -> Outcome:
+        """Give back part of what was captured, with a reason; never more than captured minus refunded."""
+        authorize(actor, Permission.REFUND)
+        return self._act(actor, order_id, key, "refund", reason,
+                         lambda order, ref: self._refund(actor, order, amount, ref))
+
+    def change_address(self, actor: Actor, order_id: str, key: str, address: Address, reason: str) -> Outcome:
+        """Send the parcel somewhere else, while no label exists yet."""
+        authorize(actor, Permission.CHANGE_ADDRESS)
+        return self._act(actor, order_id, key, "change_address", reason,
+                         lambda order, ref: _just(lambda: order.change_address(address, self._now(), ref)))
+
+    def resend_message(self, actor: Actor, order_id: str, key: str, event_id: str, reason: str) -> Outcome:
+        """Send the customer a message they were sent before (the notifier sends it again, once)."""
+        authorize(actor, Permission.RESEND_MESSAGE)
+        return self._act(actor, order_id, key, "resend_message", reason,
+                         lambda order, ref: self._resend(order, event_id, ref))
+
+    def add_note(self, actor: Actor, order_id: str, key: str, note: str) -> Outcome:
+        """An internal note on the order, for the next person who picks it up; the customer never sees it."""
+        authorize(actor, Permission.ADD_NOTE)
+
+        def decide(order: Order, ref: str) -> Change:
+            order.note()
+            return Change(detail={"note": note})
+
+        return self._act(actor, order_id, key, "add_note", note, decide)
+
+    def hold(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
+        """Stop the order before it ships; its stock stays reserved until it is released or cancelled."""
+        authorize(actor, Permission.HOLD)
+        return self._act(actor, order_id, key, "hold", reason,
+                         lambda order, ref: _just(lambda: order.hold(reason, self._now(), ref)))
+
+    def release(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
+        """Let a held order ship."""
+        authorize(actor, Permission.HOLD)
+        outcome = self._act(actor, order_id, key, "release_hold", reason,
+                            lambda order, ref: _just(lambda: order.release_hold(self._now(), ref)))
+        if outcome.order.status != OrderStatus.ON_HOLD:
+            for token in outcome.order.waiting_tokens():
+                self.workflow.resume(token, {"released": True})
+        return outcome
+
+    # --- how every action is applied ------------------------------------------------------------------------------
+    def _act(self, actor: Actor, order_id: str, key: str, action: str, reason: str | None,
+             decide: Callable[[Order, str], Change]) -> Outcome:
+        audit_id, subject = audit_id_for(actor, key), order_subject(order_id)
+
+        def attempt() -> Outcome:
+            done = self.audit.entry(subject, audit_id)
+            if done is not None:
+                return Outcome(load(self.orders, order_id), done, replayed=True)
+            order = load(self.orders, order_id)
+            before = snapshot(order)
+            change = decide(order, audit_id)
+            changed_before, changed_after = _changed(before, snapshot(order))
+            entry = AuditEntry(audit_id=audit_id, subject=subject, action=action, actor_id=actor.user_id,
+                               actor_name=actor.username, roles=sorted(actor.roles), at=self._now(), reason=reason,
+                               before=changed_before, after={**changed_after, **change.detail})
+            self.uow.commit(order=order, stock=change.stock, audit=[entry])
+            return Outcome(order, entry, replayed=False)
+
+        return retry_on_race(attempt, f"{action} on {order_id}")
+
+    def _now(self) -> str:
+        return now_iso(self.clock)
+
+    def _request_cancellation(self, order: Order, reason: str, ref: str) -> Change:
+        order.request_cancellation(reason, self._now(), ref)
+        return Change()
+
+    def _finish_cancellation(self, order: Order) -> None:
+        """Hand the cancellation to the compensation: the running workflow's, or (once a person has the order and no
+        workflow runs) the same tasks run here. Safe to repeat."""
+        if order.status == OrderStatus.CANCELLED or not order.cancellation_requested:
+            return
+        if order.status == OrderStatus.NEEDS_ATTENTION:
+            released = self.release_stock(order.order_id)
+            if released.parcels_shipped == 0:
+                self.cancel_order(order.order_id, "CancelledByOperator")
+            return
+        for token in order.waiting_tokens():
+            self.workflow.fail(token, "CancelledByOperator", "an operator asked for the order to be cancelled")
+
+    def _cancel_line(self, order: Order, sku: str, ref: str) -> Change:
+        order.cancel_line(sku, self._now(), ref)
+        held = [r for r in self.inventory.reservations(order.order_id)
+                if r.sku == sku and r.state == ReservationState.HELD]
+        return Change(stock=[release(r) for r in held], detail={"released_units": sum(r.quantity for r in held)})
+
+    def _refund(self, actor: Actor, order: Order, amount: int, ref: str) -> Change:
+        money = Money(amount=amount, currency=order.currency)
+        authorize_refund(actor, money)
+        order.refund(money, self._now(), ref)  # refuses more than captured minus refunded
+        provider = self.payments.named(order.payment.provider)
+        # The provider's reference is the request's: a retry after a lost answer refunds nothing twice.
+        provider.refund(order.payment.authorization_id, money, reference=f"{order.order_id}:refund:{ref}")
+        return Change()
+
+    def _resend(self, order: Order, event_id: str, ref: str) -> Change:
+        original = next((e for e in self.orders.timeline(order.order_id) if e.event_id == event_id), None)
+        if original is None or original.kind not in NOTIFIED_KINDS:
+            raise IllegalTransition(order.order_id, order.status.value, OrderEvent.RESEND_MESSAGE.value,
+                                    "that event sent the customer no message")
+        order.resend(original, self._now(), ref)
+        return Change(detail={"event": original.kind.value})
+
+
+def _just(change: Callable[[], object]) -> Change:
+    """An action whose whole effect is on the order itself."""
+    change()
+    return Change()

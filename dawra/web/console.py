@@ -1,0 +1,535 @@
+"""The operators' console: server-rendered pages over the back office's use cases.
+
+`Console.handle(request)` is the whole app: it serves the static files, signs operators in and out, checks the session
+and the CSRF token of every POST, routes to a page and turns domain errors into a clear message on the page
+(Forbidden 403, IllegalTransition 409 with its reason, an unknown order 404; Unauthenticated: back to sign-in).
+
+Each page is rendered whole, so it works without JavaScript; with htmx, the orders search swaps only its results.
+Buttons are shown only when the operator's role allows the action and the order's status does (the use case checks
+both again on POST). Every form carries a CSRF token and a fresh random key: the key is the action's idempotency
+key, so a double submit acts once. Nothing a customer typed is logged: log lines name the page, the action and the
+outcome."""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from dawra.contracts import problems
+from dawra.contracts.admin import actor_from_claims
+from dawra.contracts.api import ServedCountry
+from dawra.domain.access import Actor, Permission
+from dawra.domain.errors import DomainError, OrderNotFound, Unauthenticated
+from dawra.domain.notifications import NOTIFIED_KINDS
+from dawra.domain.order import Order, OrderEvent, OrderStatus
+from dawra.web import forms
+from dawra.web.formatting import Formatter, digits_or_default, language_or_default
+from dawra.web.http import WebRequest, WebResponse, redirect, with_query
+from dawra.web.i18n import Translator
+from dawra.web.render import render, static_file, static_version
+from dawra.web.security import (
+    CSRF_FIELD,
+    KEY_FIELD,
+    PREFERENCE_MAX_AGE_S,
+    PREFS_COOKIE,
+    SESSION_COOKIE,
+    SIGNIN_COOKIE,
+    SIGNIN_MAX_AGE_S,
+    cookie,
+    csrf_token,
+    expired,
+    new_nonce,
+    same,
+    signin_token,
+    subject_tag,
+)
+
+if TYPE_CHECKING:
+    from dawra.bootstrap import BackOffice
+
+ROOT = "/admin"
+ORDER_ID = r"ord_[a-f0-9]{32}"
+PAGE_SIZE = 20
+
+
+# Set by the embedded cloud only: where the local stack lists the emails and SMS sent (no outbox on AWS).
+LOCAL_OUTBOX_PATH = "DAWRA_LOCAL_OUTBOX_PATH"
+
+
+class SignedInTokens(Protocol):
+    id_token: str
+    expires_in: int
+
+
+class Log(Protocol):
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Session:
+    actor: Actor
+    claims: dict[str, Any]
+    csrf: str
+
+
+@dataclass(frozen=True)
+class View:
+    """What every page is rendered with: the reader's language and digits, and (signed in) who they are."""
+
+    request: WebRequest
+    formatter: Formatter
+    session: Session | None
+
+    @property
+    def actor(self) -> Actor:
+        if self.session is None:
+            raise Unauthenticated("not signed in")
+        return self.session.actor
+
+    @property
+    def t(self) -> Translator:
+        return Translator(self.formatter.language)
+
+    def url(self, path: str, **params: str | None) -> str:
+        return with_query(self.request.base + path, **params)
+
+
+Handler = Callable[["Console", View, re.Match[str]], WebResponse]
+ROUTES: list[tuple[str, re.Pattern[str], str]] = []
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ROUTES.append((method, re.compile(f"^{ROOT}{pattern}$"), handler.__name__))
+        return handler
+
+    return register
+
+
+class Console:
+    def __init__(self, office: BackOffice, verify: Callable[[str], dict[str, Any]],
+                 sign_in: Callable[[str, str], SignedInTokens], session_key: Callable[[], bytes], log: Log):
+        """verify: an ID token's verified claims (Unauthenticated otherwise); sign_in: a username and password to
+        tokens (Unauthenticated when they do not sign in); session_key: the CSRF HMAC key (a cached secret)."""
+        self.office, self.verify, self.sign_in, self.session_key, self.log = office, verify, sign_in, session_key, log
+
+    # --- the request's way through ----------------------------------------------------------------------------
+    def handle(self, request: WebRequest) -> WebResponse:
+        path = request.path.rstrip("/") or "/"
+        if path.startswith(f"{ROOT}/static/") and request.method == "GET":
+            return self._static(path.removeprefix(f"{ROOT}/static/"))
+        view = View(request, self._formatter(request, None), None)
+        try:
+            if path in (f"{ROOT}/signin", ROOT + "/signout"):
+                return self.signin(view) if path.endswith("signin") else self.signout(view)
+            session = self._session(request)
+            view = View(request, self._formatter(request, session), session)
+            if request.method == "POST" and not same(session.csrf, request.field(CSRF_FIELD)):
+                self.log.info("console refused a form", extra={"reason": "csrf", "path": _loggable(path)})
+                return self._error(view, 403, view.t("error.csrf"))
+            for method, pattern, name in ROUTES:
+                match = pattern.match(path)
+                if match and method == request.method:
+                    handler: Handler = getattr(type(self), name)
+                    return handler(self, view, match)
+            return self._error(view, 404, view.t("error.not_found"))
+        except Unauthenticated:
+            return self._to_signin(view)
+        except forms.FormInvalid as invalid:
+            return self._error(view, 422, view.t("error.invalid"), invalid.problems)
+        except DomainError as error:
+            return self._domain_error(view, error)
+        except Exception as error:  # noqa: BLE001 - any failure is a page, never a stack trace to the browser
+            # Where it failed, not what it said: an exception's message can carry what a customer typed.
+            frames = [f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+                      for frame in traceback.extract_tb(error.__traceback__)[-6:]]
+            self.log.info("console page failed", extra={"path": _loggable(path), "error": type(error).__name__,
+                                                        "where": frames})
+            return self._error(view, 500, view.t("error.internal"))
+
+    def _session(self, request: WebRequest) -> Session:
+        token = request.cookies.get(SESSION_COOKIE)
+        if not token:
+            raise Unauthenticated("not signed in")
+        claims = self.verify(token)
+        actor = actor_from_claims(claims)
+        if "custom:locale" not in claims and claims.get("locale") in ("ar", "en"):
+            actor = actor.model_copy(update={"language": claims["locale"]})
+        return Session(actor, claims, csrf_token(self.session_key(), claims))
+
+    def _formatter(self, request: WebRequest, session: Session | None) -> Formatter:
+        """The operator's own choice on this browser (a preferences cookie tagged with who chose it), else their
+        account's language; before signing in, the browser's last choice or ?lang=."""
+        tag, _, rest = request.cookies.get(PREFS_COOKIE, "").partition(".")
+        language, _, digits = rest.partition(".")
+        mine = session is None or tag == subject_tag(session.actor.user_id)
+        default = session.actor.language if session else "en"
+        chosen = request.arg("lang") if session is None and request.arg("lang") else (language if mine else None)
+        return Formatter(language_or_default(chosen, language_or_default(default)),
+                         digits_or_default(digits if mine else None))
+
+    def _to_signin(self, view: View) -> WebResponse:
+        request = view.request
+        next_path = request.path if request.method == "GET" and not request.is_htmx else None
+        target = view.url(f"{ROOT}/signin", next=next_path if next_path != f"{ROOT}/signin" else None)
+        clear = [expired(SESSION_COOKIE)] if request.cookies.get(SESSION_COOKIE) else []
+        if request.is_htmx:  # htmx follows HX-Redirect with a full page load
+            return WebResponse(status=200, headers={"HX-Redirect": target}, cookies=clear)
+        return redirect(target, clear)
+
+    def _static(self, name: str) -> WebResponse:
+        found = static_file(name)
+        if found is None:
+            return WebResponse(status=404, body="not found", content_type="text/plain; charset=utf-8")
+        body, media_type = found
+        # Text goes out as text: API Gateway passes a base64 body through undecoded unless its media type is one of
+        # the API's binary media types, and the console's CSS and scripts need none.
+        text: str | bytes = body.decode("utf-8") if "charset=utf-8" in media_type else body
+        return WebResponse(status=200, body=text, content_type=media_type, cacheable=True,
+                           headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+    # --- rendering --------------------------------------------------------------------------------------------
+    def page(self, view: View, template: str, status: int = 200, **context: Any) -> WebResponse:
+        return WebResponse(status=status, body=render(template, self._context(view, context)))
+
+    def _context(self, view: View, extra: dict[str, Any]) -> dict[str, Any]:
+        session, f = view.session, view.formatter
+        return {
+            "t": view.t, "f": f, "lang": f.language, "dir": f.direction, "digits": f.digits,
+            "actor": session.actor if session else None, "csrf": session.csrf if session else "",
+            "P": Permission, "url": view.url, "root": ROOT, "path": view.request.path,
+            "static": lambda name: view.url(f"{ROOT}/static/{name}", v=static_version(name)),
+            "new_key": new_nonce, "CSRF_FIELD": CSRF_FIELD, "KEY_FIELD": KEY_FIELD,
+            "nav": self._nav(view), "show": show, "error": None, "problems": [], "notice": None, **extra,
+        }
+
+    def _nav(self, view: View) -> list[tuple[str, str]]:
+        if view.session is None:
+            return []
+        actor = view.actor
+        items = [("orders", Permission.VIEW_ORDERS), ("place_order", Permission.PLACE_ORDER),
+                 ("stock", Permission.VIEW_STOCK), ("operations", Permission.VIEW_OPERATIONS), ("audit", None)]
+        return [(name, f"{ROOT}/{name.replace('_', '-')}") for name, permission in items
+                if permission is None or actor.may(permission)]
+
+    def _error(self, view: View, status: int, message: str, field_problems: list[tuple[str, str]] | None = None,
+               ) -> WebResponse:
+        return self.page(view, "error.html", status=status, error=message, problems=field_problems or [],
+                         title=view.t(f"status.{status}") if view.t.has(f"status.{status}") else str(status))
+
+    def _domain_error(self, view: View, error: DomainError) -> WebResponse:
+        kind = problems.kind_of(error)
+        self.log.info("console request refused", extra={"error": type(error).__name__, "status": kind.status})
+        return self._error(view, kind.status, _problem_text(view, kind.code, error))
+
+    # --- signing in and out -----------------------------------------------------------------------------------
+    def signin(self, view: View) -> WebResponse:
+        request = view.request
+        key = self.session_key()
+        if request.method == "POST":
+            nonce = request.cookies.get(SIGNIN_COOKIE, "")
+            if not nonce or not same(signin_token(key, nonce), request.field(CSRF_FIELD)):
+                self.log.info("console refused a form", extra={"reason": "csrf", "path": "signin"})
+                return self._signin_page(view, 403, view.t("error.csrf"))
+            try:
+                tokens = self.sign_in(request.field("username").strip(), request.field("password"))
+                claims = self.verify(tokens.id_token)
+            except Unauthenticated:
+                self.log.info("console sign-in refused")
+                return self._signin_page(view, 401, view.t("signin.refused"))
+            self.log.info("console sign-in", extra={"operator": claims.get("sub")})
+            cookies = [cookie(SESSION_COOKIE, tokens.id_token, tokens.expires_in), expired(SIGNIN_COOKIE)]
+            language = request.field("lang")
+            if language in ("ar", "en"):  # what they chose on the sign-in page carries on
+                prefs = f"{subject_tag(str(claims.get('sub')))}.{language}.{view.formatter.digits}"
+                cookies.append(cookie(PREFS_COOKIE, prefs, PREFERENCE_MAX_AGE_S))
+            return redirect(_safe_next(view, request.field("next")), cookies)
+        return self._signin_page(view, 200, None)
+
+    def _signin_page(self, view: View, status: int, message: str | None) -> WebResponse:
+        nonce = new_nonce()
+        chosen = view.request.arg("lang") or view.request.field("lang")
+        response = self.page(view, "signin.html", status=status, error=message, title=view.t("signin.title"),
+                             signin_csrf=signin_token(self.session_key(), nonce),
+                             next=view.request.arg("next") or view.request.field("next"),
+                             chosen_lang=chosen if chosen in ("ar", "en") else "")
+        response.cookies.append(cookie(SIGNIN_COOKIE, nonce, SIGNIN_MAX_AGE_S))
+        if chosen in ("ar", "en"):
+            response.cookies.append(cookie(PREFS_COOKIE, f"-.{chosen}.{view.formatter.digits}", PREFERENCE_MAX_AGE_S))
+        return response
+
+    def signout(self, view: View) -> WebResponse:
+        if view.request.method != "POST":
+            return redirect(view.url(f"{ROOT}/signin"))
+        session = self._session(view.request)
+        if not same(session.csrf, view.request.field(CSRF_FIELD)):
+            return self._error(View(view.request, view.formatter, session), 403, view.t("error.csrf"))
+        return redirect(view.url(f"{ROOT}/signin"), [expired(SESSION_COOKIE)])
+
+    # --- pages ------------------------------------------------------------------------------------------------
+    @route("GET", "")
+    def home(self, view: View, _: re.Match[str]) -> WebResponse:
+        actor = view.actor
+        first = "orders" if actor.may(Permission.VIEW_ORDERS) else "audit"
+        return redirect(view.url(f"{ROOT}/{first}"))
+
+    @route("POST", "/settings")
+    def settings(self, view: View, _: re.Match[str]) -> WebResponse:
+        request, f = view.request, view.formatter
+        language = language_or_default(request.field("lang") or f.language)
+        digits = digits_or_default(request.field("digits") or f.digits)
+        prefs = f"{subject_tag(view.actor.user_id)}.{language}.{digits}"
+        return redirect(_safe_next(view, request.field("next")), [cookie(PREFS_COOKIE, prefs, PREFERENCE_MAX_AGE_S)])
+
+    @route("GET", "/orders")
+    def orders(self, view: View, _: re.Match[str]) -> WebResponse:
+        request = view.request
+        query = forms.order_query(request)
+        cursor = request.arg("cursor") or None
+        page = self.office.find_orders(view.actor, query, PAGE_SIZE, cursor)
+        filters = {name: request.arg(name) for name in forms.SEARCH_FIELDS}
+        context: dict[str, Any] = {"title": view.t("orders.title"), "orders": page.orders, "next_cursor": page.cursor,
+                   "filters": filters, "statuses": [s.value for s in OrderStatus], "cursor": cursor,
+                   "searched": any(filters.values())}
+        if request.is_htmx and request.headers.get("hx-target") == "results":
+            return self.page(view, "_order_results.html", **context)
+        return self.page(view, "orders.html", **context)
+
+    @route("GET", f"/orders/(?P<order_id>{ORDER_ID})")
+    def order(self, view: View, match: re.Match[str]) -> WebResponse:
+        return self._order_page(view, match["order_id"], notice=_notice(view))
+
+    def _order_page(self, view: View, order_id: str, status: int = 200, **extra: Any) -> WebResponse:
+        file = self.office.view_order(view.actor, order_id)
+        return self.page(view, "order.html", status=status, title=view.t("order.title", ref=reference(order_id)),
+                         file=file, order=file.order, can=_allowed(view.actor, file.order),
+                         ref=reference(order_id), notes=[e for e in file.audit if e.action == "add_note"],
+                         resendable=[e for e in file.timeline if e.kind in NOTIFIED_KINDS], **extra)
+
+    @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/(?P<action>[a-z-]+)")
+    def act(self, view: View, match: re.Match[str]) -> WebResponse:
+        actor, request, order_id, action = view.actor, view.request, match["order_id"], match["action"]
+        key, actions = request.field(KEY_FIELD), self.office.actions
+        if not 8 <= len(key) <= 128:
+            return self._error(view, 422, view.t("error.invalid"), [(KEY_FIELD, "missing")])
+        try:
+            if action == "cancel":
+                actions.cancel(actor, order_id, key, forms.reason(request))
+            elif action == "cancel-line":
+                actions.cancel_line(actor, order_id, key, request.field("sku"), forms.reason(request))
+            elif action == "refund":
+                currency = self.office.view_order(actor, order_id).order.currency
+                asked = forms.refund(request, currency)
+                actions.refund(actor, order_id, key, asked.amount, asked.reason)
+            elif action == "change-address":
+                country = self.office.view_order(actor, order_id).order.shipping_address.country
+                change = forms.address_change(request, country)
+                actions.change_address(actor, order_id, key, change.address, change.reason)
+            elif action == "resend":
+                actions.resend_message(actor, order_id, key, request.field("event_id"), forms.reason(request))
+            elif action == "note":
+                actions.add_note(actor, order_id, key, forms.note(request))
+            elif action == "hold":
+                actions.hold(actor, order_id, key, forms.reason(request))
+            elif action == "release":
+                actions.release(actor, order_id, key, forms.reason(request))
+            else:
+                return self._error(view, 404, view.t("error.not_found"))
+        except forms.FormInvalid as invalid:
+            return self._order_page(view, order_id, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            if isinstance(error, Unauthenticated | OrderNotFound):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("console action refused", extra={"action": action, "error": type(error).__name__,
+                                                            "status": kind.status})
+            return self._order_page(view, order_id, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": action})
+        return redirect(view.url(f"{ROOT}/orders/{order_id}", done=action))
+
+    @route("GET", "/place-order")
+    def place_order_form(self, view: View, _: re.Match[str]) -> WebResponse:
+        from dawra.domain.access import authorize
+
+        authorize(view.actor, Permission.PLACE_ORDER)
+        return self._place_order_page(view, 200)
+
+    def _place_order_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        return self.page(view, "place_order.html", status=status, title=view.t("place.title"),
+                         countries=[c.value for c in ServedCountry], rows=range(forms.ORDER_LINE_ROWS),
+                         form=view.request.form, **extra)
+
+    @route("POST", "/place-order")
+    def place_order(self, view: View, _: re.Match[str]) -> WebResponse:
+        key = view.request.field(KEY_FIELD)
+        try:
+            request = forms.agent_order(view.request)
+            if not 8 <= len(key) <= 128:
+                raise forms.FormInvalid([(KEY_FIELD, "missing")])
+            placed = self.office.place_order(view.actor, key, request)
+        except forms.FormInvalid as invalid:
+            return self._place_order_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            if isinstance(error, Unauthenticated):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("console action refused", extra={"action": "place_order", "status": kind.status})
+            return self._place_order_page(view, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": "place_order"})
+        return redirect(view.url(f"{ROOT}/orders/{placed.order.order_id}", done="place_order"))
+
+    @route("GET", "/stock")
+    def stock(self, view: View, _: re.Match[str]) -> WebResponse:
+        return self._stock_page(view, 200)
+
+    def _stock_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        sku = view.request.arg("sku").upper() or None
+        location = view.request.arg("location") or None
+        levels = self.office.stock.levels(view.actor, sku=sku, location_id=location)
+        known = sorted({level.location_id for level in levels.levels} | {t.to_location for t in levels.transfers})
+        extra.setdefault("notice", _notice(view))
+        return self.page(view, "stock.html", status=status, title=view.t("stock.title"), stock=levels,
+                         locations=known, skus=sorted({level.sku for level in levels.levels}),
+                         filters={"sku": sku or "", "location": location or ""}, **extra)
+
+    @route("POST", "/stock/(?P<action>adjust|transfer|receive)")
+    def stock_act(self, view: View, match: re.Match[str]) -> WebResponse:
+        actor, request, action = view.actor, view.request, match["action"]
+        key, stock = request.field(KEY_FIELD), self.office.stock
+        try:
+            if not 8 <= len(key) <= 128:
+                raise forms.FormInvalid([(KEY_FIELD, "missing")])
+            sku, reason = request.field("sku").strip().upper(), request.field("reason")
+            if action == "adjust":
+                stock.adjust(actor, key, sku, request.field("location").strip(), forms.count(request, "delta"), reason)
+            elif action == "transfer":
+                stock.transfer(actor, key, sku, request.field("from_location").strip(),
+                               request.field("to_location").strip(), forms.count(request, "quantity"), reason)
+            else:
+                stock.receive(actor, key, request.field("transfer_id").strip(), reason or None)
+        except forms.FormInvalid as invalid:
+            return self._stock_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            if isinstance(error, Unauthenticated):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("console action refused", extra={"action": f"stock_{action}", "status": kind.status})
+            return self._stock_page(view, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": f"stock_{action}"})
+        return redirect(view.url(f"{ROOT}/stock", done=action))
+
+    @route("GET", "/operations")
+    def operations(self, view: View, _: re.Match[str]) -> WebResponse:
+        days = view.request.arg("days")
+        window = int(days) if days.isdigit() and 1 <= int(days) <= 90 else 30
+        figures = self.office.operations(view.actor, datetime.now(UTC), window)
+        t, f = view.t, view.formatter
+        longest = max((d.p95_s or 0 for d in figures.stage_durations), default=0)
+        unit_name, unit = ("hours", 3600) if longest >= 7200 else ("minutes", 60) if longest >= 120 else ("seconds", 1)
+        chart = {
+            "rtl": f.direction == "rtl",
+            "font": "Noto Sans Arabic" if f.language == "ar" else "Noto Sans",
+            "digits": f.digits,
+            "locale": "ar-SA-u-nu-" + f.digits if f.language == "ar" else "en-US",
+            "status": {"label": t("ops.orders_by_status"),
+                       "labels": [t(f"status.{s.value}") for s in figures.by_status],
+                       "values": list(figures.by_status.values())},
+            "stages": {"labels": [t(f"stage.{d.stage.value}") for d in figures.stage_durations],
+                       "p50": [round((d.p50_s or 0) / unit, 2) for d in figures.stage_durations],
+                       "p95": [round((d.p95_s or 0) / unit, 2) for d in figures.stage_durations],
+                       "p50_label": t("ops.p50", unit=t(f"unit.{unit_name}")),
+                       "p95_label": t("ops.p95", unit=t(f"unit.{unit_name}"))},
+        }
+        return self.page(view, "operations.html", title=view.t("ops.title"), figures=figures, chart=chart,
+                         days=window, placed=sum(figures.by_status.values()),
+                         outbox=os.environ.get(LOCAL_OUTBOX_PATH))
+
+    @route("GET", "/audit")
+    def audit(self, view: View, _: re.Match[str]) -> WebResponse:
+        actor = view.actor
+        actor_id = view.request.arg("actor") or actor.user_id
+        cursor = view.request.arg("cursor") or None
+        entries, next_cursor = self.office.audit_trail.by_actor(actor, actor_id, 50, cursor)
+        return self.page(view, "audit.html", title=view.t("audit.title"), entries=entries, next_cursor=next_cursor,
+                         actor_id=actor_id, mine=actor_id == actor.user_id, cursor=cursor)
+
+
+def show(value: object) -> str:
+    """An audit entry's before/after value as one line of text (an address's parts, a map of lines)."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {show(v)}" if isinstance(v, int | dict) else str(v) for k, v in value.items()
+                         if v not in (None, ""))
+    if isinstance(value, list | tuple):
+        return ", ".join(show(v) for v in value)
+    return "—" if value is None else str(value)
+
+
+def reference(order_id: str) -> str:
+    """The short reference customers are given (dawra.rendering.order_reference)."""
+    return "#" + order_id.removeprefix("ord_")[:8].upper()
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """Which action forms an order's page shows: the role allows it and the order's status does."""
+
+    cancel: bool
+    cancel_line: bool
+    refund: bool
+    change_address: bool
+    resend: bool
+    note: bool
+    hold: bool
+    release: bool
+    refundable: int  # minor units still refundable
+
+    @property
+    def any_action(self) -> bool:
+        return any((self.cancel, self.refund, self.change_address, self.resend, self.note, self.hold, self.release))
+
+
+def _allowed(actor: Actor, order: Order) -> Allowed:
+    not_shipped = not order.shipped
+    refundable = order.payment.captured.amount - order.payment.refunded.amount
+    return Allowed(
+        cancel=actor.may(Permission.CANCEL) and order.can(OrderEvent.REQUEST_CANCEL) and not_shipped
+        and not order.cancellation_requested,
+        cancel_line=actor.may(Permission.CANCEL) and order.can(OrderEvent.CANCEL_LINE) and len(order.lines) > 1,
+        refund=actor.may(Permission.REFUND) and order.can(OrderEvent.REFUND) and refundable > 0,
+        change_address=actor.may(Permission.CHANGE_ADDRESS) and order.can(OrderEvent.CHANGE_ADDRESS) and not_shipped,
+        resend=actor.may(Permission.RESEND_MESSAGE) and order.can(OrderEvent.RESEND_MESSAGE),
+        note=actor.may(Permission.ADD_NOTE) and order.can(OrderEvent.ADD_NOTE),
+        hold=actor.may(Permission.HOLD) and order.can(OrderEvent.HOLD),
+        release=actor.may(Permission.HOLD) and order.can(OrderEvent.RELEASE_HOLD),
+        refundable=refundable)
+
+
+def _notice(view: View) -> str | None:
+    """What the action just done says (the page a POST redirected to names it: ?done=<action>)."""
+    done = view.request.arg("done")
+    return view.t(f"done.{done}") if done and view.t.has(f"done.{done}") else None
+
+
+def _problem_text(view: View, code: str, error: DomainError) -> str:
+    title = view.t(f"problem.{code}") if view.t.has(f"problem.{code}") else view.t("error.refused")
+    return f"{title}: {error.message}"
+
+
+def _safe_next(view: View, target: str) -> str:
+    """Only a path of the console itself: never another site (an open redirect)."""
+    if target.startswith(ROOT) and "//" not in target and "\\" not in target and "\n" not in target:
+        return view.request.base + target
+    return view.url(ROOT)
+
+
+def _loggable(path: str) -> str:
+    """A path without anything a customer or an operator typed in it (order ids are random, not personal)."""
+    return path if re.fullmatch(r"[a-z0-9/_-]{0,200}", path) else "<path>"
+

@@ -1,0 +1,60 @@
+/* Dawra console: the little the pages need beyond HTML. No inline script anywhere (CSP script-src 'self'):
+   the operations charts read their figures from the page's JSON data block (#ops-data), which is also shown as
+   tables, so the page says everything without this file. */
+(function () {
+  "use strict";
+
+  function drawCharts() {
+    var block = document.getElementById("ops-data");
+    if (!block || typeof window.Chart === "undefined") {
+      return;
+    }
+    var data = JSON.parse(block.textContent);
+    var Chart = window.Chart;
+    Chart.defaults.font.family = '"' + data.font + '", "Noto Sans", system-ui, sans-serif';
+    Chart.defaults.animation = false;
+    var common = {
+      locale: data.locale,
+      responsive: true,
+      maintainAspectRatio: false,
+      plugins: { legend: { rtl: data.rtl, position: "bottom" }, tooltip: { rtl: data.rtl } }
+    };
+    var status = document.getElementById("chart-status");
+    if (status) {
+      new Chart(status, {
+        type: "bar",
+        data: {
+          labels: data.status.labels,
+          datasets: [{ label: data.status.label, data: data.status.values, backgroundColor: "#0f6e5f" }]
+        },
+        options: Object.assign({}, common, {
+          plugins: { legend: { display: false }, tooltip: { rtl: data.rtl } },
+          scales: { x: { reverse: data.rtl }, y: { beginAtZero: true, ticks: { precision: 0 } } }
+        })
+      });
+    }
+    var stages = document.getElementById("chart-stages");
+    if (stages) {
+      new Chart(stages, {
+        type: "bar",
+        data: {
+          labels: data.stages.labels,
+          datasets: [
+            { label: data.stages.p50_label, data: data.stages.p50, backgroundColor: "#6fb8ab" },
+            { label: data.stages.p95_label, data: data.stages.p95, backgroundColor: "#0f6e5f" }
+          ]
+        },
+        options: Object.assign({}, common, {
+          indexAxis: "y",
+          scales: { x: { beginAtZero: true, reverse: data.rtl }, y: { position: data.rtl ? "right" : "left" } }
+        })
+      });
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", drawCharts);
+  } else {
+    drawCharts();
+  }
+})();
