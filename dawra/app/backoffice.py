@@ -13,6 +13,7 @@ the same compensation tasks run here."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from dawra.contracts.admin import AgentOrderRequest
 from dawra.domain.access import Actor, Permission, authorize, authorize_refund
 from dawra.domain.audit import AuditEntry, order_subject
 from dawra.domain.customer import Address
-from dawra.domain.errors import IllegalTransition
+from dawra.domain.errors import IdempotencyKeyReused, IllegalTransition
 from dawra.domain.inventory import ReservationState, StockMove, release
 from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
@@ -48,6 +49,12 @@ PAGE_LIMIT = 100
 # Every action an operator takes on an order, as its audit entries name it (a test checks each one is audited).
 ORDER_ACTIONS = ("place_order", "cancel", "cancel_line", "refund", "change_address", "resend_message", "add_note",
                  "hold", "release_hold")
+
+
+def request_fingerprint(action: str, reason: str | None, asked: dict[str, Any]) -> str:
+    """What a request asked for: the same Idempotency-Key with another action or other values is refused."""
+    canonical = json.dumps({"action": action, "reason": reason, **asked}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
 def audit_id_for(actor: Actor, request_key: str) -> str:
@@ -183,7 +190,7 @@ class OrderActions:
         """Cancel the whole order: nothing may have left; the workflow's compensation does the undoing."""
         authorize(actor, Permission.CANCEL)
         outcome = self._act(actor, order_id, key, "cancel", reason,
-                            lambda order, ref: self._request_cancellation(order, reason, ref))
+                            lambda order, ref: self._request_cancellation(order, reason, ref), {})
         self._finish_cancellation(outcome.order)
         return outcome
 
@@ -191,25 +198,33 @@ class OrderActions:
         """Take one line out of an order that has not shipped it; its reserved units go back to stock."""
         authorize(actor, Permission.CANCEL)
         return self._act(actor, order_id, key, "cancel_line", reason,
-                         lambda order, ref: self._cancel_line(order, sku, ref))
+                         lambda order, ref: self._cancel_line(order, sku, ref), {"sku": sku})
 
     def refund(self, actor: Actor, order_id: str, key: str, amount: int, reason: str) -> Outcome:
         """Give back part of what was captured, with a reason; never more than captured minus refunded."""
         authorize(actor, Permission.REFUND)
-        return self._act(actor, order_id, key, "refund", reason,
-                         lambda order, ref: self._refund(actor, order, amount, ref))
+        outcome = self._act(actor, order_id, key, "refund", reason,
+                            lambda order, ref: self._refund(actor, order, amount, ref), {"amount": amount})
+        # Recorded first, then paid out: the provider's reference is the request's, so a replay of this request
+        # (after a lost answer, or a provider that was briefly down) pays it out once.
+        order = outcome.order
+        self.payments.named(order.payment.provider).refund(
+            order.payment.authorization_id, Money(amount=outcome.audit.after["refunded_now"], currency=order.currency),
+            reference=f"{order_id}:refund:{outcome.audit.audit_id}")
+        return outcome
 
     def change_address(self, actor: Actor, order_id: str, key: str, address: Address, reason: str) -> Outcome:
         """Send the parcel somewhere else, while no label exists yet."""
         authorize(actor, Permission.CHANGE_ADDRESS)
         return self._act(actor, order_id, key, "change_address", reason,
-                         lambda order, ref: _just(lambda: order.change_address(address, self._now(), ref)))
+                         lambda order, ref: _just(lambda: order.change_address(address, self._now(), ref)),
+                         {"address": address.model_dump(mode="json")})
 
     def resend_message(self, actor: Actor, order_id: str, key: str, event_id: str, reason: str) -> Outcome:
         """Send the customer a message they were sent before (the notifier sends it again, once)."""
         authorize(actor, Permission.RESEND_MESSAGE)
         return self._act(actor, order_id, key, "resend_message", reason,
-                         lambda order, ref: self._resend(order, event_id, ref))
+                         lambda order, ref: self._resend(order, event_id, ref), {"event_id": event_id})
 
     def add_note(self, actor: Actor, order_id: str, key: str, note: str) -> Outcome:
         """An internal note on the order, for the next person who picks it up; the customer never sees it."""
@@ -219,19 +234,26 @@ class OrderActions:
             order.note()
             return Change(detail={"note": note})
 
-        return self._act(actor, order_id, key, "add_note", note, decide)
+        return self._act(actor, order_id, key, "add_note", note, decide, {"note": note})
 
     def hold(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
         """Stop the order before it ships; its stock stays reserved until it is released or cancelled."""
         authorize(actor, Permission.HOLD)
         return self._act(actor, order_id, key, "hold", reason,
-                         lambda order, ref: _just(lambda: order.hold(reason, self._now(), ref)))
+                         lambda order, ref: _just(lambda: order.hold(reason, self._now(), ref)), {})
 
     def release(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
-        """Let a held order ship."""
+        """Let a held order ship. Releasing an order held for its payment link says the payment arrived: a manager's
+        word (so the agent who sent the link does not confirm their own)."""
         authorize(actor, Permission.HOLD)
-        outcome = self._act(actor, order_id, key, "release_hold", reason,
-                            lambda order, ref: _just(lambda: order.release_hold(self._now(), ref)))
+
+        def decide(order: Order, ref: str) -> Change:
+            if order.hold_reason == PlaceOrderForCustomer.AWAITING_LINK_PAYMENT:
+                authorize(actor, Permission.CONFIRM_PAYMENT)
+            order.release_hold(self._now(), ref)
+            return Change()
+
+        outcome = self._act(actor, order_id, key, "release_hold", reason, decide, {})
         if outcome.order.status != OrderStatus.ON_HOLD:
             for token in outcome.order.waiting_tokens():
                 self.workflow.resume(token, {"released": True})
@@ -239,12 +261,15 @@ class OrderActions:
 
     # --- how every action is applied ------------------------------------------------------------------------------
     def _act(self, actor: Actor, order_id: str, key: str, action: str, reason: str | None,
-             decide: Callable[[Order, str], Change]) -> Outcome:
+             decide: Callable[[Order, str], Change], asked: dict[str, Any]) -> Outcome:
         audit_id, subject = audit_id_for(actor, key), order_subject(order_id)
+        print_ = request_fingerprint(action, reason, asked)
 
         def attempt() -> Outcome:
             done = self.audit.entry(subject, audit_id)
             if done is not None:
+                if done.fingerprint not in (None, print_):
+                    raise IdempotencyKeyReused("this Idempotency-Key was used for another action or other values")
                 return Outcome(load(self.orders, order_id), done, replayed=True)
             order = load(self.orders, order_id)
             before = snapshot(order)
@@ -252,7 +277,7 @@ class OrderActions:
             changed_before, changed_after = _changed(before, snapshot(order))
             entry = AuditEntry(audit_id=audit_id, subject=subject, action=action, actor_id=actor.user_id,
                                actor_name=actor.username, roles=sorted(actor.roles), at=self._now(), reason=reason,
-                               before=changed_before, after={**changed_after, **change.detail})
+                               before=changed_before, after={**changed_after, **change.detail}, fingerprint=print_)
             self.uow.commit(order=order, stock=change.stock, audit=[entry])
             return Outcome(order, entry, replayed=False)
 
@@ -286,12 +311,9 @@ class OrderActions:
 
     def _refund(self, actor: Actor, order: Order, amount: int, ref: str) -> Change:
         money = Money(amount=amount, currency=order.currency)
-        authorize_refund(actor, money)
+        authorize_refund(actor, money, already_refunded=order.payment.refunded)
         order.refund(money, self._now(), ref)  # refuses more than captured minus refunded
-        provider = self.payments.named(order.payment.provider)
-        # The provider's reference is the request's: a retry after a lost answer refunds nothing twice.
-        provider.refund(order.payment.authorization_id, money, reference=f"{order.order_id}:refund:{ref}")
-        return Change()
+        return Change(detail={"refunded_now": amount})
 
     def _resend(self, order: Order, event_id: str, ref: str) -> Change:
         original = next((e for e in self.orders.timeline(order.order_id) if e.event_id == event_id), None)

@@ -73,10 +73,11 @@ class ShipShipment:
             # hold, a cancellation, a cancelled line): give that capture back and count the round, so a later
             # capture is a new one at the provider. (Losing to a sibling shipment's commit changes nothing: the
             # retry captures again with the same reference, which the provider applies once.)
-            self._undo(captured[0], shipment_id)
+            # The round is stored first: once it is, no later attempt can mistake the refunded capture for its own.
             shipment.capture_round += 1
             order.touch(shipment_id)
             self.uow.commit(order=order)
+            self._undo(captured[0], shipment_id)  # under the earlier attempt's reference
             captured.clear()
         if shipment.cancelled:
             return Shipped(outcome="cancelled")

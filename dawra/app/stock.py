@@ -18,10 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from dawra.app.backoffice import audit_id_for
+from dawra.app.backoffice import audit_id_for, request_fingerprint
 from dawra.app.common import now_iso, retry_on_race
 from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.audit import AuditEntry, stock_subject
+from dawra.domain.errors import IdempotencyKeyReused
 from dawra.domain.inventory import (
     StockChange,
     StockLevel,
@@ -111,7 +112,7 @@ class StockActions:
                                                                              "delta": delta})
 
         return self._act(actor, key, "adjust_stock", stock_subject(sku, location_id), reason, decide,
-                         [(sku, location_id)])
+                         [(sku, location_id)], asked={"delta": delta})
 
     def transfer(self, actor: Actor, key: str, sku: str, from_location: str, to_location: str, quantity: int,
                  reason: str) -> StockOutcome:
@@ -136,7 +137,7 @@ class StockActions:
                                     "state": transfer.state.value})
 
         return self._act(actor, key, "transfer_stock", stock_subject(sku, from_location), reason, decide,
-                         [(sku, from_location), (sku, to_location)], transfer_id)
+                         [(sku, from_location), (sku, to_location)], transfer_id, asked={"quantity": quantity})
 
     def receive(self, actor: Actor, key: str, transfer_id: str, reason: str | None = None) -> StockOutcome:
         """The transfer's units arrive at its destination: in transit there becomes on hand and available. Once."""
@@ -160,8 +161,9 @@ class StockActions:
     # --- how every change is applied ------------------------------------------------------------------------------
     def _act(self, actor: Actor, key: str, action: str, subject: str, reason: str | None,
              decide: Callable[[], _Decision], touched: list[tuple[str, str]],
-             transfer_id: str | None = None) -> StockOutcome:
+             transfer_id: str | None = None, asked: dict[str, int] | None = None) -> StockOutcome:
         audit_id = audit_id_for(actor, key)
+        print_ = request_fingerprint(action, reason, {"stock": touched, "transfer": transfer_id, **(asked or {})})
 
         def outcome(entry: AuditEntry, replayed: bool) -> StockOutcome:
             levels = [level for sku, location in touched if (level := self.inventory.stock(sku, location))]
@@ -171,11 +173,13 @@ class StockActions:
         def attempt() -> StockOutcome:
             done = self.audit.entry(subject, audit_id)
             if done is not None:
+                if done.fingerprint not in (None, print_):
+                    raise IdempotencyKeyReused("this Idempotency-Key was used for another change or other values")
                 return outcome(done, replayed=True)
             decision = decide()
             entry = AuditEntry(audit_id=audit_id, subject=subject, action=action, actor_id=actor.user_id,
                                actor_name=actor.username, roles=sorted(actor.roles), at=self._now(), reason=reason,
-                               before=decision.before, after=decision.after)
+                               before=decision.before, after=decision.after, fingerprint=print_)
             self.uow.commit(stock=decision.changes, audit=[entry])
             return outcome(entry, replayed=False)
 

@@ -34,6 +34,7 @@ class Permission(enum.StrEnum):
     TRANSFER_STOCK = "transfer_stock"
     VIEW_OPERATIONS = "view_operations"
     VIEW_AUDIT = "view_audit"
+    CONFIRM_PAYMENT = "confirm_payment"  # say a payment link was paid (releases the order it held)
 
 
 P = Permission
@@ -72,10 +73,12 @@ def authorize(actor: Actor, permission: Permission) -> None:
         raise Forbidden(f"{permission.value.replace('_', ' ')} is not allowed for {roles}")
 
 
-def authorize_refund(actor: Actor, amount: Money) -> None:
+def authorize_refund(actor: Actor, amount: Money, already_refunded: Money | None = None) -> None:
+    """An agent refunds an order up to the limit in all (so several small refunds cannot add up past it)."""
     authorize(actor, Permission.REFUND)
     if Role.MANAGER in actor.roles:
         return
     limit = AGENT_REFUND_LIMIT.get(amount.currency, DEFAULT_AGENT_REFUND_LIMIT)
-    if amount.amount > limit:
-        raise Forbidden(f"refunds above {limit} minor units of {amount.currency} need a manager")
+    total = amount.amount + (already_refunded.amount if already_refunded else 0)
+    if total > limit:
+        raise Forbidden(f"refunds above {limit} minor units of {amount.currency} per order need a manager")

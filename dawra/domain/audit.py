@@ -23,6 +23,7 @@ class AuditEntry(BaseModel):
     reason: str | None = None
     before: dict[str, Any] = Field(default_factory=dict)
     after: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: str | None = None  # what the request asked (a reused key with other values is refused)
 
 
 def order_subject(order_id: str) -> str:

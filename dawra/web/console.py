@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from dawra.app.backoffice import PlaceOrderForCustomer
 from dawra.contracts import problems
 from dawra.contracts.admin import actor_from_claims
 from dawra.contracts.api import ServedCountry
@@ -507,7 +508,8 @@ def _allowed(actor: Actor, order: Order) -> Allowed:
         resend=actor.may(Permission.RESEND_MESSAGE) and order.can(OrderEvent.RESEND_MESSAGE),
         note=actor.may(Permission.ADD_NOTE) and order.can(OrderEvent.ADD_NOTE),
         hold=actor.may(Permission.HOLD) and order.can(OrderEvent.HOLD),
-        release=actor.may(Permission.HOLD) and order.can(OrderEvent.RELEASE_HOLD),
+        release=actor.may(Permission.HOLD) and order.can(OrderEvent.RELEASE_HOLD) and (
+            order.hold_reason != PlaceOrderForCustomer.AWAITING_LINK_PAYMENT or actor.may(Permission.CONFIRM_PAYMENT)),
         refundable=refundable)
 
 
