@@ -77,6 +77,7 @@ def handler_code(function: Function) -> str:
     return (
         "import time; _t0 = time.perf_counter()\n"
         "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(function.code_path)!r})\n"  # Lambda's task root: the folder's own modules
         f"spec = importlib.util.spec_from_file_location('handler_module', {str(path)!r})\n"
         "module = importlib.util.module_from_spec(spec); sys.modules['handler_module'] = module\n"
         "spec.loader.exec_module(module)\n"
