@@ -103,6 +103,22 @@ class OrderQuery(BaseModel):
     placed_from: str | None = None  # UTC ISO-8601, inclusive
     placed_to: str | None = None  # UTC ISO-8601, exclusive
 
+    def matches(self, order: Order) -> bool:
+        """The criteria an order's header answers (all but location, which its shipments answer)."""
+        if self.reference and order.order_id != self.reference:
+            return False
+        if self.status and order.status.value != self.status:
+            return False
+        if self.placed_from and order.placed_at < self.placed_from:
+            return False
+        if self.placed_to and order.placed_at >= self.placed_to:
+            return False
+        if self.email and str(order.contact.email).lower() != self.email.strip().lower():
+            return False
+        if self.phone and order.contact.phone != self.phone.strip():
+            return False
+        return not (self.sku and all(line.sku != self.sku for line in order.lines))
+
 
 class OrderPage(BaseModel):
     orders: list[Order]  # headers only (no shipments), newest first

@@ -282,7 +282,7 @@ class FakeOrderSearch:
         self.world = world
 
     def search(self, query: OrderQuery, limit: int, cursor: str | None) -> OrderPage:
-        found = [o for o in self.world.headers.values() if _matches(o, query) and (
+        found = [o for o in self.world.headers.values() if query.matches(o) and (
             not query.location or any(shipment.location_id == query.location
                                       for shipment in self.world.shipments[o.order_id].values()))]
         found.sort(key=lambda o: (o.placed_at, o.order_id), reverse=True)
@@ -292,22 +292,6 @@ class FakeOrderSearch:
         page = [o.model_copy(deep=True) for o in found[:limit]]
         more = len(found) > limit
         return OrderPage(orders=page, cursor=f"{page[-1].placed_at}|{page[-1].order_id}" if more else None)
-
-
-def _matches(order: Order, query: OrderQuery) -> bool:
-    if query.reference and order.order_id != query.reference:
-        return False
-    if query.status and order.status.value != query.status:
-        return False
-    if query.placed_from and order.placed_at < query.placed_from:
-        return False
-    if query.placed_to and order.placed_at >= query.placed_to:
-        return False
-    if query.email and str(order.contact.email).lower() != query.email.strip().lower():
-        return False
-    if query.phone and order.contact.phone != query.phone.strip():
-        return False
-    return not (query.sku and all(line.sku != query.sku for line in order.lines))
 
 
 class FakeAuditLog:

@@ -51,7 +51,7 @@ class DynamoOrderSearch:
         after = decode_cursor(cursor)
         if query.reference:
             order = self._header(query.reference)
-            found = [order] if order is not None and _matches(order, query) else []
+            found = [order] if order is not None and query.matches(order) else []
             return OrderPage(orders=found, cursor=None)
         index, partition_key, partitions = self._partitions(query)
         low = query.placed_from or EARLIEST
@@ -73,7 +73,7 @@ class DynamoOrderSearch:
             for placed_at, order_id in batch:
                 last = (placed_at, order_id)
                 order = headers.get(order_id)
-                if order is not None and _matches(order, query):
+                if order is not None and query.matches(order):
                     page.append(order)
                     if len(page) == limit:
                         break
@@ -117,21 +117,6 @@ def _merge(streams: list[Iterator[tuple[str, str]]]) -> Iterator[tuple[str, str]
         head, i = max(live)
         yield head
         heads[i] = next(streams[i], None)
-
-
-def _matches(order: Order, query: OrderQuery) -> bool:
-    """The criteria the chosen index did not answer, checked on the order's header."""
-    if query.status and order.status.value != query.status:
-        return False
-    if query.placed_from and order.placed_at < query.placed_from:
-        return False
-    if query.placed_to and order.placed_at >= query.placed_to:
-        return False
-    if query.email and str(order.contact.email).lower() != query.email.strip().lower():
-        return False
-    if query.phone and order.contact.phone != query.phone.strip():
-        return False
-    return not (query.sku and all(line.sku != query.sku for line in order.lines))
 
 
 class DynamoAuditLog:
