@@ -4,19 +4,13 @@ of a request already applied (the Idempotency-Key); an action the order's status
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from office import acted, caller, office
+from office import ORDER, Key, OrderId, Why, acted, caller, office
 
 from dawra.contracts import admin
-from dawra.contracts.api import ORDER_ID_PATTERN
 
 router = APIGatewayRouter()
-OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
-Key = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=128,
-                            description="Unique per action; a replay returns the first result and acts once")]
-Why = Annotated[admin.WithReason, Body()]
-ORDER = "/admin/api/orders/<order_id>"
 
 
 @router.post(f"{ORDER}/cancel", summary="Cancel the whole order (the workflow compensates)", status_code=202)

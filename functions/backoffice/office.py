@@ -1,14 +1,25 @@
 """What the admin API's routes share: the back office built once per cold start, and who is calling."""
 
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from dawra.app.backoffice import Outcome
 from dawra.bootstrap import build_backoffice
 from dawra.contracts import admin
+from dawra.contracts.api import ORDER_ID_PATTERN
 from dawra.contracts.env import settings
 from dawra.domain.access import Actor
 
 office = build_backoffice(settings())
+
+# What the order actions' routes take (actions.py, messages.py).
+ORDER = "/admin/api/orders/<order_id>"
+OrderId = Annotated[str, Path(pattern=ORDER_ID_PATTERN)]
+Key = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=128,
+                            description="Unique per action; a replay returns the first result and acts once")]
+Why = Annotated[admin.WithReason, Body()]
 
 
 def caller(router: APIGatewayRouter) -> Actor:
