@@ -26,10 +26,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dawra.adapters import aws
 from dawra.adapters.errors import error_code, transient_errors
+from dawra.contracts.admin import actor_from_claims
+from dawra.domain.access import Actor
 from dawra.domain.errors import TransientError, Unauthenticated
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ MAX_TOKEN_CHARS = 16 * 1024  # Cognito tokens are a few KiB; anything far larger
 JWKS_LIFESPAN_S = 3600  # Cognito rotates its keys rarely
 JWKS_COOLDOWN_S = 300  # at most one refetch per this long for a kid the cached set does not have
 JWKS_TIMEOUT_S = 3
-LOCALE_CLAIM = "custom:locale"  # the pool's custom attribute locale, in the ID token (dawra/topology/backoffice.py)
 WRONG_CREDENTIALS = "wrong username or password"
 # Errors InitiateAuth answers for credentials that do not sign in. One message for all of them, so a caller cannot
 # tell an unknown user from a wrong password.
@@ -63,30 +63,6 @@ def region_of(user_pool_id: str) -> str:
 
 def jwks_url_of(user_pool_id: str, region: str | None = None) -> str:
     return f"{issuer_of(user_pool_id, region)}/.well-known/jwks.json"
-
-
-class Identity(BaseModel):
-    """Who a verified token says the caller is (dawra.contracts.admin turns the same claims into an Actor)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    sub: str = Field(min_length=1, max_length=128)  # stable; an email or username can change
-    username: str = Field(min_length=1, max_length=128)  # cognito:username (an access token's username)
-    email: str | None = None
-    groups: tuple[str, ...] = ()  # cognito:groups
-    locale: str | None = None  # custom:locale, the operator's language ("ar", "en")
-
-    @classmethod
-    def from_claims(cls, claims: Mapping[str, Any]) -> Identity:
-        """From a verified token's payload; Unauthenticated if it does not describe a user."""
-        groups = claims.get("cognito:groups") or []
-        try:
-            return cls(sub=claims.get("sub", ""), username=claims.get("cognito:username") or claims.get("username", ""),
-                       email=claims.get("email") or None,
-                       groups=tuple(groups) if isinstance(groups, list) else (groups,),
-                       locale=claims.get(LOCALE_CLAIM) or None)
-        except ValidationError:
-            raise Unauthenticated("the token does not describe a user") from None
 
 
 class _StaticKeys:
@@ -124,8 +100,9 @@ class TokenVerifier:
             raise ValueError("USER_POOL_ID and USER_POOL_CLIENT_ID are needed to verify operators' tokens")
         return cls(settings.user_pool_id, settings.user_pool_client_id, jwks_url=settings.jwks_url)
 
-    def verify(self, token: str) -> Identity:
-        return Identity.from_claims(self.verify_claims(token))
+    def verify(self, token: str) -> Actor:
+        """The operator a valid token describes (dawra.contracts.admin reads the claims, as for the authorizer's)."""
+        return actor_from_claims(self.verify_claims(token))
 
     def verify_claims(self, token: str) -> dict[str, Any]:
         """The token's verified payload (claims as Cognito wrote them); Unauthenticated otherwise."""

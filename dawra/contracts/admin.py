@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from dawra.contracts.api import OrderDetails, OrderView, ShippingAddress, order_view
 from dawra.domain.access import Actor, Role
@@ -32,16 +32,16 @@ def _groups(value: Any) -> list[str]:
 
 
 def actor_from_claims(claims: Mapping[str, Any]) -> Actor:
-    """The operator the identity provider vouched for. Groups that are not roles are ignored; no role, no access
-    beyond what every operator may do (which is nothing but seeing their own identity)."""
-    subject = claims.get("sub")
-    if not isinstance(subject, str) or not subject:
-        raise Unauthenticated("the identity has no subject")
-    username = claims.get("cognito:username") or claims.get("username") or subject
+    """The operator the identity provider vouched for (an ID token's cognito:username, an access token's username).
+    Groups that are not roles are ignored; no role, no access beyond what every operator may do (which is nothing
+    but seeing their own identity). Claims that describe no user are Unauthenticated."""
     roles = frozenset(Role(group) for group in _groups(claims.get("cognito:groups")) if group in Role._value2member_map_)
     language = claims.get(LANGUAGE_CLAIM)
-    return Actor(user_id=subject, username=str(username)[:128], roles=roles,
-                 language=language if language in ("ar", "en") else "en")
+    try:
+        return Actor(user_id=claims.get("sub") or "", username=claims.get("cognito:username") or claims.get(
+            "username") or "", roles=roles, language=language if language in ("ar", "en") else "en")
+    except ValidationError:
+        raise Unauthenticated("the token does not describe a user") from None
 
 
 class AgentOrderRequest(OrderDetails):
