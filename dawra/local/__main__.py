@@ -63,6 +63,7 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
     """faults: a fault plan as JSON text or @path (dawra/local/faults.py); None or empty: no faults."""
     from dawra.adapters.dynamo.inventory import DynamoInventory as InventoryStore
     from dawra.local.faults import FaultPlan
+    from dawra.local.scenario import seed_backoffice
     from dawra.local.seed import seed, seed_operators
     from dawra.local.stack import LocalStack
 
@@ -71,8 +72,13 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
     if seed_data:
         seed(InventoryStore(stack.cloud.resolve_ref("table", "inventory", "name")))
     secret_name = stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name")
-    operators = seed_operators(stack.cloud)
-    orders = seed_scenario(stack, operators) if seed_data else "none (--no-seed)"
+    if seed_data:
+        by_name, scenario = seed_backoffice(stack)
+        operators = list(by_name.values())
+        orders = (f"{scenario.placed} ({', '.join(f'{n} {s}' for s, n in scenario.expected_counts.items())}; "
+                  f"the agent's held order for {scenario.agent_customer} is {scenario.on_hold})")
+    else:
+        operators, orders = seed_operators(stack.cloud), "none (--no-seed)"
     print(f"""Dawra local stack is up.
   Storefront API   {stack.gateway_url}   (POST /orders, GET /orders/{{order_id}})
   Carrier webhooks {stack.gateway_url}/webhooks/carriers/sandbox
@@ -96,22 +102,6 @@ Press Ctrl-C to stop.""", flush=True)
         print(stack.cloud.faults.summary())
     print("stopped")
     return 0
-
-
-def seed_scenario(stack: Any, operators: list[Any]) -> str:
-    """The back office's scenario (dawra/local/scenario.py), placed as the storefront, the carrier and the agent."""
-    from dawra.adapters.identity import CognitoSignIn
-    from dawra.local.actors import AdminApi, SandboxCarrierSimulator, Storefront
-    from dawra.local.scenario import seed_backoffice_scenario
-
-    agent = next(o for o in operators if o.role == "agent")
-    client_id = stack.cloud.resolve_ref("user_pool", stack.cloud.topology.operators_pool.id, "client_id")
-    token = CognitoSignIn(client_id, stack.cloud.client("cognito-idp")).sign_in(agent.username, agent.password)
-    carrier = SandboxCarrierSimulator(stack.gateway_url, stack.cloud.carrier_secrets["carrier-sandbox-webhook"])
-    scenario = seed_backoffice_scenario(Storefront(stack.gateway_url), carrier,
-                                        AdminApi(stack.gateway_url, token.id_token))
-    return (f"{scenario.placed} ({', '.join(f'{n} {s}' for s, n in scenario.expected_counts.items())}; "
-            f"the agent's held order for {scenario.agent_customer} is {scenario.on_hold})")
 
 
 def back_office(stack: Any, operators: list[Any]) -> str:

@@ -8,10 +8,15 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from dawra.adapters.identity import CognitoSignIn
 from dawra.local.actors import AdminApi, SandboxCarrierSimulator, Storefront
 from dawra.local.demo import customer
+from dawra.local.seed import Operator, seed_operators
+
+if TYPE_CHECKING:
+    from dawra.local.stack import LocalStack
 
 AGENT_CUSTOMER_PHONE = "+966555123456"
 
@@ -85,3 +90,19 @@ def seed_backoffice_scenario(store: Storefront, carrier: SandboxCarrierSimulator
         store.wait_for(order_id, {"ON_HOLD"})
         setattr(scenario, attribute, order_id)
     return scenario
+
+
+def sign_in(stack: LocalStack, operator: Operator) -> str:
+    """An operator's ID token from the local pool (USER_PASSWORD_AUTH, as the console signs in)."""
+    client_id = stack.cloud.resolve_ref("user_pool", stack.cloud.topology.operators_pool.id, "client_id")
+    return CognitoSignIn(client_id, stack.cloud.client("cognito-idp")).sign_in(operator.username,
+                                                                              operator.password).id_token
+
+
+def seed_backoffice(stack: LocalStack) -> tuple[dict[str, Operator], Scenario]:
+    """One operator per role (by username) and the scenario, placed by the storefront, the carrier and the agent
+    over the stack's gateway. The catalog and stock must be seeded."""
+    operators = {operator.username: operator for operator in seed_operators(stack.cloud)}
+    carrier = SandboxCarrierSimulator(stack.gateway_url, stack.cloud.carrier_secrets["carrier-sandbox-webhook"])
+    agent = AdminApi(stack.gateway_url, sign_in(stack, operators["agent"]))
+    return operators, seed_backoffice_scenario(Storefront(stack.gateway_url), carrier, agent)

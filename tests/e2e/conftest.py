@@ -53,29 +53,15 @@ class World:
 @pytest.fixture(scope="module")  # one embedded cloud per process at a time: it lives for the module, as elsewhere
 def world() -> Iterator[World]:
     from dawra.adapters.dynamo.inventory import DynamoInventory
-    from dawra.local.actors import AdminApi, SandboxCarrierSimulator, Storefront
-    from dawra.local.scenario import seed_backoffice_scenario
-    from dawra.local.seed import seed, seed_operators
+    from dawra.local.scenario import seed_backoffice, sign_in
+    from dawra.local.seed import seed
     from dawra.local.stack import LocalStack
 
     stack = LocalStack(background_pollers=True).start()
     try:
         seed(DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name")))
-        operators = {o.username: o for o in seed_operators(stack.cloud)}
-        idp = stack.cloud.client("cognito-idp")
-        client_id = stack.cloud.resolve_ref("user_pool", "operators", "client_id")
-
-        def token(username: str) -> str:
-            result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
-                "USERNAME": username, "PASSWORD": operators[username].password})["AuthenticationResult"]
-            return str(result["IdToken"])
-
-        secret = stack.cloud.client("secretsmanager").get_secret_value(
-            SecretId=stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
-        scenario = seed_backoffice_scenario(Storefront(stack.gateway_url),
-                                            SandboxCarrierSimulator(stack.gateway_url, secret),
-                                            AdminApi(stack.gateway_url, token("agent")))
-        yield World(stack, operators, scenario, token)
+        operators, scenario = seed_backoffice(stack)
+        yield World(stack, operators, scenario, lambda username: sign_in(stack, operators[username]))
     finally:
         stack.stop()
 

@@ -13,29 +13,20 @@ from botocore.client import BaseClient
 from dawra.app.backoffice import ORDER_ACTIONS
 from dawra.app.stock import STOCK_ACTIONS
 from dawra.local.actors import AdminApi, SandboxCarrierSimulator, Storefront
-from dawra.local.scenario import AGENT_CUSTOMER_PHONE, seed_backoffice_scenario
+from dawra.local.scenario import AGENT_CUSTOMER_PHONE, seed_backoffice_scenario, sign_in
+from dawra.local.seed import create_operator
 
 PASSWORD = "Local-Passw0rd!"
 
 
 def operator(stack, role: str) -> AdminApi:
-    idp = stack.cloud.client("cognito-idp")
-    pool_id = stack.cloud.resolve_ref("user_pool", "operators", "id")
-    client_id = stack.cloud.resolve_ref("user_pool", "operators", "client_id")
     username = f"{role}-{uuid.uuid4().hex[:8]}"
-    idp.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS",
-                          UserAttributes=[{"Name": "email", "Value": f"{username}@dawra.example"}])
-    idp.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
-    idp.admin_add_user_to_group(UserPoolId=pool_id, Username=username, GroupName=role)
-    tokens = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-                               AuthParameters={"USERNAME": username, "PASSWORD": PASSWORD})["AuthenticationResult"]
-    return AdminApi(stack.gateway.url, tokens["IdToken"])
+    created = create_operator(stack.cloud, username, f"{username}@dawra.example", (role,))
+    return AdminApi(stack.gateway.url, sign_in(stack, created))
 
 
 def carrier_for(stack) -> SandboxCarrierSimulator:
-    secret = stack.cloud.client("secretsmanager").get_secret_value(
-        SecretId=stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
-    return SandboxCarrierSimulator(stack.gateway.url, secret)
+    return SandboxCarrierSimulator(stack.gateway.url, stack.cloud.carrier_secrets["carrier-sandbox-webhook"])
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dawra.local.actors import AdminApi, SandboxCarrierSimulator, Storefront
-from dawra.local.scenario import AGENT_CUSTOMER_PHONE, seed_backoffice_scenario
-from dawra.local.seed import seed_operators
+from dawra.local.actors import AdminApi, Storefront
+from dawra.local.scenario import AGENT_CUSTOMER_PHONE, seed_backoffice, sign_in
 from dawra.web.security import CONTENT_SECURITY_POLICY, PREFS_COOKIE, SESSION_COOKIE, SIGNIN_COOKIE
 
 XSS_NAME = "<script>alert(1)</script>"
@@ -92,21 +91,9 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def world(local_stack):
-    operators = {o.username: o for o in seed_operators(local_stack.cloud)}
-    idp = local_stack.cloud.client("cognito-idp")
-    client_id = local_stack.cloud.resolve_ref("user_pool", "operators", "client_id")
-
-    def token(username: str) -> str:
-        result = idp.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
-            "USERNAME": username, "PASSWORD": operators[username].password})["AuthenticationResult"]
-        return result["IdToken"]
-
-    secret = local_stack.cloud.client("secretsmanager").get_secret_value(
-        SecretId=local_stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
-    store = Storefront(local_stack.gateway_url)
-    scenario = seed_backoffice_scenario(store, SandboxCarrierSimulator(local_stack.gateway_url, secret),
-                                        AdminApi(local_stack.gateway_url, token("agent")))
-    return {"operators": operators, "token": token, "scenario": scenario, "store": store}
+    operators, scenario = seed_backoffice(local_stack)
+    return {"operators": operators, "token": lambda username: sign_in(local_stack, operators[username]),
+            "scenario": scenario, "store": Storefront(local_stack.gateway_url)}
 
 
 def signed_in(local_stack, world, username: str) -> Browser:
