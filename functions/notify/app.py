@@ -1,24 +1,25 @@
 """Notifier: the Orders table's stream -> one email (SES) or SMS (SNS) per customer-visible timeline event.
 
-Partial batch failures: a record whose send fails is retried from that record on; records already sent are not
-resent (the send log)."""
+Partial batch failures: a record whose send fails is retried from that record on, and the records after it are left
+untouched for that retry (InOrderStreamProcessor); records already sent are not resent (the send log)."""
 
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from dawra.adapters.dynamo.stream import timeline_event
 from dawra.bootstrap import build_notify
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
+from dawra.entrypoints import InOrderStreamProcessor
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+processor = InOrderStreamProcessor()
 notify = build_notify(settings())
 
 

@@ -183,7 +183,9 @@ def test_invariants_hold_under_throttling_and_ambiguous_failures(chaos):
     # 4. Every customer message exactly once.
     outbox = stack.outbox()
     sent = Counter(m.to for m in outbox)
-    assert len({(m.to, m.subject, m.body) for m in outbox}) == len(outbox), "a message was sent twice"
+    twice = [k for k, n in Counter((m.to, m.subject, m.body) for m in outbox).items() if n > 1]
+    assert not twice, ("a message was sent twice", [(to, subject) for to, subject, _ in twice],
+                       [finals[order_id]["timeline"] for email, order_id in placed if email in {t[0] for t in twice}])
     for email, order_id in placed:
         expected = sum(1 for e in finals[order_id]["timeline"] if e["kind"] in NOTIFIED)
         assert sent[email] == expected, (email, sent[email], expected)
