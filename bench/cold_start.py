@@ -27,7 +27,9 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 # IAM service prefix of a granted action -> the boto3 client a function creates for it. The event source mappings'
 # own grants (reading the queue or the stream) are not the function's grants: the function creates no client there.
 SERVICE_CLIENTS = {"dynamodb": "dynamodb", "states": "stepfunctions", "sns": "sns", "ses": "ses",
-                   "secretsmanager": "secretsmanager"}
+                   "secretsmanager": "secretsmanager", "scheduler": "scheduler"}
+# Granted, but called through another service's request: iam:PassRole is checked on the caller's CreateSchedule.
+NO_CLIENT = {"iam"}
 
 
 def _resolve(value: Ref | str) -> str:
@@ -43,7 +45,12 @@ def _resolve(value: Ref | str) -> str:
     if value.kind == "parameter":
         return next(p.local_value for p in TOPOLOGY.parameters if p.id == value.id)
     if value.kind == "queue":
-        return next(q.name for q in TOPOLOGY.queues if q.id == value.id)
+        name = next(q.name for q in TOPOLOGY.queues if q.id == value.id)
+        return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}" if value.attr == "arn" else name
+    if value.kind == "schedule_group":
+        name = TOPOLOGY.schedule_group(value.id).name
+        return {"name": name, "arn": f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule-group/{name}",
+                "role_arn": f"arn:aws:iam::{ACCOUNT}:role/{name}-scheduler"}[value.attr]
     if value.kind == "topic":
         name = next(t.name for t in TOPOLOGY.topics if t.id == value.id)
         return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}" if value.attr == "arn" else name
@@ -68,7 +75,8 @@ def environment(function: Function) -> dict[str, str]:
 
 
 def clients(function: Function) -> list[str]:
-    return sorted({SERVICE_CLIENTS[service] for grant in function.grants for service in grant.services})
+    return sorted({SERVICE_CLIENTS[service] for grant in function.grants for service in grant.services
+                   if service not in NO_CLIENT})
 
 
 def handler_code(function: Function) -> str:

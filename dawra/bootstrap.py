@@ -25,21 +25,35 @@ if TYPE_CHECKING:
         ViewOrderFile,
     )
     from dawra.app.checkout import Checkout
+    from dawra.app.claims import DeliveryLate, SettleClaim
     from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
+    from dawra.app.customer import CustomerActions
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
+    from dawra.app.feedback import AskForFeedback, GiveFeedback
     from dawra.app.notify import Notify
     from dawra.app.operations import OperationsView
+    from dawra.app.order_page import OpenOrderLink, OrderLinks, SendOrderLink
     from dawra.app.queries import ViewOrder
     from dawra.app.reserve import ReserveStock
     from dawra.app.ship import AwaitRelease, ShipShipment
     from dawra.app.stock import StockActions
     from dawra.app.tracking import ApplyTracking
+    from dawra.ports import Later
 
 clock = SystemClock()
+LOCATIONS_MAX_AGE_S = 60.0  # how stale the storefront's locations may be (a new location counts within a minute)
 
 
 def _uow(settings: Settings) -> DynamoUnitOfWork:
     return DynamoUnitOfWork(settings.orders_table, settings.inventory_table)
+
+
+def later_from(settings: Settings) -> Later:
+    """Jobs for later through the deployment's schedule group (a function given topology.later.SCHEDULE_LATER_ENV
+    and SCHEDULE_LATER); scheduling raises ValueError where those settings are absent."""
+    from dawra.adapters.later import EventBridgeLater
+
+    return EventBridgeLater(settings.later_schedule_group, settings.later_role_arn, settings.later_target_arn, clock)
 
 
 @dataclass(frozen=True)
@@ -57,7 +71,9 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
     from dawra.app.queries import ViewOrder
 
     orders = DynamoOrders(settings.orders_table)
-    checkout = Checkout(orders=orders, inventory=DynamoInventory(settings.inventory_table or ""), uow=_uow(settings),
+    # Checkout reads the locations on every order (stock check, promise): kept a minute per container.
+    inventory = DynamoInventory(settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S)
+    checkout = Checkout(orders=orders, inventory=inventory, uow=_uow(settings),
                         workflow=StepFunctionsWorkflow(settings.order_lifecycle_arn),
                         payments=payments().named(settings.payment_provider),
                         alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), clock=clock)
@@ -87,6 +103,8 @@ class ShipTasks:
     await_release: AwaitRelease
     await_delivery: AwaitDelivery
     complete_order: CompleteOrder
+    delivery_late: DeliveryLate
+    settle_claim: SettleClaim
 
 
 def build_ship(settings: Settings) -> ShipTasks:
@@ -94,17 +112,35 @@ def build_ship(settings: Settings) -> ShipTasks:
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.claims import DeliveryLate, SettleClaim
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
+    from dawra.app.feedback import ScheduleFeedback
     from dawra.app.ship import AwaitRelease, ShipShipment
+    from dawra.domain.shipment import Settlement
 
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
-    workflow = StepFunctionsWorkflow(settings.order_lifecycle_arn)
+    inventory, workflow = DynamoInventory(settings.inventory_table or ""), StepFunctionsWorkflow(
+        settings.order_lifecycle_arn)
     return ShipTasks(
-        ship_shipment=ShipShipment(orders, DynamoInventory(settings.inventory_table or ""), uow,
+        delivery_late=DeliveryLate(orders, uow, clock, settings.delivery_grace, settings.delivery_lost_after),
+        settle_claim=SettleClaim(orders, inventory, uow, payments(), clock, Settlement(settings.lost_parcel_policy)),
+        ship_shipment=ShipShipment(orders, inventory, uow,
                                    carriers(settings.carrier), payments(), clock, settings.delivery_grace),
         await_release=AwaitRelease(orders, uow, workflow),
         await_delivery=AwaitDelivery(orders, uow, workflow),
-        complete_order=CompleteOrder(orders, uow, clock))
+        complete_order=CompleteOrder(orders, uow, clock,
+                                     then=ScheduleFeedback(later_from(settings), settings.feedback_after, clock)))
+
+
+@dataclass(frozen=True)
+class LaterJobs:
+    ask_for_feedback: AskForFeedback
+
+
+def build_later_jobs(settings: Settings) -> LaterJobs:
+    from dawra.app.feedback import AskForFeedback
+
+    return LaterJobs(ask_for_feedback=AskForFeedback(DynamoOrders(settings.orders_table), _uow(settings), clock))
 
 
 @dataclass(frozen=True)
@@ -125,6 +161,7 @@ def build_compensate(settings: Settings) -> CompensateTasks:
 
 def build_tracking(settings: Settings) -> ApplyTracking:
     from dawra.adapters.carriers import default_registry as carriers
+    from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.secrets import ParameterSecrets
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.tracking import ApplyTracking
@@ -132,7 +169,8 @@ def build_tracking(settings: Settings) -> ApplyTracking:
     secret_names = {"sandbox": settings.sandbox_carrier_secret_name} if settings.sandbox_carrier_secret_name else {}
     orders = DynamoOrders(settings.orders_table)
     return ApplyTracking(orders, _uow(settings), StepFunctionsWorkflow(settings.order_lifecycle_arn),
-                         carriers(settings.carrier), ParameterSecrets(), secret_names, orders, clock)
+                         carriers(settings.carrier), ParameterSecrets(), secret_names, orders, clock,
+                         DynamoInventory(settings.inventory_table or ""))
 
 
 def build_notify(settings: Settings) -> Notify:
@@ -142,7 +180,63 @@ def build_notify(settings: Settings) -> Notify:
     orders = DynamoOrders(settings.orders_table)
     return Notify(orders=orders, claims=orders,
                   messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,
-                                         settings.ses_configuration_set), clock=clock)
+                                         settings.ses_configuration_set), clock=clock, links=_order_links(settings))
+
+
+def _order_links(settings: Settings) -> OrderLinks:
+    """The order page's signed links, the shop's name and its support contact (the notifier's and the page's)."""
+    from dawra.adapters.secrets import ParameterSecrets
+    from dawra.app.order_page import OrderLinks, Shop
+
+    secrets, name = ParameterSecrets(), settings.order_link_key_secret_name or ""
+    return OrderLinks(lambda: secrets.get(name).encode(), settings.customer_site_url,
+                      Shop(settings.shop_name, settings.support_contact), clock)
+
+
+@dataclass(frozen=True)
+class CustomerSiteParts:
+    """What the customer's order page (dawra/web/customer.py) runs on: opening an order by its link, the guest
+    lookup, the links and their key (form tokens are signed with it too), and the customer's own actions."""
+
+    open_link: OpenOrderLink
+    send_link: SendOrderLink
+    links: OrderLinks
+    actions: CustomerActions
+    give_feedback: GiveFeedback
+
+
+def build_customer_site(settings: Settings) -> CustomerSiteParts:
+    from dawra.adapters.dynamo.backoffice import DynamoOrderSearch
+    from dawra.adapters.dynamo.rate_limits import DynamoRateLimits
+    from dawra.app.feedback import GiveFeedback
+    from dawra.app.order_page import OpenOrderLink, SendOrderLink
+    from dawra.domain.pricing import DEFAULT_POLICY
+
+    orders, links = DynamoOrders(settings.orders_table), _order_links(settings)
+    countries = sorted(DEFAULT_POLICY.tax_bps_by_country)
+    return CustomerSiteParts(
+        open_link=OpenOrderLink(orders, links.key, clock),
+        send_link=SendOrderLink(DynamoOrderSearch(settings.orders_table), orders, _uow(settings),
+                                DynamoRateLimits(settings.orders_table), links.key, clock, countries),
+        links=links, actions=build_customer_actions(settings), give_feedback=GiveFeedback(orders, _uow(settings), clock))
+
+
+def build_customer_actions(settings: Settings) -> CustomerActions:
+    """What the customer does to their own order (cancel, cancel unshipped parcels, change the address or how they
+    hear from us); the customer's page calls it once it has checked the order's link."""
+    from dawra.adapters.dynamo.backoffice import DynamoAuditLog
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.payments import default_registry as payments
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.compensate import CancelOrder, ReleaseStock
+    from dawra.app.customer import CustomerActions
+
+    orders, uow, registry = DynamoOrders(settings.orders_table), _uow(settings), payments()
+    inventory = DynamoInventory(settings.inventory_table or "")
+    return CustomerActions(orders, inventory, uow, DynamoAuditLog(settings.orders_table),
+                           StepFunctionsWorkflow(settings.order_lifecycle_arn), registry, clock,
+                           release_stock=ReleaseStock(orders, inventory, uow),
+                           cancel_order=CancelOrder(orders, uow, registry, clock))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -15,6 +15,9 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, Fai
 
 from dawra.contracts import problems
 from dawra.domain.errors import DomainError
+
+if TYPE_CHECKING:  # the pages' own module is not imported by functions that serve none
+    from dawra.web.http import WebResponse
 
 E = TypeVar("E", bound=Exception)
 ErrorHandler = Callable[[E], Response[str]]
@@ -59,6 +62,12 @@ def rest_resolver(logger: Logger) -> APIGatewayRestResolver:
         return problem(problems.INTERNAL, problems.body(problems.INTERNAL, "the request failed; retry it"))
 
     return app
+
+
+def page_response(answer: WebResponse) -> Response[str | bytes]:
+    """A server-rendered page's answer (the console's, the customer's) as the resolver returns it."""
+    return Response(status_code=answer.status, content_type=answer.content_type, body=answer.body,
+                    headers={**answer.all_headers(), **({"Set-Cookie": answer.cookies} if answer.cookies else {})})
 
 
 class StoppedAtFirstFailure(Exception):

@@ -4,7 +4,7 @@ the sandbox providers); tests/fakes.py implements every one in memory. Nothing h
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -68,6 +68,10 @@ class InventoryRepository(Protocol):
     def locations(self) -> list[Location]: ...
 
     def available(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], int]: ...
+
+    def catalog_and_stock(self, skus: Sequence[str], location_ids: Sequence[str]
+                          ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int]]:
+        """`catalog(skus)` and `available(skus, location_ids)` in one read (checkout's: one request, not two)."""
 
     def reservations(self, order_id: str) -> list[Reservation]: ...
 
@@ -211,6 +215,18 @@ class OpsAlerts(Protocol):
         """Tell whoever runs the shop that an item cannot be sold as the catalog describes it."""
 
 
+class Later(Protocol):
+    """One-off jobs at a later time, outside an order's workflow (EventBridge Scheduler; dawra/contracts/later.py
+    holds the rules): asking for feedback days after delivery, releasing SMS held overnight."""
+
+    def at(self, name: str, when: datetime, job: Mapping[str, str]) -> None:
+        """Have `job` (a small JSON object of strings with a "kind") delivered to the later-jobs function at `when`
+        (timezone-aware; a time already past, or less than a minute ahead, means as soon as possible: a minute from
+        now). Idempotent by `name` (deterministic, e.g. "feedback-<order id>"; 1-64 of [0-9A-Za-z._-]): while a job
+        of that name is pending, scheduling it again, whatever `when`, is a no-op. Once delivered the name is free
+        again, and delivery is at least once, so the job's handler must tolerate a repeat. Raises TransientError."""
+
+
 # --- Providers ---------------------------------------------------------------------------------------------------
 
 
@@ -224,6 +240,10 @@ class PaymentProvider(Protocol):
     def capture(self, authorization_id: str, amount: Money, reference: str) -> str: ...
 
     def void(self, authorization_id: str, reference: str) -> str: ...
+
+    def void_part(self, authorization_id: str, amount: Money, reference: str) -> str:
+        """Release `amount` of an authorisation nothing was captured against (a partial reversal: the order now asks
+        less); the rest stays authorised. Idempotent by reference."""
 
     def refund(self, authorization_id: str, amount: Money, reference: str) -> str: ...
 
@@ -272,3 +292,11 @@ class WebhookRejections(Protocol):
 
 class Secrets(Protocol):
     def get(self, name: str) -> str: ...
+
+
+class RateLimits(Protocol):
+    """Counters per key and fixed window (the guest lookup's, per source and per contact)."""
+
+    def hit(self, key: str, window_start: datetime, window_s: int, limit: int) -> bool:
+        """Count one request against `key` in the window starting at `window_start`; False (and nothing counted)
+        once `limit` requests were counted in it. Counters disappear some time after their window ends."""

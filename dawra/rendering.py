@@ -8,7 +8,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from dawra.domain.money import Money
-from dawra.domain.notifications import Recipient, recipient
+from dawra.domain.notifications import Recipient, recipients
 from dawra.domain.order import Order
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 
@@ -21,12 +21,36 @@ SUBJECTS = {
         TimelineKind.SHIPMENT_SHIPPED: "Your order {ref} is on its way",
         TimelineKind.SHIPMENT_DELIVERED: "Your order {ref} was delivered",
         TimelineKind.ORDER_CANCELLED: "Your order {ref} was cancelled",
+        TimelineKind.SHIPMENTS_CANCELLED: "Part of your order {ref} is cancelled",
+        TimelineKind.ADDRESS_CHANGED: "Your order {ref} goes to a new address",
+        TimelineKind.CONTACT_CHANGED: "How we keep you posted about your order {ref}",
+        TimelineKind.ORDER_LINK_REQUESTED: "The link to your order {ref}",
+        TimelineKind.FEEDBACK_REQUESTED: "How did your order {ref} go?",
+        TimelineKind.SHIPMENT_DELAYED: "Your order {ref} is running late: we are sorry",
+        TimelineKind.SHIPMENT_LOST: "A parcel from your order {ref} was lost: what happens now",
+        TimelineKind.DELIVERY_ATTEMPTED: "We tried to deliver your order {ref}",
+        TimelineKind.DELIVERY_EXCEPTION: "A problem delivering your order {ref}",
+        TimelineKind.AVAILABLE_FOR_PICKUP: "Your order {ref} is ready to pick up",
+        TimelineKind.SHIPMENT_RETURNING: "A parcel from your order {ref} is coming back to us",
+        TimelineKind.RETURN_SETTLED: "A parcel from your order {ref} came back: what happens now",
     },
     "ar": {
         TimelineKind.ORDER_CONFIRMED: "تم تأكيد طلبك {ref}",
         TimelineKind.SHIPMENT_SHIPPED: "طلبك {ref} في الطريق إليك",
         TimelineKind.SHIPMENT_DELIVERED: "تم توصيل طلبك {ref}",
         TimelineKind.ORDER_CANCELLED: "تم إلغاء طلبك {ref}",
+        TimelineKind.SHIPMENTS_CANCELLED: "تم إلغاء جزء من طلبك {ref}",
+        TimelineKind.ADDRESS_CHANGED: "تم تغيير عنوان توصيل طلبك {ref}",
+        TimelineKind.CONTACT_CHANGED: "طريقة تواصلنا معك بشأن طلبك {ref}",
+        TimelineKind.ORDER_LINK_REQUESTED: "رابط طلبك {ref}",
+        TimelineKind.FEEDBACK_REQUESTED: "كيف كانت تجربتك مع طلبك {ref}؟",
+        TimelineKind.SHIPMENT_DELAYED: "نعتذر: تأخر طلبك {ref}",
+        TimelineKind.SHIPMENT_LOST: "فُقدت شحنة من طلبك {ref}: إليك ما سيحدث الآن",
+        TimelineKind.DELIVERY_ATTEMPTED: "حاولنا توصيل طلبك {ref}",
+        TimelineKind.DELIVERY_EXCEPTION: "مشكلة في توصيل طلبك {ref}",
+        TimelineKind.AVAILABLE_FOR_PICKUP: "طلبك {ref} جاهز للاستلام",
+        TimelineKind.SHIPMENT_RETURNING: "شحنة من طلبك {ref} في طريق عودتها إلينا",
+        TimelineKind.RETURN_SETTLED: "عادت إلينا شحنة من طلبك {ref}: إليك ما سيحدث الآن",
     },
 }
 
@@ -59,6 +83,16 @@ def order_reference(order_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class Letterhead:
+    """What every message carries besides its news: the shop's name, how to reach its support, and the link to the
+    order's page (signed for this order by the caller: rendering stays pure)."""
+
+    shop_name: str
+    support: str
+    page_url: str
+
+
+@dataclass(frozen=True)
 class Rendered:
     channel: str  # email | sms
     to: str
@@ -67,7 +101,43 @@ class Rendered:
     text: str
 
 
-def render(order: Order, event: TimelineEvent) -> Rendered:
+def _what_changed(order: Order, event: TimelineEvent) -> dict[str, object]:
+    """What a change the customer made (or an operator made for them) says: the items it took out, the money it
+    gives back, where the parcels go now, how we write to them from now on."""
+    titles = {line.sku: line.title for line in [*order.cancelled_lines, *order.lines]}
+    items = [{"title": titles.get(sku, sku), "quantity": int(quantity)}
+             for sku, _, quantity in (item.rpartition(":") for item in event.detail.get("items", "").split(",") if item)]
+    given_back = int(event.detail.get("given_back", "0") or 0)
+    address = order.shipping_address
+    return {
+        "items": items,
+        "given_back": format_money(Money(amount=given_back, currency=event.detail.get("currency", order.currency)))
+        if given_back > 0 else "",
+        "address": ", ".join(part for part in (address.line1, address.line2, address.city) if part),
+        "channel": event.detail.get("channel", ""),
+    }
+
+
+def _parcel_news(order: Order, event: TimelineEvent) -> dict[str, object]:
+    """What a late, lost, returned or troubled parcel's message says: the date it was promised by and the new
+    estimate, how a lost or returned one was settled (and the money given back), where the carrier says it is."""
+    refunded = int(event.detail.get("amount", "0") or 0)
+    return {
+        "was_promised": event.detail.get("promised_by", order.promised_by),
+        "new_estimate": event.detail.get("new_estimate", ""),
+        "settlement": event.detail.get("settlement", ""),
+        "refund_amount": format_money(Money(amount=refunded, currency=event.detail.get("currency", order.currency))),
+        "carrier_location": event.detail.get("location", ""),
+    }
+
+
+def render_all(order: Order, event: TimelineEvent, letterhead: Letterhead) -> list[Rendered]:
+    """The message on each channel the customer chose: email, SMS, or both."""
+    return [render(order, event, letterhead, to) for to in recipients(order.contact, event.kind)]
+
+
+def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recipient | None = None) -> Rendered:
+    """The message for one recipient (by default the customer's first channel)."""
     html_env, text_env = _environments()
     language = order.contact.language
     context = {
@@ -81,9 +151,14 @@ def render(order: Order, event: TimelineEvent) -> Rendered:
         "reason": event.detail.get("reason", ""),
         "dir": "rtl" if language == "ar" else "ltr",
         "lang": language,
+        "shop_name": letterhead.shop_name,
+        "support": letterhead.support,
+        "page_url": letterhead.page_url,
+        **_what_changed(order, event),
+        **_parcel_news(order, event),
     }
     subject = SUBJECTS[language][event.kind].format(ref=context["ref"])
-    to: Recipient = recipient(order.contact)
+    to = to or recipients(order.contact, event.kind)[0]
     if to.channel == "sms":
         text = text_env.get_template(f"sms_{language}.txt").render(**context).strip()
         return Rendered(channel="sms", to=to.address, subject=subject, html="", text=text)

@@ -9,11 +9,14 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from dawra.topology import TOPOLOGY, Route, Topology
+from dawra.topology.customer import FUNCTIONS as CUSTOMER_FUNCTIONS
+from dawra.topology.model import NamedArn
 from dawra.topology.notify import SEND_SMS
 
 from .capabilities.api import Api
 from .capabilities.data import Data
 from .capabilities.functions import Functions
+from .capabilities.later import Later
 from .capabilities.lifecycle import STAR_REASONS as LIFECYCLE_STAR_REASONS
 from .capabilities.lifecycle import Lifecycle
 from .capabilities.messaging import Messaging
@@ -24,6 +27,7 @@ from .capabilities.operators import Operators
 from .config import DeployConfig
 from .resolver import Resolver
 
+CUSTOMER_FUNCTION = CUSTOMER_FUNCTIONS[0].id
 PARAMETER_RULES = {
     "sender-email": {"allowed_pattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
                      "constraint_description": "an email address, verified in SES (or in a verified domain)"},
@@ -31,6 +35,18 @@ PARAMETER_RULES = {
                       "constraint_description": "1 to 11 letters or digits (alphanumeric SMS sender id)"},
     "delivery-grace-hours": {"allowed_pattern": r"^[0-9]{1,4}$",
                              "constraint_description": "whole hours, 0 to 9999"},
+    "delivery-lost-after-hours": {"allowed_pattern": r"^[0-9]{1,4}$",
+                                  "constraint_description": "whole hours, 0 to 9999"},
+    "lost-parcel-policy": {"allowed_values": ["reship", "refund", "agent"],
+                           "constraint_description": "reship, refund or agent"},
+    "customer-site-url": {"allowed_pattern": r"^https://[^\s/]+(/[^\s]*[^\s/])?$",
+                          "constraint_description": "an https:// URL without a trailing slash (the stack output "
+                                                    "ApiUrl without its last /, or a custom domain)"},
+    "shop-name": {"allowed_pattern": r"^[^\x00-\x1f]{1,80}$", "constraint_description": "1 to 80 characters"},
+    "support-contact": {"allowed_pattern": r"^[^\x00-\x1f]{3,120}$",
+                        "constraint_description": "an email address or a phone number"},
+    "feedback-after-hours": {"allowed_pattern": r"^[0-9]{1,4}(\.[0-9]{1,4})?$",
+                             "constraint_description": "hours, 0 to 9999, decimals allowed (0.5 = half an hour)"},
 }
 
 
@@ -50,7 +66,8 @@ class DawraStack(Stack):
                 pascal(spec.id),
                 type="String",
                 description=spec.purpose,
-                default=None if spec.id == "sender-email" else spec.local_value,
+                # Required at deploy: the sender's address, and the site URL the links in messages start with.
+                default=None if spec.id in ("sender-email", "customer-site-url") else spec.local_value,
                 **rules,
             )
 
@@ -65,6 +82,9 @@ class DawraStack(Stack):
         self.operators = Operators(
             self, "Identity", topology=topology, deletion_protection=config.deletion_protection
         )
+        # Before the functions: a scheduling function's environment names the group, its role and its queue.
+        self.later = Later(self, "Later", topology=topology, messaging=self.messaging, resolver=self.resolver,
+                           deletion_protection=config.deletion_protection)
         self.functions = Functions(
             self,
             "Functions",
@@ -103,6 +123,7 @@ class DawraStack(Stack):
             functions=self.functions,
             lifecycle=self.lifecycle,
             api=self.api,
+            later=self.later,
         )
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the storefront API and webhooks")
@@ -135,6 +156,21 @@ class DawraStack(Stack):
             )
         for role in self.lifecycle.roles.values():
             acknowledge(role, "AwsSolutions-IAM5", " ".join(LIFECYCLE_STAR_REASONS), finding="Resource::*")
+        for deployed in self.functions.functions.values():
+            # topology.later.SCHEDULE_LATER: the schedules of one group, whatever their names.
+            for group_id in {r.name.id for grant in deployed.spec.grants for r in grant.resources
+                             if isinstance(r, NamedArn) and r.name.kind == "schedule_group"}:
+                group = self.later.groups[group_id]
+                acknowledge(
+                    deployed.role,
+                    "AwsSolutions-IAM5",
+                    "scheduler:CreateSchedule is authorised on the schedule's ARN, schedule/<group>/<name>, and a "
+                    "job's schedule is named at run time after what it is for (feedback-<order id>): the grant names "
+                    "Dawra's group and leaves the name open. The role the schedules run with is fixed too: "
+                    "iam:PassRole on that group's role only.",
+                    finding=f"Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"
+                            f"<{self.get_logical_id(group.node.default_child)}>/*",
+                )
         api = self.api.api
         # Scoped to the one CloudFormation resource each finding is about.
         acknowledge(
@@ -168,6 +204,20 @@ class DawraStack(Stack):
                     "AwsSolutions-COG4",
                     "Storefront routes use AWS_IAM (SigV4) authorisation: the caller is the merchant's storefront "
                     "backend, an AWS principal, not an end user with a Cognito session.",
+                )
+            elif route.target_kind == "function" and route.target == CUSTOMER_FUNCTION:
+                acknowledge(
+                    api_method.node.default_child,
+                    "AwsSolutions-APIG4",
+                    "The customer's order page is opened from a link in a message by someone with no account: the "
+                    "function verifies the link's signed, expiring, revocable token on every request and a CSRF "
+                    "token on every form; the guest lookup is rate limited per caller and per contact.",
+                )
+                acknowledge(
+                    api_method.node.default_child,
+                    "AwsSolutions-COG4",
+                    "Customers have no Cognito identity: the order page authenticates the signed order link itself "
+                    "(HMAC-SHA256 with a Secrets Manager key, expiry, the order's link version).",
                 )
             elif route.target_kind == "function":
                 acknowledge(
@@ -288,6 +338,13 @@ class DawraStack(Stack):
                     "Carrier webhooks cannot sign with SigV4 or Cognito; the route only stores the raw request on SQS "
                     "and the tracking consumer verifies the carrier's HMAC (constant time, replay window) before "
                     "anything acts on it.",
+                )
+            elif route.authorization == "none" and route.target == CUSTOMER_FUNCTION:
+                skip_checkov(
+                    api_method.node.default_child,
+                    "CKV_AWS_59",
+                    "The customer's order page is opened from a message's link by someone with no account: the "
+                    "function verifies the signed order link (HMAC, expiry, revocation) and a CSRF token on forms.",
                 )
             elif route.authorization == "none":
                 skip_checkov(

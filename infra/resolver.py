@@ -49,6 +49,11 @@ class Resolver:
         if ref.kind == "user_pool":
             pool, client = stack.operators.pools[ref.id], stack.operators.clients[ref.id]
             return {"id": pool.user_pool_id, "arn": pool.user_pool_arn, "client_id": client.user_pool_client_id}[ref.attr]
+        if ref.kind == "schedule_group":
+            group, role = stack.later.groups[ref.id], stack.later.roles[ref.id]
+            # The group's Ref (its name) rather than the L2's literal name: what names it then depends on it.
+            return {"name": group.node.default_child.ref, "arn": group.schedule_group_arn,
+                    "role_arn": role.role_arn}[ref.attr]
         if ref.kind == "configuration_set" and ref.attr == "name":
             return stack.messaging.configuration_sets[ref.id].configuration_set_name
         raise ValueError(f"cannot resolve {ref!r}")

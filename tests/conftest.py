@@ -13,14 +13,9 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 @pytest.fixture(scope="module")
 def local_stack():
-    from dawra.adapters.dynamo.inventory import DynamoInventory
-    from dawra.local.seed import seed
-    from dawra.local.stack import LocalStack
+    from stacks import seeded_stack
 
-    stack = LocalStack(background_pollers=True).start()
-    seed(DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name")))
-    yield stack
-    stack.stop()
+    yield from seeded_stack()
 
 
 @pytest.fixture

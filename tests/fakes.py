@@ -6,7 +6,7 @@ applied) or an ambiguous failure (applied, then an error)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 from dawra.adapters.carriers.sandbox import SandboxCarrier
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
 from dawra.contracts.api import PlaceOrderRequest
+from dawra.contracts.later import check_name, job_body
 from dawra.domain.allocation import Location
 from dawra.domain.audit import AuditEntry
 from dawra.domain.errors import CatalogProblem, ConcurrentChange, TransientError, WebhookRejected
@@ -136,6 +137,9 @@ class FakeInventory:
         return {(s, loc): self.world.stock[(s, loc)].available for s in skus for loc in location_ids
                 if (s, loc) in self.world.stock}
 
+    def catalog_and_stock(self, skus, location_ids):
+        return self.catalog(skus), self.available(skus, location_ids)
+
     def reservations(self, order_id: str) -> list[Reservation]:
         return [r for (o, _, _), r in sorted(self.world.reservations.items()) if o == order_id]
 
@@ -206,7 +210,7 @@ class FakeUnitOfWork:
                 continue
             r = move.reservation
             level = w.stock.get((r.sku, r.location_id))
-            held = w.reservations.get((r.order_id, r.sku, r.location_id))
+            held = w.reservations.get(_reservation_key(r))
             if move.kind == MoveKind.HOLD:
                 if level is None or level.available < r.quantity:
                     refused.add("stock")
@@ -248,7 +252,7 @@ class FakeUnitOfWork:
             q = r.quantity
             if move.kind == MoveKind.HOLD:
                 level = level.model_copy(update={"available": level.available - q, "reserved": level.reserved + q})
-                w.reservations[(r.order_id, r.sku, r.location_id)] = r
+                w.reservations[_reservation_key(r)] = r
             else:
                 if move.kind == MoveKind.CONSUME:
                     level = level.model_copy(update={"on_hand": level.on_hand - q, "reserved": level.reserved - q})
@@ -257,7 +261,7 @@ class FakeUnitOfWork:
                     level = level.model_copy(update={"available": level.available + q,
                                                      "reserved": level.reserved - q})
                     state = ReservationState.RELEASED
-                key = (r.order_id, r.sku, r.location_id)
+                key = _reservation_key(r)
                 w.reservations[key] = w.reservations[key].model_copy(update={"state": state})
             w.stock[(r.sku, r.location_id)] = level
         for marker in markers:
@@ -266,6 +270,11 @@ class FakeUnitOfWork:
                 w.idempotency[marker.key_hash] = marker
         for entry in audit:
             w.audit[(entry.subject, entry.audit_id)] = entry
+
+
+def _reservation_key(r: Reservation) -> tuple[str, str, str]:
+    """As the inventory table keys it: a replacement's reservation also names its shipment."""
+    return r.order_id, r.sku, r.location_id + (f"#{r.shipment_id}" if r.replacement else "")
 
 
 def _marker_key(marker: Marker) -> tuple[str, str]:
@@ -396,6 +405,31 @@ class FakeOpsAlerts:
         self.alerts.append((f"sku {sku}", why))
 
 
+class FakeLater:
+    """Later in memory: jobs pending by name, the first `at` of a name winning while it is pending (as on EventBridge
+    Scheduler); names and jobs checked by the adapter's own rules (dawra/contracts/later.py). `take_due(now)` hands a
+    test the jobs whose time has come, oldest first, and frees their names, as a schedule that fired (and deleted
+    itself) does. A time already past is due at once (the adapter schedules it a minute ahead). `failures` makes the
+    next calls raise (e.g. TransientError) and schedule nothing."""
+
+    def __init__(self):
+        self.pending: dict[str, tuple[datetime, dict[str, str]]] = {}  # name -> (when, job)
+        self.failures: list[Exception] = []
+
+    def at(self, name: str, when: datetime, job: Mapping[str, str]) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        check_name(name)
+        job_body(job)
+        if when.tzinfo is None:
+            raise ValueError("times are timezone-aware (UTC)")
+        self.pending.setdefault(name, (when, dict(job)))
+
+    def take_due(self, now: datetime) -> list[dict[str, str]]:
+        due = sorted((when, name) for name, (when, _) in self.pending.items() if when <= now)
+        return [self.pending.pop(name)[1] for _, name in due]
+
+
 class RecordingPayments:
     """A payment provider (by default the sandbox: deterministic, documented tokens) with a ledger of every call;
     also a payment registry. `wrap` records another provider into the same ledger (the chaos tier wraps the one each
@@ -426,6 +460,10 @@ class RecordingPayments:
     def void(self, authorization_id: str, reference: str) -> str:
         self.ledger.append(("void", authorization_id, reference, 0))
         return self.provider.void(authorization_id, reference)
+
+    def void_part(self, authorization_id: str, amount: Money, reference: str) -> str:
+        self.ledger.append(("void_part", authorization_id, reference, amount.amount))
+        return self.provider.void_part(authorization_id, amount, reference)
 
     def refund(self, authorization_id: str, amount: Money, reference: str) -> str:
         self.ledger.append(("refund", authorization_id, reference, amount.amount))
@@ -490,7 +528,22 @@ class FakeRejections:
         self.recorded.append({"carrier": carrier, "reason": reason, "detail": detail, "message_id": message_id})
 
 
+class FakeRateLimits:
+    """RateLimits over a dict: (key, window start) -> requests counted."""
+
+    def __init__(self):
+        self.counts: dict[tuple[str, datetime], int] = {}
+
+    def hit(self, key: str, window_start: datetime, window_s: int, limit: int) -> bool:
+        counted = self.counts.get((key, window_start), 0)
+        if counted >= limit:
+            return False
+        self.counts[(key, window_start)] = counted + 1
+        return True
+
+
 SECRET = "sandbox-webhook-secret"  # the sandbox carrier's webhook secret in the unit tier
+LINK_KEY = b"order-link-key-of-the-unit-tier-0123456789"  # signs customers' order links in the unit tier
 
 
 def request(lines: dict[str, int], **overrides) -> PlaceOrderRequest:

@@ -12,24 +12,23 @@ the same compensation tasks run here."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from dawra.app.changes import Change, ChangeOrder, FinishCancellation, Outcome, audit_id_for
 from dawra.app.checkout import Checkout
-from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.common import load, now_iso
 from dawra.app.compensate import CancelOrder, ReleaseStock
 from dawra.contracts.admin import AgentOrderRequest
 from dawra.domain.access import Actor, Permission, authorize, authorize_refund
 from dawra.domain.audit import AuditEntry, order_subject
 from dawra.domain.customer import Address
-from dawra.domain.errors import IdempotencyKeyReused, IllegalTransition
-from dawra.domain.inventory import ReservationState, StockMove, release
+from dawra.domain.errors import IllegalTransition
+from dawra.domain.inventory import ReservationState, release
 from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
-from dawra.domain.order import Order, OrderEvent, OrderStatus
+from dawra.domain.order import CASH_ON_DELIVERY, Order, OrderEvent, OrderStatus
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import (
     AuditLog,
@@ -51,50 +50,6 @@ ORDER_ACTIONS = ("place_order", "cancel", "cancel_line", "refund", "change_addre
                  "hold", "release_hold")
 
 
-def request_fingerprint(action: str, reason: str | None, asked: dict[str, Any]) -> str:
-    """What a request asked for: the same Idempotency-Key with another action or other values is refused."""
-    canonical = json.dumps({"action": action, "reason": reason, **asked}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def audit_id_for(actor: Actor, request_key: str) -> str:
-    """One request (an operator's idempotency key) is one audit entry: its id derives from both."""
-    return hashlib.sha256(f"{actor.user_id}|{request_key}".encode()).hexdigest()[:32]
-
-
-def snapshot(order: Order) -> dict[str, Any]:
-    """What an audit entry compares before and after: the parts of an order an operator can change."""
-    return {
-        "status": order.status.value,
-        "total": order.totals.total.amount,
-        "refunded": order.payment.refunded.amount,
-        "lines": {line.sku: line.quantity for line in order.lines},
-        "shipping_address": order.shipping_address.model_dump(mode="json", exclude_none=True),
-        "hold_reason": order.hold_reason,
-        "cancellation_requested": order.cancellation_requested,
-    }
-
-
-def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    keys = [key for key in before if before[key] != after.get(key)]
-    return {key: before[key] for key in keys}, {key: after[key] for key in keys}
-
-
-@dataclass
-class Change:
-    """What deciding an action produced besides the order itself."""
-
-    stock: list[StockMove] = field(default_factory=list)
-    detail: dict[str, Any] = field(default_factory=dict)  # extra facts for the audit entry's "after"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    order: Order
-    audit: AuditEntry
-    replayed: bool  # the request had already been applied: nothing was done twice
-
-
 @dataclass(frozen=True)
 class Placed:
     order: Order
@@ -112,8 +67,8 @@ class PlaceOrderForCustomer:
     def __call__(self, actor: Actor, key: str, request: AgentOrderRequest) -> Placed:
         authorize(actor, Permission.PLACE_ORDER)
         link: list[str] = []
-        if request.payment == "cash_on_delivery":
-            cod = self.payments.named("cash_on_delivery")
+        if request.payment == CASH_ON_DELIVERY:
+            cod = self.payments.named(CASH_ON_DELIVERY)
             hold_reason = request.hold_reason
 
             def pay(total: Money, reference: str) -> tuple[str, str]:
@@ -184,6 +139,8 @@ class OrderActions:
         self.orders, self.inventory, self.uow, self.audit = orders, inventory, uow, audit
         self.workflow, self.payments, self.clock = workflow, payments, clock
         self.release_stock, self.cancel_order = release_stock, cancel_order
+        self.change = ChangeOrder(orders, uow, audit, clock)
+        self._finish_cancellation = FinishCancellation(workflow, release_stock, cancel_order)
 
     # --- the actions ----------------------------------------------------------------------------------------------
     def cancel(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
@@ -262,26 +219,7 @@ class OrderActions:
     # --- how every action is applied ------------------------------------------------------------------------------
     def _act(self, actor: Actor, order_id: str, key: str, action: str, reason: str | None,
              decide: Callable[[Order, str], Change], asked: dict[str, Any]) -> Outcome:
-        audit_id, subject = audit_id_for(actor, key), order_subject(order_id)
-        print_ = request_fingerprint(action, reason, asked)
-
-        def attempt() -> Outcome:
-            done = self.audit.entry(subject, audit_id)
-            if done is not None:
-                if done.fingerprint not in (None, print_):
-                    raise IdempotencyKeyReused("this Idempotency-Key was used for another action or other values")
-                return Outcome(load(self.orders, order_id), done, replayed=True)
-            order = load(self.orders, order_id)
-            before = snapshot(order)
-            change = decide(order, audit_id)
-            changed_before, changed_after = _changed(before, snapshot(order))
-            entry = AuditEntry(audit_id=audit_id, subject=subject, action=action, actor_id=actor.user_id,
-                               actor_name=actor.username, roles=sorted(actor.roles), at=self._now(), reason=reason,
-                               before=changed_before, after={**changed_after, **change.detail}, fingerprint=print_)
-            self.uow.commit(order=order, stock=change.stock, audit=[entry])
-            return Outcome(order, entry, replayed=False)
-
-        return retry_on_race(attempt, f"{action} on {order_id}")
+        return self.change(actor, order_id, key, action, reason, decide, asked)
 
     def _now(self) -> str:
         return now_iso(self.clock)
@@ -289,19 +227,6 @@ class OrderActions:
     def _request_cancellation(self, order: Order, reason: str, ref: str) -> Change:
         order.request_cancellation(reason, self._now(), ref)
         return Change()
-
-    def _finish_cancellation(self, order: Order) -> None:
-        """Hand the cancellation to the compensation: the running workflow's, or (once a person has the order and no
-        workflow runs) the same tasks run here. Safe to repeat."""
-        if order.status == OrderStatus.CANCELLED or not order.cancellation_requested:
-            return
-        if order.status == OrderStatus.NEEDS_ATTENTION:
-            released = self.release_stock(order.order_id)
-            if released.parcels_shipped == 0:
-                self.cancel_order(order.order_id, "CancelledByOperator")
-            return
-        for token in order.waiting_tokens():
-            self.workflow.fail(token, "CancelledByOperator", "an operator asked for the order to be cancelled")
 
     def _cancel_line(self, order: Order, sku: str, ref: str) -> Change:
         order.cancel_line(sku, self._now(), ref)

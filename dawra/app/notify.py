@@ -2,24 +2,29 @@
 
 A claim is taken before sending. A retry by the same sender (the same stream record) finds its own claim and
 continues, so an ambiguous claim write cannot leave a message unsent; a claim left by a sender that crashed is
-retaken once its lease has passed; a claim held by another live sender makes this attempt retry later."""
+retaken once its lease has passed; a claim held by another live sender makes this attempt retry later.
+
+Every message carries the shop's name, its support contact, the order's reference and a link to the order's page,
+signed for the order's current link version (`OrderLinks`)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from dawra.app.order_page import OrderLinks
 from dawra.domain.errors import TransientError
 from dawra.domain.notifications import deserves_message, message_event
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import ClaimOutcome, Clock, MessageClaims, Messenger, OrderRepository
-from dawra.rendering import render
+from dawra.rendering import Rendered, render_all
 
 CLAIM_LEASE = timedelta(seconds=120)  # longer than the notifier's timeout: a live sender is never overtaken
 
 
 class Notify:
-    def __init__(self, orders: OrderRepository, claims: MessageClaims, messenger: Messenger, clock: Clock):
-        self.orders, self.claims, self.messenger, self.clock = orders, claims, messenger, clock
+    def __init__(self, orders: OrderRepository, claims: MessageClaims, messenger: Messenger, clock: Clock,
+                 links: OrderLinks):
+        self.orders, self.claims, self.messenger, self.clock, self.links = orders, claims, messenger, clock, links
 
     def __call__(self, event: TimelineEvent, sender: str) -> str:
         if not deserves_message(event):
@@ -27,7 +32,12 @@ class Notify:
         order = self.orders.get(event.order_id)
         if order is None:
             return "order gone"
-        message = render(order, message_event(event))
+        # One message per channel the customer chose (email, SMS or both), each under its own claim: a retry after
+        # one of them failed finds the other already sent.
+        messages = render_all(order, message_event(event), self.links.letterhead(order))
+        return "; ".join(self._send(event, message, sender) for message in messages)
+
+    def _send(self, event: TimelineEvent, message: Rendered, sender: str) -> str:
         key = f"{event.event_id}#{message.channel}"
         now = self.clock.now()
         claim = self.claims.claim(event.order_id, key, sender, now, now + CLAIM_LEASE)

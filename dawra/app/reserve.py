@@ -1,4 +1,5 @@
-"""ReserveStock: hold every line at the fewest locations (then by location priority), all or nothing, once."""
+"""ReserveStock: hold every line at the fewest locations (then by location priority), all or nothing, once; each
+shipment gets its delivery promise from its location."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dawra.domain.allocation import plan_allocation
 from dawra.domain.errors import IllegalTransition, OutOfStock
 from dawra.domain.inventory import Reservation, hold
 from dawra.domain.order import Order, OrderEvent
+from dawra.domain.promise import promises_for
 from dawra.ports import Clock, InventoryRepository, OrderRepository, UnitOfWork
 
 
@@ -40,7 +42,9 @@ class ReserveStock:
         picks = plan_allocation(order.wanted, available, locations)
         if picks is None:
             raise OutOfStock(f"order {order_id} cannot be reserved from current stock")
-        shipments = order.reserve(picks, shipment_id_for, now_iso(self.clock))
+        chosen = {p.location_id for p in picks}
+        shipments = order.reserve(picks, shipment_id_for, now_iso(self.clock),
+                                  promises_for(order, [loc for loc in locations if loc.location_id in chosen]))
         location_of = {s.location_id: s.shipment_id for s in shipments}
         moves = [hold(Reservation(order_id=order_id, shipment_id=location_of[p.location_id], sku=p.sku,
                                   location_id=p.location_id, quantity=p.quantity)) for p in picks]

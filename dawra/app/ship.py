@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from dawra.app.common import load, now_iso, retry_on_race
 from dawra.contracts.tasks import Shipped
-from dawra.domain.errors import CancelledByOperator, IllegalTransition
+from dawra.domain.errors import CancellationRequested, IllegalTransition
 from dawra.domain.inventory import ReservationState, consume
 from dawra.domain.order import Order, OrderEvent, OrderStatus
 from dawra.domain.pricing import delivery_deadline
@@ -46,15 +46,16 @@ class ShipShipment:
         captured: list[Order] = []
         try:
             return retry_on_race(lambda: self._attempt(order_id, shipment_id, captured), f"shipping {shipment_id}")
-        except (IllegalTransition, CancelledByOperator):
+        except (IllegalTransition, CancellationRequested):
             if captured:  # the order was cancelled between our capture and our commit: give the capture back
                 self._undo(captured[0], shipment_id)
             raise
 
     def _undo(self, order: Order, shipment_id: str) -> None:
         shipment = order.shipment(shipment_id)
-        self.payments.named(order.payment.provider).refund(
-            order.payment.authorization_id, shipment.amount, reference=f"{capture_reference(shipment)}:undo")
+        if shipment.amount.amount:  # a replacement captured nothing
+            self.payments.named(order.payment.provider).refund(
+                order.payment.authorization_id, shipment.amount, reference=f"{capture_reference(shipment)}:undo")
 
     @staticmethod
     def _same_capture(earlier: Order, now: Order, shipment_id: str) -> bool:
@@ -67,7 +68,7 @@ class ShipShipment:
         order = load(self.orders, order_id)
         shipment = order.shipment(shipment_id)
         if shipment.has_shipped:
-            return self._shipped(order, shipment.tracking_number or "")
+            return self._shipped(order, shipment)
         if captured and not self._same_capture(captured[0], order, shipment_id):
             # An earlier attempt captured, then lost its commit to a change that stops or alters this shipment (a
             # hold, a cancellation, a cancelled line): give that capture back and count the round, so a later
@@ -89,34 +90,40 @@ class ShipShipment:
         carrier = self.carriers.named(self.carriers.default)
         booking = carrier.book(shipment_id, order.shipping_address.country, weight_g=0)
         provider = self.payments.named(order.payment.provider)
-        provider.capture(order.payment.authorization_id, shipment.amount, reference=capture_reference(shipment))
+        if shipment.amount.amount:  # nothing to capture for a replacement: the customer paid once
+            provider.capture(order.payment.authorization_id, shipment.amount, reference=capture_reference(shipment))
         captured[:] = [order]
         held = [r for r in self.inventory.reservations(order_id)
                 if r.shipment_id == shipment_id and r.state == ReservationState.HELD]
         order.ship(shipment_id, carrier=carrier.name, tracking_number=booking.tracking_number,
                    label_url=booking.label_url, at=now_iso(self.clock))
         self.uow.commit(order=order, stock=[consume(r) for r in held])
-        return self._shipped(order, booking.tracking_number)
+        return self._shipped(order, order.shipment(shipment_id))
 
-    def _shipped(self, order: Order, tracking_number: str) -> Shipped:
-        deadline = delivery_deadline(date.fromisoformat(order.promised_by), self.delivery_grace)
+    def _shipped(self, order: Order, shipment: Shipment) -> Shipped:
+        """WaitForDelivery waits until the end of the shipment's promised day plus the merchant's grace."""
+        deadline = delivery_deadline(date.fromisoformat(order.promise_of(shipment)), self.delivery_grace)
         wait = int((deadline - self.clock.now()).total_seconds())
-        return Shipped(tracking_number=tracking_number, delivery_timeout_s=max(MIN_DELIVERY_WAIT_S, wait))
+        return Shipped(tracking_number=shipment.tracking_number or "",
+                       delivery_timeout_s=max(MIN_DELIVERY_WAIT_S, wait))
 
 
 class AwaitRelease:
-    """WaitWhileOnHold: park the shipment until a person releases the order (or asks for it to be cancelled). If
-    that happened before the token was stored, nothing else would answer the workflow: this task does."""
+    """WaitWhileOnHold: park the shipment until a person releases the order (or asks for it to be cancelled, or
+    the customer cancels this parcel). If that happened before the token was stored, nothing else would answer the
+    workflow: this task does."""
 
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
         self.orders, self.uow, self.workflow = orders, uow, workflow
 
     def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
         order = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"holding {shipment_id}")
-        if order.cancellation_requested:
-            self.workflow.fail(task_token, "CancelledByOperator", "an operator asked for the order to be cancelled")
+        stop = order.cancellation_stop()
+        if stop is not None:
+            self.workflow.fail(task_token, type(stop).__name__, stop.message)
             return {"waiting": False}
-        if order.status != OrderStatus.ON_HOLD:
+        if order.status != OrderStatus.ON_HOLD or order.shipment(shipment_id).cancelled:
+            # released, or this parcel was cancelled meanwhile: ShipShipment runs again and says which
             self.workflow.resume(task_token, {"released": True})
             return {"waiting": False}
         return {"waiting": True}

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from dawra.app.backoffice import audit_id_for, request_fingerprint
+from dawra.app.changes import audit_id_for, request_fingerprint
 from dawra.app.common import now_iso, retry_on_race
 from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.audit import AuditEntry, stock_subject

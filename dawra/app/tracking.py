@@ -2,20 +2,29 @@
 
 Webhooks arrive twice, late and out of order: each report is applied at most once (a marker keyed by carrier,
 tracking number and event id, committed with its effect), a shipment never moves backwards, and delivery resumes
-the order's workflow whichever comes last: the report, or WaitForDelivery parking on the shipment."""
+the order's workflow whichever comes last: the report, or WaitForDelivery parking on the shipment. A parcel back at
+its location is counted back into that location's stock in the same commit as its report, and its waiting task ends
+(ReturnedToSender) so that the workflow settles it. A report's time is the carrier's only when believable
+(dawra.domain.tracking); the time the webhook reached us is what it is checked against."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from dawra.app.common import load, now_iso, retry_on_race
-from dawra.app.deliver import delivered_output
+from dawra.app.deliver import RETURNED_TO_SENDER, came_back, delivered_output
 from dawra.contracts.webhook import CarrierWebhookEnvelope
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
+from dawra.domain.inventory import adjust
 from dawra.domain.order import OrderStatus
+from dawra.domain.shipment import ShipmentStatus
+from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 from dawra.ports import (
     AppliedReport,
     Carriers,
     Clock,
+    InventoryRepository,
     OrderRepository,
     Secrets,
     UnitOfWork,
@@ -28,9 +37,11 @@ MAX_WEBHOOK_BYTES = 64 * 1024  # far above any carrier's report
 
 class ApplyTracking:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow, carriers: Carriers,
-                 secrets: Secrets, secret_names: dict[str, str], rejections: WebhookRejections, clock: Clock):
+                 secrets: Secrets, secret_names: dict[str, str], rejections: WebhookRejections, clock: Clock,
+                 inventory: InventoryRepository):
         self.orders, self.uow, self.workflow, self.carriers = orders, uow, workflow, carriers
         self.secrets, self.secret_names, self.rejections, self.clock = secrets, secret_names, rejections, clock
+        self.inventory = inventory
 
     def handle_stored(self, stored: str, message_id: str) -> list[str]:
         """A webhook as the route stored it: applied, or rejected for good (recorded with its reason, dropped).
@@ -58,7 +69,9 @@ class ApplyTracking:
         if not secret_name:
             raise WebhookRejected(f"no webhook secret configured for carrier {carrier.name!r}", "carrier")
         carrier.verify(raw_body, signature, self.secrets.get(secret_name).encode(), received_at_epoch_ms)
-        return [self.apply(report) for report in carrier.parse(raw_body)]
+        received_at = iso(datetime.fromtimestamp(received_at_epoch_ms / 1000, UTC))
+        return [self.apply(report.model_copy(update={"received_at": received_at}))
+                for report in carrier.parse(raw_body)]
 
     def apply(self, report: TrackingEvent) -> str:
         found = self.orders.find_shipment(report.tracking_number)
@@ -69,14 +82,21 @@ class ApplyTracking:
         outcome = retry_on_race(lambda: self._record(order_id, shipment_id, report), f"tracking {shipment_id}")
         if report.status == TrackingStatus.DELIVERED:  # duplicates too: the first may have died before resuming
             self._resume_if_waiting(order_id, shipment_id)
+        if report.status == TrackingStatus.RETURNED:  # the same: the first may have died before ending the wait
+            self._end_wait_if_back(order_id, shipment_id)
         return outcome
 
     def _record(self, order_id: str, shipment_id: str, report: TrackingEvent) -> str:
         order = load(self.orders, order_id)
         moved = order.record_tracking(shipment_id, report)
+        restock = []
+        if moved == ShipmentStatus.RETURNED:  # back on hand and available where it left from
+            shipment = order.shipment(shipment_id)
+            restock = [adjust(self.inventory.stock(line.sku, shipment.location_id), line.sku, shipment.location_id,
+                              line.quantity) for line in shipment.lines]
         try:
-            self.uow.commit(order=order, markers=[AppliedReport(order_id=order_id, shipment_id=shipment_id,
-                                                                report=report)])
+            self.uow.commit(order=order, stock=restock, markers=[
+                AppliedReport(order_id=order_id, shipment_id=shipment_id, report=report)])
         except ConcurrentChange as race:
             if "marker" in race.parts:
                 return "duplicate"  # this report was applied before (perhaps by us, answer lost)
@@ -94,6 +114,15 @@ class ApplyTracking:
         if not resumed:
             retry_on_race(lambda: self._complete_late(order_id), f"completing {order_id}")
 
+    def _end_wait_if_back(self, order_id: str, shipment_id: str) -> None:
+        """A parcel back at its location: the task waiting on it ends with ReturnedToSender, and the workflow
+        settles it by the merchant's policy. With no task waiting (it was settled already, or a person has the
+        order), its units are back in stock and nothing more happens automatically."""
+        shipment = load(self.orders, order_id).shipment(shipment_id)
+        token = shipment.resume_token
+        if token and came_back(shipment):
+            self.workflow.fail(token, RETURNED_TO_SENDER, "the parcel is back at the location it left from")
+
     def _stop_waiting(self, order_id: str, shipment_id: str, token: str) -> None:
         order = load(self.orders, order_id)
         if order.shipment(shipment_id).resume_token == token:
@@ -101,8 +130,9 @@ class ApplyTracking:
             self.uow.commit(order=order)
 
     def _complete_late(self, order_id: str) -> None:
-        """Handed to a person as overdue, and every parcel arrived after all: the order is complete."""
+        """Handed to a person (a lost parcel, a failure after shipping), and every parcel arrived after all (or was
+        settled): the order is complete."""
         order = load(self.orders, order_id)
-        if order.status == OrderStatus.NEEDS_ATTENTION and all(s.is_delivered for s in order.shipments):
+        if order.status == OrderStatus.NEEDS_ATTENTION and order.every_parcel_done:
             order.complete(now_iso(self.clock))
             self.uow.commit(order=order)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
 
-from dawra.contracts.problems import PROBLEM_JSON, Problem
+from dawra.contracts.problems import PROBLEM_JSON, Problem, StockProblem
 from dawra.domain.customer import Address, Contact
 from dawra.domain.money import Money
 from dawra.domain.order import Order, OrderLine, Totals
@@ -74,7 +74,9 @@ class OrderSummary(BaseModel):
     order_id: str
     status: str
     placed_at: str
-    promised_by: str
+    promised_by: str = Field(description=(
+        "The date (YYYY-MM-DD) delivery is promised by: at checkout an estimate from the locations the stock "
+        "would ship from; once the stock is reserved, the latest of the shipments' promises"))
     lines: list[OrderLine]
     totals: Totals
 
@@ -97,6 +99,10 @@ class ShipmentView(BaseModel):
     label_url: str | None = None
     last_tracking_at: str | None = None
     delivered_at: str | None = None
+    promised_by: str | None = Field(default=None, description=(
+        "The date (YYYY-MM-DD) this parcel is promised by, from its location's handling time and cut-off, the "
+        "carrier's service level and the destination's business days; absent on shipments reserved before "
+        "promises were per shipment (the order's promised_by stands)"))
 
 
 class TimelineEntry(BaseModel):
@@ -148,9 +154,12 @@ PLACE_ORDER_RESPONSES: dict[int, dict[str, Any]] = {
     201: {"description": "Order placed (or, for a replayed Idempotency-Key, the order it placed)",
           "headers": {"Location": {"description": "The order's URL", "schema": {"type": "string"}}},
           "content": {"application/json": {"model": OrderSummary}}},
-    **_problems(s400="The body is not JSON, is not UTF-8, or nests too deeply", s402="The payment was declined",
-                s409="Out of stock, or an item the catalog cannot sell (the problem names the SKU)",
-                s413="The body is too large", s415="The body is not application/json",
+    **_problems(s400="The body is not JSON, is not UTF-8, or nests too deeply", s402="The payment was declined"),
+    409: {"description": "Out of stock: the stock of every location together cannot cover a line (availability "
+                         "lists each short line; nothing was charged or written, and the Idempotency-Key may be used "
+                         "again), or an item the catalog cannot sell (the problem names the SKU)",
+          "content": {PROBLEM_JSON: {"model": StockProblem}}},
+    **_problems(s413="The body is too large", s415="The body is not application/json",
                 s422="Invalid request (errors lists each field), or the Idempotency-Key was used for another "
                      "request", s500="Something went wrong on our side; nothing was half-applied"),
     503: _UNAVAILABLE,

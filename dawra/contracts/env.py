@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from functools import cache
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 ORDERS_TABLE = "ORDERS_TABLE_NAME"
 INVENTORY_TABLE = "INVENTORY_TABLE_NAME"
@@ -17,6 +18,11 @@ SMS_SENDER_ID = "SMS_SENDER_ID"
 OPS_ALERTS_TOPIC_ARN = "OPS_ALERTS_TOPIC_ARN"
 SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
 DELIVERY_GRACE_HOURS = "DELIVERY_GRACE_HOURS"
+# Late and lost parcels (dawra/app/claims.py): hours after the end of the promised day before an undelivered parcel
+# is declared lost in transit, and what then happens by the merchant's policy (reship | refund | agent).
+DELIVERY_LOST_AFTER_HOURS = "DELIVERY_LOST_AFTER_HOURS"
+LOST_PARCEL_POLICY = "LOST_PARCEL_POLICY"
+FEEDBACK_AFTER_HOURS = "FEEDBACK_AFTER_HOURS"
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
 CARRIER = "CARRIER"
 # The back office's operators (dawra/topology/backoffice.py): the Cognito user pool, its app client, and the secret
@@ -24,6 +30,18 @@ CARRIER = "CARRIER"
 USER_POOL_ID = "USER_POOL_ID"
 USER_POOL_CLIENT_ID = "USER_POOL_CLIENT_ID"
 CONSOLE_SESSION_KEY_SECRET = "CONSOLE_SESSION_KEY_SECRET_NAME"  # noqa: S105 - an environment variable's name
+# The customer's side (dawra/topology/customer.py): the secret order links and their forms are signed with, the public
+# base URL the links start with (the API's stage URL or a custom domain; the local gateway's URL on the local stack),
+# and what every message and the order page say about the shop.
+ORDER_LINK_KEY_SECRET = "ORDER_LINK_KEY_SECRET_NAME"  # noqa: S105 - an environment variable's name
+CUSTOMER_SITE_URL = "CUSTOMER_SITE_URL"
+SHOP_NAME = "SHOP_NAME"
+SUPPORT_CONTACT = "SUPPORT_CONTACT"
+# Jobs for later (dawra/topology/later.py): the EventBridge Scheduler group, the role the scheduler assumes, and the
+# later-jobs queue each schedule sends its job to.
+LATER_SCHEDULE_GROUP = "LATER_SCHEDULE_GROUP"
+LATER_ROLE_ARN = "LATER_ROLE_ARN"
+LATER_TARGET_ARN = "LATER_TARGET_ARN"
 # Local only (the embedded cloud sets it; never deployed): where the pool's JWKS is fetched from instead of
 # https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json (dawra/adapters/identity.py).
 JWKS_URL = "DAWRA_JWKS_URL"
@@ -41,16 +59,34 @@ class Settings(BaseModel):
     ops_alerts_topic_arn: str | None = None
     ses_configuration_set: str | None = None
     delivery_grace_hours: int = 48
+    delivery_lost_after_hours: int = Field(default=240, ge=0, le=9999)
+    lost_parcel_policy: Literal["reship", "refund", "agent"] = "agent"
+    feedback_after_hours: float = Field(default=72, ge=0, le=9999)
     payment_provider: str = "sandbox"
     carrier: str = "sandbox"
     user_pool_id: str | None = None
     user_pool_client_id: str | None = None
     console_session_key_secret_name: str | None = None
     jwks_url: str | None = None
+    later_schedule_group: str | None = None
+    later_role_arn: str | None = None
+    later_target_arn: str | None = None
+    order_link_key_secret_name: str | None = None
+    customer_site_url: str = ""
+    shop_name: str = "Dawra"
+    support_contact: str = ""
 
     @property
     def delivery_grace(self) -> timedelta:
         return timedelta(hours=self.delivery_grace_hours)
+
+    @property
+    def delivery_lost_after(self) -> timedelta:
+        return timedelta(hours=self.delivery_lost_after_hours)
+
+    @property
+    def feedback_after(self) -> timedelta:
+        return timedelta(hours=self.feedback_after_hours)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,12 +100,22 @@ class Settings(BaseModel):
             "ops_alerts_topic_arn": env.get(OPS_ALERTS_TOPIC_ARN),
             "ses_configuration_set": env.get(SES_CONFIGURATION_SET),
             "delivery_grace_hours": env.get(DELIVERY_GRACE_HOURS),
+            "delivery_lost_after_hours": env.get(DELIVERY_LOST_AFTER_HOURS),
+            "lost_parcel_policy": env.get(LOST_PARCEL_POLICY),
+            "feedback_after_hours": env.get(FEEDBACK_AFTER_HOURS),
             "payment_provider": env.get(PAYMENT_PROVIDER),
             "carrier": env.get(CARRIER),
             "user_pool_id": env.get(USER_POOL_ID),
             "user_pool_client_id": env.get(USER_POOL_CLIENT_ID),
             "console_session_key_secret_name": env.get(CONSOLE_SESSION_KEY_SECRET),
             "jwks_url": env.get(JWKS_URL),
+            "later_schedule_group": env.get(LATER_SCHEDULE_GROUP),
+            "later_role_arn": env.get(LATER_ROLE_ARN),
+            "later_target_arn": env.get(LATER_TARGET_ARN),
+            "order_link_key_secret_name": env.get(ORDER_LINK_KEY_SECRET),
+            "customer_site_url": env.get(CUSTOMER_SITE_URL),
+            "shop_name": env.get(SHOP_NAME),
+            "support_contact": env.get(SUPPORT_CONTACT),
         }
         return cls(orders_table=env[ORDERS_TABLE], **{k: v for k, v in optional.items() if v is not None})
 

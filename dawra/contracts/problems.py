@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from dawra.domain import errors, inventory
+from dawra.domain.availability import LineAvailability, ShortOfStock
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_S = 1
@@ -38,6 +39,14 @@ class Problem(BaseModel):
     errors: list[FieldProblem] | None = None
 
 
+class StockProblem(Problem):
+    """A checkout refused as out of stock: each line the stock cannot cover, what it asked for and what there is."""
+
+    availability: list[LineAvailability] | None = Field(
+        default=None, description="Out of stock at checkout: each short line (sku, requested, available across "
+                                  "every location); absent on other problems")
+
+
 @dataclass(frozen=True)
 class Kind:
     status: int
@@ -48,6 +57,7 @@ class Kind:
 HTTP: dict[type[errors.DomainError], Kind] = {
     errors.InvalidOrder: Kind(422, "invalid_order", "The order cannot be placed as asked"),
     errors.OrderNotFound: Kind(404, "order_not_found", "No such order"),
+    errors.InvalidCustomerDetails: Kind(422, "invalid_details", "These details cannot be used as given"),
     errors.PaymentDeclined: Kind(402, "payment_declined", "The payment was declined"),
     errors.OutOfStock: Kind(409, "out_of_stock", "Out of stock"),
     errors.CatalogProblem: Kind(409, "catalog_problem", "An item cannot be sold as the catalog describes it"),
@@ -60,6 +70,7 @@ HTTP: dict[type[errors.DomainError], Kind] = {
     inventory.TransferNotFound: Kind(404, "transfer_not_found", "No such transfer"),
     errors.Unauthenticated: Kind(401, "unauthenticated", "Sign in first"),
     errors.Forbidden: Kind(403, "forbidden", "Your role does not allow this"),
+    errors.TooManyRequests: Kind(429, "too_many_requests", "Too many requests; try again later"),
 }
 VALIDATION = Kind(422, "invalid_request", "The request is not valid")
 NOT_FOUND = Kind(404, "not_found", "No such resource")
@@ -96,7 +107,10 @@ def headers(kind: Kind) -> dict[str, str]:
 def from_domain_error(error: errors.DomainError) -> tuple[Kind, dict[str, Any]]:
     kind = kind_of(error)
     field = [FieldProblem(path=error.field, message=error.message)] if error.field else None
-    return kind, body(kind, error.message, field)
+    document = body(kind, error.message, field)
+    if isinstance(error, ShortOfStock):  # RFC 9457 extension member: what each short line can have
+        document["availability"] = [line.model_dump(mode="json") for line in error.lines]
+    return kind, document
 
 
 def path_of(location: Sequence[str | int]) -> str:

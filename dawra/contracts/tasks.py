@@ -52,6 +52,18 @@ class AwaitReleaseInput(Task):
     task_token: str = Field(min_length=1, max_length=4096)
 
 
+class DeliveryLateInput(Task):
+    action: Literal["delivery_late"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+
+
+class SettleClaimInput(Task):
+    action: Literal["settle_claim"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+
+
 class CompleteOrderInput(Task):
     action: Literal["complete_order"]
     order_id: OrderId
@@ -88,6 +100,21 @@ class Shipped(BaseModel):
     hold_timeout_s: int = 1  # how long WaitWhileOnHold waits before a person is asked
 
 
+class Late(BaseModel):
+    """DeliveryLate's answer: how long WaitForLateDelivery waits before the parcel is declared lost."""
+
+    late_timeout_s: int = 1
+    new_estimate: str = ""  # the date the customer was told to expect it by now (empty: nothing was said)
+
+
+class Settled(BaseModel):
+    """SettleClaim's answer: what became of a lost or returned parcel (reship: follow `shipment_id`, the
+    replacement; refunded: this branch is done; agent: a person decides; delivered: it arrived after all)."""
+
+    outcome: Literal["reship", "refunded", "agent", "delivered"]
+    shipment_id: str = ""
+
+
 class Released(BaseModel):
     released_units: int
     parcels_shipped: int  # > 0: nothing was released; the workflow asks a person instead of cancelling
@@ -95,8 +122,8 @@ class Released(BaseModel):
 
 # --- per function -------------------------------------------------------------------------------------------------
 AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput, Field(discriminator="action")])
-ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput,
-                                 Field(discriminator="action")])
+ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput
+                                 | DeliveryLateInput | SettleClaimInput, Field(discriminator="action")])
 CompensateTask = TypeAdapter(Annotated[CancelOrderInput | AskAPersonInput, Field(discriminator="action")])
 
 # action -> (input model, output model or None when the ASL reads nothing of the result)
@@ -106,6 +133,8 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "ship_shipment": (ShipShipmentInput, Shipped),
     "await_release": (AwaitReleaseInput, None),
     "await_delivery": (AwaitDeliveryInput, None),
+    "delivery_late": (DeliveryLateInput, Late),
+    "settle_claim": (SettleClaimInput, Settled),
     "complete_order": (CompleteOrderInput, None),
     "cancel_order": (CancelOrderInput, None),
     "ask_a_person": (AskAPersonInput, None),

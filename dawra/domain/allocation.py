@@ -5,9 +5,10 @@ Rule: the fewest shipments (locations) that can cover every line; among equally 
 
 from __future__ import annotations
 
+from datetime import time
 from itertools import combinations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_EXACT_LOCATIONS = 12  # above this, fall back to a greedy cover (2^12 subsets is still instant)
 
@@ -20,6 +21,10 @@ class Location(BaseModel):
     kind: str  # warehouse | store | 3pl
     priority: int
     region: str
+    # What a delivery promise needs (dawra.domain.promise); defaults for locations stored before promises existed.
+    country: str = Field(default="SA", pattern=r"^[A-Z]{2}$")  # whose weekends, holidays and clock it works by
+    handling_days: int = Field(default=1, ge=0, le=30)  # business days to hand a parcel to the carrier
+    cutoff: time = time(14, 0)  # local time: an order after it starts the next business day
 
 
 class Pick(BaseModel):

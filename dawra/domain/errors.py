@@ -20,6 +20,11 @@ class OrderNotFound(DomainError):
     pass
 
 
+class InvalidCustomerDetails(DomainError):
+    """What the customer gave cannot be used: an address its country's couriers cannot use (a postal code of the
+    wrong shape, a phone of another country), a phone that is no number, SMS without a phone. `field` names it."""
+
+
 class PaymentDeclined(DomainError):
     pass
 
@@ -61,8 +66,17 @@ class WebhookRejected(DomainError):
         self.reason = reason
 
 
-class CancelledByOperator(DomainError):
+class CancellationRequested(DomainError):
+    """Somebody asked for the whole order to be cancelled: the workflow stops shipping and compensates. A task raises
+    the subclass naming who asked (its class name is the Step Functions error, and the order's cancellation reason)."""
+
+
+class CancelledByOperator(CancellationRequested):
     """An operator asked for the order to be cancelled: the workflow stops shipping and compensates."""
+
+
+class CancelledByCustomer(CancellationRequested):
+    """The customer cancelled their order before it shipped: the workflow stops shipping and compensates."""
 
 
 class OrderOnHold(DomainError):
@@ -71,6 +85,10 @@ class OrderOnHold(DomainError):
 
 class Unauthenticated(DomainError):
     """No identity, or one that cannot be trusted (bad signature, expired, another pool). Never echoes the token."""
+
+
+class TooManyRequests(DomainError):
+    """A visitor asked too often (the guest lookup's limits per source and per contact): try again later."""
 
 
 class Forbidden(DomainError):
@@ -86,6 +104,7 @@ class IllegalTransition(DomainError):
         self.order_id = order_id
         self.status = status
         self.event = event
+        self.why = why
 
 
 class PaymentInvariantBroken(DomainError):

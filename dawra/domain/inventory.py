@@ -28,6 +28,14 @@ class Reservation(BaseModel):
     location_id: str
     quantity: int = Field(ge=1)
     state: ReservationState = ReservationState.HELD
+    # Held for a replacement (a lost or returned parcel sent again): stored under its shipment too, beside the
+    # original's reservation of the same sku at the same location.
+    replacement: bool = False
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What tells one reservation of an order from another: (sku, location, the replacement's shipment)."""
+        return self.sku, self.location_id, self.shipment_id if self.replacement else ""
 
 
 class MoveKind(enum.StrEnum):

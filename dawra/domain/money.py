@@ -32,6 +32,18 @@ class Money(BaseModel):
         return cls(amount=0, currency=currency)
 
 
+class MoneyDifference(Money):
+    """A signed difference between two amounts (after - before; negative when it went down). It only ever tells
+    somebody how much more or less something costs: never a price, a balance or a payment, which are Money."""
+
+    amount: int = Field(description="Integer minor units; negative when the amount went down")
+
+    @classmethod
+    def between(cls, before: Money, after: Money) -> MoneyDifference:
+        before._same(after)
+        return cls(amount=after.amount - before.amount, currency=after.currency)
+
+
 def split_amount(total: int, weights: list[int]) -> list[int]:
     """Split `total` minor units in proportion to `weights`; the parts always add up to `total` exactly.
 

@@ -9,14 +9,30 @@ from dawra.domain.timeline import TimelineEvent, TimelineKind
 
 # The timeline events a customer hears about (the stream mapping filters on them too).
 NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
-    TimelineKind.ORDER_CONFIRMED,
+    TimelineKind.STOCK_RESERVED,  # the confirmation, sent once the stock is held (SENT_AS)
     TimelineKind.SHIPMENT_SHIPPED,
     TimelineKind.SHIPMENT_DELIVERED,
     TimelineKind.ORDER_CANCELLED,
+    TimelineKind.SHIPMENTS_CANCELLED,  # the customer cancelled parcels of a split order: what, and what comes back
+    TimelineKind.ADDRESS_CHANGED,  # where the parcels go now (and any shipping charge given back)
+    TimelineKind.CONTACT_CHANGED,  # "from now on we write to you by ... in ...", on the new channel(s)
+    TimelineKind.SHIPMENT_DELAYED,  # an apology and a new estimate
+    TimelineKind.SHIPMENT_LOST,  # an apology and what happens now (sent again, refunded, or a person calls)
+    TimelineKind.DELIVERY_ATTEMPTED,  # each says what the customer can do about it
+    TimelineKind.DELIVERY_EXCEPTION,
+    TimelineKind.AVAILABLE_FOR_PICKUP,
+    TimelineKind.SHIPMENT_RETURNING,
+    TimelineKind.RETURN_SETTLED,
+    TimelineKind.ORDER_LINK_REQUESTED,  # "here is the link to your order" (a guest lookup)
+    TimelineKind.FEEDBACK_REQUESTED,  # "how did it go?", a while after the last delivery
 )
 # An operator resending one of those: the notifier sends the original's message again, under the resend's own id.
 RESENT = TimelineKind.MESSAGE_RESENT
 STREAM_KINDS: tuple[TimelineKind, ...] = (*NOTIFIED_KINDS, RESENT)
+# Events whose message is another kind's: the order is confirmed to the customer when its stock is reserved (with
+# the promise of the locations chosen), not when it is placed, so an order the stock cannot cover after all hears
+# only the cancellation.
+SENT_AS: dict[TimelineKind, TimelineKind] = {TimelineKind.STOCK_RESERVED: TimelineKind.ORDER_CONFIRMED}
 
 
 @dataclass(frozen=True)
@@ -30,14 +46,25 @@ def deserves_message(event: TimelineEvent) -> bool:
 
 
 def message_event(event: TimelineEvent) -> TimelineEvent:
-    """The event whose message to send: a resend's original kind (under the resend's id), else the event itself."""
-    if event.kind == RESENT:
-        return event.model_copy(update={"kind": TimelineKind(event.detail["message"])})
-    return event
+    """The event whose message to send: a resend's original kind (under the resend's id), else the event itself;
+    as the message its kind is sent as (SENT_AS)."""
+    kind = TimelineKind(event.detail["message"]) if event.kind == RESENT else event.kind
+    kind = SENT_AS.get(kind, kind)
+    return event if kind == event.kind else event.model_copy(update={"kind": kind})
 
 
-def recipient(contact: Contact) -> Recipient:
-    """The customer's preferred channel; SMS only with a phone number."""
-    if contact.preferred_channel == "sms" and contact.phone:
-        return Recipient("sms", contact.phone)
-    return Recipient("email", str(contact.email))
+# What only the order's email hears about (a link holder may change the phone and the channel, never the email): a
+# requested link goes there alone, so a forwarded link cannot have a new one sent to another phone, and a change of
+# how the customer is reached is told there too, so its owner learns of it whoever made it.
+EMAIL_ONLY: frozenset[TimelineKind] = frozenset({TimelineKind.ORDER_LINK_REQUESTED})
+EMAIL_TOO: frozenset[TimelineKind] = frozenset({TimelineKind.CONTACT_CHANGED})
+
+
+def recipients(contact: Contact, kind: TimelineKind | None = None) -> tuple[Recipient, ...]:
+    """Where a message goes: the customer's preferred channel, or both email and SMS; SMS only with a phone.
+    Some kinds go to the order's email whatever the channel (EMAIL_ONLY, EMAIL_TOO)."""
+    email = Recipient("email", str(contact.email))
+    if not contact.phone or contact.preferred_channel == "email" or kind in EMAIL_ONLY:
+        return (email,)
+    sms = Recipient("sms", contact.phone)
+    return (email, sms) if contact.preferred_channel == "both" or kind in EMAIL_TOO else (sms,)

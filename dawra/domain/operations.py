@@ -3,7 +3,7 @@ out; dawra/app/operations.py reads the data).
 
 Two populations:
 - orders placed in the window (the last `days` days): counts by status, the on-time delivery, cancellation and return
-  rates, and the stage durations;
+  rates, the stage durations, and the feedback customers gave (average rating, NPS);
 - open orders (not completed or cancelled) of any age that were read: stuck orders and late shipments, since an order
   stuck for longer than the window is the one most worth seeing.
 
@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from dawra.domain.feedback import Feedback, FeedbackFigures, feedback_figures
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.pricing import delivery_deadline
 from dawra.domain.time import iso
@@ -112,6 +113,7 @@ class OperationsFigures(BaseModel):
     returns: Rate  # returns are not built yet: always 0, and returns_tracked says so
     returns_tracked: bool
     stage_durations: list[StageDuration]
+    feedback: FeedbackFigures  # the answers customers gave about orders placed in the window
 
 
 def parse(at: str) -> datetime:
@@ -220,6 +222,8 @@ def figures(orders: Sequence[Order], timelines: Mapping[str, Sequence[TimelineEv
                 delivered += 1
                 on_time += arrived
     placed = len(windowed)
+    answers = [Feedback.from_detail(event.detail) for order in windowed
+               for event in timelines.get(order.order_id, []) if event.kind == K.FEEDBACK_RECEIVED]
     return OperationsFigures(
         generated_at=iso(now), days=days, window_from=iso(window_from), orders_read=len(orders), truncated=truncated,
         by_status=by_status, open_by_status=open_by_status,
@@ -228,4 +232,5 @@ def figures(orders: Sequence[Order], timelines: Mapping[str, Sequence[TimelineEv
         on_time_delivery=rate(on_time, delivered), cancellation=rate(by_status[S.CANCELLED], placed),
         returns=rate(0, placed), returns_tracked=False,
         stage_durations=[StageDuration(stage=stage, count=len(values), p50_s=percentile(values, 50),
-                                       p95_s=percentile(values, 95)) for stage, values in samples.items()])
+                                       p95_s=percentile(values, 95)) for stage, values in samples.items()],
+        feedback=feedback_figures(answers))

@@ -9,16 +9,33 @@ timeline events the customer or an operator will see; a unit of work then commit
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from dawra.domain.allocation import Pick
 from dawra.domain.customer import Address, Contact
-from dawra.domain.errors import CancelledByOperator, IllegalTransition, PaymentInvariantBroken
+from dawra.domain.errors import (
+    CancellationRequested,
+    CancelledByCustomer,
+    CancelledByOperator,
+    IllegalTransition,
+    PaymentInvariantBroken,
+)
+from dawra.domain.feedback import Feedback
 from dawra.domain.money import Money, split_amount
-from dawra.domain.shipment import Shipment, ShipmentLine, ShipmentStatus
+from dawra.domain.shipment import (
+    REPORTED,
+    Settlement,
+    Shipment,
+    ShipmentEvent,
+    ShipmentLine,
+    ShipmentStatus,
+)
 from dawra.domain.timeline import TimelineEvent, TimelineKind, timeline_event_id
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 
@@ -48,6 +65,11 @@ class OrderEvent(enum.StrEnum):
     REFUND = "refund"
     ADD_NOTE = "add_note"
     RESEND_MESSAGE = "resend_message"
+    CANCEL_SHIPMENTS = "cancel_shipments"  # the customer: the parcels of a split order that have not left
+    CHANGE_CONTACT = "change_contact"  # the customer: how (email, SMS, both) and in which language to hear from us
+    ASK_FOR_FEEDBACK = "ask_for_feedback"
+    GIVE_FEEDBACK = "give_feedback"
+    RESHIP = "reship"  # a lost or returned parcel's lines are sent again, as a new shipment of the same order
 
 
 @dataclass(frozen=True)
@@ -75,8 +97,14 @@ TRANSITIONS: dict[OrderEvent, Transition] = {
     OrderEvent.REFUND: Transition(frozenset({S.SHIPPED, S.NEEDS_ATTENTION, S.COMPLETED}), None),
     OrderEvent.ADD_NOTE: Transition(_EVERY, None),
     OrderEvent.RESEND_MESSAGE: Transition(_EVERY, None),
+    OrderEvent.CANCEL_SHIPMENTS: Transition(frozenset({S.ALLOCATED, S.ON_HOLD, S.SHIPPED}), None),
+    OrderEvent.CHANGE_CONTACT: Transition(_EVERY - {S.CANCELLED}, None),
+    OrderEvent.ASK_FOR_FEEDBACK: Transition(frozenset({S.COMPLETED}), None),
+    OrderEvent.GIVE_FEEDBACK: Transition(frozenset({S.COMPLETED}), None),
+    OrderEvent.RESHIP: Transition(frozenset({S.SHIPPED}), None),
 }
 INITIAL = OrderStatus.CONFIRMED
+DEFAULT_ZONE = "default"  # where shipping costs what pricing's shipping_by_method says
 TERMINAL: frozenset[OrderStatus] = frozenset(
     status for status in OrderStatus
     if not any(status in t.allowed_from and t.to not in (None, status) for t in TRANSITIONS.values()))
@@ -102,6 +130,9 @@ class Totals(BaseModel):
     total: Money
 
 
+CASH_ON_DELIVERY = "cash_on_delivery"  # the provider of orders paid in cash at the door: nothing is charged up front
+
+
 class PaymentState(BaseModel):
     """What the payment provider was asked to do. Invariant: 0 <= refunded <= captured <= authorised."""
 
@@ -125,6 +156,31 @@ class PaymentState(BaseModel):
         refund = self.captured - self.refunded
         return self.model_copy(update={"refunded": self.captured, "voided": True}), refund
 
+    def give_back(self, amount: Money) -> tuple[PaymentState, GivenBack]:
+        """The order now asks `amount` less of the customer: release that much of the authorisation nothing was
+        captured against (a partial void), and refund from the captures only what is left over (nothing, before a
+        parcel has shipped). Returns the new state and what was voided and refunded."""
+        uncaptured = self.authorized - self.captured
+        voided = Money(amount=min(amount.amount, uncaptured.amount), currency=amount.currency)
+        refunded = amount - voided
+        if self.voided or refunded.amount > (self.captured - self.refunded).amount:
+            raise PaymentInvariantBroken(f"cannot give back {amount.amount}: authorised {self.authorized.amount}, "
+                                         f"captured {self.captured.amount}, refunded {self.refunded.amount}")
+        state = self.model_copy(update={"authorized": self.authorized - voided, "refunded": self.refunded + refunded})
+        return state, GivenBack(voided=voided, refunded=refunded)
+
+
+@dataclass(frozen=True)
+class GivenBack:
+    """What an order stopped asking of the customer: authorisation released before any capture, captures paid back."""
+
+    voided: Money
+    refunded: Money
+
+    @property
+    def total(self) -> Money:
+        return self.voided + self.refunded
+
 
 class Order(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
@@ -144,16 +200,23 @@ class Order(BaseModel):
     attention_reason: str | None = None
     placed_by: str | None = None  # the agent who placed it for the customer (their user id), if one did
     cancellation_requested: str | None = None  # why an operator asked for it; the workflow then cancels it
+    cancellation_requested_by: Literal["operator", "customer"] | None = None  # None: asked by an operator
+    shipping_zone: str = DEFAULT_ZONE  # the zone of the address its shipping was charged for (pricing.py)
     hold_reason: str | None = None
     held_at: str | None = None
     hold_on_allocation: str | None = None  # placed to be held once its stock is reserved (the reason)
     cancelled_lines: list[OrderLine] = Field(default_factory=list)
     shipments: list[Shipment] = Field(default_factory=list)
+    # The customer's order links carry this; revoking them bumps it, so every older link stops working.
+    link_version: int = Field(default=0, ge=0, le=0xFFFF)
+    feedback_asked_at: str | None = None  # when the customer was asked how it went (once)
+    feedback_at: str | None = None  # when they answered (once; the answer is on its timeline event)
     version: int = 0  # 0: never stored; the unit of work commits only over the version it loaded
 
     _new_events: list[TimelineEvent] = PrivateAttr(default_factory=list)
     _changed_shipments: set[str] = PrivateAttr(default_factory=set)
     _header_changed: bool = PrivateAttr(default=False)
+    _contact_changed: bool = PrivateAttr(default=False)
 
     # --- the one way a status changes -----------------------------------------------------------------------------
     def apply(self, event: OrderEvent) -> None:
@@ -177,6 +240,11 @@ class Order(BaseModel):
         return self._header_changed or self.version == 0
 
     @property
+    def contact_changed(self) -> bool:
+        """The customer's contact changed in this change (what the order is looked up by must follow it)."""
+        return self._contact_changed
+
+    @property
     def changed_shipments(self) -> list[Shipment]:
         return [s for s in self.shipments if s.shipment_id in self._changed_shipments]
 
@@ -188,7 +256,7 @@ class Order(BaseModel):
             shipment.version += 1
         self._new_events.clear()
         self._changed_shipments.clear()
-        self._header_changed = False
+        self._header_changed = self._contact_changed = False
 
     def _record(self, kind: TimelineKind, at: str, *id_parts: str, shipment_id: str | None = None,
                 **detail: str) -> None:
@@ -231,25 +299,43 @@ class Order(BaseModel):
     def wanted(self) -> dict[str, int]:
         return {line.sku: line.quantity for line in self.lines}
 
+    def cancellation_stop(self) -> CancellationRequested | None:
+        """Once somebody asked for the order to be cancelled, the error a task of its workflow stops with: its class
+        name (the Step Functions error) names who asked and becomes the order's cancellation reason."""
+        if self.cancellation_requested_by == "customer":
+            return CancelledByCustomer(f"order {self.order_id}: the customer cancelled it")
+        if self.cancellation_requested:
+            return CancelledByOperator(f"order {self.order_id}: an operator asked for it to be cancelled")
+        return None
+
+    def stop_if_cancelling(self) -> None:
+        """A task about to reserve or ship stops once a cancellation was asked for: the workflow compensates."""
+        stop = self.cancellation_stop()
+        if stop is not None:
+            raise stop
+
     # --- the business ---------------------------------------------------------------------------------------------
     @classmethod
     def place(cls, *, order_id: str, customer_id: str, placed_at: str, promised_by: str, contact: Contact,
               shipping_address: Address, shipping_method: str, lines: list[OrderLine], totals: Totals,
-              payment: PaymentState, placed_by: str | None = None, hold_reason: str | None = None) -> Order:
+              payment: PaymentState, placed_by: str | None = None, hold_reason: str | None = None,
+              shipping_zone: str = DEFAULT_ZONE) -> Order:
         order = cls(order_id=order_id, customer_id=customer_id, status=INITIAL, placed_at=placed_at,
                     promised_by=promised_by, contact=contact, shipping_address=shipping_address,
                     shipping_method=shipping_method, lines=lines, totals=totals, payment=payment,
-                    placed_by=placed_by, hold_on_allocation=hold_reason)
+                    placed_by=placed_by, hold_on_allocation=hold_reason, shipping_zone=shipping_zone)
         order._record(TimelineKind.ORDER_CONFIRMED, placed_at, **({"placed_by": placed_by} if placed_by else {}))
         return order
 
-    def reserve(self, picks: list[Pick], shipment_id_for: Callable[[str, str], str], at: str) -> list[Shipment]:
-        """Stock is held for every line: one shipment per location, each with its share of the total."""
+    def reserve(self, picks: list[Pick], shipment_id_for: Callable[[str, str], str], at: str,
+                promises: Mapping[str, str] | None = None) -> list[Shipment]:
+        """Stock is held for every line: one shipment per location, each with its share of the total and, given
+        `promises` (location id -> the promised UTC date), its own promise; the order's promise becomes the latest
+        of them (the estimate made at checkout gives way to the promise of the locations actually chosen)."""
         by_location: dict[str, list[Pick]] = {}
         for pick in picks:
             by_location.setdefault(pick.location_id, []).append(pick)
-        if self.cancellation_requested:
-            raise CancelledByOperator(f"order {self.order_id}: an operator asked for it to be cancelled")
+        self.stop_if_cancelling()
         if {sku: sum(p.quantity for p in picks if p.sku == sku) for sku in self.wanted} != self.wanted:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.RESERVE_STOCK.value,
                                     "the picks do not cover the order's lines exactly")
@@ -263,10 +349,15 @@ class Order(BaseModel):
             shipment = Shipment(
                 shipment_id=shipment_id_for(self.order_id, location), order_id=self.order_id, location_id=location,
                 lines=[ShipmentLine(sku=p.sku, quantity=p.quantity) for p in by_location[location]],
-                amount=Money(amount=share, currency=self.currency))
+                amount=Money(amount=share, currency=self.currency),
+                promised_by=promises.get(location) if promises else None)
             self.shipments.append(shipment)
             self._touch(shipment)
-        self._record(TimelineKind.STOCK_RESERVED, at, shipments=str(len(locations)))
+        promised = [s.promised_by for s in self.shipments if s.promised_by]
+        if promised:
+            self.promised_by = max(promised)
+        self._record(TimelineKind.STOCK_RESERVED, at, shipments=str(len(locations)),
+                     **({"promised_by": self.promised_by} if promised else {}))
         if self.hold_on_allocation:
             self.hold(self.hold_on_allocation, at, "placed")
             self.hold_on_allocation = None
@@ -274,8 +365,7 @@ class Order(BaseModel):
 
     def ensure_can_ship(self, shipment_id: str) -> Shipment:
         shipment = self.shipment(shipment_id)
-        if self.cancellation_requested:  # first: the workflow compensates, whatever the status
-            raise CancelledByOperator(f"order {self.order_id}: an operator asked for it to be cancelled")
+        self.stop_if_cancelling()  # first: the workflow compensates, whatever the status
         if not self.can(OrderEvent.SHIP):
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.SHIP.value)
         if shipment.cancelled:
@@ -289,13 +379,16 @@ class Order(BaseModel):
     def ship(self, shipment_id: str, *, carrier: str, tracking_number: str, label_url: str, at: str) -> Money:
         """The parcel is handed to the carrier and its share of the payment is captured. Returns that share."""
         shipment = self.ensure_can_ship(shipment_id)
-        self.payment = self.payment.capture(shipment.amount)
+        if shipment.amount.amount:  # a replacement for a lost or returned parcel was paid for once already
+            self.payment = self.payment.capture(shipment.amount)
         self.apply(OrderEvent.SHIP)
-        shipment.status = ShipmentStatus.LABEL_CREATED
+        shipment.apply(ShipmentEvent.BOOK)
         shipment.carrier, shipment.tracking_number, shipment.label_url = carrier, tracking_number, label_url
+        shipment.label_created_at = at
         self._touch(shipment)
         self._record(TimelineKind.SHIPMENT_SHIPPED, at, shipment_id, shipment_id=shipment_id, carrier=carrier,
-                     tracking_number=tracking_number, label_url=label_url)
+                     tracking_number=tracking_number, label_url=label_url,
+                     **({"replaces": shipment.replaces} if shipment.replaces else {}))
         return shipment.amount
 
     def wait_for_release(self, shipment_id: str, resume_token: str) -> Shipment:
@@ -314,30 +407,73 @@ class Order(BaseModel):
         self._touch(shipment)
 
     def record_tracking(self, shipment_id: str, report: TrackingEvent) -> ShipmentStatus | None:
-        """A carrier report moves its shipment forward (never backwards); returns the new status, if any."""
+        """A carrier report: its shipment moves as the shipment's table allows (never backwards: a delivered parcel
+        stays delivered, whatever is reported after), and what the customer should hear about goes on the timeline.
+        Everything is kept at the report's believable time: the carrier's, unless it is in the future or before the
+        label (then when we received it, flagged `time_untrusted`). Returns the new status if the shipment moved."""
         shipment = self.shipment(shipment_id)
-        target = shipment.moves_forward_to(report.status)
-        if target is None:
-            return None
-        shipment.status = target
-        shipment.last_tracking_at = report.occurred_at
-        if target == ShipmentStatus.DELIVERED:
-            shipment.delivered_at = report.occurred_at
-        self._touch(shipment)
-        kind = {TrackingStatus.IN_TRANSIT: TimelineKind.SHIPMENT_IN_TRANSIT,
-                TrackingStatus.OUT_FOR_DELIVERY: TimelineKind.SHIPMENT_OUT_FOR_DELIVERY,
-                TrackingStatus.DELIVERED: TimelineKind.SHIPMENT_DELIVERED}.get(report.status)
-        if kind is not None:
-            self._record(kind, report.occurred_at, shipment_id, shipment_id=shipment_id,
-                         tracking_number=report.tracking_number, carrier=report.carrier)
-        return target
+        at, trusted = report.believable_time(not_before=shipment.label_created_at or self.placed_at)
+        detail = {"tracking_number": report.tracking_number, "carrier": report.carrier}
+        if not trusted:
+            detail |= {"time_untrusted": "true", "carrier_time": report.occurred_at}
+        event = REPORTED.get(report.status)
+        if event is not None and shipment.can(event):
+            was = shipment.status
+            moved = shipment.apply(event)
+            shipment.last_tracking_at = at
+            if moved == ShipmentStatus.DELIVERED:
+                shipment.delivered_at = at
+                detail |= {"declared_lost": "true"} if was == ShipmentStatus.LOST else {}
+            if moved == ShipmentStatus.RETURNING:
+                detail |= _said(report)
+            if moved == ShipmentStatus.RETURNED:  # its units are counted back at its location in the same commit
+                detail |= {"location_id": shipment.location_id,
+                           "units": str(sum(line.quantity for line in shipment.lines))}
+            self._touch(shipment)
+            self._record(_MOVED_KIND[moved], at, shipment_id, shipment_id=shipment_id, **detail)
+            return moved
+        side = _SIDE_KIND.get(report.status)
+        notice = f"{side.value}:{at[:10]}" if side is not None else None
+        # Nothing to tell once delivered, returning or settled; and one word per kind and day: carriers repeat an
+        # exception scan at every depot, and the customer hears about it once (another day's attempt is news).
+        if side is not None and shipment.is_moving and shipment.last_notice != notice:
+            digest = hashlib.sha256(report.dedup_key.encode()).hexdigest()[:12]
+            shipment.last_notice = notice
+            self._touch(shipment)
+            self._record(side, at, shipment_id, digest, shipment_id=shipment_id, **detail, **_said(report))
+        return None
+
+    @property
+    def every_parcel_done(self) -> bool:
+        """Every shipment still meant for the customer was delivered, or settled (lost or returned, then sent again
+        or refunded): nothing is left to wait for."""
+        return bool(self.active_shipments) and all(s.is_done for s in self.active_shipments)
 
     def complete(self, at: str) -> None:
-        if not self.active_shipments or not all(s.is_delivered for s in self.active_shipments):
+        if not self.every_parcel_done:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.COMPLETE.value,
                                     "not every shipment is delivered")
         self.apply(OrderEvent.COMPLETE)
         self._record(TimelineKind.ORDER_COMPLETED, at)
+
+    def ask_for_feedback(self, at: str) -> bool:
+        """Once every parcel has arrived, ask the customer how it went: once. False if they were asked already."""
+        self.apply(OrderEvent.ASK_FOR_FEEDBACK)
+        if self.feedback_asked_at or self.feedback_at:
+            self._header_changed = False
+            return False
+        self.feedback_asked_at = at
+        self._record(TimelineKind.FEEDBACK_REQUESTED, at)
+        return True
+
+    def give_feedback(self, feedback: Feedback, at: str) -> None:
+        """The customer's one answer about a completed order (asked or not)."""
+        self.apply(OrderEvent.GIVE_FEEDBACK)
+        if self.feedback_at:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.GIVE_FEEDBACK.value,
+                                    "its feedback was already given")
+        self.feedback_at = at
+        self._record(TimelineKind.FEEDBACK_RECEIVED, at, **feedback.detail())
 
     def cancel(self, reason: str, at: str) -> Money:
         """Nothing has left the building: void the payment (refunding any capture). Returns the refund."""
@@ -356,6 +492,80 @@ class Order(BaseModel):
         self.apply(OrderEvent.ASK_A_PERSON)
         self.attention_reason = reason
         self._record(TimelineKind.ORDER_NEEDS_ATTENTION, at, reason=reason)
+
+    # --- late, lost and returned parcels --------------------------------------------------------------------------
+    def promise_of(self, shipment: Shipment) -> str:
+        """The date a shipment is promised by: its own, else the order's (shipments reserved before promises were
+        per shipment)."""
+        return shipment.promised_by or self.promised_by
+
+    def report_late(self, shipment_id: str, new_estimate: str, at: str) -> bool:
+        """A parcel past its promise and the merchant's grace and still on its way: the customer gets an apology and
+        a new estimate, once. False when there is nothing to say (told already, delivered, returning, settled)."""
+        shipment = self.shipment(shipment_id)
+        if shipment.delayed_at or not shipment.is_moving:
+            return False
+        shipment.delayed_at = at
+        self._touch(shipment)
+        self._record(TimelineKind.SHIPMENT_DELAYED, at, shipment_id, shipment_id=shipment_id,
+                     tracking_number=shipment.tracking_number or "", carrier=shipment.carrier or "",
+                     promised_by=self.promise_of(shipment), new_estimate=new_estimate)
+        return True
+
+    def declare_lost(self, shipment_id: str) -> None:
+        """Long past its promise and never delivered (or never back, if it was being returned): lost in transit."""
+        shipment = self.shipment(shipment_id)
+        shipment.apply(ShipmentEvent.DECLARE_LOST)
+        self._touch(shipment)
+
+    def settle_by_refund(self, shipment_id: str, at: str) -> Money:
+        """Refund the lost or returned shipment's captured share (never more than is left to refund). Returns it."""
+        shipment = self._unsettled(shipment_id)
+        refundable = (self.payment.captured - self.payment.refunded).amount
+        amount = Money(amount=min(shipment.amount.amount, refundable), currency=self.currency)
+        if amount.amount:
+            self.refund(amount, at, f"claim-{shipment_id}")
+        self._settled(shipment, Settlement.REFUND, at, amount=str(amount.amount), currency=amount.currency)
+        return amount
+
+    def settle_by_reship(self, shipment_id: str, replacement_id: str, location_id: str, promised_by: str,
+                         at: str) -> Shipment:
+        """Send the lost or returned shipment's lines again from `location_id`: a new shipment of this order,
+        promised by `promised_by`, with nothing more to capture (the customer paid once). Returns it."""
+        shipment = self._unsettled(shipment_id)
+        self.apply(OrderEvent.RESHIP)
+        replacement = Shipment(shipment_id=replacement_id, order_id=self.order_id, location_id=location_id,
+                               lines=list(shipment.lines), amount=Money.zero(self.currency), promised_by=promised_by,
+                               replaces=shipment_id)
+        self.shipments.append(replacement)
+        self._touch(replacement)
+        shipment.replaced_by = replacement_id
+        self._settled(shipment, Settlement.RESHIP, at, new_estimate=promised_by, replacement=replacement_id)
+        return replacement
+
+    def settle_by_a_person(self, shipment_id: str, reason: str, at: str) -> None:
+        """The policy says a person decides, or it could not apply: the order needs attention, with the reason."""
+        shipment = self._unsettled(shipment_id)
+        self._settled(shipment, Settlement.AGENT, at)
+        if self.can(OrderEvent.ASK_A_PERSON):  # already with a person: the timeline tells them about this parcel
+            self.ask_a_person(reason, at)
+
+    def _unsettled(self, shipment_id: str) -> Shipment:
+        shipment = self.shipment(shipment_id)
+        if shipment.status not in (ShipmentStatus.LOST, ShipmentStatus.RETURNED) or shipment.settlement:
+            raise IllegalTransition(self.order_id, self.status.value, "settle",
+                                    f"shipment {shipment_id} is {shipment.status.value}, settled: "
+                                    f"{shipment.settlement or 'no'}")
+        return shipment
+
+    def _settled(self, shipment: Shipment, settlement: Settlement, at: str, **detail: str) -> None:
+        shipment.settlement = settlement
+        shipment.resume_token = None  # no task waits on it any more
+        self._touch(shipment)
+        kind = TimelineKind.SHIPMENT_LOST if shipment.status == ShipmentStatus.LOST else TimelineKind.RETURN_SETTLED
+        self._record(kind, at, shipment.shipment_id, shipment_id=shipment.shipment_id,
+                     tracking_number=shipment.tracking_number or "", carrier=shipment.carrier or "",
+                     settlement=settlement.value, **detail)
 
     # --- what people do (operators in the back office; later the customer) ----------------------------------------
     # `ref` is the request's own id (its idempotency key's digest): it names the timeline event the change appends.
@@ -376,9 +586,10 @@ class Order(BaseModel):
         self.hold_reason = self.held_at = None
         self._record(TimelineKind.ORDER_RELEASED, at, ref)
 
-    def request_cancellation(self, reason: str, at: str, ref: str) -> None:
-        """An operator asks for the whole order to be cancelled: the workflow releases its stock and voids the
-        payment (its own compensation). Refused once a parcel has left."""
+    def request_cancellation(self, reason: str, at: str, ref: str,
+                             by: Literal["operator", "customer"] = "operator") -> None:
+        """An operator (or the customer) asks for the whole order to be cancelled: the workflow releases its stock
+        and voids the payment (its own compensation). Refused once a parcel has left."""
         self.apply(OrderEvent.REQUEST_CANCEL)
         if self.shipped:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REQUEST_CANCEL.value,
@@ -386,8 +597,8 @@ class Order(BaseModel):
         if self.cancellation_requested:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REQUEST_CANCEL.value,
                                     "its cancellation was already asked for")
-        self.cancellation_requested = reason
-        self._record(TimelineKind.CANCELLATION_REQUESTED, at, ref)
+        self.cancellation_requested, self.cancellation_requested_by = reason, by
+        self._record(TimelineKind.CANCELLATION_REQUESTED, at, ref, by=by)
 
     def cancel_line(self, sku: str, at: str, ref: str) -> list[Shipment]:
         """Take one line out of an order that has not shipped it: the total goes down by the line and its tax, and
@@ -426,17 +637,126 @@ class Order(BaseModel):
                      amount=str(value.amount))
         return carrying
 
-    def change_address(self, address: Address, at: str, ref: str) -> None:
-        """Before any label exists, the parcel can still go somewhere else."""
-        self.apply(OrderEvent.CHANGE_ADDRESS)
-        if self.shipped:
+    def change_address(self, address: Address, at: str, ref: str,
+                       repriced: Repricing | None = None) -> GivenBack | None:
+        """Before any label exists, the parcel can still go somewhere else. `repriced` (the customer's change): what
+        the order costs with the new address's shipping charge, its zone and the new promises. Costing more is
+        refused (saying how much more); costing less gives the difference back, which is returned."""
+        if self.shipped:  # first: the reason anyone can act on, whatever the status says
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
                                     "a label already exists for a parcel")
+        self.apply(OrderEvent.CHANGE_ADDRESS)
         if address.country != self.shipping_address.country:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
                                     "the country cannot change: prices, tax and the promise depend on it")
+        if self.cancellation_requested:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
+                                    "it is being cancelled")
+        given: GivenBack | None = None
+        detail: dict[str, str] = {}
+        if repriced is not None:
+            if repriced.totals.total.amount > self.totals.total.amount:
+                more = repriced.totals.total - self.totals.total
+                raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
+                                        f"shipping there costs {more.amount} {more.currency} minor units more")
+            given = self._ask_less(repriced.totals)
+            self.shipping_zone = repriced.zone
+            for shipment in self.active_shipments:
+                if shipment.location_id in repriced.promises:
+                    shipment.promised_by = repriced.promises[shipment.location_id]
+                    self._touch(shipment)
+            promised = [s.promised_by for s in self.active_shipments if s.promised_by]
+            self.promised_by = max(promised) if promised else self.promised_by
+            detail = {"given_back": str(given.total.amount), "currency": self.currency,
+                      "promised_by": self.promised_by}
         self.shipping_address = address
-        self._record(TimelineKind.ADDRESS_CHANGED, at, ref)
+        self._record(TimelineKind.ADDRESS_CHANGED, at, ref, **detail)
+        return given
+
+    def cancel_shipments(self, shipment_ids: Sequence[str], at: str, ref: str) -> GivenBack:
+        """The customer cancels parcels of a split order that have not left; the others still come. Their lines
+        leave the order (their units go back to stock: the caller releases the reservations), and their share of the
+        total is no longer asked of the customer (returned: voided, or refunded if it was captured). Every parcel
+        still to come of an order nothing has left from is the whole order: `request_cancellation`."""
+        self.apply(OrderEvent.CANCEL_SHIPMENTS)
+
+        def refused(why: str) -> IllegalTransition:
+            return IllegalTransition(self.order_id, self.status.value, OrderEvent.CANCEL_SHIPMENTS.value, why)
+
+        if self.cancellation_requested:
+            raise refused("its cancellation was already asked for")
+        known = {s.shipment_id: s for s in self.shipments}
+        chosen: list[Shipment] = []
+        for shipment_id in dict.fromkeys(shipment_ids):
+            shipment = known.get(shipment_id)
+            if shipment is None:
+                raise refused(f"it has no shipment {shipment_id}")
+            if shipment.has_shipped:
+                raise refused(f"shipment {shipment_id} has already left")
+            if shipment.cancelled:
+                raise refused(f"shipment {shipment_id} was already cancelled")
+            chosen.append(shipment)
+        if not chosen:
+            raise refused("no shipment was named")
+        if not self.shipped and len(chosen) == len(self.active_shipments):
+            raise refused("that is every parcel of the order: cancel the order instead")
+        share = Money(amount=sum(s.amount.amount for s in chosen), currency=self.currency)
+        removed = Counter[str]()
+        for shipment in chosen:
+            removed.update({item.sku: item.quantity for item in shipment.lines})
+        kept: list[OrderLine] = []
+        for line in self.lines:
+            gone = min(removed[line.sku], line.quantity)
+            if gone:
+                part = line.model_copy(update={
+                    "quantity": gone, "line_total": Money(amount=line.unit_price.amount * gone, currency=self.currency),
+                    "tax": Money(amount=line.tax.amount * gone // line.quantity, currency=self.currency)})
+                self.cancelled_lines = [*self.cancelled_lines, part]
+            if gone < line.quantity:
+                kept.append(line if not gone else line.model_copy(update={
+                    "quantity": line.quantity - gone, "line_total": line.line_total - part.line_total,
+                    "tax": line.tax - part.tax}))
+        self.lines = kept
+        t = self.totals
+        subtotal, shipping, tax = (Money(amount=part, currency=self.currency) for part in
+                                   _portions(share.amount, [t.subtotal.amount, t.shipping.amount, t.tax.amount]))
+        self.totals = Totals(subtotal=t.subtotal - subtotal, shipping=t.shipping - shipping, tax=t.tax - tax,
+                             total=t.total - share)
+        for shipment in chosen:
+            shipment.cancelled, shipment.amount = True, Money.zero(self.currency)
+            self._touch(shipment)
+        self.payment, given = self.payment.give_back(share)
+        self._record(TimelineKind.SHIPMENTS_CANCELLED, at, ref, shipments=",".join(s.shipment_id for s in chosen),
+                     items=",".join(f"{sku}:{quantity}" for sku, quantity in sorted(removed.items())),
+                     given_back=str(share.amount), currency=self.currency)
+        return given
+
+    def change_contact(self, contact: Contact, at: str, ref: str) -> None:
+        """How the customer hears about the order (email, SMS or both) and in which language, from the next message
+        on. The email address is who the order belongs to: it does not change here."""
+        self.apply(OrderEvent.CHANGE_CONTACT)
+        if contact.email != self.contact.email:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_CONTACT.value,
+                                    "the email address the order was placed with does not change")
+        if contact == self.contact:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_CONTACT.value,
+                                    "that is already how the customer hears from us")
+        self.contact = contact
+        self._contact_changed = True
+        self._record(TimelineKind.CONTACT_CHANGED, at, ref, channel=contact.preferred_channel,
+                     language=contact.language)
+
+    def _ask_less(self, totals: Totals) -> GivenBack:
+        """The order now costs `totals`: the parcels not yet shipped carry the difference less (in proportion to
+        what each carries) and the payment gives it back."""
+        drop = self.totals.total - totals.total
+        waiting = [s for s in self.active_shipments if not s.has_shipped]
+        for shipment, part in zip(waiting, _portions(drop.amount, [s.amount.amount for s in waiting]), strict=True):
+            shipment.amount = shipment.amount - Money(amount=part, currency=self.currency)
+            self._touch(shipment)
+        self.totals = totals
+        self.payment, given = self.payment.give_back(drop)
+        return given
 
     def refund(self, amount: Money, at: str, ref: str) -> None:
         """Give back part of what was captured (never more than captured minus what was already refunded)."""
@@ -456,11 +776,66 @@ class Order(BaseModel):
         self.apply(OrderEvent.ADD_NOTE)
         self._header_changed = False
 
+    def revoke_links(self) -> None:
+        """Every order link given out so far stops working (a new message carries a link under the new version)."""
+        self.link_version += 1
+        self._header_changed = True
+
+    def send_link(self, at: str, ref: str) -> None:
+        """The customer asked for their order's link (a guest lookup that matched): the notifier sends it to the
+        order's contact. `ref` names the request; the same ref again is the same event, so it is sent once."""
+        self._record(TimelineKind.ORDER_LINK_REQUESTED, at, ref)
+
     def resend(self, event: TimelineEvent, at: str, ref: str) -> None:
         """Send a customer message again: a new timeline event pointing at the one whose message it repeats."""
         self.apply(OrderEvent.RESEND_MESSAGE)
         self._header_changed = False
         self._record(TimelineKind.MESSAGE_RESENT, at, ref, of=event.event_id, message=event.kind.value)
+
+
+@dataclass(frozen=True)
+class Repricing:
+    """What a new address changes besides where the parcels go: the order's totals with that address's shipping
+    charge, its shipping zone, and the promise of each location still to send a parcel (location id -> UTC date)."""
+
+    totals: Totals
+    zone: str
+    promises: Mapping[str, str]
+
+
+def _portions(total: int, caps: list[int]) -> list[int]:
+    """`total` taken from parts as large as `caps`, in proportion to them and never more than a part holds (at most
+    their sum is taken). Integer minor units: the portions add up exactly."""
+    if not caps or sum(caps) == 0:
+        return [0] * len(caps)
+    total = min(total, sum(caps))
+    portions = [min(cap, part) for cap, part in zip(caps, split_amount(total, caps), strict=True)]
+    short = total - sum(portions)
+    for index, cap in enumerate(caps):
+        extra = min(short, cap - portions[index])
+        portions[index] += extra
+        short -= extra
+    return portions
+
+
+# What a carrier report that moved a shipment puts on the timeline, and what side reports do (they move nothing).
+_MOVED_KIND: dict[ShipmentStatus, TimelineKind] = {
+    ShipmentStatus.IN_TRANSIT: TimelineKind.SHIPMENT_IN_TRANSIT,
+    ShipmentStatus.OUT_FOR_DELIVERY: TimelineKind.SHIPMENT_OUT_FOR_DELIVERY,
+    ShipmentStatus.DELIVERED: TimelineKind.SHIPMENT_DELIVERED,
+    ShipmentStatus.RETURNING: TimelineKind.SHIPMENT_RETURNING,
+    ShipmentStatus.RETURNED: TimelineKind.SHIPMENT_RETURNED,
+}
+_SIDE_KIND: dict[TrackingStatus, TimelineKind] = {
+    TrackingStatus.ATTEMPTED: TimelineKind.DELIVERY_ATTEMPTED,
+    TrackingStatus.EXCEPTION: TimelineKind.DELIVERY_EXCEPTION,
+    TrackingStatus.AVAILABLE_FOR_PICKUP: TimelineKind.AVAILABLE_FOR_PICKUP,
+}
+
+
+def _said(report: TrackingEvent) -> dict[str, str]:
+    """What the carrier said, for the timeline (its word and where, as it said them)."""
+    return {"carrier_status": report.carrier_status[:64], **({"location": report.location} if report.location else {})}
 
 
 def state_diagram() -> str:

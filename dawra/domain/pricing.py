@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dawra.domain.money import Money
-from dawra.domain.order import OrderLine, Totals
+from dawra.domain.order import DEFAULT_ZONE, OrderLine, Totals
 
 
 class CatalogItem(BaseModel):
@@ -37,6 +37,20 @@ class PricingError(ValueError):
         self.message = message
 
 
+class ShippingZone(BaseModel):
+    """Cities that cost the same to ship to (written in any of the names customers use), and that cost per method."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cities: tuple[str, ...] = Field(min_length=1)
+    charge_by_method: dict[str, int]
+
+
+def city_key(city: str) -> str:
+    """A city as the zones match it: its letters and digits, case-folded (spaces, hyphens and dots dropped)."""
+    return "".join(ch for ch in city.casefold() if ch.isalnum())
+
+
 class PricingPolicy(BaseModel):
     """The merchant's tax and shipping rules. Rates are in basis points (1500 = 15%)."""
 
@@ -44,13 +58,56 @@ class PricingPolicy(BaseModel):
 
     currency: str = "SAR"
     tax_bps_by_country: dict[str, int] = {"SA": 1500, "AE": 500, "KW": 0, "BH": 1000, "OM": 500, "QA": 0}
-    shipping_by_method: dict[str, int] = {"standard": 2500, "express": 5500}
+    shipping_by_method: dict[str, int] = {"standard": 2500, "express": 5500}  # the default zone's charges
+    # Shipping zones, as data: per country, the cities of each zone and its charge per method. A city not listed is
+    # in the default zone (shipping_by_method). Cities are matched by their letters alone ("Al-Ula" = "al ula").
+    shipping_zones: dict[str, dict[str, ShippingZone]] = Field(default_factory=lambda: {
+        "SA": {"remote": ShippingZone(
+            cities=("Najran", "Jazan", "Sharurah", "Tabuk", "AlUla", "Arar", "Al Qurayyat",
+                    "نجران", "جازان", "شرورة", "تبوك", "العلا", "عرعر", "القريات"),
+            charge_by_method={"standard": 4000, "express": 7500})},
+        "AE": {"remote": ShippingZone(cities=("Ruwais", "Liwa", "Ghayathi", "الرويس", "ليوا", "غياثي"),
+                                      charge_by_method={"standard": 4000, "express": 7500})},
+    })
     shipping_taxable: bool = True
-    business_days_by_method: dict[str, int] = {"standard": 5, "express": 2}
-    weekend: frozenset[int] = frozenset({4, 5})  # Friday, Saturday (Monday = 0)
 
 
 DEFAULT_POLICY = PricingPolicy()
+
+
+def shipping_zone(country: str, city: str, policy: PricingPolicy = DEFAULT_POLICY) -> str:
+    """The zone an address in `city`, `country` ships in (DEFAULT_ZONE unless the merchant's data lists the city)."""
+    key = city_key(city)
+    for name, zone in policy.shipping_zones.get(country, {}).items():
+        if any(city_key(listed) == key for listed in zone.cities):
+            return name
+    return DEFAULT_ZONE
+
+
+def shipping_charge(country: str, zone: str, shipping_method: str, policy: PricingPolicy = DEFAULT_POLICY) -> int:
+    """What shipping by `shipping_method` costs in `zone` of `country` (before tax), in minor units."""
+    if shipping_method not in policy.shipping_by_method:
+        raise PricingError("shipping_method", f"unknown shipping method {shipping_method}")
+    if zone == DEFAULT_ZONE:
+        return policy.shipping_by_method[shipping_method]
+    return policy.shipping_zones[country][zone].charge_by_method[shipping_method]
+
+
+def reprice_shipping(totals: Totals, country: str, from_zone: str, to_zone: str, shipping_method: str,
+                     policy: PricingPolicy = DEFAULT_POLICY) -> Totals:
+    """An order's totals once its parcels go to `to_zone` instead of `from_zone` (same country, so the same tax
+    rate): its shipping charge scales by the two zones' charges (exactly the new zone's, unless part of the order was
+    cancelled and took its share of shipping with it), and the tax on shipping follows."""
+    before, after = (shipping_charge(country, zone, shipping_method, policy) for zone in (from_zone, to_zone))
+    charged = totals.shipping.amount
+    shipping = after if before in (charged, 0) else (charged * after + before // 2) // before
+    bps = policy.tax_bps_by_country[country] if policy.shipping_taxable else 0
+    tax = max(0, totals.tax.amount - tax_on(charged, bps) + tax_on(shipping, bps))
+    total = totals.total.amount + (shipping - charged) + (tax - totals.tax.amount)
+    currency = totals.total.currency
+    return totals.model_copy(update={"shipping": Money(amount=shipping, currency=currency),
+                                     "tax": Money(amount=tax, currency=currency),
+                                     "total": Money(amount=total, currency=currency)})
 
 
 def tax_on(amount: int, bps: int) -> int:
@@ -64,6 +121,8 @@ def price_order(
     country: str,
     shipping_method: str,
     policy: PricingPolicy = DEFAULT_POLICY,
+    *,
+    city: str = "",
 ) -> tuple[list[OrderLine], Totals]:
     if country not in policy.tax_bps_by_country:
         raise PricingError("shipping_address.country", f"we do not ship to {country}")
@@ -91,7 +150,7 @@ def price_order(
             )
         )
     subtotal = sum(line.line_total.amount for line in priced)
-    shipping = policy.shipping_by_method[shipping_method]
+    shipping = shipping_charge(country, shipping_zone(country, city, policy), shipping_method, policy)
     tax = sum(line.tax.amount for line in priced) + (tax_on(shipping, bps) if policy.shipping_taxable else 0)
     totals = Totals(
         subtotal=Money(amount=subtotal, currency=currency),
@@ -100,17 +159,6 @@ def price_order(
         total=Money(amount=subtotal + shipping + tax, currency=currency),
     )
     return priced, totals
-
-
-def promise_date(placed_at: datetime, shipping_method: str, policy: PricingPolicy = DEFAULT_POLICY) -> date:
-    """The date delivery is promised by: N business days after the order day (weekend days do not count)."""
-    remaining = policy.business_days_by_method[shipping_method]
-    day = placed_at.date()
-    while remaining:
-        day += timedelta(days=1)
-        if day.weekday() not in policy.weekend:
-            remaining -= 1
-    return day
 
 
 def delivery_deadline(promised_by: date, grace: timedelta) -> datetime:

@@ -1,7 +1,12 @@
-"""A shipment: the part of an order that leaves from one location, with its own ranked statuses.
+"""A shipment: the part of an order that leaves from one location, with its own table of statuses.
 
-A shipment only moves forward: allocated < label_created < in_transit < out_for_delivery < delivered. Carrier
-reports of side statuses (attempted, delayed, exception, ...) are recorded without moving it."""
+`SHIPMENT_TRANSITIONS` is the one table of which event may follow which status, as the order's is for orders, and
+`Shipment.apply` the only way a status changes. Its progress only moves forward: allocated < label_created <
+in_transit < out_for_delivery < delivered; a delivered parcel stays delivered whatever the carrier says next. Off
+that line: the carrier takes it back (returning, then returned: back at its location), or we declare it lost once it
+is long past its promise. A lost or returning parcel the carrier then delivers is delivered (the carrier's word about
+a real delivery beats our declaration); a returned one stays returned. Carrier reports of side statuses (attempted,
+exception, available for pickup, delayed) move nothing."""
 
 from __future__ import annotations
 
@@ -19,16 +24,53 @@ class ShipmentStatus(enum.StrEnum):
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVERED = "delivered"
+    RETURNING = "returning"  # the carrier is taking it back to the location it left from
+    RETURNED = "returned"  # back at that location: its units are on hand there again
+    LOST = "lost"  # declared lost in transit: undelivered long past its promise
 
 
-RANK: dict[ShipmentStatus, int] = {status: rank for rank, status in enumerate(ShipmentStatus)}
-# A carrier's progress report -> the shipment status it means (side statuses move nothing).
-PROGRESS: dict[TrackingStatus, ShipmentStatus] = {
-    TrackingStatus.LABEL_CREATED: ShipmentStatus.LABEL_CREATED,
-    TrackingStatus.IN_TRANSIT: ShipmentStatus.IN_TRANSIT,
-    TrackingStatus.OUT_FOR_DELIVERY: ShipmentStatus.OUT_FOR_DELIVERY,
-    TrackingStatus.DELIVERED: ShipmentStatus.DELIVERED,
+class ShipmentEvent(enum.StrEnum):
+    BOOK = "book"  # a label exists: the parcel is handed to the carrier
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVER = "deliver"
+    RETURN_TO_SENDER = "return_to_sender"
+    RETURN_ARRIVED = "return_arrived"
+    DECLARE_LOST = "declare_lost"
+
+
+class Settlement(enum.StrEnum):
+    """How a lost or returned parcel was settled: the merchant's policy, or a person when it could not apply."""
+
+    RESHIP = "reship"  # the same lines sent again as a new shipment of the same order, at no charge
+    REFUND = "refund"  # the shipment's captured share refunded
+    AGENT = "agent"  # handed to a person (the order needs attention)
+
+
+St, Ev = ShipmentStatus, ShipmentEvent
+MOVING = frozenset({St.LABEL_CREATED, St.IN_TRANSIT, St.OUT_FOR_DELIVERY})  # with the carrier, on its way
+# The shipment's lifecycle in one screen: event -> (the statuses it may happen in, the status it leads to).
+SHIPMENT_TRANSITIONS: dict[ShipmentEvent, tuple[frozenset[ShipmentStatus], ShipmentStatus]] = {
+    Ev.BOOK: (frozenset({St.ALLOCATED}), St.LABEL_CREATED),
+    Ev.IN_TRANSIT: (frozenset({St.LABEL_CREATED}), St.IN_TRANSIT),
+    Ev.OUT_FOR_DELIVERY: (frozenset({St.LABEL_CREATED, St.IN_TRANSIT}), St.OUT_FOR_DELIVERY),
+    Ev.DELIVER: (MOVING | {St.RETURNING, St.LOST}, St.DELIVERED),
+    Ev.RETURN_TO_SENDER: (MOVING, St.RETURNING),
+    Ev.RETURN_ARRIVED: (MOVING | {St.RETURNING, St.LOST}, St.RETURNED),
+    Ev.DECLARE_LOST: (MOVING | {St.RETURNING}, St.LOST),
 }
+# A carrier's report -> the event it is for its shipment (side statuses are none: they move nothing).
+REPORTED: dict[TrackingStatus, ShipmentEvent] = {
+    TrackingStatus.IN_TRANSIT: Ev.IN_TRANSIT,
+    TrackingStatus.OUT_FOR_DELIVERY: Ev.OUT_FOR_DELIVERY,
+    TrackingStatus.DELIVERED: Ev.DELIVER,
+    TrackingStatus.RETURN_TO_SENDER: Ev.RETURN_TO_SENDER,
+    TrackingStatus.RETURNED: Ev.RETURN_ARRIVED,
+}
+
+
+class IllegalShipmentTransition(ValueError):
+    """A shipment event its status does not allow (a bug in the caller: use cases check `can` first)."""
 
 
 class ShipmentLine(BaseModel):
@@ -52,10 +94,19 @@ class Shipment(BaseModel):
     label_url: str | None = None
     last_tracking_at: str | None = None
     delivered_at: str | None = None
+    # UTC date (YYYY-MM-DD) its delivery is promised by, set when its stock is reserved (dawra.domain.promise);
+    # None on shipments reserved before promises were per shipment (the order's promised_by stands for them).
+    promised_by: str | None = None
     # Opaque handle the workflow waits on while the parcel travels (a Step Functions task token); never shown.
     resume_token: str | None = None
     cancelled: bool = False  # every line of it was cancelled before it left: it never ships
     capture_round: int = 0  # captures given back before it shipped (a hold or a change raced the shipping)
+    label_created_at: str | None = None  # when it was booked (None on shipments booked before this was kept)
+    delayed_at: str | None = None  # when the customer was told it is late (once)
+    last_notice: str | None = None  # "<kind>:<UTC day>" of the last carrier side report the customer was told about
+    settlement: Settlement | None = None  # how it was settled once lost or returned
+    replaces: str | None = None  # the lost or returned shipment this one sends again (nothing captured for it)
+    replaced_by: str | None = None  # the shipment that sends this one's lines again
     version: int = 0
 
     @property
@@ -67,7 +118,33 @@ class Shipment(BaseModel):
     def is_delivered(self) -> bool:
         return self.status == ShipmentStatus.DELIVERED
 
+    @property
+    def is_moving(self) -> bool:
+        """With the carrier on its way to the customer (not delivered, returning, returned or lost)."""
+        return self.status in MOVING
+
+    @property
+    def is_settled(self) -> bool:
+        """Lost or returned, and settled by a replacement or a refund: nothing more is awaited of it."""
+        return self.status in (St.LOST, St.RETURNED) and self.settlement in (Settlement.RESHIP, Settlement.REFUND)
+
+    @property
+    def is_done(self) -> bool:
+        """Nothing more to wait for: delivered, or settled."""
+        return self.is_delivered or self.is_settled
+
+    def can(self, event: ShipmentEvent) -> bool:
+        return self.status in SHIPMENT_TRANSITIONS[event][0]
+
+    def apply(self, event: ShipmentEvent) -> ShipmentStatus:
+        """The one way a shipment's status changes."""
+        allowed_from, to = SHIPMENT_TRANSITIONS[event]
+        if self.status not in allowed_from:
+            raise IllegalShipmentTransition(f"shipment {self.shipment_id} is {self.status}: cannot {event}")
+        self.status = to
+        return to
+
     def moves_forward_to(self, reported: TrackingStatus) -> ShipmentStatus | None:
-        """The status a carrier report moves this shipment to, or None when it would not move it forward."""
-        target = PROGRESS.get(reported)
-        return target if target is not None and RANK[target] > RANK[self.status] else None
+        """The status a carrier report moves this shipment to, or None when its table does not allow it."""
+        event = REPORTED.get(reported)
+        return SHIPMENT_TRANSITIONS[event][1] if event is not None and self.can(event) else None

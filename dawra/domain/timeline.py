@@ -15,6 +15,15 @@ class TimelineKind(enum.StrEnum):
     SHIPMENT_IN_TRANSIT = "shipment_in_transit"
     SHIPMENT_OUT_FOR_DELIVERY = "shipment_out_for_delivery"
     SHIPMENT_DELIVERED = "shipment_delivered"
+    # Late, lost, and what carriers report besides progress (each about one shipment; dawra.domain.shipment).
+    SHIPMENT_DELAYED = "shipment_delayed"  # past its promise and grace: an apology and a new estimate
+    SHIPMENT_LOST = "shipment_lost"  # declared lost in transit, with how it was settled (detail "settlement")
+    DELIVERY_ATTEMPTED = "delivery_attempted"  # the carrier tried and could not deliver
+    DELIVERY_EXCEPTION = "delivery_exception"  # the carrier reports a problem (address, customs, damage, ...)
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"  # waiting for the customer at a pickup point
+    SHIPMENT_RETURNING = "shipment_returning"  # the carrier is taking it back to its location
+    SHIPMENT_RETURNED = "shipment_returned"  # back at its location, its units on hand again (for operators)
+    RETURN_SETTLED = "return_settled"  # what was done about a returned parcel (detail "settlement")
     ORDER_COMPLETED = "order_completed"
     ORDER_CANCELLED = "order_cancelled"
     ORDER_NEEDS_ATTENTION = "order_needs_attention"
@@ -25,6 +34,11 @@ class TimelineKind(enum.StrEnum):
     ADDRESS_CHANGED = "address_changed"
     REFUNDED = "refunded"
     MESSAGE_RESENT = "message_resent"
+    SHIPMENTS_CANCELLED = "shipments_cancelled"  # the customer cancelled parcels of a split order before they left
+    CONTACT_CHANGED = "contact_changed"  # the customer chose how (email, SMS, both) and in which language to hear
+    FEEDBACK_REQUESTED = "feedback_requested"  # the customer is asked how it went, once, after the last delivery
+    FEEDBACK_RECEIVED = "feedback_received"  # their answer (rating, recommend score, comment) in its detail
+    ORDER_LINK_REQUESTED = "order_link_requested"  # a guest lookup matched: the link goes to the contact
 
 
 class TimelineEvent(BaseModel):

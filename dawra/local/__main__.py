@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--faults", default="", metavar="JSON|@FILE",
                     help='fault plan (local only), e.g. \'{"dynamodb": {"throttle": 0.2, "ambiguous": 0.05}, '
                          '"seed": 7}\' or @plan.json; see dawra/local/faults.py')
-    openapi = commands.add_parser("openapi", help="write the storefront and admin APIs' OpenAPI documents")
+    openapi = commands.add_parser("openapi", help="write the storefront, admin and customer APIs' OpenAPI documents")
     openapi.add_argument("--out", default="docs/api/openapi.json")
     openapi.add_argument("--admin-out", default="docs/api/admin-openapi.json")
+    openapi.add_argument("--customer-out", default="docs/api/customer-openapi.json")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -41,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from dawra.local.openapi import admin_document
 
         Path(args.admin_out).write_text(json.dumps(admin_document(), indent=2, ensure_ascii=False) + "\n")
-        print(f"wrote {args.out} and {args.admin_out}")
+        from dawra.local.openapi import customer_document
+
+        Path(args.customer_out).write_text(json.dumps(customer_document(), indent=2, ensure_ascii=False) + "\n")
+        print(f"wrote {args.out}, {args.admin_out} and {args.customer_out}")
         return 0
     if args.faults:
         from dawra.local.faults import FaultPlan

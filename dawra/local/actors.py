@@ -55,7 +55,9 @@ class Storefront:
 
 
 class SandboxCarrierSimulator:
-    """Posts signed webhooks in the sandbox carrier's own format."""
+    """Posts signed webhooks in the sandbox carrier's own format (its statuses and what each means:
+    dawra/adapters/carriers/sandbox.py). `occurred_at` is the carrier's clock: pass one in the future or before the
+    label to see it kept at the time received, flagged."""
 
     def __init__(self, base_url: str, secret: str):
         self.url = f"{base_url}/webhooks/carriers/sandbox"
@@ -63,21 +65,30 @@ class SandboxCarrierSimulator:
         self.sent = 0
 
     def post(self, tracking_number: str, status: str, event_id: str | None = None,
-             occurred_at: str | None = None, signature: str | None = None) -> HttpResult:
+             occurred_at: str | None = None, signature: str | None = None,
+             location: str = "Riyadh") -> HttpResult:
         self.sent += 1
         body = json.dumps({
             "event_id": event_id or f"sbx-{tracking_number}-{status}",
             "tracking_number": tracking_number,
             "status": status,
             "occurred_at": occurred_at or iso(datetime.now(UTC)),
-            "location": "Riyadh",
+            "location": location,
         }).encode()
         headers = {"Content-Type": "application/json",
                    "X-Carrier-Signature": signature or sign(body, self.secret, int(time.time()))}
         return http("POST", self.url, body, headers)
 
     def deliver(self, tracking_number: str) -> None:
-        for status in ("PICKED_UP", "OUT_FOR_DELIVERY", "DELIVERED"):
+        self.report(tracking_number, "PICKED_UP", "OUT_FOR_DELIVERY", "DELIVERED")
+
+    def return_to_sender(self, tracking_number: str) -> None:
+        """The parcel goes back and arrives at the location it left from."""
+        self.report(tracking_number, "PICKED_UP", "RETURNED_TO_SENDER", "RETURN_DELIVERED")
+
+    def report(self, tracking_number: str, *statuses: str) -> None:
+        """Each status in turn, now, each accepted (202) or an error."""
+        for status in statuses:
             result = self.post(tracking_number, status)
             if result.status != 202:
                 raise RuntimeError(f"webhook refused: {result.status} {result.body}")

@@ -12,6 +12,8 @@ What it adds to moto (each measured or documented in docs/decisions.md):
   handlers, the gateway's SQS integration and the pollers; `time_scale` shortens the pollers' SQS visibility
   timeouts. Both are local-only knobs for tests; neither exists in the topology.
 - moto's /moto-api/data.json works (see `_no_docker`), and the outbox lists emails and SMS in the order sent.
+- EventBridge Scheduler: moto keeps schedule groups and schedules but never fires one; the schedule poller
+  (dawra/local/pollers.py) does, for one-time ``at(...)`` schedules of the topology's groups, with the real clock.
 - Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too. Each function gets a
   role of its own (``dawra-local-<function id>``) whose inline policy is the topology's grants rendered with local
   ARNs (:meth:`EmbeddedCloud.policy_document`). moto does not enforce IAM: the policy is there to be compared.
@@ -47,7 +49,7 @@ from botocore.config import Config
 from dawra.contracts import env as E
 from dawra.local import faults as fault_injection
 from dawra.local.faults import FaultPlan, Faults, fault_scope
-from dawra.topology import TOPOLOGY, Function, Ref, Resource, Topology, UserPool
+from dawra.topology import TOPOLOGY, Function, Grant, Ref, Resource, ScheduleGroup, Topology, UserPool
 from dawra.topology.model import render_resource
 
 if TYPE_CHECKING:
@@ -62,6 +64,7 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE_PREFIX = "dawra-local-"  # + function id (one role per function) or state machine id
 GRANTS_POLICY = "topology-grants"
+SCHEDULER_ROLE_PREFIX = "dawra-local-scheduler-"  # + schedule group id: the role its schedules run with
 MAX_WARM_CONTAINERS = 8
 
 # Environment the local stack adds for every function (on AWS these are the deployment's concern).
@@ -387,6 +390,9 @@ class EmbeddedCloud:
         # moto's HTTP endpoint, when the stack runs one (set before start): the functions fetch the JWKS there.
         self.aws_endpoint: str | None = None
         self.jwks_url: str | None = None
+        # Parameters whose local value is only known when the stack starts (set before start), by parameter id: the
+        # gateway's URL is the customer-site-url, so a link in a message from the outbox opens in a browser.
+        self.parameter_values: dict[str, str] = {}
 
     # lifecycle
     def start(self) -> EmbeddedCloud:
@@ -507,10 +513,14 @@ class EmbeddedCloud:
 
     def policy_document(self, function: Function) -> dict[str, Any]:
         """The function's grants as an IAM policy: one statement per grant, in the topology's order."""
+        return self.grants_document(function.grants)
+
+    def grants_document(self, grants: tuple[Grant, ...]) -> dict[str, Any]:
+        """Grants (a function's, a schedule group role's) as an IAM policy, one statement per grant, in order."""
         return {"Version": "2012-10-17", "Statement": [
             {"Effect": grant.effect, "Action": list(grant.actions),
              "Resource": [self.resolve_resource(resource) for resource in grant.resources]}
-            for grant in function.grants]}
+            for grant in grants]}
 
     def _role(self, name: str, service: str) -> str:
         trust = {"Version": "2012-10-17", "Statement": [
@@ -564,6 +574,9 @@ class EmbeddedCloud:
             self.resolved[("topic", topic.id, "arn")] = sns.create_topic(Name=topic.name)["TopicArn"]
             self.resolved[("topic", topic.id, "name")] = topic.name
 
+        for group in topo.schedule_groups:  # after the queues their schedules send to
+            self._create_schedule_group(group)
+
         for secret in topo.secrets:
             value = secrets.token_hex(32)
             arn = self.client("secretsmanager").create_secret(Name=secret.name, SecretString=value)["ARN"]
@@ -572,7 +585,8 @@ class EmbeddedCloud:
             self.resolved[("secret", secret.id, "arn")] = arn
 
         for parameter in topo.parameters:
-            self.resolved[("parameter", parameter.id, "value")] = parameter.local_value
+            self.resolved[("parameter", parameter.id, "value")] = self.parameter_values.get(parameter.id,
+                                                                                      parameter.local_value)
         sender = self.resolved[("parameter", "sender-email", "value")]
         self.client("ses").verify_email_identity(EmailAddress=sender)
         for configuration_set in topo.configuration_sets:
@@ -612,6 +626,24 @@ class EmbeddedCloud:
                 name=machine.name, definition=definition, roleArn=self._role(ROLE_PREFIX + machine.id, "states"),
                 type="STANDARD")
 
+
+    def _create_schedule_group(self, group: ScheduleGroup) -> None:
+        """The group in moto's EventBridge Scheduler, and the role its schedules run with: trusted by the scheduler
+        acting for this group of this account, its inline policy the group's grants (sending to its queue). The
+        schedule poller (dawra/local/pollers.py) fires due schedules and checks that policy, as the scheduler
+        assuming the role would; moto itself neither fires schedules nor enforces IAM."""
+        arn: str = self.client("scheduler").create_schedule_group(Name=group.name)["ScheduleGroupArn"]
+        role_name = SCHEDULER_ROLE_PREFIX + group.id
+        trust = {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "scheduler.amazonaws.com"},
+             "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnEquals": {"aws:SourceArn": arn}}}]}
+        iam = self.client("iam")
+        role_arn: str = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        self.resolved[("schedule_group", group.id, "name")] = group.name
+        self.resolved[("schedule_group", group.id, "arn")] = arn
+        self.resolved[("schedule_group", group.id, "role_arn")] = role_arn
+        iam.put_role_policy(RoleName=role_name, PolicyName=GRANTS_POLICY,
+                            PolicyDocument=json.dumps(self.grants_document(group.grants)))
 
     def _create_user_pool(self, pool: UserPool) -> None:
         """The pool as the CDK app renders it, as far as moto models it: sign-in by username (AWS also takes the

@@ -139,3 +139,25 @@ def admin_document() -> dict[str, Any]:
             for status, why in answers.items():
                 operation["responses"].setdefault(status, {"description": why, "content": problem})
     return doc
+
+
+CUSTOMER_TITLE = "Dawra customer API"
+CUSTOMER_DESCRIPTION = """The customer's order, for a storefront that shows it on its own pages. Every customer message
+carries a link to the order's page, https://<site>/my-order/<token>; the same token, sent as a bearer token, reads the
+order here. A token is signed, expires and is revoked by an operator (then only the newest message's link works); any
+token that opens no order, for whatever reason, gets the same 404. The guest lookup sends an order's link to the
+contact on the order when its reference and contact match, and answers the same whether or not they did; it is rate
+limited per caller and per contact (429). The HTML pages (/my-order/...) are for browsers and not described here.
+Errors are application/problem+json (RFC 9457), as on the storefront API."""
+
+
+def customer_document() -> dict[str, Any]:
+    with _placeholder_settings():
+        app = _resolver("customer")
+        doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(
+            title=CUSTOMER_TITLE, version="0.1.0", description=CUSTOMER_DESCRIPTION, servers=SERVERS))
+    doc.setdefault("components", {})["securitySchemes"] = {"orderLink": {
+        "type": "http", "scheme": "bearer",
+        "description": "The token of the order's link (the last path segment of /my-order/<token>)"}}
+    doc["paths"]["/customer/order"]["get"]["security"] = [{"orderLink": []}]
+    return doc

@@ -7,7 +7,14 @@ DynamoDB stream: records in order per shard, batches of up to batch_size, Report
 first failed record), bisect a batch whose invocation fails outright, give up on a record after max_retry_attempts
 and send a description of it to the on-failure queue.
 
-Both invoke the function through the Lambda API, as the real mappings do. Their own SQS and stream calls are
+EventBridge Scheduler (which moto stores but never fires): each one-time ``at(...)`` schedule of a topology schedule
+group whose time has passed on the real UTC clock sends its Input to its target queue, if its role may (the role's
+inline policy allows sqs:SendMessage on that queue), and is then deleted (ActionAfterCompletion DELETE). A schedule
+whose role may not send is dropped (deleted, counted in `dropped`), as the scheduler drops an invocation it cannot
+make once its retries are spent. Sent but not deleted (a failed delete) means sent again on the next poll: delivery
+is at least once, as on AWS.
+
+The mappings invoke the function through the Lambda API, as the real ones do. Their own SQS and stream calls are
 made once (no botocore retries) and in fault scope (dawra/local/faults.py); like Lambda's managed pollers they
 outlive failures: a failed receive or stream read is tried again on the next poll, a failed delete a few
 times, after which the message comes back when its visibility timeout ends (consumers dedup).
@@ -17,13 +24,15 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from dawra.contracts.later import parse_at
 from dawra.local.faults import fault_scope
-from dawra.topology import QueueEventSource, StreamEventSource
+from dawra.topology import QueueEventSource, ScheduleGroup, StreamEventSource
 
 if TYPE_CHECKING:
     from dawra.local.cloud import EmbeddedCloud
@@ -249,6 +258,88 @@ class StreamPoller:
         }
 
 
+class SchedulePoller:
+    """Fires the due one-time schedules of one schedule group (see the module's docstring). A schedule's time is read
+    once per version of it (its last modification), so a poll of many pending jobs costs one list call."""
+
+    def __init__(self, cloud: EmbeddedCloud, group: ScheduleGroup):
+        self.cloud = cloud
+        self.group_name = cloud.resolve_ref("schedule_group", group.id, "name")
+        self.call_failures = 0
+        self.dropped: list[str] = []  # names of schedules whose role could not send to their target
+        # (name, last modification) -> when it fires; None: never (not an at() expression, or fired and kept)
+        self._fires_at: dict[tuple[str, str], datetime | None] = {}
+
+    def poll_once(self) -> int:
+        """Fire what is due; returns how many schedules were sent (or dropped)."""
+        with fault_scope():
+            return self._poll()
+
+    def _poll(self) -> int:
+        scheduler = self.cloud.client("scheduler", attempts=1)
+        try:
+            listed = [summary for page in scheduler.get_paginator("list_schedules").paginate(
+                GroupName=self.group_name) for summary in page["Schedules"]]
+        except CALL_ERRORS:
+            self.call_failures += 1  # the next poll lists them again
+            return 0
+        known, self._fires_at, fired = self._fires_at, {}, 0
+        for summary in listed:
+            key = (summary["Name"], str(summary.get("LastModificationDate")))
+            try:
+                self._fires_at[key] = known[key] if key in known else self._when(scheduler, summary["Name"])
+                at = self._fires_at[key]
+                if summary.get("State") != "DISABLED" and at is not None and at <= datetime.now(UTC):
+                    fired += self._fire(scheduler, key)
+            except CALL_ERRORS:
+                self.call_failures += 1  # this schedule is tried again on the next poll
+        return fired
+
+    def _when(self, scheduler: Any, name: str) -> datetime | None:
+        schedule = scheduler.get_schedule(GroupName=self.group_name, Name=name)
+        try:
+            at = parse_at(schedule["ScheduleExpression"])
+        except ValueError:
+            return None  # rate and cron schedules are not emulated (Dawra creates none)
+        zone = schedule.get("ScheduleExpressionTimezone") or "UTC"
+        return at if zone == "UTC" else at.replace(tzinfo=ZoneInfo(zone))
+
+    def _fire(self, scheduler: Any, key: tuple[str, str]) -> int:
+        name = key[0]
+        schedule = scheduler.get_schedule(GroupName=self.group_name, Name=name)
+        target = schedule["Target"]
+        if self._may_send(target["RoleArn"], target["Arn"]):
+            sqs = self.cloud.client("sqs", attempts=1)
+            account, queue_name = target["Arn"].split(":")[4:6]
+            url = sqs.get_queue_url(QueueName=queue_name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody=target["Input"])
+        else:
+            self.dropped.append(name)
+        if schedule.get("ActionAfterCompletion") == "DELETE":
+            scheduler.delete_schedule(GroupName=self.group_name, Name=name)
+        self._fires_at[key] = None  # a one-time schedule fires once (without DELETE it stays, completed)
+        return 1
+
+    def _may_send(self, role_arn: str, queue_arn: str) -> bool:
+        """Whether the role's inline policies allow sqs:SendMessage on the queue (exact ARNs, as the topology's
+        grants are): what assuming the role and sending with it would decide on AWS."""
+        iam = self.cloud.client("iam", attempts=1)
+        role_name = role_arn.rsplit("/", 1)[1]
+        try:
+            policy_names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+        except iam.exceptions.NoSuchEntityException:
+            return False
+        for policy_name in policy_names:
+            document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+            for statement in document["Statement"]:
+                actions, resources = statement["Action"], statement["Resource"]
+                if statement["Effect"] == "Allow" and "sqs:SendMessage" in (
+                        [actions] if isinstance(actions, str) else actions) and queue_arn in (
+                        [resources] if isinstance(resources, str) else resources):
+                    return True
+        return False
+
+
 def _low_level(dynamodb: dict[str, Any]) -> dict[str, Any]:
     """boto3 hands back Binary wrappers; a Lambda event carries plain JSON."""
     plain: dict[str, Any] = json.loads(json.dumps(dynamodb, default=str))
@@ -259,6 +350,7 @@ class Pollers:
     """All event source mappings; `drain()` runs them until nothing moves, `run_in_background()` keeps polling."""
 
     def __init__(self, cloud: EmbeddedCloud):
+        self.schedules = [SchedulePoller(cloud, group) for group in cloud.topology.schedule_groups]
         self.sqs = [SqsPoller(cloud, source) for source in cloud.topology.queue_event_sources]
         self.streams = [StreamPoller(cloud, source) for source in cloud.topology.stream_event_sources]
         self._stop = threading.Event()
@@ -266,13 +358,15 @@ class Pollers:
         self._lock = threading.Lock()
 
     def poll_once(self) -> int:
-        with self._lock:
-            return sum(p.poll_once() for p in self.sqs) + sum(p.poll_once() for p in self.streams)
+        with self._lock:  # schedules first: a job they send reaches its function in the same round
+            return (sum(p.poll_once() for p in self.schedules) + sum(p.poll_once() for p in self.sqs)
+                    + sum(p.poll_once() for p in self.streams))
 
     @property
     def call_failures(self) -> int:
-        """The pollers' own SQS and stream calls that failed (and were, or will be, tried again)."""
-        return sum(p.call_failures for p in self.sqs) + sum(p.call_failures for p in self.streams)
+        """The pollers' own scheduler, SQS and stream calls that failed (and were, or will be, tried again)."""
+        return (sum(p.call_failures for p in self.schedules) + sum(p.call_failures for p in self.sqs)
+                + sum(p.call_failures for p in self.streams))
 
     def drain(self, max_rounds: int = 100) -> int:
         """Poll until a round moves nothing and no call of the round failed (or max_rounds)."""

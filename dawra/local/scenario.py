@@ -24,7 +24,7 @@ AGENT_CUSTOMER_PHONE = "+966555123456"
 @dataclass
 class Scenario:
     completed: list[str] = field(default_factory=list)  # delivered on time
-    cancelled: list[str] = field(default_factory=list)  # out of stock
+    cancelled: list[str] = field(default_factory=list)  # placed with a payment link never paid; the agent cancels
     in_transit: list[str] = field(default_factory=list)  # shipped, not delivered yet
     on_hold: str = ""  # placed by the agent for a customer on the phone, two lines, held before shipping
     payment_link_order: str = ""  # placed by the agent with a payment link: on hold awaiting payment
@@ -48,8 +48,6 @@ STOREFRONT_ORDERS: list[tuple[str, dict[str, Any]]] = [
                    "shipping_method": "express",
                    "lines": [{"sku": "DALLAH-BRASS", "quantity": 1}, {"sku": "DATES-1KG", "quantity": 2}],
                    "payment_token": "tok_sandbox_approve"}),
-    ("cancelled", {"customer_id": "cust-lina", **customer("Lina <b>Haddad</b>", "lina@example.com"),
-                   "lines": [{"sku": "PRAYER-MAT", "quantity": 5}], "payment_token": "tok_sandbox_approve"}),
     ("in_transit", {"customer_id": "cust-huda", **customer("هدى القحطاني", "huda@example.com", language="ar"),
                     "lines": [{"sku": "DATES-1KG", "quantity": 1}], "payment_token": "tok_sandbox_approve"}),
 ]
@@ -57,6 +55,11 @@ AGENT_ORDER: dict[str, Any] = {
     "customer_id": "cust-khalid", **customer("Khalid Al-Shehri", "khalid@example.com", phone=AGENT_CUSTOMER_PHONE),
     "lines": [{"sku": "MUG-CLASSIC", "quantity": 1}, {"sku": "DATES-1KG", "quantity": 2}],
     "payment": "cash_on_delivery", "hold_reason": "Customer confirms the delivery day by phone"}
+# Checkout refuses an order the stock cannot cover (409), so the scenario's cancellation is an agent's: a payment
+# link the customer never paid.
+UNPAID_ORDER: dict[str, Any] = {
+    "customer_id": "cust-lina", **customer("Lina <b>Haddad</b>", "lina@example.com"),
+    "lines": [{"sku": "PRAYER-MAT", "quantity": 1}], "payment": "payment_link"}
 LINK_ORDER: dict[str, Any] = {
     "customer_id": "cust-noura", **customer("نورة العتيبي", "noura@example.com", phone="+966500000001",
                                             language="ar"),
@@ -89,6 +92,17 @@ def seed_backoffice_scenario(store: Storefront, carrier: SandboxCarrierSimulator
         order_id = placed.body["order"]["order_id"]
         store.wait_for(order_id, {"ON_HOLD"})
         setattr(scenario, attribute, order_id)
+    placed = agent.post("/orders", UNPAID_ORDER, key=f"scenario-{uuid.uuid4()}")
+    if placed.status != 201:
+        raise RuntimeError(f"the agent's order was refused: {placed.status} {placed.body}")
+    order_id = placed.body["order"]["order_id"]
+    store.wait_for(order_id, {"ON_HOLD"})
+    cancelled = agent.post(f"/orders/{order_id}/cancel", {"reason": "the payment link was never paid"},
+                           key=f"scenario-{uuid.uuid4()}")
+    if cancelled.status != 202:
+        raise RuntimeError(f"the agent's cancellation was refused: {cancelled.status} {cancelled.body}")
+    store.wait_for(order_id, {"CANCELLED"})
+    scenario.cancelled.append(order_id)
     return scenario
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import time
 from typing import TYPE_CHECKING, Any
 
 from dawra.domain.allocation import Location
@@ -22,10 +23,14 @@ CATALOG = [
                 tax_class="zero", weight_g=1000),
     CatalogItem(sku="PRAYER-MAT", title="Prayer mat", unit_price=Money(amount=12000, currency="SAR"), weight_g=800),
 ]
+# Handling days and the daily cut-off (local time) feed the delivery promise (dawra.domain.promise).
 LOCATIONS = [
-    Location(location_id="riyadh-dc", name="Riyadh distribution centre", kind="warehouse", priority=1, region="SA-01"),
-    Location(location_id="jeddah-store", name="Jeddah store", kind="store", priority=2, region="SA-02"),
-    Location(location_id="dammam-3pl", name="Dammam 3PL", kind="3pl", priority=3, region="SA-04"),
+    Location(location_id="riyadh-dc", name="Riyadh distribution centre", kind="warehouse", priority=1, region="SA-01",
+             country="SA", handling_days=1, cutoff=time(14, 0)),
+    Location(location_id="jeddah-store", name="Jeddah store", kind="store", priority=2, region="SA-02",
+             country="SA", handling_days=1, cutoff=time(12, 0)),
+    Location(location_id="dammam-3pl", name="Dammam 3PL", kind="3pl", priority=3, region="SA-04",
+             country="SA", handling_days=2, cutoff=time(16, 0)),
 ]
 STOCK = {
     ("MUG-CLASSIC", "riyadh-dc"): 40,

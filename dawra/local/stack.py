@@ -10,6 +10,7 @@ from dawra.local.cloud import EmbeddedCloud, OutboxMessage, read_outbox
 from dawra.local.faults import FaultPlan
 from dawra.local.gateway import Gateway
 from dawra.local.pollers import Pollers
+from dawra.topology.customer import SITE_URL
 
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
@@ -38,6 +39,9 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the demo's output
+        # Known before the cloud starts: the order links in customer messages start with the gateway's URL.
+        self.gateway_port = self.gateway_port or _free_port()
+        self.cloud.parameter_values[SITE_URL.id] = f"http://127.0.0.1:{self.gateway_port}"
         if self.aws_port is not None:  # known before the cloud starts: functions fetch the pool's JWKS there
             self.aws_port = self.aws_port or _free_port()
             self.cloud.aws_endpoint = f"http://127.0.0.1:{self.aws_port}"

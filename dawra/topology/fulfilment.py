@@ -5,6 +5,7 @@ from __future__ import annotations
 from dawra.contracts import env as E
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
+from .later import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 from .model import AnyResource, Function, Grant, Ref, StateMachine, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 
@@ -52,11 +53,16 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=256,
         timeout_s=10,
-        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE,
-                     E.DELIVERY_GRACE_HOURS: Ref(kind="parameter", id="delivery-grace-hours", attr="value")},
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN),
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **SCHEDULE_LATER_ENV,
+                     E.DELIVERY_GRACE_HOURS: Ref(kind="parameter", id="delivery-grace-hours", attr="value"),
+                     E.FEEDBACK_AFTER_HOURS: Ref(kind="parameter", id="feedback-after-hours", attr="value"),
+                     E.DELIVERY_LOST_AFTER_HOURS: Ref(kind="parameter", id="delivery-lost-after-hours", attr="value"),
+                     E.LOST_PARCEL_POLICY: Ref(kind="parameter", id="lost-parcel-policy", attr="value")},
+        # CompleteOrder schedules the feedback ask (SCHEDULE_LATER: schedules of the later group, its role only).
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *SCHEDULE_LATER),
         purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForDelivery "
-                "(stores the task token) and CompleteOrder.",
+                "(stores the task token), DeliveryLate and SettleClaim (late, lost and returned parcels) and "
+                "CompleteOrder.",
     ),
 )
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ResourceKind = Literal["table", "queue", "topic", "secret", "state_machine", "parameter", "configuration_set",
-                       "user_pool"]
+                       "user_pool", "schedule_group"]
 
 
 class _Frozen(BaseModel):
@@ -28,8 +28,9 @@ class Ref(_Frozen):
 
     kind: ResourceKind
     id: str
-    # "id" and "client_id": a user pool's id and its app client's id
-    attr: Literal["name", "arn", "url", "stream_arn", "value", "id", "client_id"] = "name"
+    # "id" and "client_id": a user pool's id and its app client's id; "role_arn": the role a schedule group's schedules
+    # run with (the scheduler assumes it to send to the group's queue)
+    attr: Literal["name", "arn", "url", "stream_arn", "value", "id", "client_id", "role_arn"] = "name"
 
 
 class KeySchema(_Frozen):
@@ -92,6 +93,24 @@ class ConfigurationSet(_Frozen):
     purpose: str
 
 
+class ScheduleGroup(_Frozen):
+    """An EventBridge Scheduler schedule group for one-off jobs (dawra.ports.Later), and the role its schedules run
+    with: the scheduler assumes it (for this account and this group only) to send each job to ``queue``, and it may
+    do nothing else. The schedules themselves are created at run time, by the functions given SCHEDULE_LATER
+    (dawra/topology/later.py)."""
+
+    id: str
+    name: str
+    queue: str  # id of the Queue every schedule of the group sends its job to
+    purpose: str
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        """The role's statements, rendered by each side like a function's: send to the group's queue, nothing else
+        (SSE-SQS: no key to use)."""
+        return (Grant(actions=("sqs:SendMessage",), resources=(arn("queue", self.queue),)),)
+
+
 class UserGroup(_Frozen):
     name: str
     description: str
@@ -118,28 +137,30 @@ class UserPool(_Frozen):
 
 
 class Arn(_Frozen):
-    """The ARN of a resource in this topology (``ref.attr`` "arn" or "stream_arn"), followed by ``suffix``
-    (e.g. "/index/by-customer")."""
+    """The ARN of a resource in this topology (``ref.attr`` "arn", "stream_arn" or "role_arn"), followed by
+    ``suffix`` (e.g. "/index/by-customer")."""
 
     ref: Ref
     suffix: str = ""
 
     @model_validator(mode="after")
     def _an_arn(self) -> Arn:
-        if self.ref.attr not in ("arn", "stream_arn"):
+        if self.ref.attr not in ("arn", "stream_arn", "role_arn"):
             raise ValueError(f"{self.ref} is not an ARN")
         return self
 
 
 class NamedArn(_Frozen):
     """``arn:<partition>:<service>:<region>:<account>:<resource_type>/<name>`` for what AWS addresses by a name
-    another resource holds (an SES identity, an SES configuration set). ``domain_of``: the name is what follows
-    "@" in that value (the domain of an email address)."""
+    another resource holds (an SES identity, an SES configuration set, the schedules of a schedule group).
+    ``domain_of``: the name is what follows "@" in that value (the domain of an email address). ``suffix`` follows
+    the name (e.g. "/*": every schedule of the group named)."""
 
     service: str
     resource_type: str
     name: Ref
     domain_of: bool = False
+    suffix: str = ""
 
 
 class AnyResource(_Frozen):
@@ -183,7 +204,8 @@ def render_resource(resource: Resource, side: Side) -> str:
     name = side.ref(resource.name)
     if resource.domain_of:
         name = side.domain_of(name)
-    return f"arn:{side.partition}:{resource.service}:{side.region}:{side.account}:{resource.resource_type}/{name}"
+    return (f"arn:{side.partition}:{resource.service}:{side.region}:{side.account}:{resource.resource_type}/{name}"
+            f"{resource.suffix}")
 
 
 class Grant(_Frozen):
@@ -304,6 +326,15 @@ class Topology(_Frozen):
     queue_event_sources: tuple[QueueEventSource, ...]
     stream_event_sources: tuple[StreamEventSource, ...]
     user_pools: tuple[UserPool, ...] = ()
+    schedule_groups: tuple[ScheduleGroup, ...] = ()
+
+    @model_validator(mode="after")
+    def _schedule_groups_send_to_queues(self) -> Topology:
+        queues = {queue.id for queue in self.queues}
+        for group in self.schedule_groups:
+            if group.queue not in queues:
+                raise ValueError(f"schedule group {group.id}: {group.queue} names no queue of this topology")
+        return self
 
     @model_validator(mode="after")
     def _cognito_routes_have_one_pool(self) -> Topology:
@@ -326,7 +357,8 @@ class Topology(_Frozen):
     def _by_kind(self) -> dict[str, tuple[_Identified, ...]]:
         return {"table": self.tables, "queue": self.queues, "topic": self.topics, "secret": self.secrets,
                 "parameter": self.parameters, "configuration_set": self.configuration_sets,
-                "state_machine": self.state_machines, "user_pool": self.user_pools}
+                "state_machine": self.state_machines, "user_pool": self.user_pools,
+                "schedule_group": self.schedule_groups}
 
     def table(self, id: str) -> Table:
         return _by_id(self.tables, id)
@@ -342,6 +374,9 @@ class Topology(_Frozen):
 
     def user_pool(self, id: str) -> UserPool:
         return _by_id(self.user_pools, id)
+
+    def schedule_group(self, id: str) -> ScheduleGroup:
+        return _by_id(self.schedule_groups, id)
 
     @property
     def operators_pool(self) -> UserPool:

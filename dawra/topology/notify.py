@@ -7,6 +7,7 @@ from dawra.adapters.dynamo.stream import stream_filter
 from dawra.contracts import env as E
 from dawra.domain.notifications import STREAM_KINDS
 
+from .customer import LINKS, READ_LINK_KEY
 from .data import ORDERS_TABLE, READ_ORDERS, WRITE_ORDERS
 from .model import (
     AnyResource,
@@ -81,9 +82,10 @@ FUNCTIONS = (
             E.SENDER_EMAIL: _SENDER,
             E.SMS_SENDER_ID: Ref(kind="parameter", id="sms-sender-id", attr="value"),
             E.SES_CONFIGURATION_SET: Ref(kind="configuration_set", id="notifications", attr="name"),
+            **LINKS,  # every message carries the order page's signed link, the shop's name and its support contact
         },
         # Reading the Orders stream and sending to notify-failures are the stream event source mapping's own grant.
-        grants=(READ_ORDERS, WRITE_ORDERS, SEND_EMAIL, SEND_SMS, SMS_ONLY),
+        grants=(READ_ORDERS, WRITE_ORDERS, SEND_EMAIL, SEND_SMS, SMS_ONLY, READ_LINK_KEY),
         purpose="Consumes the Orders stream: timeline events become emails (SES) or SMS (SNS), each sent once.",
     ),
 )

@@ -22,7 +22,28 @@ TOPICS = (Topic(id="ops-alerts", name="dawra-ops-alerts",
 DELIVERY_GRACE_HOURS = Parameter(
     id="delivery-grace-hours",
     local_value="48",
-    purpose="Hours after the promised delivery date before an undelivered parcel is handed to a person.",
+    purpose="Hours after the promised delivery date before the customer of an undelivered parcel is told it is "
+            "late (an apology and a new estimate).",
+)
+
+DELIVERY_LOST_AFTER_HOURS = Parameter(
+    id="delivery-lost-after-hours",
+    local_value="240",
+    purpose="Hours after the promised delivery date before an undelivered parcel is declared lost in transit and "
+            "settled by the lost-parcel policy (read as the grace when shorter).",
+)
+
+LOST_PARCEL_POLICY = Parameter(
+    id="lost-parcel-policy",
+    local_value="agent",
+    purpose="What happens to a parcel lost in transit or returned to sender: reship (send its lines again, "
+            "nothing charged), refund (its share of the payment), or agent (a person decides).",
+)
+
+FEEDBACK_AFTER_HOURS = Parameter(
+    id="feedback-after-hours",
+    local_value="72",
+    purpose="Hours after an order is complete (its last parcel delivered) before the customer is asked for feedback.",
 )
 
 OPS_ALERTS = {E.OPS_ALERTS_TOPIC_ARN: Ref(kind="topic", id="ops-alerts", attr="arn")}

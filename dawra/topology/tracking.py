@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dawra.contracts import env as E
 
-from .data import ORDERS_TABLE, READ_ORDERS, WRITE_ORDERS
+from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .fulfilment import ANSWER_TASK_TOKEN
 from .model import Function, Grant, Queue, QueueEventSource, Ref, Route, Secret, arn
 from .operations import POWERTOOLS_ENV
@@ -47,11 +47,14 @@ FUNCTIONS = (
         environment={
             **POWERTOOLS_ENV,
             **ORDERS_TABLE,
+            **INVENTORY_TABLE,
             E.SANDBOX_CARRIER_SECRET: Ref(kind="secret", id="carrier-sandbox-webhook"),
         },
-        # Reading the carrier-tracking queue is the SQS event source mapping's own grant.
-        grants=(READ_ORDERS, WRITE_ORDERS, ANSWER_TASK_TOKEN, *READ_CARRIER_SECRETS),
-        purpose="Consumes carrier webhooks from SQS: verify, normalise, dedup, update shipments, resume on delivery.",
+        # Reading the carrier-tracking queue is the SQS event source mapping's own grant. The inventory: a parcel
+        # returned to sender is counted back into its location's stock when it arrives there.
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *READ_CARRIER_SECRETS),
+        purpose="Consumes carrier webhooks from SQS: verify, normalise, dedup, update shipments, resume on delivery, "
+                "restock and end the wait of a parcel returned to sender.",
     ),
 )
 

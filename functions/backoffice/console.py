@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from dawra.bootstrap import build_console
 from dawra.contracts.env import settings
+from dawra.entrypoints import page_response
 from dawra.web.console import Console
 from dawra.web.http import request_from_event
 
@@ -23,9 +24,7 @@ console = Console(parts.office, parts.verify, parts.sign_in, parts.session_key, 
 @app.route("/admin(/.*)?", method=["GET", "POST"])
 @tracer.capture_method(capture_response=False)  # pages hold customer data: never in a trace
 def page() -> Response[str | bytes]:
-    answer = console.handle(request_from_event(app.current_event.raw_event))
-    return Response(status_code=answer.status, content_type=answer.content_type, body=answer.body,
-                    headers={**answer.all_headers(), **({"Set-Cookie": answer.cookies} if answer.cookies else {})})
+    return page_response(console.handle(request_from_event(app.current_event.raw_event)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -1,5 +1,5 @@
 """State machine tasks ShipShipment, WaitWhileOnHold and WaitForDelivery (each parks the workflow on the
-shipment) and CompleteOrder."""
+shipment), DeliveryLate and SettleClaim (a late, lost or returned parcel) and CompleteOrder."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from dawra.contracts.env import settings
 from dawra.contracts.tasks import (
     AwaitDeliveryInput,
     AwaitReleaseInput,
+    DeliveryLateInput,
+    SettleClaimInput,
     ShipShipmentInput,
     ShipTask,
     parse_task,
@@ -38,6 +40,14 @@ def handler(event: dict, context) -> dict:
         return tasks.await_release(task.order_id, task.shipment_id, task.task_token)
     if isinstance(task, AwaitDeliveryInput):
         return tasks.await_delivery(task.order_id, task.shipment_id, task.task_token)
+    if isinstance(task, DeliveryLateInput):
+        return tasks.delivery_late(task.order_id, task.shipment_id).model_dump()
+    if isinstance(task, SettleClaimInput):
+        settled = tasks.settle_claim(task.order_id, task.shipment_id)
+        logger.info("parcel settled", extra={"order_id": task.order_id, "outcome": settled.outcome})
+        return settled.model_dump()
     result = tasks.complete_order(task.order_id)
     metrics.add_metric(name=M.ORDERS_COMPLETED, unit=MetricUnit.Count, value=1)
+    if result.get("then", "arranged") != "arranged":
+        logger.warning("order complete; its feedback ask could not be arranged", extra=result)
     return result

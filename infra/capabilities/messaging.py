@@ -26,6 +26,9 @@ CARRIER_KEY_ROTATION = ("A carrier webhook HMAC key is shared with the carrier o
 ROTATION_REASONS = {
     "console-session-key": "The console's CSRF key signs form tokens that live for one session; replacing its value "
     "(put-secret-value) rotates it at the cost of open forms being submitted again, no rotation Lambda needed.",
+    "order-link-key": "The order-link key signs the links in customer messages (180 days) and the page's form tokens; "
+    "replacing its value ends every link already sent, so it is replaced by hand (put-secret-value) when it must "
+    "be, never on a schedule; a customer then gets a fresh link by the guest lookup.",
 }
 ALARM_TOPIC = "ops-alerts"  # the topic the CloudWatch alarms notify (infra/capabilities/observability.py)
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")

@@ -1,7 +1,8 @@
 """CloudWatch: alarms (to the ops-alerts topic) and the Dawra dashboard.
 
-Alarms: a message in any dead-letter store (carrier-tracking DLQ, notify failures), failed / timed-out / aborted
-executions, API 5xx, and errors and throttles of every function. The dashboard shows the business metrics the
+Alarms: a message in any dead-letter store (carrier-tracking DLQ, later-jobs DLQ, notify failures), failed /
+timed-out / aborted executions, API 5xx, errors and throttles of every function, and a job for later the scheduler
+dropped. The dashboard shows the business metrics the
 functions emit with Powertools (namespace POWERTOOLS_METRICS_NAMESPACE, dimension service=POWERTOOLS_SERVICE_NAME)
 beside the technical ones.
 """
@@ -26,7 +27,8 @@ FIVE_MINUTES = Duration.minutes(5)
 
 
 class Observability(Construct):
-    def __init__(self, scope: Construct, id: str, *, topology: Topology, messaging, functions, lifecycle, api):
+    def __init__(self, scope: Construct, id: str, *, topology: Topology, messaging, functions, lifecycle, api,
+                 later=None):
         super().__init__(scope, id)
         alarm_action = actions.SnsAction(messaging.topics[ALARM_TOPIC])
         self.alarms: list[cloudwatch.Alarm] = []
@@ -64,6 +66,13 @@ class Observability(Construct):
                   "An order execution timed out.")
             alarm(f"{cid}ExecutionsAborted", state_machine.metric_aborted(period=FIVE_MINUTES, statistic="Sum"),
                   "An order execution was aborted.")
+
+        # A job for later the scheduler gave up on (its retries spent, e.g. the role could not send to the queue) is
+        # lost: nothing else would say so.
+        for group_id, group in (later.groups if later else {}).items():
+            alarm(f"{pascal(group_id)}SchedulesDropped", group.metric_dropped(period=FIVE_MINUTES, statistic="Sum"),
+                  f"EventBridge Scheduler dropped a job for later in {topology.schedule_group(group_id).name}: it "
+                  "never reached the later-jobs queue.")
 
         alarm("Api5xx", api.api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
               "The API answered 5xx (a function failed or a webhook could not be stored).", threshold=5)

@@ -31,7 +31,9 @@ from dawra.local.stack import LocalStack
 PLAN = {"dynamodb": {"throttle": 0.2, "ambiguous": 0.05}, "sqs": {"throttle": 0.2, "ambiguous": 0.05},
         "stepfunctions": {"throttle": 0.2, "ambiguous": 0.05}, "seed": 20261201}
 SETTLED = {"COMPLETED", "CANCELLED", "NEEDS_ATTENTION"}
-NOTIFIED = {"order_confirmed", "shipment_shipped", "shipment_delivered", "order_cancelled"}
+# The timeline events that send a message: the confirmation is sent for the reservation (stock_reserved), so an
+# order the stock cannot cover after all hears only its cancellation.
+NOTIFIED = {"stock_reserved", "shipment_shipped", "shipment_delivered", "order_cancelled"}
 RETRYABLE = {500, 502, 503}
 
 
@@ -73,8 +75,9 @@ def workload(run: str) -> list[tuple[str, dict]]:
                        "payment_token": "tok_sandbox_approve"}
     singles = [order(f"single{i}", {"MUG-CLASSIC": 1 + i % 2}) for i in range(5)]
     splits = [order(f"split{i}", {"DALLAH-BRASS": 1, "DATES-1KG": 1}) for i in range(3)]
-    sold_out = [order(f"soldout{i}", {"PRAYER-MAT": 5}) for i in range(2)]
-    return singles + splits + sold_out
+    sold_out = [order(f"soldout{i}", {"PRAYER-MAT": 5}) for i in range(2)]  # visibly short: refused at checkout
+    contested = [order(f"contested{i}", {"PRAYER-MAT": 2}) for i in range(2)]  # two mats, two orders for both
+    return singles + splits + sold_out + contested
 
 
 def test_invariants_hold_under_throttling_and_ambiguous_failures(chaos):
@@ -89,18 +92,27 @@ def test_invariants_hold_under_throttling_and_ambiguous_failures(chaos):
 
     cloud.faults.set_plan(FaultPlan.parse(json.dumps(PLAN)))
 
-    # Checkouts: each placed twice with the same key, concurrently; both answers must name the same order.
+    # Checkouts: each placed twice with the same key, concurrently; both answers must name the same order, or both
+    # refuse it as out of stock (the sold-out ones always; a contested one when the other took the mats first).
     def checkout(item):
         email, body = item
         key = f"chaos-{run}-{email}"
         with ThreadPoolExecutor(max_workers=2) as pair:
             answers = list(pair.map(lambda _: retrying(lambda: store.place_order(body, key)), range(2)))
-        assert all(a.status == 201 for a in answers), json.dumps([(a.status, a.body) for a in answers])
+        expected = {409} if email.startswith("soldout") else {201, 409} if email.startswith("contested") else {201}
+        assert {a.status for a in answers} in ({201}, {409}) and answers[0].status in expected, json.dumps(
+            [(a.status, a.body) for a in answers])
+        if answers[0].status == 409:
+            assert all(a.body["code"] == "out_of_stock" and a.body["availability"] for a in answers)
+            return email, None
         assert answers[0].body["order_id"] == answers[1].body["order_id"]
         return email, answers[0].body["order_id"]
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        placed = list(pool.map(checkout, orders))
+        answered = list(pool.map(checkout, orders))
+    placed = [(email, order_id) for email, order_id in answered if order_id]
+    refused = [email for email, order_id in answered if not order_id]
+    assert sum(1 for email in refused if email.startswith("soldout")) == 2
 
     def get(order_id):
         return retrying(lambda: store.get_order(order_id)).body
@@ -189,6 +201,7 @@ def test_invariants_hold_under_throttling_and_ambiguous_failures(chaos):
     for email, order_id in placed:
         expected = sum(1 for e in finals[order_id]["timeline"] if e["kind"] in NOTIFIED)
         assert sent[email] == expected, (email, sent[email], expected)
+    assert not [email for email in refused if sent[email]]  # a refused checkout tells nobody anything
 
     # 5. The DLQs are empty, or what is there says why.
     sqs = cloud.client("sqs")

@@ -45,6 +45,8 @@ def test_resource_counts_match_topology(synth):
         "AWS::Cognito::UserPoolClient": len(TOPOLOGY.user_pools),
         "AWS::Cognito::UserPoolGroup": sum(len(pool.groups) for pool in TOPOLOGY.user_pools),
         "AWS::ApiGateway::Authorizer": int(any(r.authorization == "cognito" for r in TOPOLOGY.routes)),
+        "AWS::Scheduler::ScheduleGroup": len(TOPOLOGY.schedule_groups),
+        "AWS::Scheduler::Schedule": 0,  # schedules are made at run time (dawra/adapters/later.py), never deployed
     }
     actual = {cfn_type: len(synth.of_type(cfn_type)) for cfn_type in expected}
     assert actual == expected
@@ -114,8 +116,22 @@ def _user_pool(synth, pool_id: str) -> tuple[str, str]:
     return pool_lid, client_lid
 
 
+def _schedule_group(synth, group_id: str) -> tuple[str, str]:
+    """The logical ids of the topology group's schedule group and of the role its schedules run with (the one role
+    the scheduler may assume for that group)."""
+    group_lid, _ = synth.one("AWS::Scheduler::ScheduleGroup", Name=TOPOLOGY.schedule_group(group_id).name)
+    (role_lid,) = [lid for lid, role in synth.of_type("AWS::IAM::Role").items()
+                   if role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0].get("Condition", {})
+                   .get("ArnEquals", {}).get("aws:SourceArn") == {"Fn::GetAtt": [group_lid, "Arn"]}]
+    return group_lid, role_lid
+
+
 def _resolves_to(synth, value, ref: Ref) -> bool:
     """Does the template value point at the resource (and attribute) the topology Ref names?"""
+    if ref.kind == "schedule_group":
+        group_lid, role_lid = _schedule_group(synth, ref.id)
+        return value == {"name": {"Ref": group_lid}, "arn": {"Fn::GetAtt": [group_lid, "Arn"]},
+                         "role_arn": {"Fn::GetAtt": [role_lid, "Arn"]}}[ref.attr]
     if ref.kind == "user_pool":
         pool_lid, client_lid = _user_pool(synth, ref.id)
         return value == {"id": {"Ref": pool_lid}, "client_id": {"Ref": client_lid},
@@ -316,6 +332,9 @@ _CFN = {
 def _token(synth, ref: Ref):
     if ref.kind == "parameter":
         return {"Ref": "".join(p.capitalize() for p in ref.id.split("-"))}
+    if ref.kind == "schedule_group":
+        group_lid, role_lid = _schedule_group(synth, ref.id)
+        return {"name": {"Ref": group_lid}, "role_arn": {"Fn::GetAtt": [role_lid, "Arn"]}}[ref.attr]
     cfn_type, name_prop, specs = _CFN[ref.kind]
     lid, _ = synth.one(cfn_type, **{name_prop: next(s.name for s in specs if s.id == ref.id)})
     return {
@@ -341,7 +360,8 @@ def _rendered(synth, resource):
     if resource.domain_of:
         name = {"Fn::Select": [1, {"Fn::Split": ["@", name]}]}
     return {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":{resource.service}:", {"Ref": "AWS::Region"},
-                              ":", {"Ref": "AWS::AccountId"}, f":{resource.resource_type}/", name]]}
+                              ":", {"Ref": "AWS::AccountId"}, f":{resource.resource_type}/", name,
+                              *([resource.suffix] if resource.suffix else [])]]}
 
 
 def _pairs(actions, resources, effect: str = "Allow") -> set[tuple[str, str, str]]:
@@ -391,3 +411,28 @@ def test_star_reasons_from_the_topology_are_the_role_acknowledgments(synth):
         for grant in function.grants:
             for star in (r for r in grant.resources if isinstance(r, AnyResource)):
                 assert star.reason in reason
+
+
+@pytest.mark.parametrize("group", TOPOLOGY.schedule_groups, ids=lambda g: g.id)
+def test_schedule_group_role_is_the_schedulers_for_that_group_only_and_holds_exactly_its_grants(synth, group):
+    group_lid, role_lid = _schedule_group(synth, group.id)
+    assert synth.resources[group_lid]["DeletionPolicy"] == "Retain"  # pending jobs are data (cdk.json default)
+    role = synth.resources[role_lid]["Properties"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"} and trust["Action"] == "sts:AssumeRole"
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                                  "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [group_lid, "Arn"]}}}
+    assert "ManagedPolicyArns" not in role and "Policies" not in role
+    in_template = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_lid} in policy["Properties"]["Roles"]:
+            assert policy["Properties"]["Roles"] == [{"Ref": role_lid}]
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                assert set(statement) == {"Action", "Effect", "Resource"}, statement
+                actions, resources = statement["Action"], statement["Resource"]
+                in_template |= _pairs([actions] if isinstance(actions, str) else actions,
+                                      resources if isinstance(resources, list) else [resources], statement["Effect"])
+    granted = set().union(*(_pairs(g.actions, [_rendered(synth, r) for r in g.resources], g.effect)
+                            for g in group.grants))
+    assert in_template == granted == _pairs(["sqs:SendMessage"],
+                                            [_token(synth, Ref(kind="queue", id=group.queue, attr="arn"))])

@@ -25,16 +25,17 @@ def test_synthesised_without_docker_or_bundling(synth):
     assert all(f["Properties"]["Layers"] == [{"Ref": layer_id}] for f in functions)
 
 
-def test_every_route_is_authorised_except_the_webhook_and_the_console(synth):
-    console = TOPOLOGY.function("console").name
+def test_every_route_is_authorised_except_the_webhook_the_console_and_the_customers_page(synth):
+    own_checks = {TOPOLOGY.function("console").name, TOPOLOGY.function("customer").name}
     for method in synth.of_type("AWS::ApiGateway::Method").values():
         props = method["Properties"]
         is_webhook = props["Integration"]["Type"] == "AWS"
         target = json.dumps(props["Integration"].get("Uri"))
         is_console = not is_webhook and any(
             lid in target for lid, f in synth.of_type("AWS::Lambda::Function").items()
-            if f["Properties"]["FunctionName"] == console)
-        if is_webhook or is_console:  # HMAC-signed webhooks; the console verifies its own session cookie
+            if f["Properties"]["FunctionName"] in own_checks)
+        # HMAC-signed webhooks; the console verifies its own session cookie, the customer's page its signed links
+        if is_webhook or is_console:
             assert props["AuthorizationType"] == "NONE"
         else:
             assert props["AuthorizationType"] in ("AWS_IAM", "COGNITO_USER_POOLS")

@@ -86,9 +86,9 @@ def test_sqs_event_with_a_stored_webhook(local_stack, unique):
 def test_dynamodb_stream_event(local_stack, unique):
     email = f"{unique('stream')}@example.com"
     order_id = place(local_stack, unique, email)
-    event_id = f"order_confirmed:{order_id}"
+    event_id = f"stock_reserved:{order_id}"  # the event the confirmation is sent for
     new_image = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"EVENT#{event_id}"}, "entity": {"S": "timeline"},
-                 "event_id": {"S": event_id}, "order_id": {"S": order_id}, "kind": {"S": "order_confirmed"},
+                 "event_id": {"S": event_id}, "order_id": {"S": order_id}, "kind": {"S": "stock_reserved"},
                  "at": {"S": "2026-11-23T10:00:00.000Z"}, "detail": {"M": {}}}
     other = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}, "entity": {"S": "order"}}
     def record(seq: int, image: dict, name: str = "INSERT") -> dict:

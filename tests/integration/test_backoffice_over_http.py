@@ -114,7 +114,7 @@ def test_every_order_action_is_in_the_audit_trail_and_a_replay_acts_once(office,
     assert replay.status == 200 and replay.body["replayed"] is True
     shipped = store.wait_for(order_id, {"SHIPPED"})
     assert shipped["totals"]["total"]["amount"] < placed.body["order"]["totals"]["total"]["amount"]
-    confirmed = next(e for e in shipped["timeline"] if e["kind"] == "order_confirmed")
+    confirmed = next(e for e in shipped["timeline"] if e["kind"] == "stock_reserved")  # sent the confirmation
     assert agent.post(f"/orders/{order_id}/messages/{confirmed['event_id']}/resend", {"reason": "lost"},
                       key()).status == 200
     assert manager.post(f"/orders/{order_id}/refunds", {"amount": 500, "reason": "goodwill"}, key()).status == 200

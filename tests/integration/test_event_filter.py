@@ -15,8 +15,9 @@ def record(event_name: str, entity: str, kind: str | None = None) -> dict:
 
 def test_the_notifier_only_sees_new_timeline_events_a_customer_hears_about():
     assert matches(NOTIFY_FILTER, record("INSERT", "timeline", "shipment_delivered"))
-    assert not matches(NOTIFY_FILTER, record("INSERT", "timeline", "stock_reserved"))
-    assert not matches(NOTIFY_FILTER, record("MODIFY", "timeline", "order_confirmed"))
+    assert matches(NOTIFY_FILTER, record("INSERT", "timeline", "stock_reserved"))  # sends the confirmation
+    assert not matches(NOTIFY_FILTER, record("INSERT", "timeline", "order_confirmed"))  # placed: nothing yet
+    assert not matches(NOTIFY_FILTER, record("MODIFY", "timeline", "stock_reserved"))
     assert not matches(NOTIFY_FILTER, record("INSERT", "order"))
     assert not matches(NOTIFY_FILTER, {"eventName": "INSERT", "dynamodb": {}})
 

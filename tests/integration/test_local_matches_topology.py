@@ -1,6 +1,6 @@
 """The local stack creates exactly what dawra.topology describes (the CDK app is checked against it in tests/infra)."""
 
-from dawra.local.cloud import GRANTS_POLICY, ROLE_PREFIX
+from dawra.local.cloud import GRANTS_POLICY, ROLE_PREFIX, SCHEDULER_ROLE_PREFIX
 from dawra.topology import TOPOLOGY, AnyResource, Arn, NamedArn
 
 
@@ -37,6 +37,10 @@ def test_tables_queues_topics_functions_state_machines_and_routes(local_stack):
     configuration_sets = cloud.client("ses").list_configuration_sets()["ConfigurationSets"]
     assert sorted(c["Name"] for c in configuration_sets) == sorted(c.name for c in TOPOLOGY.configuration_sets)
 
+    groups = cloud.client("scheduler").list_schedule_groups()["ScheduleGroups"]
+    assert sorted(g["Name"] for g in groups if g["Name"] != "default") == sorted(
+        g.name for g in TOPOLOGY.schedule_groups)
+
     assert [(r.method, r.path) for r, _ in local_stack.gateway.routes] == [(r.method, r.path)
                                                                             for r in TOPOLOGY.routes]
 
@@ -63,14 +67,40 @@ def test_each_function_runs_with_a_role_holding_its_rendered_grants(local_stack)
     machines = {m["stateMachineArn"] for m in cloud.client("stepfunctions").list_state_machines()["stateMachines"]}
     identities = set(cloud.client("ses").list_identities()["Identities"])
     sets = {c["Name"] for c in cloud.client("ses").list_configuration_sets()["ConfigurationSets"]}
+    roles = {r["Arn"] for r in iam.list_roles(MaxItems=1000)["Roles"]}
+    groups = {g["Name"] for g in cloud.client("scheduler").list_schedule_groups()["ScheduleGroups"]}
     for function in TOPOLOGY.functions:
         for grant in function.grants:
             for resource in grant.resources:
                 rendered = cloud.resolve_resource(resource)
                 if isinstance(resource, Arn):
-                    assert rendered.removesuffix(resource.suffix) in tables | secrets | topics | machines, rendered
+                    assert rendered.removesuffix(resource.suffix) in tables | secrets | topics | machines | roles, \
+                        rendered
+                elif isinstance(resource, NamedArn) and resource.service == "scheduler":  # a group's schedules
+                    assert rendered.split(":schedule/", 1)[1].removesuffix(resource.suffix) in groups, rendered
                 elif isinstance(resource, NamedArn) and resource.resource_type == "identity":
                     name = rendered.split("/", 1)[1]
                     assert name in identities or any(i.endswith("@" + name) for i in identities), rendered
                 elif isinstance(resource, NamedArn):
                     assert rendered.rsplit("/", 1)[1] in sets, rendered
+
+
+def test_each_schedule_group_runs_its_schedules_with_a_role_that_may_only_send_to_its_queue(local_stack):
+    """The role the scheduler assumes: trusted by the scheduler for this group of this account, its inline policy
+    the group's grants rendered with local ARNs (sqs:SendMessage on the group's queue; the template's role is held to
+    the same grants in tests/infra)."""
+    cloud = local_stack.cloud
+    iam = cloud.client("iam")
+    for group in TOPOLOGY.schedule_groups:
+        role = iam.get_role(RoleName=SCHEDULER_ROLE_PREFIX + group.id)["Role"]
+        assert role["Arn"] == cloud.resolve_ref("schedule_group", group.id, "role_arn")
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+        assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": cloud.account}
+        assert trust["Condition"]["ArnEquals"] == {
+            "aws:SourceArn": cloud.client("scheduler").get_schedule_group(Name=group.name)["Arn"]}
+        assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == [GRANTS_POLICY]
+        document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=GRANTS_POLICY)["PolicyDocument"]
+        assert document == cloud.grants_document(group.grants)
+        assert document["Statement"] == [{"Effect": "Allow", "Action": ["sqs:SendMessage"],
+                                          "Resource": [cloud.resolve_ref("queue", group.queue, "arn")]}]

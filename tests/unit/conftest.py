@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fakes import (
+    LINK_KEY,
     SECRET,
     FakeCarriers,
     FakeInventory,
@@ -33,6 +34,8 @@ from dawra.app.checkout import Checkout
 from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
 from dawra.app.deliver import AwaitDelivery, CompleteOrder
 from dawra.app.notify import Notify
+from dawra.app.order_page import OrderLinks
+from dawra.app.order_page import Shop as ShopDetails
 from dawra.app.queries import ViewOrder
 from dawra.app.reserve import ReserveStock
 from dawra.app.ship import ShipShipment
@@ -67,8 +70,10 @@ class Shop:
         self.cancel = CancelOrder(o, u, self.payments, c)
         self.ask_a_person = AskAPerson(o, u, self.alerts, c)
         self.tracking = ApplyTracking(o, u, self.workflow, self.carriers, FakeSecrets({"sandbox-secret": SECRET}),
-                                      {"sandbox": "sandbox-secret"}, self.rejections, c)
-        self.notify = Notify(o, o, self.messenger, c)
+                                      {"sandbox": "sandbox-secret"}, self.rejections, c, i)
+        self.links = OrderLinks(lambda: LINK_KEY, "https://shop.example/v1", ShopDetails("Dawra Test Shop",
+                                                                                      "help@shop.example"), c)
+        self.notify = Notify(o, o, self.messenger, c, self.links)
         self.view = ViewOrder(o)
 
     def place(self, lines: dict[str, int], key: str = "key-00000001", **overrides) -> str:

@@ -192,7 +192,8 @@ def test_roles_decide_who_may_do_what(office):
 
 def test_a_resend_sends_the_original_message_again_once(office):
     order_id = office.place({"MUG-CLASSIC": 1})
-    confirmed = office.orders.timeline(order_id)[0]
+    office.reserve(order_id)
+    confirmed = next(e for e in office.orders.timeline(order_id) if e.kind == "stock_reserved")  # its confirmation
     office.notify(confirmed, "sender-1")
     office.actions.resend_message(AGENT, order_id, "resend-0001", confirmed.event_id, "customer lost the email")
     resent = next(e for e in office.orders.timeline(order_id) if e.kind == "message_resent")

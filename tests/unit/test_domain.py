@@ -13,8 +13,10 @@ from dawra.domain.order import Order, OrderLine, OrderStatus, PaymentState, Tota
 from dawra.domain.shipment import Shipment, ShipmentStatus
 from dawra.domain.timeline import TimelineEvent
 from dawra.domain.tracking import TrackingStatus
-from dawra.rendering import format_money, render
+from dawra.rendering import Letterhead, format_money, render
 
+LETTERHEAD = Letterhead(shop_name="Dawra Test Shop", support="help@shop.example",
+                        page_url="https://shop.example/v1/my-order/TOKEN")
 LOCS = [Location(location_id="a", name="A", kind="warehouse", priority=1, region="r"),
         Location(location_id="b", name="B", kind="store", priority=2, region="r"),
         Location(location_id="c", name="C", kind="3pl", priority=3, region="r")]
@@ -95,7 +97,7 @@ def _order(name: str, language="en", channel="email") -> Order:
 def test_customer_input_is_escaped_in_html_email():
     event = TimelineEvent(event_id="order_confirmed:x", order_id="ord_0123456789abcdef01234567",
                           kind="order_confirmed", at="2026-11-23T10:00:00.000Z")
-    message = render(_order("<script>alert(1)</script>"), event)
+    message = render(_order("<script>alert(1)</script>"), event, LETTERHEAD)
     assert "<script>" not in message.html
     assert "&lt;script&gt;" in message.html
     assert "1.15 SAR" in message.text
@@ -104,9 +106,9 @@ def test_customer_input_is_escaped_in_html_email():
 def test_arabic_sms_and_rtl_email():
     event = TimelineEvent(event_id="order_cancelled:x", order_id="ord_0123456789abcdef01234567",
                           kind="order_cancelled", at="2026-11-23T10:00:00.000Z", detail={"reason": "OutOfStock"})
-    sms = render(_order("عمر", language="ar", channel="sms"), event)
+    sms = render(_order("عمر", language="ar", channel="sms"), event, LETTERHEAD)
     assert sms.channel == "sms" and sms.to == "+966501234567" and "إلغاء" in sms.text
-    email = render(_order("عمر", language="ar"), event)
+    email = render(_order("عمر", language="ar"), event, LETTERHEAD)
     assert 'dir="rtl"' in email.html
 
 

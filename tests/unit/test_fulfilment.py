@@ -34,11 +34,12 @@ def test_a_split_order_gets_one_shipment_per_location(shop):
     assert sum(s.amount.amount for s in order.shipments) == order.totals.total.amount
 
 
-def test_out_of_stock_changes_nothing(shop):
-    order_id = shop.place({"PRAYER-MAT": 5})
+def test_stock_sold_between_checkout_and_reservation_fails_it_and_changes_nothing(shop):
+    order_id = shop.place({"PRAYER-MAT": 2})  # checkout saw both mats
+    shop.world.set_stock("PRAYER-MAT", "riyadh-dc", 1)  # another order took one before this one was reserved
     with pytest.raises(OutOfStock):
         shop.reserve(order_id)
-    assert shop.stock("PRAYER-MAT", "riyadh-dc").available == 2
+    assert shop.stock("PRAYER-MAT", "riyadh-dc").available == 1
     assert shop.orders.get(order_id).status == "CONFIRMED" and not shop.world.reservations
 
 

@@ -183,3 +183,20 @@ def test_the_view_is_bounded_and_says_so(history):
 def test_only_managers_see_the_operations_view(history):
     with pytest.raises(Forbidden):
         OperationsView(history, GRACE)(WAREHOUSE, NOW)
+
+
+def test_feedback_figures_come_from_the_answers_on_the_window_orders_timelines():
+    orders, timelines = shop()
+
+    def answered(order_id: str, rating: str, recommend: str) -> None:
+        timelines[order_id].append(TimelineEvent(
+            event_id=f"feedback_received:{order_id}", order_id=order_id, kind=K.FEEDBACK_RECEIVED,
+            at="2026-11-28T10:00:00.000Z", detail={"rating": rating, "recommend": recommend, "comment": "ok"}))
+
+    answered("o1-on-time", "5", "10")
+    answered("o2-late", "2", "4")
+    answered("o11-old-completed", "5", "10")  # placed before the window: not counted
+    feedback = figures(orders, timelines, NOW, days=30, grace=GRACE).feedback
+    assert (feedback.responses, feedback.average_rating, feedback.nps) == (2, 3.5, 0)
+    assert (feedback.promoters, feedback.passives, feedback.detractors) == (1, 0, 1)
+    assert figures(orders, timelines, NOW, days=1, grace=GRACE).feedback.responses == 0

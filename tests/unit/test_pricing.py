@@ -1,11 +1,9 @@
-from datetime import UTC, datetime
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dawra.domain.money import Money, split_amount
-from dawra.domain.pricing import CatalogItem, PricingError, RequestedLine, price_order, promise_date, tax_on
+from dawra.domain.pricing import CatalogItem, PricingError, RequestedLine, price_order, tax_on
 
 CATALOG = {
     "MUG": CatalogItem(sku="MUG", title="Mug", unit_price=Money(amount=4500, currency="SAR"), weight_g=1),
@@ -42,11 +40,6 @@ def test_unknown_sku_and_unserved_country_name_the_field():
 def test_tax_rounds_half_up_in_integers():
     assert tax_on(10, 1500) == 2  # 1.5 -> 2
     assert tax_on(9, 1500) == 1  # 1.35 -> 1
-
-
-def test_promise_date_skips_the_weekend():
-    thursday = datetime(2026, 11, 26, 10, tzinfo=UTC)
-    assert promise_date(thursday, "express").isoformat() == "2026-11-30"  # Fri, Sat skipped: Sun, Mon
 
 
 @given(st.integers(min_value=0, max_value=10**9), st.lists(st.integers(min_value=0, max_value=10**6), min_size=1,

@@ -9,7 +9,17 @@ Webhooks: ``POST /webhooks/carriers/sandbox`` with a JSON body
      "occurred_at": "2026-11-23T10:00:00Z", "location": "Riyadh"}
 
 ``status`` is one of LABEL_CREATED, PICKED_UP, IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, DELIVERY_ATTEMPTED,
-DELAYED, EXCEPTION, READY_FOR_PICKUP, RETURNED_TO_SENDER. The ``X-Carrier-Signature`` header is
+DELAYED, EXCEPTION, READY_FOR_PICKUP, RETURNED_TO_SENDER, RETURN_DELIVERED. What each means, as tests send them:
+
+    DELIVERY_ATTEMPTED   the courier came and nobody could take the parcel (it tries again)
+    EXCEPTION            a problem on the way (address, customs, damage); ``location`` says where
+    READY_FOR_PICKUP     waiting at a pickup point: ``location`` is the point's name and address
+    RETURNED_TO_SENDER   the parcel is on its way back to the location it left from
+    RETURN_DELIVERED     it is back there (the carrier delivered the return to the sender)
+
+``occurred_at`` is the carrier's clock: a time more than five minutes after the webhook was received, or before the
+parcel's label was created (1970, say), is kept as the time it was received and flagged. The
+``X-Carrier-Signature`` header is
 ``t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>``; a signature more than five minutes away
 from the time the webhook was received is refused (replay window)."""
 
@@ -41,6 +51,7 @@ VOCABULARY: dict[str, TrackingStatus] = {
     "EXCEPTION": TrackingStatus.EXCEPTION,
     "READY_FOR_PICKUP": TrackingStatus.AVAILABLE_FOR_PICKUP,
     "RETURNED_TO_SENDER": TrackingStatus.RETURN_TO_SENDER,
+    "RETURN_DELIVERED": TrackingStatus.RETURNED,
 }
 
 
@@ -101,5 +112,6 @@ class SandboxCarrier:
                 status=status,
                 occurred_at=iso(occurred.astimezone(UTC)),
                 carrier_status=webhook.status,
+                location=webhook.location,
             )
         ]

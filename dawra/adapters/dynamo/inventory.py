@@ -10,6 +10,7 @@ items by key, strongly consistent), and a sku's stock items straight from its pa
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,21 +28,44 @@ LOCATION_INDEX = "by-location"
 
 
 class DynamoInventory:
-    def __init__(self, table: str, client: Any = None):
+    """`locations_max_age_s` > 0 keeps the locations read for that long (the storefront's: checkout reads them on
+    every order, and they change rarely); 0 reads them every time (the reservation's, which must see them as they
+    are)."""
+
+    def __init__(self, table: str, client: Any = None, *, locations_max_age_s: float = 0):
         self.table = Table(table, client)
+        self.locations_max_age_s = locations_max_age_s
+        self._locations: tuple[float, list[Location]] | None = None  # (read at, monotonic seconds; locations)
 
     # --- InventoryRepository --------------------------------------------------------------------------------------
     def catalog(self, skus: Sequence[str]) -> dict[str, CatalogItem]:
         return {item["sku"]: _catalog_item(item) for item in self.table.batch_get([keys.catalog_key(s) for s in skus])}
 
     def locations(self) -> list[Location]:
-        return [Location.model_validate(fields(item)) for item in self.table.query(
+        cached = self._locations
+        if cached is not None and time.monotonic() - cached[0] < self.locations_max_age_s:
+            return list(cached[1])
+        found = [Location.model_validate(fields(item)) for item in self.table.query(
             KeyConditionExpression="pk = :pk", ExpressionAttributeValues=values(pk=keys.LOCATIONS_PK),
             ConsistentRead=True)]
+        if self.locations_max_age_s > 0:
+            self._locations = (time.monotonic(), found)
+        return list(found)
 
     def available(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], int]:
         items = self.table.batch_get([keys.stock_key(sku, loc) for sku in skus for loc in location_ids])
         return {(item["sku"], item["location_id"]): item["available"] for item in items}
+
+    def catalog_and_stock(self, skus: Sequence[str], location_ids: Sequence[str]
+                          ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int]]:
+        """One BatchGetItem for both: a sku's catalog item and its stock items share its partition (SKU#<sku>).
+        Up to 100 keys a request: 1 + locations per sku (an order of 25 skus kept at 3 locations is one request)."""
+        items = self.table.batch_get([key for sku in skus for key in (
+            keys.catalog_key(sku), *(keys.stock_key(sku, loc) for loc in location_ids))])
+        catalog = {item["sku"]: _catalog_item(item) for item in items if item["sk"] == keys.CATALOG_SK}
+        available = {(item["sku"], item["location_id"]): item["available"] for item in items
+                     if item["sk"] != keys.CATALOG_SK}
+        return catalog, available
 
     def stock(self, sku: str, location_id: str) -> StockLevel | None:
         item = self.table.get(keys.stock_key(sku, location_id))

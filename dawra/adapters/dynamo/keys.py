@@ -11,6 +11,7 @@ Orders table (pk, sk):
     STOCK#<sku>#<location_id> AUDIT#<audit_id>                       a back-office action on stock
     IDEMPOTENCY#<key hash>   IDEMPOTENCY                             which order a checkout key made
     REJECTED#<YYYY-MM-DD>    <received at>#<message id>              a carrier webhook rejected (TTL: 7 days)
+    RATE#<key>               <window start>                          a rate-limit counter (TTL: after its window)
 Indexes (the back office's searches; none of them is ever scanned):
     by-tracking-number (KEYS_ONLY)   tracking_number                      on shipments
     by-customer (KEYS_ONLY)          customer_id, placed_at               on order headers
@@ -102,8 +103,16 @@ def rejection_key(day: str, received_at: str, message_id: str) -> dict[str, str]
     return {"pk": f"REJECTED#{day}", "sk": f"{received_at}#{message_id}"}
 
 
+def rate_key(key: str, window_start: str) -> dict[str, str]:
+    """key: what is counted, already a keyed digest (dawra.domain.order_link.lookup_digest), never raw input."""
+    return {"pk": f"RATE#{key}", "sk": window_start}
+
+
+CATALOG_SK = "CATALOG"
+
+
 def catalog_key(sku: str) -> dict[str, str]:
-    return {"pk": f"SKU#{sku}", "sk": "CATALOG"}
+    return {"pk": f"SKU#{sku}", "sk": CATALOG_SK}
 
 
 def stock_key(sku: str, location_id: str) -> dict[str, str]:
@@ -138,8 +147,9 @@ def reservations_pk(order_id: str) -> str:
     return f"RESERVATION#{order_id}"
 
 
-def reservation_key(order_id: str, sku: str, location_id: str) -> dict[str, str]:
-    return {"pk": reservations_pk(order_id), "sk": f"{sku}#{location_id}"}
+def reservation_key(order_id: str, sku: str, location_id: str, replacement: str = "") -> dict[str, str]:
+    """replacement: the shipment id of a replacement's reservation (a lost or returned parcel sent again)."""
+    return {"pk": reservations_pk(order_id), "sk": f"{sku}#{location_id}" + (f"#{replacement}" if replacement else "")}
 
 
 # The `entity` attribute says what an item is (the notifier's stream filter reads it).

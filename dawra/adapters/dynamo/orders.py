@@ -38,12 +38,14 @@ def event_item(event: TimelineEvent) -> dict[str, Any]:
 
 def lookup_items(order: Order) -> list[dict[str, Any]]:
     """The order's LOOKUP items, written when what they describe is first stored: its email, phone and skus with
-    the order, each location with the shipment that leaves from it."""
+    the order (a phone again when the customer changes it), each location with the shipment that leaves from it."""
     found: list[tuple[str, str]] = []
     if order.version == 0:
         found += [("email", str(order.contact.email))]
         found += [("phone", order.contact.phone)] if order.contact.phone else []
         found += [("sku", line.sku) for line in order.lines]
+    elif order.contact_changed and order.contact.phone:  # the customer gave a new phone: find the order by it too
+        found += [("phone", order.contact.phone)]
     found += [("location", s.location_id) for s in order.changed_shipments if s.version == 0]
     return [{**keys.lookup_key(order.order_id, kind, value), "entity": keys.ENTITY_LOOKUP,
              "lookup": keys.lookup_value(kind, value), "placed_at": order.placed_at, "order_id": order.order_id}

@@ -200,14 +200,14 @@ class DynamoUnitOfWork:
         r = move.reservation
         stock = {"TableName": table, "Key": to_item(keys.stock_key(r.sku, r.location_id)),
                  "ExpressionAttributeValues": values(q=r.quantity)}
-        reservation_key = to_item(keys.reservation_key(r.order_id, r.sku, r.location_id))
+        reservation_key = to_item(keys.reservation_key(r.order_id, *r.key))
         if move.kind == MoveKind.HOLD:
             return [
                 ("stock", {"Update": {**stock, "UpdateExpression": "SET available = available - :q, "
                                                                    "reserved = reserved + :q",
                                       "ConditionExpression": "available >= :q"}}),
                 ("reservation", {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
-                                         "Item": to_item({**keys.reservation_key(r.order_id, r.sku, r.location_id),
+                                         "Item": to_item({**keys.reservation_key(r.order_id, *r.key),
                                                           **r.model_dump(mode="json")})}}),
             ]
         counters = {MoveKind.CONSUME: ("SET on_hand = on_hand - :q, reserved = reserved - :q", ReservationState.SHIPPED),

@@ -2,9 +2,10 @@
 
 Nothing is charged up front. "Authorise" records that the order's total is to be collected at the door; "capture"
 records the shipment's share as collected by the courier when the parcel ships (the courier remits it later:
-reconciling remittances against captures is the payments-and-risk work); "void" drops what was never collected;
-"refund" records money the merchant hands back (in cash or by transfer). Like the sandbox it is deterministic and
-keeps no state of its own: its ids derive from the caller's reference, so every call is idempotent."""
+reconciling remittances against captures is the payments-and-risk work); "void" drops what was never collected
+("void_part", that much of it); "refund" records money the merchant hands back (in cash or by transfer). Like the
+sandbox it is deterministic and keeps no state of its own: its ids derive from the caller's reference, so every call
+is idempotent."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hashlib
 
 from dawra.domain.errors import PaymentDeclined
 from dawra.domain.money import Money
+from dawra.domain.order import CASH_ON_DELIVERY
 
 COD_LIMIT = 500_000  # above this (minor units) couriers will not carry the cash: pay by link instead
 
@@ -21,7 +23,7 @@ def _derive(prefix: str, *parts: str) -> str:
 
 
 class CashOnDelivery:
-    name = "cash_on_delivery"
+    name = CASH_ON_DELIVERY
 
     def authorize(self, token: str, amount: Money, reference: str) -> str:
         if amount.amount > COD_LIMIT:
@@ -36,6 +38,10 @@ class CashOnDelivery:
     def void(self, authorization_id: str, reference: str) -> str:
         self._check(authorization_id)
         return _derive("codvoid_", authorization_id, reference)
+
+    def void_part(self, authorization_id: str, amount: Money, reference: str) -> str:
+        self._check(authorization_id)  # the courier is to collect that much less at the door
+        return _derive("codrev_", authorization_id, reference, str(amount.amount))
 
     def refund(self, authorization_id: str, amount: Money, reference: str) -> str:
         self._check(authorization_id)

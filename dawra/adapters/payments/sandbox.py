@@ -66,6 +66,10 @@ class SandboxPaymentProvider:
         self._check(authorization_id)
         return _derive("void_", authorization_id, reference)
 
+    def void_part(self, authorization_id: str, amount: Money, reference: str) -> str:
+        self._check(authorization_id)
+        return _derive("rev_", authorization_id, reference, str(amount.amount))
+
     def refund(self, authorization_id: str, amount: Money, reference: str) -> str:
         self._check(authorization_id)
         return _derive("ref_", authorization_id, reference, str(amount.amount))

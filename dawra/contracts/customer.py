@@ -1,0 +1,242 @@
+"""What the customer's order page shows, as one model: the HTML page renders it and `GET /customer/order` answers it
+as JSON (its OpenAPI document, docs/api/customer-openapi.json, is generated from it).
+
+Only what the customer may see: no payment ids, no operator's reasons or notes, no internal timeline events (holds,
+hand-overs to a person, resends); the contact shown masked (a link may be forwarded). `stage` is the order's status in
+the customer's words (a code; the page words it in their language)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from dawra.contracts.problems import PROBLEM_JSON, Problem
+from dawra.domain.customer import Address
+from dawra.domain.feedback import Feedback
+from dawra.domain.money import Money
+from dawra.domain.notifications import NOTIFIED_KINDS
+from dawra.domain.order import Order, OrderEvent, OrderStatus, Totals
+from dawra.domain.shipment import Shipment, ShipmentLine
+from dawra.domain.timeline import TimelineEvent, TimelineKind
+from dawra.rendering import order_reference
+
+K = TimelineKind
+# Timeline events the customer sees on their page (besides every kind they get a message about).
+VISIBLE = frozenset({K.ORDER_CONFIRMED, K.STOCK_RESERVED, K.SHIPMENT_SHIPPED, K.SHIPMENT_IN_TRANSIT,
+                     K.SHIPMENT_OUT_FOR_DELIVERY, K.SHIPMENT_DELIVERED, K.ORDER_COMPLETED, K.ORDER_CANCELLED,
+                     K.CANCELLATION_REQUESTED, K.LINE_CANCELLED, K.ADDRESS_CHANGED, K.REFUNDED,
+                     K.FEEDBACK_RECEIVED})
+# Never shown, whatever else is decided later: the operators' own steps, and this page's own bookkeeping.
+INTERNAL = frozenset({K.ORDER_NEEDS_ATTENTION, K.ORDER_ON_HOLD, K.ORDER_RELEASED, K.MESSAGE_RESENT,
+                      K.ORDER_LINK_REQUESTED})
+# Each carrier's public tracking page (the number is appended, URL-quoted). Unknown carriers get no link.
+TRACKING_PAGES = {"sandbox": "https://track.sandbox-carrier.dawra.example/"}
+ACTIONS = ("cancel", "cancel_shipments", "change_address", "change_contact")
+
+
+class Stage(enum.StrEnum):
+    RECEIVED = "received"
+    PREPARING = "preparing"
+    PARTLY_SHIPPED = "partly_shipped"
+    ON_ITS_WAY = "on_its_way"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    CANCELLING = "cancelling"
+    BEING_CHECKED = "being_checked"
+
+
+def stage_of(order: Order) -> Stage:
+    """The order's status as its customer understands it (a hold or a hand-over to a person is not theirs to see)."""
+    status = order.status
+    if status == OrderStatus.CANCELLED:
+        return Stage.CANCELLED
+    if status == OrderStatus.COMPLETED:
+        return Stage.DELIVERED
+    if order.cancellation_requested:
+        return Stage.CANCELLING
+    if status == OrderStatus.NEEDS_ATTENTION:
+        return Stage.BEING_CHECKED
+    if status == OrderStatus.SHIPPED:
+        waiting = [s for s in order.active_shipments if not s.has_shipped]
+        return Stage.PARTLY_SHIPPED if waiting else Stage.ON_ITS_WAY
+    return Stage.RECEIVED if status == OrderStatus.CONFIRMED else Stage.PREPARING
+
+
+def visible(events: Iterable[TimelineEvent]) -> list[TimelineEvent]:
+    return [e for e in events if e.kind not in INTERNAL and (e.kind in VISIBLE or e.kind in NOTIFIED_KINDS)]
+
+
+def tracking_url(carrier: str | None, number: str | None) -> str | None:
+    from urllib.parse import quote
+
+    base = TRACKING_PAGES.get(carrier or "")
+    return f"{base}{quote(number, safe='')}" if base and number else None
+
+
+def promised_by(order: Order, shipment: Shipment) -> str:
+    """The shipment's own promise when it has one, else the order's."""
+    own: str | None = getattr(shipment, "promised_by", None)
+    return own or order.promised_by
+
+
+def mask_email(email: str) -> str:
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}•••@{domain}"
+
+
+def mask_phone(phone: str) -> str:
+    return f"•••{phone[-4:]}"
+
+
+class CustomerLine(BaseModel):
+    sku: str
+    title: str
+    quantity: int
+    line_total: Money
+
+
+class CustomerShipment(BaseModel):
+    shipment_id: str
+    status: str = Field(description="allocated, label_created, in_transit, out_for_delivery, delivered, cancelled")
+    lines: list[ShipmentLine]
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = Field(default=None, description="The carrier's tracking page, when it has one")
+    promised_by: str = Field(description="UTC date (YYYY-MM-DD) this parcel is promised by")
+    delivered_at: str | None = None
+
+
+class CustomerEvent(BaseModel):
+    kind: str
+    at: str
+    shipment_id: str | None = None
+
+
+class CustomerContact(BaseModel):
+    preferred_channel: str
+    language: str
+    email: str = Field(description="Masked: its first letter and its domain")
+    phone: str | None = Field(default=None, description="Masked: its last four digits")
+
+
+class CustomerFeedback(BaseModel):
+    """The customer's own answer about the order (POST /my-order/{token}/feedback gives it, once)."""
+
+    rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
+    recommend: int = Field(ge=0, le=10, description="How likely they are to recommend the shop, 0 to 10")
+    comment: str | None = None
+    at: str
+
+
+class CustomerOrderView(BaseModel):
+    """GET /customer/order's answer: the order as its customer's page shows it."""
+
+    reference: str = Field(description="The short reference every message names, e.g. #1A2B3C4D")
+    status: str = Field(description="The order's status (CONFIRMED, ALLOCATED, ...)")
+    stage: Stage = Field(description="The status in the customer's words")
+    placed_at: str
+    promised_by: str
+    contact: CustomerContact
+    shipping_address: Address
+    lines: list[CustomerLine]
+    cancelled_lines: list[CustomerLine]
+    totals: Totals
+    refunded: Money
+    shipments: list[CustomerShipment]
+    timeline: list[CustomerEvent] = Field(description="Oldest first; only what concerns the customer")
+    actions: list[str] = Field(description=f"What the customer may do now: a subset of {', '.join(ACTIONS)}")
+    feedback_open: bool = Field(default=False, description="The order is delivered and its feedback not yet given")
+    feedback: CustomerFeedback | None = Field(default=None, description="The answer given, once it is")
+
+
+def feedback_of(timeline: Iterable[TimelineEvent]) -> CustomerFeedback | None:
+    """The answer on the order's timeline, if the customer gave one."""
+    event = next((e for e in timeline if e.kind == K.FEEDBACK_RECEIVED), None)
+    if event is None:
+        return None
+    answer = Feedback.from_detail(event.detail)
+    return CustomerFeedback(rating=answer.rating, recommend=answer.recommend, comment=answer.comment, at=event.at)
+
+
+def _shipment_status(order: Order, shipment: Shipment) -> str:
+    """A parcel that will never leave (its lines cancelled, or the whole order cancelled before it shipped) is
+    cancelled to the customer, whatever the warehouse's own status for it."""
+    never_leaves = order.status == OrderStatus.CANCELLED and not shipment.has_shipped
+    return "cancelled" if shipment.cancelled or never_leaves else shipment.status.value
+
+
+def _line(line: Any) -> CustomerLine:
+    return CustomerLine(sku=line.sku, title=line.title, quantity=line.quantity, line_total=line.line_total)
+
+
+def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable[str]) -> CustomerOrderView:
+    contact = order.contact
+    return CustomerOrderView(
+        reference=order_reference(order.order_id), status=order.status.value, stage=stage_of(order),
+        placed_at=order.placed_at, promised_by=order.promised_by,
+        contact=CustomerContact(preferred_channel=contact.preferred_channel, language=contact.language,
+                                email=mask_email(str(contact.email)),
+                                phone=mask_phone(contact.phone) if contact.phone else None),
+        shipping_address=order.shipping_address,
+        lines=[_line(line) for line in order.lines], cancelled_lines=[_line(line) for line in order.cancelled_lines],
+        totals=order.totals, refunded=order.payment.refunded,
+        shipments=[CustomerShipment(
+            shipment_id=s.shipment_id, status=_shipment_status(order, s), lines=s.lines,
+            carrier=s.carrier, tracking_number=s.tracking_number,
+            tracking_url=tracking_url(s.carrier, s.tracking_number), promised_by=promised_by(order, s),
+            delivered_at=s.delivered_at) for s in order.shipments],
+        timeline=[CustomerEvent(kind=e.kind.value, at=e.at, shipment_id=e.shipment_id) for e in visible(timeline)],
+        actions=[action for action in ACTIONS if action in set(actions)],
+        feedback_open=order.can(OrderEvent.GIVE_FEEDBACK) and not order.feedback_at,
+        feedback=feedback_of(timeline))
+
+
+class OrderLinkRequest(BaseModel):
+    """POST /customer/order-link: a guest asks for their order's link."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+                              json_schema_extra={"examples": [{"reference": "#1A2B3C4D",
+                                                               "contact": "sara@example.com"}]})
+
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=20)] = Field(
+        description="The order reference from any message, e.g. #1A2B3C4D")
+    contact: Annotated[str, StringConstraints(min_length=1, max_length=254)] = Field(
+        description="The email address or mobile number the order was placed with")
+
+
+class LinkRequested(BaseModel):
+    """The answer to a lookup: the same whether or not anything matched."""
+
+    accepted: bool = True
+    detail: str = ("If the reference and the contact match an order, its link was sent to the contact on that order.")
+
+
+def _problems(**described: str) -> dict[int, dict[str, Any]]:
+    return {int(status[1:]): {"description": why, "content": {PROBLEM_JSON: {"model": Problem}}}
+            for status, why in described.items()}
+
+
+_UNAVAILABLE = {"description": "Temporarily unavailable: retry after Retry-After seconds",
+                "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+                "content": {PROBLEM_JSON: {"model": Problem}}}
+CUSTOMER_ORDER_RESPONSES: dict[int, dict[str, Any]] = {
+    200: {"description": "The order", "content": {"application/json": {"model": CustomerOrderView}}},
+    **_problems(s404="The token opens no order (forged, altered, expired, revoked: always this one answer)",
+                s422="The request is not valid", s500="Something went wrong on our side"),
+    503: _UNAVAILABLE,
+}
+ORDER_LINK_RESPONSES: dict[int, dict[str, Any]] = {
+    202: {"description": "Accepted: the same answer whether or not an order matched",
+          "content": {"application/json": {"model": LinkRequested}}},
+    **_problems(s400="The body is not JSON, is not UTF-8, or nests too deeply", s413="The body is too large",
+                s415="The body is not application/json",
+                s422="What was sent cannot be an order reference or a contact (errors lists each field)",
+                s500="Something went wrong on our side"),
+    429: {"description": "Too many lookups from here or for this contact: retry later",
+          "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+          "content": {PROBLEM_JSON: {"model": Problem}}},
+    503: _UNAVAILABLE,
+}

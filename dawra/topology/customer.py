@@ -1,0 +1,80 @@
+"""Customer: the order page a customer opens from any message (a signed link, no account), its forms, the same as JSON
+for a storefront, and the guest lookup that sends the link again.
+
+The routes have no authorizer: a customer has no AWS credentials and no Cognito session. The function itself
+verifies the link token on every request (HMAC with the order-link secret, expiry, the order's link version) and a
+CSRF token on every form; a bad token of any kind is the same 404. The secret is read by the notifier too, which
+signs the link every message carries. The link's base URL, the shop's name and its support contact are deploy
+parameters (on the local stack, the base URL is the local gateway's)."""
+
+from __future__ import annotations
+
+from dawra.contracts import env as E
+
+from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
+from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE
+from .model import Function, Grant, Parameter, Ref, Route, Secret, arn
+from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+
+SECRETS = (
+    Secret(id="order-link-key", name="dawra/customer/order-link-key",
+           purpose="HMAC key for customers' order links and the CSRF tokens of the order page's forms."),
+)
+READ_LINK_KEY = Grant(actions=("secretsmanager:GetSecretValue",), resources=(arn("secret", "order-link-key"),))
+
+SITE_URL = Parameter(
+    id="customer-site-url",
+    # Replaced on the local stack by its gateway's URL (dawra/local/stack.py), so a link from the outbox opens.
+    local_value="http://127.0.0.1:8080",
+    purpose="Public base URL of the order page links in customer messages: the API's stage URL (stack output ApiUrl, "
+            "without the trailing slash) or a custom domain.",
+)
+SHOP_NAME = Parameter(id="shop-name", local_value="Dawra Demo Shop",
+                      purpose="The shop's name, in every customer message and on the order page.")
+SUPPORT_CONTACT = Parameter(id="support-contact", local_value="help@shop.dawra.example",
+                            purpose="How customers reach support (an email address or a phone number), in every "
+                                    "message and on the order page.")
+PARAMETERS = (SITE_URL, SHOP_NAME, SUPPORT_CONTACT)
+
+# What the notifier and the order page both need to sign links and to name the shop.
+LINKS: dict[str, Ref | str] = {
+    E.ORDER_LINK_KEY_SECRET: Ref(kind="secret", id="order-link-key"),
+    E.CUSTOMER_SITE_URL: Ref(kind="parameter", id="customer-site-url", attr="value"),
+    E.SHOP_NAME: Ref(kind="parameter", id="shop-name", attr="value"),
+    E.SUPPORT_CONTACT: Ref(kind="parameter", id="support-contact", attr="value"),
+}
+
+FUNCTIONS = (
+    Function(
+        id="customer",
+        name="dawra-customer",
+        code="functions/customer",
+        handler="app.handler",
+        memory_mb=512,
+        timeout_s=10,
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **LIFECYCLE, **OPS_ALERTS, **LINKS},
+        # The customer's own actions (cancel, address, contact) change the order, its stock and its parked
+        # shipments as an operator's do; the lookup counts requests and records the link request in the orders table.
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
+                READ_LINK_KEY),
+        purpose="The customer's order page (signed link), its forms, the same as JSON, and the guest lookup.",
+    ),
+)
+
+PAGE_PURPOSE = "The customer's order page and its forms (the function verifies the signed link and CSRF tokens)."
+ROUTES = (
+    Route(method="GET", path="/my-order", target_kind="function", target="customer", authorization="none",
+          purpose="Guest lookup form: an order reference and the email or phone it was placed with."),
+    Route(method="POST", path="/my-order/lookup", target_kind="function", target="customer", authorization="none",
+          purpose="Guest lookup: sends the order's link to the order's contact; the answer never says if it matched."),
+    Route(method="GET", path="/my-order/{token}", target_kind="function", target="customer", authorization="none",
+          purpose=PAGE_PURPOSE),
+    Route(method="POST", path="/my-order/{token}/{action}", target_kind="function", target="customer",
+          authorization="none", purpose=PAGE_PURPOSE),
+    Route(method="GET", path="/customer/order", target_kind="function", target="customer", authorization="none",
+          purpose="The order page as JSON for a storefront (the link token as a bearer token)."),
+    Route(method="POST", path="/customer/order-link", target_kind="function", target="customer",
+          authorization="none", purpose="Guest lookup as JSON (202 whether or not anything matched)."),
+    Route(method="GET", path="/customer/static/{name}", target_kind="function", target="customer",
+          authorization="none", purpose="The order page's stylesheet (no data)."),
+)
