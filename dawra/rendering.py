@@ -104,7 +104,8 @@ class Rendered:
 def _what_changed(order: Order, event: TimelineEvent) -> dict[str, object]:
     """What a change the customer made (or an operator made for them) says: the items it took out, the money it
     gives back, where the parcels go now, how we write to them from now on."""
-    titles = {line.sku: line.title for line in [*order.cancelled_lines, *order.lines]}
+    language = order.contact.language
+    titles = {line.sku: line.title_in(language) for line in [*order.cancelled_lines, *order.lines]}
     items = [{"title": titles.get(sku, sku), "quantity": int(quantity)}
              for sku, _, quantity in (item.rpartition(":") for item in event.detail.get("items", "").split(",") if item)]
     given_back = int(event.detail.get("given_back", "0") or 0)
@@ -146,7 +147,7 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
         "ref": order_reference(order.order_id),
         "total": format_money(order.totals.total),
         "promised_by": order.promised_by,
-        "lines": [{"title": line.title, "quantity": line.quantity} for line in order.lines],
+        "lines": [{"title": line.title_in(language), "quantity": line.quantity} for line in order.lines],
         "tracking_number": event.detail.get("tracking_number", ""),
         "reason": event.detail.get("reason", ""),
         "dir": "rtl" if language == "ar" else "ltr",

@@ -256,7 +256,7 @@ def _outcome(outcome: Outcome) -> CustomerOutcome:
 
 def _items(order: Order, shipment_ids: Sequence[str]) -> str:
     """What those parcels carry, as the customer reads it: "1 x Brass dallah, 2 x Sukkari dates, 1 kg"."""
-    titles = {line.sku: line.title for line in order.lines}
+    titles = {line.sku: line.title_in(order.contact.language) for line in order.lines}
     carried = Counter[str]()
     for shipment in order.shipments:
         if shipment.shipment_id in shipment_ids:

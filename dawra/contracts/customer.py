@@ -18,7 +18,7 @@ from dawra.domain.customer import Address
 from dawra.domain.feedback import Feedback
 from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
-from dawra.domain.order import Order, OrderEvent, OrderStatus, Totals
+from dawra.domain.order import Order, OrderEvent, OrderLine, OrderStatus, Totals
 from dawra.domain.shipment import Shipment, ShipmentLine
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 from dawra.rendering import order_reference
@@ -168,12 +168,15 @@ def _shipment_status(order: Order, shipment: Shipment) -> str:
     return "cancelled" if shipment.cancelled or never_leaves else shipment.status.value
 
 
-def _line(line: Any) -> CustomerLine:
-    return CustomerLine(sku=line.sku, title=line.title, quantity=line.quantity, line_total=line.line_total)
+def _line(line: OrderLine, language: str) -> CustomerLine:
+    return CustomerLine(sku=line.sku, title=line.title_in(language), quantity=line.quantity,
+                        line_total=line.line_total)
 
 
-def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable[str]) -> CustomerOrderView:
-    contact = order.contact
+def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable[str],
+                  language: str | None = None) -> CustomerOrderView:
+    """The order for its customer; product titles in `language` (by default the customer's own)."""
+    contact, language = order.contact, language or order.contact.language
     return CustomerOrderView(
         reference=order_reference(order.order_id), status=order.status.value, stage=stage_of(order),
         placed_at=order.placed_at, promised_by=order.promised_by,
@@ -181,7 +184,8 @@ def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable
                                 email=mask_email(str(contact.email)),
                                 phone=mask_phone(contact.phone) if contact.phone else None),
         shipping_address=order.shipping_address,
-        lines=[_line(line) for line in order.lines], cancelled_lines=[_line(line) for line in order.cancelled_lines],
+        lines=[_line(line, language) for line in order.lines],
+        cancelled_lines=[_line(line, language) for line in order.cancelled_lines],
         totals=order.totals, refunded=order.payment.refunded,
         shipments=[CustomerShipment(
             shipment_id=s.shipment_id, status=_shipment_status(order, s), lines=s.lines,

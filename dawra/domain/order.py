@@ -119,6 +119,11 @@ class OrderLine(BaseModel):
     unit_price: Money
     line_total: Money  # unit_price * quantity, before tax
     tax: Money
+    titles: dict[str, str] = Field(default_factory=dict)  # the title in other languages, as the catalog said
+
+    def title_in(self, language: str) -> str:
+        """What the customer reads in their language: the catalog's translation, else its title."""
+        return self.titles.get(language, self.title)
 
 
 class Totals(BaseModel):

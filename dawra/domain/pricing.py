@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,9 @@ class CatalogItem(BaseModel):
 
     sku: str
     title: str = Field(min_length=1, max_length=200)
+    # The title in other languages customers read ({"ar": "دلة نحاسية"}); a language missing reads the title.
+    titles: dict[Literal["en", "ar"], Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=dict)
     unit_price: Money
     tax_class: Literal["standard", "zero"] = "standard"
     weight_g: int = Field(ge=0)
@@ -143,6 +146,7 @@ def price_order(
             OrderLine(
                 sku=line.sku,
                 title=item.title,
+                titles=dict(item.titles),
                 quantity=line.quantity,
                 unit_price=item.unit_price,
                 line_total=Money(amount=line_total, currency=currency),

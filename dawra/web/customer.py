@@ -192,12 +192,12 @@ class CustomerSite:
     def _render_order(self, reader: Reader, token: str, order: Order, timeline: list[TimelineEvent],
                       status: int = 200, **extra: Any) -> WebResponse:
         offers = self._offers(order)
-        view = customer_view(order, timeline, offers)
+        view = customer_view(order, timeline, offers, reader.f.language)
         done = reader.request.arg("done")
         notice = reader.t(f"done.{done}") if done and reader.t.has(f"done.{done}") else None
         forms = {purpose: order_link.form_token(self.key, token, purpose) for purpose in FORMS}
         unshipped = [s for s in order.active_shipments if not s.has_shipped]
-        titles = {line.sku: line.title for line in [*order.cancelled_lines, *order.lines]}
+        titles = {line.sku: line.title_in(reader.f.language) for line in [*order.cancelled_lines, *order.lines]}
         extra.setdefault("form", {})
         extra.setdefault("quote", None)
         # The reference isolated left-to-right (U+2066..U+2069), so "#1A2B3C4D" keeps its # in front in Arabic.
