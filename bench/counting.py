@@ -39,6 +39,9 @@ _local = threading.local()
 _active: Recorder | None = None
 _installed = False
 _TABLES = {table.name: table for table in TOPOLOGY.tables}
+# What the embedded cloud's schedule poller asks moto to emulate EventBridge Scheduler firing a one-time schedule;
+# on AWS the scheduler does it by itself, unbilled: not a request of Dawra's (its CreateSchedule is).
+SCHEDULER_EMULATION = frozenset({"ListSchedules", "GetSchedule", "DeleteSchedule"})
 
 
 # --- item sizes ---------------------------------------------------------------------------------------------------
@@ -151,6 +154,7 @@ class Recorder:
     gsi_wru: float = 0.0  # the part of wru written to global secondary indexes
     empty_receives: int = 0  # SQS ReceiveMessage that returned nothing (idle polling; not per order)
     stream_requests: int = 0  # DynamoDB Streams DescribeStream/GetShardIterator/GetRecords by the mapping
+    scheduler_emulation: int = 0  # the embedded cloud firing schedules (List/Get/DeleteSchedule): AWS does it itself
     lambda_seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -169,6 +173,7 @@ class Recorder:
                 "rru_by_operation": dict(self.rru_by_operation),
                 "empty_sqs_receives": self.empty_receives,
                 "dynamodb_streams_requests": self.stream_requests,
+                "scheduler_emulation_requests": self.scheduler_emulation,
             }
 
     # DynamoDB ------------------------------------------------------------------------------------------------------
@@ -257,6 +262,8 @@ class Recorder:
             with self.lock:
                 if service == "dynamodbstreams":
                     self.stream_requests += 1  # Lambda's stream triggers read for free; not a cost per order
+                elif service == "scheduler" and operation in SCHEDULER_EMULATION:
+                    self.scheduler_emulation += 1  # EventBridge Scheduler fires on its own; only CreateSchedule is ours
                 elif service == "sqs" and operation == "ReceiveMessage" and response is not None \
                         and not response.get("Messages"):
                     self.empty_receives += 1  # idle poll: a fixed cost of the mapping, not a cost per order

@@ -180,6 +180,7 @@ def measure_order(bench: Bench, order: dict, repeat: int = 1) -> dict[str, Any]:
         "order_header_item_bytes": counting.item_size(header),
         "dynamodb_streams_requests_not_billed": per(snapshot["dynamodb_streams_requests"]),
         "empty_sqs_receives_not_per_order": per(snapshot["empty_sqs_receives"]),
+        "scheduler_emulation_not_per_order": per(snapshot["scheduler_emulation_requests"]),
         "order_ids": order_ids,
     }
 

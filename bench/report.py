@@ -139,7 +139,9 @@ def render(results: dict, prices: dict) -> str:
         "API Gateway requests are the storefront's and the carrier's HTTP requests to the local gateway. Not "
         "per order and left out: SQS receives that found nothing (idle polling by the mapping, "
         f"{single['empty_sqs_receives_not_per_order']} during the single-shipment order) and DynamoDB Streams "
-        f"reads by the notifier's mapping ({single['dynamodb_streams_requests_not_billed']}; free on AWS). Lambda "
+        f"reads by the notifier's mapping ({single['dynamodb_streams_requests_not_billed']}; free on AWS), and the "
+        "embedded cloud's emulation of EventBridge Scheduler firing schedules (List/Get/DeleteSchedule, "
+        f"{single.get('scheduler_emulation_not_per_order', 0)}; the scheduler fires by itself on AWS). Lambda "
         "duration is the in-process duration measured here, so the duration cost is indicative only. SMS cost "
         f"uses one example price ({prices['sns_sms']['example_destination']}); it varies by country.",
         "",
