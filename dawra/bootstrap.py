@@ -49,7 +49,7 @@ def _uow(settings: Settings) -> DynamoUnitOfWork:
 
 
 def later_from(settings: Settings) -> Later:
-    """Jobs for later through the deployment's schedule group (a function given topology.later.SCHEDULE_LATER_ENV
+    """Jobs for later through the deployment's schedule group (a function given topology.schedules.SCHEDULE_LATER_ENV
     and SCHEDULE_LATER); scheduling raises ValueError where those settings are absent."""
     from dawra.adapters.later import EventBridgeLater
 
@@ -135,12 +135,14 @@ def build_ship(settings: Settings) -> ShipTasks:
 @dataclass(frozen=True)
 class LaterJobs:
     ask_for_feedback: AskForFeedback
+    notify: Notify  # sends what the notifier held: an SMS through the quiet hours, parcels shipped together
 
 
 def build_later_jobs(settings: Settings) -> LaterJobs:
     from dawra.app.feedback import AskForFeedback
 
-    return LaterJobs(ask_for_feedback=AskForFeedback(DynamoOrders(settings.orders_table), _uow(settings), clock))
+    return LaterJobs(ask_for_feedback=AskForFeedback(DynamoOrders(settings.orders_table), _uow(settings), clock),
+                     notify=build_notify(settings))
 
 
 @dataclass(frozen=True)
@@ -176,11 +178,13 @@ def build_tracking(settings: Settings) -> ApplyTracking:
 def build_notify(settings: Settings) -> Notify:
     from dawra.adapters.messaging import AwsMessenger
     from dawra.app.notify import Notify
+    from dawra.domain.message_timing import QuietHours
 
     orders = DynamoOrders(settings.orders_table)
     return Notify(orders=orders, claims=orders,
                   messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,
-                                         settings.ses_configuration_set), clock=clock, links=_order_links(settings))
+                                         settings.ses_configuration_set), clock=clock, links=_order_links(settings),
+                  later=later_from(settings), quiet=QuietHours.parse(settings.sms_quiet_hours))
 
 
 def _order_links(settings: Settings) -> OrderLinks:

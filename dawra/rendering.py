@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -132,13 +133,16 @@ def _parcel_news(order: Order, event: TimelineEvent) -> dict[str, object]:
     }
 
 
-def render_all(order: Order, event: TimelineEvent, letterhead: Letterhead) -> list[Rendered]:
+def render_all(order: Order, event: TimelineEvent, letterhead: Letterhead,
+               parcels: Sequence[TimelineEvent] = ()) -> list[Rendered]:
     """The message on each channel the customer chose: email, SMS, or both."""
-    return [render(order, event, letterhead, to) for to in recipients(order.contact, event.kind)]
+    return [render(order, event, letterhead, to, parcels) for to in recipients(order.contact, event.kind)]
 
 
-def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recipient | None = None) -> Rendered:
-    """The message for one recipient (by default the customer's first channel)."""
+def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recipient | None = None,
+           parcels: Sequence[TimelineEvent] = ()) -> Rendered:
+    """The message for one recipient (by default the customer's first channel). `parcels`: the shipped events one
+    shipped message tells about together (by default the event itself)."""
     html_env, text_env = _environments()
     language = order.contact.language
     context = {
@@ -149,6 +153,8 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
         "promised_by": order.promised_by,
         "lines": [{"title": line.title_in(language), "quantity": line.quantity} for line in order.lines],
         "tracking_number": event.detail.get("tracking_number", ""),
+        "parcels": [{"tracking_number": parcel.detail.get("tracking_number", ""),
+                     "carrier": parcel.detail.get("carrier", "")} for parcel in (parcels or [event])],
         "reason": event.detail.get("reason", ""),
         "dir": "rtl" if language == "ar" else "ltr",
         "lang": language,

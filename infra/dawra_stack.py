@@ -47,6 +47,9 @@ PARAMETER_RULES = {
                         "constraint_description": "an email address or a phone number"},
     "feedback-after-hours": {"allowed_pattern": r"^[0-9]{1,4}(\.[0-9]{1,4})?$",
                              "constraint_description": "hours, 0 to 9999, decimals allowed (0.5 = half an hour)"},
+    "sms-quiet-hours": {"allowed_pattern": r"^$|^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$",
+                        "constraint_description": "HH:MM-HH:MM, local time of the customer (e.g. 21:00-08:00), or "
+                                                  "empty for none"},
 }
 
 
@@ -157,7 +160,7 @@ class DawraStack(Stack):
         for role in self.lifecycle.roles.values():
             acknowledge(role, "AwsSolutions-IAM5", " ".join(LIFECYCLE_STAR_REASONS), finding="Resource::*")
         for deployed in self.functions.functions.values():
-            # topology.later.SCHEDULE_LATER: the schedules of one group, whatever their names.
+            # topology.schedules.SCHEDULE_LATER: the schedules of one group, whatever their names.
             for group_id in {r.name.id for grant in deployed.spec.grants for r in grant.resources
                              if isinstance(r, NamedArn) and r.name.kind == "schedule_group"}:
                 group = self.later.groups[group_id]

@@ -23,6 +23,8 @@ DELIVERY_GRACE_HOURS = "DELIVERY_GRACE_HOURS"
 DELIVERY_LOST_AFTER_HOURS = "DELIVERY_LOST_AFTER_HOURS"
 LOST_PARCEL_POLICY = "LOST_PARCEL_POLICY"
 FEEDBACK_AFTER_HOURS = "FEEDBACK_AFTER_HOURS"
+# SMS quiet hours on the customer's clock ("21:00-08:00"; empty: none), dawra/domain/message_timing.py.
+SMS_QUIET_HOURS = "SMS_QUIET_HOURS"
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
 CARRIER = "CARRIER"
 # The back office's operators (dawra/topology/backoffice.py): the Cognito user pool, its app client, and the secret
@@ -62,6 +64,7 @@ class Settings(BaseModel):
     delivery_lost_after_hours: int = Field(default=240, ge=0, le=9999)
     lost_parcel_policy: Literal["reship", "refund", "agent"] = "agent"
     feedback_after_hours: float = Field(default=72, ge=0, le=9999)
+    sms_quiet_hours: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     payment_provider: str = "sandbox"
     carrier: str = "sandbox"
     user_pool_id: str | None = None
@@ -103,6 +106,7 @@ class Settings(BaseModel):
             "delivery_lost_after_hours": env.get(DELIVERY_LOST_AFTER_HOURS),
             "lost_parcel_policy": env.get(LOST_PARCEL_POLICY),
             "feedback_after_hours": env.get(FEEDBACK_AFTER_HOURS),
+            "sms_quiet_hours": env.get(SMS_QUIET_HOURS),
             "payment_provider": env.get(PAYMENT_PROVIDER),
             "carrier": env.get(CARRIER),
             "user_pool_id": env.get(USER_POOL_ID),

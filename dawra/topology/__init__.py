@@ -55,7 +55,7 @@ TOPOLOGY = Topology(
     topics=operations.TOPICS,
     secrets=tracking.SECRETS + backoffice.SECRETS + customer.SECRETS,
     parameters=(notify.SENDER_EMAIL, operations.DELIVERY_GRACE_HOURS, operations.FEEDBACK_AFTER_HOURS,
-                operations.DELIVERY_LOST_AFTER_HOURS, operations.LOST_PARCEL_POLICY, notify.SMS_SENDER_ID,
+                operations.DELIVERY_LOST_AFTER_HOURS, operations.LOST_PARCEL_POLICY, notify.SMS_SENDER_ID, operations.SMS_QUIET_HOURS,
                 *customer.PARAMETERS),
     configuration_sets=notify.CONFIGURATION_SETS,
     functions=storefront.FUNCTIONS + fulfilment.FUNCTIONS + tracking.FUNCTIONS + notify.FUNCTIONS

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dawra.contracts import env as E
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
-from .later import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 from .model import AnyResource, Function, Grant, Ref, StateMachine, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
 LIFECYCLE = {E.ORDER_LIFECYCLE_ARN: Ref(kind="state_machine", id="order-lifecycle", attr="arn")}
 

@@ -3,17 +3,18 @@ releasing SMS held overnight).
 
 A function that schedules a job (dawra.ports.Later, dawra/adapters/later.py) creates a one-time EventBridge Scheduler
 schedule in the ``dawra-later`` group; when it fires, the scheduler assumes the group's role and sends the job to the
-later-jobs queue, which the later-jobs function consumes. A scheduling function is given :data:`SCHEDULE_LATER_ENV`
-and the :data:`SCHEDULE_LATER` grants: creating schedules in this group only, and passing this group's role only.
+later-jobs queue, which the later-jobs function consumes. A scheduling function is given SCHEDULE_LATER_ENV and
+the SCHEDULE_LATER grants (dawra/topology/schedules.py): creating schedules in this group only, and passing this
+group's role only.
 """
 
 from __future__ import annotations
 
-from dawra.contracts import env as E
-
 from .data import ORDERS_TABLE, READ_ORDERS, WRITE_ORDERS
-from .model import Arn, Function, Grant, NamedArn, Queue, QueueEventSource, Ref, ScheduleGroup
+from .model import Function, Queue, QueueEventSource, ScheduleGroup
+from .notify import SENDING, SENDING_ENV
 from .operations import POWERTOOLS_ENV
+from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
 QUEUES = (
     Queue(
@@ -42,21 +43,6 @@ SCHEDULE_GROUPS = (
     ),
 )
 
-_GROUP = Ref(kind="schedule_group", id="later", attr="name")
-_ROLE = Ref(kind="schedule_group", id="later", attr="role_arn")
-SCHEDULE_LATER_ENV: dict[str, Ref | str] = {
-    E.LATER_SCHEDULE_GROUP: _GROUP,
-    E.LATER_ROLE_ARN: _ROLE,
-    E.LATER_TARGET_ARN: Ref(kind="queue", id="later-jobs", attr="arn"),
-}
-SCHEDULE_LATER = (
-    # arn:<partition>:scheduler:<region>:<account>:schedule/dawra-later/*: a schedule of this group, any name.
-    Grant(actions=("scheduler:CreateSchedule",),
-          resources=(NamedArn(service="scheduler", resource_type="schedule", name=_GROUP, suffix="/*"),)),
-    # CreateSchedule names the role the schedule runs with; only the group's role may be handed to the scheduler.
-    Grant(actions=("iam:PassRole",), resources=(Arn(ref=_ROLE),)),
-)
-
 FUNCTIONS = (
     Function(
         id="later-jobs",
@@ -65,10 +51,13 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=256,
         timeout_s=10,
-        environment={**POWERTOOLS_ENV, **ORDERS_TABLE},
+        # It sends what the notifier held (an SMS overnight, parcels shipped together) as the notifier would, and
+        # may hold a digest's SMS until the morning: the notifier's sending environment and grants, and scheduling.
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **SENDING_ENV, **SCHEDULE_LATER_ENV},
         # Reading the later-jobs queue is the SQS event source mapping's own grant.
-        grants=(READ_ORDERS, WRITE_ORDERS),
-        purpose="Consumes jobs for later from SQS (e.g. ask for feedback after the last delivery), each by its kind.",
+        grants=(READ_ORDERS, WRITE_ORDERS, *SENDING, *SCHEDULE_LATER),
+        purpose="Consumes jobs for later from SQS (ask for feedback after the last delivery, send an SMS held "
+                "through the quiet hours, tell parcels shipped together in one message), each by its kind.",
     ),
 )
 

@@ -22,6 +22,7 @@ from .model import (
     StreamEventSource,
 )
 from .operations import POWERTOOLS_ENV
+from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
 QUEUES = (
     Queue(
@@ -68,6 +69,17 @@ SEND_SMS = Grant(
 # ...and SEND_SMS's "*" would reach every topic and push endpoint too: refuse them all, so the role sends SMS only.
 SMS_ONLY = Grant(effect="Deny", actions=("sns:Publish",), resources=(EveryArn(service="sns"),))
 
+# What sending a customer message takes (the notifier's, and the later-jobs function's for the messages it sends
+# later): the sender's identities, the SES configuration set, the quiet hours, and the page link's key and letterhead.
+SENDING_ENV: dict[str, Ref | str] = {
+    E.SENDER_EMAIL: _SENDER,
+    E.SMS_SENDER_ID: Ref(kind="parameter", id="sms-sender-id", attr="value"),
+    E.SES_CONFIGURATION_SET: Ref(kind="configuration_set", id="notifications", attr="name"),
+    E.SMS_QUIET_HOURS: Ref(kind="parameter", id="sms-quiet-hours", attr="value"),
+    **LINKS,  # every message carries the order page's signed link, the shop's name and its support contact
+}
+SENDING = (SEND_EMAIL, SEND_SMS, SMS_ONLY, READ_LINK_KEY)
+
 FUNCTIONS = (
     Function(
         id="notify",
@@ -76,16 +88,10 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=256,
         timeout_s=30,
-        environment={
-            **POWERTOOLS_ENV,
-            **ORDERS_TABLE,
-            E.SENDER_EMAIL: _SENDER,
-            E.SMS_SENDER_ID: Ref(kind="parameter", id="sms-sender-id", attr="value"),
-            E.SES_CONFIGURATION_SET: Ref(kind="configuration_set", id="notifications", attr="name"),
-            **LINKS,  # every message carries the order page's signed link, the shop's name and its support contact
-        },
+        # It holds what waits (an SMS in the quiet hours, parcels shipped together) as jobs for later.
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **SENDING_ENV, **SCHEDULE_LATER_ENV},
         # Reading the Orders stream and sending to notify-failures are the stream event source mapping's own grant.
-        grants=(READ_ORDERS, WRITE_ORDERS, SEND_EMAIL, SEND_SMS, SMS_ONLY, READ_LINK_KEY),
+        grants=(READ_ORDERS, WRITE_ORDERS, *SENDING, *SCHEDULE_LATER),
         purpose="Consumes the Orders stream: timeline events become emails (SES) or SMS (SNS), each sent once.",
     ),
 )

@@ -46,6 +46,14 @@ FEEDBACK_AFTER_HOURS = Parameter(
     purpose="Hours after an order is complete (its last parcel delivered) before the customer is asked for feedback.",
 )
 
+SMS_QUIET_HOURS = Parameter(
+    id="sms-quiet-hours",
+    local_value="",
+    purpose="Quiet hours for SMS on the customer's clock, HH:MM-HH:MM (e.g. 21:00-08:00); empty: none. A message "
+            "that is not urgent is held until they end; urgent ones (a confirmation, a link asked for, a courier at "
+            "the door) go at any hour.",
+)
+
 OPS_ALERTS = {E.OPS_ALERTS_TOPIC_ARN: Ref(kind="topic", id="ops-alerts", attr="arn")}
 # AskAPerson's alert with the order id; checkout's alert naming an unsellable SKU.
 PUBLISH_OPS_ALERT = Grant(actions=("sns:Publish",), resources=(arn("topic", "ops-alerts"),))

@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from dawra.bootstrap import build_later_jobs
 from dawra.contracts.env import settings
-from dawra.contracts.jobs import LATER_JOB
+from dawra.contracts.jobs import LATER_JOB, SendHeldMessageJob, SendShippedDigestJob
 
 logger = Logger()
 tracer = Tracer()
@@ -23,7 +23,13 @@ jobs = build_later_jobs(settings())
 @tracer.capture_method
 def run_job(record: SQSRecord) -> None:
     job = LATER_JOB.validate_json(record.body)
-    outcome = jobs.ask_for_feedback(job.order_id)
+    sender = record.message_id  # a job redelivered is the same sender (its own claims); a duplicate job is another
+    if isinstance(job, SendHeldMessageJob):
+        outcome = jobs.notify.send_held(job.order_id, job.event_id, job.channel, sender)
+    elif isinstance(job, SendShippedDigestJob):
+        outcome = jobs.notify.send_shipped_digest(job.order_id, sender, job.channel)
+    else:
+        outcome = jobs.ask_for_feedback(job.order_id)
     logger.info("job done", extra={"kind": job.kind, "order_id": job.order_id, "outcome": outcome})
 
 

@@ -6,7 +6,7 @@ deletion protection is on: deleting a group deletes the jobs still pending in it
 scheduler may assume, and only for this group of this account (aws:SourceAccount, aws:SourceArn: no confused
 deputy), whose statements are the group's grants (sending to the group's queue; the queue is encrypted with SSE-SQS,
 so no key is involved, and a KMS-encrypted queue would give the role the use of its key). The role's ARN is what a
-scheduling function passes (iam:PassRole on it, and nothing else, is in topology.later.SCHEDULE_LATER).
+scheduling function passes (iam:PassRole on it, and nothing else, is in topology.schedules.SCHEDULE_LATER).
 """
 
 from __future__ import annotations

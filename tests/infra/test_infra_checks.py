@@ -46,7 +46,7 @@ def test_suppressed_rules_are_the_known_few(synth):
         ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
         "AmazonAPIGatewayPushToCloudWatchLogs]"),
     }
-    # A scheduling function's CreateSchedule on its group's schedules, any name (topology.later.SCHEDULE_LATER).
+    # A scheduling function's CreateSchedule on its group's schedules, any name (topology.schedules.SCHEDULE_LATER).
     known |= {f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
               f"schedule/<{group}>/*]" for group in synth.of_type("AWS::Scheduler::ScheduleGroup")}
     seen = {

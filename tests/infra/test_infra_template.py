@@ -168,18 +168,21 @@ def test_permissions_map_to_exact_grants(synth):
     assert "/index/*" not in flat
     # The notifier sends SMS (sns:Publish on *, which no ARN names) and email, and nothing else on SNS: an explicit
     # Deny of sns:Publish on every SNS ARN (topics, push endpoints) leaves phone numbers only.
-    notify = _statements(synth, role_of("notify"))
-    allows = [s for s in notify if s["Effect"] == "Allow"]
-    assert any("sns:Publish" in _actions(s) and s["Resource"] == "*" for s in allows)
-    assert not any("sns:Publish" in _actions(s) and s["Resource"] != "*" for s in allows)
-    assert any("ses:SendEmail" in _actions(s) for s in allows)
-    every_sns_arn = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sns:*:*:*"]]}
-    denies = [s for s in notify if s["Effect"] == "Deny"]
-    assert [(_actions(s), s["Resource"]) for s in denies] == [(["sns:Publish"], every_sns_arn)]
-    assert "Condition" not in denies[0]
+    # The later-jobs function sends what the notifier held (an SMS overnight, parcels shipped together) the same way.
+    senders = ("notify", "later-jobs")
+    for sender in senders:
+        statements = _statements(synth, role_of(sender))
+        allows = [s for s in statements if s["Effect"] == "Allow"]
+        assert any("sns:Publish" in _actions(s) and s["Resource"] == "*" for s in allows), sender
+        assert not any("sns:Publish" in _actions(s) and s["Resource"] != "*" for s in allows), sender
+        assert any("ses:SendEmail" in _actions(s) for s in allows), sender
+        every_sns_arn = {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":sns:*:*:*"]]}
+        denies = [s for s in statements if s["Effect"] == "Deny"]
+        assert [(_actions(s), s["Resource"]) for s in denies] == [(["sns:Publish"], every_sns_arn)], sender
+        assert "Condition" not in denies[0]
     # Nobody else is denied anything: a Deny belongs only where an allow on "*" needs narrowing.
     for function in TOPOLOGY.functions:
-        if function.id != "notify":
+        if function.id not in senders:
             assert all(s["Effect"] == "Allow" for s in _statements(synth, role_of(function.id))), function.id
     # Callbacks only where TOPOLOGY says so.
     for function in TOPOLOGY.functions:
