@@ -225,6 +225,10 @@ def _forget_unpublished_metrics() -> None:
 # --- Patches to moto ---------------------------------------------------------------------------------------------
 
 _dynamodb_lock = threading.RLock()
+# moto's SQS backend is not thread-safe either: ReceiveMessage iterates a queue's set of in-flight messages while
+# another thread's SendMessage or DeleteMessage changes it ("Set changed size during iteration", seen in the bench's
+# throughput run). No receive here waits (no long polling), so holding the lock for a call never blocks for long.
+_sqs_lock = threading.RLock()
 _patched = False
 _active_lambda: InProcessLambda | None = None
 _send_order: dict[tuple[str, str], int] = {}  # ("email" | "sms", message id) -> position in send order
@@ -308,12 +312,15 @@ def _install_patches() -> None:
     # (and `assignment`: the replacement calls its first parameter `backend`, where moto's method says `self`)
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign, assignment]
 
-    for handler_class in (DynamoHandler, DynamoDBStreamsHandler):
+    from moto.sqs.responses import SQSResponse
+
+    for handler_class, lock in ((DynamoHandler, _dynamodb_lock), (DynamoDBStreamsHandler, _dynamodb_lock),
+                                (SQSResponse, _sqs_lock)):
         original = handler_class.call_action
 
         def call_action(self: BaseResponse, _original: Callable[[BaseResponse], TYPE_RESPONSE] = original,
-                        ) -> TYPE_RESPONSE:
-            with _dynamodb_lock:
+                        _lock: threading.RLock = lock) -> TYPE_RESPONSE:
+            with _lock:
                 return _original(self)
 
         handler_class.call_action = call_action  # type: ignore[method-assign]
