@@ -16,6 +16,7 @@ from dawra.app.common import SystemClock
 from dawra.contracts.env import Settings
 
 if TYPE_CHECKING:
+    from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.identity import Tokens
     from dawra.app.backoffice import (
         AuditTrail,
@@ -35,9 +36,29 @@ if TYPE_CHECKING:
     from dawra.app.order_page import OpenOrderLink, OrderLinks, SendOrderLink
     from dawra.app.queries import ViewOrder
     from dawra.app.reserve import ReserveStock
+    from dawra.app.return_workflow import (
+        AlertOpsAboutReturn,
+        OpenReturnWorkflow,
+        ParcelWaits,
+        ParkReturn,
+        ReturnTimings,
+        StartReturn,
+    )
+    from dawra.app.returns import (
+        CloseReturn,
+        DecideReturn,
+        EstimateReturn,
+        ExpireReturnRequest,
+        InspectReturn,
+        ReceiveReturn,
+        RefundReturn,
+        RequestReturn,
+        ReturnableLines,
+    )
     from dawra.app.ship import AwaitRelease, ShipShipment
     from dawra.app.stock import StockActions
     from dawra.app.tracking import ApplyTracking
+    from dawra.domain.allocation import Location
     from dawra.ports import Later
 
 clock = SystemClock()
@@ -207,6 +228,8 @@ class CustomerSiteParts:
     links: OrderLinks
     actions: CustomerActions
     give_feedback: GiveFeedback
+    returns: Returns  # the customer's returns (needs RETURN_LIFECYCLE and START_RETURN_LIFECYCLE)
+    locations: Callable[[], list[Location]]  # the shop's locations (stores to bring a return to, a label's address)
 
 
 def build_customer_site(settings: Settings) -> CustomerSiteParts:
@@ -222,7 +245,14 @@ def build_customer_site(settings: Settings) -> CustomerSiteParts:
         open_link=OpenOrderLink(orders, links.key, clock),
         send_link=SendOrderLink(DynamoOrderSearch(settings.orders_table), orders, _uow(settings),
                                 DynamoRateLimits(settings.orders_table), links.key, clock, countries),
-        links=links, actions=build_customer_actions(settings), give_feedback=GiveFeedback(orders, _uow(settings), clock))
+        links=links, actions=build_customer_actions(settings), give_feedback=GiveFeedback(orders, _uow(settings), clock),
+        returns=build_returns(settings), locations=_inventory(settings).locations)
+
+
+def _inventory(settings: Settings) -> DynamoInventory:
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+
+    return DynamoInventory(settings.inventory_table or "")
 
 
 def build_customer_actions(settings: Settings) -> CustomerActions:
@@ -301,6 +331,7 @@ class ConsoleParts:
     verify: Callable[[str], dict[str, Any]]
     sign_in: Callable[[str, str], Tokens]
     session_key: Callable[[], bytes]
+    returns: Returns  # an agent's decision, a store drop-off received, the warehouse's inspection
 
 
 def build_console(settings: Settings) -> ConsoleParts:
@@ -310,4 +341,106 @@ def build_console(settings: Settings) -> ConsoleParts:
     secrets, secret_name = ParameterSecrets(), settings.console_session_key_secret_name or ""
     return ConsoleParts(office=build_backoffice(settings), verify=TokenVerifier.from_settings(settings).verify_claims,
                         sign_in=CognitoSignIn(settings.user_pool_client_id or "").sign_in,
-                        session_key=lambda: secrets.get(secret_name).encode())
+                        session_key=lambda: secrets.get(secret_name).encode(), returns=build_returns(settings))
+
+
+def _return_timings(settings: Settings) -> ReturnTimings:
+    from datetime import timedelta
+
+    from dawra.app.return_workflow import ReturnTimings
+
+    return ReturnTimings(approval=timedelta(hours=settings.return_approval_hours),
+                         inspection_alert=timedelta(hours=settings.return_inspection_alert_hours),
+                         parcel_wait=timedelta(hours=settings.return_parcel_wait_hours),
+                         label_valid=timedelta(hours=settings.return_label_valid_hours))
+
+
+@dataclass(frozen=True)
+class ReturnTasks:
+    """The return workflow's tasks (functions/returns/tasks.py)."""
+
+    open: OpenReturnWorkflow
+    park: ParkReturn
+    expire_request: ExpireReturnRequest
+    parcel: ParcelWaits
+    refund: RefundReturn
+    close: CloseReturn
+    alert_ops: AlertOpsAboutReturn
+
+
+def build_return_tasks(settings: Settings) -> ReturnTasks:
+    from dawra.adapters.carriers import default_registry as carriers
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.payments import default_registry as payments
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.return_workflow import (
+        AlertOpsAboutReturn,
+        MerchantLabelValidity,
+        OpenReturnWorkflow,
+        ParcelWaits,
+        ParkReturn,
+    )
+    from dawra.app.returns import (
+        CloseReturn,
+        ExpireReturnLabel,
+        ExpireReturnRequest,
+        IssueReturnLabel,
+        RefundReturn,
+        WaitForReturn,
+    )
+
+    orders, uow, timings = DynamoOrders(settings.orders_table), _uow(settings), _return_timings(settings)
+    inventory = DynamoInventory(settings.inventory_table or "")
+    registry = carriers(settings.carrier)
+    carrier = MerchantLabelValidity(registry.named(registry.default), timings.label_valid, clock)
+    return ReturnTasks(
+        open=OpenReturnWorkflow(orders, timings),
+        park=ParkReturn(orders, WaitForReturn(orders, uow, clock), StepFunctionsWorkflow(None)),
+        expire_request=ExpireReturnRequest(orders, uow, clock),
+        parcel=ParcelWaits(IssueReturnLabel(orders, inventory, uow, carrier, clock, timings.label_valid),
+                           ExpireReturnLabel(orders, uow, clock), orders, timings, clock),
+        refund=RefundReturn(orders, uow, payments(), clock),
+        close=CloseReturn(orders, uow, clock),
+        alert_ops=AlertOpsAboutReturn(SnsOpsAlerts(settings.ops_alerts_topic_arn)))
+
+
+@dataclass(frozen=True)
+class Returns:
+    """What the customer's page and the console do with returns. `start` is the customer's request: the return
+    stored, then its workflow started (use it rather than `request`, which starts nothing)."""
+
+    returnable_lines: ReturnableLines
+    estimate: EstimateReturn
+    request: RequestReturn
+    start: StartReturn
+    decide: DecideReturn
+    receive: ReceiveReturn
+    inspect: InspectReturn
+
+
+def build_returns(settings: Settings) -> Returns:
+    """Needs RETURN_LIFECYCLE and START_RETURN_LIFECYCLE (dawra/topology/returns.py) where returns are requested,
+    and ANSWER_TASK_TOKEN where they are decided, received or inspected."""
+    from dawra.adapters.dynamo.backoffice import DynamoAuditLog
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.return_workflow import StartReturn
+    from dawra.app.returns import (
+        DecideReturn,
+        EstimateReturn,
+        InspectReturn,
+        ReceiveReturn,
+        RequestReturn,
+        ReturnableLines,
+    )
+
+    orders, uow, audit = DynamoOrders(settings.orders_table), _uow(settings), DynamoAuditLog(settings.orders_table)
+    inventory = DynamoInventory(settings.inventory_table or "")
+    workflow = StepFunctionsWorkflow(settings.order_lifecycle_arn, return_lifecycle_arn=settings.return_lifecycle_arn)
+    request = RequestReturn(orders, uow, clock)
+    return Returns(returnable_lines=ReturnableLines(orders, clock), estimate=EstimateReturn(orders, clock),
+                   request=request, start=StartReturn(request, workflow),
+                   decide=DecideReturn(orders, uow, audit, workflow, clock),
+                   receive=ReceiveReturn(orders, uow, workflow, clock),
+                   inspect=InspectReturn(orders, inventory, uow, audit, workflow, clock))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dawra.domain.allocation import Location
 from dawra.domain.audit import AuditEntry
+from dawra.domain.customer import Address
 from dawra.domain.inventory import Reservation, StockChange, StockLevel, Transfer
 from dawra.domain.money import Money
 from dawra.domain.order import Order
@@ -58,6 +59,9 @@ class OrderRepository(Protocol):
 
     def find_shipment(self, tracking_number: str) -> tuple[str, str] | None:
         """(order_id, shipment_id) of the shipment with this tracking number."""
+
+    def find_return(self, tracking_number: str) -> tuple[str, str] | None:
+        """(order_id, return_id) of the return whose label has this tracking number."""
 
     def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None: ...
 
@@ -176,6 +180,9 @@ class Workflow(Protocol):
     def start(self, order_id: str) -> None:
         """Start the order's lifecycle; starting it again is a no-op."""
 
+    def start_return(self, order_id: str, return_id: str) -> None:
+        """Start a return's own workflow (named after the return); starting it again is a no-op."""
+
     def resume(self, token: str, output: dict[str, Any]) -> bool:
         """Hand a waiting task its result; False when that task is no longer waiting."""
 
@@ -266,11 +273,28 @@ class Booking(BaseModel):
     label_url: str
 
 
+class ReturnBooking(BaseModel):
+    """A parcel the customer sends back: what the carrier gave us for it. Dawra prints the label itself from this
+    (dawra/web/return_label.py); the tracking number is reported on through the carrier's usual webhooks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    carrier: str  # the carrier's name, as the registry knows it
+    service: str  # the carrier's name for the service, printed on the label (Latin script)
+    tracking_number: str
+    expires_at: str  # UTC ISO-8601: an unused label is no longer accepted from this moment on
+
+
 class Carrier(Protocol):
     name: str
 
     def book(self, shipment_id: str, country: str, weight_g: int) -> Booking:
         """Book a parcel; booking the same shipment again returns the same booking."""
+
+    def book_return(self, return_id: str, from_address: Address, to_location_id: str,
+                    weight_g: int) -> ReturnBooking:
+        """Book a return parcel from the customer's address to one of the merchant's locations; booking the same
+        return again returns the same booking (its tracking number depends on the return id only)."""
 
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
         """Raises WebhookRejected unless the webhook is authentic and fresh."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -34,6 +35,15 @@ SUBJECTS = {
         TimelineKind.AVAILABLE_FOR_PICKUP: "Your order {ref} is ready to pick up",
         TimelineKind.SHIPMENT_RETURNING: "A parcel from your order {ref} is coming back to us",
         TimelineKind.RETURN_SETTLED: "A parcel from your order {ref} came back: what happens now",
+        TimelineKind.RETURN_REQUESTED: "Your return request for order {ref}",
+        TimelineKind.RETURN_APPROVED: "Your return for order {ref} is accepted",
+        TimelineKind.RETURN_DECLINED: "Your return request for order {ref} was declined",
+        TimelineKind.RETURN_EXPIRED: "Your return request for order {ref} has expired",
+        TimelineKind.RETURN_LABEL_ISSUED: "Your return label for order {ref} is ready",
+        TimelineKind.RETURN_RECEIVED: "We received your return for order {ref}",
+        TimelineKind.RETURN_REFUNDED: "Your refund for order {ref}",
+        TimelineKind.RETURN_REJECTED: "We could not accept your return for order {ref}",
+        TimelineKind.RETURN_LABEL_EXPIRED: "Your return for order {ref} was not sent in time",
     },
     "ar": {
         TimelineKind.ORDER_CONFIRMED: "تم تأكيد طلبك {ref}",
@@ -52,6 +62,15 @@ SUBJECTS = {
         TimelineKind.AVAILABLE_FOR_PICKUP: "طلبك {ref} جاهز للاستلام",
         TimelineKind.SHIPMENT_RETURNING: "شحنة من طلبك {ref} في طريق عودتها إلينا",
         TimelineKind.RETURN_SETTLED: "عادت إلينا شحنة من طلبك {ref}: إليك ما سيحدث الآن",
+        TimelineKind.RETURN_REQUESTED: "طلب الإرجاع الخاص بطلبك {ref}",
+        TimelineKind.RETURN_APPROVED: "تمت الموافقة على إرجاع طلبك {ref}",
+        TimelineKind.RETURN_DECLINED: "تم رفض طلب الإرجاع الخاص بطلبك {ref}",
+        TimelineKind.RETURN_EXPIRED: "انتهت صلاحية طلب الإرجاع الخاص بطلبك {ref}",
+        TimelineKind.RETURN_LABEL_ISSUED: "ملصق الإرجاع لطلبك {ref} جاهز",
+        TimelineKind.RETURN_RECEIVED: "استلمنا المرتجع من طلبك {ref}",
+        TimelineKind.RETURN_REFUNDED: "استرداد المبلغ لطلبك {ref}",
+        TimelineKind.RETURN_REJECTED: "تعذّر قبول المرتجع من طلبك {ref}",
+        TimelineKind.RETURN_LABEL_EXPIRED: "لم يُرسل المرتجع من طلبك {ref} في الوقت المحدد",
     },
 }
 
@@ -133,6 +152,31 @@ def _parcel_news(order: Order, event: TimelineEvent) -> dict[str, object]:
     }
 
 
+def _return_news(order: Order, event: TimelineEvent, page_url: str) -> dict[str, object]:
+    """What a return's message says: the items going back (and, once inspected, what was found), the refund it
+    estimated or gave and how, the way back (label, courier, store) and until when a label can be used, where the
+    return is on the order's page, and whether a person must approve it first."""
+    language = order.contact.language
+    titles = {line.sku: line.title_in(language) for line in order.lines}
+    return_id = event.detail.get("return_id", "")
+    ret = next((r for r in order.returns if r.return_id == return_id), None)
+    expires = event.detail.get("expires_at") or (ret.label_expires_at if ret else None)
+    last_day = (datetime.fromisoformat(expires.replace("Z", "+00:00")) - timedelta(microseconds=1)).date().isoformat() \
+        if expires else ""
+    return {
+        "return_items": [{"title": titles.get(line.sku, line.sku), "quantity": line.quantity,
+                          "outcome": line.outcome.value if line.outcome else ""} for line in ret.lines] if ret else [],
+        "return_estimate": format_money(ret.estimate.total) if ret else "",
+        "return_method": ret.method.value if ret else event.detail.get("method", ""),
+        "approval_required": bool(ret and ret.approval_required),
+        "refund_method": event.detail.get("refund_method") or (ret.refund_method.value if ret else ""),
+        "account_ending": event.detail.get("account_ending", ""),
+        "label_use_by": last_day,
+        "carrier": event.detail.get("carrier", ""),
+        "return_url": f"{page_url}#return-{return_id}" if return_id else page_url,
+    }
+
+
 def render_all(order: Order, event: TimelineEvent, letterhead: Letterhead,
                parcels: Sequence[TimelineEvent] = ()) -> list[Rendered]:
     """The message on each channel the customer chose: email, SMS, or both."""
@@ -163,6 +207,7 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
         "page_url": letterhead.page_url,
         **_what_changed(order, event),
         **_parcel_news(order, event),
+        **_return_news(order, event, letterhead.page_url),
     }
     subject = SUBJECTS[language][event.kind].format(ref=context["ref"])
     to = to or recipients(order.contact, event.kind)[0]

@@ -5,6 +5,7 @@ applied) or an ambiguous failure (applied, then an error)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,16 @@ from dawra.domain.money import Money
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.pricing import CatalogItem
 from dawra.domain.timeline import TimelineEvent
-from dawra.ports import AppliedReport, Booking, ClaimOutcome, IdempotencyRecord, Marker, OrderPage, OrderQuery
+from dawra.ports import (
+    AppliedReport,
+    Booking,
+    ClaimOutcome,
+    IdempotencyRecord,
+    Marker,
+    OrderPage,
+    OrderQuery,
+    ReturnBooking,
+)
 
 
 class FixedClock:
@@ -53,6 +63,7 @@ class World:
 
     headers: dict[str, Order] = field(default_factory=dict)  # order_id -> header (shipments kept apart)
     shipments: dict[str, dict[str, object]] = field(default_factory=lambda: defaultdict(dict))
+    returns: dict[str, dict[str, object]] = field(default_factory=lambda: defaultdict(dict))  # order -> return id
     events: dict[str, dict[str, TimelineEvent]] = field(default_factory=lambda: defaultdict(dict))
     markers: set[tuple[str, str]] = field(default_factory=set)
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
@@ -84,8 +95,10 @@ class FakeOrders:
         if header is None:
             return None
         shipments = sorted(self.world.shipments[order_id].values(), key=lambda s: s.shipment_id)
+        returns = sorted(self.world.returns[order_id].values(), key=lambda r: (r.requested_at, r.return_id))
         # Rebuilt from data, as the DynamoDB repository does: nothing pending survives a read.
-        return Order.model_validate({**header.model_dump(), "shipments": [s.model_dump() for s in shipments]})
+        return Order.model_validate({**header.model_dump(), "shipments": [s.model_dump() for s in shipments],
+                                     "returns": [r.model_dump() for r in returns]})
 
     def timeline(self, order_id: str) -> list[TimelineEvent]:
         return sorted(self.world.events[order_id].values(), key=lambda e: (e.at, e.event_id))
@@ -99,6 +112,14 @@ class FakeOrders:
 
     def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None:
         return self.world.idempotency.get(key_hash)
+
+    def find_return(self, tracking_number: str) -> tuple[str, str] | None:
+        """(order_id, return_id) of the return whose label has this tracking number."""
+        for order_id, returns in self.world.returns.items():
+            for ret in returns.values():
+                if ret.tracking_number == tracking_number:
+                    return order_id, ret.return_id
+        return None
 
     # MessageClaims
     def claim(self, order_id, message_key, claimant, now, lease_until) -> ClaimOutcome:
@@ -196,6 +217,10 @@ class FakeUnitOfWork:
                 stored_s = w.shipments[order.order_id].get(shipment.shipment_id)
                 if (stored_s.version if stored_s else 0) != shipment.version:
                     refused.add("shipment")
+            for ret in order.changed_returns:
+                stored_r = w.returns[order.order_id].get(ret.return_id)
+                if (stored_r.version if stored_r else 0) != ret.version:
+                    refused.add("return")
             if any(e.event_id in w.events[order.order_id] for e in order.new_events):
                 refused.add("event")
         for move in stock:
@@ -234,10 +259,13 @@ class FakeUnitOfWork:
         if order is not None:
             if order.header_changed:
                 w.headers[order.order_id] = order.model_copy(deep=True, update={
-                    "shipments": [], "version": order.version + 1})
+                    "shipments": [], "returns": [], "version": order.version + 1})
             for shipment in order.changed_shipments:
                 w.shipments[order.order_id][shipment.shipment_id] = shipment.model_copy(
                     deep=True, update={"version": shipment.version + 1})
+            for ret in order.changed_returns:
+                w.returns[order.order_id][ret.return_id] = ret.model_copy(deep=True,
+                                                                          update={"version": ret.version + 1})
             for event in order.new_events:
                 w.events[order.order_id][event.event_id] = event
         for move in stock:
@@ -347,6 +375,7 @@ class FakeOrderHistory:
 class FakeWorkflow:
     def __init__(self):
         self.started: list[str] = []
+        self.started_returns: list[tuple[str, str]] = []  # (order_id, return_id)
         self.resumed: dict[str, dict] = {}
         self.failed: dict[str, tuple[str, str]] = {}
         self.stopped: list[str] = []
@@ -359,6 +388,13 @@ class FakeWorkflow:
             raise TransientError("injected: StartExecution throttled")
         if order_id not in self.started:
             self.started.append(order_id)
+
+    def start_return(self, order_id: str, return_id: str) -> None:
+        if self.faults:
+            self.faults.pop(0)
+            raise TransientError("injected: StartExecution throttled")
+        if (order_id, return_id) not in self.started_returns:
+            self.started_returns.append((order_id, return_id))
 
     def resume(self, token: str, output: dict) -> bool:
         if token in self.dead_tokens or token in self.resumed:
@@ -510,6 +546,28 @@ class FakeCarriers:
 
     def parse(self, raw_body):
         return self.sandbox.parse(raw_body)
+
+
+class FakeCarrier:
+    """A carrier that books returns deterministically (the same return, the same booking), for the returns' tests.
+    `failures` makes the next bookings raise (e.g. TransientError) and book nothing."""
+
+    name = "sandbox"
+
+    def __init__(self, label_days: int = 14, clock: Any = None):
+        self.label_days, self.clock = label_days, clock or FixedClock()
+        self.returns: list[tuple[str, str, str, int]] = []  # (return id, from city, to location, weight)
+        self.failures: list[Exception] = []
+
+    def book_return(self, return_id: str, from_address: Any, to_location_id: str,
+                    weight_g: int) -> ReturnBooking:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.returns.append((return_id, from_address.city, to_location_id, weight_g))
+        number = "SBR" + hashlib.sha256(return_id.encode()).hexdigest()[:12].upper()
+        expires = self.clock.now() + timedelta(days=self.label_days)
+        return ReturnBooking(carrier=self.name, service="Sandbox Returns", tracking_number=number,
+                             expires_at=expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
 
 
 class FakeSecrets:

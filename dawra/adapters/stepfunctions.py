@@ -1,4 +1,5 @@
-"""Step Functions: the order's workflow. Executions are named after the order, so an order has only ever one."""
+"""Step Functions: the order's workflow, and each return's. Executions are named after the order (the return), so an
+order (a return) has only ever one."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ TASK_OVER = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
 
 class StepFunctionsWorkflow:
-    def __init__(self, state_machine_arn: str | None, client: Any = None):
+    def __init__(self, state_machine_arn: str | None, client: Any = None, return_lifecycle_arn: str | None = None):
         self.state_machine_arn = state_machine_arn
+        self.return_lifecycle_arn = return_lifecycle_arn
         self._client = client
 
     @property
@@ -24,10 +26,18 @@ class StepFunctionsWorkflow:
         return self._client or aws.client("stepfunctions")
 
     def start(self, order_id: str) -> None:
+        self._start(self.state_machine_arn, order_id, {"order_id": order_id})
+
+    def start_return(self, order_id: str, return_id: str) -> None:
+        if self.return_lifecycle_arn is None:
+            raise ValueError("no return lifecycle state machine is configured")
+        self._start(self.return_lifecycle_arn, return_id, {"order_id": order_id, "return_id": return_id})
+
+    def _start(self, state_machine_arn: str | None, name: str, execution_input: dict[str, str]) -> None:
         try:
             with transient_errors("Step Functions StartExecution"):
-                self.client.start_execution(stateMachineArn=self.state_machine_arn, name=order_id,
-                                            input=json.dumps({"order_id": order_id}))
+                self.client.start_execution(stateMachineArn=state_machine_arn, name=name,
+                                            input=json.dumps(execution_input))
         except ClientError as error:
             if error_code(error) != "ExecutionAlreadyExists":  # started before (perhaps by us, answer lost)
                 raise

@@ -23,7 +23,7 @@ from dawra.app.compensate import CancelOrder, ReleaseStock
 from dawra.domain.access import Actor
 from dawra.domain.audit import AuditEntry, order_subject
 from dawra.domain.errors import IdempotencyKeyReused
-from dawra.domain.inventory import StockMove
+from dawra.domain.inventory import StockChange
 from dawra.domain.order import Order, OrderStatus
 from dawra.ports import AuditLog, Clock, OrderRepository, UnitOfWork, Workflow
 
@@ -67,7 +67,7 @@ def _changed(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, A
 class Change:
     """What deciding an action produced besides the order itself."""
 
-    stock: list[StockMove] = field(default_factory=list)
+    stock: list[StockChange] = field(default_factory=list)
     detail: dict[str, Any] = field(default_factory=dict)  # extra facts for the audit entry's "after"
 
 

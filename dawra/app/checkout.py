@@ -33,6 +33,7 @@ from dawra.domain.money import Money
 from dawra.domain.order import Order, PaymentState
 from dawra.domain.pricing import PricingError, RequestedLine, price_order, shipping_zone
 from dawra.domain.promise import latest_promise
+from dawra.domain.returns import ReturnPolicies, default_policies
 from dawra.domain.time import iso
 from dawra.ports import (
     Clock,
@@ -83,10 +84,11 @@ def fingerprint(request: OrderRequest) -> str:
 class Checkout:
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, workflow: Workflow,
                  payments: PaymentProvider, alerts: OpsAlerts, clock: Clock,
-                 backorders: BackorderPolicy = NO_BACKORDERS):
+                 backorders: BackorderPolicy = NO_BACKORDERS, return_policies: ReturnPolicies | None = None):
         self.orders, self.inventory, self.uow = orders, inventory, uow
         self.workflow, self.payments, self.alerts, self.clock = workflow, payments, alerts, clock
         self.backorders = backorders
+        self.return_policies = return_policies or default_policies()
 
     def place_order(self, idempotency_key: str, request: PlaceOrderRequest) -> Order:
         provider = self.payments
@@ -112,6 +114,9 @@ class Checkout:
                                         request.shipping_method, city=request.shipping_address.city)
         except PricingError as error:
             raise InvalidOrder(error.message, field=error.field) from None
+        # Each line keeps the return policy it is sold under: the order is judged by that version forever.
+        lines = [line.model_copy(update={"return_policy": self.return_policies.ref_for(
+            line.sku, catalog[line.sku].category)}) for line in lines]
         wanted = {line.sku: line.quantity for line in request.lines}
         short = shortages(wanted, available, self.backorders)
         if short:

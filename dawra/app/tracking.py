@@ -4,7 +4,9 @@ Webhooks arrive twice, late and out of order: each report is applied at most onc
 tracking number and event id, committed with its effect), a shipment never moves backwards, and delivery resumes
 the order's workflow whichever comes last: the report, or WaitForDelivery parking on the shipment. A parcel back at
 its location is counted back into that location's stock in the same commit as its report, and its waiting task ends
-(ReturnedToSender) so that the workflow settles it. A report's time is the carrier's only when believable
+(ReturnedToSender) so that the workflow settles it. A report on a customer's return parcel (its label's tracking
+number) moves the return: on its way (in transit), then received when delivered to our location, which resumes the
+return's workflow waiting for the parcel; each report once, by the same markers. A report's time is the carrier's only when believable
 (dawra.domain.tracking); the time the webhook reached us is what it is checked against."""
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dawra.contracts.webhook import CarrierWebhookEnvelope
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.inventory import adjust
 from dawra.domain.order import OrderStatus
+from dawra.domain.returns import ReturnEvent, ReturnStatus, step
 from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
@@ -33,6 +36,10 @@ from dawra.ports import (
 )
 
 MAX_WEBHOOK_BYTES = 64 * 1024  # far above any carrier's report
+# A return parcel's reports that move the return (the others are recorded, once, and change nothing).
+RETURN_STEPS = {TrackingStatus.IN_TRANSIT: ReturnEvent.IN_TRANSIT,
+                TrackingStatus.OUT_FOR_DELIVERY: ReturnEvent.IN_TRANSIT,
+                TrackingStatus.DELIVERED: ReturnEvent.RECEIVE}
 
 
 class ApplyTracking:
@@ -75,6 +82,8 @@ class ApplyTracking:
 
     def apply(self, report: TrackingEvent) -> str:
         found = self.orders.find_shipment(report.tracking_number)
+        if found is None and (a_return := self.orders.find_return(report.tracking_number)) is not None:
+            return self._apply_to_return(*a_return, report)
         if found is None:
             # Our booking may not be visible yet; retrying (then the DLQ) is right for an unknown number.
             raise TransientError(f"no shipment has tracking number {report.tracking_number} (yet)")
@@ -102,6 +111,42 @@ class ApplyTracking:
                 return "duplicate"  # this report was applied before (perhaps by us, answer lost)
             raise
         return f"moved to {moved.value}" if moved else "recorded"
+
+    def _apply_to_return(self, order_id: str, return_id: str, report: TrackingEvent) -> str:
+        outcome, moved = retry_on_race(lambda: self._record_return(order_id, return_id, report),
+                                       f"tracking {return_id}")
+        if moved == ReturnStatus.RECEIVED or (outcome == "duplicate" and RETURN_STEPS.get(report.status)
+                                              == ReturnEvent.RECEIVE):
+            # The workflow waiting for the parcel goes on to the inspection. A duplicate of the arrival resumes it
+            # too, while that wait still holds the token: the first delivery of this report may have died between
+            # its commit and the resume.
+            ret = load(self.orders, order_id).return_of(return_id)
+            if ret.status == ReturnStatus.RECEIVED and ret.resume_token and ret.resume_for == "parcel":
+                self.workflow.resume(ret.resume_token, {"return_id": return_id, "status": ret.status.value,
+                                                        "received": True})
+        return outcome
+
+    def _record_return(self, order_id: str, return_id: str,
+                       report: TrackingEvent) -> tuple[str, ReturnStatus | None]:
+        """The report's step, if the return is where it can take it, committed with the report's marker (the
+        marker's shipment_id holds the return id). A report the return is past (a scan after it arrived) or that
+        moves nothing is recorded only."""
+        order = load(self.orders, order_id)
+        ret = order.return_of(return_id)
+        event, moved = RETURN_STEPS.get(report.status), None
+        if event is not None and ret.can(event):
+            at = now_iso(self.clock)
+            if event == ReturnEvent.RECEIVE:
+                ret.received_at = at
+            moved = step(order, return_id, event, at, {"location_id": ret.location_id}).status
+        try:
+            self.uow.commit(order=order, markers=[AppliedReport(order_id=order_id, shipment_id=return_id,
+                                                                report=report)])
+        except ConcurrentChange as race:
+            if "marker" in race.parts:
+                return "duplicate", None  # applied before (perhaps by a first attempt that died before resuming)
+            raise
+        return (f"return moved to {moved.value}" if moved else "recorded"), moved
 
     def _resume_if_waiting(self, order_id: str, shipment_id: str) -> None:
         shipment = load(self.orders, order_id).shipment(shipment_id)

@@ -19,6 +19,15 @@ from dawra.domain.feedback import Feedback
 from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderLine, OrderStatus, Totals
+from dawra.domain.returns import (
+    InspectionOutcome,
+    RefundBreakdown,
+    RefundMethod,
+    Return,
+    ReturnMethod,
+    ReturnReason,
+    ReturnStatus,
+)
 from dawra.domain.shipment import Shipment, ShipmentLine
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 from dawra.rendering import order_reference
@@ -28,13 +37,18 @@ K = TimelineKind
 VISIBLE = frozenset({K.ORDER_CONFIRMED, K.STOCK_RESERVED, K.SHIPMENT_SHIPPED, K.SHIPMENT_IN_TRANSIT,
                      K.SHIPMENT_OUT_FOR_DELIVERY, K.SHIPMENT_DELIVERED, K.ORDER_COMPLETED, K.ORDER_CANCELLED,
                      K.CANCELLATION_REQUESTED, K.LINE_CANCELLED, K.ADDRESS_CHANGED, K.REFUNDED,
-                     K.FEEDBACK_RECEIVED})
+                     K.FEEDBACK_RECEIVED,
+                     # Each step of the customer's returns (a few are not worth a message, all are worth a line).
+                     K.RETURN_REQUESTED, K.RETURN_APPROVED, K.RETURN_DECLINED, K.RETURN_EXPIRED,
+                     K.RETURN_LABEL_ISSUED, K.RETURN_AWAITING_DROP_OFF, K.RETURN_IN_TRANSIT, K.RETURN_RECEIVED,
+                     K.RETURN_INSPECTED, K.RETURN_REFUNDED, K.RETURN_REJECTED, K.RETURN_LABEL_EXPIRED,
+                     K.RETURN_CLOSED})
 # Never shown, whatever else is decided later: the operators' own steps, and this page's own bookkeeping.
 INTERNAL = frozenset({K.ORDER_NEEDS_ATTENTION, K.ORDER_ON_HOLD, K.ORDER_RELEASED, K.MESSAGE_RESENT,
                       K.ORDER_LINK_REQUESTED})
 # Each carrier's public tracking page (the number is appended, URL-quoted). Unknown carriers get no link.
 TRACKING_PAGES = {"sandbox": "https://track.sandbox-carrier.dawra.example/"}
-ACTIONS = ("cancel", "cancel_shipments", "change_address", "change_contact")
+ACTIONS = ("cancel", "cancel_shipments", "change_address", "change_contact", "return")
 
 
 class Stage(enum.StrEnum):
@@ -113,6 +127,38 @@ class CustomerEvent(BaseModel):
     kind: str
     at: str
     shipment_id: str | None = None
+    return_id: str | None = Field(default=None, description="The return the event is about, for return_* kinds")
+
+
+class CustomerReturnLine(BaseModel):
+    sku: str
+    title: str
+    quantity: int
+    reason: ReturnReason
+    comment: str = Field(default="", description="What the customer wrote about it")
+    outcome: InspectionOutcome | None = Field(default=None, description="The warehouse's verdict, once inspected")
+
+
+class CustomerReturn(BaseModel):
+    """One of the order's returns, as its customer follows it."""
+
+    return_id: str
+    status: str = Field(description="requested, approved, declined, expired, label_issued, awaiting_drop_off, "
+                                    "in_transit, received, inspected, refunded, rejected, label_expired, closed")
+    method: ReturnMethod = Field(description="label (print a label), pickup (a courier collects), store (drop-off)")
+    refund_method: RefundMethod
+    location_id: str = Field(description="Where the items go back to (the store, for a drop-off)")
+    lines: list[CustomerReturnLine]
+    estimate: RefundBreakdown = Field(description="What the customer was told they would get back")
+    refunded: Money | None = Field(default=None, description="What was given back, once settled")
+    requested_at: str
+    approval_required: bool
+    decline_reason: str | None = Field(default=None, description="Why it was declined, in the agent's words")
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_expires_at: str | None = Field(default=None, description="UTC: an unused label is refused from then on")
+    label_available: bool = Field(default=False, description=(
+        "A printable label can be downloaded now: GET /my-order/{token}/returns/{return_id}/label.pdf"))
 
 
 class CustomerContact(BaseModel):
@@ -150,6 +196,7 @@ class CustomerOrderView(BaseModel):
     actions: list[str] = Field(description=f"What the customer may do now: a subset of {', '.join(ACTIONS)}")
     feedback_open: bool = Field(default=False, description="The order is delivered and its feedback not yet given")
     feedback: CustomerFeedback | None = Field(default=None, description="The answer given, once it is")
+    returns: list[CustomerReturn] = Field(default_factory=list, description="The order's returns, newest first")
 
 
 def feedback_of(timeline: Iterable[TimelineEvent]) -> CustomerFeedback | None:
@@ -166,6 +213,25 @@ def _shipment_status(order: Order, shipment: Shipment) -> str:
     cancelled to the customer, whatever the warehouse's own status for it."""
     never_leaves = order.status == OrderStatus.CANCELLED and not shipment.has_shipped
     return "cancelled" if shipment.cancelled or never_leaves else shipment.status.value
+
+
+def label_available(ret: Return) -> bool:
+    """A label to print exists and can still be used (the customer's page offers its PDF)."""
+    return ret.status == ReturnStatus.LABEL_ISSUED and ret.tracking_number is not None and \
+        ret.method != ReturnMethod.STORE
+
+
+def customer_return(order: Order, ret: Return, language: str) -> CustomerReturn:
+    titles = {line.sku: line.title_in(language) for line in order.lines}
+    return CustomerReturn(
+        return_id=ret.return_id, status=ret.status.value, method=ret.method, refund_method=ret.refund_method,
+        location_id=ret.location_id, estimate=ret.estimate, refunded=ret.refunded, requested_at=ret.requested_at,
+        approval_required=ret.approval_required, decline_reason=ret.decline_reason, carrier=ret.carrier,
+        tracking_number=ret.tracking_number, label_expires_at=ret.label_expires_at,
+        label_available=label_available(ret),
+        lines=[CustomerReturnLine(sku=line.sku, title=titles.get(line.sku, line.sku), quantity=line.quantity,
+                                  reason=line.reason, comment=line.comment, outcome=line.outcome)
+               for line in ret.lines])
 
 
 def _line(line: OrderLine, language: str) -> CustomerLine:
@@ -192,10 +258,13 @@ def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable
             carrier=s.carrier, tracking_number=s.tracking_number,
             tracking_url=tracking_url(s.carrier, s.tracking_number), promised_by=promised_by(order, s),
             delivered_at=s.delivered_at) for s in order.shipments],
-        timeline=[CustomerEvent(kind=e.kind.value, at=e.at, shipment_id=e.shipment_id) for e in visible(timeline)],
+        timeline=[CustomerEvent(kind=e.kind.value, at=e.at, shipment_id=e.shipment_id,
+                                return_id=e.detail.get("return_id")) for e in visible(timeline)],
         actions=[action for action in ACTIONS if action in set(actions)],
         feedback_open=order.can(OrderEvent.GIVE_FEEDBACK) and not order.feedback_at,
-        feedback=feedback_of(timeline))
+        feedback=feedback_of(timeline),
+        returns=[customer_return(order, ret, language)
+                 for ret in sorted(order.returns, key=lambda r: (r.requested_at, r.return_id), reverse=True)])
 
 
 class OrderLinkRequest(BaseModel):

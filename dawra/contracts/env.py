@@ -23,6 +23,12 @@ DELIVERY_GRACE_HOURS = "DELIVERY_GRACE_HOURS"
 DELIVERY_LOST_AFTER_HOURS = "DELIVERY_LOST_AFTER_HOURS"
 LOST_PARCEL_POLICY = "LOST_PARCEL_POLICY"
 FEEDBACK_AFTER_HOURS = "FEEDBACK_AFTER_HOURS"
+# Returns (dawra/topology/returns.py): the return workflow, and how long its waits last (hours; fractions allowed).
+RETURN_LIFECYCLE_ARN = "RETURN_LIFECYCLE_ARN"
+RETURN_APPROVAL_HOURS = "RETURN_APPROVAL_HOURS"
+RETURN_INSPECTION_ALERT_HOURS = "RETURN_INSPECTION_ALERT_HOURS"
+RETURN_PARCEL_WAIT_HOURS = "RETURN_PARCEL_WAIT_HOURS"
+RETURN_LABEL_VALID_HOURS = "RETURN_LABEL_VALID_HOURS"
 # SMS quiet hours on the customer's clock ("21:00-08:00"; empty: none), dawra/domain/message_timing.py.
 SMS_QUIET_HOURS = "SMS_QUIET_HOURS"
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
@@ -64,6 +70,11 @@ class Settings(BaseModel):
     delivery_lost_after_hours: int = Field(default=240, ge=0, le=9999)
     lost_parcel_policy: Literal["reship", "refund", "agent"] = "agent"
     feedback_after_hours: float = Field(default=72, ge=0, le=9999)
+    return_lifecycle_arn: str | None = None
+    return_approval_hours: float = Field(default=72, gt=0, le=9999)
+    return_inspection_alert_hours: float = Field(default=48, gt=0, le=9999)
+    return_parcel_wait_hours: float = Field(default=336, gt=0, le=9999)
+    return_label_valid_hours: float = Field(default=336, gt=0, le=9999)
     sms_quiet_hours: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     payment_provider: str = "sandbox"
     carrier: str = "sandbox"
@@ -106,6 +117,11 @@ class Settings(BaseModel):
             "delivery_lost_after_hours": env.get(DELIVERY_LOST_AFTER_HOURS),
             "lost_parcel_policy": env.get(LOST_PARCEL_POLICY),
             "feedback_after_hours": env.get(FEEDBACK_AFTER_HOURS),
+            "return_lifecycle_arn": env.get(RETURN_LIFECYCLE_ARN),
+            "return_approval_hours": env.get(RETURN_APPROVAL_HOURS),
+            "return_inspection_alert_hours": env.get(RETURN_INSPECTION_ALERT_HOURS),
+            "return_parcel_wait_hours": env.get(RETURN_PARCEL_WAIT_HOURS),
+            "return_label_valid_hours": env.get(RETURN_LABEL_VALID_HOURS),
             "sms_quiet_hours": env.get(SMS_QUIET_HOURS),
             "payment_provider": env.get(PAYMENT_PROVIDER),
             "carrier": env.get(CARRIER),

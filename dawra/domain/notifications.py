@@ -25,6 +25,20 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     TimelineKind.RETURN_SETTLED,
     TimelineKind.ORDER_LINK_REQUESTED,  # "here is the link to your order" (a guest lookup)
     TimelineKind.FEEDBACK_REQUESTED,  # "how did it go?", a while after the last delivery
+    # A customer's return, step by step (dawra.domain.returns): what they asked for and what comes next; an agent's
+    # approval (RETURN_APPROVED by the policy is part of the request's message: see deserves_message); the label to
+    # print (or the pickup); the parcel received; the money given back; and the ends without a refund: declined,
+    # expired, rejected at inspection, the label never used. In transit, inspected (the refund follows at once),
+    # awaiting a store drop-off (the request's or the approval's message says it) and closed send nothing.
+    TimelineKind.RETURN_REQUESTED,
+    TimelineKind.RETURN_APPROVED,
+    TimelineKind.RETURN_DECLINED,
+    TimelineKind.RETURN_EXPIRED,
+    TimelineKind.RETURN_LABEL_ISSUED,
+    TimelineKind.RETURN_RECEIVED,
+    TimelineKind.RETURN_REFUNDED,
+    TimelineKind.RETURN_REJECTED,
+    TimelineKind.RETURN_LABEL_EXPIRED,
 )
 # An operator resending one of those: the notifier sends the original's message again, under the resend's own id.
 RESENT = TimelineKind.MESSAGE_RESENT
@@ -42,6 +56,8 @@ class Recipient:
 
 
 def deserves_message(event: TimelineEvent) -> bool:
+    if event.kind == TimelineKind.RETURN_APPROVED and event.detail.get("by") == "policy":
+        return False  # approved with the request itself: the request's message says so
     return event.kind in NOTIFIED_KINDS or (event.kind == RESENT and event.detail.get("message") in NOTIFIED_KINDS)
 
 

@@ -28,6 +28,7 @@ from dawra.domain.errors import (
 )
 from dawra.domain.feedback import Feedback
 from dawra.domain.money import Money, split_amount
+from dawra.domain.returns import Return
 from dawra.domain.shipment import (
     REPORTED,
     Settlement,
@@ -70,6 +71,8 @@ class OrderEvent(enum.StrEnum):
     ASK_FOR_FEEDBACK = "ask_for_feedback"
     GIVE_FEEDBACK = "give_feedback"
     RESHIP = "reship"  # a lost or returned parcel's lines are sent again, as a new shipment of the same order
+    REQUEST_RETURN = "request_return"  # the customer asks to send delivered items back (dawra.domain.returns)
+    RETURN_STEP = "return_step"  # a return moves on (approved, label, received, inspected, refunded, ...)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class Transition:
 S = OrderStatus
 _EVERY = frozenset(OrderStatus)
 _NOT_SHIPPED = frozenset({S.CONFIRMED, S.ALLOCATED, S.ON_HOLD})
+_DELIVERABLE = frozenset({S.SHIPPED, S.COMPLETED, S.NEEDS_ATTENTION})  # something may have reached the customer
 # The lifecycle in one screen: event -> the statuses it may happen in -> the status it leads to (None: stays).
 TRANSITIONS: dict[OrderEvent, Transition] = {
     OrderEvent.RESERVE_STOCK: Transition(frozenset({S.CONFIRMED}), S.ALLOCATED),
@@ -102,6 +106,8 @@ TRANSITIONS: dict[OrderEvent, Transition] = {
     OrderEvent.ASK_FOR_FEEDBACK: Transition(frozenset({S.COMPLETED}), None),
     OrderEvent.GIVE_FEEDBACK: Transition(frozenset({S.COMPLETED}), None),
     OrderEvent.RESHIP: Transition(frozenset({S.SHIPPED}), None),
+    OrderEvent.REQUEST_RETURN: Transition(_DELIVERABLE, None),
+    OrderEvent.RETURN_STEP: Transition(_DELIVERABLE, None),
 }
 INITIAL = OrderStatus.CONFIRMED
 DEFAULT_ZONE = "default"  # where shipping costs what pricing's shipping_by_method says
@@ -120,6 +126,8 @@ class OrderLine(BaseModel):
     line_total: Money  # unit_price * quantity, before tax
     tax: Money
     titles: dict[str, str] = Field(default_factory=dict)  # the title in other languages, as the catalog said
+    # The return policy it was sold under ("policy@version", dawra.domain.returns); None: sold before policies.
+    return_policy: str | None = None
 
     def title_in(self, language: str) -> str:
         """What the customer reads in their language: the catalog's translation, else its title."""
@@ -212,6 +220,7 @@ class Order(BaseModel):
     hold_on_allocation: str | None = None  # placed to be held once its stock is reserved (the reason)
     cancelled_lines: list[OrderLine] = Field(default_factory=list)
     shipments: list[Shipment] = Field(default_factory=list)
+    returns: list[Return] = Field(default_factory=list)  # children like shipments (dawra.domain.returns)
     # The customer's order links carry this; revoking them bumps it, so every older link stops working.
     link_version: int = Field(default=0, ge=0, le=0xFFFF)
     feedback_asked_at: str | None = None  # when the customer was asked how it went (once)
@@ -220,6 +229,7 @@ class Order(BaseModel):
 
     _new_events: list[TimelineEvent] = PrivateAttr(default_factory=list)
     _changed_shipments: set[str] = PrivateAttr(default_factory=set)
+    _changed_returns: set[str] = PrivateAttr(default_factory=set)
     _header_changed: bool = PrivateAttr(default=False)
     _contact_changed: bool = PrivateAttr(default=False)
 
@@ -253,14 +263,21 @@ class Order(BaseModel):
     def changed_shipments(self) -> list[Shipment]:
         return [s for s in self.shipments if s.shipment_id in self._changed_shipments]
 
+    @property
+    def changed_returns(self) -> list[Return]:
+        return [r for r in self.returns if r.return_id in self._changed_returns]
+
     def mark_committed(self) -> None:
         """Called by the unit of work once the change is stored: versions advance, pending changes are cleared."""
         if self.header_changed:
             self.version += 1
         for shipment in self.changed_shipments:
             shipment.version += 1
+        for ret in self.changed_returns:
+            ret.version += 1
         self._new_events.clear()
         self._changed_shipments.clear()
+        self._changed_returns.clear()
         self._header_changed = self._contact_changed = False
 
     def _record(self, kind: TimelineKind, at: str, *id_parts: str, shipment_id: str | None = None,
@@ -290,6 +307,20 @@ class Order(BaseModel):
             if shipment.shipment_id == shipment_id:
                 return shipment
         raise KeyError(f"order {self.order_id} has no shipment {shipment_id}")
+
+    def return_of(self, return_id: str) -> Return:
+        for ret in self.returns:
+            if ret.return_id == return_id:
+                return ret
+        raise KeyError(f"order {self.order_id} has no return {return_id}")
+
+    @property
+    def refundable(self) -> Money:
+        """What can still be given back: captured (for cash on delivery: collected), less refunded, less the store
+        credit its returns gave."""
+        left = self.payment.captured.amount - self.payment.refunded.amount
+        credit = sum(r.store_credit for r in self.returns)
+        return Money(amount=max(0, left - credit), currency=self.currency)
 
     @property
     def shipped(self) -> list[Shipment]:
@@ -526,8 +557,7 @@ class Order(BaseModel):
     def settle_by_refund(self, shipment_id: str, at: str) -> Money:
         """Refund the lost or returned shipment's captured share (never more than is left to refund). Returns it."""
         shipment = self._unsettled(shipment_id)
-        refundable = (self.payment.captured - self.payment.refunded).amount
-        amount = Money(amount=min(shipment.amount.amount, refundable), currency=self.currency)
+        amount = Money(amount=min(shipment.amount.amount, self.refundable.amount), currency=self.currency)
         if amount.amount:
             self.refund(amount, at, f"claim-{shipment_id}")
         self._settled(shipment, Settlement.REFUND, at, amount=str(amount.amount), currency=amount.currency)
@@ -769,12 +799,32 @@ class Order(BaseModel):
         if amount.amount <= 0:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REFUND.value,
                                     "a refund must be more than zero")
-        refundable = self.payment.captured - self.payment.refunded
+        refundable = self.refundable
         if amount.currency != self.currency or amount.amount > refundable.amount:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REFUND.value,
                                     f"at most {refundable.amount} {self.currency} minor units can be refunded")
         self.payment = self.payment.model_copy(update={"refunded": self.payment.refunded + amount})
         self._record(TimelineKind.REFUNDED, at, ref, amount=str(amount.amount), currency=amount.currency)
+
+    # --- returns (the decisions are dawra.domain.returns'; here, only what the aggregate keeps) ---------------------
+    def add_return(self, ret: Return) -> None:
+        self.apply(OrderEvent.REQUEST_RETURN)
+        self.returns.append(ret)
+        self._changed_returns.add(ret.return_id)
+
+    def return_changed(self, ret: Return, kind: TimelineKind, at: str, detail: Mapping[str, str], *,
+                       header: bool = False) -> None:
+        """One of its returns moved: it is committed with the order (the header too when `header`: its money
+        changed, or a request must not race another), and the timeline says what happened, once per return."""
+        was = self._header_changed
+        self.apply(OrderEvent.RETURN_STEP)
+        self._header_changed = was or header
+        self._changed_returns.add(ret.return_id)
+        self._record(kind, at, ret.return_id, **{**detail, "return_id": ret.return_id})
+
+    def touch_return(self, return_id: str) -> None:
+        """A return's own bookkeeping changed (not its status, e.g. the token its workflow waits on)."""
+        self._changed_returns.add(self.return_of(return_id).return_id)
 
     def note(self) -> None:
         """An internal note changes nothing on the order itself; the table still says where one may be added."""

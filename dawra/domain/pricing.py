@@ -22,6 +22,8 @@ class CatalogItem(BaseModel):
     unit_price: Money
     tax_class: Literal["standard", "zero"] = "standard"
     weight_g: int = Field(ge=0)
+    # What kind of product it is ("food", "homeware"): the return policies apply by it (dawra.domain.returns).
+    category: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class RequestedLine(BaseModel):

@@ -39,6 +39,20 @@ class TimelineKind(enum.StrEnum):
     FEEDBACK_REQUESTED = "feedback_requested"  # the customer is asked how it went, once, after the last delivery
     FEEDBACK_RECEIVED = "feedback_received"  # their answer (rating, recommend score, comment) in its detail
     ORDER_LINK_REQUESTED = "order_link_requested"  # a guest lookup matched: the link goes to the contact
+    # A customer's return (dawra.domain.returns), one event per step of each return (detail "return_id").
+    RETURN_REQUESTED = "return_requested"  # what, how, and the refund estimate
+    RETURN_APPROVED = "return_approved"  # by the policy (no approval needed) or an agent
+    RETURN_DECLINED = "return_declined"  # by an agent, with the reason
+    RETURN_EXPIRED = "return_expired"  # nobody approved it in time
+    RETURN_LABEL_ISSUED = "return_label_issued"  # the carrier booked it: a label to print, or a pickup
+    RETURN_AWAITING_DROP_OFF = "return_awaiting_drop_off"  # to be brought to a store: which one
+    RETURN_IN_TRANSIT = "return_in_transit"
+    RETURN_RECEIVED = "return_received"
+    RETURN_INSPECTED = "return_inspected"  # per line: sellable (restocked), damaged/tampered, wrong or missing
+    RETURN_REFUNDED = "return_refunded"  # how much, and how (original payment, store credit, bank transfer)
+    RETURN_REJECTED = "return_rejected"  # nothing to refund: every line was the wrong item or missing
+    RETURN_LABEL_EXPIRED = "return_label_expired"  # the label was never used
+    RETURN_CLOSED = "return_closed"
 
 
 class TimelineEvent(BaseModel):

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 
 CATALOG = [
     CatalogItem(sku="MUG-CLASSIC", title="Classic mug", titles={"ar": "كوب كلاسيكي"},
-                unit_price=Money(amount=4500, currency="SAR"), weight_g=350),
+                unit_price=Money(amount=4500, currency="SAR"), weight_g=350, category="homeware"),
     CatalogItem(sku="DALLAH-BRASS", title="Brass dallah", titles={"ar": "دلّة نحاسية"},
-                unit_price=Money(amount=18900, currency="SAR"), weight_g=900),
+                unit_price=Money(amount=18900, currency="SAR"), weight_g=900, category="homeware"),
     CatalogItem(sku="DATES-1KG", title="Sukkari dates, 1 kg", titles={"ar": "تمر سكري، 1 كغ"},
-                unit_price=Money(amount=6500, currency="SAR"), tax_class="zero", weight_g=1000),
+                unit_price=Money(amount=6500, currency="SAR"), tax_class="zero", weight_g=1000, category="food"),
     CatalogItem(sku="PRAYER-MAT", title="Prayer mat", titles={"ar": "سجادة صلاة"},
-                unit_price=Money(amount=12000, currency="SAR"), weight_g=800),
+                unit_price=Money(amount=12000, currency="SAR"), weight_g=800, category="textiles"),
 ]
 # Handling days and the daily cut-off (local time) feed the delivery promise (dawra.domain.promise).
 LOCATIONS = [

@@ -4,12 +4,12 @@ Both the embedded cloud (``dawra.local``) and the CDK app (``infra/``) build fro
 queue, topic, secret, function, route, event source, environment variable or IAM grant is declared exactly once.
 It is pure data: no boto3, no CDK imports. The shapes are in :mod:`.model`; the resources are declared per
 capability (:mod:`.data`, :mod:`.storefront`, :mod:`.fulfilment`, :mod:`.tracking`, :mod:`.notify`,
-:mod:`.operations`, :mod:`.backoffice`, :mod:`.customer`, :mod:`.later`) and assembled here.
+:mod:`.operations`, :mod:`.backoffice`, :mod:`.customer`, :mod:`.later`, :mod:`.returns`) and assembled here.
 """
 
 from __future__ import annotations
 
-from . import backoffice, customer, data, fulfilment, later, notify, operations, storefront, tracking
+from . import backoffice, customer, data, fulfilment, later, notify, operations, returns, storefront, tracking
 from .data import INVENTORY_TABLE, ORDERS_TABLE
 from .fulfilment import LIFECYCLE
 from .model import (
@@ -56,11 +56,11 @@ TOPOLOGY = Topology(
     secrets=tracking.SECRETS + backoffice.SECRETS + customer.SECRETS,
     parameters=(notify.SENDER_EMAIL, operations.DELIVERY_GRACE_HOURS, operations.FEEDBACK_AFTER_HOURS,
                 operations.DELIVERY_LOST_AFTER_HOURS, operations.LOST_PARCEL_POLICY, notify.SMS_SENDER_ID, operations.SMS_QUIET_HOURS,
-                *customer.PARAMETERS),
+                *customer.PARAMETERS, *returns.PARAMETERS),
     configuration_sets=notify.CONFIGURATION_SETS,
     functions=storefront.FUNCTIONS + fulfilment.FUNCTIONS + tracking.FUNCTIONS + notify.FUNCTIONS
-    + backoffice.FUNCTIONS + customer.FUNCTIONS + later.FUNCTIONS,
-    state_machines=fulfilment.STATE_MACHINES,
+    + backoffice.FUNCTIONS + customer.FUNCTIONS + later.FUNCTIONS + returns.FUNCTIONS,
+    state_machines=fulfilment.STATE_MACHINES + returns.STATE_MACHINES,
     routes=storefront.ROUTES + tracking.ROUTES + backoffice.ROUTES + customer.ROUTES,
     queue_event_sources=tracking.QUEUE_EVENT_SOURCES + later.QUEUE_EVENT_SOURCES,
     stream_event_sources=notify.STREAM_EVENT_SOURCES,

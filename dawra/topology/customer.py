@@ -15,6 +15,7 @@ from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WR
 from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE
 from .model import Function, Grant, Parameter, Ref, Route, Secret, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .returns import RETURN_LIFECYCLE, START_RETURN_LIFECYCLE
 
 SECRETS = (
     Secret(id="order-link-key", name="dawra/customer/order-link-key",
@@ -52,11 +53,13 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=512,
         timeout_s=10,
-        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **LIFECYCLE, **OPS_ALERTS, **LINKS},
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **LIFECYCLE, **RETURN_LIFECYCLE, **OPS_ALERTS,
+                     **LINKS},
         # The customer's own actions (cancel, address, contact) change the order, its stock and its parked
-        # shipments as an operator's do; the lookup counts requests and records the link request in the orders table.
+        # shipments as an operator's do; the lookup counts requests and records the link request in the orders table;
+        # a return request starts the return's workflow.
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
-                READ_LINK_KEY),
+                READ_LINK_KEY, START_RETURN_LIFECYCLE),
         purpose="The customer's order page (signed link), its forms, the same as JSON, and the guest lookup.",
     ),
 )
@@ -71,6 +74,11 @@ ROUTES = (
           purpose=PAGE_PURPOSE),
     Route(method="POST", path="/my-order/{token}/{action}", target_kind="function", target="customer",
           authorization="none", purpose=PAGE_PURPOSE),
+    Route(method="GET", path="/my-order/{token}/{action}", target_kind="function", target="customer",
+          authorization="none", purpose="The return form of the order (what may go back, or why not)."),
+    Route(method="GET", path="/my-order/{token}/returns/{return_id}/{file}", target_kind="function",
+          target="customer", authorization="none",
+          purpose="A return's printable label (PDF), for a return of the order the link opens."),
     Route(method="GET", path="/customer/order", target_kind="function", target="customer", authorization="none",
           purpose="The order page as JSON for a storefront (the link token as a bearer token)."),
     Route(method="POST", path="/customer/order-link", target_kind="function", target="customer",

@@ -15,19 +15,21 @@ from __future__ import annotations
 import os
 import re
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dawra.app.backoffice import PlaceOrderForCustomer
+from dawra.app.changes import Outcome
 from dawra.contracts import problems
 from dawra.contracts.admin import actor_from_claims
 from dawra.contracts.api import ServedCountry
-from dawra.domain.access import Actor, Permission
+from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.errors import DomainError, OrderNotFound, Unauthenticated
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderStatus
+from dawra.domain.returns import InspectionOutcome, Return, ReturnMethod, ReturnStatus
 from dawra.web import forms
 from dawra.web.formatting import Formatter, digits_or_default, language_or_default
 from dawra.web.http import WebRequest, WebResponse, redirect, with_query
@@ -51,10 +53,13 @@ from dawra.web.security import (
 )
 
 if TYPE_CHECKING:
+    from dawra.app.returns import DecideReturn
     from dawra.bootstrap import BackOffice
 
 ROOT = "/admin"
 ORDER_ID = r"ord_[a-f0-9]{32}"
+RETURN_ID = r"ret_[0-9a-f]{20}"
+RETURN_ACTIONS = ("approve", "decline", "receive", "inspect")
 PAGE_SIZE = 20
 
 
@@ -114,12 +119,27 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
     return register
 
 
+class ConsoleReturns(Protocol):
+    """What the console does with returns (dawra.bootstrap.build_returns): each use case checks the actor's role."""
+
+    @property
+    def decide(self) -> DecideReturn: ...
+
+    def receive(self, order_id: str, return_id: str) -> Return: ...
+
+    def inspect(self, actor: Actor, order_id: str, return_id: str, key: str,
+                outcomes: Mapping[str, tuple[InspectionOutcome, str | None]]) -> Outcome: ...
+
+
 class Console:
     def __init__(self, office: BackOffice, verify: Callable[[str], dict[str, Any]],
-                 sign_in: Callable[[str, str], SignedInTokens], session_key: Callable[[], bytes], log: Log):
+                 sign_in: Callable[[str, str], SignedInTokens], session_key: Callable[[], bytes], log: Log,
+                 returns: ConsoleReturns | None = None):
         """verify: an ID token's verified claims (Unauthenticated otherwise); sign_in: a username and password to
-        tokens (Unauthenticated when they do not sign in); session_key: the CSRF HMAC key (a cached secret)."""
+        tokens (Unauthenticated when they do not sign in); session_key: the CSRF HMAC key (a cached secret);
+        returns: deciding, receiving and inspecting returns (without it the order page shows them only)."""
         self.office, self.verify, self.sign_in, self.session_key, self.log = office, verify, sign_in, session_key, log
+        self.returns = returns
 
     # --- the request's way through ----------------------------------------------------------------------------
     def handle(self, request: WebRequest) -> WebResponse:
@@ -312,7 +332,43 @@ class Console:
         return self.page(view, "order.html", status=status, title=view.t("order.title", ref=reference(order_id)),
                          file=file, order=file.order, can=_allowed(view.actor, file.order),
                          ref=reference(order_id), notes=[e for e in file.audit if e.action == "add_note"],
-                         resendable=[e for e in file.timeline if e.kind in NOTIFIED_KINDS], **extra)
+                         resendable=[e for e in file.timeline if e.kind in NOTIFIED_KINDS],
+                         returns=_return_actions(view.actor, file.order, self.returns is not None),
+                         outcomes=[o.value for o in InspectionOutcome], **extra)
+
+    @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/returns/(?P<return_id>{RETURN_ID})/(?P<action>[a-z]+)")
+    def return_act(self, view: View, match: re.Match[str]) -> WebResponse:
+        """An agent approves or declines a request; the warehouse marks a store drop-off received or inspects."""
+        actor, request, returns = view.actor, view.request, self.returns
+        order_id, return_id, action = match["order_id"], match["return_id"], match["action"]
+        key = request.field(KEY_FIELD)
+        try:
+            if returns is None or action not in RETURN_ACTIONS:
+                return self._error(view, 404, view.t("error.not_found"))
+            if not 8 <= len(key) <= 128:
+                raise forms.FormInvalid([(KEY_FIELD, "missing")])
+            if action == "approve":
+                returns.decide.approve(actor, order_id, return_id, key)
+            elif action == "decline":
+                returns.decide.decline(actor, order_id, return_id, key, forms.reason(request))
+            elif action == "receive":
+                authorize(actor, Permission.ADJUST_STOCK)  # the warehouse (or a manager) takes the parcel in
+                returns.receive(order_id, return_id)
+            else:
+                returns.inspect(actor, order_id, return_id, key, _inspection(request))
+        except forms.FormInvalid as invalid:
+            return self._order_page(view, order_id, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            if isinstance(error, Unauthenticated | OrderNotFound):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("console action refused", extra={"action": f"{action}_return",
+                                                            "error": type(error).__name__, "status": kind.status})
+            if kind.status == 403:
+                return self._domain_error(view, error)
+            return self._order_page(view, order_id, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": f"{action}_return"})
+        return redirect(view.url(f"{ROOT}/orders/{order_id}", done=f"{action}_return") + f"#return-{return_id}")
 
     @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/(?P<action>[a-z-]+)")
     def act(self, view: View, match: re.Match[str]) -> WebResponse:
@@ -511,6 +567,47 @@ def _allowed(actor: Actor, order: Order) -> Allowed:
         release=actor.may(Permission.HOLD) and order.can(OrderEvent.RELEASE_HOLD) and (
             order.hold_reason != PlaceOrderForCustomer.AWAITING_LINK_PAYMENT or actor.may(Permission.CONFIRM_PAYMENT)),
         refundable=refundable)
+
+
+@dataclass(frozen=True)
+class ReturnActions:
+    """One return on the order's page, and which of its forms the operator sees."""
+
+    ret: Return
+    decide: bool  # an agent's approval or decline (a request the policy sends to a person)
+    receive: bool  # a store drop-off taken in
+    inspect: bool  # the warehouse's verdict per line
+
+
+def _return_actions(actor: Actor, order: Order, enabled: bool) -> list[ReturnActions]:
+    """The order's returns, newest first, with the forms the operator's role and each return's status allow."""
+    newest = sorted(order.returns, key=lambda r: (r.requested_at, r.return_id), reverse=True)
+    warehouse = enabled and actor.may(Permission.ADJUST_STOCK)
+    return [ReturnActions(
+        ret=ret,
+        decide=enabled and actor.may(Permission.REFUND) and ret.status == ReturnStatus.REQUESTED,
+        receive=warehouse and ret.method == ReturnMethod.STORE and ret.status == ReturnStatus.AWAITING_DROP_OFF,
+        inspect=warehouse and ret.status == ReturnStatus.RECEIVED) for ret in newest]
+
+
+def _inspection(request: WebRequest) -> dict[str, tuple[InspectionOutcome, str | None]]:
+    """The inspection form: per line `outcome.<sku>` (sellable, damaged, ...) and `note.<sku>` (what was seen)."""
+    found: dict[str, tuple[InspectionOutcome, str | None]] = {}
+    wrong: list[tuple[str, str]] = []
+    for name in sorted(request.form):
+        if not name.startswith("outcome."):
+            continue
+        sku, outcome = name.removeprefix("outcome."), request.field(name)
+        note = request.field(f"note.{sku}").strip()
+        if outcome not in set(InspectionOutcome):
+            wrong.append((f"outcome.{sku}", "choose what was found"))
+        elif len(note) > 500:
+            wrong.append((f"note.{sku}", "at most 500 characters"))
+        else:
+            found[sku] = (InspectionOutcome(outcome), note or None)
+    if wrong or not found:
+        raise forms.FormInvalid(wrong or [("outcome", "choose what was found for each line")])
+    return found
 
 
 def _notice(view: View) -> str | None:

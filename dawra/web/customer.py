@@ -10,6 +10,11 @@
   from it. Each form carries a fresh random key, the action's idempotency key: a double submit acts once. Success
   redirects back to the page (post/redirect/get); a refusal re-renders the page with its reason; a caller that asks
   for JSON gets application/problem+json instead.
+- `GET /my-order/<token>/return`, `POST /my-order/<token>/return`: a return (dawra/web/customer_returns.py): the
+  form (what may go back, or why not), the review with the refund estimate (`step=review`), and the confirmation
+  (`step=confirm`, once per request key), which redirects to the order page's section for the return.
+- `GET /my-order/<token>/returns/<return_id>/label.pdf`: the printable return label (dawra/web/return_label.py), for
+  a return of that order whose label can be used; 404 for anything else.
 - `GET /my-order` and `POST /my-order/lookup`: the guest lookup. Its answer is a redirect that is the same, byte for
   byte, whether or not anything matched; its form is protected by a nonce cookie and its HMAC.
 - `GET /customer/static/<file>`: the stylesheet.
@@ -33,18 +38,30 @@ from dawra.app.customer import CustomerActions, CustomerOutcome
 from dawra.app.feedback import GiveFeedback
 from dawra.app.order_page import NO_SUCH_ORDER, OpenOrderLink, OrderLinks, SendOrderLink
 from dawra.contracts import problems
-from dawra.contracts.customer import Stage, customer_view, stage_of, visible
+from dawra.contracts.customer import Stage, customer_view, label_available, stage_of, visible
 from dawra.domain import order_link
 from dawra.domain.customer import Address
-from dawra.domain.errors import DomainError, OrderNotFound
+from dawra.domain.errors import DomainError, IdempotencyKeyReused, OrderNotFound
 from dawra.domain.feedback import Feedback
-from dawra.domain.order import Order
-from dawra.domain.timeline import TimelineEvent
+from dawra.domain.order import Order, OrderEvent
+from dawra.domain.returns import Return, ReturnReason
+from dawra.domain.timeline import TimelineEvent, TimelineKind
+from dawra.ports import ReturnBooking
+from dawra.rendering import order_reference
+from dawra.web.customer_returns import CustomerReturns, Locations, masked_iban, read_return_form, stores
 from dawra.web.formatting import Formatter, language_or_default
 from dawra.web.forms import ADDRESS_FIELDS, FormInvalid
 from dawra.web.http import WebRequest, WebResponse, redirect, with_query
 from dawra.web.i18n import Translator
 from dawra.web.render import render, static_file, static_version
+from dawra.web.return_label import (
+    LabelParty,
+    ReturnLabel,
+    destination_of,
+    label_lines,
+    party_of,
+    render_return_label,
+)
 from dawra.web.security import CSRF_FIELD, KEY_FIELD, cookie, new_nonce
 
 PAGE = "/my-order"
@@ -55,6 +72,8 @@ LOOKUP_COOKIE_MAX_AGE_S = 30 * 60
 BOOK = "customer"
 LINK_IN_PATH = r"[A-Za-z0-9_-]{1,100}"  # what may be a link token; read() decides if it is one
 FORMS = ("cancel", "address", "contact", "feedback")
+RETURN_FORM = "return"  # its own way through: a form, a review, a confirmation (see return_form)
+RETURN_ID = r"ret_[0-9a-f]{20}"
 SAME_SITE = ("same-origin", "none")  # Sec-Fetch-Site values of a request this site's own pages (or a link) made
 
 
@@ -106,9 +125,10 @@ def problem_response(kind: problems.Kind, detail: str) -> WebResponse:
 
 class CustomerSite:
     def __init__(self, open_link: OpenOrderLink, send_link: SendOrderLink, links: OrderLinks,
-                 actions: CustomerActions | None, log: Log, give_feedback: GiveFeedback | None = None):
+                 actions: CustomerActions | None, log: Log, give_feedback: GiveFeedback | None = None,
+                 returns: CustomerReturns | None = None, locations: Locations | None = None):
         self.open_link, self.send_link, self.links, self.actions, self.log = open_link, send_link, links, actions, log
-        self.give_feedback = give_feedback
+        self.give_feedback, self.returns, self.locations = give_feedback, returns, locations or (lambda: [])
 
     @property
     def key(self) -> bytes:
@@ -125,9 +145,14 @@ class CustomerSite:
                 return self.lookup_page(reader)
             if path == f"{PAGE}/lookup" and request.method == "POST":
                 return self.lookup(reader, source)
+            label = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/label\.pdf", path)
+            if label and request.method == "GET":
+                return self.return_label(request, label["token"], label["ret"])
             match = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})(?:/(?P<form>[a-z]+))?", path)
             if match and request.method == "GET" and not match["form"]:
                 return self.order_page(request, match["token"])
+            if match and match["form"] == RETURN_FORM and request.method in ("GET", "POST"):
+                return self.return_form(request, match["token"])
             if match and request.method == "POST" and match["form"] in FORMS:
                 return self.act(request, match["token"], match["form"])
             return self._not_found(reader)
@@ -182,7 +207,17 @@ class CustomerSite:
         return customer_view(order, timeline, self._offers(order)).model_dump(mode="json")
 
     def _offers(self, order: Order) -> frozenset[str]:
-        return self.actions.offers(order) if self.actions is not None else frozenset()
+        offered = self.actions.offers(order) if self.actions is not None else frozenset()
+        return offered | {RETURN_FORM} if self._can_return(order) else offered
+
+    def _can_return(self, order: Order) -> bool:
+        """Something of the order can be returned now (read only once the order's status allows a return and a
+        parcel has arrived: most pages never ask)."""
+        if self.returns is None or not order.can(OrderEvent.REQUEST_RETURN):
+            return False
+        if not any(s.delivered_at for s in order.shipments):
+            return False
+        return any(line.quantity for line in self.returns.returnable_lines(order.order_id).lines)
 
     def order_page(self, request: WebRequest, token: str, status: int = 200, **extra: Any) -> WebResponse:
         order, timeline = self.open_link(token)
@@ -202,10 +237,13 @@ class CustomerSite:
         extra.setdefault("quote", None)
         # The reference isolated left-to-right (U+2066..U+2069), so "#1A2B3C4D" keeps its # in front in Arabic.
         title = reader.t("order.title", ref=f"\u2066{view.reference}\u2069")
+        places = {place.location_id: place for place in self.locations()} if order.returns else {}
         return self.page(reader, "order.html", status=status, title=title,
                          order=order, view=view, offers=offers, events=visible(timeline), stage=stage_of(order),
                          Stage=Stage, forms=forms, token=token, unshipped=unshipped, titles=titles,
                          action_url=lambda form: reader.url(f"{PAGE}/{token}/{form}"),
+                         return_events=_by_return(visible(timeline)), places=places,
+                         label_url=lambda ret: reader.url(f"{PAGE}/{token}/returns/{ret}/label.pdf"),
                          notice=extra.pop("notice", notice), **extra)
 
     def act(self, request: WebRequest, token: str, form: str) -> WebResponse:
@@ -301,6 +339,101 @@ class CustomerSite:
         return CustomerOutcome(order=order, replayed=False, message="Thank you for your feedback",
                                kind="feedback_given")
 
+    # --- returns ----------------------------------------------------------------------------------------------
+    def return_form(self, request: WebRequest, token: str) -> WebResponse:
+        """GET: the form. POST: checked as the order's other forms are (cross-site, the link, the CSRF token), then
+        `step=review` shows the estimate, `step=confirm` asks for the return (once per request key) and
+        `step=edit` goes back to the form with the choice kept."""
+        reader = Reader(request, request.field("lang") or request.arg("lang") or "en")
+        if request.method == "POST" and cross_site(request):
+            self.log.info("customer form refused", extra={"reason": "cross-site", "form": RETURN_FORM})
+            return self._refused(reader, 403, "error.csrf")
+        order = self.open_link.order(token)
+        reader = Reader(request, request.field("lang") or request.arg("lang") or order.contact.language)
+        if self.returns is None or not self._can_return(order):
+            return self._return_page(reader, token, order, 409 if request.method == "POST" else 200)
+        if request.method == "GET" or request.field("step") == "edit":
+            return self._return_page(reader, token, order, form=request.form if request.method == "POST" else {})
+        if not order_link.form_token_matches(self.key, token, RETURN_FORM, request.field(CSRF_FIELD)):
+            self.log.info("customer form refused", extra={"reason": "csrf", "form": RETURN_FORM})
+            return self._refused(reader, 403, "error.csrf")
+        return self._return_step(reader, token, order)
+
+    def _return_step(self, reader: Reader, token: str, order: Order) -> WebResponse:
+        returns, request = self.returns, reader.request
+        assert returns is not None  # noqa: S101 - return_form answers before, when the shop takes no returns
+        choices = returns.returnable_lines(order.order_id)
+        try:
+            chosen = read_return_form(request, order, choices, self.locations(), reader.t)
+            if request.field("step") != "confirm":
+                estimate = returns.estimate(order.order_id, chosen.request)
+                return self._return_page(reader, token, order, review=chosen, estimate=estimate,
+                                         form=request.form, choices=choices)
+            key = request.field(KEY_FIELD)
+            if not 8 <= len(key) <= 128:
+                raise FormInvalid([(KEY_FIELD, reader.t("error.csrf"))])
+            ret = returns.start(order.order_id, key, chosen.request)
+        except FormInvalid as invalid:
+            return self._return_page(reader, token, order, 422, choices=choices, form=request.form,
+                                     error=reader.t("error.invalid"),
+                                     problems=[(_field_label(reader, f), m) for f, m in invalid.problems])
+        except DomainError as error:
+            if isinstance(error, OrderNotFound):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("customer return refused", extra={"error": type(error).__name__, "status": kind.status})
+            said = [] if isinstance(error, IdempotencyKeyReused) or not error.field else [
+                (_field_label(reader, error.field), error.message)]
+            return self._return_page(reader, token, order, kind.status, choices=choices, form=request.form,
+                                     error=_problem_text(reader, kind.code), problems=said)
+        self.log.info("customer action", extra={"form": RETURN_FORM, "outcome": "return_requested"})
+        page = reader.url(f"{PAGE}/{token}", done="return_requested", lang=request.field("lang") or None)
+        return redirect(f"{page}#return-{ret.return_id}")
+
+    def _return_page(self, reader: Reader, token: str, order: Order, status: int = 200, **extra: Any) -> WebResponse:
+        """The return form (or its review), with what may go back and why not."""
+        if "choices" not in extra:
+            extra["choices"] = self.returns.returnable_lines(order.order_id) if self.returns and order.can(
+                OrderEvent.REQUEST_RETURN) else None
+        titles = {line.sku: line.title_in(reader.f.language) for line in order.lines}
+        form, review, choices = extra.setdefault("form", {}), extra.setdefault("review", None), extra["choices"]
+        chosen = set(review.quantities) if review else set()
+        needs_approval = bool(choices) and any(line.policy.approval_required for line in choices.lines
+                                               if line.sku in chosen)
+        carried = [(name, values[-1]) for name, values in form.items() if values and _carried(name)]
+        places = stores(self.locations())
+        title = reader.t("return.title", ref=f"\u2066{order_reference(order.order_id)}\u2069")
+        return self.page(reader, "return.html", status=status, title=title, order=order, titles=titles,
+                         stores=places, store_names={p.location_id: p.name for p in places},
+                         csrf=order_link.form_token(self.key, token, RETURN_FORM), carried=carried,
+                         reasons=[reason.value for reason in ReturnReason], needs_approval=needs_approval,
+                         action=reader.url(f"{PAGE}/{token}/{RETURN_FORM}"), back=reader.url(f"{PAGE}/{token}"),
+                         masked_iban=masked_iban, **extra)
+
+    def return_label(self, request: WebRequest, token: str, return_id: str) -> WebResponse:
+        """The label of one of this link's order's returns, as PDF; 404 for any other return, or one without a
+        label that can still be used."""
+        order = self.open_link.order(token)
+        ret = next((r for r in order.returns if r.return_id == return_id), None)
+        if ret is None or not label_available(ret):
+            raise OrderNotFound(NO_SUCH_ORDER)
+        language = language_or_default(request.arg("lang") or order.contact.language)
+        pdf = render_return_label(self._label(order, ret, language))
+        self.log.info("customer return label", extra={"bytes": len(pdf)})
+        return WebResponse(status=200, body=pdf, content_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="return-{ret.return_id}.pdf"'})
+
+    def _label(self, order: Order, ret: Return, language: str) -> ReturnLabel:
+        place = next((p for p in self.locations() if p.location_id == ret.location_id), None)
+        destination = destination_of(place) if place else LabelParty(name=ret.location_id)
+        booking = ReturnBooking(carrier=ret.carrier or "", service=service_name(ret.carrier or ""),
+                                tracking_number=ret.tracking_number or "", expires_at=ret.label_expires_at or "")
+        return ReturnLabel(return_id=ret.return_id, order_id=order.order_id, booking=booking,
+                           sender=party_of(order.shipping_address), destination=destination,
+                           destination_code=ret.location_id, language=language_or_default(language),
+                           lines=label_lines(order, {line.sku: line.quantity for line in ret.lines}, language),
+                           merchant=self.links.shop.name)
+
     # --- the guest lookup -------------------------------------------------------------------------------------
     def lookup_page(self, reader: Reader, status: int = 200, **extra: Any) -> WebResponse:
         nonce = new_nonce()
@@ -339,6 +472,26 @@ def _address(request: WebRequest, country: str) -> Address:
     except ValidationError as error:
         raise FormInvalid([(".".join(str(p) for p in item["loc"]) or "form", item["msg"])
                            for item in error.errors(include_url=False, include_input=False)]) from None
+
+
+def _by_return(events: list[TimelineEvent]) -> dict[str, list[TimelineEvent]]:
+    """Each return's own events (oldest first), for its section of the page."""
+    found: dict[str, list[TimelineEvent]] = {}
+    steps = list(TimelineKind)  # the return_* kinds are declared in the order a return lives them
+    for event in sorted(events, key=lambda e: (e.at, steps.index(e.kind))):  # approved with its request: after it
+        if event.detail.get("return_id"):
+            found.setdefault(event.detail["return_id"], []).append(event)
+    return found
+
+
+def _carried(name: str) -> bool:
+    """A field of the return form the review hands on to the confirmation (the rest is set by the page itself)."""
+    return name in ("method", "refund_method", "store", "iban") or name.startswith(("qty.", "reason.", "comment."))
+
+
+def service_name(carrier: str) -> str:
+    """What the label calls the carrier's return service (a return does not keep the booking's own name)."""
+    return f"{carrier.replace('_', ' ').title()} Returns" if carrier else "Returns"
 
 
 def _field_label(reader: Reader, field: str) -> str:

@@ -18,7 +18,7 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 parts = build_console(settings())
-console = Console(parts.office, parts.verify, parts.sign_in, parts.session_key, logger)
+console = Console(parts.office, parts.verify, parts.sign_in, parts.session_key, logger, parts.returns)
 
 
 @app.route("/admin(/.*)?", method=["GET", "POST"])

@@ -29,7 +29,8 @@ tracer = Tracer()
 metrics = Metrics()
 app = rest_resolver(logger)
 parts = build_customer_site(settings())
-site = CustomerSite(parts.open_link, parts.send_link, parts.links, parts.actions, logger, parts.give_feedback)
+site = CustomerSite(parts.open_link, parts.send_link, parts.links, parts.actions, logger, parts.give_feedback,
+                    parts.returns, parts.locations)
 PRIVATE = {**SECURITY_HEADERS, **NO_STORE}  # customer data: never cached, never in a referrer
 
 
@@ -52,7 +53,7 @@ def order_link(request: Annotated[OrderLinkRequest, Body()]) -> Response[LinkReq
 
 @app.route("(/my-order(/.*)?|/customer/static/.+)", method=["GET", "POST"], include_in_schema=False)
 @tracer.capture_method(capture_response=False)
-def page() -> Response[str | bytes]:
+def page():  # no return annotation: Powertools would serialise a return label's PDF bytes as JSON text
     event = app.current_event.raw_event
     return page_response(site.handle(request_from_event(event), source_of(event)))
 

@@ -17,6 +17,30 @@ DELAYED, EXCEPTION, READY_FOR_PICKUP, RETURNED_TO_SENDER, RETURN_DELIVERED. What
     RETURNED_TO_SENDER   the parcel is on its way back to the location it left from
     RETURN_DELIVERED     it is back there (the carrier delivered the return to the sender)
 
+Returns: ``book_return`` books a parcel the customer sends back to one of the merchant's locations. Its tracking
+number is derived from the return id alone (``SBX`` + 12 hex digits, like an outbound parcel's, from a hash that
+cannot coincide with a shipment's), so booking the same return again returns the same tracking number. The label is
+valid until the end of the RETURN_LABEL_VALID_DAYS-th day (UTC) after the day it was first booked: a booking repeated
+the same day returns the same booking even from another process, and this process also remembers its bookings, as a
+carrier does, so a repeat on a later day returns the first booking too. There is no failure input (outbound
+booking has none either). Dawra renders the printable label itself (dawra/web/return_label.py).
+
+A return parcel is reported through the same webhook, by its tracking number, with the same statuses, from the
+customer's side of the journey. What a carrier integrator, the demo or a test sends for a return:
+
+    LABEL_CREATED        the label was booked (nothing moves)
+    PICKED_UP            the customer dropped it off, or the courier collected it: "in transit"
+    IN_TRANSIT           on its way to the merchant's location: "in transit"
+    DELIVERED            delivered to the merchant's location (the warehouse or store on the label): "received"
+    EXCEPTION            a problem on the way; ``location`` says where
+    RETURNED_TO_SENDER / RETURN_DELIVERED   the return could not be delivered and goes back to the customer
+
+for example, in transit then delivered to the warehouse:
+
+    {"event_id": "ret-1", "tracking_number": "SBX...", "status": "IN_TRANSIT", "occurred_at": "2026-11-24T08:00:00Z"}
+    {"event_id": "ret-2", "tracking_number": "SBX...", "status": "DELIVERED", "occurred_at": "2026-11-25T11:00:00Z",
+     "location": "Riyadh distribution centre"}
+
 ``occurred_at`` is the carrier's clock: a time more than five minutes after the webhook was received, or before the
 parcel's label was created (1970, say), is kept as the time it was received and flagged. The
 ``X-Carrier-Signature`` header is
@@ -28,17 +52,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dawra.domain.customer import Address
 from dawra.domain.errors import WebhookRejected
 from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
-from dawra.ports import Booking
+from dawra.ports import Booking, ReturnBooking
 
 REPLAY_WINDOW_S = 300
 LABEL_BASE_URL = "https://labels.sandbox-carrier.dawra.example"
+RETURN_SERVICE = "Sandbox Returns"
+RETURN_LABEL_VALID_DAYS = 14
 
 VOCABULARY: dict[str, TrackingStatus] = {
     "LABEL_CREATED": TrackingStatus.LABEL_CREATED,
@@ -71,12 +99,36 @@ def sign(raw_body: bytes, secret: bytes, timestamp: int) -> str:
     return f"t={timestamp},v1={digest}"
 
 
+def return_tracking_number(return_id: str) -> str:
+    """A return parcel's tracking number: its return id's (a different hash input from a shipment's)."""
+    return "SBX" + hashlib.sha256(f"return:{return_id}".encode()).hexdigest()[:12].upper()
+
+
+def _system_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class SandboxCarrier:
     name = "sandbox"
+
+    def __init__(self, now: Callable[[], datetime] = _system_now):
+        self._now = now  # the carrier's clock: when a return label was booked, so until when it is valid
+        self._returns: dict[str, ReturnBooking] = {}
 
     def book(self, shipment_id: str, country: str, weight_g: int) -> Booking:
         tracking = "SBX" + hashlib.sha256(shipment_id.encode()).hexdigest()[:12].upper()
         return Booking(tracking_number=tracking, label_url=f"{LABEL_BASE_URL}/{tracking}.pdf")
+
+    def book_return(self, return_id: str, from_address: Address, to_location_id: str,
+                    weight_g: int) -> ReturnBooking:
+        booked = self._returns.get(return_id)
+        if booked is None:
+            day = self._now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            booked = ReturnBooking(carrier=self.name, service=RETURN_SERVICE,
+                                   tracking_number=return_tracking_number(return_id),
+                                   expires_at=iso(day + timedelta(days=RETURN_LABEL_VALID_DAYS + 1)))
+            self._returns[return_id] = booked
+        return booked
 
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
         if not signature:

@@ -2,6 +2,7 @@
 
 Orders table (pk, sk):
     ORDER#<order_id>         ORDER                                   the order header
+                             RETURN#<return_id>                      a return (+ resume token while waiting)
                              SHIPMENT#<shipment_id>                  a shipment (+ resume token while waiting)
                              EVENT#<event_id>                        a timeline event (the stream feeds notify)
                              TRACKING#<carrier>#<tracking>#<event>   a carrier report already applied
@@ -13,7 +14,7 @@ Orders table (pk, sk):
     REJECTED#<YYYY-MM-DD>    <received at>#<message id>              a carrier webhook rejected (TTL: 7 days)
     RATE#<key>               <window start>                          a rate-limit counter (TTL: after its window)
 Indexes (the back office's searches; none of them is ever scanned):
-    by-tracking-number (KEYS_ONLY)   tracking_number                      on shipments
+    by-tracking-number (KEYS_ONLY)   tracking_number                      on shipments and returns (the sk says which)
     by-customer (KEYS_ONLY)          customer_id, placed_at               on order headers
     by-status (KEYS_ONLY)            status, placed_at                    on order headers
     by-lookup (KEYS_ONLY)            lookup, placed_at                    on LOOKUP items: email, phone, sku, location
@@ -35,8 +36,10 @@ from __future__ import annotations
 import hashlib
 
 ORDER_SK = "ORDER"
-# Sort keys between these two hold the header and the shipments (EVENT# < MESSAGE# < ORDER < SHIPMENT# < TRACKING#).
+# Sort keys between these two hold the header, the returns and the shipments (EVENT# < MESSAGE# < ORDER < RETURN# <
+# SHIPMENT# < TRACKING#): one strongly consistent query loads the whole aggregate.
 AGGREGATE_RANGE = ("ORDER", "SHIPMENT$")
+SHIPMENT_PREFIX, RETURN_PREFIX = "SHIPMENT#", "RETURN#"
 
 
 def order_pk(order_id: str) -> str:
@@ -52,11 +55,19 @@ def order_key(order_id: str) -> dict[str, str]:
 
 
 def shipment_key(order_id: str, shipment_id: str) -> dict[str, str]:
-    return {"pk": order_pk(order_id), "sk": f"SHIPMENT#{shipment_id}"}
+    return {"pk": order_pk(order_id), "sk": f"{SHIPMENT_PREFIX}{shipment_id}"}
 
 
 def shipment_id_of(sk: str) -> str:
-    return sk.removeprefix("SHIPMENT#")
+    return sk.removeprefix(SHIPMENT_PREFIX)
+
+
+def return_key(order_id: str, return_id: str) -> dict[str, str]:
+    return {"pk": order_pk(order_id), "sk": f"{RETURN_PREFIX}{return_id}"}
+
+
+def return_id_of(sk: str) -> str:
+    return sk.removeprefix(RETURN_PREFIX)
 
 
 def event_key(order_id: str, event_id: str) -> dict[str, str]:
@@ -154,6 +165,6 @@ def reservation_key(order_id: str, sku: str, location_id: str, replacement: str 
 
 # The `entity` attribute says what an item is (the notifier's stream filter reads it).
 ENTITY_ORDER, ENTITY_SHIPMENT, ENTITY_TIMELINE, ENTITY_MARKER = "order", "shipment", "timeline", "marker"
-ENTITY_LOOKUP, ENTITY_AUDIT = "lookup", "audit"
+ENTITY_LOOKUP, ENTITY_AUDIT, ENTITY_RETURN = "lookup", "audit", "return"
 KEY_ATTRIBUTES = frozenset({"pk", "sk", "entity", AT_LOCATION, LISTING})  # keys and index keys, not data
 TTL_ATTRIBUTE = "expires_at"  # epoch seconds; DynamoDB deletes the item some time after

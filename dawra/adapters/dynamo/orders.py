@@ -12,6 +12,7 @@ from dawra.adapters.dynamo.base import Table
 from dawra.adapters.dynamo.codec import fields, to_item, values
 from dawra.adapters.errors import error_code, transient_errors
 from dawra.domain.order import Order
+from dawra.domain.returns import Return
 from dawra.domain.shipment import Shipment
 from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineEvent
@@ -22,13 +23,19 @@ REJECTIONS_KEPT = timedelta(days=7)
 
 
 def order_item(order: Order) -> dict[str, Any]:
-    data = order.model_dump(mode="json", exclude={"shipments"})
+    data = order.model_dump(mode="json", exclude={"shipments", "returns"})  # children are items of their own
     return {**keys.order_key(order.order_id), "entity": keys.ENTITY_ORDER, **data}
 
 
 def shipment_item(shipment: Shipment) -> dict[str, Any]:
     return {**keys.shipment_key(shipment.order_id, shipment.shipment_id), "entity": keys.ENTITY_SHIPMENT,
             **shipment.model_dump(mode="json")}
+
+
+def return_item(ret: Return) -> dict[str, Any]:
+    """A return, under its order (its tracking number, once a label exists, puts it in by-tracking-number)."""
+    return {**keys.return_key(ret.order_id, ret.return_id), "entity": keys.ENTITY_RETURN,
+            **ret.model_dump(mode="json")}
 
 
 def event_item(event: TimelineEvent) -> dict[str, Any]:
@@ -59,17 +66,20 @@ class DynamoOrders:
     # --- OrderRepository ------------------------------------------------------------------------------------------
     def get(self, order_id: str) -> Order | None:
         low, high = keys.AGGREGATE_RANGE
-        header, shipments = None, []
+        header, shipments, returns = None, [], []
         for item in self.table.query(KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
                                      ExpressionAttributeValues=values(pk=keys.order_pk(order_id), low=low, high=high),
                                      ConsistentRead=True):
             if item["sk"] == keys.ORDER_SK:
                 header = fields(item)
-            else:
+            elif item["sk"].startswith(keys.RETURN_PREFIX):
+                returns.append(Return.model_validate(fields(item)))
+            elif item["sk"].startswith(keys.SHIPMENT_PREFIX):
                 shipments.append(Shipment.model_validate(fields(item)))
         if header is None:
             return None
-        return Order.model_validate({**header, "shipments": sorted(shipments, key=lambda s: s.shipment_id)})
+        return Order.model_validate({**header, "shipments": sorted(shipments, key=lambda s: s.shipment_id),
+                                     "returns": sorted(returns, key=lambda r: (r.requested_at, r.return_id))})
 
     def timeline(self, order_id: str) -> list[TimelineEvent]:
         events = [TimelineEvent.model_validate(fields(item)) for item in self.table.query(
@@ -78,9 +88,17 @@ class DynamoOrders:
         return sorted(events, key=lambda event: (event.at, event.event_id))
 
     def find_shipment(self, tracking_number: str) -> tuple[str, str] | None:
+        return self._tracked(tracking_number, keys.SHIPMENT_PREFIX)
+
+    def find_return(self, tracking_number: str) -> tuple[str, str] | None:
+        return self._tracked(tracking_number, keys.RETURN_PREFIX)
+
+    def _tracked(self, tracking_number: str, prefix: str) -> tuple[str, str] | None:
+        """(order_id, child id) of the shipment or return (by `prefix`) carrying this tracking number."""
         for item in self.table.query(IndexName=TRACKING_INDEX, KeyConditionExpression="tracking_number = :t",
                                      ExpressionAttributeValues=values(t=tracking_number)):
-            return keys.order_id_of(item["pk"]), keys.shipment_id_of(item["sk"])
+            if item["sk"].startswith(prefix):
+                return keys.order_id_of(item["pk"]), item["sk"].removeprefix(prefix)
         return None
 
     def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None:

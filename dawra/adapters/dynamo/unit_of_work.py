@@ -1,5 +1,5 @@
 """The unit of work: one TransactWriteItems holding an order's change (header over the version it was read at,
-changed shipments over theirs, new timeline events), its stock moves and its markers. All or nothing.
+changed shipments and returns over theirs, new timeline events), its stock moves and its markers. All or nothing.
 
 A cancelled transaction is classified by its CancellationReasons, item by item: ConditionalCheckFailed is the
 domain outcome (ConcurrentChange, naming which kinds of item refused); TransactionConflict, ThrottlingError,
@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.base import Table
 from dawra.adapters.dynamo.codec import to_item, values
-from dawra.adapters.dynamo.orders import event_item, lookup_items, order_item, shipment_item
+from dawra.adapters.dynamo.orders import event_item, lookup_items, order_item, return_item, shipment_item
 from dawra.adapters.errors import CONNECTION_ERRORS, error_code, is_transient
 from dawra.domain.audit import AuditEntry
 from dawra.domain.errors import ConcurrentChange, TransientError
@@ -102,6 +102,8 @@ class DynamoUnitOfWork:
             items.append(("order", self._versioned_put(order_item(order), order.version)))
         for shipment in order.changed_shipments:
             items.append(("shipment", self._versioned_put(shipment_item(shipment), shipment.version)))
+        for ret in order.changed_returns:
+            items.append(("return", self._versioned_put(return_item(ret), ret.version)))
         for event in order.new_events:
             items.append(("event", {"Put": {"TableName": self.orders.name, "Item": to_item(event_item(event)),
                                             "ConditionExpression": "attribute_not_exists(pk)"}}))

@@ -1,0 +1,728 @@
+"""Returns: the merchant's return policies (data, versioned), what a customer may send back and what they get for it,
+and a return's own lifecycle, as a child of the order aggregate (like a shipment).
+
+Policies are data (`return_policies.json` beside this module), validated when loaded. Checkout stamps each order line
+with the reference (`policy@version`) of the policy that applied when it was placed, and the order is judged by that
+version forever; a line without one (placed before policies existed) is judged by version 1 of the default.
+
+A return's status changes only through `Return.apply`, which consults only `RETURN_TRANSITIONS`; the functions below
+decide each step on the order (eligibility, money) and record it on the order's timeline, so a unit of work commits
+the order, the return, any stock and the timeline events together.
+
+Money: per returned unit its unit price and its share of the line's tax; the original shipping charge (with its tax)
+only when every delivered unit has come back for the merchant's fault; minus a restocking fee (a share of the items,
+waived for the merchant's fault) and the customer's return shipping (waived for the merchant's fault, none for a
+store drop-off); never below zero, and never more than is left to give back (captured, less refunded, less store
+credit given). Cash-on-delivery orders are never refunded to "the original payment": store credit or a bank transfer.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import string
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from dawra.domain.errors import IllegalTransition, InvalidCustomerDetails
+from dawra.domain.money import Money
+from dawra.domain.shipment import ShipmentStatus
+from dawra.domain.timeline import TimelineKind
+
+if TYPE_CHECKING:
+    from dawra.domain.order import Order
+
+POLICIES_FILE = Path(__file__).with_name("return_policies.json")
+CASH_ON_DELIVERY = "cash_on_delivery"  # dawra.domain.order's provider name (not imported: order.py imports this)
+MAX_COMMENT = 500
+
+
+# --- the words --------------------------------------------------------------------------------------------------
+class ReturnReason(enum.StrEnum):
+    CHANGED_MIND = "changed_mind"
+    WRONG_SIZE = "wrong_size"
+    NOT_AS_DESCRIBED = "not_as_described"
+    DAMAGED = "damaged"  # it arrived damaged
+    WRONG_ITEM = "wrong_item"  # we sent something else
+    OTHER = "other"
+
+
+# The merchant's fault: the merchant pays the return shipping and no restocking fee is taken.
+MERCHANT_FAULT = frozenset({ReturnReason.DAMAGED, ReturnReason.WRONG_ITEM, ReturnReason.NOT_AS_DESCRIBED})
+
+
+class ReturnMethod(enum.StrEnum):
+    LABEL = "label"  # the customer prints a label and drops the parcel at the carrier
+    PICKUP = "pickup"  # a courier collects it
+    STORE = "store"  # the customer brings it to a store location (no label: instructions)
+
+
+class RefundMethod(enum.StrEnum):
+    ORIGINAL_PAYMENT = "original_payment"
+    STORE_CREDIT = "store_credit"
+    EXCHANGE = "exchange"  # another size or variant (not built yet: refused when asked for)
+    BANK_TRANSFER = "bank_transfer"  # cash-on-delivery orders only: to an IBAN the customer gives
+
+
+class Condition(enum.StrEnum):
+    """What the policy asks of a returned item (shown to the customer; the warehouse's inspection judges it)."""
+
+    UNOPENED = "unopened"
+    UNUSED = "unused"
+    TAGS_ATTACHED = "tags_attached"
+    ORIGINAL_PACKAGING = "original_packaging"
+
+
+class InspectionOutcome(enum.StrEnum):
+    SELLABLE = "sellable"  # back on hand at the receiving location
+    DAMAGED = "damaged"  # quarantined (not restocked), with a note
+    TAMPERED = "tampered"  # quarantined (not restocked), with a note
+    WRONG_ITEM = "wrong_item"  # not what was sold: that line is rejected, nothing refunded for it
+    MISSING = "missing"  # not in the parcel: that line is rejected, nothing refunded for it
+
+
+RESTOCKED = frozenset({InspectionOutcome.SELLABLE})
+QUARANTINED = frozenset({InspectionOutcome.DAMAGED, InspectionOutcome.TAMPERED})
+REFUSED = frozenset({InspectionOutcome.WRONG_ITEM, InspectionOutcome.MISSING})
+
+
+class NotReturnable(enum.StrEnum):
+    """Why a line cannot be returned (the customer's page words each; `explain` says it in English)."""
+
+    FINAL_SALE = "final_sale"
+    NOT_DELIVERED = "not_delivered"
+    WINDOW_ENDED = "window_ended"
+    ALREADY_RETURNED = "already_returned"
+
+
+class ReturnRefused(IllegalTransition):
+    """A return step its status does not allow, or a request the order's lines do not allow (the reason in words)."""
+
+    def __init__(self, subject: str, status: str, event: str, why: str | None = None):
+        super().__init__(subject, status, event, why)
+        self.message = f"{subject} is {status}; {event} is not allowed" + (f": {why}" if why else "")
+        self.args = (self.message,)
+
+
+# --- policies ---------------------------------------------------------------------------------------------------
+PolicyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")]
+
+
+class ReturnPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: PolicyId
+    version: int = Field(ge=1)
+    title: str = Field(min_length=1, max_length=100)
+    window_days: int = Field(ge=0, le=365)  # from delivery
+    final_sale: bool = False
+    approval_required: bool = False
+    conditions: tuple[Condition, ...] = ()
+    restocking_fee_bps: int = Field(default=0, ge=0, le=5000)  # of the items, unless the merchant is at fault
+    customer_return_shipping: int = Field(default=0, ge=0, le=100_000)  # minor units, label or pickup
+    refund_options: tuple[RefundMethod, ...] = Field(min_length=1)
+    claim_window_days: int = Field(default=3, ge=0, le=60)  # "arrived damaged / missing" claims, from delivery
+    auto_settle_claims_up_to: int = Field(default=0, ge=0)  # minor units: a claim under this settles by itself
+
+    @model_validator(mode="after")
+    def _coherent(self) -> ReturnPolicy:
+        if not self.final_sale and self.window_days == 0:
+            raise ValueError(f"policy {self.ref}: a returnable policy needs a window of at least one day")
+        if len(set(self.refund_options)) != len(self.refund_options):
+            raise ValueError(f"policy {self.ref}: a refund option is listed twice")
+        if RefundMethod.BANK_TRANSFER in self.refund_options:
+            raise ValueError(f"policy {self.ref}: bank_transfer is how cash-on-delivery orders get the original "
+                             "payment back, not a policy option")
+        return self
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
+
+
+class ReturnPolicies(BaseModel):
+    """The merchant's policy book: every published version of every policy, which policy applies per SKU, per
+    category, and by default (each names a policy; its latest version applies to new orders)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    comment: str = ""
+    policies: tuple[ReturnPolicy, ...] = Field(min_length=1)
+    default: PolicyId
+    categories: dict[str, PolicyId] = Field(default_factory=dict)
+    skus: dict[str, PolicyId] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _every_reference_known(self) -> ReturnPolicies:
+        versions: dict[str, list[int]] = {}
+        for policy in self.policies:
+            versions.setdefault(policy.id, []).append(policy.version)
+        for policy_id, found in versions.items():
+            if sorted(found) != list(range(1, len(found) + 1)):
+                raise ValueError(f"policy {policy_id!r}: its versions must be 1, 2, ... each once (found "
+                                 f"{sorted(found)})")
+        named = [("default", self.default)] + [(f"categories[{k!r}]", v) for k, v in self.categories.items()] + [
+            (f"skus[{k!r}]", v) for k, v in self.skus.items()]
+        for where, policy_id in named:
+            if policy_id not in versions:
+                raise ValueError(f"{where} names policy {policy_id!r}, which the book does not have")
+        return self
+
+    def current(self, policy_id: str) -> ReturnPolicy:
+        return max((p for p in self.policies if p.id == policy_id), key=lambda p: p.version)
+
+    def ref_for(self, sku: str, category: str | None) -> str:
+        """The policy a new order's line is sold under: the SKU's own, else its category's, else the default."""
+        policy_id = self.skus.get(sku) or (self.categories.get(category) if category else None) or self.default
+        return self.current(policy_id).ref
+
+    @property
+    def legacy_ref(self) -> str:
+        """What a line stamped with no policy (sold before policies existed) is judged by."""
+        return f"{self.default}@1"
+
+    def resolve(self, ref: str | None) -> ReturnPolicy:
+        wanted = ref or self.legacy_ref
+        for policy in self.policies:
+            if policy.ref == wanted:
+                return policy
+        raise ValueError(f"no return policy {wanted!r} in the book")
+
+
+def load_policies(text: str) -> ReturnPolicies:
+    """A policy book from its JSON; ValueError (pydantic's, naming what is wrong) if it is not valid."""
+    return ReturnPolicies.model_validate_json(text)
+
+
+@cache
+def default_policies() -> ReturnPolicies:
+    """The merchant's book shipped beside this module, validated once per process."""
+    return load_policies(POLICIES_FILE.read_text(encoding="utf-8"))
+
+
+# --- IBANs (bank transfers for cash-on-delivery refunds) ---------------------------------------------------------
+IBAN_LENGTHS = {
+    "SA": 24, "AE": 23, "KW": 30, "BH": 22, "QA": 29, "OM": 23, "JO": 30, "EG": 29, "LB": 28, "IQ": 23, "TR": 26,
+    "PK": 24, "GB": 22, "IE": 22, "DE": 22, "FR": 27, "NL": 18, "BE": 16, "ES": 24, "IT": 27, "PT": 25, "CH": 21,
+    "AT": 20, "SE": 24, "NO": 15, "DK": 18, "FI": 18, "PL": 28,
+}
+
+
+def valid_iban(text: str) -> str:
+    """The IBAN in its electronic form (no spaces, upper case), or InvalidCustomerDetails saying what is wrong: an
+    unknown country, the wrong length for its country, or check digits that do not match (ISO 13616, mod 97)."""
+    iban = "".join(text.split()).upper()
+    if len(iban) < 5 or not iban.isalnum() or not iban.isascii():
+        raise InvalidCustomerDetails("an IBAN is letters and digits, starting with its country code", field="iban")
+    length = IBAN_LENGTHS.get(iban[:2])
+    if length is None:
+        raise InvalidCustomerDetails(f"we cannot transfer to IBANs of {iban[:2]}", field="iban")
+    if len(iban) != length:
+        raise InvalidCustomerDetails(f"an IBAN of {iban[:2]} has {length} characters, not {len(iban)}", field="iban")
+    digits = "".join(str(string.ascii_uppercase.index(ch) + 10) if ch.isalpha() else ch for ch in iban[4:] + iban[:4])
+    if int(digits) % 97 != 1:
+        raise InvalidCustomerDetails("this IBAN's check digits do not match: please check it", field="iban")
+    return iban
+
+
+# --- a return -----------------------------------------------------------------------------------------------------
+# What a return's workflow parks on a return for: an agent's approval, the parcel, the warehouse's inspection.
+ReturnWait = Literal["approval", "parcel", "inspection"]
+
+
+class ReturnStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # nobody approved it in time
+    LABEL_ISSUED = "label_issued"
+    AWAITING_DROP_OFF = "awaiting_drop_off"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    REFUNDED = "refunded"
+    REJECTED = "rejected"  # nothing to refund: every line was the wrong item or missing
+    LABEL_EXPIRED = "label_expired"  # the label was never used
+    CLOSED = "closed"
+
+
+class ReturnEvent(enum.StrEnum):
+    APPROVE = "approve"
+    DECLINE = "decline"
+    EXPIRE = "expire"
+    ISSUE_LABEL = "issue_label"
+    AWAIT_DROP_OFF = "await_drop_off"
+    IN_TRANSIT = "in_transit"
+    RECEIVE = "receive"
+    INSPECT = "inspect"
+    REFUND = "refund"
+    REJECT = "reject"
+    EXPIRE_LABEL = "expire_label"
+    CLOSE = "close"
+
+
+R, E = ReturnStatus, ReturnEvent
+# A return's lifecycle in one screen: event -> (the statuses it may happen in, the status it leads to). A parcel
+# may be received without an in-transit scan (carriers miss scans).
+RETURN_TRANSITIONS: dict[ReturnEvent, tuple[frozenset[ReturnStatus], ReturnStatus]] = {
+    E.APPROVE: (frozenset({R.REQUESTED}), R.APPROVED),
+    E.DECLINE: (frozenset({R.REQUESTED}), R.DECLINED),
+    E.EXPIRE: (frozenset({R.REQUESTED}), R.EXPIRED),
+    E.ISSUE_LABEL: (frozenset({R.APPROVED}), R.LABEL_ISSUED),
+    E.AWAIT_DROP_OFF: (frozenset({R.APPROVED}), R.AWAITING_DROP_OFF),
+    E.IN_TRANSIT: (frozenset({R.LABEL_ISSUED}), R.IN_TRANSIT),
+    E.RECEIVE: (frozenset({R.LABEL_ISSUED, R.IN_TRANSIT, R.AWAITING_DROP_OFF}), R.RECEIVED),
+    E.INSPECT: (frozenset({R.RECEIVED}), R.INSPECTED),
+    E.REFUND: (frozenset({R.INSPECTED}), R.REFUNDED),
+    E.REJECT: (frozenset({R.INSPECTED}), R.REJECTED),
+    # An unused label, or a store drop-off not brought by its date, expires.
+    E.EXPIRE_LABEL: (frozenset({R.LABEL_ISSUED, R.AWAITING_DROP_OFF}), R.LABEL_EXPIRED),
+    E.CLOSE: (frozenset({R.REFUNDED}), R.CLOSED),
+}
+RETURN_TERMINAL = frozenset(s for s in ReturnStatus if not any(s in allowed for allowed, _ in
+                                                                  RETURN_TRANSITIONS.values()))
+# Ended without the goods coming back: its units may be asked to be returned again (within the window).
+NOTHING_CAME_BACK = frozenset({R.DECLINED, R.EXPIRED, R.LABEL_EXPIRED})
+# What each step tells the order's timeline.
+STEP_KIND: dict[ReturnEvent, TimelineKind] = {
+    E.APPROVE: TimelineKind.RETURN_APPROVED, E.DECLINE: TimelineKind.RETURN_DECLINED,
+    E.EXPIRE: TimelineKind.RETURN_EXPIRED, E.ISSUE_LABEL: TimelineKind.RETURN_LABEL_ISSUED,
+    E.AWAIT_DROP_OFF: TimelineKind.RETURN_AWAITING_DROP_OFF, E.IN_TRANSIT: TimelineKind.RETURN_IN_TRANSIT,
+    E.RECEIVE: TimelineKind.RETURN_RECEIVED, E.INSPECT: TimelineKind.RETURN_INSPECTED,
+    E.REFUND: TimelineKind.RETURN_REFUNDED, E.REJECT: TimelineKind.RETURN_REJECTED,
+    E.EXPIRE_LABEL: TimelineKind.RETURN_LABEL_EXPIRED, E.CLOSE: TimelineKind.RETURN_CLOSED,
+}
+
+
+class RefundBreakdown(BaseModel):
+    """What a return gives back, and why: shown as the estimate before confirming, kept as the settlement."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    items: Money  # the returned units' prices
+    tax: Money  # their share of their lines' tax (and the shipping's, when shipping is refunded)
+    shipping: Money  # the original shipping charge, when every delivered unit came back for the merchant's fault
+    restocking_fee: Money
+    return_shipping: Money  # what the customer pays for the label or the pickup
+    total: Money  # never below zero, never more than is left to give back
+    capped: bool = False  # less than the sum says: no more was left to give back
+
+
+class ReturnLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: str
+    quantity: int = Field(ge=1)
+    reason: ReturnReason
+    comment: str = Field(default="", max_length=MAX_COMMENT)
+    policy: str  # the policy reference the order line was sold under
+    outcome: InspectionOutcome | None = None
+    note: str | None = Field(default=None, max_length=MAX_COMMENT)  # the warehouse's, on inspection
+    refund: Money | None = None  # this line's part of the settlement (items and tax, before deductions)
+
+    @property
+    def merchant_fault(self) -> bool:
+        return self.reason in MERCHANT_FAULT
+
+    @property
+    def holds_units(self) -> bool:
+        """Its units are (or are on their way) back: not a wrong or missing item found at inspection."""
+        return self.outcome not in REFUSED
+
+
+class Return(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    return_id: str = Field(pattern=r"^ret_[0-9a-f]{20}$")
+    order_id: str
+    status: ReturnStatus = ReturnStatus.REQUESTED
+    lines: list[ReturnLine] = Field(min_length=1)
+    method: ReturnMethod
+    refund_method: RefundMethod
+    location_id: str  # where it comes back to
+    estimate: RefundBreakdown
+    settlement: RefundBreakdown | None = None
+    refunded: Money | None = None  # paid out (or given as store credit), once settled
+    bank_account: str | None = None  # the IBAN of a cash-on-delivery refund by bank transfer (never logged)
+    approval_required: bool = False
+    fingerprint: str  # what the request asked: the same request key with another request is refused
+    requested_at: str
+    decided_at: str | None = None
+    decided_by: str | None = None  # "policy" when no approval was needed, else the agent's user id
+    decline_reason: str | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_issued_at: str | None = None
+    label_expires_at: str | None = None
+    received_at: str | None = None
+    inspected_at: str | None = None
+    refunded_at: str | None = None
+    closed_at: str | None = None
+    # Opaque handle the return's workflow waits on (a Step Functions task token); never shown. `resume_for` names the
+    # wait it ends (approval, parcel, inspection), so news is only ever handed to the wait it belongs to.
+    resume_token: str | None = None
+    resume_for: ReturnWait | None = None
+    version: int = 0
+
+    def can(self, event: ReturnEvent) -> bool:
+        return self.status in RETURN_TRANSITIONS[event][0]
+
+    def apply(self, event: ReturnEvent) -> ReturnStatus:
+        """The one way a return's status changes."""
+        allowed_from, to = RETURN_TRANSITIONS[event]
+        if self.status not in allowed_from:
+            raise ReturnRefused(f"return {self.return_id}", self.status.value, event.value)
+        self.status = to
+        return to
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in RETURN_TERMINAL
+
+    @property
+    def units(self) -> Counter[str]:
+        """The units this return holds against the order's lines (none once nothing came back)."""
+        if self.status in NOTHING_CAME_BACK:
+            return Counter()
+        return Counter({line.sku: line.quantity for line in self.lines if line.holds_units})
+
+    @property
+    def store_credit(self) -> int:
+        """Store credit given for it (minor units): counted against what the order can still give back."""
+        paid = self.refunded.amount if self.refunded else 0
+        return paid if self.refund_method == RefundMethod.STORE_CREDIT else 0
+
+
+def return_id_for(order_id: str, request_key: str) -> str:
+    """One request (the customer's key) on one order is one return: a retried request finds it."""
+    return "ret_" + hashlib.sha256(f"{order_id}|{request_key}".encode()).hexdigest()[:20]
+
+
+# --- what may be returned -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Returnable:
+    """One order line as the order page shows it: how many units may be returned now, or why none."""
+
+    sku: str
+    ordered: int
+    delivered: int
+    returned: int  # in returns open or done
+    quantity: int  # may be returned now
+    policy: ReturnPolicy
+    window_ends: date | None  # the last day a return may be asked for (None: not delivered yet)
+    why_not: NotReturnable | None
+
+    def explain(self) -> str | None:
+        """Why not, in English (the pages word it in the customer's language from `why_not`)."""
+        return {None: None, NotReturnable.FINAL_SALE: "final sale: it cannot be returned",
+                NotReturnable.NOT_DELIVERED: "not delivered yet",
+                NotReturnable.WINDOW_ENDED: f"the return window ended on {self.window_ends}",
+                NotReturnable.ALREADY_RETURNED: "already returned"}[self.why_not]
+
+
+def delivered_units(order: Order) -> tuple[Counter[str], dict[str, date]]:
+    """Units delivered per SKU (never more than the line ordered) and when the last of them arrived (UTC day)."""
+    units: Counter[str] = Counter()
+    last: dict[str, date] = {}
+    for shipment in order.shipments:
+        if shipment.status != ShipmentStatus.DELIVERED or shipment.delivered_at is None:
+            continue
+        day = datetime.fromisoformat(shipment.delivered_at).date()
+        for line in shipment.lines:
+            units[line.sku] += line.quantity
+            last[line.sku] = max(last.get(line.sku, day), day)
+    ordered = order.wanted
+    return Counter({sku: min(n, ordered.get(sku, 0)) for sku, n in units.items()}), last
+
+
+def returned_units(order: Order, *, excluding: str | None = None) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for ret in order.returns:
+        if ret.return_id != excluding:
+            total.update(ret.units)
+    return total
+
+
+def returnable(order: Order, policies: ReturnPolicies, today: date) -> list[Returnable]:
+    delivered, last = delivered_units(order)
+    returned = returned_units(order)
+    found = []
+    for line in order.lines:
+        policy = policies.resolve(line.return_policy)
+        got, back = delivered[line.sku], min(returned[line.sku], delivered[line.sku])
+        ends = last[line.sku] + timedelta(days=policy.window_days) if line.sku in last else None
+        why: NotReturnable | None = None
+        if policy.final_sale:
+            why = NotReturnable.FINAL_SALE
+        elif got == 0:
+            why = NotReturnable.NOT_DELIVERED
+        elif ends is not None and today > ends:
+            why = NotReturnable.WINDOW_ENDED
+        elif back >= got:
+            why = NotReturnable.ALREADY_RETURNED if back >= line.quantity else NotReturnable.NOT_DELIVERED
+        found.append(Returnable(sku=line.sku, ordered=line.quantity, delivered=got, returned=back,
+                                quantity=0 if why else got - back, policy=policy, window_ends=ends, why_not=why))
+    return found
+
+
+def refund_methods(order: Order, policies: Sequence[ReturnPolicy]) -> tuple[RefundMethod, ...]:
+    """How the customer may be paid back for lines under these policies: what every one of them offers; for a
+    cash-on-delivery order "the original payment" is a bank transfer (never a card refund)."""
+    offered = [m for m in RefundMethod if all(m in p.refund_options for p in policies)]
+    if order.payment.provider == CASH_ON_DELIVERY:
+        offered = [RefundMethod.BANK_TRANSFER if m == RefundMethod.ORIGINAL_PAYMENT else m for m in offered]
+    return tuple(offered)
+
+
+# --- money --------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Asked:
+    """One line of a return as asked for (or as inspected: the lines that still count)."""
+
+    sku: str
+    quantity: int
+    reason: ReturnReason
+
+
+def _share(total: int, of: int, before: int, now: int) -> int:
+    """Units before+1 .. before+now's share of `total` spread over `of` units, so that shares add up exactly."""
+    return total * (before + now) // of - total * before // of
+
+
+def _fee(amount: int, bps: int) -> int:
+    return (amount * bps + 5000) // 10000
+
+
+def price_return(order: Order, policies: ReturnPolicies, asked: Sequence[Asked], method: ReturnMethod, *,
+                 excluding: str | None = None) -> tuple[RefundBreakdown, dict[str, Money]]:
+    """What returning `asked` gives back, with each line's part (items and tax). `excluding`: the return being
+    priced, when it is already on the order (its own units are not "before")."""
+    currency = order.currency
+    lines = {line.sku: line for line in order.lines}
+    earlier = _settled_units(order, excluding)
+    items = tax = fee = 0
+    parts: dict[str, Money] = {}
+    customer_pays: list[int] = []
+    for one in asked:
+        line = lines[one.sku]
+        policy = policies.resolve(line.return_policy)
+        price = line.unit_price.amount * one.quantity
+        line_tax = _share(line.tax.amount, line.quantity, earlier[one.sku], one.quantity)
+        items, tax = items + price, tax + line_tax
+        parts[one.sku] = Money(amount=price + line_tax, currency=currency)
+        if one.reason not in MERCHANT_FAULT:
+            fee += _fee(price + line_tax, policy.restocking_fee_bps)
+            customer_pays.append(policy.customer_return_shipping)
+    shipping = shipping_tax = 0
+    if _every_delivered_unit_back_for_our_fault(order, asked, excluding):
+        shipping = order.totals.shipping.amount
+        shipping_tax = max(0, order.totals.tax.amount - sum(line.tax.amount for line in order.lines))
+    return_shipping = max(customer_pays, default=0) if method != ReturnMethod.STORE else 0
+    gross = items + tax + shipping + shipping_tax - fee - return_shipping
+    left = refundable_amount(order)
+    total = min(max(0, gross), left)
+
+    def money(amount: int) -> Money:
+        return Money(amount=amount, currency=currency)
+
+    return RefundBreakdown(items=money(items), tax=money(tax + shipping_tax), shipping=money(shipping),
+                           restocking_fee=money(fee), return_shipping=money(return_shipping), total=money(total),
+                           capped=max(0, gross) > left), parts
+
+
+def _settled_units(order: Order, excluding: str | None) -> Counter[str]:
+    """Units of each line already given back by earlier settled returns (their tax shares are taken)."""
+    units: Counter[str] = Counter()
+    for ret in order.returns:
+        if ret.return_id != excluding and ret.settlement is not None:
+            units.update({line.sku: line.quantity for line in ret.lines if line.refund is not None})
+    return units
+
+
+def _every_delivered_unit_back_for_our_fault(order: Order, asked: Sequence[Asked], excluding: str | None) -> bool:
+    if not asked or any(one.reason not in MERCHANT_FAULT for one in asked):
+        return False
+    delivered, _ = delivered_units(order)
+    back: Counter[str] = Counter({one.sku: one.quantity for one in asked})
+    for ret in order.returns:
+        if ret.return_id == excluding or ret.status in NOTHING_CAME_BACK:
+            continue
+        if ret.settlement is not None and ret.settlement.shipping.amount:
+            return False  # refunded once already
+        if any(line.holds_units and not line.merchant_fault for line in ret.lines):
+            return False
+        back.update(ret.units)
+    return bool(delivered) and all(back[sku] >= n for sku, n in delivered.items())
+
+
+def refundable_amount(order: Order) -> int:
+    """What the order can still give back: captured (for cash on delivery: collected), less refunded, less store
+    credit given for its returns."""
+    return order.refundable.amount
+
+
+# --- the steps ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReturnRequest:
+    """What the customer asked for (already parsed: dawra.contracts is where text becomes this)."""
+
+    lines: Sequence[tuple[str, int, ReturnReason, str]]  # sku, quantity, reason, comment
+    method: ReturnMethod
+    refund_method: RefundMethod
+    location_id: str  # where it comes back to: the store chosen, or the warehouse a label is addressed to
+    bank_account: str | None = None
+
+
+def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, *, return_id: str, today: date,
+                at: str, fingerprint: str) -> Return:
+    """A customer's return request, checked line by line; approved at once unless a line's policy needs a person."""
+    def refused(why: str) -> ReturnRefused:
+        return ReturnRefused(f"order {order.order_id}", order.status.value, "request_return", why)
+
+    eligible = {r.sku: r for r in returnable(order, policies, today)}
+    if not request.lines:
+        raise InvalidCustomerDetails("choose at least one item to return", field="lines")
+    seen: set[str] = set()
+    for sku, quantity, _, comment in request.lines:
+        if sku not in eligible:
+            raise InvalidCustomerDetails(f"the order has no item {sku}", field="lines")
+        if sku in seen:
+            raise InvalidCustomerDetails(f"{sku} is listed twice", field="lines")
+        seen.add(sku)
+        if len(comment) > MAX_COMMENT:
+            raise InvalidCustomerDetails(f"a comment has at most {MAX_COMMENT} characters", field="lines")
+        line = eligible[sku]
+        if line.why_not is not None:
+            raise refused(f"{sku}: {line.explain()}")
+        if not 1 <= quantity <= line.quantity:
+            raise InvalidCustomerDetails(f"{sku}: between 1 and {line.quantity} can be returned", field="lines")
+    chosen = [eligible[sku].policy for sku, *_ in request.lines]
+    allowed = refund_methods(order, chosen)
+    if request.refund_method == RefundMethod.EXCHANGE:
+        raise refused("exchanges are not available yet: choose a refund")
+    if request.refund_method not in allowed:
+        raise refused(f"{request.refund_method.value} is not offered for these items (offered: "
+                      f"{', '.join(m.value for m in allowed)})")
+    account = None
+    if request.refund_method == RefundMethod.BANK_TRANSFER:
+        if not request.bank_account:
+            raise InvalidCustomerDetails("a refund by bank transfer needs the IBAN to send it to", field="iban")
+        account = valid_iban(request.bank_account)
+    asked = [Asked(sku, quantity, reason) for sku, quantity, reason, _ in request.lines]
+    estimate, _ = price_return(order, policies, asked, request.method)
+    ret = Return(return_id=return_id, order_id=order.order_id,
+                 lines=[ReturnLine(sku=sku, quantity=quantity, reason=reason, comment=comment.strip(),
+                                   policy=eligible[sku].policy.ref) for sku, quantity, reason, comment in request.lines],
+                 method=request.method, refund_method=request.refund_method, location_id=request.location_id,
+                 estimate=estimate, bank_account=account, approval_required=any(p.approval_required for p in chosen),
+                 fingerprint=fingerprint, requested_at=at)
+    order.add_return(ret)
+    order.return_changed(ret, TimelineKind.RETURN_REQUESTED, at, _summary(ret), header=True)
+    if not ret.approval_required:
+        decide(order, ret.return_id, approve=True, by="policy", at=at)
+    return ret
+
+
+def _summary(ret: Return) -> dict[str, str]:
+    return {"items": ",".join(f"{line.sku}:{line.quantity}" for line in ret.lines), "method": ret.method.value,
+            "estimate": str(ret.estimate.total.amount), "currency": ret.estimate.total.currency}
+
+
+def step(order: Order, return_id: str, event: ReturnEvent, at: str, detail: Mapping[str, str] | None = None, *,
+         header: bool = False) -> Return:
+    """Move one of the order's returns by `event` and tell the timeline (committed with the order)."""
+    ret = order.return_of(return_id)
+    ret.apply(event)
+    order.return_changed(ret, STEP_KIND[event], at, detail or {}, header=header)
+    return ret
+
+
+def decide(order: Order, return_id: str, *, approve: bool, by: str, at: str, why: str | None = None) -> Return:
+    """An agent's (or the policy's) answer to a request."""
+    if not approve and not (why and why.strip()):
+        raise InvalidCustomerDetails("say why the return is declined: the customer is told", field="reason")
+    ret = order.return_of(return_id)
+    event = ReturnEvent.APPROVE if approve else ReturnEvent.DECLINE
+    if not ret.can(event):
+        raise ReturnRefused(f"return {return_id}", ret.status.value, event.value)
+    ret.decided_at, ret.decided_by = at, by
+    ret.decline_reason = None if approve else (why or "").strip()[:MAX_COMMENT]
+    detail = {"method": ret.method.value, "location_id": ret.location_id,
+              "by": "policy" if by == "policy" else "agent"} if approve else {"reason": ret.decline_reason or ""}
+    return step(order, return_id, event, at, detail)
+
+
+def issue_label(order: Order, return_id: str, *, carrier: str, tracking_number: str, expires_at: str,
+                at: str) -> Return:
+    ret = order.return_of(return_id)
+    if ret.method == ReturnMethod.STORE:
+        raise ReturnRefused(f"return {return_id}", ret.status.value, ReturnEvent.ISSUE_LABEL.value,
+                            "it is brought to a store: no label")
+    if ret.can(ReturnEvent.ISSUE_LABEL):
+        ret.carrier, ret.tracking_number = carrier, tracking_number
+        ret.label_issued_at, ret.label_expires_at = at, expires_at
+    return step(order, return_id, ReturnEvent.ISSUE_LABEL, at, {
+        "carrier": carrier, "tracking_number": tracking_number, "expires_at": expires_at, "method": ret.method.value})
+
+
+def inspect(order: Order, return_id: str, outcomes: Mapping[str, tuple[InspectionOutcome, str | None]],
+            at: str) -> Counter[str]:
+    """The warehouse's verdict on each line. Returns the units to put back on hand at the return's location
+    (sellable ones); damaged or tampered ones are quarantined (not restocked) and need a note saying what was seen."""
+    ret = order.return_of(return_id)
+    if not ret.can(ReturnEvent.INSPECT):
+        raise ReturnRefused(f"return {return_id}", ret.status.value, ReturnEvent.INSPECT.value)
+    skus = {line.sku for line in ret.lines}
+    if set(outcomes) != skus:
+        missing, extra = sorted(skus - set(outcomes)), sorted(set(outcomes) - skus)
+        raise InvalidCustomerDetails("inspect every line of the return and nothing else"
+                                     + (f"; not inspected: {', '.join(missing)}" if missing else "")
+                                     + (f"; not in it: {', '.join(extra)}" if extra else ""), field="outcomes")
+    lines = []
+    for line in ret.lines:
+        outcome, note = outcomes[line.sku]
+        note = (note or "").strip() or None
+        if outcome not in RESTOCKED and note is None:
+            raise InvalidCustomerDetails(f"{line.sku}: say what was found ({outcome.value})", field="note")
+        lines.append(line.model_copy(update={"outcome": outcome, "note": note[:MAX_COMMENT] if note else None}))
+    ret.lines, ret.inspected_at = lines, at
+    restock = Counter({line.sku: line.quantity for line in lines if line.outcome in RESTOCKED})
+    step(order, return_id, ReturnEvent.INSPECT, at, {
+        "outcomes": ",".join(f"{line.sku}:{line.outcome}" for line in lines if line.outcome),
+        "restocked": str(sum(restock.values())), "location_id": ret.location_id})
+    return restock
+
+
+def settle(order: Order, policies: ReturnPolicies, return_id: str, at: str) -> Money:
+    """After inspection: price what came back as it should (wrong or missing items earn nothing), give it back by
+    the way the customer chose, and return what the payment provider must pay out (zero for store credit). Every
+    line wrong or missing: the return is rejected, nothing is given back."""
+    ret = order.return_of(return_id)
+    counted = [line for line in ret.lines if line.outcome is not None and line.outcome not in REFUSED]
+    if not ret.can(ReturnEvent.REFUND):
+        raise ReturnRefused(f"return {return_id}", ret.status.value, ReturnEvent.REFUND.value)
+    if not counted:
+        step(order, return_id, ReturnEvent.REJECT, at,
+             {"outcomes": ",".join(f"{line.sku}:{line.outcome}" for line in ret.lines if line.outcome)})
+        return Money.zero(order.currency)
+    breakdown, parts = price_return(order, policies, [Asked(line.sku, line.quantity, line.reason)
+                                                       for line in counted], ret.method, excluding=return_id)
+    ret.lines = [line.model_copy(update={"refund": parts[line.sku]}) if line.sku in parts else line
+                 for line in ret.lines]
+    ret.settlement, ret.refunded, ret.refunded_at = breakdown, breakdown.total, at
+    paid_out = breakdown.total if ret.refund_method != RefundMethod.STORE_CREDIT else Money.zero(order.currency)
+    if paid_out.amount:
+        order.payment = order.payment.model_copy(update={"refunded": order.payment.refunded + paid_out})
+    detail = {"amount": str(breakdown.total.amount), "currency": breakdown.total.currency,
+              "refund_method": ret.refund_method.value}
+    if ret.bank_account:
+        detail["account_ending"] = ret.bank_account[-4:]
+    step(order, return_id, ReturnEvent.REFUND, at, detail, header=True)
+    return paid_out

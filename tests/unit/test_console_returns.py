@@ -1,0 +1,133 @@
+"""Returns in the operators' console (dawra/web/console.py) with the returns use cases on the in-memory shop: each
+order's returns on its page, the forms each role and status allow (an agent decides requests that need approval,
+the warehouse takes store drop-offs in and inspects), every action behind the session's CSRF token, audited, once
+per form key, and a role that may not act answered 403."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from returning import Returns, asking, delivered
+
+from dawra.app.backoffice import ViewOrderFile
+from dawra.domain.returns import RefundMethod, ReturnMethod, ReturnReason
+from dawra.web.console import Console
+from dawra.web.http import WebRequest
+from dawra.web.security import SESSION_COOKIE, csrf_token
+
+KEY = b"console-session-key"
+CLAIMS = {"agent": {"sub": "u-agent", "cognito:username": "agent", "cognito:groups": "agent", "iat": 1},
+          "warehouse": {"sub": "u-wh", "cognito:username": "warehouse", "cognito:groups": "warehouse", "iat": 1}}
+
+
+@dataclass(frozen=True)
+class Office:
+    view_order: ViewOrderFile
+
+
+@dataclass(frozen=True)
+class ConsoleReturns:
+    decide: Any
+    receive: Any
+    inspect: Any
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, dict]] = []
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.lines.append((msg, kwargs.get("extra", {})))
+
+    exception = info
+
+
+@pytest.fixture
+def desk(shop: Any) -> tuple[Console, Returns]:
+    uses = Returns(shop)
+    console = Console(Office(ViewOrderFile(shop.orders, uses.audit)), lambda token: CLAIMS[token],  # type: ignore
+                      lambda *_: None, lambda: KEY, Log(),  # type: ignore[arg-type]
+                      ConsoleReturns(uses.decide, uses.receive, uses.inspect))
+    return console, uses
+
+
+def page(console: Console, who: str, order_id: str) -> Any:
+    return console.handle(WebRequest("GET", f"/admin/orders/{order_id}", cookies={SESSION_COOKIE: who}))
+
+
+def act(console: Console, who: str, order_id: str, return_id: str, action: str, key: str = "key-console-01",
+        csrf: str | None = None, **fields: str) -> Any:
+    form = {"csrf": [csrf if csrf is not None else csrf_token(KEY, CLAIMS[who])], "key": [key],
+            **{name.replace("__", "."): [value] for name, value in fields.items()}}
+    return console.handle(WebRequest("POST", f"/admin/orders/{order_id}/returns/{return_id}/{action}", form=form,
+                                     cookies={SESSION_COOKIE: who}))
+
+
+def a_request_to_decide(shop: Any, uses: Returns) -> tuple[str, str]:
+    order_id = delivered(shop, {"DALLAH-BRASS": 1})
+    ret = uses.request(order_id, "key-return-0001", asking({"DALLAH-BRASS": (1, ReturnReason.CHANGED_MIND)},
+                                                           method=ReturnMethod.STORE, location="jeddah-store",
+                                                           refund=RefundMethod.STORE_CREDIT))
+    return order_id, ret.return_id
+
+
+def test_an_agent_sees_the_request_and_approves_it_once(desk, shop):
+    console, uses = desk
+    order_id, return_id = a_request_to_decide(shop, uses)
+    body = page(console, "agent", order_id).body
+    assert f'id="return-{return_id}"' in body and 'data-status="requested"' in body
+    assert 'data-testid="form-approve-return"' in body and 'data-testid="form-inspect-return"' not in body
+    assert 'data-testid="form-approve-return"' not in page(console, "warehouse", order_id).body  # not theirs
+    done = act(console, "agent", order_id, return_id, "approve")
+    again = act(console, "agent", order_id, return_id, "approve")  # a double submit of the same form
+    assert done.status == again.status == 303
+    assert done.headers["Location"] == f"/admin/orders/{order_id}?done=approve_return#return-{return_id}"
+    assert uses.get(order_id, return_id).status.value == "approved"
+    entries = [e for e in uses.audit.for_subject(f"order:{order_id}") if e.action == "approve_return"]
+    assert len(entries) == 1 and entries[0].actor_id == "u-agent"
+    assert "The return is approved" in console.handle(WebRequest(
+        "GET", f"/admin/orders/{order_id}", query={"done": ["approve_return"]},
+        cookies={SESSION_COOKIE: "agent"})).body
+
+
+def test_a_decline_needs_a_reason_and_the_warehouse_may_not_decide(desk, shop):
+    console, uses = desk
+    order_id, return_id = a_request_to_decide(shop, uses)
+    assert act(console, "agent", order_id, return_id, "decline").status == 422  # no reason
+    forbidden = act(console, "warehouse", order_id, return_id, "approve")
+    assert forbidden.status == 403
+    assert act(console, "agent", order_id, return_id, "approve", csrf="forged").status == 403
+    assert uses.get(order_id, return_id).status.value == "requested"
+    declined = act(console, "agent", order_id, return_id, "decline", reason="<b>used</b>, not resellable")
+    assert declined.status == 303 and uses.get(order_id, return_id).decline_reason == "<b>used</b>, not resellable"
+    body = page(console, "agent", order_id).body
+    assert "&lt;b&gt;used&lt;/b&gt;" in body and "<b>used</b>" not in body
+    assert act(console, "agent", order_id, return_id, "approve", key="key-console-02").status == 409  # decided
+
+
+def test_the_warehouse_takes_a_drop_off_in_and_inspects_each_line(desk, shop):
+    console, uses = desk
+    order_id, return_id = a_request_to_decide(shop, uses)
+    act(console, "agent", order_id, return_id, "approve")
+    uses.issue_label(order_id, return_id)  # a store drop-off: no label, the store waits for it
+    body = page(console, "warehouse", order_id).body
+    assert 'data-testid="form-receive-return"' in body
+    assert act(console, "agent", order_id, return_id, "receive").status == 403  # an agent is not the warehouse
+    assert act(console, "warehouse", order_id, return_id, "receive").status == 303
+    body = page(console, "warehouse", order_id).body
+    assert 'data-testid="form-inspect-return"' in body and 'name="outcome.DALLAH-BRASS"' in body
+    before = shop.stock("DALLAH-BRASS", "jeddah-store").on_hand
+    no_note = act(console, "warehouse", order_id, return_id, "inspect", outcome__DALLAH_BRASS="x")
+    assert no_note.status == 422
+    damaged = act(console, "warehouse", order_id, return_id, "inspect", **{"outcome__DALLAH-BRASS": "damaged"})
+    assert damaged.status == 422 and "say what was found" in damaged.body  # a note is required
+    done = act(console, "warehouse", order_id, return_id, "inspect",
+               **{"outcome__DALLAH-BRASS": "sellable", "note__DALLAH-BRASS": ""})
+    assert done.status == 303 and uses.get(order_id, return_id).status.value == "inspected"
+    assert shop.stock("DALLAH-BRASS", "jeddah-store").on_hand == before + 1  # back on hand where it arrived
+    [entry] = [e for e in uses.audit.for_subject(f"order:{order_id}") if e.action == "inspect_return"]
+    assert entry.actor_id == "u-wh"
+    assert re.search(r'data-testid="return-lines".*?Sellable', page(console, "agent", order_id).body, re.S)

@@ -1,0 +1,73 @@
+"""The return workflow's state machine passes each task exactly its contract's fields, reads only what tasks
+return, never waits without a timeout that leads somewhere, retries transient errors everywhere, hands any other
+failure to a person, and tells its story in the order a merchant would."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import TypeAdapter
+
+from dawra.contracts.returns import RETURN_TASKS
+
+ROOT = Path(__file__).resolve().parents[2]
+ASL = json.loads((ROOT / "statemachines" / "return_lifecycle.asl.json").read_text())
+STATES = ASL["States"]
+TASK_STATES = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
+WAITS = {name: state for name, state in TASK_STATES.items() if state["Resource"].endswith(".waitForTaskToken")}
+
+
+@pytest.mark.parametrize("name", sorted(TASK_STATES))
+def test_each_task_passes_exactly_its_contract_fields(name):
+    payload = TASK_STATES[name]["Parameters"]["Payload"]
+    task_input, output = RETURN_TASKS[payload["action"]]
+    assert {key.removesuffix(".$") for key in payload} == set(task_input.model_fields)
+    for key, value in payload.items():  # fixed values (the action, what a wait waits for) are valid ones
+        if not key.endswith(".$"):
+            TypeAdapter(task_input.model_fields[key].annotation).validate_python(value)
+    for path in TASK_STATES[name].get("ResultSelector", {}).values():
+        field = re.fullmatch(r"\$\.Payload\.(\w+)", path)
+        assert field and output is not None and field.group(1) in output.model_fields, path
+
+
+def test_every_wait_has_a_timeout_read_from_a_task_and_a_next_step():
+    assert set(WAITS) == {"WaitForApproval", "WaitForParcel", "WaitForInspection"}
+    for state in WAITS.values():
+        assert state["TimeoutSecondsPath"] in ("$.request.approval_timeout_s", "$.parcel.wait_s",
+                                               "$.request.inspection_alert_s")
+        [timeout] = [c for c in state["Catch"] if "States.Timeout" in c["ErrorEquals"]]
+        assert timeout["Next"] in STATES
+    assert WAITS["WaitForApproval"]["Catch"][0]["Next"] == "RequestExpired"
+    assert WAITS["WaitForParcel"]["Catch"][0]["Next"] == "LabelExpired"
+    assert WAITS["WaitForInspection"]["Catch"][0]["Next"] == "InspectionOverdue"
+    assert STATES["InspectionOverdue"]["Next"] == "WaitForInspection"  # alert, then wait again
+
+
+def test_every_task_retries_transient_errors_and_hands_the_rest_to_a_person():
+    for name, state in TASK_STATES.items():
+        assert any({"TransientError", "States.ALL"} & set(r["ErrorEquals"]) for r in state["Retry"]), name
+        assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"]), name
+    person = STATES["AskAPersonAboutTheReturn"]
+    assert person["Parameters"]["Payload"]["action"] == "alert_ops_about_return"
+    assert person["Next"] == "ReturnNeedsAPerson" and STATES["ReturnNeedsAPerson"]["Type"] == "Fail"
+
+
+def test_every_next_names_a_state_and_every_state_is_reachable():
+    targets = {"ReturnRequested"}
+    for state in STATES.values():
+        targets |= {state.get("Next"), state.get("Default")} | {c["Next"] for c in state.get("Choices", [])}
+        targets |= {c["Next"] for c in state.get("Catch", [])}
+    targets.discard(None)
+    assert targets == set(STATES)
+
+
+def test_the_happy_path_reads_as_the_story_of_a_return():
+    path, name = [], ASL["StartAt"]
+    choose = {"NeedsApproval": "IssueLabelOrInstructions", "WasAnythingRefunded": "Close"}
+    while name:
+        path.append(name)
+        state = STATES[name]
+        name = choose.get(name) or state.get("Next")
+    assert path == ["ReturnRequested", "NeedsApproval", "IssueLabelOrInstructions", "WaitForParcel",
+                    "WaitForInspection", "Refund", "WasAnythingRefunded", "Close", "Closed"]
