@@ -1,4 +1,5 @@
-"""`make bench`: per-order cost, cold starts, checkout critical path, lifecycle throughput -> results.json, RESULTS.md."""
+"""`make bench`: per-order and per-return cost, cold starts, checkout critical path, lifecycle throughput ->
+results.json, RESULTS.md."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import cold_start, counting, lifecycle, report
+from bench import returns as returns_bench
 from dawra.topology import TOPOLOGY
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +37,36 @@ def cost_per_1000(per_order: dict, prices: dict) -> dict:
     return {key: round(value * 1000, 4) for key, value in parts.items()}
 
 
+def measure_returns(bench: lifecycle.Bench, args: argparse.Namespace, prices: dict) -> dict:
+    started = time.perf_counter()
+    per_return = returns_bench.measure(bench, args.per_return_repeat, args.approval_return_repeat)
+    for figures in per_return.values():
+        figures["cost_breakdown_per_1000_usd"] = cost_per_1000(figures, prices)
+        figures["cost_per_1000_usd"] = round(sum(figures["cost_breakdown_per_1000_usd"].values()), 4)
+    per_return["wall_s"] = round(time.perf_counter() - started, 1)
+    return per_return
+
+
+def only_returns(args: argparse.Namespace, prices: dict, started: float) -> int:
+    """`--only returns`: the returns on a stack of their own, merged into the output's results.json."""
+    print("per return: returns of one line of a delivered order, every request counted", flush=True)
+    with lifecycle.Bench(aws_port=0) as bench:
+        per_return = measure_returns(bench, args, prices)
+    path = args.output / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results["per_return"] = {**per_return, "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    results.setdefault("arguments", {}).update(per_return_repeat=args.per_return_repeat,
+                                               approval_return_repeat=args.approval_return_repeat)
+    args.output.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    complete = all(part in results for part in ("per_order", "cold_start", "checkout", "throughput"))
+    if complete:
+        (args.output / "RESULTS.md").write_text(report.render(results, prices))
+    print(f"wrote the returns into {path}{' and RESULTS.md' if complete else ''} in "
+          f"{round(time.perf_counter() - started, 1)} s")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent orders in the throughput run")
@@ -42,22 +74,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders-per-worker", type=int, default=3, help="orders each concurrent worker carries")
     parser.add_argument("--cold-start-runs", type=int, default=10)
     parser.add_argument("--per-order-repeat", type=int, default=5, help="orders of each kind averaged per order")
+    parser.add_argument("--per-return-repeat", type=int, default=3, help="standard returns averaged per return")
+    parser.add_argument("--approval-return-repeat", type=int, default=2,
+                        help="returns under the inspect-first policy (an agent approves first) averaged; 0: none")
     parser.add_argument("--quick", action="store_true", help="a tiny run (seconds), for trying the harness")
+    parser.add_argument("--only", choices=["returns"],
+                        help="measure only this part and merge it into the output's results.json (RESULTS.md is "
+                             "rendered again when results.json has every part)")
     parser.add_argument("--output", type=Path, default=HERE)
     args = parser.parse_args(argv)
     if args.quick:
         args.concurrency, args.orders, args.orders_per_worker, args.cold_start_runs = 2, 10, 1, 3
-        args.per_order_repeat = 1
+        args.per_order_repeat = args.per_return_repeat = args.approval_return_repeat = 1
 
     started = time.perf_counter()
     prices = json.loads((HERE / "prices.json").read_text())
     counting.install()
+    if args.only == "returns":
+        return only_returns(args, prices, started)
 
     print(f"cold starts: {len(TOPOLOGY.functions)} functions x {args.cold_start_runs} runs, and their floors", flush=True)
     cold = cold_start.measure(runs=args.cold_start_runs)
 
     print("per order: a single-shipment and a split order, every request counted", flush=True)
-    with lifecycle.Bench() as bench:
+    with lifecycle.Bench(aws_port=0) as bench:  # moto's endpoint serves the JWKS the console's sign-in is checked with
         bench.carry(lifecycle.SINGLE_SHIPMENT_ORDER)  # warm every function used by the lifecycle once
         bench.carry(lifecycle.SPLIT_ORDER)
         per_order = {
@@ -66,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         for figures in per_order.values():
             figures["cost_breakdown_per_1000_usd"] = cost_per_1000(figures, prices)
             figures["cost_per_1000_orders_usd"] = round(sum(figures["cost_breakdown_per_1000_usd"].values()), 4)
+        print("per return: returns of one line of a delivered order, every request counted", flush=True)
+        per_return = measure_returns(bench, args, prices)
     print(f"checkout: {args.orders} orders, one at a time", flush=True)
     checkout = lifecycle.measure_checkout(args.orders)
 
@@ -90,10 +132,12 @@ def main(argv: list[str] | None = None) -> int:
                     "processor": platform.machine()},
         "arguments": {"concurrency": args.concurrency, "orders": args.orders,
                       "orders_per_worker": args.orders_per_worker, "cold_start_runs": args.cold_start_runs,
-                      "per_order_repeat": args.per_order_repeat,
+                      "per_order_repeat": args.per_order_repeat, "per_return_repeat": args.per_return_repeat,
+                      "approval_return_repeat": args.approval_return_repeat,
                       "quick": args.quick},
         "prices": {"region": prices["region"], "recorded_on": prices["recorded_on"]},
         "per_order": per_order,
+        "per_return": per_return,
         "cold_start": cold,
         "checkout": checkout,
         "throughput": throughput,

@@ -29,8 +29,9 @@ STOCK_SCALE = 100_000  # the demo's stock, scaled so that hundreds of orders nev
 class Bench:
     """A LocalStack with enough stock, a storefront, the sandbox carrier and direct (driver) readers."""
 
-    def __init__(self):
-        self.stack = LocalStack(aws_port=None)
+    def __init__(self, aws_port: int | None = None):
+        """aws_port: 0 to serve moto's HTTP endpoint too (the console verifies sign-ins with the pool's JWKS there)."""
+        self.stack = LocalStack(aws_port=aws_port)
 
     def __enter__(self) -> Bench:
         self.stack.start()
@@ -68,11 +69,15 @@ class Bench:
                 return None
 
     def history(self, order_id: str) -> list[dict]:
+        return self.history_of(self.execution_arn(order_id))
+
+    def history_of(self, execution_arn: str) -> list[dict]:
+        """Every event of one execution (of any state machine)."""
         events, token = [], None
         with counting.driver():
             client = self.stack.cloud.client("stepfunctions")
             while True:
-                page = client.get_execution_history(executionArn=self.execution_arn(order_id), maxResults=1000,
+                page = client.get_execution_history(executionArn=execution_arn, maxResults=1000,
                                                     **({"nextToken": token} if token else {}))
                 events += page["events"]
                 token = page.get("nextToken")
@@ -92,6 +97,22 @@ class Bench:
                 return [s.tracking_number for s in shipments]
             if time.monotonic() > deadline:
                 raise TimeoutError(f"order {order_id}: shipments not booked")
+            time.sleep(0.02)
+
+    def wait_execution(self, execution_arn: str, timeout_s: float = 60) -> None:
+        """Until the execution (of any state machine) has succeeded."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            with counting.driver():
+                try:
+                    current = self.stack.cloud.client("stepfunctions").describe_execution(
+                        executionArn=execution_arn)["status"]
+                except Exception:  # noqa: BLE001 - not started yet
+                    current = None
+            if current == "SUCCEEDED":
+                return
+            if current in ("FAILED", "ABORTED", "TIMED_OUT") or time.monotonic() > deadline:
+                raise RuntimeError(f"execution {execution_arn.rsplit(':', 1)[-1]} is {current}")
             time.sleep(0.02)
 
     def wait_status(self, order_id: str, status: str = "SUCCEEDED", timeout_s: float = 60) -> None:
@@ -147,17 +168,25 @@ def measure_order(bench: Bench, order: dict, repeat: int = 1) -> dict[str, Any]:
             order_ids.append(bench.carry(order))
         _settle(recorder)
     histories = [bench.history(order_id) for order_id in order_ids]
+    header = counting._stored_item(bench.orders.table.name, {"pk": {"S": f"ORDER#{order_ids[-1]}"}, "sk": {"S": "ORDER"}})
+    return {"orders_measured": repeat,
+            **figures(bench, recorder, histories, repeat, invocations_before, gateway_before),
+            "order_header_item_bytes": counting.item_size(header),
+            "order_ids": order_ids}
+
+
+def figures(bench: Bench, recorder: counting.Recorder, histories: list[list[dict]], repeat: int,
+            invocations_before: dict[str, int], gateway_before: int) -> dict[str, Any]:
+    """What a recording saw, per measured item (`repeat` of them): requests, units, invocations, transitions."""
     invocations = {name: n - invocations_before.get(name, 0)
                    for name, n in bench.stack.cloud.lambdas.invocations.items()}
     snapshot = recorder.snapshot()
-    header = counting._stored_item(bench.orders.table.name, {"pk": {"S": f"ORDER#{order_ids[-1]}"}, "sk": {"S": "ORDER"}})
 
     def per(value: float) -> float:
         return round(value / repeat, 2)
 
     transactions = snapshot["transact_write_items"]
     return {
-        "orders_measured": repeat,
         "lambda_invocations": per(recorder.count("lambda", "Invoke")),
         "lambda_invocations_by_function": {k: per(v) for k, v in invocations.items() if v},
         "lambda_seconds_by_function": {k: sum(v) / repeat for k, v in recorder.lambda_seconds.items()},
@@ -177,11 +206,9 @@ def measure_order(bench: Bench, order: dict, repeat: int = 1) -> dict[str, Any]:
         "gsi_write_units": per(snapshot["gsi_write_units"]),
         "transact_write_requests": per(len(transactions)),
         "transact_write_items": per(sum(transactions)),
-        "order_header_item_bytes": counting.item_size(header),
         "dynamodb_streams_requests_not_billed": per(snapshot["dynamodb_streams_requests"]),
         "empty_sqs_receives_not_per_order": per(snapshot["empty_sqs_receives"]),
         "scheduler_emulation_not_per_order": per(snapshot["scheduler_emulation_requests"]),
-        "order_ids": order_ids,
     }
 
 

@@ -91,6 +91,115 @@ def _index_summary() -> str:
     return ", ".join(f"`{index.name}` {index.projection}" for table in TOPOLOGY.tables for index in table.indexes)
 
 
+RETURN_KINDS = {"standard": "Standard policy", "approval_first": "Approval first (inspect-first)"}
+SHORT_NAMES = {"standard": "standard", "approval_first": "approval-first"}
+
+
+def _per_return(per_return: dict) -> list[str]:
+    """Section 5: the returns' figures, what is counted, and the label download measured on its own."""
+    kinds = [(RETURN_KINDS[key], per_return[key]) for key in RETURN_KINDS if key in per_return]
+    shorts = [SHORT_NAMES[key] for key in RETURN_KINDS if key in per_return]
+    standard, label = per_return["standard"], per_return["label_download"]
+    rows = [
+        ("Lambda invocations", "lambda_invocations"),
+        ("Step Functions state transitions (return state machine)", "state_transitions"),
+        ("DynamoDB write request units", "dynamodb_write_units"),
+        ("DynamoDB read request units", "dynamodb_read_units"),
+        ("SQS requests", "sqs_requests"),
+        ("SNS requests (SMS)", "sns_requests"),
+        ("SES requests (emails)", "ses_requests"),
+        ("API Gateway requests", "apigw_requests"),
+        ("Secrets Manager requests", "secretsmanager_requests"),
+        ("Step Functions API requests (not billed)", "stepfunctions_api_requests"),
+        ("Cost per 1,000 returns (USD)", "cost_per_1000_usd"),
+    ]
+    names = " / ".join(shorts)
+    counts = " and ".join(f"{figures['returns_measured']} {short}" for short, (_, figures) in zip(shorts, kinds,
+                                                                                                 strict=True))
+    lines = [
+        "## 5. What one return costs on AWS",
+        "",
+        "A typical return: one unit of the one line of a delivered single-shipment order (a prayer mat from Riyadh, "
+        "email), under the standard policy (no approval; the return label is charged), sent back with a label: "
+        "the customer asks on the order page, the workflow books the label, the sandbox carrier's webhooks report "
+        "the return parcel PICKED_UP then DELIVERED, the warehouse inspects it in the console (sellable), it is "
+        "restocked and the card is refunded. Approval first: one of the two mugs of the demo's single-shipment "
+        "order (inspect-first: an agent approves it in the console before the label; 10% restocking fee), "
+        f"otherwise the same. Figures are per return, averaged over {counts} returns carried one after another, "
+        "after one warm-up return"
+        + (f"; measured on their own (`python -m bench --only returns`) on {per_return['generated_at']}."
+           if "generated_at" in per_return else "."),
+        "",
+        "| Per return | " + " | ".join(name for name, _ in kinds) + " |",
+        "|---|" + "---:|" * len(kinds),
+    ]
+    for label_text, key in rows:
+        lines.append(f"| {label_text} | " + " | ".join(_fmt(figures[key]) for _, figures in kinds) + " |")
+    lines += [
+        "",
+        f"Lambda invocations by function ({names}): " + ", ".join(
+            f"{name.removeprefix('dawra-')} " + " / ".join(_fmt(f['lambda_invocations_by_function'].get(name, 0))
+                                                          for _, f in kinds)
+            for name in _union(f["lambda_invocations_by_function"] for _, f in kinds)) + ".",
+        "",
+        f"Requests by service and operation ({names}): " + ", ".join(
+            f"{name} " + " / ".join(_fmt(f["requests"].get(name, 0)) for _, f in kinds)
+            for name in sorted(_union(f["requests"] for _, f in kinds))) + ".",
+        "",
+        f"Cost per 1,000 returns by service (USD, {names}): " + ", ".join(
+            f"{key} " + " / ".join(_fmt(f["cost_breakdown_per_1000_usd"][key]) for _, f in kinds)
+            for key in standard["cost_breakdown_per_1000_usd"]) + ".",
+        "",
+        "States entered (standard): " + " → ".join(standard["return_states"]) + ".",
+        "",
+        "Where the DynamoDB units go (standard): writes by operation "
+        + ", ".join(f"{op} {_fmt(units)}" for op, units in sorted(standard["wru_by_operation"].items(),
+                                                                 key=lambda kv: -kv[1]))
+        + f"; {_fmt(standard['transact_write_requests'])} transactions of "
+        f"{_fmt(standard['transact_write_items'])} items in all, each item at 2x (a return's step writes the "
+        "return item with the timeline events and the audit entry, and the order header and the restocked stock "
+        "when they change, in one transaction, as the order's steps do: section 1); reads by operation "
+        + ", ".join(f"{op} {_fmt(units)}" for op, units in sorted(standard["rru_by_operation"].items(),
+                                                                 key=lambda kv: -kv[1]))
+        + " (each function that acts on the return loads the whole order, header, shipments and returns, in "
+        "one strongly consistent query).",
+        "",
+        "What is counted, as in section 1 (every AWS request in the process through the botocore wrapper, the "
+        "benchmark's own reads not; DynamoDB units from item sizes; transitions from the return execution's "
+        "history): the requests that make the return happen and everything they set off. The customer's three "
+        "requests to the customer function through the gateway (the return form, the review with the estimate, "
+        "the confirmation that stores the return and starts its execution), the carrier's two webhooks (each "
+        "stored in SQS, read by the tracking consumer, which resumes the parcel wait), the console's form posts "
+        "(the warehouse's inspection; the agent's approval), the return state machine's tasks, and the "
+        "notifier's invocations from the orders stream with the messages they send. Each return's order is "
+        "delivered and left to come to rest (its last notification sent) before the counting starts, so none "
+        "of the order's own requests are in these figures. Not counted: page views that change nothing (the "
+        "order page before and after, the console's order page), the operators' sign-in (once a session) and "
+        "the label download. The same requests are left out as in section 1 (idle SQS receives "
+        f"{_fmt(standard['empty_sqs_receives_not_per_order'])}, Streams reads "
+        f"{_fmt(standard['dynamodb_streams_requests_not_billed'])}, scheduler emulation "
+        f"{_fmt(standard['scheduler_emulation_not_per_order'])} per standard return).",
+        "",
+        "The return label's PDF is rendered with WeasyPrint by the customer function when the customer downloads "
+        "it (`GET /my-order/<token>/returns/<return_id>/label.pdf`), not by the workflow, so it is not in the "
+        "per-return figures (a customer may download it several times, or never). One download, measured on "
+        f"its own after a first one: {_fmt(label['apigw_requests'])} API Gateway request, "
+        f"{_fmt(label['lambda_invocations'])} Lambda invocation, {_fmt(label['dynamodb_read_units'])} DynamoDB "
+        f"read units, {_fmt(label['wall_ms'])} ms in this process (WeasyPrint's render included), a "
+        f"{label['pdf_bytes'] / 1024:,.1f} KB PDF: USD {_fmt(label['cost_per_1000_usd'])} per 1,000 downloads "
+        "(Lambda duration at the customer function's memory, indicative).",
+        "",
+    ]
+    return lines
+
+
+def _union(dicts) -> list[str]:
+    seen: dict[str, None] = {}
+    for mapping in dicts:
+        seen.update(dict.fromkeys(mapping))
+    return list(seen)
+
+
 def _cold_start(results: dict) -> list[str]:
     lines = ["| Function | Import + init, median (s) | Floor: boto3 + its clients (s) | Ratio | Target | Met? | "
              "Whole process, median (s) | Process ratio |",
@@ -241,4 +350,6 @@ def render(results: dict, prices: dict) -> str:
             "for moto's global secondary index queries.",
             "",
         ]
+    if "per_return" in results:
+        out += _per_return(results["per_return"])
     return "\n".join(out) + "\n"

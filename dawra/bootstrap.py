@@ -36,10 +36,12 @@ if TYPE_CHECKING:
     from dawra.app.order_page import OpenOrderLink, OrderLinks, SendOrderLink
     from dawra.app.queries import ViewOrder
     from dawra.app.reserve import ReserveStock
+    from dawra.app.return_requests import AskForReturn, ViewReturn
     from dawra.app.return_workflow import (
         AlertOpsAboutReturn,
         OpenReturnWorkflow,
         ParcelWaits,
+        ParkOnReplacement,
         ParkReturn,
         ReturnTimings,
         StartReturn,
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
         RefundReturn,
         RequestReturn,
         ReturnableLines,
+        ShipReplacement,
     )
     from dawra.app.ship import AwaitRelease, ShipShipment
     from dawra.app.stock import StockActions
@@ -99,6 +102,25 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
                         payments=payments().named(settings.payment_provider),
                         alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), clock=clock)
     return StorefrontApi(checkout=checkout, view_order=ViewOrder(orders))
+
+
+@dataclass(frozen=True)
+class StorefrontReturns:
+    """The storefront API's returns: asked for through the same request as the order page's (`Returns.start`)."""
+
+    ask: AskForReturn
+    view: ViewReturn
+
+
+def build_storefront_returns(settings: Settings) -> StorefrontReturns:
+    """Needs RETURN_LIFECYCLE and START_RETURN_LIFECYCLE, as the order page does."""
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.app.return_requests import AskForReturn, ViewReturn
+
+    orders, returns = DynamoOrders(settings.orders_table), build_returns(settings)
+    inventory = DynamoInventory(settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S)
+    return StorefrontReturns(ask=AskForReturn(orders, returns.returnable_lines, returns.start, inventory.locations),
+                             view=ViewReturn(orders))
 
 
 @dataclass(frozen=True)
@@ -366,6 +388,8 @@ class ReturnTasks:
     refund: RefundReturn
     close: CloseReturn
     alert_ops: AlertOpsAboutReturn
+    ship_replacement: ShipReplacement  # an exchange's replacement leaves
+    wait_for_replacement: ParkOnReplacement
 
 
 def build_return_tasks(settings: Settings) -> ReturnTasks:
@@ -379,6 +403,7 @@ def build_return_tasks(settings: Settings) -> ReturnTasks:
         MerchantLabelValidity,
         OpenReturnWorkflow,
         ParcelWaits,
+        ParkOnReplacement,
         ParkReturn,
     )
     from dawra.app.returns import (
@@ -387,6 +412,7 @@ def build_return_tasks(settings: Settings) -> ReturnTasks:
         ExpireReturnRequest,
         IssueReturnLabel,
         RefundReturn,
+        ShipReplacement,
         WaitForReturn,
     )
 
@@ -394,15 +420,18 @@ def build_return_tasks(settings: Settings) -> ReturnTasks:
     inventory = DynamoInventory(settings.inventory_table or "")
     registry = carriers(settings.carrier)
     carrier = MerchantLabelValidity(registry.named(registry.default), timings.label_valid, clock)
+    workflow = StepFunctionsWorkflow(None)
     return ReturnTasks(
         open=OpenReturnWorkflow(orders, timings),
-        park=ParkReturn(orders, WaitForReturn(orders, uow, clock), StepFunctionsWorkflow(None)),
+        park=ParkReturn(orders, WaitForReturn(orders, uow, clock), workflow),
         expire_request=ExpireReturnRequest(orders, uow, clock),
         parcel=ParcelWaits(IssueReturnLabel(orders, inventory, uow, carrier, clock, timings.label_valid),
-                           ExpireReturnLabel(orders, uow, clock), orders, timings, clock),
+                           ExpireReturnLabel(orders, uow, clock, inventory=inventory), orders, timings, clock),
         refund=RefundReturn(orders, uow, payments(), clock),
         close=CloseReturn(orders, uow, clock),
-        alert_ops=AlertOpsAboutReturn(SnsOpsAlerts(settings.ops_alerts_topic_arn)))
+        alert_ops=AlertOpsAboutReturn(SnsOpsAlerts(settings.ops_alerts_topic_arn)),
+        ship_replacement=ShipReplacement(orders, inventory, uow, registry, clock),
+        wait_for_replacement=ParkOnReplacement(orders, uow, workflow))
 
 
 @dataclass(frozen=True)
@@ -438,9 +467,10 @@ def build_returns(settings: Settings) -> Returns:
     orders, uow, audit = DynamoOrders(settings.orders_table), _uow(settings), DynamoAuditLog(settings.orders_table)
     inventory = DynamoInventory(settings.inventory_table or "")
     workflow = StepFunctionsWorkflow(settings.order_lifecycle_arn, return_lifecycle_arn=settings.return_lifecycle_arn)
-    request = RequestReturn(orders, uow, clock)
-    return Returns(returnable_lines=ReturnableLines(orders, clock), estimate=EstimateReturn(orders, clock),
+    request = RequestReturn(orders, uow, clock, inventory=inventory)
+    return Returns(returnable_lines=ReturnableLines(orders, clock, inventory=inventory),
+                   estimate=EstimateReturn(orders, clock, inventory=inventory),
                    request=request, start=StartReturn(request, workflow),
-                   decide=DecideReturn(orders, uow, audit, workflow, clock),
+                   decide=DecideReturn(orders, uow, audit, workflow, clock, inventory=inventory),
                    receive=ReceiveReturn(orders, uow, workflow, clock),
                    inspect=InspectReturn(orders, inventory, uow, audit, workflow, clock))

@@ -172,6 +172,9 @@ class OrderHistory(Protocol):
     def timelines(self, order_ids: Sequence[str]) -> dict[str, list[TimelineEvent]]:
         """Each order's timeline, oldest first."""
 
+    def whole_orders(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        """Each order with its shipments and returns (the return figures' orders: a parcel of each was delivered)."""
+
 
 # --- Workflow, messages, alerts ----------------------------------------------------------------------------------
 

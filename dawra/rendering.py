@@ -44,6 +44,8 @@ SUBJECTS = {
         TimelineKind.RETURN_REFUNDED: "Your refund for order {ref}",
         TimelineKind.RETURN_REJECTED: "We could not accept your return for order {ref}",
         TimelineKind.RETURN_LABEL_EXPIRED: "Your return for order {ref} was not sent in time",
+        TimelineKind.RETURN_EXCHANGE_SHIPPED: "Your exchange for order {ref} is on its way",
+        TimelineKind.RETURN_EXCHANGED: "Your exchange for order {ref} is complete",
     },
     "ar": {
         TimelineKind.ORDER_CONFIRMED: "تم تأكيد طلبك {ref}",
@@ -71,6 +73,8 @@ SUBJECTS = {
         TimelineKind.RETURN_REFUNDED: "استرداد المبلغ لطلبك {ref}",
         TimelineKind.RETURN_REJECTED: "تعذّر قبول المرتجع من طلبك {ref}",
         TimelineKind.RETURN_LABEL_EXPIRED: "لم يُرسل المرتجع من طلبك {ref} في الوقت المحدد",
+        TimelineKind.RETURN_EXCHANGE_SHIPPED: "البديل لطلبك {ref} في الطريق إليك",
+        TimelineKind.RETURN_EXCHANGED: "اكتمل الاستبدال لطلبك {ref}",
     },
 }
 
@@ -163,9 +167,18 @@ def _return_news(order: Order, event: TimelineEvent, page_url: str) -> dict[str,
     expires = event.detail.get("expires_at") or (ret.label_expires_at if ret else None)
     last_day = (datetime.fromisoformat(expires.replace("Z", "+00:00")) - timedelta(microseconds=1)).date().isoformat() \
         if expires else ""
+    sent = order.shipment(ret.replacement_id) if ret and ret.replacement_id else None
+    # Whether the replacement left before the returned items came back (the policy trusted the customer): fixed
+    # when the exchange was asked, so a message reads the same whenever it is rendered.
+    first = bool(ret and ret.ship_exchange_first)
     return {
         "return_items": [{"title": titles.get(line.sku, line.sku), "quantity": line.quantity,
                           "outcome": line.outcome.value if line.outcome else ""} for line in ret.lines] if ret else [],
+        # An exchange: what is sent instead, in the customer's language, and whether it has left (and by when).
+        "exchange_items": [{"title": line.exchange.title_in(language), "quantity": line.quantity}
+                           for line in ret.lines if line.exchange] if ret else [],
+        "exchange_sent": first,
+        "exchange_promised_by": event.detail.get("promised_by") or (sent.promised_by or "" if sent else ""),
         "return_estimate": format_money(ret.estimate.total) if ret else "",
         "return_method": ret.method.value if ret else event.detail.get("method", ""),
         "approval_required": bool(ret and ret.approval_required),

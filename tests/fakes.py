@@ -353,12 +353,13 @@ class FakeAuditLog:
 
 
 class FakeOrderHistory:
-    """OrderHistory over a World: headers by status (oldest first, bounded) and timelines. `reads` records each
-    orders_by_status call as (status, placed_from, limit)."""
+    """OrderHistory over a World: headers by status (oldest first, bounded), timelines and whole orders. `reads`
+    records each orders_by_status call as (status, placed_from, limit); `whole_reads`, each whole_orders call's ids."""
 
     def __init__(self, world: World):
         self.world = world
         self.reads: list[tuple[str, str | None, int]] = []
+        self.whole_reads: list[list[str]] = []
 
     def orders_by_status(self, status: str, placed_from: str | None, limit: int) -> tuple[list[Order], bool]:
         self.reads.append((status, placed_from, limit))
@@ -370,6 +371,11 @@ class FakeOrderHistory:
     def timelines(self, order_ids: Sequence[str]) -> dict[str, list[TimelineEvent]]:
         return {order_id: sorted(self.world.events[order_id].values(), key=lambda e: (e.at, e.event_id))
                 for order_id in order_ids}
+
+    def whole_orders(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        self.whole_reads.append(list(order_ids))
+        found = {order_id: FakeOrders(self.world).get(order_id) for order_id in order_ids}
+        return {order_id: order for order_id, order in found.items() if order is not None}
 
 
 class FakeWorkflow:

@@ -23,6 +23,7 @@ from dawra.app.returns import (
     RequestReturn,
     ReturnableLines,
     ReturnOnItsWay,
+    ShipReplacement,
     WaitForReturn,
 )
 from dawra.domain.access import Actor, Role
@@ -71,10 +72,11 @@ class Returns:
         o, u, c = s.orders, s.uow, s.clock
         self.audit = FakeAuditLog(s.world)
         self.carrier = FakeCarrier(clock=c)
-        self.choices = ReturnableLines(o, c)
-        self.estimate = EstimateReturn(o, c)
-        self.request = RequestReturn(o, u, c)
-        self.decide = DecideReturn(o, u, self.audit, s.workflow, c)
+        i = s.inventory
+        self.choices = ReturnableLines(o, c, inventory=i)
+        self.estimate = EstimateReturn(o, c, inventory=i)
+        self.request = RequestReturn(o, u, c, inventory=i)
+        self.decide = DecideReturn(o, u, self.audit, s.workflow, c, inventory=i)
         self.wait = WaitForReturn(o, u, c)
         self.expire_request = ExpireReturnRequest(o, u, c)
         self.issue_label = IssueReturnLabel(o, s.inventory, u, self.carrier, c)
@@ -82,7 +84,8 @@ class Returns:
         self.receive = ReceiveReturn(o, u, s.workflow, c)
         self.inspect = InspectReturn(o, s.inventory, u, self.audit, s.workflow, c)
         self.refund = RefundReturn(o, u, s.payments, c)
-        self.expire_label = ExpireReturnLabel(o, u, c)
+        self.expire_label = ExpireReturnLabel(o, u, c, inventory=i)
+        self.ship_replacement = ShipReplacement(o, i, u, s.carriers, c)
         self.close = CloseReturn(o, u, c)
 
     def back(self, order_id: str, return_id: str) -> None:

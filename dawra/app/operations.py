@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from dawra.domain.access import Actor, Permission, authorize
-from dawra.domain.operations import FINISHED, OPEN, OperationsFigures, figures
+from dawra.domain.operations import FINISHED, OPEN, OperationsFigures, counts_for_returns, figures
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.time import iso
 from dawra.ports import OrderHistory
@@ -42,4 +42,8 @@ class OperationsView:
             found.update((order.order_id, order) for order in orders)
         orders = list(found.values())
         timelines = self.history.timelines([order.order_id for order in orders])
-        return figures(orders, timelines, now, days=days, grace=self.grace, truncated=truncated)
+        since = now - timedelta(days=days)
+        whole = self.history.whole_orders([order.order_id for order in orders
+                                               if counts_for_returns(order, timelines.get(order.order_id, []), since)])
+        return figures(orders, timelines, now, days=days, grace=self.grace, truncated=truncated,
+                       whole_orders=whole)

@@ -12,7 +12,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dawra.app.common import load
+from dawra.app.common import load, retry_on_race
+from dawra.app.deliver import RETURNED_TO_SENDER, delivered_output
 from dawra.app.returns import (
     ExpireReturnLabel,
     IssueReturnLabel,
@@ -24,8 +25,9 @@ from dawra.app.returns import (
 from dawra.contracts.returns import ParcelWait, ReturnOpened, Waiting
 from dawra.domain.customer import Address
 from dawra.domain.returns import Return, ReturnRequest, ReturnStatus
+from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
-from dawra.ports import Clock, OpsAlerts, OrderRepository, ReturnBooking, Workflow
+from dawra.ports import Clock, OpsAlerts, OrderRepository, ReturnBooking, UnitOfWork, Workflow
 
 S = ReturnStatus
 # The statuses a wait parks in; found in any other, what it waits for has happened already.
@@ -76,8 +78,10 @@ class OpenReturnWorkflow:
 
     def __call__(self, order_id: str, return_id: str) -> ReturnOpened:
         ret = _find(load(self.orders, order_id), return_id)
+        exchange = "none" if not ret.is_exchange else "first" if ret.ship_exchange_first else "on_receipt"
         return ReturnOpened(status=ret.status.value, approval_timeout_s=seconds(self.timings.approval),
-                            inspection_alert_s=seconds(self.timings.inspection_alert))
+                            inspection_alert_s=seconds(self.timings.inspection_alert), exchange=exchange,
+                            replacement_wait_s=seconds(self.timings.parcel_wait))
 
 
 def _news(waiting_for: Waiting, ret: Return) -> dict[str, object]:
@@ -102,6 +106,37 @@ class ParkReturn:
         ret = _find(load(self.orders, order_id), return_id)
         self.workflow.resume(token, _news(waiting_for, ret))
         return {"waiting": False}
+
+
+class ParkOnReplacement:
+    """WaitForReplacement: an exchange's replacement is on its way; its task token is kept on the replacement's
+    shipment, where the tracking pipeline resumes it on delivery (as the order's WaitForDelivery is), or fails it
+    when the carrier brings it back (a person decides). Delivered (or back) before the token was stored: ended
+    here."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
+        self.orders, self.uow, self.workflow = orders, uow, workflow
+
+    def __call__(self, order_id: str, return_id: str, token: str) -> dict[str, bool]:
+        def park() -> str:
+            order = load(self.orders, order_id)
+            shipment_id = _find(order, return_id).replacement_id
+            if shipment_id is None:
+                raise ValueError(f"return {return_id} has no replacement to wait for")
+            shipment = order.shipment(shipment_id)
+            if shipment.resume_token != token and not shipment.is_delivered:
+                order.wait_for_delivery(shipment_id, token)
+                self.uow.commit(order=order)
+            return shipment_id
+
+        shipment = load(self.orders, order_id).shipment(retry_on_race(park, f"waiting on {return_id}'s exchange"))
+        if shipment.is_delivered:
+            self.workflow.resume(token, delivered_output(shipment))
+            return {"waiting": False}
+        if shipment.status == ShipmentStatus.RETURNED:
+            self.workflow.fail(token, RETURNED_TO_SENDER, "the replacement is back at the location it left from")
+            return {"waiting": False}
+        return {"waiting": True}
 
 
 class ParcelWaits:

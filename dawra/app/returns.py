@@ -9,26 +9,37 @@ The decisions are dawra.domain.returns'; here each step loads the order, decides
 return, any stock and the timeline events in one unit of work. Each step is safe to repeat: a request is one return
 per request key (the same key with another request is refused); an operator's action is one audit entry per key; a
 workflow step that finds its work done answers as it did; a refund is recorded first, then paid out under the
-return's own reference, so a retry pays it out once."""
+return's own reference, so a retry pays it out once.
+
+An exchange (another size or variant of the same price instead of money) holds its replacement when it is approved
+(in the approval's commit; none in stock: the request, or the agent's approval, is refused before anything is
+written), sends it as a shipment of the same order that belongs to the return (ShipReplacement: nothing captured,
+the order's status untouched) when the returned items arrive or, when the policy trusts the customer, at once; lets
+it go if the return never comes; and is done once the returned items are inspected. A replacement that has left is
+never undone automatically."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 
 from dawra.app.changes import Change, ChangeOrder, Outcome
 from dawra.app.common import load, now_iso, retry_on_race
 from dawra.domain.access import Actor, Permission, authorize
+from dawra.domain.allocation import Location, plan_allocation
 from dawra.domain.customer import Address
 from dawra.domain.errors import IdempotencyKeyReused
-from dawra.domain.inventory import adjust
+from dawra.domain.inventory import Reservation, ReservationState, StockMove, adjust, consume, hold, release
 from dawra.domain.money import Money
 from dawra.domain.order import Order
+from dawra.domain.pricing import CatalogItem
+from dawra.domain.promise import NoCalendar, promise_for
 from dawra.domain.returns import (
+    ExchangeItem,
     InspectionOutcome,
     RefundBreakdown,
     RefundMethod,
@@ -52,9 +63,11 @@ from dawra.domain.returns import (
     settle,
     step,
 )
+from dawra.domain.shipment import Shipment, ShipmentLine
 from dawra.domain.time import iso
 from dawra.ports import (
     AuditLog,
+    Carriers,
     Clock,
     InventoryRepository,
     OrderRepository,
@@ -83,10 +96,114 @@ def _find(order: Order, return_id: str) -> Return:
 
 
 def request_fingerprint(request: ReturnRequest) -> str:
-    canonical = json.dumps({"lines": [list(line) for line in request.lines], "method": request.method.value,
-                            "refund_method": request.refund_method.value, "location_id": request.location_id,
-                            "bank_account": request.bank_account}, sort_keys=True, separators=(",", ":"))
+    asked: dict[str, object] = {"lines": [list(line) for line in request.lines], "method": request.method.value,
+                                "refund_method": request.refund_method.value, "location_id": request.location_id,
+                                "bank_account": request.bank_account}
+    if request.exchanges:  # only then: requests stored before exchanges keep their fingerprint
+        asked["exchanges"] = dict(sorted(request.exchanges.items()))
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+# --- exchanges: the replacement -------------------------------------------------------------------------------------
+def replacement_id_for_return(return_id: str) -> str:
+    """One exchange, one replacement shipment: a retried approval finds it."""
+    return "shp_" + hashlib.sha256(f"{return_id}|exchange".encode()).hexdigest()[:20]
+
+
+class OutOfStock(ReturnRefused):
+    """The replacement an exchange asks for cannot be sent from one location now."""
+
+
+class Replacements:
+    """Where an exchange's replacement leaves from (one location holding every unit, as a reship), holding it, and
+    letting it go. The catalog items an exchange is checked against."""
+
+    def __init__(self, inventory: InventoryRepository, clock: Clock):
+        self.inventory, self.clock = inventory, clock
+
+    def catalog_for(self, order: Order, request: ReturnRequest) -> dict[str, CatalogItem]:
+        if not request.exchanges:
+            return {}
+        return self.inventory.catalog(sorted({*request.exchanges, *request.exchanges.values()}))
+
+    def options(self, skus: list[str]) -> dict[str, list[ExchangeItem]]:
+        """Per sku, its other sizes or variants at its own price with a unit in stock somewhere (the order page's
+        choices; the request checks them again)."""
+        catalog = self.inventory.catalog(skus)
+        others = sorted({o for item in catalog.values() for o in item.exchangeable_for})
+        if not others:
+            return {}
+        theirs = self.inventory.catalog(others)
+        stock = self.inventory.available(others, [loc.location_id for loc in self.inventory.locations()])
+        found: dict[str, list[ExchangeItem]] = {}
+        for sku, item in catalog.items():
+            usable = [theirs[o] for o in item.exchangeable_for if o in theirs
+                      and theirs[o].unit_price == item.unit_price
+                      and any(n > 0 for (s, _), n in stock.items() if s == o)]
+            if usable:
+                found[sku] = [ExchangeItem(sku=o.sku, title=o.title, titles=dict(o.titles)) for o in usable]
+        return found
+
+    def _plan(self, ret: Return) -> tuple[Location, list[StockMove], str] | None:
+        wanted = ret.exchange_units
+        locations = self.inventory.locations()
+        picks = plan_allocation(wanted, self.inventory.available(list(wanted), [loc.location_id for loc in
+                                                                                 locations]), locations)
+        if not picks or len({pick.location_id for pick in picks}) != 1:
+            return None
+        location = next(loc for loc in locations if loc.location_id == picks[0].location_id)
+        shipment_id = replacement_id_for_return(ret.return_id)
+        holds = [hold(Reservation(order_id=ret.order_id, shipment_id=shipment_id, sku=pick.sku,
+                                  location_id=pick.location_id, quantity=pick.quantity, replacement=True))
+                 for pick in picks]
+        return location, holds, shipment_id
+
+    def check(self, order: Order, ret: Return) -> None:
+        """The replacement could be held now (or OutOfStock, saying which items)."""
+        if self._plan(ret) is None:
+            raise self._out_of_stock(order, ret)
+
+    def hold(self, order: Order, ret: Return, at: str) -> list[StockMove]:
+        """Hold the replacement (a new shipment of the order, belonging to the return): the stock moves to commit
+        with the order. Held before: nothing more. None in stock: OutOfStock, nothing changed."""
+        if ret.replacement_id is not None:
+            return []
+        planned = self._plan(ret)
+        if planned is None:
+            raise self._out_of_stock(order, ret)
+        location, holds, shipment_id = planned
+        shipment = Shipment(shipment_id=shipment_id, order_id=order.order_id, location_id=location.location_id,
+                            lines=[ShipmentLine(sku=sku, quantity=n) for sku, n in sorted(ret.exchange_units.items())],
+                            amount=Money.zero(order.currency), promised_by=self._promise(order, location).isoformat(),
+                            for_return=ret.return_id)
+        order.hold_replacement(ret, shipment, at)
+        return list(holds)
+
+    def let_go(self, order: Order, ret: Return, at: str) -> list[StockMove]:
+        """The return ended without the goods: a replacement still here is let go, its reservation released."""
+        if ret.replacement_id is None:
+            return []
+        shipment = order.shipment(ret.replacement_id)
+        if shipment.cancelled or shipment.has_shipped:
+            return []  # let go before; or it left, and a person decides
+        order.drop_replacement(shipment.shipment_id, at)
+        return [release(r) for r in self.inventory.reservations(order.order_id)
+                if r.shipment_id == shipment.shipment_id and r.state == ReservationState.HELD]
+
+    def _promise(self, order: Order, location: Location) -> date:
+        now = self.clock.now()
+        try:
+            return promise_for(now, location, order.shipping_address.country, order.shipping_method)
+        except NoCalendar:  # as long after today as the order was promised after it was placed
+            placed = datetime.fromisoformat(order.placed_at).astimezone(UTC).date()
+            return now.date() + (date.fromisoformat(order.promised_by) - placed)
+
+    @staticmethod
+    def _out_of_stock(order: Order, ret: Return) -> OutOfStock:
+        items = ", ".join(f"{n} x {sku}" for sku, n in sorted(ret.exchange_units.items()))
+        return OutOfStock(f"order {order.order_id}", order.status.value, "exchange",
+                          f"the replacement ({items}) is out of stock: choose a refund or another size")
 
 
 # --- the customer ---------------------------------------------------------------------------------------------------
@@ -98,40 +215,63 @@ class ReturnChoices:
     lines: list[Returnable]
     refund_methods: tuple[RefundMethod, ...]
     return_methods: tuple[ReturnMethod, ...] = tuple(ReturnMethod)
+    exchanges: Mapping[str, list[ExchangeItem]] = field(default_factory=dict)  # sku -> sizes/variants in stock
 
 
 class ReturnableLines:
-    def __init__(self, orders: OrderRepository, clock: Clock, policies: ReturnPolicies | None = None):
+    """`inventory` (the catalog and stock) lets the page offer an exchange; without it, refunds only."""
+
+    def __init__(self, orders: OrderRepository, clock: Clock, policies: ReturnPolicies | None = None, *,
+                 inventory: InventoryRepository | None = None):
         self.orders, self.clock, self.policies = orders, clock, policies or default_policies()
+        self.replacements = Replacements(inventory, clock) if inventory is not None else None
 
     def __call__(self, order_id: str) -> ReturnChoices:
         order = load(self.orders, order_id)
         lines = returnable(order, self.policies, self.clock.now().date())
         open_ = [line.policy for line in lines if line.quantity]
-        methods = tuple(m for m in refund_methods(order, open_) if m != RefundMethod.EXCHANGE) if open_ else ()
-        return ReturnChoices(lines, methods)
+        methods = refund_methods(order, open_) if open_ else ()
+        exchanges: dict[str, list[ExchangeItem]] = {}
+        if RefundMethod.EXCHANGE in methods and self.replacements is not None:
+            exchanges = self.replacements.options([line.sku for line in lines if line.quantity])
+        if not exchanges:
+            methods = tuple(m for m in methods if m != RefundMethod.EXCHANGE)
+        return ReturnChoices(lines, methods, exchanges=exchanges)
 
 
 class EstimateReturn:
     """What the customer would get back, before they confirm: the request checked exactly as it would be."""
 
-    def __init__(self, orders: OrderRepository, clock: Clock, policies: ReturnPolicies | None = None):
+    def __init__(self, orders: OrderRepository, clock: Clock, policies: ReturnPolicies | None = None, *,
+                 inventory: InventoryRepository | None = None):
         self.orders, self.clock, self.policies = orders, clock, policies or default_policies()
+        self.replacements = Replacements(inventory, clock) if inventory is not None else None
 
     def __call__(self, order_id: str, request: ReturnRequest) -> RefundBreakdown:
         order = load(self.orders, order_id)  # a copy of our own: nothing of it is committed
         imagined = open_return(order, self.policies, request, return_id=ESTIMATE_ID, today=self.clock.now().date(),
-                               at=now_iso(self.clock), fingerprint="estimate")
+                               at=now_iso(self.clock), fingerprint="estimate",
+                               catalog=_catalog(self.replacements, order, request))
+        if imagined.is_exchange and self.replacements is not None:
+            self.replacements.check(order, imagined)
         return imagined.estimate
+
+
+def _catalog(replacements: Replacements | None, order: Order, request: ReturnRequest) -> dict[str, CatalogItem]:
+    if request.exchanges and replacements is None:
+        raise ReturnRefused(f"order {order.order_id}", order.status.value, "exchange",
+                            "exchanges are not offered here: choose a refund")
+    return replacements.catalog_for(order, request) if replacements is not None else {}
 
 
 class RequestReturn:
     """The customer asks to send items back. One request key is one return: asked again, the same return."""
 
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, clock: Clock,
-                 policies: ReturnPolicies | None = None):
+                 policies: ReturnPolicies | None = None, *, inventory: InventoryRepository | None = None):
         self.orders, self.uow, self.clock = orders, uow, clock
         self.policies = policies or default_policies()
+        self.replacements = Replacements(inventory, clock) if inventory is not None else None
 
     def __call__(self, order_id: str, request_key: str, request: ReturnRequest) -> Return:
         return_id, print_ = return_id_for(order_id, request_key), request_fingerprint(request)
@@ -143,9 +283,16 @@ class RequestReturn:
                 if earlier.fingerprint != print_:
                     raise IdempotencyKeyReused("this request key was used for another return")
                 return earlier
+            at = now_iso(self.clock)
             ret = open_return(order, self.policies, request, return_id=return_id, today=self.clock.now().date(),
-                              at=now_iso(self.clock), fingerprint=print_)
-            self.uow.commit(order=order)
+                              at=at, fingerprint=print_, catalog=_catalog(self.replacements, order, request))
+            holds: list[StockMove] = []
+            if ret.is_exchange and self.replacements is not None:  # (_catalog refused it without them)
+                if ret.status == ReturnStatus.APPROVED:  # by the policy: the replacement is held now
+                    holds = self.replacements.hold(order, ret, at)
+                else:  # a person approves first (and holds it then): none in stock now is refused now
+                    self.replacements.check(order, ret)
+            self.uow.commit(order=order, stock=holds)  # stock moved meanwhile: decided again
             return ret
 
         return retry_on_race(attempt, f"a return of {order_id}")
@@ -155,8 +302,10 @@ class RequestReturn:
 class DecideReturn:
     """An agent approves or declines a request the policy sends to a person; the workflow waiting on it goes on."""
 
-    def __init__(self, orders: OrderRepository, uow: UnitOfWork, audit: AuditLog, workflow: Workflow, clock: Clock):
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, audit: AuditLog, workflow: Workflow, clock: Clock,
+                 *, inventory: InventoryRepository | None = None):
         self.change, self.workflow, self.clock = ChangeOrder(orders, uow, audit, clock), workflow, clock
+        self.replacements = Replacements(inventory, clock) if inventory is not None else None
 
     def approve(self, actor: Actor, order_id: str, return_id: str, key: str) -> Outcome:
         return self._decide(actor, order_id, return_id, key, approve=True, why=None)
@@ -169,9 +318,19 @@ class DecideReturn:
         authorize(actor, Permission.REFUND)
 
         def decision(order: Order, ref: str) -> Change:
-            ret = decide(order, _find(order, return_id).return_id, approve=approve, by=actor.user_id,
-                         at=now_iso(self.clock), why=why)
-            return Change(detail={"return_id": return_id, "return_status": ret.status.value})
+            at = now_iso(self.clock)
+            ret = decide(order, _find(order, return_id).return_id, approve=approve, by=actor.user_id, at=at,
+                         why=why)
+            holds: list[StockMove] = []
+            if approve and ret.is_exchange:  # the replacement is held with the approval, or neither happens
+                if self.replacements is None:
+                    raise ReturnRefused(f"return {return_id}", ret.status.value, "exchange",
+                                        "exchanges cannot be approved here")
+                holds = self.replacements.hold(order, ret, at)
+            detail: dict[str, object] = {"return_id": return_id, "return_status": ret.status.value}
+            if ret.replacement_id:
+                detail["replacement_id"] = ret.replacement_id
+            return Change(stock=list(holds), detail=detail)
 
         action = "approve_return" if approve else "decline_return"
         outcome = self.change(actor, order_id, key, action, why, decision, {"return_id": return_id})
@@ -270,14 +429,34 @@ class IssueReturnLabel(_Step):
 class ExpireReturnLabel(_Step):
     """The label's validity ended and the parcel never moved, or a store drop-off was not brought by its date: the
     return ends (and the customer is told). A parcel already on its way, or back, is not touched; asked too early,
-    nothing happens."""
+    nothing happens. An exchange's replacement still held is let go in the same commit (its stock released); one
+    that has left is not touched (the workflow hands it to a person)."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, clock: Clock, *,
+                 inventory: InventoryRepository | None = None):
+        super().__init__(orders, uow, clock)
+        self.replacements = Replacements(inventory, clock) if inventory is not None else None
 
     def __call__(self, order_id: str, return_id: str) -> ReturnStatus:
         order = load(self.orders, order_id)
         ret = _find(order, return_id)
         if ret.label_expires_at and now_iso(self.clock) < ret.label_expires_at:
             return ret.status
-        return self._move(order_id, return_id, ReturnEvent.EXPIRE_LABEL)
+        return retry_on_race(lambda: self._attempt(order_id, return_id), f"expiring the label of {return_id}")
+
+    def _attempt(self, order_id: str, return_id: str) -> ReturnStatus:
+        order = load(self.orders, order_id)
+        ret = _find(order, return_id)
+        if not ret.can(ReturnEvent.EXPIRE_LABEL):
+            return ret.status
+        at = now_iso(self.clock)
+        step(order, return_id, ReturnEvent.EXPIRE_LABEL, at)
+        ret.resume_token = ret.resume_for = None
+        if ret.replacement_id is not None and self.replacements is None:
+            raise RuntimeError("expiring an exchange's label needs the inventory to let its replacement go")
+        moves = self.replacements.let_go(order, ret, at) if self.replacements is not None else []
+        self.uow.commit(order=order, stock=moves)
+        return ret.status
 
 
 class ReturnOnItsWay(_Step):
@@ -342,9 +521,43 @@ class InspectReturn:
 
 
 # --- the money ------------------------------------------------------------------------------------------------------
+class ShipReplacement(_Step):
+    """An exchange's replacement leaves: booked with the carrier as a shipment of the order that belongs to the
+    return, its held stock consumed, nothing captured (the returned items paid for it); the order's status stays.
+    The tracking pipeline follows it by its tracking number like any parcel. Shipped before: answered as it is."""
+
+    def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, carriers: Carriers,
+                 clock: Clock):
+        super().__init__(orders, uow, clock)
+        self.inventory, self.carriers = inventory, carriers
+
+    def __call__(self, order_id: str, return_id: str) -> Shipment:
+        return retry_on_race(lambda: self._attempt(order_id, return_id), f"sending the exchange of {return_id}")
+
+    def _attempt(self, order_id: str, return_id: str) -> Shipment:
+        order = load(self.orders, order_id)
+        ret = _find(order, return_id)
+        if ret.replacement_id is None:
+            raise ReturnRefused(f"return {return_id}", ret.status.value, "ship_replacement",
+                                "no replacement is held for it")
+        shipment = order.shipment(ret.replacement_id)
+        if shipment.has_shipped:
+            return shipment
+        catalog = self.inventory.catalog([line.sku for line in shipment.lines])
+        weight = sum(catalog[line.sku].weight_g * line.quantity for line in shipment.lines if line.sku in catalog)
+        carrier = self.carriers.named(self.carriers.default)
+        booking = carrier.book(shipment.shipment_id, order.shipping_address.country, weight_g=weight)
+        held = [r for r in self.inventory.reservations(order_id)
+                if r.shipment_id == shipment.shipment_id and r.state == ReservationState.HELD]
+        order.ship_replacement(shipment.shipment_id, carrier=carrier.name, tracking_number=booking.tracking_number,
+                               label_url=booking.label_url, at=now_iso(self.clock))
+        self.uow.commit(order=order, stock=[consume(r) for r in held])
+        return order.shipment(shipment.shipment_id)
+
+
 @dataclass(frozen=True)
 class Refunded:
-    status: ReturnStatus  # refunded, or rejected (nothing to give back)
+    status: ReturnStatus  # refunded, exchanged, rejected (nothing to give back), or inspected (a person decides)
     amount: Money  # given back: paid out, or given as store credit
     method: RefundMethod
 
@@ -371,15 +584,16 @@ class RefundReturn(_Step):
     def _attempt(self, order_id: str, return_id: str) -> Order:
         order = load(self.orders, order_id)
         ret = _find(order, return_id)
-        if ret.status in (ReturnStatus.REFUNDED, ReturnStatus.CLOSED, ReturnStatus.REJECTED):
+        if ret.status in (ReturnStatus.REFUNDED, ReturnStatus.EXCHANGED, ReturnStatus.CLOSED, ReturnStatus.REJECTED):
             return order  # settled before
         settle(order, self.policies, return_id, now_iso(self.clock))
-        self.uow.commit(order=order)
+        if order.new_events:  # (an exchange that came back wrong or missing decides nothing: a person does)
+            self.uow.commit(order=order)
         return order
 
 
 class CloseReturn(_Step):
-    """Refunded and nothing left to do: the return is closed."""
+    """Refunded (or exchanged, its replacement delivered) and nothing left to do: the return is closed."""
 
     def __call__(self, order_id: str, return_id: str) -> ReturnStatus:
         return self._move(order_id, return_id, ReturnEvent.CLOSE)

@@ -137,6 +137,8 @@ class CustomerReturnLine(BaseModel):
     reason: ReturnReason
     comment: str = Field(default="", description="What the customer wrote about it")
     outcome: InspectionOutcome | None = Field(default=None, description="The warehouse's verdict, once inspected")
+    exchange_sku: str | None = Field(default=None, description="An exchange: the size or variant sent instead")
+    exchange_title: str | None = Field(default=None, description="An exchange: its title, in the customer's language")
 
 
 class CustomerReturn(BaseModel):
@@ -144,7 +146,8 @@ class CustomerReturn(BaseModel):
 
     return_id: str
     status: str = Field(description="requested, approved, declined, expired, label_issued, awaiting_drop_off, "
-                                    "in_transit, received, inspected, refunded, rejected, label_expired, closed")
+                                    "in_transit, received, inspected, refunded, exchanged, rejected, "
+                                    "label_expired, closed")
     method: ReturnMethod = Field(description="label (print a label), pickup (a courier collects), store (drop-off)")
     refund_method: RefundMethod
     location_id: str = Field(description="Where the items go back to (the store, for a drop-off)")
@@ -159,6 +162,8 @@ class CustomerReturn(BaseModel):
     label_expires_at: str | None = Field(default=None, description="UTC: an unused label is refused from then on")
     label_available: bool = Field(default=False, description=(
         "A printable label can be downloaded now: GET /my-order/{token}/returns/{return_id}/label.pdf"))
+    replacement_shipment_id: str | None = Field(default=None, description=(
+        "An exchange: the shipment (in `shipments`) that sends the replacement, once it is held"))
 
 
 class CustomerContact(BaseModel):
@@ -228,9 +233,11 @@ def customer_return(order: Order, ret: Return, language: str) -> CustomerReturn:
         location_id=ret.location_id, estimate=ret.estimate, refunded=ret.refunded, requested_at=ret.requested_at,
         approval_required=ret.approval_required, decline_reason=ret.decline_reason, carrier=ret.carrier,
         tracking_number=ret.tracking_number, label_expires_at=ret.label_expires_at,
-        label_available=label_available(ret),
+        label_available=label_available(ret), replacement_shipment_id=ret.replacement_id,
         lines=[CustomerReturnLine(sku=line.sku, title=titles.get(line.sku, line.sku), quantity=line.quantity,
-                                  reason=line.reason, comment=line.comment, outcome=line.outcome)
+                                  reason=line.reason, comment=line.comment, outcome=line.outcome,
+                                  exchange_sku=line.exchange.sku if line.exchange else None,
+                                  exchange_title=line.exchange.title_in(language) if line.exchange else None)
                for line in ret.lines])
 
 

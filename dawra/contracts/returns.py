@@ -54,6 +54,15 @@ class CloseReturnInput(ReturnTask):
     action: Literal["close_return"]
 
 
+class ShipReplacementInput(ReturnTask):
+    action: Literal["ship_replacement"]
+
+
+class WaitForReplacementInput(ReturnTask):
+    action: Literal["wait_for_replacement"]
+    task_token: Token
+
+
 class AlertOpsAboutReturnInput(ReturnTask):
     action: Literal["alert_ops_about_return"]
     reason: str = Field(min_length=1, max_length=100)
@@ -67,6 +76,9 @@ class ReturnOpened(BaseModel):
     status: str
     approval_timeout_s: int = Field(ge=1)  # WaitForApproval: then the request expires
     inspection_alert_s: int = Field(ge=1)  # WaitForInspection: then operations are alerted, and it waits again
+    # An exchange: its replacement leaves "first" (the policy trusts the customer) or "on_receipt" of the return.
+    exchange: Literal["none", "first", "on_receipt"] = "none"
+    replacement_wait_s: int = Field(default=1, ge=1)  # WaitForReplacement: then a person is asked
 
 
 class ReturnStep(BaseModel):
@@ -81,8 +93,17 @@ class ParcelWait(BaseModel):
     wait_s: int = Field(ge=1)
 
 
+class ReplacementShipped(BaseModel):
+    """ShipTheExchange's answer: the replacement's shipment, with the carrier."""
+
+    shipment_id: str
+    tracking_number: str
+
+
 class ReturnRefunded(BaseModel):
-    status: str  # refunded, or rejected (nothing came back that earns money)
+    # refunded; exchanged; rejected (nothing came back that earns money); inspected (an exchange that came back
+    # wrong or missing: a person decides)
+    status: str
     amount: int  # minor units given back (paid out or as store credit)
     currency: str
 
@@ -90,7 +111,8 @@ class ReturnRefunded(BaseModel):
 # --- the function -------------------------------------------------------------------------------------------------
 ReturnTaskInput = TypeAdapter(Annotated[
     ReturnRequestedInput | WaitForReturnInput | ExpireReturnRequestInput | IssueReturnLabelInput
-    | ExpireReturnLabelInput | RefundReturnInput | CloseReturnInput | AlertOpsAboutReturnInput,
+    | ExpireReturnLabelInput | RefundReturnInput | CloseReturnInput | AlertOpsAboutReturnInput
+    | ShipReplacementInput | WaitForReplacementInput,
     Field(discriminator="action")])
 
 # action -> (input model, output model or None when the ASL reads nothing of the result)
@@ -103,4 +125,6 @@ RETURN_TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "refund_return": (RefundReturnInput, ReturnRefunded),
     "close_return": (CloseReturnInput, ReturnStep),
     "alert_ops_about_return": (AlertOpsAboutReturnInput, None),
+    "ship_replacement": (ShipReplacementInput, ReplacementShipped),
+    "wait_for_replacement": (WaitForReplacementInput, None),
 }

@@ -119,7 +119,8 @@ def shipped_with_others(order: Order, event: TimelineEvent) -> bool:
     for other in order.shipments:
         # A cancelled parcel never ships; a lost or returned one (and the one a replacement sends again) is not
         # shipping with anything any more.
-        if other.shipment_id in (event.shipment_id, replaces) or other.cancelled or other.status in GONE:
+        if other.shipment_id in (event.shipment_id, replaces) or other.cancelled or other.status in GONE \
+                or other.for_return:  # a return's replacement ships on the return's schedule
             continue
         if not other.has_shipped:
             return True

@@ -39,6 +39,10 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     TimelineKind.RETURN_REFUNDED,
     TimelineKind.RETURN_REJECTED,
     TimelineKind.RETURN_LABEL_EXPIRED,
+    # An exchange: its replacement on its way (the tracking number), and the exchange done after the inspection.
+    # Held and let go send nothing (the request's or the approval's message, and the label's expiry, say so).
+    TimelineKind.RETURN_EXCHANGE_SHIPPED,
+    TimelineKind.RETURN_EXCHANGED,
 )
 # An operator resending one of those: the notifier sends the original's message again, under the resend's own id.
 RESENT = TimelineKind.MESSAGE_RESENT

@@ -3,7 +3,8 @@ out; dawra/app/operations.py reads the data).
 
 Two populations:
 - orders placed in the window (the last `days` days): counts by status, the on-time delivery, cancellation and return
-  rates, the stage durations, and the feedback customers gave (average rating, NPS);
+  rates, the stage durations, and the feedback customers gave (average rating, NPS); the return figures from the whole
+  orders (shipments and returns) of those with a parcel delivered, the only ones anything can be returned of;
 - open orders (not completed or cancelled) of any age that were read: stuck orders and late shipments, since an order
   stuck for longer than the window is the one most worth seeing.
 
@@ -24,6 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from dawra.domain.feedback import Feedback, FeedbackFigures, feedback_figures
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.pricing import delivery_deadline
+from dawra.domain.returns import NOTHING_CAME_BACK, ReturnReason, delivered_units
 from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 
@@ -94,6 +96,31 @@ class StageDuration(BaseModel):
     p95_s: float | None
 
 
+class Duration(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    count: int  # how many durations were measured
+    p50_s: float | None
+    p95_s: float | None
+
+
+class ReturnFigures(BaseModel):
+    """Returns of the orders placed in the window. A return counts from its request unless it ended with nothing
+    coming back (declined, expired unapproved, its label never used); its units are those it holds (not an item
+    found wrong or missing at inspection). Rates are of what was delivered: units for units, orders for returns."""
+
+    model_config = ConfigDict(frozen=True)
+
+    delivered_orders: int  # orders placed in the window with at least one unit delivered
+    delivered_units: int
+    returns: int  # returns counted
+    units: Rate  # units returned / units delivered
+    orders: Rate  # returns / orders delivered
+    by_reason: dict[ReturnReason, Rate]  # units returned for the reason / units delivered (every reason listed)
+    by_sku: dict[str, Rate]  # per product delivered: its units returned / its units delivered; most returned first
+    received_to_refunded: Duration  # each refunded return: its parcel received -> the money given back
+
+
 class OperationsFigures(BaseModel):
     """What the console's operations view draws. Rates are 0..1; durations in seconds."""
 
@@ -110,8 +137,7 @@ class OperationsFigures(BaseModel):
     late_shipments: list[LateShipment]  # the latest (longest past the promise) first
     on_time_delivery: Rate  # completed orders whose last parcel arrived by the promised date / completed orders
     cancellation: Rate  # cancelled / placed in the window
-    returns: Rate  # returns are not built yet: always 0, and returns_tracked says so
-    returns_tracked: bool
+    returns: ReturnFigures
     stage_durations: list[StageDuration]
     feedback: FeedbackFigures  # the answers customers gave about orders placed in the window
 
@@ -174,6 +200,47 @@ def stage_samples(order: Order, timeline: Sequence[TimelineEvent]) -> dict[Stage
     return samples
 
 
+def counts_for_returns(order: Order, timeline: Sequence[TimelineEvent], window_from: datetime) -> bool:
+    """Placed in the window and a parcel of it delivered: its whole order (shipments, returns) is read for the return
+    figures."""
+    return parse(order.placed_at) >= window_from and any(e.kind == K.SHIPMENT_DELIVERED for e in timeline)
+
+
+def return_figures(orders: Sequence[Order]) -> ReturnFigures:
+    """From whole orders (header, shipments, returns): what was delivered, what came (or is coming) back."""
+    delivered: dict[str, int] = {}
+    returned: dict[str, int] = {}
+    by_reason = dict.fromkeys(ReturnReason, 0)
+    counted = delivered_orders = 0
+    refund_times: list[float] = []
+    for order in orders:
+        units, _ = delivered_units(order)
+        if not sum(units.values()):
+            continue
+        delivered_orders += 1
+        for sku, n in units.items():
+            delivered[sku] = delivered.get(sku, 0) + n
+        for ret in order.returns:
+            if ret.status in NOTHING_CAME_BACK:
+                continue
+            counted += 1
+            for line in ret.lines:
+                if line.holds_units:
+                    returned[line.sku] = returned.get(line.sku, 0) + line.quantity
+                    by_reason[line.reason] = by_reason.get(line.reason, 0) + line.quantity
+            if ret.received_at and ret.refunded_at:
+                refund_times.append(_seconds(ret.received_at, ret.refunded_at))
+    total = sum(delivered.values())
+    skus = sorted(delivered, key=lambda sku: (-returned.get(sku, 0) / delivered[sku], -returned.get(sku, 0), sku))
+    return ReturnFigures(
+        delivered_orders=delivered_orders, delivered_units=total, returns=counted,
+        units=rate(sum(returned.values()), total), orders=rate(counted, delivered_orders),
+        by_reason={reason: rate(n, total) for reason, n in by_reason.items()},
+        by_sku={sku: rate(returned.get(sku, 0), delivered[sku]) for sku in skus},
+        received_to_refunded=Duration(count=len(refund_times), p50_s=percentile(refund_times, 50),
+                                      p95_s=percentile(refund_times, 95)))
+
+
 def delivered_on_time(order: Order, timeline: Sequence[TimelineEvent]) -> bool | None:
     """Whether a completed order's last parcel arrived by the promised date (UTC); None if no delivery is on record."""
     last = max((e.at for e in timeline if e.kind == K.SHIPMENT_DELIVERED), default=None)
@@ -183,7 +250,10 @@ def delivered_on_time(order: Order, timeline: Sequence[TimelineEvent]) -> bool |
 
 
 def figures(orders: Sequence[Order], timelines: Mapping[str, Sequence[TimelineEvent]], now: datetime, *,
-            days: int, grace: timedelta, truncated: bool = False) -> OperationsFigures:
+            days: int, grace: timedelta, truncated: bool = False,
+            whole_orders: Mapping[str, Order] | None = None) -> OperationsFigures:
+    """`whole_orders`: the orders (counts_for_returns) with their shipments and returns, by order id, that the return
+    figures are computed from."""
     window_from = now - timedelta(days=days)
     windowed = [o for o in orders if parse(o.placed_at) >= window_from]
     by_status = dict.fromkeys(OrderStatus, 0)
@@ -222,6 +292,7 @@ def figures(orders: Sequence[Order], timelines: Mapping[str, Sequence[TimelineEv
                 delivered += 1
                 on_time += arrived
     placed = len(windowed)
+    whole = whole_orders or {}
     answers = [Feedback.from_detail(event.detail) for order in windowed
                for event in timelines.get(order.order_id, []) if event.kind == K.FEEDBACK_RECEIVED]
     return OperationsFigures(
@@ -230,7 +301,7 @@ def figures(orders: Sequence[Order], timelines: Mapping[str, Sequence[TimelineEv
         stuck=sorted(stuck, key=lambda s: (-s.overdue_s, s.order_id)),
         late_shipments=sorted(late, key=lambda s: (-s.late_by_s, s.order_id)),
         on_time_delivery=rate(on_time, delivered), cancellation=rate(by_status[S.CANCELLED], placed),
-        returns=rate(0, placed), returns_tracked=False,
+        returns=return_figures([whole[o.order_id] for o in windowed if o.order_id in whole]),
         stage_durations=[StageDuration(stage=stage, count=len(values), p50_s=percentile(values, 50),
                                        p95_s=percentile(values, 95)) for stage, values in samples.items()],
         feedback=feedback_figures(answers))

@@ -73,6 +73,9 @@ class OrderEvent(enum.StrEnum):
     RESHIP = "reship"  # a lost or returned parcel's lines are sent again, as a new shipment of the same order
     REQUEST_RETURN = "request_return"  # the customer asks to send delivered items back (dawra.domain.returns)
     RETURN_STEP = "return_step"  # a return moves on (approved, label, received, inspected, refunded, ...)
+    # An exchange's replacement (another size or variant): held, sent, or let go while its return still needs it.
+    # A shipment of the return, not of the order's lifecycle: the order's status stays as it is (often COMPLETED).
+    SEND_REPLACEMENT = "send_replacement"
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,7 @@ TRANSITIONS: dict[OrderEvent, Transition] = {
     OrderEvent.RESHIP: Transition(frozenset({S.SHIPPED}), None),
     OrderEvent.REQUEST_RETURN: Transition(_DELIVERABLE, None),
     OrderEvent.RETURN_STEP: Transition(_DELIVERABLE, None),
+    OrderEvent.SEND_REPLACEMENT: Transition(_DELIVERABLE, None),
 }
 INITIAL = OrderStatus.CONFIRMED
 DEFAULT_ZONE = "default"  # where shipping costs what pricing's shipping_by_method says
@@ -328,8 +332,9 @@ class Order(BaseModel):
 
     @property
     def active_shipments(self) -> list[Shipment]:
-        """The shipments still meant to reach the customer (not emptied by line cancellations)."""
-        return [s for s in self.shipments if not s.cancelled]
+        """The order's own shipments still meant to reach the customer (not emptied by line cancellations; not a
+        return's replacement, which its return's workflow sends and follows)."""
+        return [s for s in self.shipments if not s.cancelled and not s.for_return]
 
     @property
     def wanted(self) -> dict[str, int]:
@@ -821,6 +826,53 @@ class Order(BaseModel):
         self._header_changed = was or header
         self._changed_returns.add(ret.return_id)
         self._record(kind, at, ret.return_id, **{**detail, "return_id": ret.return_id})
+
+    def hold_replacement(self, ret: Return, shipment: Shipment, at: str) -> Shipment:
+        """An exchange's replacement is held for the customer (its stock reserved in the same commit): a shipment
+        of the order that belongs to the return, with nothing to capture (the returned items paid for it)."""
+        self.apply(OrderEvent.SEND_REPLACEMENT)
+        if shipment.amount.amount or shipment.for_return != ret.return_id:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.SEND_REPLACEMENT.value,
+                                    "a replacement belongs to its return and is never charged")
+        self.shipments.append(shipment)
+        self._touch(shipment)
+        ret.replacement_id = shipment.shipment_id
+        self.return_changed(ret, TimelineKind.RETURN_EXCHANGE_RESERVED, at, {
+            "shipment_id": shipment.shipment_id, "location_id": shipment.location_id, "promised_by":
+            shipment.promised_by or "", "items": ",".join(f"{line.sku}:{line.quantity}" for line in shipment.lines)})
+        return shipment
+
+    def ship_replacement(self, shipment_id: str, *, carrier: str, tracking_number: str, label_url: str,
+                         at: str) -> Shipment:
+        """A return's replacement is handed to the carrier (nothing captured); the order's status stays."""
+        shipment = self.shipment(shipment_id)
+        self.apply(OrderEvent.SEND_REPLACEMENT)
+        if shipment.for_return is None or shipment.cancelled:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.SEND_REPLACEMENT.value,
+                                    f"shipment {shipment_id} is not a return's replacement still to send")
+        shipment.apply(ShipmentEvent.BOOK)
+        shipment.carrier, shipment.tracking_number, shipment.label_url = carrier, tracking_number, label_url
+        shipment.label_created_at = at
+        self._touch(shipment)
+        ret = self.return_of(shipment.for_return)
+        self.return_changed(ret, TimelineKind.RETURN_EXCHANGE_SHIPPED, at, {
+            "shipment_id": shipment_id, "carrier": carrier, "tracking_number": tracking_number,
+            "promised_by": shipment.promised_by or ""})
+        return shipment
+
+    def drop_replacement(self, shipment_id: str, at: str) -> Shipment:
+        """A replacement that never left is let go (its return ended without the goods): the caller releases its
+        reservation in the same commit. One that left is never undone here."""
+        shipment = self.shipment(shipment_id)
+        self.apply(OrderEvent.SEND_REPLACEMENT)
+        if shipment.for_return is None or shipment.has_shipped:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.SEND_REPLACEMENT.value,
+                                    f"shipment {shipment_id} has left: a person decides")
+        shipment.cancelled = True
+        self._touch(shipment)
+        ret = self.return_of(shipment.for_return)
+        self.return_changed(ret, TimelineKind.RETURN_EXCHANGE_RELEASED, at, {"shipment_id": shipment_id})
+        return shipment
 
     def touch_return(self, return_id: str) -> None:
         """A return's own bookkeeping changed (not its status, e.g. the token its workflow waits on)."""

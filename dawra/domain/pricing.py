@@ -24,6 +24,8 @@ class CatalogItem(BaseModel):
     weight_g: int = Field(ge=0)
     # What kind of product it is ("food", "homeware"): the return policies apply by it (dawra.domain.returns).
     category: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    # Its other sizes or variants a customer may exchange it for (a return's exchange, at the same price).
+    exchangeable_for: tuple[str, ...] = Field(default=(), max_length=20)
 
 
 class RequestedLine(BaseModel):

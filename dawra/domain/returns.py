@@ -22,8 +22,8 @@ import enum
 import hashlib
 import string
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -38,6 +38,7 @@ from dawra.domain.timeline import TimelineKind
 
 if TYPE_CHECKING:
     from dawra.domain.order import Order
+    from dawra.domain.pricing import CatalogItem
 
 POLICIES_FILE = Path(__file__).with_name("return_policies.json")
 CASH_ON_DELIVERY = "cash_on_delivery"  # dawra.domain.order's provider name (not imported: order.py imports this)
@@ -67,7 +68,7 @@ class ReturnMethod(enum.StrEnum):
 class RefundMethod(enum.StrEnum):
     ORIGINAL_PAYMENT = "original_payment"
     STORE_CREDIT = "store_credit"
-    EXCHANGE = "exchange"  # another size or variant (not built yet: refused when asked for)
+    EXCHANGE = "exchange"  # another size or variant of the same price, sent as a replacement: nothing refunded
     BANK_TRANSFER = "bank_transfer"  # cash-on-delivery orders only: to an IBAN the customer gives
 
 
@@ -130,6 +131,9 @@ class ReturnPolicy(BaseModel):
     refund_options: tuple[RefundMethod, ...] = Field(min_length=1)
     claim_window_days: int = Field(default=3, ge=0, le=60)  # "arrived damaged / missing" claims, from delivery
     auto_settle_claims_up_to: int = Field(default=0, ge=0)  # minor units: a claim under this settles by itself
+    # The merchant trusts customers with these items: an exchange's replacement leaves as soon as the exchange is
+    # approved, before the returned items come back (otherwise when they arrive).
+    exchange_ships_first: bool = False
 
     @model_validator(mode="after")
     def _coherent(self) -> ReturnPolicy:
@@ -248,6 +252,7 @@ class ReturnStatus(enum.StrEnum):
     RECEIVED = "received"
     INSPECTED = "inspected"
     REFUNDED = "refunded"
+    EXCHANGED = "exchanged"  # an exchange: the returned items inspected, the replacement theirs
     REJECTED = "rejected"  # nothing to refund: every line was the wrong item or missing
     LABEL_EXPIRED = "label_expired"  # the label was never used
     CLOSED = "closed"
@@ -263,6 +268,7 @@ class ReturnEvent(enum.StrEnum):
     RECEIVE = "receive"
     INSPECT = "inspect"
     REFUND = "refund"
+    EXCHANGE = "exchange"
     REJECT = "reject"
     EXPIRE_LABEL = "expire_label"
     CLOSE = "close"
@@ -281,10 +287,11 @@ RETURN_TRANSITIONS: dict[ReturnEvent, tuple[frozenset[ReturnStatus], ReturnStatu
     E.RECEIVE: (frozenset({R.LABEL_ISSUED, R.IN_TRANSIT, R.AWAITING_DROP_OFF}), R.RECEIVED),
     E.INSPECT: (frozenset({R.RECEIVED}), R.INSPECTED),
     E.REFUND: (frozenset({R.INSPECTED}), R.REFUNDED),
+    E.EXCHANGE: (frozenset({R.INSPECTED}), R.EXCHANGED),
     E.REJECT: (frozenset({R.INSPECTED}), R.REJECTED),
     # An unused label, or a store drop-off not brought by its date, expires.
     E.EXPIRE_LABEL: (frozenset({R.LABEL_ISSUED, R.AWAITING_DROP_OFF}), R.LABEL_EXPIRED),
-    E.CLOSE: (frozenset({R.REFUNDED}), R.CLOSED),
+    E.CLOSE: (frozenset({R.REFUNDED, R.EXCHANGED}), R.CLOSED),
 }
 RETURN_TERMINAL = frozenset(s for s in ReturnStatus if not any(s in allowed for allowed, _ in
                                                                   RETURN_TRANSITIONS.values()))
@@ -297,6 +304,7 @@ STEP_KIND: dict[ReturnEvent, TimelineKind] = {
     E.AWAIT_DROP_OFF: TimelineKind.RETURN_AWAITING_DROP_OFF, E.IN_TRANSIT: TimelineKind.RETURN_IN_TRANSIT,
     E.RECEIVE: TimelineKind.RETURN_RECEIVED, E.INSPECT: TimelineKind.RETURN_INSPECTED,
     E.REFUND: TimelineKind.RETURN_REFUNDED, E.REJECT: TimelineKind.RETURN_REJECTED,
+    E.EXCHANGE: TimelineKind.RETURN_EXCHANGED,
     E.EXPIRE_LABEL: TimelineKind.RETURN_LABEL_EXPIRED, E.CLOSE: TimelineKind.RETURN_CLOSED,
 }
 
@@ -315,6 +323,20 @@ class RefundBreakdown(BaseModel):
     capped: bool = False  # less than the sum says: no more was left to give back
 
 
+class ExchangeItem(BaseModel):
+    """What an exchange sends instead of a returned line: another size or variant, named as the catalog named it
+    when it was asked for (in every language the catalog gave), as an order line carries its title."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: str
+    title: str
+    titles: dict[str, str] = Field(default_factory=dict)
+
+    def title_in(self, language: str) -> str:
+        return self.titles.get(language, self.title)
+
+
 class ReturnLine(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -326,6 +348,7 @@ class ReturnLine(BaseModel):
     outcome: InspectionOutcome | None = None
     note: str | None = Field(default=None, max_length=MAX_COMMENT)  # the warehouse's, on inspection
     refund: Money | None = None  # this line's part of the settlement (items and tax, before deductions)
+    exchange: ExchangeItem | None = None  # an exchange: what is sent instead (the same quantity)
 
     @property
     def merchant_fault(self) -> bool:
@@ -365,6 +388,10 @@ class Return(BaseModel):
     inspected_at: str | None = None
     refunded_at: str | None = None
     closed_at: str | None = None
+    # An exchange: the shipment that sends the replacement (held at approval), and whether it leaves before the
+    # returned items come back (the policy trusts the customer) or once they arrive.
+    replacement_id: str | None = None
+    ship_exchange_first: bool = False
     # Opaque handle the return's workflow waits on (a Step Functions task token); never shown. `resume_for` names the
     # wait it ends (approval, parcel, inspection), so news is only ever handed to the wait it belongs to.
     resume_token: str | None = None
@@ -392,6 +419,19 @@ class Return(BaseModel):
         if self.status in NOTHING_CAME_BACK:
             return Counter()
         return Counter({line.sku: line.quantity for line in self.lines if line.holds_units})
+
+    @property
+    def is_exchange(self) -> bool:
+        return self.refund_method == RefundMethod.EXCHANGE
+
+    @property
+    def exchange_units(self) -> dict[str, int]:
+        """What an exchange sends: replacement sku -> units."""
+        units: Counter[str] = Counter()
+        for line in self.lines:
+            if line.exchange is not None:
+                units[line.exchange.sku] += line.quantity
+        return dict(units)
 
     @property
     def store_credit(self) -> int:
@@ -432,7 +472,7 @@ def delivered_units(order: Order) -> tuple[Counter[str], dict[str, date]]:
     units: Counter[str] = Counter()
     last: dict[str, date] = {}
     for shipment in order.shipments:
-        if shipment.status != ShipmentStatus.DELIVERED or shipment.delivered_at is None:
+        if shipment.status != ShipmentStatus.DELIVERED or shipment.delivered_at is None or shipment.for_return:
             continue
         day = datetime.fromisoformat(shipment.delivered_at).date()
         for line in shipment.lines:
@@ -578,11 +618,13 @@ class ReturnRequest:
     refund_method: RefundMethod
     location_id: str  # where it comes back to: the store chosen, or the warehouse a label is addressed to
     bank_account: str | None = None
+    exchanges: Mapping[str, str] = field(default_factory=dict)  # an exchange: returned sku -> the sku wanted
 
 
 def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, *, return_id: str, today: date,
-                at: str, fingerprint: str) -> Return:
-    """A customer's return request, checked line by line; approved at once unless a line's policy needs a person."""
+                at: str, fingerprint: str, catalog: Mapping[str, CatalogItem] | None = None) -> Return:
+    """A customer's return request, checked line by line; approved at once unless a line's policy needs a person.
+    An exchange needs `catalog`: the returned lines' and the wanted replacements' catalog items."""
     def refused(why: str) -> ReturnRefused:
         return ReturnRefused(f"order {order.order_id}", order.status.value, "request_return", why)
 
@@ -605,8 +647,6 @@ def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, 
             raise InvalidCustomerDetails(f"{sku}: between 1 and {line.quantity} can be returned", field="lines")
     chosen = [eligible[sku].policy for sku, *_ in request.lines]
     allowed = refund_methods(order, chosen)
-    if request.refund_method == RefundMethod.EXCHANGE:
-        raise refused("exchanges are not available yet: choose a refund")
     if request.refund_method not in allowed:
         raise refused(f"{request.refund_method.value} is not offered for these items (offered: "
                       f"{', '.join(m.value for m in allowed)})")
@@ -615,14 +655,23 @@ def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, 
         if not request.bank_account:
             raise InvalidCustomerDetails("a refund by bank transfer needs the IBAN to send it to", field="iban")
         account = valid_iban(request.bank_account)
-    asked = [Asked(sku, quantity, reason) for sku, quantity, reason, _ in request.lines]
-    estimate, _ = price_return(order, policies, asked, request.method)
+    exchanges: dict[str, ExchangeItem] = {}
+    if request.refund_method == RefundMethod.EXCHANGE:
+        exchanges = _exchange_items(order, request, catalog or {}, refused)
+        estimate = _nothing_back(order.currency)
+    else:
+        if request.exchanges:
+            raise InvalidCustomerDetails("a replacement is only sent for an exchange", field="exchange")
+        asked = [Asked(sku, quantity, reason) for sku, quantity, reason, _ in request.lines]
+        estimate, _ = price_return(order, policies, asked, request.method)
     ret = Return(return_id=return_id, order_id=order.order_id,
                  lines=[ReturnLine(sku=sku, quantity=quantity, reason=reason, comment=comment.strip(),
-                                   policy=eligible[sku].policy.ref) for sku, quantity, reason, comment in request.lines],
+                                   policy=eligible[sku].policy.ref, exchange=exchanges.get(sku))
+                        for sku, quantity, reason, comment in request.lines],
                  method=request.method, refund_method=request.refund_method, location_id=request.location_id,
                  estimate=estimate, bank_account=account, approval_required=any(p.approval_required for p in chosen),
-                 fingerprint=fingerprint, requested_at=at)
+                 fingerprint=fingerprint, requested_at=at,
+                 ship_exchange_first=bool(exchanges) and all(p.exchange_ships_first for p in chosen))
     order.add_return(ret)
     order.return_changed(ret, TimelineKind.RETURN_REQUESTED, at, _summary(ret), header=True)
     if not ret.approval_required:
@@ -630,9 +679,41 @@ def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, 
     return ret
 
 
+def _exchange_items(order: Order, request: ReturnRequest, catalog: Mapping[str, CatalogItem],
+                    refused: Callable[[str], ReturnRefused]) -> dict[str, ExchangeItem]:
+    """Each returned line's replacement: one the catalog lists as another size or variant of it
+    (`exchangeable_for`), at the price the customer paid (an exchange moves no money)."""
+    lines = {line.sku: line for line in order.lines}
+    found: dict[str, ExchangeItem] = {}
+    if set(request.exchanges) != {sku for sku, *_ in request.lines}:
+        raise InvalidCustomerDetails("an exchange names the size or variant wanted for every item sent back",
+                                     field="exchange")
+    for sku, wanted in request.exchanges.items():
+        original, replacement = catalog.get(sku), catalog.get(wanted)
+        if original is None or replacement is None or wanted == sku or wanted not in original.exchangeable_for:
+            raise refused(f"{sku} cannot be exchanged for {wanted}: choose one of its other sizes or variants"
+                          + (f" ({', '.join(original.exchangeable_for)})" if original and original.exchangeable_for
+                             else ", or a refund"))
+        paid = lines[sku].unit_price
+        if replacement.unit_price != paid:
+            raise refused(f"{wanted} costs {replacement.unit_price.amount} {replacement.unit_price.currency} minor "
+                          f"units, {sku} was {paid.amount}: an exchange is for the same price, choose a refund")
+        found[sku] = ExchangeItem(sku=wanted, title=replacement.title, titles=dict(replacement.titles))
+    return found
+
+
+def _nothing_back(currency: str) -> RefundBreakdown:
+    """An exchange's money: none either way (same price; no restocking fee or return shipping is charged)."""
+    zero = Money.zero(currency)
+    return RefundBreakdown(items=zero, tax=zero, shipping=zero, restocking_fee=zero, return_shipping=zero, total=zero)
+
+
 def _summary(ret: Return) -> dict[str, str]:
-    return {"items": ",".join(f"{line.sku}:{line.quantity}" for line in ret.lines), "method": ret.method.value,
-            "estimate": str(ret.estimate.total.amount), "currency": ret.estimate.total.currency}
+    summary = {"items": ",".join(f"{line.sku}:{line.quantity}" for line in ret.lines), "method": ret.method.value,
+               "estimate": str(ret.estimate.total.amount), "currency": ret.estimate.total.currency}
+    if ret.is_exchange:
+        summary["exchange"] = ",".join(f"{sku}:{n}" for sku, n in sorted(ret.exchange_units.items()))
+    return summary
 
 
 def step(order: Order, return_id: str, event: ReturnEvent, at: str, detail: Mapping[str, str] | None = None, *,
@@ -705,6 +786,8 @@ def settle(order: Order, policies: ReturnPolicies, return_id: str, at: str) -> M
     the way the customer chose, and return what the payment provider must pay out (zero for store credit). Every
     line wrong or missing: the return is rejected, nothing is given back."""
     ret = order.return_of(return_id)
+    if ret.is_exchange:
+        return _honour_exchange(order, ret, at)
     counted = [line for line in ret.lines if line.outcome is not None and line.outcome not in REFUSED]
     if not ret.can(ReturnEvent.REFUND):
         raise ReturnRefused(f"return {return_id}", ret.status.value, ReturnEvent.REFUND.value)
@@ -726,3 +809,24 @@ def settle(order: Order, policies: ReturnPolicies, return_id: str, at: str) -> M
         detail["account_ending"] = ret.bank_account[-4:]
     step(order, return_id, ReturnEvent.REFUND, at, detail, header=True)
     return paid_out
+
+
+def _honour_exchange(order: Order, ret: Return, at: str) -> Money:
+    """After inspection, an exchange is done: the replacement is the customer's and nothing is paid out. When a line
+    came back wrong or missing the replacement has usually left already: nothing is decided automatically (the
+    return stays inspected and the workflow hands it to a person)."""
+    if not ret.can(ReturnEvent.EXCHANGE):
+        raise ReturnRefused(f"return {ret.return_id}", ret.status.value, ReturnEvent.EXCHANGE.value)
+    if not exchange_holds(ret):
+        return Money.zero(order.currency)
+    ret.settlement, ret.refunded_at = _nothing_back(order.currency), at
+    step(order, ret.return_id, ReturnEvent.EXCHANGE, at, {
+        "outcomes": ",".join(f"{line.sku}:{line.outcome}" for line in ret.lines if line.outcome),
+        "exchange": ",".join(f"{sku}:{n}" for sku, n in sorted(ret.exchange_units.items())),
+        "shipment_id": ret.replacement_id or ""})
+    return Money.zero(order.currency)
+
+
+def exchange_holds(ret: Return) -> bool:
+    """Every line of an inspected exchange came back as the item sold (sellable, or quarantined as damaged)."""
+    return all(line.outcome is not None and line.outcome not in REFUSED for line in ret.lines)

@@ -107,6 +107,9 @@ class Shipment(BaseModel):
     settlement: Settlement | None = None  # how it was settled once lost or returned
     replaces: str | None = None  # the lost or returned shipment this one sends again (nothing captured for it)
     replaced_by: str | None = None  # the shipment that sends this one's lines again
+    # The return whose replacement this is (an exchange's other size or variant): it belongs to that return and its
+    # workflow, never to the order's own lifecycle; nothing is captured for it (dawra.domain.returns).
+    for_return: str | None = None
     version: int = 0
 
     @property

@@ -53,6 +53,13 @@ class TimelineKind(enum.StrEnum):
     RETURN_REJECTED = "return_rejected"  # nothing to refund: every line was the wrong item or missing
     RETURN_LABEL_EXPIRED = "return_label_expired"  # the label was never used
     RETURN_CLOSED = "return_closed"
+    # An exchange (another size or variant instead of a refund): its replacement held at approval, sent when the
+    # return arrives (or at once, when the policy trusts), let go if the return never comes, and the exchange done
+    # once the returned items are inspected.
+    RETURN_EXCHANGE_RESERVED = "return_exchange_reserved"
+    RETURN_EXCHANGE_SHIPPED = "return_exchange_shipped"
+    RETURN_EXCHANGE_RELEASED = "return_exchange_released"
+    RETURN_EXCHANGED = "return_exchanged"
 
 
 class TimelineEvent(BaseModel):

@@ -1,4 +1,4 @@
-"""Storefront: the orders API function and its routes (checkout, an order's status)."""
+"""Storefront: the orders API function and its routes (checkout, an order's status, a return asked for and read)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WR
 from .fulfilment import LIFECYCLE, START_LIFECYCLE
 from .model import Function, Route
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .returns import RETURN_LIFECYCLE, START_RETURN_LIFECYCLE
 
 FUNCTIONS = (
     Function(
@@ -20,10 +21,13 @@ FUNCTIONS = (
             **ORDERS_TABLE,
             **INVENTORY_TABLE,
             **LIFECYCLE,
+            **RETURN_LIFECYCLE,
             **OPS_ALERTS,
         },
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, START_LIFECYCLE, PUBLISH_OPS_ALERT),
-        purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}.",
+        # A return asked for is stored, then its workflow started (as the order page does).
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, START_LIFECYCLE, START_RETURN_LIFECYCLE, PUBLISH_OPS_ALERT),
+        purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}, POST /orders/{order_id}/returns, "
+                "GET /orders/{order_id}/returns/{return_id}.",
     ),
 )
 
@@ -32,4 +36,8 @@ ROUTES = (
           authorization="storefront", purpose="Checkout: place an order (Idempotency-Key header)."),
     Route(method="GET", path="/orders/{order_id}", target_kind="function", target="orders-api",
           authorization="storefront", purpose="An order's status, lines, totals, shipments and timeline."),
+    Route(method="POST", path="/orders/{order_id}/returns", target_kind="function", target="orders-api",
+          authorization="storefront", purpose="Ask to return delivered items (Idempotency-Key header)."),
+    Route(method="GET", path="/orders/{order_id}/returns/{return_id}", target_kind="function", target="orders-api",
+          authorization="storefront", purpose="A return: its status, lines, estimate and refund."),
 )

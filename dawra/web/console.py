@@ -503,6 +503,9 @@ class Console:
                        "p95": [round((d.p95_s or 0) / unit, 2) for d in figures.stage_durations],
                        "p50_label": t("ops.p50", unit=t(f"unit.{unit_name}")),
                        "p95_label": t("ops.p95", unit=t(f"unit.{unit_name}"))},
+            "reasons": {"label": t("ops.by_reason"),
+                        "labels": [t(f"return_reason.{reason.value}") for reason in figures.returns.by_reason],
+                        "values": [round((rate.rate or 0) * 100, 1) for rate in figures.returns.by_reason.values()]},
         }
         return self.page(view, "operations.html", title=view.t("ops.title"), figures=figures, chart=chart,
                          days=window, placed=sum(figures.by_status.values()),

@@ -44,11 +44,12 @@ from dawra.domain.customer import Address
 from dawra.domain.errors import DomainError, IdempotencyKeyReused, OrderNotFound
 from dawra.domain.feedback import Feedback
 from dawra.domain.order import Order, OrderEvent
+from dawra.domain.return_lines import stores
 from dawra.domain.returns import Return, ReturnReason
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 from dawra.ports import ReturnBooking
 from dawra.rendering import order_reference
-from dawra.web.customer_returns import CustomerReturns, Locations, masked_iban, read_return_form, stores
+from dawra.web.customer_returns import CustomerReturns, Locations, masked_iban, read_return_form
 from dawra.web.formatting import Formatter, language_or_default
 from dawra.web.forms import ADDRESS_FIELDS, FormInvalid
 from dawra.web.http import WebRequest, WebResponse, redirect, with_query
@@ -401,6 +402,8 @@ class CustomerSite:
         needs_approval = bool(choices) and any(line.policy.approval_required for line in choices.lines
                                                if line.sku in chosen)
         carried = [(name, values[-1]) for name, values in form.items() if values and _carried(name)]
+        exchange_titles = {item.sku: item.title_in(reader.f.language)
+                           for items in (choices.exchanges.values() if choices else []) for item in items}
         places = stores(self.locations())
         title = reader.t("return.title", ref=f"\u2066{order_reference(order.order_id)}\u2069")
         return self.page(reader, "return.html", status=status, title=title, order=order, titles=titles,
@@ -408,7 +411,7 @@ class CustomerSite:
                          csrf=order_link.form_token(self.key, token, RETURN_FORM), carried=carried,
                          reasons=[reason.value for reason in ReturnReason], needs_approval=needs_approval,
                          action=reader.url(f"{PAGE}/{token}/{RETURN_FORM}"), back=reader.url(f"{PAGE}/{token}"),
-                         masked_iban=masked_iban, **extra)
+                         masked_iban=masked_iban, exchange_titles=exchange_titles, **extra)
 
     def return_label(self, request: WebRequest, token: str, return_id: str) -> WebResponse:
         """The label of one of this link's order's returns, as PDF; 404 for any other return, or one without a
@@ -486,7 +489,8 @@ def _by_return(events: list[TimelineEvent]) -> dict[str, list[TimelineEvent]]:
 
 def _carried(name: str) -> bool:
     """A field of the return form the review hands on to the confirmation (the rest is set by the page itself)."""
-    return name in ("method", "refund_method", "store", "iban") or name.startswith(("qty.", "reason.", "comment."))
+    return name in ("method", "refund_method", "store", "iban") or name.startswith(("qty.", "reason.", "comment.",
+                                                                                   "exchange."))
 
 
 def service_name(carrier: str) -> str:

@@ -20,6 +20,7 @@ from dawra.app.returns import ReturnChoices
 from dawra.domain.allocation import Location
 from dawra.domain.errors import InvalidCustomerDetails
 from dawra.domain.order import Order
+from dawra.domain.return_lines import home_location, stores
 from dawra.domain.returns import (
     MAX_COMMENT,
     RefundBreakdown,
@@ -30,11 +31,8 @@ from dawra.domain.returns import (
     ReturnRequest,
     valid_iban,
 )
-from dawra.domain.shipment import ShipmentStatus
 from dawra.web.forms import FormInvalid
 from dawra.web.http import WebRequest
-
-STORE_KIND = "store"  # Location.kind of the places a customer may bring a return to
 
 
 class CustomerReturns(Protocol):
@@ -59,18 +57,6 @@ class ReturnForm:
     @property
     def quantities(self) -> dict[str, int]:
         return {sku: quantity for sku, quantity, _, _ in self.request.lines}
-
-
-def stores(locations: Sequence[Location]) -> list[Location]:
-    return sorted((loc for loc in locations if loc.kind == STORE_KIND), key=lambda loc: (loc.priority, loc.name))
-
-
-def home_location(order: Order, skus: Sequence[str]) -> str:
-    """Where a label or a pickup sends the parcel: the location the first chosen item was delivered from."""
-    for shipment in order.shipments:
-        if shipment.status == ShipmentStatus.DELIVERED and any(line.sku in skus for line in shipment.lines):
-            return shipment.location_id
-    return order.shipments[0].location_id if order.shipments else ""
 
 
 def read_return_form(request: WebRequest, order: Order, choices: ReturnChoices, places: Sequence[Location],
@@ -110,6 +96,14 @@ def read_return_form(request: WebRequest, order: Order, choices: ReturnChoices, 
         location = request.field("store")
         if location not in {place.location_id for place in stores(places)}:
             problems.append(("store", say("return.problem.store")))
+    exchanges: dict[str, str] = {}
+    if refund == RefundMethod.EXCHANGE:  # each chosen line names a size or variant the page offered for it
+        for sku, *_ in lines:
+            wanted = request.field(f"exchange.{sku}")
+            if wanted not in {item.sku for item in choices.exchanges.get(sku, [])}:
+                problems.append(("exchange", say("return.problem.exchange")))
+                break
+            exchanges[sku] = wanted
     account = None
     if refund == RefundMethod.BANK_TRANSFER:
         try:
@@ -119,7 +113,7 @@ def read_return_form(request: WebRequest, order: Order, choices: ReturnChoices, 
     if problems:
         raise FormInvalid(problems)
     return ReturnForm(ReturnRequest(lines=lines, method=ReturnMethod(method), refund_method=RefundMethod(refund),
-                                    location_id=location, bank_account=account))
+                                    location_id=location, bank_account=account, exchanges=exchanges))
 
 
 def masked_iban(iban: str | None) -> str:

@@ -1,7 +1,9 @@
-"""Storefront API (API Gateway REST, Lambda proxy): POST /orders, GET /orders/{order_id}. Parse, call, map errors."""
+"""Storefront API (API Gateway REST, Lambda proxy): POST /orders, GET /orders/{order_id}, and an order's returns
+(order_returns.py). Parse, call, map errors."""
 
 from typing import Annotated
 
+import order_returns
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
@@ -28,6 +30,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = rest_resolver(logger)
+app.include_router(order_returns.router)
 api = build_storefront_api(settings())
 
 

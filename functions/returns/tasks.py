@@ -1,6 +1,6 @@
 """The return workflow's tasks (statemachines/return_lifecycle.asl.json): ReturnRequested, the waits for an approval,
-the parcel and the inspection, ExpireReturnRequest, IssueLabelOrInstructions, LabelExpired, Refund, Close, and the
-alerts to operations."""
+the parcel and the inspection, ExpireReturnRequest, IssueLabelOrInstructions, LabelExpired, Refund, Close, an
+exchange's replacement sent and waited for, and the alerts to operations."""
 
 from __future__ import annotations
 
@@ -12,9 +12,12 @@ from dawra.contracts.returns import (
     AlertOpsAboutReturnInput,
     ExpireReturnRequestInput,
     RefundReturnInput,
+    ReplacementShipped,
     ReturnRefunded,
     ReturnStep,
     ReturnTaskInput,
+    ShipReplacementInput,
+    WaitForReplacementInput,
     WaitForReturnInput,
 )
 from dawra.contracts.tasks import parse_task
@@ -34,6 +37,11 @@ def handler(event: dict, context) -> dict | None:
     ids = (task.order_id, task.return_id)
     if isinstance(task, WaitForReturnInput):
         return tasks.park(*ids, task.waiting_for, task.task_token)
+    if isinstance(task, WaitForReplacementInput):
+        return tasks.wait_for_replacement(*ids, task.task_token)
+    if isinstance(task, ShipReplacementInput):
+        sent = tasks.ship_replacement(*ids)
+        return ReplacementShipped(shipment_id=sent.shipment_id, tracking_number=sent.tracking_number or "").model_dump()
     if isinstance(task, AlertOpsAboutReturnInput):
         tasks.alert_ops(*ids, task.reason)
         return None

@@ -157,6 +157,10 @@ def test_a_manager_sees_the_operations_figures_of_the_seeded_orders(operator, wo
     cancelled = len(world.scenario.cancelled)
     expect(page.locator("[data-figure=cancellation] .label")).to_contain_text(f"({cancelled} of {world.scenario.placed})")
     expect(page.locator("[data-figure=on_time] .label")).to_contain_text(f"of {len(world.scenario.completed)})")
+    # No seeded order was returned: the returns section counts the delivered ones and says there are none.
+    orders = page.locator("[data-testid=returns-summary] tr[data-figure=orders]")
+    assert (orders.get_attribute("data-count"), orders.get_attribute("data-of")) == ("0", str(len(world.scenario.completed)))
+    expect(page.locator("[data-testid=no-returns]")).to_be_visible()
     # The charts drew (Chart.js read the JSON data block; no inline script ran).
     drawn = page.evaluate("['chart-status', 'chart-stages'].map(id => !!window.Chart.getChart(id))")
     assert drawn == [True, True]

@@ -42,14 +42,16 @@ def test_every_route_is_authorised_except_the_webhook_the_console_and_the_custom
         assert "RequestValidatorId" in props
 
 
-def test_checkout_requires_the_idempotency_key_and_a_json_body(synth):
-    (post,) = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
-               if m["Properties"]["HttpMethod"] == "POST" and m["Properties"]["Integration"]["Type"] == "AWS_PROXY"
-               and m["Properties"]["AuthorizationType"] == "AWS_IAM"]
-    assert post["RequestParameters"]["method.request.header.Idempotency-Key"] is True
-    validator = synth.resources[post["RequestValidatorId"]["Ref"]]["Properties"]
-    assert validator["ValidateRequestBody"] is True and validator["ValidateRequestParameters"] is True
-    assert "application/json" in post["RequestModels"]
+def test_checkout_and_a_return_request_require_the_idempotency_key_and_a_json_body(synth):
+    posts = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
+             if m["Properties"]["HttpMethod"] == "POST" and m["Properties"]["Integration"]["Type"] == "AWS_PROXY"
+             and m["Properties"]["AuthorizationType"] == "AWS_IAM"]
+    assert len(posts) == 2  # POST /orders, POST /orders/{order_id}/returns
+    for post in posts:
+        assert post["RequestParameters"]["method.request.header.Idempotency-Key"] is True
+        validator = synth.resources[post["RequestValidatorId"]["Ref"]]["Properties"]
+        assert validator["ValidateRequestBody"] is True and validator["ValidateRequestParameters"] is True
+        assert "application/json" in post["RequestModels"]
 
 
 def test_stage_throttles_traces_and_logs(synth):
@@ -147,12 +149,15 @@ def test_permissions_map_to_exact_grants(synth):
         return fn["Properties"]["Role"]["Fn::GetAtt"][0]
 
     sm_id, _ = synth.one("AWS::StepFunctions::StateMachine", StateMachineName="dawra-order-lifecycle")
+    return_sm_id, _ = synth.one("AWS::StepFunctions::StateMachine", StateMachineName="dawra-return-lifecycle")
     orders_id, _ = synth.one("AWS::DynamoDB::Table", TableName="dawra-orders")
     inventory_id, _ = synth.one("AWS::DynamoDB::Table", TableName="dawra-inventory")
 
     api_statements = _statements(synth, role_of("orders-api"))
     start = [s for s in api_statements if "states:StartExecution" in _actions(s)]
-    assert start and all(s["Resource"] == {"Ref": sm_id} for s in start)
+    # Checkout starts an order's workflow; a return asked for over the storefront API, the return's.
+    started = [r for s in start for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert sorted(r["Ref"] for r in started) == sorted([sm_id, return_sm_id])
     # Only the functions granted WRITE_INVENTORY (allocate-stock, ship-order) may write the inventory.
     for function in TOPOLOGY.functions:
         writes_inventory = any(

@@ -32,16 +32,18 @@ def test_each_task_passes_exactly_its_contract_fields(name):
 
 
 def test_every_wait_has_a_timeout_read_from_a_task_and_a_next_step():
-    assert set(WAITS) == {"WaitForApproval", "WaitForParcel", "WaitForInspection"}
+    assert set(WAITS) == {"WaitForApproval", "WaitForParcel", "WaitForInspection", "WaitForReplacement"}
     for state in WAITS.values():
         assert state["TimeoutSecondsPath"] in ("$.request.approval_timeout_s", "$.parcel.wait_s",
-                                               "$.request.inspection_alert_s")
+                                               "$.request.inspection_alert_s", "$.request.replacement_wait_s")
         [timeout] = [c for c in state["Catch"] if "States.Timeout" in c["ErrorEquals"]]
         assert timeout["Next"] in STATES
     assert WAITS["WaitForApproval"]["Catch"][0]["Next"] == "RequestExpired"
     assert WAITS["WaitForParcel"]["Catch"][0]["Next"] == "LabelExpired"
     assert WAITS["WaitForInspection"]["Catch"][0]["Next"] == "InspectionOverdue"
     assert STATES["InspectionOverdue"]["Next"] == "WaitForInspection"  # alert, then wait again
+    assert WAITS["WaitForReplacement"]["Catch"][0]["Next"] == "ReplacementOverdue"
+    assert STATES["ReplacementOverdue"]["Next"] == "ReturnNeedsAPerson"  # a replacement lost: a person
 
 
 def test_every_task_retries_transient_errors_and_hands_the_rest_to_a_person():
@@ -64,10 +66,35 @@ def test_every_next_names_a_state_and_every_state_is_reachable():
 
 def test_the_happy_path_reads_as_the_story_of_a_return():
     path, name = [], ASL["StartAt"]
-    choose = {"NeedsApproval": "IssueLabelOrInstructions", "WasAnythingRefunded": "Close"}
+    choose = {"NeedsApproval": "IssueLabelOrInstructions", "WasAnExchangeAsked": "WaitForInspection",
+              "WasAnythingRefunded": "Close"}
     while name:
         path.append(name)
         state = STATES[name]
         name = choose.get(name) or state.get("Next")
     assert path == ["ReturnRequested", "NeedsApproval", "IssueLabelOrInstructions", "WaitForParcel",
-                    "WaitForInspection", "Refund", "WasAnythingRefunded", "Close", "Closed"]
+                    "WasAnExchangeAsked", "WaitForInspection", "Refund", "WasAnythingRefunded", "Close", "Closed"]
+
+
+def test_an_exchange_reads_as_its_story_and_a_refused_one_goes_to_a_person():
+    def walk(choose):
+        path, name = [], ASL["StartAt"]
+        while name:
+            path.append(name)
+            name = choose.get(name) or STATES[name].get("Next")
+        return path
+
+    on_receipt = {"NeedsApproval": "IssueLabelOrInstructions", "WasAnExchangeAsked": "ShipTheExchange",
+                  "WasAnythingRefunded": "WaitForReplacement"}
+    assert walk(on_receipt) == [
+        "ReturnRequested", "NeedsApproval", "IssueLabelOrInstructions", "WaitForParcel", "WasAnExchangeAsked",
+        "ShipTheExchange", "WaitForInspection", "Refund", "WasAnythingRefunded", "WaitForReplacement", "Close",
+        "Closed"]
+    assert walk({**on_receipt, "NeedsApproval": "ShipTheExchangeFirst", "WasAnExchangeAsked": "WaitForInspection"}
+                )[:4] == ["ReturnRequested", "NeedsApproval", "ShipTheExchangeFirst", "IssueLabelOrInstructions"]
+    # The Choice rules that send an exchange elsewhere read the contract's words.
+    first = [c for c in STATES["NeedsApproval"]["Choices"] if c["Next"] == "ShipTheExchangeFirst"]
+    assert first and first[0]["And"][1] == {"Variable": "$.request.exchange", "StringEquals": "first"}
+    person = {c["StringEquals"]: c["Next"] for c in STATES["WasAnythingRefunded"]["Choices"] if "StringEquals" in c}
+    assert person["inspected"] == "ExchangeNeedsAPerson" and person["exchanged"] == "WaitForReplacement"
+    assert STATES["ExchangeNeedsAPerson"]["Next"] == "ReturnNeedsAPerson"

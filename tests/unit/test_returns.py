@@ -106,8 +106,8 @@ def test_requests_the_lines_do_not_allow_are_refused_saying_why(shop):
         (asking({"MUG-CLASSIC": (1, ReturnReason.CHANGED_MIND)}), InvalidCustomerDetails,
          "the order has no item MUG-CLASSIC"),
         (asking({}), InvalidCustomerDetails, "choose at least one item"),
-        (asking({"PRAYER-MAT": (1, ReturnReason.WRONG_SIZE)}, refund=RefundMethod.EXCHANGE), IllegalTransition,
-         "exchanges are not available yet"),
+        (asking({"PRAYER-MAT": (1, ReturnReason.WRONG_SIZE)}, refund=RefundMethod.EXCHANGE), InvalidCustomerDetails,
+         "an exchange names the size or variant wanted for every item"),
         (asking({"PRAYER-MAT": (1, ReturnReason.WRONG_SIZE)}, refund=RefundMethod.BANK_TRANSFER),
          IllegalTransition, "bank_transfer is not offered for these items"),
     ]

@@ -1,6 +1,7 @@
 """The operations figures' reads on the Orders table: order ids by status from the by-status index (a Query per
-status, keys only), their headers by BatchGetItem, and each order's timeline by a Query on its partition (a few at a
-time). Never a Scan."""
+status, keys only), their headers by BatchGetItem, each order's timeline by a Query on its partition (a few at a
+time), and, for the return figures, the whole order (header, shipments, returns: the repository's one Query) of those
+a parcel of was delivered. Never a Scan."""
 
 from __future__ import annotations
 
@@ -50,3 +51,10 @@ class DynamoOrderHistory:
             return {}
         with ThreadPoolExecutor(max_workers=min(TIMELINE_READERS, len(order_ids))) as pool:
             return dict(zip(order_ids, pool.map(self.orders.timeline, order_ids), strict=True))
+
+    def whole_orders(self, order_ids: Sequence[str]) -> dict[str, Order]:
+        if not order_ids:
+            return {}
+        with ThreadPoolExecutor(max_workers=min(TIMELINE_READERS, len(order_ids))) as pool:
+            found = dict(zip(order_ids, pool.map(self.orders.get, order_ids), strict=True))
+        return {order_id: order for order_id, order in found.items() if order is not None}

@@ -50,6 +50,22 @@
         })
       });
     }
+    var reasons = document.getElementById("chart-reasons");
+    if (reasons) {
+      new Chart(reasons, {
+        type: "bar",
+        data: {
+          labels: data.reasons.labels,
+          datasets: [{ label: data.reasons.label, data: data.reasons.values, backgroundColor: "#b5651d" }]
+        },
+        options: Object.assign({}, common, {
+          indexAxis: "y",
+          plugins: { legend: { display: false }, tooltip: { rtl: data.rtl } },
+          scales: { x: { beginAtZero: true, reverse: data.rtl, ticks: { callback: function (v) { return v + "%"; } } },
+                    y: { position: data.rtl ? "right" : "left" } }
+        })
+      });
+    }
   }
 
   if (document.readyState === "loading") {
