@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from dawra.app.order_page import OpenOrderLink, OrderLinks, SendOrderLink
     from dawra.app.queries import ViewOrder
     from dawra.app.reserve import ReserveStock
+    from dawra.app.return_claims import ClaimableLines, DecideClaim, StartClaim
     from dawra.app.return_requests import AskForReturn, ViewReturn
     from dawra.app.return_workflow import (
         AlertOpsAboutReturn,
@@ -446,14 +447,21 @@ class Returns:
     decide: DecideReturn
     receive: ReceiveReturn
     inspect: InspectReturn
+    # Claims without a return (dawra.app.return_claims): what may be claimed, the customer's claim (stored, then its
+    # workflow started), an agent's refund, reship or decline.
+    claimable_lines: ClaimableLines
+    start_claim: StartClaim
+    decide_claim: DecideClaim
 
 
 def build_returns(settings: Settings) -> Returns:
     """Needs RETURN_LIFECYCLE and START_RETURN_LIFECYCLE (dawra/topology/returns.py) where returns are requested,
     and ANSWER_TASK_TOKEN where they are decided, received or inspected."""
+    from dawra.adapters.carriers import default_registry as carriers
     from dawra.adapters.dynamo.backoffice import DynamoAuditLog
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.return_claims import ClaimableLines, DecideClaim, RequestClaim, StartClaim
     from dawra.app.return_workflow import StartReturn
     from dawra.app.returns import (
         DecideReturn,
@@ -467,10 +475,15 @@ def build_returns(settings: Settings) -> Returns:
     orders, uow, audit = DynamoOrders(settings.orders_table), _uow(settings), DynamoAuditLog(settings.orders_table)
     inventory = DynamoInventory(settings.inventory_table or "")
     workflow = StepFunctionsWorkflow(settings.order_lifecycle_arn, return_lifecycle_arn=settings.return_lifecycle_arn)
-    request = RequestReturn(orders, uow, clock, inventory=inventory)
-    return Returns(returnable_lines=ReturnableLines(orders, clock, inventory=inventory),
-                   estimate=EstimateReturn(orders, clock, inventory=inventory),
+    registry = carriers(settings.carrier)
+    pickups = registry.named(registry.default)  # the carrier that books the return: the days its courier comes
+    request = RequestReturn(orders, uow, clock, inventory=inventory, pickups=pickups)
+    return Returns(returnable_lines=ReturnableLines(orders, clock, inventory=inventory, pickups=pickups),
+                   estimate=EstimateReturn(orders, clock, inventory=inventory, pickups=pickups),
                    request=request, start=StartReturn(request, workflow),
                    decide=DecideReturn(orders, uow, audit, workflow, clock, inventory=inventory),
                    receive=ReceiveReturn(orders, uow, workflow, clock),
-                   inspect=InspectReturn(orders, inventory, uow, audit, workflow, clock))
+                   inspect=InspectReturn(orders, inventory, uow, audit, workflow, clock),
+                   claimable_lines=ClaimableLines(orders, clock),
+                   start_claim=StartClaim(RequestClaim(orders, uow, clock, inventory), workflow),
+                   decide_claim=DecideClaim(orders, uow, audit, workflow, clock, inventory))

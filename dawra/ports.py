@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -17,6 +17,7 @@ from dawra.domain.inventory import Reservation, StockChange, StockLevel, Transfe
 from dawra.domain.money import Money
 from dawra.domain.order import Order
 from dawra.domain.pricing import CatalogItem
+from dawra.domain.returns import PickupSlot, PickupWindow
 from dawra.domain.timeline import TimelineEvent
 from dawra.domain.tracking import TrackingEvent
 
@@ -286,6 +287,15 @@ class ReturnBooking(BaseModel):
     service: str  # the carrier's name for the service, printed on the label (Latin script)
     tracking_number: str
     expires_at: str  # UTC ISO-8601: an unused label is no longer accepted from this moment on
+    # A courier pickup: the day (ISO date, the customer's local day) and window the courier comes.
+    pickup_on: str | None = None
+    pickup_window: PickupWindow | None = None
+
+    @property
+    def pickup(self) -> PickupSlot | None:
+        if self.pickup_on is None or self.pickup_window is None:
+            return None
+        return PickupSlot(day=date.fromisoformat(self.pickup_on), window=self.pickup_window)
 
 
 class Carrier(Protocol):
@@ -295,9 +305,13 @@ class Carrier(Protocol):
         """Book a parcel; booking the same shipment again returns the same booking."""
 
     def book_return(self, return_id: str, from_address: Address, to_location_id: str,
-                    weight_g: int) -> ReturnBooking:
-        """Book a return parcel from the customer's address to one of the merchant's locations; booking the same
-        return again returns the same booking (its tracking number depends on the return id only)."""
+                    weight_g: int, pickup: PickupSlot | None = None) -> ReturnBooking:
+        """Book a return parcel from the customer's address to one of the merchant's locations, and with `pickup` a
+        courier to collect it then (a slot no longer offered: the carrier's next one in that window); booking the
+        same return again returns the same booking (its tracking number depends on the return id only)."""
+
+    def pickup_days(self, country: str, from_day: date) -> list[PickupSlot]:
+        """The days and windows a courier can collect a return in `country`, after `from_day`, soonest first."""
 
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
         """Raises WebhookRejected unless the webhook is authentic and fresh."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 
+from babel.dates import format_date
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from dawra.domain.money import Money
@@ -46,6 +47,10 @@ SUBJECTS = {
         TimelineKind.RETURN_LABEL_EXPIRED: "Your return for order {ref} was not sent in time",
         TimelineKind.RETURN_EXCHANGE_SHIPPED: "Your exchange for order {ref} is on its way",
         TimelineKind.RETURN_EXCHANGED: "Your exchange for order {ref} is complete",
+        TimelineKind.CLAIM_OPENED: "We received your report about order {ref}",
+        TimelineKind.CLAIM_DECLINED: "Your report about order {ref} was declined",
+        TimelineKind.CLAIM_REFUNDED: "Your refund for the problem with order {ref}",
+        TimelineKind.CLAIM_REPLACEMENT_SHIPPED: "Your items for order {ref} are on their way again",
     },
     "ar": {
         TimelineKind.ORDER_CONFIRMED: "تم تأكيد طلبك {ref}",
@@ -75,6 +80,10 @@ SUBJECTS = {
         TimelineKind.RETURN_LABEL_EXPIRED: "لم يُرسل المرتجع من طلبك {ref} في الوقت المحدد",
         TimelineKind.RETURN_EXCHANGE_SHIPPED: "البديل لطلبك {ref} في الطريق إليك",
         TimelineKind.RETURN_EXCHANGED: "اكتمل الاستبدال لطلبك {ref}",
+        TimelineKind.CLAIM_OPENED: "استلمنا بلاغك بخصوص طلبك {ref}",
+        TimelineKind.CLAIM_DECLINED: "تم رفض بلاغك بخصوص طلبك {ref}",
+        TimelineKind.CLAIM_REFUNDED: "استرداد المبلغ عن المشكلة في طلبك {ref}",
+        TimelineKind.CLAIM_REPLACEMENT_SHIPPED: "منتجات طلبك {ref} في الطريق إليك مرة أخرى",
     },
 }
 
@@ -156,6 +165,25 @@ def _parcel_news(order: Order, event: TimelineEvent) -> dict[str, object]:
     }
 
 
+# A courier pickup's window, in the customer's words (the customer's page and the label say the same).
+PICKUP_WINDOWS = {
+    "en": {"morning": "morning (9:00\u201313:00)", "afternoon": "afternoon (13:00\u201317:00)"},
+    "ar": {"morning": "صباحاً (من 9:00 إلى 13:00)", "afternoon": "بعد الظهر (من 13:00 إلى 17:00)"},
+}
+
+
+def _pickup_news(language: str, event: TimelineEvent, ret: object) -> dict[str, str]:
+    """The day (its weekday, in the customer's language) and window a courier comes for a return: the booking's,
+    as the label-issued event says it, else the return's."""
+    day = event.detail.get("pickup_on") or getattr(ret, "pickup_on", None) or ""
+    window = event.detail.get("pickup_window") or str(getattr(ret, "pickup_window", None) or "")
+    if not day or window not in PICKUP_WINDOWS["en"]:
+        return {"pickup_day": "", "pickup_window": ""}
+    words = PICKUP_WINDOWS.get(language, PICKUP_WINDOWS["en"])
+    pattern, locale = ("EEEE\u060c d MMMM", "ar_SA") if language == "ar" else ("EEEE d MMMM", "en")
+    return {"pickup_day": format_date(date.fromisoformat(day), pattern, locale=locale), "pickup_window": words[window]}
+
+
 def _return_news(order: Order, event: TimelineEvent, page_url: str) -> dict[str, object]:
     """What a return's message says: the items going back (and, once inspected, what was found), the refund it
     estimated or gave and how, the way back (label, courier, store) and until when a label can be used, where the
@@ -180,13 +208,20 @@ def _return_news(order: Order, event: TimelineEvent, page_url: str) -> dict[str,
         "exchange_sent": first,
         "exchange_promised_by": event.detail.get("promised_by") or (sent.promised_by or "" if sent else ""),
         "return_estimate": format_money(ret.estimate.total) if ret else "",
-        "return_method": ret.method.value if ret else event.detail.get("method", ""),
+        "return_method": str(ret.method or "") if ret else event.detail.get("method", ""),
         "approval_required": bool(ret and ret.approval_required),
         "refund_method": event.detail.get("refund_method") or (ret.refund_method.value if ret else ""),
         "account_ending": event.detail.get("account_ending", ""),
         "label_use_by": last_day,
         "carrier": event.detail.get("carrier", ""),
         "return_url": f"{page_url}#return-{return_id}" if return_id else page_url,
+        # A claim without a return: what was wrong, what the customer asked for, and (fixed once decided) whether
+        # its policy settled it and how.
+        "claim_reason": str(ret.claim_reason or "") if ret else "",
+        "claim_remedy": str(ret.claim_remedy or "") if ret else "",
+        "claim_by_itself": event.detail.get("by_itself") == "true",
+        "claim_reshipped": bool(ret and ret.is_claim and ret.replacement_id),
+        **_pickup_news(language, event, ret),
     }
 
 

@@ -560,20 +560,35 @@ class FakeCarrier:
 
     name = "sandbox"
 
-    def __init__(self, label_days: int = 14, clock: Any = None):
-        self.label_days, self.clock = label_days, clock or FixedClock()
+    def __init__(self, label_days: int = 14, clock: Any = None, pickup_days: int = 3):
+        self.label_days, self.clock, self.days = label_days, clock or FixedClock(), pickup_days
         self.returns: list[tuple[str, str, str, int]] = []  # (return id, from city, to location, weight)
+        self.pickups: list[tuple[str, Any]] = []  # (return id, the slot asked for) of each booking with a courier
         self.failures: list[Exception] = []
 
     def book_return(self, return_id: str, from_address: Any, to_location_id: str,
-                    weight_g: int) -> ReturnBooking:
+                    weight_g: int, pickup: Any = None) -> ReturnBooking:
         if self.failures:
             raise self.failures.pop(0)
         self.returns.append((return_id, from_address.city, to_location_id, weight_g))
         number = "SBR" + hashlib.sha256(return_id.encode()).hexdigest()[:12].upper()
         expires = self.clock.now() + timedelta(days=self.label_days)
+        courier = None
+        if pickup is not None:  # the slot asked for while offered, else the first offered in its window
+            self.pickups.append((return_id, pickup))
+            offered = self.pickup_days(from_address.country, self.clock.now().date())
+            courier = pickup if pickup in offered else next(s for s in offered if s.window == pickup.window)
         return ReturnBooking(carrier=self.name, service="Sandbox Returns", tracking_number=number,
-                             expires_at=expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+                             expires_at=expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                             pickup_on=courier.day.isoformat() if courier else None,
+                             pickup_window=courier.window if courier else None)
+
+    def pickup_days(self, country: str, from_day: Any) -> list[Any]:
+        """The next `pickup_days` days (every day of the week), each morning and afternoon."""
+        from dawra.domain.returns import PickupSlot, PickupWindow
+
+        return [PickupSlot(day=from_day + timedelta(days=n), window=w) for n in range(1, self.days + 1)
+                for w in PickupWindow]
 
 
 class FakeSecrets:

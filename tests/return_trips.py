@@ -102,13 +102,19 @@ SMS_OPENINGS: dict[str, dict[str, tuple[str, ...]]] = {
            "return_refunded": ("we gave you back",),
            "return_rejected": ("we could not accept the parcel you returned",),
            "return_label_expired": ("your return label expired unused",
-                                    "your return was not brought to the store in time")},
+                                    "your return was not brought to the store in time"),
+           "claim_opened": ("we received your report",), "claim_declined": ("sorry, your claim was declined",),
+           "claim_refunded": ("about your claim, we gave you back",),
+           "claim_replacement_shipped": ("the items of your claim are on their way again",)},
     "ar": {"return_requested": ("استلمنا طلب الإرجاع",), "return_approved": ("تمت الموافقة على الإرجاع",),
            "return_declined": ("نعتذر، تم رفض طلب الإرجاع",),
            "return_expired": ("نعتذر، انتهت صلاحية طلب الإرجاع",),
            "return_label_issued": ("ملصق الإرجاع جاهز",), "return_received": ("استلمنا المرتجع",),
            "return_refunded": ("أعدنا إليك",), "return_rejected": ("تعذّر قبول الطرد المرتجع",),
-           "return_label_expired": ("انتهت صلاحية ملصق الإرجاع", "لم تصل المنتجات المرتجعة إلى المتجر")},
+           "return_label_expired": ("انتهت صلاحية ملصق الإرجاع", "لم تصل المنتجات المرتجعة إلى المتجر"),
+           "claim_opened": ("استلمنا بلاغك",), "claim_declined": ("نعتذر، تم رفض بلاغك",),
+           "claim_refunded": ("بخصوص بلاغك، أعدنا إليك",),
+           "claim_replacement_shipped": ("منتجات بلاغك في الطريق إليك مرة أخرى",)},
 }
 SMS_PREFIX = {"en": "Order {ref}: ", "ar": "الطلب {ref}: "}
 HTML_LANGUAGE = re.compile(r'<html lang="([a-z]+)" dir="(ltr|rtl)">')
@@ -132,7 +138,7 @@ def _return_message(message: Any, ref: str) -> Told | None:
     if message.channel == "email":
         for language, subjects in SUBJECTS.items():
             for kind, subject in subjects.items():
-                if kind.value.startswith("return_") and kind != TimelineKind.RETURN_SETTLED \
+                if kind.value.startswith(("return_", "claim_")) and kind != TimelineKind.RETURN_SETTLED \
                         and message.subject == subject.format(ref=ref):
                     html = HTML_LANGUAGE.search(message.body)
                     agrees = html is not None and html[1] == language and html[2] == ("rtl" if language == "ar"

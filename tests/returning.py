@@ -73,9 +73,9 @@ class Returns:
         self.audit = FakeAuditLog(s.world)
         self.carrier = FakeCarrier(clock=c)
         i = s.inventory
-        self.choices = ReturnableLines(o, c, inventory=i)
-        self.estimate = EstimateReturn(o, c, inventory=i)
-        self.request = RequestReturn(o, u, c, inventory=i)
+        self.choices = ReturnableLines(o, c, inventory=i, pickups=self.carrier)
+        self.estimate = EstimateReturn(o, c, inventory=i, pickups=self.carrier)
+        self.request = RequestReturn(o, u, c, inventory=i, pickups=self.carrier)
         self.decide = DecideReturn(o, u, self.audit, s.workflow, c, inventory=i)
         self.wait = WaitForReturn(o, u, c)
         self.expire_request = ExpireReturnRequest(o, u, c)

@@ -35,7 +35,7 @@ class AskForReturn:
                 raise InvalidCustomerDetails(f"{location} is not one of the shop's stores", field="store_location_id")
         request = ReturnRequest(lines=[(line.sku, line.quantity, line.reason, line.comment) for line in asked.lines],
                                 method=asked.method, refund_method=asked.refund_method, location_id=location,
-                                bank_account=asked.iban)
+                                bank_account=asked.iban, exchanges=asked.exchanges, pickup=asked.pickup_slot)
         if all(ret.return_id != return_id_for(order_id, request_key) for ret in order.returns):
             refused = refused_lines(self.returnable_lines(order_id).lines,
                                     [(line.sku, line.quantity) for line in asked.lines])

@@ -24,7 +24,7 @@ from dawra.app.returns import (
 )
 from dawra.contracts.returns import ParcelWait, ReturnOpened, Waiting
 from dawra.domain.customer import Address
-from dawra.domain.returns import Return, ReturnRequest, ReturnStatus
+from dawra.domain.returns import PickupSlot, Return, ReturnRequest, ReturnStatus
 from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
 from dawra.ports import Clock, OpsAlerts, OrderRepository, ReturnBooking, UnitOfWork, Workflow
@@ -81,7 +81,8 @@ class OpenReturnWorkflow:
         exchange = "none" if not ret.is_exchange else "first" if ret.ship_exchange_first else "on_receipt"
         return ReturnOpened(status=ret.status.value, approval_timeout_s=seconds(self.timings.approval),
                             inspection_alert_s=seconds(self.timings.inspection_alert), exchange=exchange,
-                            replacement_wait_s=seconds(self.timings.parcel_wait))
+                            replacement_wait_s=seconds(self.timings.parcel_wait),
+                            kind="claim" if ret.is_claim else "return")
 
 
 def _news(waiting_for: Waiting, ret: Return) -> dict[str, object]:
@@ -182,8 +183,8 @@ class MerchantLabelValidity:
         self.carrier, self.valid_for, self.clock = carrier, valid_for, clock
 
     def book_return(self, return_id: str, from_address: Address, to_location_id: str,
-                    weight_g: int) -> ReturnBooking:
-        booking = self.carrier.book_return(return_id, from_address, to_location_id, weight_g)
+                    weight_g: int, pickup: PickupSlot | None = None) -> ReturnBooking:
+        booking = self.carrier.book_return(return_id, from_address, to_location_id, weight_g, pickup=pickup)
         ours = iso(self.clock.now() + self.valid_for)
         if datetime.fromisoformat(ours) < datetime.fromisoformat(booking.expires_at):
             return booking.model_copy(update={"expires_at": ours})

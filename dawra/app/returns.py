@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
@@ -33,7 +33,7 @@ from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.allocation import Location, plan_allocation
 from dawra.domain.customer import Address
 from dawra.domain.errors import IdempotencyKeyReused
-from dawra.domain.inventory import Reservation, ReservationState, StockMove, adjust, consume, hold, release
+from dawra.domain.inventory import Reservation, ReservationState, StockMove, consume, hold, release, take_back
 from dawra.domain.money import Money
 from dawra.domain.order import Order
 from dawra.domain.pricing import CatalogItem
@@ -41,6 +41,7 @@ from dawra.domain.promise import NoCalendar, promise_for
 from dawra.domain.returns import (
     ExchangeItem,
     InspectionOutcome,
+    PickupSlot,
     RefundBreakdown,
     RefundMethod,
     Return,
@@ -84,7 +85,22 @@ class ReturnCarrier(Protocol):
     """What returns need of a carrier (dawra.ports.Carrier has it)."""
 
     def book_return(self, return_id: str, from_address: Address, to_location_id: str,
-                    weight_g: int) -> ReturnBooking: ...
+                    weight_g: int, pickup: PickupSlot | None = None) -> ReturnBooking: ...
+
+
+class PickupDays(Protocol):
+    """When a courier can collect a return (dawra.ports.Carrier has it)."""
+
+    def pickup_days(self, country: str, from_day: date) -> list[PickupSlot]: ...
+
+
+def _pickup_days(pickups: PickupDays | None, order: Order, today: date,
+                 method: ReturnMethod = ReturnMethod.PICKUP) -> tuple[PickupSlot, ...]:
+    """The slots a courier pickup may be asked for now (none without a carrier that collects; asked only for a
+    courier pickup)."""
+    if pickups is None or method != ReturnMethod.PICKUP:
+        return ()
+    return tuple(pickups.pickup_days(order.shipping_address.country, today))
 
 
 def _find(order: Order, return_id: str) -> Return:
@@ -101,6 +117,8 @@ def request_fingerprint(request: ReturnRequest) -> str:
                                 "bank_account": request.bank_account}
     if request.exchanges:  # only then: requests stored before exchanges keep their fingerprint
         asked["exchanges"] = dict(sorted(request.exchanges.items()))
+    if request.pickup is not None:  # likewise
+        asked["pickup"] = request.pickup.key
     canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
@@ -216,15 +234,18 @@ class ReturnChoices:
     refund_methods: tuple[RefundMethod, ...]
     return_methods: tuple[ReturnMethod, ...] = tuple(ReturnMethod)
     exchanges: Mapping[str, list[ExchangeItem]] = field(default_factory=dict)  # sku -> sizes/variants in stock
+    pickup_days: tuple[PickupSlot, ...] = ()  # a courier pickup: the days and windows the carrier offers
 
 
 class ReturnableLines:
-    """`inventory` (the catalog and stock) lets the page offer an exchange; without it, refunds only."""
+    """`inventory` (the catalog and stock) lets the page offer an exchange; without it, refunds only. `pickups` (the
+    carrier) lets it offer a courier pickup on the days the carrier offers; without it (or with none), no pickup."""
 
     def __init__(self, orders: OrderRepository, clock: Clock, policies: ReturnPolicies | None = None, *,
-                 inventory: InventoryRepository | None = None):
+                 inventory: InventoryRepository | None = None, pickups: PickupDays | None = None):
         self.orders, self.clock, self.policies = orders, clock, policies or default_policies()
         self.replacements = Replacements(inventory, clock) if inventory is not None else None
+        self.pickups = pickups
 
     def __call__(self, order_id: str) -> ReturnChoices:
         order = load(self.orders, order_id)
@@ -236,22 +257,27 @@ class ReturnableLines:
             exchanges = self.replacements.options([line.sku for line in lines if line.quantity])
         if not exchanges:
             methods = tuple(m for m in methods if m != RefundMethod.EXCHANGE)
-        return ReturnChoices(lines, methods, exchanges=exchanges)
+        days = _pickup_days(self.pickups, order, self.clock.now().date()) if methods else ()
+        ways = tuple(m for m in ReturnMethod if m != ReturnMethod.PICKUP or days)
+        return ReturnChoices(lines, methods, return_methods=ways, exchanges=exchanges, pickup_days=days)
 
 
 class EstimateReturn:
     """What the customer would get back, before they confirm: the request checked exactly as it would be."""
 
     def __init__(self, orders: OrderRepository, clock: Clock, policies: ReturnPolicies | None = None, *,
-                 inventory: InventoryRepository | None = None):
+                 inventory: InventoryRepository | None = None, pickups: PickupDays | None = None):
         self.orders, self.clock, self.policies = orders, clock, policies or default_policies()
         self.replacements = Replacements(inventory, clock) if inventory is not None else None
+        self.pickups = pickups
 
     def __call__(self, order_id: str, request: ReturnRequest) -> RefundBreakdown:
         order = load(self.orders, order_id)  # a copy of our own: nothing of it is committed
-        imagined = open_return(order, self.policies, request, return_id=ESTIMATE_ID, today=self.clock.now().date(),
+        today = self.clock.now().date()
+        imagined = open_return(order, self.policies, request, return_id=ESTIMATE_ID, today=today,
                                at=now_iso(self.clock), fingerprint="estimate",
-                               catalog=_catalog(self.replacements, order, request))
+                               catalog=_catalog(self.replacements, order, request),
+                               pickup_days=_pickup_days(self.pickups, order, today, request.method))
         if imagined.is_exchange and self.replacements is not None:
             self.replacements.check(order, imagined)
         return imagined.estimate
@@ -268,10 +294,12 @@ class RequestReturn:
     """The customer asks to send items back. One request key is one return: asked again, the same return."""
 
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, clock: Clock,
-                 policies: ReturnPolicies | None = None, *, inventory: InventoryRepository | None = None):
+                 policies: ReturnPolicies | None = None, *, inventory: InventoryRepository | None = None,
+                 pickups: PickupDays | None = None):
         self.orders, self.uow, self.clock = orders, uow, clock
         self.policies = policies or default_policies()
         self.replacements = Replacements(inventory, clock) if inventory is not None else None
+        self.pickups = pickups
 
     def __call__(self, order_id: str, request_key: str, request: ReturnRequest) -> Return:
         return_id, print_ = return_id_for(order_id, request_key), request_fingerprint(request)
@@ -283,9 +311,11 @@ class RequestReturn:
                 if earlier.fingerprint != print_:
                     raise IdempotencyKeyReused("this request key was used for another return")
                 return earlier
-            at = now_iso(self.clock)
-            ret = open_return(order, self.policies, request, return_id=return_id, today=self.clock.now().date(),
-                              at=at, fingerprint=print_, catalog=_catalog(self.replacements, order, request))
+            at, today = now_iso(self.clock), self.clock.now().date()
+            # (a replay returned above: the days offered have moved on since, the request stands)
+            ret = open_return(order, self.policies, request, return_id=return_id, today=today,
+                              at=at, fingerprint=print_, catalog=_catalog(self.replacements, order, request),
+                              pickup_days=_pickup_days(self.pickups, order, today, request.method))
             holds: list[StockMove] = []
             if ret.is_exchange and self.replacements is not None:  # (_catalog refused it without them)
                 if ret.status == ReturnStatus.APPROVED:  # by the policy: the replacement is held now
@@ -391,9 +421,10 @@ class ExpireReturnRequest(_Step):
 
 
 class IssueReturnLabel(_Step):
-    """Once approved: a label (or a courier pickup) booked with the carrier, or, for a store drop-off, the store
-    told and a date to bring it by (`drop_off_within`, as long as a label is valid). Booking the same return again
-    returns the same booking, so a retry books once."""
+    """Once approved: a label booked with the carrier (for a courier pickup, with the courier on the day and in the
+    window the customer chose, or the carrier's next one in that window if that day has passed meanwhile), or, for a
+    store drop-off, the store told and a date to bring it by (`drop_off_within`, as long as a label is valid).
+    Booking the same return again returns the same booking, so a retry books once."""
 
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork,
                  carrier: ReturnCarrier, clock: Clock, drop_off_within: timedelta = timedelta(days=14)):
@@ -419,9 +450,10 @@ class IssueReturnLabel(_Step):
                 raise ReturnRefused(f"return {return_id}", ret.status.value, ReturnEvent.ISSUE_LABEL.value)
             catalog = self.inventory.catalog([line.sku for line in ret.lines])
             weight = sum(catalog[line.sku].weight_g * line.quantity for line in ret.lines if line.sku in catalog)
-            booking = self.carrier.book_return(return_id, order.shipping_address, ret.location_id, weight)
+            booking = self.carrier.book_return(return_id, order.shipping_address, ret.location_id, weight,
+                                               pickup=ret.pickup)
             issue_label(order, return_id, carrier=booking.carrier, tracking_number=booking.tracking_number,
-                        expires_at=booking.expires_at, at=at)
+                        expires_at=booking.expires_at, at=at, pickup=booking.pickup)
         self.uow.commit(order=order)
         return ret
 
@@ -495,7 +527,9 @@ class ReceiveReturn(_Step):
 # --- the warehouse --------------------------------------------------------------------------------------------------
 class InspectReturn:
     """A warehouse person's verdict per line: sellable units go back on hand at the location the return came to, in
-    the same commit; damaged or tampered ones are quarantined with a note; wrong or missing items are rejected."""
+    the same commit; damaged or tampered ones, with a note, are counted as quarantined there in the same commit (or
+    written off: counted nowhere, recorded on the line and in the audit entry); wrong or missing items are rejected.
+    One counter change per sku at that location, over the counters read (a race decides again)."""
 
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, audit: AuditLog,
                  workflow: Workflow, clock: Clock):
@@ -503,18 +537,25 @@ class InspectReturn:
         self.change = ChangeOrder(orders, uow, audit, clock)
 
     def __call__(self, actor: Actor, order_id: str, return_id: str, key: str,
-                 outcomes: Mapping[str, tuple[InspectionOutcome, str | None]]) -> Outcome:
+                 outcomes: Mapping[str, tuple[InspectionOutcome, str | None]],
+                 write_off: Collection[str] = ()) -> Outcome:
         authorize(actor, Permission.ADJUST_STOCK)
 
         def decision(order: Order, ref: str) -> Change:
             location = _find(order, return_id).location_id
-            restock = inspect(order, return_id, outcomes, now_iso(self.clock))
-            changes = [adjust(self.inventory.stock(sku, location), sku, location, units)
-                       for sku, units in sorted(restock.items())]
-            return Change(stock=list(changes), detail={"return_id": return_id, "restocked": dict(restock),
-                                                       "location_id": location})
+            done = inspect(order, return_id, outcomes, now_iso(self.clock), write_off)
+            changes = [take_back(self.inventory.stock(sku, location), sku, location, sellable=done.restock[sku],
+                                 quarantined=done.quarantine[sku])
+                       for sku in sorted(set(done.restock) | set(done.quarantine))]
+            detail = {"return_id": return_id, "restocked": dict(done.restock), "location_id": location}
+            if done.quarantine:
+                detail["quarantined"] = dict(done.quarantine)
+            if done.written_off:
+                detail["written_off"] = dict(done.written_off)
+            return Change(stock=list(changes), detail=detail)
 
-        asked = {"return_id": return_id, "outcomes": {sku: [o.value, n] for sku, (o, n) in sorted(outcomes.items())}}
+        asked = {"return_id": return_id, "outcomes": {sku: [o.value, n] for sku, (o, n) in sorted(outcomes.items())},
+                 **({"write_off": sorted(write_off)} if write_off else {})}
         outcome = self.change(actor, order_id, key, "inspect_return", None, decision, asked)
         _resume(self.workflow, outcome.order.return_of(return_id), {"inspected": True}, wait="inspection")
         return outcome

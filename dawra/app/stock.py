@@ -6,6 +6,10 @@ was decided on. A change that raced another (a reservation, another operator) is
 request carries an idempotency key: its audit entry is keyed by it, so a retried request finds the entry and acts
 once (the answer is the same entry, with `replayed` set).
 
+Quarantined stock (returned units set aside at inspection, counted apart from on hand) is written off (gone) or
+released to sellable (on hand and available), a reason required, never more than is quarantined; the same
+permission as adjustments (the warehouse, a manager).
+
 Creating stock: an adjustment with a positive delta for a sku the catalog knows at a known location creates the stock
 item (goods received where the sku was never kept); a transfer creates it at its destination. A negative delta on no
 stock item is refused."""
@@ -24,6 +28,7 @@ from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.audit import AuditEntry, stock_subject
 from dawra.domain.errors import IdempotencyKeyReused
 from dawra.domain.inventory import (
+    CounterChange,
     StockChange,
     StockLevel,
     StockRefused,
@@ -32,12 +37,15 @@ from dawra.domain.inventory import (
     adjust,
     counters,
     receive,
+    release_quarantined,
     send,
+    write_off,
 )
 from dawra.ports import AuditLog, Clock, InventoryRepository, StockRecords, UnitOfWork
 
 MAX_REASON = 500
 STOCK_ACTIONS = ("adjust_stock", "transfer_stock", "receive_transfer")  # as their audit entries name them
+QUARANTINE_ACTIONS = ("write_off_quarantined", "release_quarantined")
 
 
 class StockView(BaseModel):
@@ -113,6 +121,32 @@ class StockActions:
 
         return self._act(actor, key, "adjust_stock", stock_subject(sku, location_id), reason, decide,
                          [(sku, location_id)], asked={"delta": delta})
+
+    def write_off(self, actor: Actor, key: str, sku: str, location_id: str, quantity: int,
+                  reason: str) -> StockOutcome:
+        """Quarantined units are gone (beyond repair, destroyed): quarantined goes down by `quantity`."""
+        return self._quarantined(actor, key, "write_off_quarantined", write_off, sku, location_id, quantity, reason)
+
+    def release(self, actor: Actor, key: str, sku: str, location_id: str, quantity: int,
+                reason: str) -> StockOutcome:
+        """Quarantined units are sellable after all: quarantined down, on hand and available up by `quantity`."""
+        return self._quarantined(actor, key, "release_quarantined", release_quarantined, sku, location_id, quantity,
+                                 reason)
+
+    def _quarantined(self, actor: Actor, key: str, action: str,
+                     move: Callable[[StockLevel | None, str, str, int], CounterChange], sku: str, location_id: str,
+                     quantity: int, reason: str) -> StockOutcome:
+        authorize(actor, Permission.ADJUST_STOCK)
+        reason = _reason(reason)
+
+        def decide() -> _Decision:
+            level = self.inventory.stock(sku, location_id)
+            change = move(level, sku, location_id, quantity)
+            return _Decision(changes=[change], before=counters(level), after={**counters(change.after),
+                                                                             "quantity": quantity})
+
+        return self._act(actor, key, action, stock_subject(sku, location_id), reason, decide, [(sku, location_id)],
+                         asked={"quantity": quantity})
 
     def transfer(self, actor: Actor, key: str, sku: str, from_location: str, to_location: str, quantity: int,
                  reason: str) -> StockOutcome:

@@ -184,6 +184,14 @@ class StockTransferRequest(WithReason):
     quantity: int = Field(gt=0)
 
 
+class QuarantineAction(WithReason):
+    """Quarantined units (returned damaged or tampered) written off, or released to sellable."""
+
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    location_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    quantity: int = Field(gt=0, le=1_000_000, description="Units; never more than are quarantined there (409)")
+
+
 class ReceiptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 

@@ -20,10 +20,14 @@ from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderLine, OrderStatus, Totals
 from dawra.domain.returns import (
+    ClaimReason,
+    ClaimRemedy,
     InspectionOutcome,
+    PickupWindow,
     RefundBreakdown,
     RefundMethod,
     Return,
+    ReturnKind,
     ReturnMethod,
     ReturnReason,
     ReturnStatus,
@@ -42,13 +46,13 @@ VISIBLE = frozenset({K.ORDER_CONFIRMED, K.STOCK_RESERVED, K.SHIPMENT_SHIPPED, K.
                      K.RETURN_REQUESTED, K.RETURN_APPROVED, K.RETURN_DECLINED, K.RETURN_EXPIRED,
                      K.RETURN_LABEL_ISSUED, K.RETURN_AWAITING_DROP_OFF, K.RETURN_IN_TRANSIT, K.RETURN_RECEIVED,
                      K.RETURN_INSPECTED, K.RETURN_REFUNDED, K.RETURN_REJECTED, K.RETURN_LABEL_EXPIRED,
-                     K.RETURN_CLOSED})
+                     K.RETURN_CLOSED, K.CLAIM_RESHIP, K.CLAIM_CLOSED})
 # Never shown, whatever else is decided later: the operators' own steps, and this page's own bookkeeping.
 INTERNAL = frozenset({K.ORDER_NEEDS_ATTENTION, K.ORDER_ON_HOLD, K.ORDER_RELEASED, K.MESSAGE_RESENT,
                       K.ORDER_LINK_REQUESTED})
 # Each carrier's public tracking page (the number is appended, URL-quoted). Unknown carriers get no link.
 TRACKING_PAGES = {"sandbox": "https://track.sandbox-carrier.dawra.example/"}
-ACTIONS = ("cancel", "cancel_shipments", "change_address", "change_contact", "return")
+ACTIONS = ("cancel", "cancel_shipments", "change_address", "change_contact", "return", "claim")
 
 
 class Stage(enum.StrEnum):
@@ -147,8 +151,14 @@ class CustomerReturn(BaseModel):
     return_id: str
     status: str = Field(description="requested, approved, declined, expired, label_issued, awaiting_drop_off, "
                                     "in_transit, received, inspected, refunded, exchanged, rejected, "
-                                    "label_expired, closed")
-    method: ReturnMethod = Field(description="label (print a label), pickup (a courier collects), store (drop-off)")
+                                    "label_expired, reshipping (a claim's items sent again), closed")
+    kind: ReturnKind = Field(default=ReturnKind.RETURN, description=(
+        "return (the items come back), or claim (they arrived damaged or missing: refunded or sent again, nothing "
+        "comes back)"))
+    method: ReturnMethod | None = Field(description=(
+        "label (print a label), pickup (a courier collects), store (drop-off); null for a claim"))
+    claim_reason: ClaimReason | None = Field(default=None, description="A claim: what was wrong with the parcel")
+    claim_remedy: ClaimRemedy | None = Field(default=None, description="A claim: what the customer asked for")
     refund_method: RefundMethod
     location_id: str = Field(description="Where the items go back to (the store, for a drop-off)")
     lines: list[CustomerReturnLine]
@@ -162,6 +172,11 @@ class CustomerReturn(BaseModel):
     label_expires_at: str | None = Field(default=None, description="UTC: an unused label is refused from then on")
     label_available: bool = Field(default=False, description=(
         "A printable label can be downloaded now: GET /my-order/{token}/returns/{return_id}/label.pdf"))
+    pickup_on: str | None = Field(default=None, description=(
+        "A courier pickup: the day the courier comes (ISO date, the customer's local day), as chosen and then as "
+        "the carrier booked it"))
+    pickup_window: PickupWindow | None = Field(default=None, description=(
+        "A courier pickup: morning (09:00-13:00) or afternoon (13:00-17:00), local time"))
     replacement_shipment_id: str | None = Field(default=None, description=(
         "An exchange: the shipment (in `shipments`) that sends the replacement, once it is held"))
 
@@ -229,11 +244,13 @@ def label_available(ret: Return) -> bool:
 def customer_return(order: Order, ret: Return, language: str) -> CustomerReturn:
     titles = {line.sku: line.title_in(language) for line in order.lines}
     return CustomerReturn(
-        return_id=ret.return_id, status=ret.status.value, method=ret.method, refund_method=ret.refund_method,
+        return_id=ret.return_id, status=ret.status.value, kind=ret.kind, method=ret.method,
+        claim_reason=ret.claim_reason, claim_remedy=ret.claim_remedy, refund_method=ret.refund_method,
         location_id=ret.location_id, estimate=ret.estimate, refunded=ret.refunded, requested_at=ret.requested_at,
         approval_required=ret.approval_required, decline_reason=ret.decline_reason, carrier=ret.carrier,
         tracking_number=ret.tracking_number, label_expires_at=ret.label_expires_at,
         label_available=label_available(ret), replacement_shipment_id=ret.replacement_id,
+        pickup_on=ret.pickup_on, pickup_window=ret.pickup_window,
         lines=[CustomerReturnLine(sku=line.sku, title=titles.get(line.sku, line.sku), quantity=line.quantity,
                                   reason=line.reason, comment=line.comment, outcome=line.outcome,
                                   exchange_sku=line.exchange.sku if line.exchange else None,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from dawra.domain import errors, inventory, return_lines
 from dawra.domain.availability import LineAvailability, ShortOfStock
+from dawra.domain.returns import PickupNotOffered
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_S = 1
@@ -114,6 +115,8 @@ def from_domain_error(error: errors.DomainError) -> tuple[Kind, dict[str, Any]]:
         document["availability"] = [line.model_dump(mode="json") for line in error.lines]
     if isinstance(error, return_lines.LinesNotReturnable):  # each refused line of a return request, and why
         document["lines"] = [line.model_dump(mode="json") for line in error.lines]
+    if isinstance(error, PickupNotOffered):  # the days and windows a courier can come
+        document["pickup_days"] = [slot.model_dump(mode="json") for slot in error.offered]
     return kind, document
 
 

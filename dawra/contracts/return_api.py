@@ -4,6 +4,7 @@ document follows them when they change; what the order page's form collects, as 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import (
@@ -22,6 +23,8 @@ from dawra.domain.return_lines import RefusedLine
 from dawra.domain.returns import (
     MAX_COMMENT,
     InspectionOutcome,
+    PickupSlot,
+    PickupWindow,
     RefundBreakdown,
     RefundMethod,
     Return,
@@ -37,6 +40,13 @@ EXAMPLE_RETURN: dict[str, JsonValue] = {
     "method": "label",
     "refund_method": "original_payment",
 }
+# An exchange for another size, collected by a courier (the catalog lists PRAYER-MAT-L as exchangeable for it).
+EXAMPLE_EXCHANGE: dict[str, JsonValue] = {
+    "lines": [{"sku": "PRAYER-MAT", "quantity": 1, "reason": "wrong_size", "exchange_for": "PRAYER-MAT-L"}],
+    "method": "pickup",
+    "pickup": {"day": "2026-11-29", "window": "morning"},
+    "refund_method": "exchange",
+}
 
 
 class ReturnLineAsked(BaseModel):
@@ -46,13 +56,26 @@ class ReturnLineAsked(BaseModel):
     quantity: int = Field(ge=1, le=1000)
     reason: ReturnReason
     comment: str = Field(default="", max_length=MAX_COMMENT)
+    exchange_for: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = Field(
+        default=None, description=(
+            "An exchange: the size or variant sent instead, one the catalog lists as exchangeable for this sku, at "
+            "the same price. Required on every line with refund_method exchange, and only then"))
+
+
+class PickupAsked(BaseModel):
+    """When the courier comes: one of the days and windows the carrier offers (a 422 lists them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    day: date = Field(description="The day the courier comes (ISO date, the customer's local day)")
+    window: PickupWindow = Field(description="morning (09:00-13:00) or afternoon (13:00-17:00), local time")
 
 
 class ReturnAsked(BaseModel):
     """What a storefront sends to POST /orders/{order_id}/returns."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
-                              json_schema_extra={"examples": [EXAMPLE_RETURN]})
+                              json_schema_extra={"examples": [EXAMPLE_RETURN, EXAMPLE_EXCHANGE]})
 
     lines: list[ReturnLineAsked] = Field(min_length=1, max_length=50)
     method: ReturnMethod = Field(description="label: a label to print and a parcel for the carrier; pickup: a "
@@ -64,6 +87,9 @@ class ReturnAsked(BaseModel):
         "bank_transfer (with iban) or store_credit"))
     iban: Annotated[str, StringConstraints(min_length=5, max_length=42)] | None = Field(
         default=None, description="The account a bank_transfer refund goes to: required with it, and only then")
+    pickup: PickupAsked | None = Field(default=None, description=(
+        "When the courier comes: required with method pickup, and only then; a day or window the carrier does not "
+        "offer is a 422 whose pickup_days lists those it does"))
 
     @field_validator("lines")
     @classmethod
@@ -79,7 +105,20 @@ class ReturnAsked(BaseModel):
             raise ValueError("store_location_id goes with method store, and only with it")
         if (self.refund_method == RefundMethod.BANK_TRANSFER) != (self.iban is not None):
             raise ValueError("iban goes with refund_method bank_transfer, and only with it")
+        if (self.method == ReturnMethod.PICKUP) != (self.pickup is not None):
+            raise ValueError("pickup goes with method pickup, and only with it")
+        exchange = self.refund_method == RefundMethod.EXCHANGE
+        if any((line.exchange_for is not None) != exchange for line in self.lines):
+            raise ValueError("exchange_for goes on every line with refund_method exchange, and only with it")
         return self
+
+    @property
+    def exchanges(self) -> dict[str, str]:
+        return {line.sku: line.exchange_for for line in self.lines if line.exchange_for is not None}
+
+    @property
+    def pickup_slot(self) -> PickupSlot | None:
+        return PickupSlot(day=self.pickup.day, window=self.pickup.window) if self.pickup else None
 
 
 class ReturnLineView(BaseModel):
@@ -89,6 +128,7 @@ class ReturnLineView(BaseModel):
     comment: str
     outcome: InspectionOutcome | None = Field(default=None, description="The warehouse's verdict, once inspected")
     refund: Money | None = Field(default=None, description="This line's part of the refund, once settled")
+    exchange_for: str | None = Field(default=None, description="An exchange: the size or variant sent instead")
 
 
 class ReturnView(BaseModel):
@@ -114,13 +154,19 @@ class ReturnView(BaseModel):
         "The last moment the label can be used, or (a store drop-off) the items brought to the store"))
     received_at: str | None = None
     refunded_at: str | None = None
+    pickup_on: str | None = Field(default=None, description=(
+        "A courier pickup: the day the courier comes (ISO date), as asked and then as the carrier booked it"))
+    pickup_window: PickupWindow | None = Field(default=None, description="A courier pickup: morning or afternoon")
+    replacement_id: str | None = Field(default=None, description=(
+        "An exchange: the shipment of the order that sends the replacement, once it is held"))
 
 
 def return_view(ret: Return) -> dict[str, Any]:
     fields = set(ReturnView.model_fields) - {"lines", "account_ending"}
     view = ReturnView.model_validate({
         **ret.model_dump(include=fields),
-        "lines": [line.model_dump(include=set(ReturnLineView.model_fields)) for line in ret.lines],
+        "lines": [{**line.model_dump(include=set(ReturnLineView.model_fields) - {"exchange_for"}),
+                   "exchange_for": line.exchange.sku if line.exchange else None} for line in ret.lines],
         "account_ending": ret.bank_account[-4:] if ret.bank_account else None})
     return view.model_dump(mode="json")
 
@@ -129,6 +175,13 @@ class NotReturnableProblem(Problem):
     """A return refused because some lines cannot go back: each, and why."""
 
     lines: list[RefusedLine] | None = Field(default=None, description="Each line that cannot go back as asked")
+
+
+class PickupProblem(Problem):
+    """An invalid request; for a courier pickup on a day or window the carrier does not offer, those it does."""
+
+    pickup_days: list[PickupSlot] | None = Field(default=None, description=(
+        "The days and windows a courier can come now (a pickup asked for another)"))
 
 
 _UNAVAILABLE = {"description": "Temporarily unavailable: retry after Retry-After seconds, with the same key",
@@ -148,12 +201,16 @@ REQUEST_RETURN_RESPONSES: dict[int, dict[str, Any]] = {
     404: _problem("No such order"),
     409: {"description": "Not possible: some lines cannot go back (lines says why for each: final sale, not "
                          "delivered, the window ended, already returned, not in the order, too many), or the order "
-                         "or the refund method does not allow it (the detail says why). Nothing was written.",
+                         "or the refund method does not allow it, or an exchange's size or variant is not one the "
+                         "item can be exchanged for, costs another price, or is out of stock (the detail says "
+                         "why). Nothing was written.",
           "content": {PROBLEM_JSON: {"model": NotReturnableProblem}}},
     413: _problem("The body is too large"),
     415: _problem("The body is not application/json"),
-    422: _problem("Invalid request (errors lists each field: an IBAN that does not check out, a store that takes no "
-                  "returns), or the Idempotency-Key was used for another return"),
+    422: {"description": "Invalid request (errors lists each field: an IBAN that does not check out, a store that "
+                         "takes no returns, a courier pickup on a day or window the carrier does not offer, with "
+                         "pickup_days listing those it does), or the Idempotency-Key was used for another return",
+          "content": {PROBLEM_JSON: {"model": PickupProblem}}},
     500: _problem("Something went wrong on our side; nothing was half-applied"),
     503: _UNAVAILABLE,
 }

@@ -79,6 +79,9 @@ class ReturnOpened(BaseModel):
     # An exchange: its replacement leaves "first" (the policy trusts the customer) or "on_receipt" of the return.
     exchange: Literal["none", "first", "on_receipt"] = "none"
     replacement_wait_s: int = Field(default=1, ge=1)  # WaitForReplacement: then a person is asked
+    # A claim without a return takes its own branch (nothing comes back): settled by its policy already, or waiting
+    # for an agent (WaitForClaimDecision, approval_timeout_s: then operations are alerted and it waits again).
+    kind: Literal["return", "claim"] = "return"
 
 
 class ReturnStep(BaseModel):

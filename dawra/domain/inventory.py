@@ -1,5 +1,5 @@
-"""Stock: reservations per (order, sku, location), the moves that change stock levels, and the back office's
-adjustments and transfers between locations.
+"""Stock: reservations per (order, sku, location), the moves that change stock levels, the back office's
+adjustments and transfers between locations, and quarantined stock (returned units set aside at inspection).
 
 A reservation is held when an order is allocated, then either shipped (the units left with a parcel: on hand and
 reserved go down) or released (the units go back to available). Each move happens at most once."""
@@ -76,6 +76,9 @@ class StockLevel(BaseModel):
     reserved: int
     available: int
     in_transit: int = 0  # sent here by a transfer, not yet received (not part of on hand)
+    # Returned units found damaged or tampered at inspection, set aside here (not part of on hand, never sold) until
+    # the warehouse writes them off or releases them to sellable.
+    quarantined: int = 0
 
 
 # --- Stock the back office counts and moves -----------------------------------------------------------------------
@@ -95,9 +98,9 @@ class TransferNotFound(DomainError):
 def counters(level: StockLevel | None) -> dict[str, int]:
     """What an audit entry records of a stock item (all zero when it did not exist)."""
     if level is None:
-        return {"on_hand": 0, "reserved": 0, "available": 0, "in_transit": 0}
+        return {"on_hand": 0, "reserved": 0, "available": 0, "in_transit": 0, "quarantined": 0}
     return {"on_hand": level.on_hand, "reserved": level.reserved, "available": level.available,
-            "in_transit": level.in_transit}
+            "in_transit": level.in_transit, "quarantined": level.quarantined}
 
 
 class CounterChange(BaseModel):
@@ -115,7 +118,8 @@ class CounterChange(BaseModel):
         if self.before is not None and (self.before.sku, self.before.location_id) != (self.after.sku,
                                                                                       self.after.location_id):
             raise ValueError("a counter change is about one stock item")
-        if min(self.after.on_hand, self.after.reserved, self.after.available, self.after.in_transit) < 0:
+        if min(self.after.on_hand, self.after.reserved, self.after.available, self.after.in_transit,
+               self.after.quarantined) < 0:
             raise ValueError("stock counters never go below zero")
         return self
 
@@ -204,3 +208,43 @@ def receive(transfer: Transfer, destination: StockLevel | None, at: str,
     received = transfer.model_copy(update={"state": TransferState.RECEIVED, "received_at": at, "received_by": by})
     return (CounterChange(before=destination, after=_moved(destination, in_transit=-q, on_hand=q, available=q)),
             TransferMove(transfer=received, expected=TransferState.IN_TRANSIT))
+
+
+# --- Quarantined stock ----------------------------------------------------------------------------------------------
+# A return's units come back to the location that received it: sellable ones on hand and available; damaged or
+# tampered ones (unless the inspector wrote them off there and then) quarantined, counted apart from on hand. The
+# warehouse later writes quarantined units off (gone) or releases them to sellable (repaired, re-checked: on hand and
+# available). Quarantined units never go below zero.
+
+
+def take_back(level: StockLevel | None, sku: str, location_id: str, *, sellable: int = 0,
+              quarantined: int = 0) -> CounterChange:
+    """A return's inspected units arrive at `location_id`: `sellable` on hand and available, `quarantined` set aside.
+    `level` None: the sku was never kept there (the stock item is created)."""
+    if sellable < 0 or quarantined < 0 or sellable + quarantined == 0:
+        raise ValueError("a return gives back at least one unit, and no negative count")
+    current = level or empty_level(sku, location_id)
+    return CounterChange(before=level, after=_moved(current, on_hand=sellable, available=sellable,
+                                                    quarantined=quarantined))
+
+
+def _quarantined(level: StockLevel | None, sku: str, location_id: str, quantity: int, doing: str) -> StockLevel:
+    if quantity < 1:
+        raise StockRefused(f"{doing} at least one unit", field="quantity")
+    if level is None or level.quarantined < quantity:
+        held = level.quarantined if level else 0
+        raise StockRefused(f"{sku} at {location_id}: {held} quarantined, cannot {doing} {quantity}", field="quantity")
+    return level
+
+
+def write_off(level: StockLevel | None, sku: str, location_id: str, quantity: int) -> CounterChange:
+    """Quarantined units are gone (beyond repair, destroyed, sent back to the supplier): quarantined goes down."""
+    current = _quarantined(level, sku, location_id, quantity, "write off")
+    return CounterChange(before=level, after=_moved(current, quarantined=-quantity))
+
+
+def release_quarantined(level: StockLevel | None, sku: str, location_id: str, quantity: int) -> CounterChange:
+    """Quarantined units are sellable after all (repaired, re-checked): quarantined down, on hand and available up."""
+    current = _quarantined(level, sku, location_id, quantity, "release")
+    return CounterChange(before=level, after=_moved(current, quarantined=-quantity, on_hand=quantity,
+                                                    available=quantity))

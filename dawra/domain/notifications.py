@@ -43,6 +43,13 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     # Held and let go send nothing (the request's or the approval's message, and the label's expiry, say so).
     TimelineKind.RETURN_EXCHANGE_SHIPPED,
     TimelineKind.RETURN_EXCHANGED,
+    # A claim without a return: what was reported and what happens next (settled by itself, or a person decides),
+    # declined (why), refunded (how much, how), its replacement on its way (the tracking number). The reship's
+    # decision and hold (the shipped message follows at once) and closed send nothing.
+    TimelineKind.CLAIM_OPENED,
+    TimelineKind.CLAIM_DECLINED,
+    TimelineKind.CLAIM_REFUNDED,
+    TimelineKind.CLAIM_REPLACEMENT_SHIPPED,
 )
 # An operator resending one of those: the notifier sends the original's message again, under the resend's own id.
 RESENT = TimelineKind.MESSAGE_RESENT

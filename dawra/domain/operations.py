@@ -20,12 +20,12 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dawra.domain.feedback import Feedback, FeedbackFigures, feedback_figures
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.pricing import delivery_deadline
-from dawra.domain.returns import NOTHING_CAME_BACK, ReturnReason, delivered_units
+from dawra.domain.returns import NOTHING_CAME_BACK, ClaimReason, ReturnReason, delivered_units
 from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 
@@ -119,6 +119,10 @@ class ReturnFigures(BaseModel):
     by_reason: dict[ReturnReason, Rate]  # units returned for the reason / units delivered (every reason listed)
     by_sku: dict[str, Rate]  # per product delivered: its units returned / its units delivered; most returned first
     received_to_refunded: Duration  # each refunded return: its parcel received -> the money given back
+    # Claims without a return (arrived damaged, an item missing) are not returns: counted apart, every claim from its
+    # report (declined ones too: a problem was reported), of the orders delivered, by reason (every reason listed).
+    claims: Rate = Rate(count=0, of=0, rate=None)  # claims / orders delivered
+    claims_by_reason: dict[ClaimReason, Rate] = Field(default_factory=dict)
 
 
 class OperationsFigures(BaseModel):
@@ -211,6 +215,7 @@ def return_figures(orders: Sequence[Order]) -> ReturnFigures:
     delivered: dict[str, int] = {}
     returned: dict[str, int] = {}
     by_reason = dict.fromkeys(ReturnReason, 0)
+    claims = dict.fromkeys(ClaimReason, 0)
     counted = delivered_orders = 0
     refund_times: list[float] = []
     for order in orders:
@@ -221,6 +226,9 @@ def return_figures(orders: Sequence[Order]) -> ReturnFigures:
         for sku, n in units.items():
             delivered[sku] = delivered.get(sku, 0) + n
         for ret in order.returns:
+            if ret.is_claim:
+                claims[ret.claim_reason or ClaimReason.ARRIVED_DAMAGED] += 1
+                continue
             if ret.status in NOTHING_CAME_BACK:
                 continue
             counted += 1
@@ -238,7 +246,9 @@ def return_figures(orders: Sequence[Order]) -> ReturnFigures:
         by_reason={reason: rate(n, total) for reason, n in by_reason.items()},
         by_sku={sku: rate(returned.get(sku, 0), delivered[sku]) for sku in skus},
         received_to_refunded=Duration(count=len(refund_times), p50_s=percentile(refund_times, 50),
-                                      p95_s=percentile(refund_times, 95)))
+                                      p95_s=percentile(refund_times, 95)),
+        claims=rate(sum(claims.values()), delivered_orders),
+        claims_by_reason={reason: rate(n, delivered_orders) for reason, n in claims.items()})
 
 
 def delivered_on_time(order: Order, timeline: Sequence[TimelineEvent]) -> bool | None:

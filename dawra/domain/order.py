@@ -433,8 +433,13 @@ class Order(BaseModel):
         return shipment.amount
 
     def wait_for_release(self, shipment_id: str, resume_token: str) -> Shipment:
-        """The workflow parks this shipment until the order is released from its hold."""
-        return self.wait_for_delivery(shipment_id, resume_token)
+        """The workflow parks this shipment until the order is released from its hold. The header is committed too:
+        a release or a cancellation is a header change decided on the tokens it finds, and parking is decided on the
+        header's status and cancellation; writing only the shipment would let both commit unaware of each other (a
+        lost cancellation: the task waits, nobody answers it)."""
+        shipment = self.wait_for_delivery(shipment_id, resume_token)
+        self._header_changed = True
+        return shipment
 
     def wait_for_delivery(self, shipment_id: str, resume_token: str) -> Shipment:
         shipment = self.shipment(shipment_id)
@@ -837,7 +842,8 @@ class Order(BaseModel):
         self.shipments.append(shipment)
         self._touch(shipment)
         ret.replacement_id = shipment.shipment_id
-        self.return_changed(ret, TimelineKind.RETURN_EXCHANGE_RESERVED, at, {
+        held = TimelineKind.CLAIM_REPLACEMENT_HELD if ret.is_claim else TimelineKind.RETURN_EXCHANGE_RESERVED
+        self.return_changed(ret, held, at, {
             "shipment_id": shipment.shipment_id, "location_id": shipment.location_id, "promised_by":
             shipment.promised_by or "", "items": ",".join(f"{line.sku}:{line.quantity}" for line in shipment.lines)})
         return shipment
@@ -855,7 +861,8 @@ class Order(BaseModel):
         shipment.label_created_at = at
         self._touch(shipment)
         ret = self.return_of(shipment.for_return)
-        self.return_changed(ret, TimelineKind.RETURN_EXCHANGE_SHIPPED, at, {
+        sent = TimelineKind.CLAIM_REPLACEMENT_SHIPPED if ret.is_claim else TimelineKind.RETURN_EXCHANGE_SHIPPED
+        self.return_changed(ret, sent, at, {
             "shipment_id": shipment_id, "carrier": carrier, "tracking_number": tracking_number,
             "promised_by": shipment.promised_by or ""})
         return shipment

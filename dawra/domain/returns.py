@@ -22,7 +22,7 @@ import enum
 import hashlib
 import string
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -65,11 +65,81 @@ class ReturnMethod(enum.StrEnum):
     STORE = "store"  # the customer brings it to a store location (no label: instructions)
 
 
+class PickupWindow(enum.StrEnum):
+    """When in a pickup day the courier comes (the customer's local time)."""
+
+    MORNING = "morning"  # 09:00-13:00
+    AFTERNOON = "afternoon"  # 13:00-17:00
+
+
+class PickupSlot(BaseModel):
+    """A day and a window a courier can collect a return: what the carrier offers, what the customer chooses, what
+    the booking says."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    day: date
+    window: PickupWindow
+
+    @property
+    def key(self) -> str:
+        """How a form names it ("2026-11-29.morning")."""
+        return f"{self.day.isoformat()}.{self.window.value}"
+
+    @classmethod
+    def parse(cls, key: str) -> PickupSlot | None:
+        day, _, window = key.strip().partition(".")
+        try:
+            return cls(day=date.fromisoformat(day), window=PickupWindow(window))
+        except ValueError:
+            return None
+
+
+class PickupNotOffered(InvalidCustomerDetails):
+    """A courier pickup asked for without a slot, or on a day and window the carrier does not offer: `offered`
+    lists the ones it does."""
+
+    def __init__(self, message: str, offered: Sequence[PickupSlot]):
+        super().__init__(message, field="pickup")
+        self.offered = list(offered)
+
+
+def check_pickup(method: ReturnMethod, pickup: PickupSlot | None, offered: Sequence[PickupSlot]) -> None:
+    """A courier pickup names one of the slots the carrier offers; any other way back names none."""
+    if method != ReturnMethod.PICKUP:
+        if pickup is not None:
+            raise InvalidCustomerDetails("a pickup day goes with a courier pickup only", field="pickup")
+        return
+    said = ", ".join(f"{slot.day.isoformat()} {slot.window.value}" for slot in offered) or "none"
+    if pickup is None:
+        raise PickupNotOffered(f"a courier pickup needs a day and window: choose one of {said}", offered)
+    if pickup not in offered:
+        raise PickupNotOffered(f"no courier pickup on {pickup.day.isoformat()} {pickup.window.value}: choose one of "
+                               f"{said}", offered)
+
+
 class RefundMethod(enum.StrEnum):
     ORIGINAL_PAYMENT = "original_payment"
     STORE_CREDIT = "store_credit"
     EXCHANGE = "exchange"  # another size or variant of the same price, sent as a replacement: nothing refunded
     BANK_TRANSFER = "bank_transfer"  # cash-on-delivery orders only: to an IBAN the customer gives
+
+
+class ReturnKind(enum.StrEnum):
+    RETURN = "return"  # the items come back: label or store, inspection, then the money
+    CLAIM = "claim"  # "arrived damaged" or "item missing": nothing comes back; refunded or sent again (return_claims)
+
+
+class ClaimReason(enum.StrEnum):
+    ARRIVED_DAMAGED = "arrived_damaged"
+    ITEM_MISSING = "item_missing"
+
+
+class ClaimRemedy(enum.StrEnum):
+    """What the customer asks for in a claim (an agent may decide otherwise, saying so)."""
+
+    REFUND = "refund"
+    RESHIP = "reship"  # the same items sent again, as a replacement shipment of the order
 
 
 class Condition(enum.StrEnum):
@@ -83,8 +153,8 @@ class Condition(enum.StrEnum):
 
 class InspectionOutcome(enum.StrEnum):
     SELLABLE = "sellable"  # back on hand at the receiving location
-    DAMAGED = "damaged"  # quarantined (not restocked), with a note
-    TAMPERED = "tampered"  # quarantined (not restocked), with a note
+    DAMAGED = "damaged"  # quarantined at the receiving location (or written off there), with a note
+    TAMPERED = "tampered"  # quarantined at the receiving location (or written off there), with a note
     WRONG_ITEM = "wrong_item"  # not what was sold: that line is rejected, nothing refunded for it
     MISSING = "missing"  # not in the parcel: that line is rejected, nothing refunded for it
 
@@ -92,6 +162,13 @@ class InspectionOutcome(enum.StrEnum):
 RESTOCKED = frozenset({InspectionOutcome.SELLABLE})
 QUARANTINED = frozenset({InspectionOutcome.DAMAGED, InspectionOutcome.TAMPERED})
 REFUSED = frozenset({InspectionOutcome.WRONG_ITEM, InspectionOutcome.MISSING})
+
+
+class Disposition(enum.StrEnum):
+    """What becomes of a damaged or tampered line's units, the inspector's choice (the note says why)."""
+
+    QUARANTINE = "quarantine"  # counted as quarantined at the receiving location, until written off or released
+    WRITE_OFF = "write_off"  # gone at once: counted nowhere, the write-off recorded on the line and in the audit
 
 
 class NotReturnable(enum.StrEnum):
@@ -255,6 +332,7 @@ class ReturnStatus(enum.StrEnum):
     EXCHANGED = "exchanged"  # an exchange: the returned items inspected, the replacement theirs
     REJECTED = "rejected"  # nothing to refund: every line was the wrong item or missing
     LABEL_EXPIRED = "label_expired"  # the label was never used
+    RESHIPPING = "reshipping"  # a claim: its items are sent again (the replacement held, then on its way)
     CLOSED = "closed"
 
 
@@ -272,6 +350,8 @@ class ReturnEvent(enum.StrEnum):
     REJECT = "reject"
     EXPIRE_LABEL = "expire_label"
     CLOSE = "close"
+    REFUND_CLAIM = "refund_claim"  # a claim settled with money (by its policy or an agent)
+    RESHIP = "reship"  # a claim settled by sending the items again
 
 
 R, E = ReturnStatus, ReturnEvent
@@ -291,7 +371,16 @@ RETURN_TRANSITIONS: dict[ReturnEvent, tuple[frozenset[ReturnStatus], ReturnStatu
     E.REJECT: (frozenset({R.INSPECTED}), R.REJECTED),
     # An unused label, or a store drop-off not brought by its date, expires.
     E.EXPIRE_LABEL: (frozenset({R.LABEL_ISSUED, R.AWAITING_DROP_OFF}), R.LABEL_EXPIRED),
-    E.CLOSE: (frozenset({R.REFUNDED, R.EXCHANGED}), R.CLOSED),
+    E.CLOSE: (frozenset({R.REFUNDED, R.EXCHANGED, R.RESHIPPING}), R.CLOSED),
+    # A claim (nothing comes back): settled from the request itself, or declined (DECLINE, above).
+    E.REFUND_CLAIM: (frozenset({R.REQUESTED}), R.REFUNDED),
+    E.RESHIP: (frozenset({R.REQUESTED}), R.RESHIPPING),
+}
+# Which events each kind knows: a claim is never approved, labelled, received or inspected; a return is never
+# settled as a claim. `Return.can` and `Return.apply` consult this with the table.
+KIND_EVENTS: dict[ReturnKind, frozenset[ReturnEvent]] = {
+    ReturnKind.RETURN: frozenset(ReturnEvent) - {E.REFUND_CLAIM, E.RESHIP},
+    ReturnKind.CLAIM: frozenset({E.DECLINE, E.REFUND_CLAIM, E.RESHIP, E.CLOSE}),
 }
 RETURN_TERMINAL = frozenset(s for s in ReturnStatus if not any(s in allowed for allowed, _ in
                                                                   RETURN_TRANSITIONS.values()))
@@ -306,6 +395,11 @@ STEP_KIND: dict[ReturnEvent, TimelineKind] = {
     E.REFUND: TimelineKind.RETURN_REFUNDED, E.REJECT: TimelineKind.RETURN_REJECTED,
     E.EXCHANGE: TimelineKind.RETURN_EXCHANGED,
     E.EXPIRE_LABEL: TimelineKind.RETURN_LABEL_EXPIRED, E.CLOSE: TimelineKind.RETURN_CLOSED,
+}
+# A claim's steps tell the timeline in their own words (its messages are not a return's).
+CLAIM_STEP_KIND: dict[ReturnEvent, TimelineKind] = {
+    E.DECLINE: TimelineKind.CLAIM_DECLINED, E.REFUND_CLAIM: TimelineKind.CLAIM_REFUNDED,
+    E.RESHIP: TimelineKind.CLAIM_RESHIP, E.CLOSE: TimelineKind.CLAIM_CLOSED,
 }
 
 
@@ -347,6 +441,7 @@ class ReturnLine(BaseModel):
     policy: str  # the policy reference the order line was sold under
     outcome: InspectionOutcome | None = None
     note: str | None = Field(default=None, max_length=MAX_COMMENT)  # the warehouse's, on inspection
+    disposition: Disposition | None = None  # a damaged or tampered line's units: quarantined or written off
     refund: Money | None = None  # this line's part of the settlement (items and tax, before deductions)
     exchange: ExchangeItem | None = None  # an exchange: what is sent instead (the same quantity)
 
@@ -367,13 +462,17 @@ class Return(BaseModel):
     order_id: str
     status: ReturnStatus = ReturnStatus.REQUESTED
     lines: list[ReturnLine] = Field(min_length=1)
-    method: ReturnMethod
-    refund_method: RefundMethod
+    kind: ReturnKind = ReturnKind.RETURN
+    method: ReturnMethod | None = None  # how it comes back; None for a claim (nothing comes back)
+    refund_method: RefundMethod  # a claim: how money goes back if it is refunded
     location_id: str  # where it comes back to
     estimate: RefundBreakdown
     settlement: RefundBreakdown | None = None
     refunded: Money | None = None  # paid out (or given as store credit), once settled
     bank_account: str | None = None  # the IBAN of a cash-on-delivery refund by bank transfer (never logged)
+    # A courier pickup: the day (ISO date, local) and window asked for, then the ones the carrier booked.
+    pickup_on: str | None = None
+    pickup_window: PickupWindow | None = None
     approval_required: bool = False
     fingerprint: str  # what the request asked: the same request key with another request is refused
     requested_at: str
@@ -392,6 +491,11 @@ class Return(BaseModel):
     # returned items come back (the policy trusts the customer) or once they arrive.
     replacement_id: str | None = None
     ship_exchange_first: bool = False
+    # A claim: what went wrong, what the customer asked for, and the value under which its policies settle it
+    # without a person (the smallest of its lines' policies' `auto_settle_claims_up_to`).
+    claim_reason: ClaimReason | None = None
+    claim_remedy: ClaimRemedy | None = None
+    auto_settle_up_to: int = 0
     # Opaque handle the return's workflow waits on (a Step Functions task token); never shown. `resume_for` names the
     # wait it ends (approval, parcel, inspection), so news is only ever handed to the wait it belongs to.
     resume_token: str | None = None
@@ -399,12 +503,12 @@ class Return(BaseModel):
     version: int = 0
 
     def can(self, event: ReturnEvent) -> bool:
-        return self.status in RETURN_TRANSITIONS[event][0]
+        return event in KIND_EVENTS[self.kind] and self.status in RETURN_TRANSITIONS[event][0]
 
     def apply(self, event: ReturnEvent) -> ReturnStatus:
         """The one way a return's status changes."""
-        allowed_from, to = RETURN_TRANSITIONS[event]
-        if self.status not in allowed_from:
+        _, to = RETURN_TRANSITIONS[event]
+        if not self.can(event):
             raise ReturnRefused(f"return {self.return_id}", self.status.value, event.value)
         self.status = to
         return to
@@ -425,9 +529,21 @@ class Return(BaseModel):
         return self.refund_method == RefundMethod.EXCHANGE
 
     @property
+    def is_claim(self) -> bool:
+        return self.kind == ReturnKind.CLAIM
+
+    @property
+    def pickup(self) -> PickupSlot | None:
+        if self.pickup_on is None or self.pickup_window is None:
+            return None
+        return PickupSlot(day=date.fromisoformat(self.pickup_on), window=self.pickup_window)
+
+    @property
     def exchange_units(self) -> dict[str, int]:
-        """What an exchange sends: replacement sku -> units."""
+        """What an exchange sends (replacement sku -> units); a claim settled by a reship: its own lines again."""
         units: Counter[str] = Counter()
+        if self.is_claim:
+            return dict(Counter({line.sku: line.quantity for line in self.lines}))
         for line in self.lines:
             if line.exchange is not None:
                 units[line.exchange.sku] += line.quantity
@@ -540,7 +656,7 @@ def _fee(amount: int, bps: int) -> int:
     return (amount * bps + 5000) // 10000
 
 
-def price_return(order: Order, policies: ReturnPolicies, asked: Sequence[Asked], method: ReturnMethod, *,
+def price_return(order: Order, policies: ReturnPolicies, asked: Sequence[Asked], method: ReturnMethod | None, *,
                  excluding: str | None = None) -> tuple[RefundBreakdown, dict[str, Money]]:
     """What returning `asked` gives back, with each line's part (items and tax). `excluding`: the return being
     priced, when it is already on the order (its own units are not "before")."""
@@ -564,7 +680,7 @@ def price_return(order: Order, policies: ReturnPolicies, asked: Sequence[Asked],
     if _every_delivered_unit_back_for_our_fault(order, asked, excluding):
         shipping = order.totals.shipping.amount
         shipping_tax = max(0, order.totals.tax.amount - sum(line.tax.amount for line in order.lines))
-    return_shipping = max(customer_pays, default=0) if method != ReturnMethod.STORE else 0
+    return_shipping = max(customer_pays, default=0) if method not in (ReturnMethod.STORE, None) else 0
     gross = items + tax + shipping + shipping_tax - fee - return_shipping
     left = refundable_amount(order)
     total = min(max(0, gross), left)
@@ -619,12 +735,15 @@ class ReturnRequest:
     location_id: str  # where it comes back to: the store chosen, or the warehouse a label is addressed to
     bank_account: str | None = None
     exchanges: Mapping[str, str] = field(default_factory=dict)  # an exchange: returned sku -> the sku wanted
+    pickup: PickupSlot | None = None  # a courier pickup: the day and window chosen
 
 
 def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, *, return_id: str, today: date,
-                at: str, fingerprint: str, catalog: Mapping[str, CatalogItem] | None = None) -> Return:
+                at: str, fingerprint: str, catalog: Mapping[str, CatalogItem] | None = None,
+                pickup_days: Sequence[PickupSlot] = ()) -> Return:
     """A customer's return request, checked line by line; approved at once unless a line's policy needs a person.
-    An exchange needs `catalog`: the returned lines' and the wanted replacements' catalog items."""
+    An exchange needs `catalog`: the returned lines' and the wanted replacements' catalog items; a courier pickup,
+    `pickup_days`: the slots the carrier offers now."""
     def refused(why: str) -> ReturnRefused:
         return ReturnRefused(f"order {order.order_id}", order.status.value, "request_return", why)
 
@@ -645,6 +764,7 @@ def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, 
             raise refused(f"{sku}: {line.explain()}")
         if not 1 <= quantity <= line.quantity:
             raise InvalidCustomerDetails(f"{sku}: between 1 and {line.quantity} can be returned", field="lines")
+    check_pickup(request.method, request.pickup, pickup_days)
     chosen = [eligible[sku].policy for sku, *_ in request.lines]
     allowed = refund_methods(order, chosen)
     if request.refund_method not in allowed:
@@ -671,7 +791,9 @@ def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, 
                  method=request.method, refund_method=request.refund_method, location_id=request.location_id,
                  estimate=estimate, bank_account=account, approval_required=any(p.approval_required for p in chosen),
                  fingerprint=fingerprint, requested_at=at,
-                 ship_exchange_first=bool(exchanges) and all(p.exchange_ships_first for p in chosen))
+                 ship_exchange_first=bool(exchanges) and all(p.exchange_ships_first for p in chosen),
+                 pickup_on=request.pickup.day.isoformat() if request.pickup else None,
+                 pickup_window=request.pickup.window if request.pickup else None)
     order.add_return(ret)
     order.return_changed(ret, TimelineKind.RETURN_REQUESTED, at, _summary(ret), header=True)
     if not ret.approval_required:
@@ -709,10 +831,13 @@ def _nothing_back(currency: str) -> RefundBreakdown:
 
 
 def _summary(ret: Return) -> dict[str, str]:
-    summary = {"items": ",".join(f"{line.sku}:{line.quantity}" for line in ret.lines), "method": ret.method.value,
+    summary = {"items": ",".join(f"{line.sku}:{line.quantity}" for line in ret.lines),
+               "method": str(ret.method or ""),
                "estimate": str(ret.estimate.total.amount), "currency": ret.estimate.total.currency}
     if ret.is_exchange:
         summary["exchange"] = ",".join(f"{sku}:{n}" for sku, n in sorted(ret.exchange_units.items()))
+    if ret.pickup_on and ret.pickup_window:
+        summary["pickup_on"], summary["pickup_window"] = ret.pickup_on, ret.pickup_window.value
     return summary
 
 
@@ -721,7 +846,8 @@ def step(order: Order, return_id: str, event: ReturnEvent, at: str, detail: Mapp
     """Move one of the order's returns by `event` and tell the timeline (committed with the order)."""
     ret = order.return_of(return_id)
     ret.apply(event)
-    order.return_changed(ret, STEP_KIND[event], at, detail or {}, header=header)
+    kind = CLAIM_STEP_KIND[event] if ret.is_claim else STEP_KIND[event]
+    order.return_changed(ret, kind, at, detail or {}, header=header)
     return ret
 
 
@@ -735,28 +861,45 @@ def decide(order: Order, return_id: str, *, approve: bool, by: str, at: str, why
         raise ReturnRefused(f"return {return_id}", ret.status.value, event.value)
     ret.decided_at, ret.decided_by = at, by
     ret.decline_reason = None if approve else (why or "").strip()[:MAX_COMMENT]
-    detail = {"method": ret.method.value, "location_id": ret.location_id,
+    detail = {"method": str(ret.method or ""), "location_id": ret.location_id,
               "by": "policy" if by == "policy" else "agent"} if approve else {"reason": ret.decline_reason or ""}
     return step(order, return_id, event, at, detail)
 
 
 def issue_label(order: Order, return_id: str, *, carrier: str, tracking_number: str, expires_at: str,
-                at: str) -> Return:
+                at: str, pickup: PickupSlot | None = None) -> Return:
+    """The carrier booked the return: a label, and for a courier pickup the day and window it booked (the one asked
+    for, or the carrier's next one in that window when that day had passed by the time it was booked)."""
     ret = order.return_of(return_id)
     if ret.method == ReturnMethod.STORE:
         raise ReturnRefused(f"return {return_id}", ret.status.value, ReturnEvent.ISSUE_LABEL.value,
                             "it is brought to a store: no label")
+    detail = {"carrier": carrier, "tracking_number": tracking_number, "expires_at": expires_at,
+              "method": str(ret.method or "")}
     if ret.can(ReturnEvent.ISSUE_LABEL):
         ret.carrier, ret.tracking_number = carrier, tracking_number
         ret.label_issued_at, ret.label_expires_at = at, expires_at
-    return step(order, return_id, ReturnEvent.ISSUE_LABEL, at, {
-        "carrier": carrier, "tracking_number": tracking_number, "expires_at": expires_at, "method": ret.method.value})
+        if pickup is not None:
+            ret.pickup_on, ret.pickup_window = pickup.day.isoformat(), pickup.window
+    if pickup is not None:
+        detail.update(pickup_on=pickup.day.isoformat(), pickup_window=pickup.window.value)
+    return step(order, return_id, ReturnEvent.ISSUE_LABEL, at, detail)
+
+
+@dataclass(frozen=True)
+class Inspected:
+    """What an inspection does to the stock at the return's location, per sku."""
+
+    restock: Counter[str]  # sellable: back on hand and available
+    quarantine: Counter[str]  # damaged or tampered: counted as quarantined
+    written_off: Counter[str]  # damaged or tampered, written off by the inspector: counted nowhere
 
 
 def inspect(order: Order, return_id: str, outcomes: Mapping[str, tuple[InspectionOutcome, str | None]],
-            at: str) -> Counter[str]:
-    """The warehouse's verdict on each line. Returns the units to put back on hand at the return's location
-    (sellable ones); damaged or tampered ones are quarantined (not restocked) and need a note saying what was seen."""
+            at: str, write_off: Collection[str] = ()) -> Inspected:
+    """The warehouse's verdict on each line: sellable units go back on hand at the return's location; damaged or
+    tampered ones need a note saying what was seen and are quarantined there, or written off when their sku is in
+    `write_off` (only damaged or tampered lines may be)."""
     ret = order.return_of(return_id)
     if not ret.can(ReturnEvent.INSPECT):
         raise ReturnRefused(f"return {return_id}", ret.status.value, ReturnEvent.INSPECT.value)
@@ -766,19 +909,31 @@ def inspect(order: Order, return_id: str, outcomes: Mapping[str, tuple[Inspectio
         raise InvalidCustomerDetails("inspect every line of the return and nothing else"
                                      + (f"; not inspected: {', '.join(missing)}" if missing else "")
                                      + (f"; not in it: {', '.join(extra)}" if extra else ""), field="outcomes")
+    if unknown := sorted(set(write_off) - skus):
+        raise InvalidCustomerDetails(f"not in the return, so not written off: {', '.join(unknown)}", field="write_off")
     lines = []
     for line in ret.lines:
         outcome, note = outcomes[line.sku]
         note = (note or "").strip() or None
         if outcome not in RESTOCKED and note is None:
             raise InvalidCustomerDetails(f"{line.sku}: say what was found ({outcome.value})", field="note")
-        lines.append(line.model_copy(update={"outcome": outcome, "note": note[:MAX_COMMENT] if note else None}))
+        if line.sku in write_off and outcome not in QUARANTINED:
+            raise InvalidCustomerDetails(f"{line.sku}: only damaged or tampered units are written off, not "
+                                         f"{outcome.value} ones", field="write_off")
+        disposition = (Disposition.WRITE_OFF if line.sku in write_off else Disposition.QUARANTINE) if (
+            outcome in QUARANTINED) else None
+        lines.append(line.model_copy(update={"outcome": outcome, "note": note[:MAX_COMMENT] if note else None,
+                                             "disposition": disposition}))
     ret.lines, ret.inspected_at = lines, at
-    restock = Counter({line.sku: line.quantity for line in lines if line.outcome in RESTOCKED})
+    done = Inspected(
+        restock=Counter({line.sku: line.quantity for line in lines if line.outcome in RESTOCKED}),
+        quarantine=Counter({line.sku: line.quantity for line in lines if line.disposition == Disposition.QUARANTINE}),
+        written_off=Counter({line.sku: line.quantity for line in lines if line.disposition == Disposition.WRITE_OFF}))
     step(order, return_id, ReturnEvent.INSPECT, at, {
         "outcomes": ",".join(f"{line.sku}:{line.outcome}" for line in lines if line.outcome),
-        "restocked": str(sum(restock.values())), "location_id": ret.location_id})
-    return restock
+        "restocked": str(sum(done.restock.values())), "quarantined": str(sum(done.quarantine.values())),
+        "written_off": str(sum(done.written_off.values())), "location_id": ret.location_id})
+    return done
 
 
 def settle(order: Order, policies: ReturnPolicies, return_id: str, at: str) -> Money:

@@ -60,6 +60,16 @@ class TimelineKind(enum.StrEnum):
     RETURN_EXCHANGE_SHIPPED = "return_exchange_shipped"
     RETURN_EXCHANGE_RELEASED = "return_exchange_released"
     RETURN_EXCHANGED = "return_exchanged"
+    # A claim without a return ("arrived damaged", "item missing": dawra.domain.return_claims), one event per step,
+    # detail "return_id" as a return's: asked for (and whether it settles by itself), declined with the reason,
+    # refunded, a reship decided, its replacement held and shipped (the tracking number), closed.
+    CLAIM_OPENED = "claim_opened"
+    CLAIM_DECLINED = "claim_declined"
+    CLAIM_REFUNDED = "claim_refunded"
+    CLAIM_RESHIP = "claim_reship"
+    CLAIM_REPLACEMENT_HELD = "claim_replacement_held"
+    CLAIM_REPLACEMENT_SHIPPED = "claim_replacement_shipped"
+    CLAIM_CLOSED = "claim_closed"
 
 
 class TimelineEvent(BaseModel):

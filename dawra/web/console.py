@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,6 +53,7 @@ from dawra.web.security import (
 )
 
 if TYPE_CHECKING:
+    from dawra.app.return_claims import DecideClaim
     from dawra.app.returns import DecideReturn
     from dawra.bootstrap import BackOffice
 
@@ -60,6 +61,8 @@ ROOT = "/admin"
 ORDER_ID = r"ord_[a-f0-9]{32}"
 RETURN_ID = r"ret_[0-9a-f]{20}"
 RETURN_ACTIONS = ("approve", "decline", "receive", "inspect")
+CLAIM_ACTIONS = ("refund-claim", "reship-claim", "decline-claim")  # an agent settles a claim without a return
+QUARANTINE_DONE = {"write-off": "write_off_quarantined", "release": "release_quarantined"}  # the page's notice
 PAGE_SIZE = 20
 
 
@@ -125,10 +128,14 @@ class ConsoleReturns(Protocol):
     @property
     def decide(self) -> DecideReturn: ...
 
+    @property
+    def decide_claim(self) -> DecideClaim: ...
+
     def receive(self, order_id: str, return_id: str) -> Return: ...
 
     def inspect(self, actor: Actor, order_id: str, return_id: str, key: str,
-                outcomes: Mapping[str, tuple[InspectionOutcome, str | None]]) -> Outcome: ...
+                outcomes: Mapping[str, tuple[InspectionOutcome, str | None]],
+                write_off: Collection[str] = ()) -> Outcome: ...
 
 
 class Console:
@@ -336,18 +343,25 @@ class Console:
                          returns=_return_actions(view.actor, file.order, self.returns is not None),
                          outcomes=[o.value for o in InspectionOutcome], **extra)
 
-    @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/returns/(?P<return_id>{RETURN_ID})/(?P<action>[a-z]+)")
+    @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/returns/(?P<return_id>{RETURN_ID})/(?P<action>[a-z-]+)")
     def return_act(self, view: View, match: re.Match[str]) -> WebResponse:
-        """An agent approves or declines a request; the warehouse marks a store drop-off received or inspects."""
+        """An agent approves or declines a request, or settles a claim (refund, reship, decline); the warehouse
+        marks a store drop-off received or inspects."""
         actor, request, returns = view.actor, view.request, self.returns
         order_id, return_id, action = match["order_id"], match["return_id"], match["action"]
         key = request.field(KEY_FIELD)
         try:
-            if returns is None or action not in RETURN_ACTIONS:
+            if returns is None or action not in RETURN_ACTIONS + CLAIM_ACTIONS:
                 return self._error(view, 404, view.t("error.not_found"))
             if not 8 <= len(key) <= 128:
                 raise forms.FormInvalid([(KEY_FIELD, "missing")])
-            if action == "approve":
+            if action == "refund-claim":
+                returns.decide_claim.refund(actor, order_id, return_id, key)
+            elif action == "reship-claim":
+                returns.decide_claim.reship(actor, order_id, return_id, key)
+            elif action == "decline-claim":
+                returns.decide_claim.decline(actor, order_id, return_id, key, forms.reason(request))
+            elif action == "approve":
                 returns.decide.approve(actor, order_id, return_id, key)
             elif action == "decline":
                 returns.decide.decline(actor, order_id, return_id, key, forms.reason(request))
@@ -355,7 +369,9 @@ class Console:
                 authorize(actor, Permission.ADJUST_STOCK)  # the warehouse (or a manager) takes the parcel in
                 returns.receive(order_id, return_id)
             else:
-                returns.inspect(actor, order_id, return_id, key, _inspection(request))
+                returns.inspect(actor, order_id, return_id, key, _inspection(request),
+                                write_off=[name.removeprefix("write_off.") for name in request.form
+                                           if name.startswith("write_off.") and request.field(name)])
         except forms.FormInvalid as invalid:
             return self._order_page(view, order_id, 422, error=view.t("error.invalid"), problems=invalid.problems)
         except DomainError as error:
@@ -368,7 +384,8 @@ class Console:
                 return self._domain_error(view, error)
             return self._order_page(view, order_id, kind.status, error=_problem_text(view, kind.code, error))
         self.log.info("console action", extra={"action": f"{action}_return"})
-        return redirect(view.url(f"{ROOT}/orders/{order_id}", done=f"{action}_return") + f"#return-{return_id}")
+        done = action.replace("-", "_") if action in CLAIM_ACTIONS else f"{action}_return"
+        return redirect(view.url(f"{ROOT}/orders/{order_id}", done=done) + f"#return-{return_id}")
 
     @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/(?P<action>[a-z-]+)")
     def act(self, view: View, match: re.Match[str]) -> WebResponse:
@@ -456,7 +473,7 @@ class Console:
                          locations=known, skus=sorted({level.sku for level in levels.levels}),
                          filters={"sku": sku or "", "location": location or ""}, **extra)
 
-    @route("POST", "/stock/(?P<action>adjust|transfer|receive)")
+    @route("POST", "/stock/(?P<action>adjust|transfer|receive|write-off|release)")
     def stock_act(self, view: View, match: re.Match[str]) -> WebResponse:
         actor, request, action = view.actor, view.request, match["action"]
         key, stock = request.field(KEY_FIELD), self.office.stock
@@ -469,6 +486,11 @@ class Console:
             elif action == "transfer":
                 stock.transfer(actor, key, sku, request.field("from_location").strip(),
                                request.field("to_location").strip(), forms.count(request, "quantity"), reason)
+            elif action in QUARANTINE_DONE:  # quarantined units: gone, or sellable after all
+                if (quantity := forms.count(request, "quantity")) < 1:
+                    raise forms.FormInvalid([("quantity", "at least one unit")])
+                act = stock.write_off if action == "write-off" else stock.release
+                act(actor, key, sku, request.field("location").strip(), quantity, reason)
             else:
                 stock.receive(actor, key, request.field("transfer_id").strip(), reason or None)
         except forms.FormInvalid as invalid:
@@ -480,7 +502,7 @@ class Console:
             self.log.info("console action refused", extra={"action": f"stock_{action}", "status": kind.status})
             return self._stock_page(view, kind.status, error=_problem_text(view, kind.code, error))
         self.log.info("console action", extra={"action": f"stock_{action}"})
-        return redirect(view.url(f"{ROOT}/stock", done=action))
+        return redirect(view.url(f"{ROOT}/stock", done=QUARANTINE_DONE.get(action, action)))
 
     @route("GET", "/operations")
     def operations(self, view: View, _: re.Match[str]) -> WebResponse:
@@ -580,6 +602,7 @@ class ReturnActions:
     decide: bool  # an agent's approval or decline (a request the policy sends to a person)
     receive: bool  # a store drop-off taken in
     inspect: bool  # the warehouse's verdict per line
+    settle_claim: bool = False  # a claim its policy left to a person: refund, reship or decline
 
 
 def _return_actions(actor: Actor, order: Order, enabled: bool) -> list[ReturnActions]:
@@ -588,7 +611,9 @@ def _return_actions(actor: Actor, order: Order, enabled: bool) -> list[ReturnAct
     warehouse = enabled and actor.may(Permission.ADJUST_STOCK)
     return [ReturnActions(
         ret=ret,
-        decide=enabled and actor.may(Permission.REFUND) and ret.status == ReturnStatus.REQUESTED,
+        decide=enabled and actor.may(Permission.REFUND) and ret.status == ReturnStatus.REQUESTED and not ret.is_claim,
+        settle_claim=enabled and actor.may(Permission.REFUND) and ret.status == ReturnStatus.REQUESTED
+        and ret.is_claim,
         receive=warehouse and ret.method == ReturnMethod.STORE and ret.status == ReturnStatus.AWAITING_DROP_OFF,
         inspect=warehouse and ret.status == ReturnStatus.RECEIVED) for ret in newest]
 

@@ -45,10 +45,11 @@ from dawra.domain.errors import DomainError, IdempotencyKeyReused, OrderNotFound
 from dawra.domain.feedback import Feedback
 from dawra.domain.order import Order, OrderEvent
 from dawra.domain.return_lines import stores
-from dawra.domain.returns import Return, ReturnReason
+from dawra.domain.returns import ClaimReason, ClaimRemedy, Return, ReturnReason
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 from dawra.ports import ReturnBooking
 from dawra.rendering import order_reference
+from dawra.web.customer_claims import CLAIM_FORM, CustomerClaims, read_claim_form
 from dawra.web.customer_returns import CustomerReturns, Locations, masked_iban, read_return_form
 from dawra.web.formatting import Formatter, language_or_default
 from dawra.web.forms import ADDRESS_FIELDS, FormInvalid
@@ -154,6 +155,8 @@ class CustomerSite:
                 return self.order_page(request, match["token"])
             if match and match["form"] == RETURN_FORM and request.method in ("GET", "POST"):
                 return self.return_form(request, match["token"])
+            if match and match["form"] == CLAIM_FORM and request.method in ("GET", "POST"):
+                return self.claim_form(request, match["token"])
             if match and request.method == "POST" and match["form"] in FORMS:
                 return self.act(request, match["token"], match["form"])
             return self._not_found(reader)
@@ -209,7 +212,22 @@ class CustomerSite:
 
     def _offers(self, order: Order) -> frozenset[str]:
         offered = self.actions.offers(order) if self.actions is not None else frozenset()
-        return offered | {RETURN_FORM} if self._can_return(order) else offered
+        offered = offered | {RETURN_FORM} if self._can_return(order) else offered
+        return offered | {CLAIM_FORM} if self._can_claim(order) else offered
+
+    @property
+    def _claims(self) -> CustomerClaims | None:
+        return self.returns if isinstance(self.returns, CustomerClaims) else None
+
+    def _can_claim(self, order: Order) -> bool:
+        """A delivered unit is within its claim window and in no return or claim yet (asked only once a parcel
+        has arrived)."""
+        claims = self._claims
+        if claims is None or not order.can(OrderEvent.REQUEST_RETURN):
+            return False
+        if not any(s.delivered_at for s in order.shipments):
+            return False
+        return claims.claimable_lines(order.order_id).open
 
     def _can_return(self, order: Order) -> bool:
         """Something of the order can be returned now (read only once the order's status allows a return and a
@@ -413,6 +431,58 @@ class CustomerSite:
                          action=reader.url(f"{PAGE}/{token}/{RETURN_FORM}"), back=reader.url(f"{PAGE}/{token}"),
                          masked_iban=masked_iban, exchange_titles=exchange_titles, **extra)
 
+    # --- claims without a return -------------------------------------------------------------------------------
+    def claim_form(self, request: WebRequest, token: str) -> WebResponse:
+        """GET: "Report a problem with your parcel". POST: checked as the order's other forms are (cross-site, the
+        link, the CSRF token with purpose `claim`), then the claim asked for once per form key; the order page's
+        section for it follows."""
+        reader = Reader(request, request.field("lang") or request.arg("lang") or "en")
+        if request.method == "POST" and cross_site(request):
+            self.log.info("customer form refused", extra={"reason": "cross-site", "form": CLAIM_FORM})
+            return self._refused(reader, 403, "error.csrf")
+        order = self.open_link.order(token)
+        reader = Reader(request, request.field("lang") or request.arg("lang") or order.contact.language)
+        claims = self._claims
+        if claims is None or not self._can_claim(order):
+            return self._claim_page(reader, token, order, None, 409 if request.method == "POST" else 200)
+        choices = claims.claimable_lines(order.order_id)
+        if request.method == "GET":
+            return self._claim_page(reader, token, order, choices)
+        if not order_link.form_token_matches(self.key, token, CLAIM_FORM, request.field(CSRF_FIELD)):
+            self.log.info("customer form refused", extra={"reason": "csrf", "form": CLAIM_FORM})
+            return self._refused(reader, 403, "error.csrf")
+        try:
+            asked = read_claim_form(request, choices, reader.t)
+            key = request.field(KEY_FIELD)
+            if not 8 <= len(key) <= 128:
+                raise FormInvalid([(KEY_FIELD, reader.t("error.csrf"))])
+            ret = claims.start_claim(order.order_id, key, asked)
+        except FormInvalid as invalid:
+            return self._claim_page(reader, token, order, choices, 422, form=request.form,
+                                    error=reader.t("error.invalid"),
+                                    problems=[(_field_label(reader, f), m) for f, m in invalid.problems])
+        except DomainError as error:
+            if isinstance(error, OrderNotFound):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("customer claim refused", extra={"error": type(error).__name__, "status": kind.status})
+            return self._claim_page(reader, token, order, choices, kind.status, form=request.form,
+                                    error=_problem_text(reader, kind.code))
+        self.log.info("customer action", extra={"form": CLAIM_FORM, "outcome": "claim_opened"})
+        page = reader.url(f"{PAGE}/{token}", done="claim_opened", lang=request.field("lang") or None)
+        return redirect(f"{page}#return-{ret.return_id}")
+
+    def _claim_page(self, reader: Reader, token: str, order: Order, choices: Any, status: int = 200,
+                    **extra: Any) -> WebResponse:
+        titles = {line.sku: line.title_in(reader.f.language) for line in order.lines}
+        title = reader.t("claim.title", ref=f"\u2066{order_reference(order.order_id)}\u2069")
+        extra.setdefault("form", {})
+        return self.page(reader, "claim.html", status=status, title=title, order=order, titles=titles,
+                         choices=choices, csrf=order_link.form_token(self.key, token, CLAIM_FORM),
+                         reasons=[r.value for r in ClaimReason], remedies=[r.value for r in ClaimRemedy],
+                         action=reader.url(f"{PAGE}/{token}/{CLAIM_FORM}"), back=reader.url(f"{PAGE}/{token}"),
+                         **extra)
+
     def return_label(self, request: WebRequest, token: str, return_id: str) -> WebResponse:
         """The label of one of this link's order's returns, as PDF; 404 for any other return, or one without a
         label that can still be used."""
@@ -430,7 +500,8 @@ class CustomerSite:
         place = next((p for p in self.locations() if p.location_id == ret.location_id), None)
         destination = destination_of(place) if place else LabelParty(name=ret.location_id)
         booking = ReturnBooking(carrier=ret.carrier or "", service=service_name(ret.carrier or ""),
-                                tracking_number=ret.tracking_number or "", expires_at=ret.label_expires_at or "")
+                                tracking_number=ret.tracking_number or "", expires_at=ret.label_expires_at or "",
+                                pickup_on=ret.pickup_on, pickup_window=ret.pickup_window)
         return ReturnLabel(return_id=ret.return_id, order_id=order.order_id, booking=booking,
                            sender=party_of(order.shipping_address), destination=destination,
                            destination_code=ret.location_id, language=language_or_default(language),
@@ -489,8 +560,8 @@ def _by_return(events: list[TimelineEvent]) -> dict[str, list[TimelineEvent]]:
 
 def _carried(name: str) -> bool:
     """A field of the return form the review hands on to the confirmation (the rest is set by the page itself)."""
-    return name in ("method", "refund_method", "store", "iban") or name.startswith(("qty.", "reason.", "comment.",
-                                                                                   "exchange."))
+    return name in ("method", "refund_method", "store", "iban", "pickup") or name.startswith(
+        ("qty.", "reason.", "comment.", "exchange."))
 
 
 def service_name(carrier: str) -> str:

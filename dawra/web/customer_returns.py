@@ -3,8 +3,9 @@
 The flow (dawra/web/customer.py routes it): the order page offers "Return items" once something can go back
 (`ReturnChoices`); the form lists every line with how many units may be returned, or why none; the customer picks
 quantities, a reason and an optional comment per line, how the parcel comes back (a label to print, a courier
-pickup, or a store of their choice) and how they are paid back (the ways the lines' policies allow; a bank transfer,
-with an IBAN, for cash-on-delivery orders); a review step shows the refund estimate in parts and carries the choice
+pickup on one of the days and in one of the windows the carrier offers, or a store of their choice) and how they are
+paid back (the ways the lines' policies allow; a bank transfer, with an IBAN, for cash-on-delivery orders); a review
+step shows the refund estimate in parts and carries the choice
 in hidden fields to the confirm button, with the request key that makes a double submit one return.
 
 Nothing here trusts the form: a quantity beyond what may be returned, a reason, method or store not offered, an
@@ -23,6 +24,7 @@ from dawra.domain.order import Order
 from dawra.domain.return_lines import home_location, stores
 from dawra.domain.returns import (
     MAX_COMMENT,
+    PickupSlot,
     RefundBreakdown,
     RefundMethod,
     Return,
@@ -92,6 +94,11 @@ def read_return_form(request: WebRequest, order: Order, choices: ReturnChoices, 
     if refund not in set(choices.refund_methods):
         problems.append(("refund_method", say("return.problem.refund_method")))
     location = home_location(order, [sku for sku, *_ in lines])
+    pickup = None
+    if method == ReturnMethod.PICKUP:  # one of the days and windows the carrier offers, as the page listed them
+        pickup = PickupSlot.parse(request.field("pickup"))
+        if pickup not in choices.pickup_days:
+            problems.append(("pickup", say("return.problem.pickup")))
     if method == ReturnMethod.STORE:
         location = request.field("store")
         if location not in {place.location_id for place in stores(places)}:
@@ -113,7 +120,8 @@ def read_return_form(request: WebRequest, order: Order, choices: ReturnChoices, 
     if problems:
         raise FormInvalid(problems)
     return ReturnForm(ReturnRequest(lines=lines, method=ReturnMethod(method), refund_method=RefundMethod(refund),
-                                    location_id=location, bank_account=account, exchanges=exchanges))
+                                    location_id=location, bank_account=account, exchanges=exchanges,
+                                    pickup=pickup))
 
 
 def masked_iban(iban: str | None) -> str:

@@ -101,6 +101,17 @@ class Formatter:
         text = format_datetime(moment, "medium", tzinfo=UTC, locale=self.locale)
         return self._digits(text) + " UTC"
 
+    def weekday(self, value: str | date | None) -> str:
+        """A day soon, with its weekday and no year ("Sunday 29 November", "الأحد، 29 نوفمبر"): a pickup day."""
+        if not value:
+            return "—"
+        try:
+            moment = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+        except ValueError:
+            return str(value)
+        pattern = "EEEE، d MMMM" if self.language == "ar" else "EEEE d MMMM"
+        return self._digits(format_date(moment, pattern, locale=self.locale))
+
     def day(self, value: str | date | None) -> str:
         if not value:
             return "—"

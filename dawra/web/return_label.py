@@ -137,6 +137,7 @@ def return_label_html(label: ReturnLabel) -> str:
     say = words(language)
     last_day = last_valid_day(label.booking.expires_at)
     locale = "ar_SA" if language == "ar" else "en"
+    pickup = label.booking.pickup
 
     def t(key: str, **values: object) -> str:
         text = say.get(key) or words("en")[key]
@@ -161,6 +162,12 @@ def return_label_html(label: ReturnLabel) -> str:
         "carrier": label.booking.service.replace(" ", "\u00a0"),  # a carrier's name is not broken across lines
         "use_by": format_date(last_day.date(), format="long", locale=locale),
         "use_by_iso": last_day.date().isoformat(),
+        # A courier pickup: the day with its weekday in the customer's language, and for the courier the ISO day
+        # and window in Latin script.
+        "pickup_day": format_date(pickup.day, "EEEE\u060c d MMMM" if language == "ar" else "EEEE d MMMM",
+                                  locale=locale) if pickup else None,
+        "pickup_window": t(f"label.window.{pickup.window.value}") if pickup else None,
+        "pickup_iso": f"{pickup.day.isoformat()} {pickup.window.value}" if pickup else None,
     })
 
 

@@ -1,5 +1,6 @@
-"""Admin API: stock per SKU x location, adjustments with a reason, transfers between locations, their receipt, and
-the operations figures. Every change is audited in the same commit as the counters."""
+"""Admin API: stock per SKU x location, adjustments with a reason, transfers between locations, their receipt,
+quarantined units written off or released to sellable, and the operations figures. Every change is audited in the
+same commit as the counters."""
 
 from datetime import UTC, datetime
 from typing import Annotated
@@ -18,7 +19,7 @@ Key = Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=12
 Name = Annotated[str | None, Query(max_length=64)]
 
 
-@router.get("/admin/api/stock", summary="Stock per SKU x location: on hand, reserved, available, in transit")
+@router.get("/admin/api/stock", summary="Stock per SKU x location: on hand, reserved, available, in transit, quarantined")
 def levels(sku: Name = None, location_id: Name = None) -> StockView:
     return office.stock.levels(caller(router), sku=sku, location_id=location_id)
 
@@ -26,6 +27,16 @@ def levels(sku: Name = None, location_id: Name = None) -> StockView:
 @router.post("/admin/api/stock/adjustments", summary="Adjust a stock level, with a reason")
 def adjust(body: Annotated[admin.StockAdjustment, Body()], key: Key) -> StockOutcome:
     return office.stock.adjust(caller(router), key, body.sku, body.location_id, body.delta, body.reason)
+
+
+@router.post("/admin/api/stock/quarantine/write-offs", summary="Write off quarantined units, with a reason")
+def write_off(body: Annotated[admin.QuarantineAction, Body()], key: Key) -> StockOutcome:
+    return office.stock.write_off(caller(router), key, body.sku, body.location_id, body.quantity, body.reason)
+
+
+@router.post("/admin/api/stock/quarantine/releases", summary="Release quarantined units to sellable, with a reason")
+def release(body: Annotated[admin.QuarantineAction, Body()], key: Key) -> StockOutcome:
+    return office.stock.release(caller(router), key, body.sku, body.location_id, body.quantity, body.reason)
 
 
 @router.post("/admin/api/stock/transfers", summary="Send units to another location (in transit until received)")

@@ -70,3 +70,68 @@ def test_a_request_that_does_not_hold_together_is_a_422_and_an_unknown_return_a_
     assert not_yet.status == 409 and [line["why"] for line in not_yet.body["lines"]] == ["not_delivered"]
     missing = http("GET", f"{local_stack.gateway.url}/orders/{order_id}/returns/ret_{'0' * 20}")
     assert missing.status == 404 and missing.body["code"] == "return_not_found"
+
+
+def test_a_storefront_asks_for_an_exchange_collected_by_a_courier_on_a_day_the_carrier_offers(local_stack, unique):
+    """The mat's large size instead of money, the parcel collected by a courier: a day the carrier does not offer is
+    a 422 listing those it does; a size the catalog does not list is a 409; then the exchange, on an offered day,
+    is held at once (the policy approves), booked with the courier for that day, and the label-ready message says
+    when the courier comes."""
+    from parcels import messages_to, stock
+
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.domain.money import Money
+    from dawra.domain.pricing import CatalogItem
+    from dawra.local.seed import CATALOG
+
+    inventory = DynamoInventory(local_stack.cloud.resolve_ref("table", "inventory", "name"))
+    [mat] = [item for item in CATALOG if item.sku == "PRAYER-MAT"]
+    inventory.put_catalog_item(mat.model_copy(update={"exchangeable_for": ("PRAYER-MAT-L",)}))
+    inventory.put_catalog_item(CatalogItem(sku="PRAYER-MAT-L", title="Prayer mat, large", unit_price=mat.unit_price,
+                                           weight_g=1100, category="textiles"))
+    inventory.put_catalog_item(CatalogItem(sku="PRAYER-MAT-XL", title="Prayer mat, extra large",
+                                           unit_price=Money(amount=15000, currency="SAR"), weight_g=1400,
+                                           category="textiles"))
+    inventory.set_stock("PRAYER-MAT", "riyadh-dc", 20)
+    inventory.set_stock("PRAYER-MAT-L", "riyadh-dc", 2)
+    email = f"{unique('exchange')}@example.com"
+    order_id = delivered_order(local_stack, email, {"PRAYER-MAT": 1})
+    line = {"sku": "PRAYER-MAT", "quantity": 1, "reason": "wrong_size", "exchange_for": "PRAYER-MAT-L"}
+    asked = {"lines": [line], "method": "pickup", "refund_method": "exchange",
+             "pickup": {"day": "2020-01-06", "window": "morning"}}
+
+    no_day = post_return(local_stack, order_id, asked, unique("return-key"))
+    assert no_day.status == 422 and [e["path"] for e in no_day.body["errors"]] == ["pickup"]
+    offered = no_day.body["pickup_days"]
+    assert offered and {slot["window"] for slot in offered} == {"morning", "afternoon"}
+    assert "no courier pickup on 2020-01-06 morning: choose one of " + offered[0]["day"] in no_day.body["detail"]
+    not_a_size = post_return(local_stack, order_id, {**asked, "pickup": offered[-1],
+                                                     "lines": [{**line, "exchange_for": "PRAYER-MAT-XL"}]},
+                             unique("return-key"))
+    assert not_a_size.status == 409 and "choose one of its other sizes or variants (PRAYER-MAT-L)" in \
+        not_a_size.body["detail"]
+    half = post_return(local_stack, order_id, {**asked, "pickup": offered[-1], "lines": [
+        {key: value for key, value in line.items() if key != "exchange_for"}]}, unique("return-key"))
+    assert half.status == 422 and "exchange_for goes on every line with refund_method exchange" in json.dumps(
+        half.body)
+    assert stock(local_stack, "PRAYER-MAT-L", "riyadh-dc")[1] == 0  # nothing held by the refusals
+
+    key = unique("return-key")
+    made = post_return(local_stack, order_id, {**asked, "pickup": offered[-1]}, key)
+    assert made.status == 201, made.body
+    ret = made.body
+    assert [(one["sku"], one["exchange_for"]) for one in ret["lines"]] == [("PRAYER-MAT", "PRAYER-MAT-L")]
+    assert (ret["refund_method"], ret["estimate"]["total"]["amount"], ret["status"]) == ("exchange", 0, "approved")
+    assert (ret["pickup_on"], ret["pickup_window"]) == (offered[-1]["day"], offered[-1]["window"])
+    assert ret["replacement_id"] and stock(local_stack, "PRAYER-MAT-L", "riyadh-dc")[1] == 1  # held
+    replay = post_return(local_stack, order_id, {**asked, "pickup": offered[-1]}, key)
+    assert replay.status == 201 and replay.body["return_id"] == ret["return_id"]
+    assert stock(local_stack, "PRAYER-MAT-L", "riyadh-dc")[1] == 1 and len(executions_of(
+        local_stack, ret["return_id"])) == 1
+
+    labelled = return_when(local_stack, order_id, ret["return_id"], parked("label_issued"), "no label")
+    assert (labelled.pickup_on, labelled.pickup_window) == (offered[-1]["day"], offered[-1]["window"])
+    read = http("GET", f"{local_stack.gateway.url}/orders/{order_id}/returns/{ret['return_id']}").body
+    assert read["tracking_number"] == labelled.tracking_number and read["pickup_on"] == offered[-1]["day"]
+    label_ready = [m for m in messages_to(local_stack, email, 5) if m.subject.startswith("Your return label")]
+    assert len(label_ready) == 1 and "A courier will collect it on" in label_ready[0].body

@@ -191,6 +191,10 @@ def test_a_damaged_item_is_refunded_but_quarantined_not_restocked(stack, returns
     email = f"{unique('damaged')}@example.com"
     order_id = delivered_order(stack, email, {"PRAYER-MAT": 1})
     before = stock(stack, "PRAYER-MAT", "riyadh-dc")
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+
+    inventory = DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name"))
+    held = inventory.stock("PRAYER-MAT", "riyadh-dc").quarantined
     ret = returns.start(order_id, "ret-key-damaged", asking({"PRAYER-MAT": (1, ReturnReason.DAMAGED)}))
     sent_back(stack, order_id, ret.return_id)
 
@@ -199,6 +203,7 @@ def test_a_damaged_item_is_refunded_but_quarantined_not_restocked(stack, returns
     closed = return_when(stack, order_id, ret.return_id, status_is("closed"), "not closed")
 
     assert stock(stack, "PRAYER-MAT", "riyadh-dc") == before  # quarantined: not back on the shelf
+    assert inventory.stock("PRAYER-MAT", "riyadh-dc").quarantined == held + 1  # set aside there, in the same commit
     [line] = closed.lines
     assert line.outcome == InspectionOutcome.DAMAGED and line.note == "torn at one corner"
     order = order_of(stack, order_id)

@@ -71,6 +71,33 @@ def test_released_before_the_workflow_parked_the_task_answers_itself(office):
     assert office.workflow.resumed == {"late-token": {"released": True}}
 
 
+@pytest.mark.parametrize("act", ["cancel", "release"])
+def test_a_cancellation_or_release_committed_while_the_workflow_parks_is_never_lost(office, act):
+    """The operator's change lands between the parking task's read and its write: one of the two must see the other
+    (here the park's commit is refused, it reads again and answers the workflow itself)."""
+    order_id, shipments = allocated(office)
+    office.actions.hold(AGENT, order_id, "hold-0001", "wait")
+    [planned] = [s for s in shipments if office.ship(order_id, s.shipment_id).outcome == "on_hold"][:1]
+    commit, fired = office.uow.commit, []
+
+    def operator_first(*args, **kwargs):
+        if not fired:
+            fired.append(act)
+            if act == "cancel":
+                office.actions.cancel(AGENT, order_id, "cancel-race", "customer changed their mind")
+            else:
+                office.actions.release(AGENT, order_id, "release-race", "customer confirmed")
+        return commit(*args, **kwargs)
+
+    office.uow.commit = operator_first
+    assert office.await_release(order_id, planned.shipment_id, "token-race") == {"waiting": False}
+    assert fired == [act]
+    if act == "cancel":
+        assert office.workflow.failed["token-race"][0] == "CancelledByOperator"
+    else:
+        assert office.workflow.resumed["token-race"] == {"released": True}
+
+
 def test_cancelling_a_held_order_fails_its_parked_tasks_and_the_compensation_cancels_it(office):
     order_id, _, tokens = held_and_parked(office)
     outcome = office.actions.cancel(AGENT, order_id, "cancel-0001", "customer changed their mind")

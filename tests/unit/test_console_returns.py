@@ -131,3 +131,31 @@ def test_the_warehouse_takes_a_drop_off_in_and_inspects_each_line(desk, shop):
     [entry] = [e for e in uses.audit.for_subject(f"order:{order_id}") if e.action == "inspect_return"]
     assert entry.actor_id == "u-wh"
     assert re.search(r'data-testid="return-lines".*?Sellable', page(console, "agent", order_id).body, re.S)
+
+
+def test_the_order_page_shows_an_exchanges_replacement_row_and_a_pickups_day(desk, shop):
+    from datetime import date
+
+    from dawra.domain.money import Money
+    from dawra.domain.pricing import CatalogItem
+    from dawra.domain.returns import PickupSlot, PickupWindow, ReturnRequest
+
+    console, uses = desk
+    mat = shop.world.catalog["PRAYER-MAT"]
+    shop.world.catalog["PRAYER-MAT"] = mat.model_copy(update={"exchangeable_for": ("PRAYER-MAT-L",)})
+    shop.world.catalog["PRAYER-MAT-L"] = CatalogItem(sku="PRAYER-MAT-L", title="Prayer mat, large",
+                                                     unit_price=Money(amount=12000, currency="SAR"), weight_g=1100)
+    shop.world.set_stock("PRAYER-MAT-L", "riyadh-dc", 2)
+    order_id = delivered(shop, {"PRAYER-MAT": 1})
+    asked = asking({"PRAYER-MAT": (1, ReturnReason.WRONG_SIZE)}, method=ReturnMethod.PICKUP,
+                   refund=RefundMethod.EXCHANGE)
+    ret = uses.request(order_id, "key-console-exchange", ReturnRequest(
+        lines=asked.lines, method=asked.method, refund_method=asked.refund_method, location_id=asked.location_id,
+        exchanges={"PRAYER-MAT": "PRAYER-MAT-L"},
+        pickup=PickupSlot(day=date(2026, 11, 25), window=PickupWindow.MORNING)))
+    body = page(console, "warehouse", order_id).body
+    section = re.search(rf'id="return-{ret.return_id}".*?</section>', body, re.S)[0]
+    row = re.search(r'data-testid="return-replacement">(.*?)</dd>', section, re.S)[1]
+    assert ret.replacement_id in row and "riyadh-dc" in row  # the held replacement, where it leaves from
+    assert re.search(r'data-testid="return-exchange">[^<]*<span dir="ltr">PRAYER-MAT-L</span>', section)
+    assert re.search(r'data-testid="return-pickup">Nov 25, 2026 \(morning, 9:00\u201313:00\)<', section)

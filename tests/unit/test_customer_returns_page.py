@@ -250,3 +250,32 @@ def test_a_declined_and_an_inspected_return_say_so_escaped(site, shop):
     assert "damaged" in refunded
     as_json = json.loads(json.dumps(site.order_json(token)))
     assert [r["status"] for r in as_json["returns"]] == ["refunded", "declined"]
+
+
+def test_the_form_offers_another_size_in_the_customers_language_and_the_review_says_nothing_is_paid(site, shop):
+    from dawra.domain.money import Money
+    from dawra.domain.pricing import CatalogItem
+
+    mat = shop.world.catalog["PRAYER-MAT"]
+    shop.world.catalog["PRAYER-MAT"] = mat.model_copy(update={"exchangeable_for": ("PRAYER-MAT-L",)})
+    shop.world.catalog["PRAYER-MAT-L"] = CatalogItem(
+        sku="PRAYER-MAT-L", title="Prayer mat, large", titles={"ar": "سجادة صلاة كبيرة"},
+        unit_price=Money(amount=12000, currency="SAR"), weight_g=1100, category="textiles")
+    shop.world.set_stock("PRAYER-MAT-L", "riyadh-dc", 2)
+    order_id, token = a_delivered_order(shop, language="ar")
+    form = get(site, f"/my-order/{token}/return")
+    mat_line = re.search(r'data-sku="PRAYER-MAT".*?</fieldset>', form.body, re.S)[0]
+    assert re.search(r'<select name="exchange.PRAYER-MAT" data-testid="return-exchange">\s*<option value="">[^<]+'
+                     r'</option>\s*<option value="PRAYER-MAT-L">سجادة صلاة كبيرة</option>', mat_line)
+    assert 'value="exchange"' in form.body
+    fields = hidden(form.body, "return-form")
+    review = post(site, f"/my-order/{token}/return", choose(fields, refund_method="exchange",
+                                                           **{"exchange.PRAYER-MAT": "PRAYER-MAT-L"}))
+    assert review.status == 200 and 'data-testid="estimate-exchange"' in review.body
+    assert 'data-testid="estimate"' not in review.body  # no refund in parts: nothing to pay or refund
+    assert re.search(r'data-testid="review-exchange">[^<]*: سجادة صلاة كبيرة<', review.body)
+    confirm = hidden(review.body, "return-confirm-form")
+    assert confirm["exchange.PRAYER-MAT"] == "PRAYER-MAT-L"
+    assert post(site, f"/my-order/{token}/return", confirm).status == 303
+    [ret] = shop.orders.get(order_id).returns
+    assert [line.exchange.sku for line in ret.lines] == ["PRAYER-MAT-L"] and ret.estimate.total.amount == 0

@@ -32,7 +32,8 @@ def test_each_task_passes_exactly_its_contract_fields(name):
 
 
 def test_every_wait_has_a_timeout_read_from_a_task_and_a_next_step():
-    assert set(WAITS) == {"WaitForApproval", "WaitForParcel", "WaitForInspection", "WaitForReplacement"}
+    assert set(WAITS) == {"WaitForApproval", "WaitForParcel", "WaitForInspection", "WaitForReplacement",
+                          "WaitForClaimDecision"}
     for state in WAITS.values():
         assert state["TimeoutSecondsPath"] in ("$.request.approval_timeout_s", "$.parcel.wait_s",
                                                "$.request.inspection_alert_s", "$.request.replacement_wait_s")
@@ -44,6 +45,9 @@ def test_every_wait_has_a_timeout_read_from_a_task_and_a_next_step():
     assert STATES["InspectionOverdue"]["Next"] == "WaitForInspection"  # alert, then wait again
     assert WAITS["WaitForReplacement"]["Catch"][0]["Next"] == "ReplacementOverdue"
     assert STATES["ReplacementOverdue"]["Next"] == "ReturnNeedsAPerson"  # a replacement lost: a person
+    # A claim nobody decided is never dropped: operations are alerted and it waits again.
+    assert WAITS["WaitForClaimDecision"]["Catch"][0]["Next"] == "ClaimOverdue"
+    assert STATES["ClaimOverdue"]["Next"] == "WaitForClaimDecision"
 
 
 def test_every_task_retries_transient_errors_and_hands_the_rest_to_a_person():
@@ -98,3 +102,31 @@ def test_an_exchange_reads_as_its_story_and_a_refused_one_goes_to_a_person():
     person = {c["StringEquals"]: c["Next"] for c in STATES["WasAnythingRefunded"]["Choices"] if "StringEquals" in c}
     assert person["inspected"] == "ExchangeNeedsAPerson" and person["exchanged"] == "WaitForReplacement"
     assert STATES["ExchangeNeedsAPerson"]["Next"] == "ReturnNeedsAPerson"
+
+
+def test_a_claim_reads_as_its_story_and_nothing_comes_back():
+    def walk(choose):
+        path, name = [], ASL["StartAt"]
+        while name:
+            path.append(name)
+            name = choose.get(name) or STATES[name].get("Next")
+        return path
+
+    first = STATES["NeedsApproval"]["Choices"][0]
+    assert first == {"Variable": "$.request.kind", "StringEquals": "claim", "Next": "WhereDoesTheClaimStand"}
+    by_itself = {c["StringEquals"]: c["Next"] for c in STATES["WhereDoesTheClaimStand"]["Choices"]}
+    assert by_itself == {"requested": "WaitForClaimDecision", "refunded": "Refund",
+                         "reshipping": "ShipTheClaimReplacement"}
+    decided = {c["StringEquals"]: c["Next"] for c in STATES["WhatWasDecided"]["Choices"]}
+    assert decided == {"refunded": "Refund", "reshipping": "ShipTheClaimReplacement"}
+    assert STATES["WhatWasDecided"]["Default"] == STATES["WhereDoesTheClaimStand"]["Default"] == "ClaimDeclined"
+    reship = walk({"NeedsApproval": "WhereDoesTheClaimStand", "WhereDoesTheClaimStand": "WaitForClaimDecision",
+                   "WhatWasDecided": "ShipTheClaimReplacement"})
+    assert reship == ["ReturnRequested", "NeedsApproval", "WhereDoesTheClaimStand", "WaitForClaimDecision",
+                      "WhatWasDecided", "ShipTheClaimReplacement", "WaitForReplacement", "Close", "Closed"]
+    refund = walk({"NeedsApproval": "WhereDoesTheClaimStand", "WhereDoesTheClaimStand": "Refund",
+                   "WasAnythingRefunded": "Close"})
+    assert refund == ["ReturnRequested", "NeedsApproval", "WhereDoesTheClaimStand", "Refund", "WasAnythingRefunded",
+                      "Close", "Closed"]
+    # No label, parcel or inspection on either way.
+    assert not {"IssueLabelOrInstructions", "WaitForParcel", "WaitForInspection"} & set(reship + refund)

@@ -88,8 +88,8 @@ def test_an_adjustment_changes_on_hand_and_available_and_is_audited_in_the_same_
     entry = outcome.audit
     assert (entry.subject, entry.action, entry.reason, entry.actor_id) == (
         "stock:MUG-CLASSIC@jeddah-store", "adjust_stock", "3 broken in a drop", "u-wh")
-    assert entry.before == {"on_hand": 5, "reserved": 2, "available": 3, "in_transit": 0}
-    assert entry.after == {"on_hand": 2, "reserved": 2, "available": 0, "in_transit": 0, "delta": -3}
+    assert entry.before == {"on_hand": 5, "reserved": 2, "available": 3, "in_transit": 0, "quarantined": 0}
+    assert entry.after == {"on_hand": 2, "reserved": 2, "available": 0, "in_transit": 0, "quarantined": 0, "delta": -3}
     assert list(world.audit.values()) == [entry] and uow.commits == 1
     assert outcome.levels == [world.stock[("MUG-CLASSIC", "jeddah-store")]] and not outcome.replayed
 
@@ -118,7 +118,7 @@ def test_a_positive_adjustment_creates_stock_of_a_catalog_sku_at_a_known_locatio
     outcome = stock.adjust(WAREHOUSE, "k-adj-new", "DALLAH-BRASS", "riyadh-dc", 4, "first delivery from supplier")
     assert level(world, "DALLAH-BRASS", "riyadh-dc") == {"on_hand": 4, "reserved": 0, "available": 4,
                                                          "in_transit": 0}
-    assert outcome.audit.before == {"on_hand": 0, "reserved": 0, "available": 0, "in_transit": 0}
+    assert outcome.audit.before == {"on_hand": 0, "reserved": 0, "available": 0, "in_transit": 0, "quarantined": 0}
 
 
 def test_a_reason_is_required(stock):
@@ -159,7 +159,7 @@ def test_a_lost_race_is_decided_again_on_fresh_counters(world, uow, stock):
 
     inventory.stock = stock_then_race
     outcome = stock.adjust(WAREHOUSE, "k-adj-5", "PRAYER-MAT", "riyadh-dc", -1, "damaged")
-    assert outcome.audit.before == {"on_hand": 2, "reserved": 1, "available": 1, "in_transit": 0}
+    assert outcome.audit.before == {"on_hand": 2, "reserved": 1, "available": 1, "in_transit": 0, "quarantined": 0}
     assert level(world, "PRAYER-MAT", "riyadh-dc") == {"on_hand": 1, "reserved": 1, "available": 0, "in_transit": 0}
 
 
@@ -183,8 +183,9 @@ def test_a_transfer_leaves_the_source_travels_and_arrives_when_received(world, u
     assert level(world, "DATES-1KG", "dammam-3pl") == {"on_hand": 10, "reserved": 0, "available": 10,
                                                        "in_transit": 10}
     assert (sent.audit.subject, sent.audit.action) == ("stock:DATES-1KG@riyadh-dc", "transfer_stock")
-    assert sent.audit.before == {"source": {"on_hand": 25, "reserved": 0, "available": 25, "in_transit": 0},
-                                 "destination": {"on_hand": 10, "reserved": 0, "available": 10, "in_transit": 0}}
+    assert sent.audit.before == {
+        "source": {"on_hand": 25, "reserved": 0, "available": 25, "in_transit": 0, "quarantined": 0},
+        "destination": {"on_hand": 10, "reserved": 0, "available": 10, "in_transit": 0, "quarantined": 0}}
     assert sent.audit.after["transfer_id"] == transfer.transfer_id and sent.audit.after["state"] == "in_transit"
     assert uow.commits == 1  # counters, transfer record and audit entry: one commit
 

@@ -25,6 +25,15 @@ the same day returns the same booking even from another process, and this proces
 carrier does, so a repeat on a later day returns the first booking too. There is no failure input (outbound
 booking has none either). Dawra renders the printable label itself (dawra/web/return_label.py).
 
+Courier pickups: ``pickup_days(country, from_day)`` offers the PICKUP_DAYS (5) days after ``from_day`` that are not
+a Friday (the weekend day it never collects on), whatever the country, each with two windows, ``morning``
+(09:00-13:00) and ``afternoon`` (13:00-17:00), soonest first: from Wednesday 2026-11-25 it offers Thursday 26,
+Saturday 28, Sunday 29, Monday 30 November and Tuesday 1 December. ``book_return(..., pickup=slot)`` books the
+courier for that slot when it is offered on the day the booking is made; when it is not (the day passed while an
+agent approved the return) it books the first offered day in the same window, and the booking says which
+(``pickup_on``, ``pickup_window``). A missed pickup has no input: the sandbox's courier always comes (see
+docs/architecture.md, Not built yet).
+
 A return parcel is reported through the same webhook, by its tracking number, with the same statuses, from the
 customer's side of the journey. What a carrier integrator, the demo or a test sends for a return:
 
@@ -53,12 +62,13 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dawra.domain.customer import Address
 from dawra.domain.errors import WebhookRejected
+from dawra.domain.returns import PickupSlot, PickupWindow
 from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 from dawra.ports import Booking, ReturnBooking
@@ -67,6 +77,8 @@ REPLAY_WINDOW_S = 300
 LABEL_BASE_URL = "https://labels.sandbox-carrier.dawra.example"
 RETURN_SERVICE = "Sandbox Returns"
 RETURN_LABEL_VALID_DAYS = 14
+PICKUP_DAYS = 5
+NO_PICKUP_WEEKDAY = 4  # Friday (date.weekday())
 
 VOCABULARY: dict[str, TrackingStatus] = {
     "LABEL_CREATED": TrackingStatus.LABEL_CREATED,
@@ -120,15 +132,31 @@ class SandboxCarrier:
         return Booking(tracking_number=tracking, label_url=f"{LABEL_BASE_URL}/{tracking}.pdf")
 
     def book_return(self, return_id: str, from_address: Address, to_location_id: str,
-                    weight_g: int) -> ReturnBooking:
+                    weight_g: int, pickup: PickupSlot | None = None) -> ReturnBooking:
         booked = self._returns.get(return_id)
         if booked is None:
             day = self._now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            courier = self._courier(from_address.country, day.date(), pickup) if pickup else None
             booked = ReturnBooking(carrier=self.name, service=RETURN_SERVICE,
                                    tracking_number=return_tracking_number(return_id),
-                                   expires_at=iso(day + timedelta(days=RETURN_LABEL_VALID_DAYS + 1)))
+                                   expires_at=iso(day + timedelta(days=RETURN_LABEL_VALID_DAYS + 1)),
+                                   pickup_on=courier.day.isoformat() if courier else None,
+                                   pickup_window=courier.window if courier else None)
             self._returns[return_id] = booked
         return booked
+
+    def pickup_days(self, country: str, from_day: date) -> list[PickupSlot]:
+        days: list[date] = []
+        day = from_day
+        while len(days) < PICKUP_DAYS:
+            day += timedelta(days=1)
+            if day.weekday() != NO_PICKUP_WEEKDAY:
+                days.append(day)
+        return [PickupSlot(day=d, window=window) for d in days for window in PickupWindow]
+
+    def _courier(self, country: str, today: date, asked: PickupSlot) -> PickupSlot:
+        offered = self.pickup_days(country, today)
+        return asked if asked in offered else next(slot for slot in offered if slot.window == asked.window)
 
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
         if not signature:

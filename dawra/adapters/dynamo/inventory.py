@@ -3,7 +3,8 @@ transfers between locations.
 
 `available` is stored beside on_hand and reserved so a reservation is one conditional update (available >= qty);
 every stock move changes two of the three counters in one update (see unit_of_work.py). `in_transit` counts units a
-transfer sent to a location that it has not received yet (absent on items written before transfers: 0).
+transfer sent to a location that it has not received yet (absent on items written before transfers: 0);
+`quarantined` counts returned units set aside at inspection, not part of on hand (absent on older items: 0).
 
 The stock screen reads a location's stock items and open transfers from the by-location index (keys only, then the
 items by key, strongly consistent), and a sku's stock items straight from its partition. Nothing here scans."""
@@ -116,7 +117,7 @@ class DynamoInventory:
         """Set a fresh stock level (no reservations outstanding), as a stock count would."""
         self.table.put({**keys.stock_key(sku, location_id), **keys.stock_listing(location_id, sku), "sku": sku,
                         "location_id": location_id, "on_hand": on_hand, "reserved": 0, "available": on_hand,
-                        "in_transit": 0})
+                        "in_transit": 0, "quarantined": 0})
 
 
 def _catalog_item(item: dict[str, Any]) -> CatalogItem:

@@ -41,7 +41,8 @@ TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "Provis
 ATTEMPTS = 4
 BASE_DELAY_S = 0.05
 MAX_TRANSACTION_ITEMS = 100
-COUNTERS = ("on_hand", "reserved", "available", "in_transit")
+COUNTERS = ("on_hand", "reserved", "available", "in_transit", "quarantined")
+LATER_COUNTERS = frozenset({"in_transit", "quarantined"})  # absent on items written before them: read as 0
 
 
 class DynamoUnitOfWork:
@@ -156,7 +157,8 @@ class DynamoUnitOfWork:
     @staticmethod
     def _counter_item(table: str, change: CounterChange) -> dict[str, Any]:
         """A stock item's counters set to what was decided, only while they are still what it was decided on (a
-        missing in_transit, on items older than transfers, counts as 0). A new item is created with its listing."""
+        missing in_transit or quarantined, on items older than them, counts as 0). A new item is created with its
+        listing."""
         after, before = change.after, change.before
         update: dict[str, Any] = {
             "TableName": table, "Key": to_item(keys.stock_key(after.sku, after.location_id)),
@@ -174,9 +176,8 @@ class DynamoUnitOfWork:
             update["ConditionExpression"] = "attribute_not_exists(pk)"
             return {"Update": update}
         update["ExpressionAttributeValues"] |= values(**{f"was_{name}": getattr(before, name) for name in COUNTERS})
-        conditions = [f"#{name} = :was_{name}" for name in COUNTERS if name != "in_transit"]
-        conditions.append("#in_transit = :was_in_transit" if before.in_transit else
-                          "(attribute_not_exists(#in_transit) OR #in_transit = :was_in_transit)")
+        conditions = [f"#{name} = :was_{name}" if name not in LATER_COUNTERS or getattr(before, name) else
+                      f"(attribute_not_exists(#{name}) OR #{name} = :was_{name})" for name in COUNTERS]
         update["UpdateExpression"] = "SET " + ", ".join(sets)
         update["ConditionExpression"] = " AND ".join(conditions)
         return {"Update": update}
