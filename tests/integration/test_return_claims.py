@@ -48,7 +48,7 @@ def delivered(stack, lines: dict[str, int], language: str, channel: str) -> tupl
     """Placed by the storefront for a customer who reads `language` on `channel`, shipped and delivered."""
     from dawra.local.actors import Storefront
 
-    email, phone = f"claim-{uuid.uuid4().hex[:8]}@example.com", f"+9665{uuid.uuid4().int % 10**8:08d}"
+    email, phone = f"claim-{uuid.uuid4().hex[:8]}@example.com", f"+96655{uuid.uuid4().int % 10**7:07d}"
     body = {"customer_id": "cust-claims",
             "contact": {"email": email, "phone": phone, "preferred_channel": channel, "language": language},
             "shipping_address": {"name": "Sara", "line1": "12 Olaya St", "city": "Riyadh", "country": "SA"},
