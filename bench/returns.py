@@ -8,7 +8,7 @@ order it returns from is carried to Completed and every request it still has in 
 recording starts, so none of the order's own requests are counted.
 
 Not counted per return: page views that change nothing (the order page before and after, the console's order page
-the operators read), and the label PDF download, which renders the label with WeasyPrint in the customer function on
+the operators read), and the label PDF download, which draws the label with fpdf2 in the customer function on
 the customer's request, not in the workflow. One download is measured on its own (:func:`measure_label_download`).
 """
 
@@ -238,7 +238,7 @@ def measure_return(bench: Bench, desk: Desk, kind: ReturnKind, repeat: int = 1,
 
 def warm_up(bench: Bench, desk: Desk) -> dict[str, Any]:
     """One standard return carried to the end uncounted, so that every function the returns use has run once; while
-    its label is ready, the label PDF is downloaded twice (the first render loads WeasyPrint's fonts and styles) and
+    its label is ready, the label PDF is downloaded twice (the first render imports fpdf2 and loads the fonts) and
     the second download is measured on its own: the requests and in-process time of one download."""
     order_id = bench.carry(PRAYER_MAT_ORDER)
     return_id = request_return(bench, order_id, STANDARD.sku)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         ViewOrderFile,
     )
     from dawra.app.checkout import Checkout
+    from dawra.app.claim_requests import AskForClaim
     from dawra.app.claims import DeliveryLate, SettleClaim
     from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
     from dawra.app.customer import CustomerActions
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
         StartReturn,
     )
     from dawra.app.returns import (
+        ChangePickupDay,
         CloseReturn,
         DecideReturn,
         EstimateReturn,
@@ -107,21 +109,25 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
 
 @dataclass(frozen=True)
 class StorefrontReturns:
-    """The storefront API's returns: asked for through the same request as the order page's (`Returns.start`)."""
+    """The storefront API's returns: asked for through the same request as the order page's (`Returns.start`);
+    claims without a return through the page's claim (`Returns.start_claim`)."""
 
     ask: AskForReturn
     view: ViewReturn
+    claim: AskForClaim
 
 
 def build_storefront_returns(settings: Settings) -> StorefrontReturns:
     """Needs RETURN_LIFECYCLE and START_RETURN_LIFECYCLE, as the order page does."""
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.app.claim_requests import AskForClaim
     from dawra.app.return_requests import AskForReturn, ViewReturn
 
     orders, returns = DynamoOrders(settings.orders_table), build_returns(settings)
     inventory = DynamoInventory(settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S)
     return StorefrontReturns(ask=AskForReturn(orders, returns.returnable_lines, returns.start, inventory.locations),
-                             view=ViewReturn(orders))
+                             view=ViewReturn(orders),
+                             claim=AskForClaim(orders, returns.claimable_lines, returns.start_claim))
 
 
 @dataclass(frozen=True)
@@ -452,6 +458,8 @@ class Returns:
     claimable_lines: ClaimableLines
     start_claim: StartClaim
     decide_claim: DecideClaim
+    # A courier pickup moved by the customer (it did not come, or another day suits): the days offered, the change.
+    change_pickup: ChangePickupDay | None = None
 
 
 def build_returns(settings: Settings) -> Returns:
@@ -464,6 +472,7 @@ def build_returns(settings: Settings) -> Returns:
     from dawra.app.return_claims import ClaimableLines, DecideClaim, RequestClaim, StartClaim
     from dawra.app.return_workflow import StartReturn
     from dawra.app.returns import (
+        ChangePickupDay,
         DecideReturn,
         EstimateReturn,
         InspectReturn,
@@ -485,5 +494,6 @@ def build_returns(settings: Settings) -> Returns:
                    receive=ReceiveReturn(orders, uow, workflow, clock),
                    inspect=InspectReturn(orders, inventory, uow, audit, workflow, clock),
                    claimable_lines=ClaimableLines(orders, clock),
-                   start_claim=StartClaim(RequestClaim(orders, uow, clock, inventory), workflow),
-                   decide_claim=DecideClaim(orders, uow, audit, workflow, clock, inventory))
+                   start_claim=StartClaim(RequestClaim(orders, uow, clock, inventory, audit=audit), workflow),
+                   decide_claim=DecideClaim(orders, uow, audit, workflow, clock, inventory),
+                   change_pickup=ChangePickupDay(orders, uow, audit, pickups, clock))

@@ -313,6 +313,11 @@ class Carrier(Protocol):
     def pickup_days(self, country: str, from_day: date) -> list[PickupSlot]:
         """The days and windows a courier can collect a return in `country`, after `from_day`, soonest first."""
 
+    def rebook_pickup(self, return_id: str, country: str, pickup: PickupSlot, reference: str) -> ReturnBooking:
+        """Move the courier of a booked return to `pickup`, one of the slots it offers today (else PickupNotOffered,
+        listing them): the booking as it now stands (the same tracking number; the day and window; valid at least
+        until the day after the new day). Asked again under the same `reference`, the same answer."""
+
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
         """Raises WebhookRejected unless the webhook is authentic and fresh."""
 

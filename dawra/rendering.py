@@ -45,6 +45,8 @@ SUBJECTS = {
         TimelineKind.RETURN_REFUNDED: "Your refund for order {ref}",
         TimelineKind.RETURN_REJECTED: "We could not accept your return for order {ref}",
         TimelineKind.RETURN_LABEL_EXPIRED: "Your return for order {ref} was not sent in time",
+        TimelineKind.RETURN_PICKUP_MISSED: "The courier did not collect your return for order {ref}",
+        TimelineKind.RETURN_PICKUP_CHANGED: "A new pickup day for your return for order {ref}",
         TimelineKind.RETURN_EXCHANGE_SHIPPED: "Your exchange for order {ref} is on its way",
         TimelineKind.RETURN_EXCHANGED: "Your exchange for order {ref} is complete",
         TimelineKind.CLAIM_OPENED: "We received your report about order {ref}",
@@ -78,6 +80,8 @@ SUBJECTS = {
         TimelineKind.RETURN_REFUNDED: "استرداد المبلغ لطلبك {ref}",
         TimelineKind.RETURN_REJECTED: "تعذّر قبول المرتجع من طلبك {ref}",
         TimelineKind.RETURN_LABEL_EXPIRED: "لم يُرسل المرتجع من طلبك {ref} في الوقت المحدد",
+        TimelineKind.RETURN_PICKUP_MISSED: "لم يستلم المندوب المرتجع من طلبك {ref}",
+        TimelineKind.RETURN_PICKUP_CHANGED: "يوم جديد لاستلام المرتجع من طلبك {ref}",
         TimelineKind.RETURN_EXCHANGE_SHIPPED: "البديل لطلبك {ref} في الطريق إليك",
         TimelineKind.RETURN_EXCHANGED: "اكتمل الاستبدال لطلبك {ref}",
         TimelineKind.CLAIM_OPENED: "استلمنا بلاغك بخصوص طلبك {ref}",
@@ -215,6 +219,8 @@ def _return_news(order: Order, event: TimelineEvent, page_url: str) -> dict[str,
         "label_use_by": last_day,
         "carrier": event.detail.get("carrier", ""),
         "return_url": f"{page_url}#return-{return_id}" if return_id else page_url,
+        # A courier pickup to move (it did not come): the page that offers the carrier's other days.
+        "pickup_url": f"{page_url}/returns/{return_id}/pickup" if return_id else page_url,
         # A claim without a return: what was wrong, what the customer asked for, and (fixed once decided) whether
         # its policy settled it and how.
         "claim_reason": str(ret.claim_reason or "") if ret else "",

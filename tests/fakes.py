@@ -564,6 +564,7 @@ class FakeCarrier:
         self.label_days, self.clock, self.days = label_days, clock or FixedClock(), pickup_days
         self.returns: list[tuple[str, str, str, int]] = []  # (return id, from city, to location, weight)
         self.pickups: list[tuple[str, Any]] = []  # (return id, the slot asked for) of each booking with a courier
+        self.rebooked: list[tuple[str, Any, str]] = []  # (return id, the slot, the reference) of each courier moved
         self.failures: list[Exception] = []
 
     def book_return(self, return_id: str, from_address: Any, to_location_id: str,
@@ -582,6 +583,19 @@ class FakeCarrier:
                              expires_at=expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
                              pickup_on=courier.day.isoformat() if courier else None,
                              pickup_window=courier.window if courier else None)
+
+    def rebook_pickup(self, return_id: str, country: str, pickup: Any, reference: str) -> ReturnBooking:
+        """The courier moved to `pickup` (one of the days offered now, else PickupNotOffered); the label valid until
+        `label_days` after now, or the end of the day after the new day if later. Recorded in `rebooked`."""
+        from dawra.domain.returns import ReturnMethod, check_pickup, pickup_covered_until
+
+        check_pickup(ReturnMethod.PICKUP, pickup, self.pickup_days(country, self.clock.now().date()))
+        self.rebooked.append((return_id, pickup, reference))
+        ours = (self.clock.now() + timedelta(days=self.label_days)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        number = "SBR" + hashlib.sha256(return_id.encode()).hexdigest()[:12].upper()
+        return ReturnBooking(carrier=self.name, service="Sandbox Returns", tracking_number=number,
+                             expires_at=max(ours, pickup_covered_until(pickup.day)), pickup_on=pickup.day.isoformat(),
+                             pickup_window=pickup.window)
 
     def pickup_days(self, country: str, from_day: Any) -> list[Any]:
         """The next `pickup_days` days (every day of the week), each morning and afternoon."""

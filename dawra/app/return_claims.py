@@ -80,35 +80,71 @@ class ClaimableLines:
 
 
 class RequestClaim:
-    """The customer reports a problem with a delivered parcel. One request key is one claim: asked again, the same
+    """The customer reports a problem with a delivered parcel, themselves or through an agent on the phone (`by`:
+    the same claim, committed with the agent's audit entry). One request key is one claim: asked again, the same
     claim. Settled by its policy in the same commit when its value allows."""
 
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, clock: Clock, inventory: InventoryRepository,
-                 policies: ReturnPolicies | None = None):
+                 policies: ReturnPolicies | None = None, audit: AuditLog | None = None):
         self.orders, self.uow, self.clock = orders, uow, clock
         self.policies = policies or default_policies()
         self.replacements = Replacements(inventory, clock)
+        self.change = ChangeOrder(orders, uow, audit, clock) if audit is not None else None
 
-    def __call__(self, order_id: str, request_key: str, request: ClaimRequest) -> Return:
+    def __call__(self, order_id: str, request_key: str, request: ClaimRequest, *, by: Actor | None = None) -> Return:
+        if by is not None:
+            return self._for_customer(by, order_id, request_key, request)
         return_id, print_ = return_id_for(order_id, request_key), claim_fingerprint(request)
 
         def attempt() -> Return:
             order = load(self.orders, order_id)
-            earlier = next((r for r in order.returns if r.return_id == return_id), None)
+            earlier = self._earlier(order, return_id, print_)
             if earlier is not None:
-                if earlier.fingerprint != print_:
-                    raise IdempotencyKeyReused("this request key was used for another return or claim")
                 return earlier
-            at = now_iso(self.clock)
-            ret = open_claim(order, self.policies, request, return_id=return_id, today=self.clock.now().date(),
-                             at=at, fingerprint=print_)
-            holds: list[StockMove] = []
-            if not ret.approval_required:  # its policy settles it: a reship if asked and in stock, else money
-                holds = self._settle_by_policy(order, ret, at)
+            ret, holds = self._open(order, request, return_id, print_, by_agent=False)
             self.uow.commit(order=order, stock=holds)
             return ret
 
         return retry_on_race(attempt, f"a claim on {order_id}")
+
+    def _for_customer(self, actor: Actor, order_id: str, request_key: str, request: ClaimRequest) -> Return:
+        """An agent reports it for the customer (REFUND: who may settle claims may open one; its policy settles
+        it as the customer's own, and any other waits for an agent's decision within their limit). Audited as
+        every operator's change: one entry per agent and key, with the claim's id."""
+        authorize(actor, Permission.REFUND)
+        if self.change is None:
+            raise RuntimeError("RequestClaim needs the audit log to take a claim from an agent")
+        return_id, print_ = return_id_for(order_id, request_key), claim_fingerprint(request)
+
+        def decision(order: Order, ref: str) -> Change:
+            earlier = self._earlier(order, return_id, print_)
+            ret, holds = (earlier, []) if earlier is not None else self._open(order, request, return_id, print_,
+                                                                              by_agent=True)
+            return Change(stock=list(holds), detail={
+                "return_id": return_id, "return_status": ret.status.value, "claim_reason": request.reason.value,
+                "claim_remedy": request.remedy.value,
+                "items": ",".join(f"{sku}:{n}" for sku, n in request.lines)})
+
+        outcome = self.change(actor, order_id, request_key, "open_claim", request.comment or None, decision,
+                              {"claim": print_})
+        return outcome.order.return_of(return_id)
+
+    @staticmethod
+    def _earlier(order: Order, return_id: str, print_: str) -> Return | None:
+        earlier = next((r for r in order.returns if r.return_id == return_id), None)
+        if earlier is not None and earlier.fingerprint != print_:
+            raise IdempotencyKeyReused("this request key was used for another return or claim")
+        return earlier
+
+    def _open(self, order: Order, request: ClaimRequest, return_id: str, print_: str, *,
+              by_agent: bool) -> tuple[Return, list[StockMove]]:
+        at = now_iso(self.clock)
+        ret = open_claim(order, self.policies, request, return_id=return_id, today=self.clock.now().date(), at=at,
+                         fingerprint=print_, by_agent=by_agent)
+        holds: list[StockMove] = []
+        if not ret.approval_required:  # its policy settles it: a reship if asked and in stock, else money
+            holds = self._settle_by_policy(order, ret, at)
+        return ret, holds
 
     def _settle_by_policy(self, order: Order, ret: Return, at: str) -> list[StockMove]:
         if ret.claim_remedy == ClaimRemedy.RESHIP:
@@ -122,16 +158,16 @@ class RequestClaim:
         refund_claim(order, self.policies, ret.return_id, by="policy", at=at)
         return []
 
-
 class StartClaim:
-    """The customer's claim, then its workflow (the return lifecycle, named after the claim): one request key, one
-    claim, one execution. A failure to start leaves the claim stored; asking again starts it."""
+    """The customer's claim (or an agent's for them: `by`), then its workflow (the return lifecycle, named after the
+    claim): one request key, one claim, one execution. A failure to start leaves the claim stored; asking again
+    starts it."""
 
     def __init__(self, request: RequestClaim, workflow: Workflow):
         self.request, self.workflow = request, workflow
 
-    def __call__(self, order_id: str, request_key: str, request: ClaimRequest) -> Return:
-        ret = self.request(order_id, request_key, request)
+    def __call__(self, order_id: str, request_key: str, request: ClaimRequest, *, by: Actor | None = None) -> Return:
+        ret = self.request(order_id, request_key, request, by=by)
         self.workflow.start_return(order_id, ret.return_id)
         return ret
 

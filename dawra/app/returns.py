@@ -29,10 +29,11 @@ from typing import Protocol
 
 from dawra.app.changes import Change, ChangeOrder, Outcome
 from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.customer import CUSTOMER
 from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.allocation import Location, plan_allocation
 from dawra.domain.customer import Address
-from dawra.domain.errors import IdempotencyKeyReused
+from dawra.domain.errors import IdempotencyKeyReused, InvalidCustomerDetails
 from dawra.domain.inventory import Reservation, ReservationState, StockMove, consume, hold, release, take_back
 from dawra.domain.money import Money
 from dawra.domain.order import Order
@@ -53,11 +54,14 @@ from dawra.domain.returns import (
     ReturnRequest,
     ReturnStatus,
     ReturnWait,
+    change_pickup,
+    check_pickup,
     decide,
     default_policies,
     inspect,
     issue_label,
     open_return,
+    pickup_change_refused,
     refund_methods,
     return_id_for,
     returnable,
@@ -92,6 +96,12 @@ class PickupDays(Protocol):
     """When a courier can collect a return (dawra.ports.Carrier has it)."""
 
     def pickup_days(self, country: str, from_day: date) -> list[PickupSlot]: ...
+
+
+class PickupRebooking(PickupDays, Protocol):
+    """What moving a booked courier needs of the carrier (dawra.ports.Carrier has it)."""
+
+    def rebook_pickup(self, return_id: str, country: str, pickup: PickupSlot, reference: str) -> ReturnBooking: ...
 
 
 def _pickup_days(pickups: PickupDays | None, order: Order, today: date,
@@ -374,6 +384,50 @@ def _resume(workflow: Workflow, ret: Return, output: dict[str, object], *, wait:
     action must not end. A replay while the wait is still parked (the first resume was lost) ends it."""
     if ret.resume_token and ret.resume_for == wait:
         workflow.resume(ret.resume_token, {"return_id": ret.return_id, "status": ret.status.value, **output})
+
+
+# --- the customer moves the courier -----------------------------------------------------------------------------
+class ChangePickupDay:
+    """The customer chooses another day for the courier (it did not come, or the day no longer suits): one of the
+    slots the carrier offers today, while the label is issued and nothing has been picked up (else refused, saying
+    why). The carrier moves its booking first (idempotent under the request's reference), then the return keeps the
+    new day (its label kept valid until the day after it, if it would lapse first: dawra.domain.returns
+    change_pickup), committed with the timeline event (the customer's confirmation) and an audit entry by the
+    customer, once per form key: a replay answers the same outcome, the same key with another day is refused. A
+    commit that fails after the carrier moved leaves its booking moved; the customer's retry (same key) asks it the
+    same again. The workflow needs no news: its parcel wait looks at the label's date again when it times out."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, audit: AuditLog, carrier: PickupRebooking,
+                 clock: Clock):
+        self.orders, self.carrier, self.clock, self.actor = orders, carrier, clock, CUSTOMER
+        self.change = ChangeOrder(orders, uow, audit, clock)
+
+    def offered(self, order_id: str, return_id: str) -> tuple[PickupSlot, ...]:
+        """The slots the courier may be moved to now (the one booked among them, if still offered); ReturnRefused,
+        saying why, when it cannot be moved."""
+        order = load(self.orders, order_id)
+        ret = _find(order, return_id)
+        if (refused := pickup_change_refused(ret)) is not None:
+            raise refused
+        return tuple(self.carrier.pickup_days(order.shipping_address.country, self.clock.now().date()))
+
+    def __call__(self, order_id: str, return_id: str, key: str, slot: PickupSlot) -> Outcome:
+        def decision(order: Order, ref: str) -> Change:
+            ret = _find(order, return_id)
+            if (refused := pickup_change_refused(ret)) is not None:
+                raise refused
+            if slot == ret.pickup:
+                raise InvalidCustomerDetails("the courier is booked for that day and window already", field="pickup")
+            country = order.shipping_address.country
+            check_pickup(ReturnMethod.PICKUP, slot, self.carrier.pickup_days(country, self.clock.now().date()))
+            booking = self.carrier.rebook_pickup(return_id, country, slot, reference=f"{return_id}:{ref}")
+            moved = change_pickup(order, return_id, booking.pickup or slot, at=now_iso(self.clock),
+                                  carrier_expires_at=booking.expires_at, occurrence=ref)
+            return Change(detail={"return_id": return_id, "pickup": moved.pickup.key if moved.pickup else "",
+                                  "label_expires_at": moved.label_expires_at or ""})
+
+        return self.change(self.actor, order_id, key, "change_pickup", None, decision,
+                           {"return_id": return_id, "pickup": slot.key})
 
 
 # --- the return's workflow ------------------------------------------------------------------------------------------

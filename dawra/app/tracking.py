@@ -6,7 +6,9 @@ the order's workflow whichever comes last: the report, or WaitForDelivery parkin
 its location is counted back into that location's stock in the same commit as its report, and its waiting task ends
 (ReturnedToSender) so that the workflow settles it. A report on a customer's return parcel (its label's tracking
 number) moves the return: on its way (in transit), then received when delivered to our location, which resumes the
-return's workflow waiting for the parcel; each report once, by the same markers. A report's time is the carrier's only when believable
+return's workflow waiting for the parcel; each report once, by the same markers. A courier that did not come for a
+return's pickup is put on the return's timeline (the customer is told, and may choose another day) once per day
+booked; nothing moves. A report's time is the carrier's only when believable
 (dawra.domain.tracking); the time the webhook reached us is what it is checked against."""
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dawra.contracts.webhook import CarrierWebhookEnvelope
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.inventory import adjust
 from dawra.domain.order import OrderStatus
-from dawra.domain.returns import ReturnEvent, ReturnStatus, step
+from dawra.domain.returns import ReturnEvent, ReturnStatus, pickup_missed, step
 from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
@@ -139,6 +141,8 @@ class ApplyTracking:
             if event == ReturnEvent.RECEIVE:
                 ret.received_at = at
             moved = step(order, return_id, event, at, {"location_id": ret.location_id}).status
+        missed = report.status == TrackingStatus.PICKUP_MISSED and pickup_missed(
+            order, return_id, report.believable_time(not_before=ret.label_issued_at)[0]) is not None
         try:
             self.uow.commit(order=order, markers=[AppliedReport(order_id=order_id, shipment_id=return_id,
                                                                 report=report)])
@@ -146,7 +150,7 @@ class ApplyTracking:
             if "marker" in race.parts:
                 return "duplicate", None  # applied before (perhaps by a first attempt that died before resuming)
             raise
-        return (f"return moved to {moved.value}" if moved else "recorded"), moved
+        return (f"return moved to {moved.value}" if moved else "pickup missed" if missed else "recorded"), moved
 
     def _resume_if_waiting(self, order_id: str, shipment_id: str) -> None:
         shipment = load(self.orders, order_id).shipment(shipment_id)

@@ -31,6 +31,7 @@ from dawra.domain.returns import (
     ReturnMethod,
     ReturnReason,
     ReturnStatus,
+    pickup_fixed,
 )
 from dawra.domain.shipment import Shipment, ShipmentLine
 from dawra.domain.timeline import TimelineEvent, TimelineKind
@@ -177,6 +178,11 @@ class CustomerReturn(BaseModel):
         "the carrier booked it"))
     pickup_window: PickupWindow | None = Field(default=None, description=(
         "A courier pickup: morning (09:00-13:00) or afternoon (13:00-17:00), local time"))
+    pickup_missed: bool = Field(default=False, description=(
+        "A courier pickup: the carrier said its courier did not come on the day booked (`pickup_on`); choose another"))
+    pickup_changeable: bool = Field(default=False, description=(
+        "A courier pickup whose day can be changed now (its label is issued and nothing has been picked up): "
+        "GET /my-order/{token}/returns/{return_id}/pickup offers the carrier's days"))
     replacement_shipment_id: str | None = Field(default=None, description=(
         "An exchange: the shipment (in `shipments`) that sends the replacement, once it is held"))
 
@@ -251,6 +257,8 @@ def customer_return(order: Order, ret: Return, language: str) -> CustomerReturn:
         tracking_number=ret.tracking_number, label_expires_at=ret.label_expires_at,
         label_available=label_available(ret), replacement_shipment_id=ret.replacement_id,
         pickup_on=ret.pickup_on, pickup_window=ret.pickup_window,
+        pickup_missed=ret.pickup_on is not None and ret.pickup_missed_on == ret.pickup_on,
+        pickup_changeable=pickup_fixed(ret) is None,
         lines=[CustomerReturnLine(sku=line.sku, title=titles.get(line.sku, line.sku), quantity=line.quantity,
                                   reason=line.reason, comment=line.comment, outcome=line.outcome,
                                   exchange_sku=line.exchange.sku if line.exchange else None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dawra.domain import errors, inventory, return_lines
+from dawra.domain import errors, inventory, return_claims, return_lines
 from dawra.domain.availability import LineAvailability, ShortOfStock
 from dawra.domain.returns import PickupNotOffered
 
@@ -71,6 +71,7 @@ HTTP: dict[type[errors.DomainError], Kind] = {
     inventory.TransferNotFound: Kind(404, "transfer_not_found", "No such transfer"),
     return_lines.LinesNotReturnable: Kind(409, "not_returnable", "Some items cannot be returned"),
     return_lines.ReturnNotFound: Kind(404, "return_not_found", "No such return"),
+    return_claims.LinesNotClaimable: Kind(409, "not_claimable", "Some items cannot be claimed for"),
     errors.Unauthenticated: Kind(401, "unauthenticated", "Sign in first"),
     errors.Forbidden: Kind(403, "forbidden", "Your role does not allow this"),
     errors.TooManyRequests: Kind(429, "too_many_requests", "Too many requests; try again later"),
@@ -113,7 +114,7 @@ def from_domain_error(error: errors.DomainError) -> tuple[Kind, dict[str, Any]]:
     document = body(kind, error.message, field)
     if isinstance(error, ShortOfStock):  # RFC 9457 extension member: what each short line can have
         document["availability"] = [line.model_dump(mode="json") for line in error.lines]
-    if isinstance(error, return_lines.LinesNotReturnable):  # each refused line of a return request, and why
+    if isinstance(error, return_lines.LinesNotReturnable | return_claims.LinesNotClaimable):  # each refused line
         document["lines"] = [line.model_dump(mode="json") for line in error.lines]
     if isinstance(error, PickupNotOffered):  # the days and windows a courier can come
         document["pickup_days"] = [slot.model_dump(mode="json") for slot in error.offered]

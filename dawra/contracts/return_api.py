@@ -22,12 +22,15 @@ from dawra.domain.money import Money
 from dawra.domain.return_lines import RefusedLine
 from dawra.domain.returns import (
     MAX_COMMENT,
+    ClaimReason,
+    ClaimRemedy,
     InspectionOutcome,
     PickupSlot,
     PickupWindow,
     RefundBreakdown,
     RefundMethod,
     Return,
+    ReturnKind,
     ReturnMethod,
     ReturnReason,
     ReturnStatus,
@@ -132,13 +135,16 @@ class ReturnLineView(BaseModel):
 
 
 class ReturnView(BaseModel):
-    """A return, as POST /orders/{order_id}/returns answers it and GET .../returns/{return_id} reads it."""
+    """A return, as POST /orders/{order_id}/returns answers it and GET .../returns/{return_id} reads it; also a
+    claim without a return (kind claim: POST /orders/{order_id}/claims), which nothing comes back for."""
 
     return_id: str
     order_id: str
+    kind: ReturnKind = Field(default=ReturnKind.RETURN, description=(
+        "return: the items come back; claim: arrived damaged or an item missing, nothing comes back"))
     status: ReturnStatus
     lines: list[ReturnLineView]
-    method: ReturnMethod
+    method: ReturnMethod | None = Field(description="How it comes back; null for a claim (nothing comes back)")
     location_id: str = Field(description="Where it comes back to: the store chosen, or the location it left from")
     refund_method: RefundMethod
     approval_required: bool = Field(description="A person approves it first (the items' policy says so)")
@@ -158,16 +164,23 @@ class ReturnView(BaseModel):
         "A courier pickup: the day the courier comes (ISO date), as asked and then as the carrier booked it"))
     pickup_window: PickupWindow | None = Field(default=None, description="A courier pickup: morning or afternoon")
     replacement_id: str | None = Field(default=None, description=(
-        "An exchange: the shipment of the order that sends the replacement, once it is held"))
+        "An exchange, or a claim sent again: the shipment of the order that sends the replacement, once it is held"))
+    claim_reason: ClaimReason | None = Field(default=None, description="A claim: arrived_damaged or item_missing")
+    claim_remedy: ClaimRemedy | None = Field(default=None, description=(
+        "A claim: what the customer asked for (refund or reship); what was done is its status"))
+    settled_by_itself: bool | None = Field(default=None, description=(
+        "A claim: true when its policy settled it with the report (worth no more than the policy's threshold), "
+        "false when an agent decides (or decided)"))
 
 
 def return_view(ret: Return) -> dict[str, Any]:
-    fields = set(ReturnView.model_fields) - {"lines", "account_ending"}
+    fields = set(ReturnView.model_fields) - {"lines", "account_ending", "settled_by_itself"}
     view = ReturnView.model_validate({
         **ret.model_dump(include=fields),
         "lines": [{**line.model_dump(include=set(ReturnLineView.model_fields) - {"exchange_for"}),
                    "exchange_for": line.exchange.sku if line.exchange else None} for line in ret.lines],
-        "account_ending": ret.bank_account[-4:] if ret.bank_account else None})
+        "account_ending": ret.bank_account[-4:] if ret.bank_account else None,
+        "settled_by_itself": ret.decided_by == "policy" if ret.is_claim else None})
     return view.model_dump(mode="json")
 
 
@@ -215,7 +228,7 @@ REQUEST_RETURN_RESPONSES: dict[int, dict[str, Any]] = {
     503: _UNAVAILABLE,
 }
 VIEW_RETURN_RESPONSES: dict[int, dict[str, Any]] = {
-    200: {"description": "The return", "content": {"application/json": {"model": ReturnView}}},
+    200: {"description": "The return, or the claim (kind claim)", "content": {"application/json": {"model": ReturnView}}},
     404: _problem("No such order, or the order has no such return"),
     422: _problem("The order or return id is not valid"),
     500: _problem("Something went wrong on our side"),

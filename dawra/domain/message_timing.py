@@ -39,6 +39,7 @@ URGENT: frozenset[TimelineKind] = frozenset({
     TimelineKind.AVAILABLE_FOR_PICKUP,
     TimelineKind.RETURN_REQUESTED,  # a return the customer just asked for, and the label they are waiting to print
     TimelineKind.RETURN_LABEL_ISSUED,
+    TimelineKind.RETURN_PICKUP_CHANGED,  # the new day the customer just chose for the courier
 })
 # How close together parcels of one order ship to be told about in one message. The digest is sent this long after
 # the first of them shipped (at least EventBridge Scheduler's one-minute lead, dawra/contracts/later.py).

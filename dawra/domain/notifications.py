@@ -39,6 +39,10 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     TimelineKind.RETURN_REFUNDED,
     TimelineKind.RETURN_REJECTED,
     TimelineKind.RETURN_LABEL_EXPIRED,
+    # A courier pickup: the courier did not come (once per day booked; with the link to choose another day), and
+    # the new day the customer chose (the confirmation).
+    TimelineKind.RETURN_PICKUP_MISSED,
+    TimelineKind.RETURN_PICKUP_CHANGED,
     # An exchange: its replacement on its way (the tracking number), and the exchange done after the inspection.
     # Held and let go send nothing (the request's or the approval's message, and the label's expiry, say so).
     TimelineKind.RETURN_EXCHANGE_SHIPPED,

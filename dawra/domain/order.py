@@ -823,14 +823,16 @@ class Order(BaseModel):
         self._changed_returns.add(ret.return_id)
 
     def return_changed(self, ret: Return, kind: TimelineKind, at: str, detail: Mapping[str, str], *,
-                       header: bool = False) -> None:
+                       header: bool = False, occurrence: str | None = None) -> None:
         """One of its returns moved: it is committed with the order (the header too when `header`: its money
-        changed, or a request must not race another), and the timeline says what happened, once per return."""
+        changed, or a request must not race another), and the timeline says what happened, once per return (once
+        per `occurrence` for a step that may happen again: a courier pickup missed, or moved)."""
         was = self._header_changed
         self.apply(OrderEvent.RETURN_STEP)
         self._header_changed = was or header
         self._changed_returns.add(ret.return_id)
-        self._record(kind, at, ret.return_id, **{**detail, "return_id": ret.return_id})
+        parts = (ret.return_id, occurrence) if occurrence else (ret.return_id,)
+        self._record(kind, at, *parts, **{**detail, "return_id": ret.return_id})
 
     def hold_replacement(self, ret: Return, shipment: Shipment, at: str) -> Shipment:
         """An exchange's replacement is held for the customer (its stock reserved in the same commit): a shipment

@@ -17,7 +17,9 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from dawra.domain.errors import InvalidCustomerDetails
 from dawra.domain.money import Money
@@ -96,6 +98,54 @@ def claimable(order: Order, policies: ReturnPolicies, today: date) -> list[Claim
     return found
 
 
+# Why a line cannot be claimed as asked (the storefront API's 409): a NotClaimable reason, or one about the request.
+NOT_IN_ORDER, TOO_MANY = "not_in_order", "too_many"
+ClaimWhy = NotClaimable | Literal["not_in_order", "too_many"]
+
+
+class RefusedClaimLine(BaseModel):
+    """One line of a claim that cannot be made as asked, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    requested: int = Field(description="The units reported damaged or missing")
+    claimable: int = Field(description="The units of it that may be claimed for now (0 when none may)")
+    why: ClaimWhy = Field(description=(
+        "not_delivered, window_ended (the policy's claim window after delivery), already_claimed (every unit "
+        "delivered is in a return or a claim), not_in_order (the order has no such item), too_many (more than "
+        "may be claimed for now)"))
+    detail: str = Field(description="Why, in English")
+
+
+class LinesNotClaimable(ReturnRefused):
+    """A claim some lines of which cannot be made; `lines` says why for each (the API's 409 lists them)."""
+
+    def __init__(self, order_id: str, status: str, lines: Sequence[RefusedClaimLine]):
+        super().__init__(f"order {order_id}", status, "claim",
+                         "; ".join(f"{line.sku}: {line.detail}" for line in lines))
+        self.lines = tuple(lines)
+
+
+def refused_claim_lines(choices: Sequence[Claimable], asked: Sequence[tuple[str, int]]) -> list[RefusedClaimLine]:
+    """Each asked (sku, quantity) that cannot be claimed for now, with why; empty when every one can (what
+    `open_claim` then checks again, one line at a time, as it stores the claim)."""
+    by_sku = {line.sku: line for line in choices}
+    refused = []
+    for sku, quantity in asked:
+        line = by_sku.get(sku)
+        if line is None:
+            refused.append(RefusedClaimLine(sku=sku, requested=quantity, claimable=0, why=NOT_IN_ORDER,
+                                            detail=f"the order has no item {sku}"))
+        elif line.why_not is not None:
+            refused.append(RefusedClaimLine(sku=sku, requested=quantity, claimable=0, why=line.why_not,
+                                            detail=line.explain() or line.why_not.value))
+        elif quantity > line.quantity:
+            refused.append(RefusedClaimLine(sku=sku, requested=quantity, claimable=line.quantity, why=TOO_MANY,
+                                            detail=f"at most {line.quantity} can be claimed for"))
+    return refused
+
+
 def claim_refund_methods(order: Order, policies: ReturnPolicies, skus: Sequence[str]) -> tuple[RefundMethod, ...]:
     """How a claim's money may go back: what the lines' policies offer (never an exchange: a reship is the claim's
     own remedy); for cash on delivery a bank transfer instead of the original payment."""
@@ -120,10 +170,10 @@ def _refused(order: Order, why: str) -> ReturnRefused:
 
 
 def open_claim(order: Order, policies: ReturnPolicies, request: ClaimRequest, *, return_id: str, today: date,
-               at: str, fingerprint: str) -> Return:
-    """A customer's claim, checked line by line (delivered, in its window, not already returned or claimed) and
-    valued as the money it would give back; stored `requested` (the caller settles it by its policy, or a person
-    does)."""
+               at: str, fingerprint: str, by_agent: bool = False) -> Return:
+    """A customer's claim (reported by an agent for them: `by_agent`, which its timeline event says), checked line
+    by line (delivered, in its window, not already returned or claimed) and valued as the money it would give back;
+    stored `requested` (the caller settles it by its policy, or a person does)."""
     lines = {c.sku: c for c in claimable(order, policies, today)}
     if not request.lines:
         raise InvalidCustomerDetails("choose at least one item", field="lines")
@@ -169,7 +219,8 @@ def open_claim(order: Order, policies: ReturnPolicies, request: ClaimRequest, *,
     order.return_changed(ret, TimelineKind.CLAIM_OPENED, at, {
         "items": ",".join(f"{sku}:{n}" for sku, n in request.lines), "reason": request.reason.value,
         "remedy": request.remedy.value, "estimate": str(estimate.total.amount), "currency": estimate.total.currency,
-        "by_itself": "true" if not ret.approval_required else "false"}, header=True)
+        "by_itself": "true" if not ret.approval_required else "false", **({"by": "agent"} if by_agent else {})},
+        header=True)
     return ret
 
 

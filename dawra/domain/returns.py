@@ -24,7 +24,7 @@ import string
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from dawra.domain.errors import IllegalTransition, InvalidCustomerDetails
 from dawra.domain.money import Money
 from dawra.domain.shipment import ShipmentStatus
+from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineKind
 
 if TYPE_CHECKING:
@@ -352,6 +353,8 @@ class ReturnEvent(enum.StrEnum):
     CLOSE = "close"
     REFUND_CLAIM = "refund_claim"  # a claim settled with money (by its policy or an agent)
     RESHIP = "reship"  # a claim settled by sending the items again
+    PICKUP_MISSED = "pickup_missed"  # the carrier says its courier did not come for the day booked
+    CHANGE_PICKUP = "change_pickup"  # the customer moved the courier to another day the carrier offers
 
 
 R, E = ReturnStatus, ReturnEvent
@@ -375,6 +378,10 @@ RETURN_TRANSITIONS: dict[ReturnEvent, tuple[frozenset[ReturnStatus], ReturnStatu
     # A claim (nothing comes back): settled from the request itself, or declined (DECLINE, above).
     E.REFUND_CLAIM: (frozenset({R.REQUESTED}), R.REFUNDED),
     E.RESHIP: (frozenset({R.REQUESTED}), R.RESHIPPING),
+    # A courier pickup, while its label is issued and nothing has been picked up: the carrier's courier did not come,
+    # or the customer moves it to another day. The status stays: the workflow still waits for the parcel.
+    E.PICKUP_MISSED: (frozenset({R.LABEL_ISSUED}), R.LABEL_ISSUED),
+    E.CHANGE_PICKUP: (frozenset({R.LABEL_ISSUED}), R.LABEL_ISSUED),
 }
 # Which events each kind knows: a claim is never approved, labelled, received or inspected; a return is never
 # settled as a claim. `Return.can` and `Return.apply` consult this with the table.
@@ -395,6 +402,7 @@ STEP_KIND: dict[ReturnEvent, TimelineKind] = {
     E.REFUND: TimelineKind.RETURN_REFUNDED, E.REJECT: TimelineKind.RETURN_REJECTED,
     E.EXCHANGE: TimelineKind.RETURN_EXCHANGED,
     E.EXPIRE_LABEL: TimelineKind.RETURN_LABEL_EXPIRED, E.CLOSE: TimelineKind.RETURN_CLOSED,
+    E.PICKUP_MISSED: TimelineKind.RETURN_PICKUP_MISSED, E.CHANGE_PICKUP: TimelineKind.RETURN_PICKUP_CHANGED,
 }
 # A claim's steps tell the timeline in their own words (its messages are not a return's).
 CLAIM_STEP_KIND: dict[ReturnEvent, TimelineKind] = {
@@ -473,6 +481,8 @@ class Return(BaseModel):
     # A courier pickup: the day (ISO date, local) and window asked for, then the ones the carrier booked.
     pickup_on: str | None = None
     pickup_window: PickupWindow | None = None
+    pickup_booked_at: str | None = None  # when the courier's current day was booked (with the label, or moved)
+    pickup_missed_on: str | None = None  # the last booked day the carrier said its courier missed
     approval_required: bool = False
     fingerprint: str  # what the request asked: the same request key with another request is refused
     requested_at: str
@@ -842,12 +852,13 @@ def _summary(ret: Return) -> dict[str, str]:
 
 
 def step(order: Order, return_id: str, event: ReturnEvent, at: str, detail: Mapping[str, str] | None = None, *,
-         header: bool = False) -> Return:
-    """Move one of the order's returns by `event` and tell the timeline (committed with the order)."""
+         header: bool = False, occurrence: str | None = None) -> Return:
+    """Move one of the order's returns by `event` and tell the timeline (committed with the order). A step that may
+    happen more than once (a pickup missed, or moved) names its `occurrence`: one timeline event each."""
     ret = order.return_of(return_id)
     ret.apply(event)
     kind = CLAIM_STEP_KIND[event] if ret.is_claim else STEP_KIND[event]
-    order.return_changed(ret, kind, at, detail or {}, header=header)
+    order.return_changed(ret, kind, at, detail or {}, header=header, occurrence=occurrence)
     return ret
 
 
@@ -881,9 +892,85 @@ def issue_label(order: Order, return_id: str, *, carrier: str, tracking_number: 
         ret.label_issued_at, ret.label_expires_at = at, expires_at
         if pickup is not None:
             ret.pickup_on, ret.pickup_window = pickup.day.isoformat(), pickup.window
+            ret.pickup_booked_at = at
     if pickup is not None:
         detail.update(pickup_on=pickup.day.isoformat(), pickup_window=pickup.window.value)
     return step(order, return_id, ReturnEvent.ISSUE_LABEL, at, detail)
+
+
+# --- a courier pickup missed, or moved ---------------------------------------------------------------------------------
+def pickup_covered_until(day: date) -> str:
+    """Until when a return label must stay valid for a courier coming on `day`: the end of the day after it (UTC),
+    so that the courier's scan has a day to reach us before the label would expire under a parcel collected."""
+    return iso(datetime.combine(day + timedelta(days=2), time.min, tzinfo=UTC))
+
+
+# Why a courier pickup cannot be moved now (the customer's page words each code).
+PICKUP_FIXED: dict[str, str] = {
+    "not_a_pickup": "it is not collected by a courier",
+    "not_booked": "its courier is not booked yet: the day asked for is booked with the label",
+    "ended": "the return has ended",
+    "picked_up": "the parcel has been picked up already",
+}
+
+
+def pickup_fixed(ret: Return) -> str | None:
+    """Why the courier of this return cannot be moved now (a PICKUP_FIXED code), or None: it can (a courier pickup,
+    its label issued, nothing picked up)."""
+    if ret.method == ReturnMethod.PICKUP and ret.can(ReturnEvent.CHANGE_PICKUP):
+        return None
+    if ret.method != ReturnMethod.PICKUP:
+        return "not_a_pickup"
+    if ret.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED):
+        return "not_booked"
+    return "ended" if ret.status in RETURN_TERMINAL else "picked_up"  # (declined, expired, label expired, closed)
+
+
+def pickup_change_refused(ret: Return) -> ReturnRefused | None:
+    """pickup_fixed, as the refusal a use case raises (None: it may be moved)."""
+    code = pickup_fixed(ret)
+    return None if code is None else ReturnRefused(f"return {ret.return_id}", ret.status.value,
+                                                   ReturnEvent.CHANGE_PICKUP.value, PICKUP_FIXED[code])
+
+
+def pickup_missed(order: Order, return_id: str, at: str) -> Return | None:
+    """The carrier says its courier did not come: the return's timeline says so (and the customer is told), once
+    per day booked. Nothing moves: the label stays usable and the customer may choose another day. Recorded only
+    (None) when the return is not a courier pickup, has been picked up or arrived meanwhile (a late report), the
+    day was said missed before (the carrier repeating itself), or the report (at `at`, the carrier's believable
+    time) predates the day's booking: it is about a day the customer has since moved."""
+    ret = order.return_of(return_id)
+    if ret.method != ReturnMethod.PICKUP or not ret.can(ReturnEvent.PICKUP_MISSED) or ret.pickup is None:
+        return None
+    if ret.pickup_missed_on == ret.pickup_on or (ret.pickup_booked_at and at < ret.pickup_booked_at):
+        return None
+    ret.pickup_missed_on = ret.pickup_on
+    return step(order, return_id, ReturnEvent.PICKUP_MISSED, at,
+                {"pickup_on": ret.pickup_on or "", "pickup_window": str(ret.pickup_window or "")},
+                occurrence=ret.pickup_on)
+
+
+def change_pickup(order: Order, return_id: str, booked: PickupSlot, *, at: str, carrier_expires_at: str,
+                  occurrence: str) -> Return:
+    """The carrier has moved the courier to `booked` (a day it offers, asked for by the customer): the return keeps
+    the new day, and its label, if it would lapse first, is kept valid until the day after it (never past the
+    carrier's own validity). Refused (ReturnRefused, saying why) unless pickup_change_refused allows it."""
+    ret = order.return_of(return_id)
+    if (refused := pickup_change_refused(ret)) is not None:
+        raise refused
+    was, missed = ret.pickup, ret.pickup_missed_on is not None and ret.pickup_missed_on == ret.pickup_on
+    needed = pickup_covered_until(booked.day)
+    expires = ret.label_expires_at or carrier_expires_at
+    extended = expires < needed and carrier_expires_at > expires
+    if extended:
+        expires = min(needed, carrier_expires_at)
+    ret.label_expires_at, ret.pickup_booked_at = expires, at
+    ret.pickup_on, ret.pickup_window = booked.day.isoformat(), booked.window
+    return step(order, return_id, ReturnEvent.CHANGE_PICKUP, at, {
+        "pickup_on": booked.day.isoformat(), "pickup_window": booked.window.value,
+        "was_on": was.day.isoformat() if was else "", "was_window": was.window.value if was else "",
+        "after_missed": "true" if missed else "false", "expires_at": expires,
+        "label_extended": "true" if extended else "false"}, occurrence=occurrence)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,10 @@ class TimelineKind(enum.StrEnum):
     RETURN_DECLINED = "return_declined"  # by an agent, with the reason
     RETURN_EXPIRED = "return_expired"  # nobody approved it in time
     RETURN_LABEL_ISSUED = "return_label_issued"  # the carrier booked it: a label to print, or a pickup
+    # A courier pickup: the carrier says its courier did not come (once per day booked), and the customer chose
+    # another day (the new day and window; the label valid at least until the day after it).
+    RETURN_PICKUP_MISSED = "return_pickup_missed"
+    RETURN_PICKUP_CHANGED = "return_pickup_changed"
     RETURN_AWAITING_DROP_OFF = "return_awaiting_drop_off"  # to be brought to a store: which one
     RETURN_IN_TRANSIT = "return_in_transit"
     RETURN_RECEIVED = "return_received"

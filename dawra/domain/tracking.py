@@ -24,6 +24,7 @@ class TrackingStatus(enum.StrEnum):
     DELAYED = "delayed"
     EXCEPTION = "exception"
     AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    PICKUP_MISSED = "pickup_missed"  # a courier booked to collect a return parcel did not come
     RETURN_TO_SENDER = "return_to_sender"  # the carrier is taking the parcel back to where it left from
     RETURNED = "returned"  # the parcel is back at the location it left from
     FAILURE = "failure"

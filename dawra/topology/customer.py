@@ -78,7 +78,12 @@ ROUTES = (
           authorization="none", purpose="The return form of the order (what may go back, or why not)."),
     Route(method="GET", path="/my-order/{token}/returns/{return_id}/{file}", target_kind="function",
           target="customer", authorization="none",
-          purpose="A return's printable label (PDF), for a return of the order the link opens."),
+          purpose="A return's printable label (PDF), or the days its courier may be moved to (`pickup`), for a "
+                  "return of the order the link opens."),
+    Route(method="POST", path="/my-order/{token}/returns/{return_id}/{file}", target_kind="function",
+          target="customer", authorization="none",
+          purpose="Another day for a return's courier (`pickup`; CSRF token and form key), for a return of the "
+                  "order the link opens."),
     Route(method="GET", path="/customer/order", target_kind="function", target="customer", authorization="none",
           purpose="The order page as JSON for a storefront (the link token as a bearer token)."),
     Route(method="POST", path="/customer/order-link", target_kind="function", target="customer",

@@ -1,8 +1,9 @@
-"""Storefront: the orders API function and its routes (checkout, an order's status, a return asked for and read)."""
+"""Storefront: the orders API function and its routes (checkout, an order's status, a return or a claim asked for
+and read)."""
 
 from __future__ import annotations
 
-from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_ORDERS
+from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .fulfilment import LIFECYCLE, START_LIFECYCLE
 from .model import Function, Route
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
@@ -24,10 +25,12 @@ FUNCTIONS = (
             **RETURN_LIFECYCLE,
             **OPS_ALERTS,
         },
-        # A return asked for is stored, then its workflow started (as the order page does).
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, START_LIFECYCLE, START_RETURN_LIFECYCLE, PUBLISH_OPS_ALERT),
+        # A return or claim asked for is stored, then its workflow started (as the order page does); an exchange
+        # approved by its policy, or a claim its policy sends again, holds the replacement in the same commit.
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_LIFECYCLE, START_RETURN_LIFECYCLE,
+                PUBLISH_OPS_ALERT),
         purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}, POST /orders/{order_id}/returns, "
-                "GET /orders/{order_id}/returns/{return_id}.",
+                "POST /orders/{order_id}/claims, GET /orders/{order_id}/returns/{return_id}.",
     ),
 )
 
@@ -38,6 +41,9 @@ ROUTES = (
           authorization="storefront", purpose="An order's status, lines, totals, shipments and timeline."),
     Route(method="POST", path="/orders/{order_id}/returns", target_kind="function", target="orders-api",
           authorization="storefront", purpose="Ask to return delivered items (Idempotency-Key header)."),
+    Route(method="POST", path="/orders/{order_id}/claims", target_kind="function", target="orders-api",
+          authorization="storefront", purpose="Report a parcel that arrived damaged or with an item missing "
+                                              "(Idempotency-Key header)."),
     Route(method="GET", path="/orders/{order_id}/returns/{return_id}", target_kind="function", target="orders-api",
-          authorization="storefront", purpose="A return: its status, lines, estimate and refund."),
+          authorization="storefront", purpose="A return or a claim: its status, lines, estimate and refund."),
 )

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from dawra.app.backoffice import PlaceOrderForCustomer
 from dawra.app.changes import Outcome
@@ -29,8 +29,18 @@ from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.errors import DomainError, OrderNotFound, Unauthenticated
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderStatus
-from dawra.domain.returns import InspectionOutcome, Return, ReturnMethod, ReturnStatus
+from dawra.domain.return_claims import ClaimRequest
+from dawra.domain.returns import (
+    ClaimReason,
+    ClaimRemedy,
+    InspectionOutcome,
+    Return,
+    ReturnMethod,
+    ReturnStatus,
+    return_id_for,
+)
 from dawra.web import forms
+from dawra.web.customer_claims import read_claim_form
 from dawra.web.formatting import Formatter, digits_or_default, language_or_default
 from dawra.web.http import WebRequest, WebResponse, redirect, with_query
 from dawra.web.i18n import Translator
@@ -53,7 +63,7 @@ from dawra.web.security import (
 )
 
 if TYPE_CHECKING:
-    from dawra.app.return_claims import DecideClaim
+    from dawra.app.return_claims import ClaimChoices, DecideClaim
     from dawra.app.returns import DecideReturn
     from dawra.bootstrap import BackOffice
 
@@ -136,6 +146,17 @@ class ConsoleReturns(Protocol):
     def inspect(self, actor: Actor, order_id: str, return_id: str, key: str,
                 outcomes: Mapping[str, tuple[InspectionOutcome, str | None]],
                 write_off: Collection[str] = ()) -> Outcome: ...
+
+
+@runtime_checkable
+class ConsoleClaims(Protocol):
+    """A claim reported by an agent for a customer on the phone (dawra.bootstrap.Returns has it): what may be
+    claimed, and the customer's own claim, made `by` the agent (audited)."""
+
+    def claimable_lines(self, order_id: str) -> ClaimChoices: ...
+
+    def start_claim(self, order_id: str, request_key: str, request: ClaimRequest, *,
+                    by: Actor | None = None) -> Return: ...
 
 
 class Console:
@@ -341,7 +362,25 @@ class Console:
                          ref=reference(order_id), notes=[e for e in file.audit if e.action == "add_note"],
                          resendable=[e for e in file.timeline if e.kind in NOTIFIED_KINDS],
                          returns=_return_actions(view.actor, file.order, self.returns is not None),
-                         outcomes=[o.value for o in InspectionOutcome], **extra)
+                         outcomes=[o.value for o in InspectionOutcome],
+                         claim_choices=self._claim_choices(view.actor, file.order),
+                         claim_reasons=[r.value for r in ClaimReason], claim_remedies=[r.value for r in ClaimRemedy],
+                         **extra)
+
+    @property
+    def _claims(self) -> ConsoleClaims | None:
+        return self.returns if isinstance(self.returns, ConsoleClaims) else None
+
+    def _claim_choices(self, actor: Actor, order: Order) -> ClaimChoices | None:
+        """What an agent may report for the customer (who may settle claims may open one), offered as the
+        customer's page offers it: a delivered unit within its claim window and in no return or claim."""
+        claims = self._claims
+        if claims is None or not actor.may(Permission.REFUND) or not order.can(OrderEvent.REQUEST_RETURN):
+            return None
+        if not any(s.delivered_at for s in order.shipments):
+            return None
+        choices = claims.claimable_lines(order.order_id)
+        return choices if choices.open else None
 
     @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/returns/(?P<return_id>{RETURN_ID})/(?P<action>[a-z-]+)")
     def return_act(self, view: View, match: re.Match[str]) -> WebResponse:
@@ -386,6 +425,38 @@ class Console:
         self.log.info("console action", extra={"action": f"{action}_return"})
         done = action.replace("-", "_") if action in CLAIM_ACTIONS else f"{action}_return"
         return redirect(view.url(f"{ROOT}/orders/{order_id}", done=done) + f"#return-{return_id}")
+
+    @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/claims")  # before `act`, whose pattern also matches it
+    def open_claim(self, view: View, match: re.Match[str]) -> WebResponse:
+        """An agent reports a claim for a customer on the phone: the customer's claim form, read the same way, and
+        the customer's own claim made by the agent (audited; its policy may settle it at once). A double submit
+        finds the claim its key made."""
+        actor, request, order_id, claims = view.actor, view.request, match["order_id"], self._claims
+        key = request.field(KEY_FIELD)
+        if claims is None:
+            return self._error(view, 404, view.t("error.not_found"))
+        authorize(actor, Permission.REFUND)
+        done = view.url(f"{ROOT}/orders/{order_id}", done="open_claim") + f"#return-{return_id_for(order_id, key)}"
+        try:
+            if not 8 <= len(key) <= 128:
+                raise forms.FormInvalid([(KEY_FIELD, "missing")])
+            order = self.office.view_order(actor, order_id).order
+            if any(ret.return_id == return_id_for(order_id, key) for ret in order.returns):
+                return redirect(done)
+            asked = read_claim_form(request, claims.claimable_lines(order_id),
+                                    lambda said: view.t(f"open_claim.problem.{said.rsplit('.', 1)[-1]}"))
+            claims.start_claim(order_id, key, asked, by=actor)
+        except forms.FormInvalid as invalid:
+            return self._order_page(view, order_id, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            if isinstance(error, Unauthenticated | OrderNotFound):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("console action refused", extra={"action": "open_claim", "error": type(error).__name__,
+                                                            "status": kind.status})
+            return self._order_page(view, order_id, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": "open_claim"})
+        return redirect(done)
 
     @route("POST", f"/orders/(?P<order_id>{ORDER_ID})/(?P<action>[a-z-]+)")
     def act(self, view: View, match: re.Match[str]) -> WebResponse:

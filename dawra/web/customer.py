@@ -15,6 +15,8 @@
   (`step=confirm`, once per request key), which redirects to the order page's section for the return.
 - `GET /my-order/<token>/returns/<return_id>/label.pdf`: the printable return label (dawra/web/return_label.py), for
   a return of that order whose label can be used; 404 for anything else.
+- `GET|POST /my-order/<token>/returns/<return_id>/pickup`: another day for a return's courier (the carrier's days;
+  checked as the other forms, CSRF purpose `pickup`, once per form key), then the return's section of the page.
 - `GET /my-order` and `POST /my-order/lookup`: the guest lookup. Its answer is a redirect that is the same, byte for
   byte, whether or not anything matched; its form is protected by a nonce cookie and its HMAC.
 - `GET /customer/static/<file>`: the stylesheet.
@@ -45,12 +47,18 @@ from dawra.domain.errors import DomainError, IdempotencyKeyReused, OrderNotFound
 from dawra.domain.feedback import Feedback
 from dawra.domain.order import Order, OrderEvent
 from dawra.domain.return_lines import stores
-from dawra.domain.returns import ClaimReason, ClaimRemedy, Return, ReturnReason
+from dawra.domain.returns import ClaimReason, ClaimRemedy, PickupSlot, Return, ReturnReason, pickup_fixed
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 from dawra.ports import ReturnBooking
 from dawra.rendering import order_reference
 from dawra.web.customer_claims import CLAIM_FORM, CustomerClaims, read_claim_form
-from dawra.web.customer_returns import CustomerReturns, Locations, masked_iban, read_return_form
+from dawra.web.customer_returns import (
+    CustomerPickups,
+    CustomerReturns,
+    Locations,
+    masked_iban,
+    read_return_form,
+)
 from dawra.web.formatting import Formatter, language_or_default
 from dawra.web.forms import ADDRESS_FIELDS, FormInvalid
 from dawra.web.http import WebRequest, WebResponse, redirect, with_query
@@ -76,6 +84,7 @@ LINK_IN_PATH = r"[A-Za-z0-9_-]{1,100}"  # what may be a link token; read() decid
 FORMS = ("cancel", "address", "contact", "feedback")
 RETURN_FORM = "return"  # its own way through: a form, a review, a confirmation (see return_form)
 RETURN_ID = r"ret_[0-9a-f]{20}"
+PICKUP_FORM = "pickup"  # another day for a return's courier (see pickup_form)
 SAME_SITE = ("same-origin", "none")  # Sec-Fetch-Site values of a request this site's own pages (or a link) made
 
 
@@ -150,6 +159,9 @@ class CustomerSite:
             label = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/label\.pdf", path)
             if label and request.method == "GET":
                 return self.return_label(request, label["token"], label["ret"])
+            moving = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/pickup", path)
+            if moving and request.method in ("GET", "POST"):
+                return self.pickup_form(request, moving["token"], moving["ret"])
             match = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})(?:/(?P<form>[a-z]+))?", path)
             if match and request.method == "GET" and not match["form"]:
                 return self.order_page(request, match["token"])
@@ -263,6 +275,8 @@ class CustomerSite:
                          action_url=lambda form: reader.url(f"{PAGE}/{token}/{form}"),
                          return_events=_by_return(visible(timeline)), places=places,
                          label_url=lambda ret: reader.url(f"{PAGE}/{token}/returns/{ret}/label.pdf"),
+                         pickup_url=lambda ret: reader.url(f"{PAGE}/{token}/returns/{ret}/{PICKUP_FORM}")
+                         if self._pickups is not None else None,
                          notice=extra.pop("notice", notice), **extra)
 
     def act(self, request: WebRequest, token: str, form: str) -> WebResponse:
@@ -482,6 +496,68 @@ class CustomerSite:
                          reasons=[r.value for r in ClaimReason], remedies=[r.value for r in ClaimRemedy],
                          action=reader.url(f"{PAGE}/{token}/{CLAIM_FORM}"), back=reader.url(f"{PAGE}/{token}"),
                          **extra)
+
+    # --- a courier pickup moved --------------------------------------------------------------------------------
+    @property
+    def _pickups(self) -> Any:
+        """ChangePickupDay, when the shop's returns offer it (None: the page offers no other day)."""
+        return self.returns.change_pickup if isinstance(self.returns, CustomerPickups) else None
+
+    def pickup_form(self, request: WebRequest, token: str, return_id: str) -> WebResponse:
+        """GET: the days the carrier offers for this return's courier (or why it cannot be moved). POST: checked as
+        the order's other forms are (cross-site, the link, the CSRF token with purpose `pickup`), then the courier
+        moved once per form key; the return's section of the page follows."""
+        reader = Reader(request, request.field("lang") or request.arg("lang") or "en")
+        if request.method == "POST" and cross_site(request):
+            self.log.info("customer form refused", extra={"reason": "cross-site", "form": PICKUP_FORM})
+            return self._refused(reader, 403, "error.csrf")
+        order = self.open_link.order(token)
+        reader = Reader(request, request.field("lang") or request.arg("lang") or order.contact.language)
+        ret = next((r for r in order.returns if r.return_id == return_id), None)
+        changer = self._pickups
+        if ret is None or changer is None:
+            raise OrderNotFound(NO_SUCH_ORDER)
+        if pickup_fixed(ret) is not None:
+            return self._pickup_page(reader, token, order, ret, (), 409 if request.method == "POST" else 200)
+        offered = changer.offered(order.order_id, return_id)
+        if request.method == "GET":
+            return self._pickup_page(reader, token, order, ret, offered)
+        if not order_link.form_token_matches(self.key, token, PICKUP_FORM, request.field(CSRF_FIELD)):
+            self.log.info("customer form refused", extra={"reason": "csrf", "form": PICKUP_FORM})
+            return self._refused(reader, 403, "error.csrf")
+        try:
+            slot, key = PickupSlot.parse(request.field("pickup")), request.field(KEY_FIELD)
+            if slot is None or slot not in offered:
+                raise FormInvalid([("pickup", reader.t("return.problem.pickup"))])
+            if not 8 <= len(key) <= 128:
+                raise FormInvalid([(KEY_FIELD, reader.t("error.csrf"))])
+            changer(order.order_id, return_id, key, slot)
+        except FormInvalid as invalid:
+            return self._pickup_page(reader, token, order, ret, offered, 422, form=request.form,
+                                     error=reader.t("error.invalid"),
+                                     problems=[(_field_label(reader, f), m) for f, m in invalid.problems])
+        except DomainError as error:
+            if isinstance(error, OrderNotFound):
+                raise
+            kind = problems.kind_of(error)
+            self.log.info("customer pickup refused", extra={"error": type(error).__name__, "status": kind.status})
+            now = self.open_link.order(token).return_of(return_id)  # moved on meanwhile: say why
+            return self._pickup_page(reader, token, order, now, offered, kind.status, form=request.form,
+                                     error=_problem_text(reader, kind.code))
+        self.log.info("customer action", extra={"form": PICKUP_FORM, "outcome": "pickup_changed"})
+        page = reader.url(f"{PAGE}/{token}", done="pickup_changed", lang=request.field("lang") or None)
+        return redirect(f"{page}#return-{return_id}")
+
+    def _pickup_page(self, reader: Reader, token: str, order: Order, ret: Return, offered: tuple[PickupSlot, ...],
+                     status: int = 200, **extra: Any) -> WebResponse:
+        extra.setdefault("form", {})
+        title = reader.t("pickup.title", ref=f"\u2066{order_reference(order.order_id)}\u2069")
+        return self.page(reader, "pickup.html", status=status, title=title, ret=ret, offered=offered,
+                         why_not=pickup_fixed(ret),
+                         missed=ret.pickup_on is not None and ret.pickup_missed_on == ret.pickup_on,
+                         csrf=order_link.form_token(self.key, token, PICKUP_FORM),
+                         action=reader.url(f"{PAGE}/{token}/returns/{ret.return_id}/{PICKUP_FORM}"),
+                         back=reader.url(f"{PAGE}/{token}") + f"#return-{ret.return_id}", **extra)
 
     def return_label(self, request: WebRequest, token: str, return_id: str) -> WebResponse:
         """The label of one of this link's order's returns, as PDF; 404 for any other return, or one without a

@@ -8,6 +8,10 @@ paid back (the ways the lines' policies allow; a bank transfer, with an IBAN, fo
 step shows the refund estimate in parts and carries the choice
 in hidden fields to the confirm button, with the request key that makes a double submit one return.
 
+A courier pickup whose label is issued, nothing picked up yet, can be moved ("Choose another pickup day", also the
+link in the "the courier did not come" message): `GET|POST /my-order/<token>/returns/<return_id>/pickup` offers the
+carrier's days in the return form's select, and the change is made once per form key.
+
 Nothing here trusts the form: a quantity beyond what may be returned, a reason, method or store not offered, an
 IBAN that does not check out are each a field problem in the customer's language, and nothing is created."""
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from dawra.app.returns import ReturnChoices
 from dawra.domain.allocation import Location
@@ -48,6 +52,21 @@ class CustomerReturns(Protocol):
 
 
 Locations = Callable[[], Sequence[Location]]
+
+
+class PickupChanger(Protocol):
+    """dawra.app.returns.ChangePickupDay, as the page uses it."""
+
+    def offered(self, order_id: str, return_id: str) -> tuple[PickupSlot, ...]: ...
+
+    def __call__(self, order_id: str, return_id: str, key: str, slot: PickupSlot) -> Any: ...
+
+
+@runtime_checkable
+class CustomerPickups(Protocol):
+    """What the page needs to move a return's courier (dawra.bootstrap.Returns has it; None: not offered)."""
+
+    change_pickup: PickupChanger | None
 
 
 @dataclass(frozen=True)

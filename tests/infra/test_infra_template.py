@@ -42,11 +42,11 @@ def test_every_route_is_authorised_except_the_webhook_the_console_and_the_custom
         assert "RequestValidatorId" in props
 
 
-def test_checkout_and_a_return_request_require_the_idempotency_key_and_a_json_body(synth):
+def test_checkout_and_a_return_or_claim_request_require_the_idempotency_key_and_a_json_body(synth):
     posts = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
              if m["Properties"]["HttpMethod"] == "POST" and m["Properties"]["Integration"]["Type"] == "AWS_PROXY"
              and m["Properties"]["AuthorizationType"] == "AWS_IAM"]
-    assert len(posts) == 2  # POST /orders, POST /orders/{order_id}/returns
+    assert len(posts) == 3  # POST /orders, POST /orders/{order_id}/returns, POST /orders/{order_id}/claims
     for post in posts:
         assert post["RequestParameters"]["method.request.header.Idempotency-Key"] is True
         validator = synth.resources[post["RequestValidatorId"]["Ref"]]["Properties"]

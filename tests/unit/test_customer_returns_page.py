@@ -206,7 +206,6 @@ def test_a_store_drop_off_shows_the_stores_instructions_and_no_label(site, shop)
 
 
 def test_the_label_pdf_is_served_for_that_orders_return_only(site, shop):
-    pytest.importorskip("weasyprint")
     order_id, token = a_delivered_order(shop)
     _, other = a_delivered_order(shop, lines={"MUG-CLASSIC": 1})
     ret = site.returns.start(order_id, "key-return-0001", _request())
@@ -214,12 +213,7 @@ def test_the_label_pdf_is_served_for_that_orders_return_only(site, shop):
     site.uses.issue_label(order_id, ret.return_id)
     page = get(site, f"/my-order/{token}").body
     assert f'href="/my-order/{token}/returns/{ret.return_id}/label.pdf"' in page
-    try:
-        pdf = get(site, f"/my-order/{token}/returns/{ret.return_id}/label.pdf")
-    except OSError as missing:  # pragma: no cover - no Pango on this machine
-        pytest.skip(f"Pango is not installed: {missing}")
-    if pdf.status == 500:
-        pytest.skip("the label could not be rendered here (Pango missing?)")
+    pdf = get(site, f"/my-order/{token}/returns/{ret.return_id}/label.pdf")
     assert pdf.status == 200 and pdf.content_type == "application/pdf" and pdf.body[:5] == b"%PDF-"
     assert pdf.all_headers()["Content-Disposition"] == f'attachment; filename="return-{ret.return_id}.pdf"'
     assert get(site, f"/my-order/{other}/returns/{ret.return_id}/label.pdf").status == 404  # another order's link

@@ -8,8 +8,9 @@ Webhooks: ``POST /webhooks/carriers/sandbox`` with a JSON body
     {"event_id": "evt-1", "tracking_number": "SBX...", "status": "DELIVERED",
      "occurred_at": "2026-11-23T10:00:00Z", "location": "Riyadh"}
 
-``status`` is one of LABEL_CREATED, PICKED_UP, IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED, DELIVERY_ATTEMPTED,
-DELAYED, EXCEPTION, READY_FOR_PICKUP, RETURNED_TO_SENDER, RETURN_DELIVERED. What each means, as tests send them:
+``status`` is one of LABEL_CREATED, PICKED_UP, PICKUP_MISSED, IN_TRANSIT, OUT_FOR_DELIVERY, DELIVERED,
+DELIVERY_ATTEMPTED, DELAYED, EXCEPTION, READY_FOR_PICKUP, RETURNED_TO_SENDER, RETURN_DELIVERED. What each means, as
+tests send them:
 
     DELIVERY_ATTEMPTED   the courier came and nobody could take the parcel (it tries again)
     EXCEPTION            a problem on the way (address, customs, damage); ``location`` says where
@@ -31,14 +32,19 @@ a Friday (the weekend day it never collects on), whatever the country, each with
 Saturday 28, Sunday 29, Monday 30 November and Tuesday 1 December. ``book_return(..., pickup=slot)`` books the
 courier for that slot when it is offered on the day the booking is made; when it is not (the day passed while an
 agent approved the return) it books the first offered day in the same window, and the booking says which
-(``pickup_on``, ``pickup_window``). A missed pickup has no input: the sandbox's courier always comes (see
-docs/architecture.md, Not built yet).
+(``pickup_on``, ``pickup_window``). ``rebook_pickup(return_id, country, slot, reference)`` moves the courier of a
+booked return to another slot it offers on the day it is asked (any other: PickupNotOffered, listing the slots); the
+label then stays valid at least until the end of the day after the new day (UTC), longer if it already was; the
+same ``reference`` answers the same booking. A courier that did not come is reported as ``PICKUP_MISSED`` (below).
 
 A return parcel is reported through the same webhook, by its tracking number, with the same statuses, from the
 customer's side of the journey. What a carrier integrator, the demo or a test sends for a return:
 
     LABEL_CREATED        the label was booked (nothing moves)
     PICKED_UP            the customer dropped it off, or the courier collected it: "in transit"
+    PICKUP_MISSED        the courier booked for a pickup did not come (or could not collect it): the customer is
+                         told and may choose another day; nothing moves (after PICKED_UP, or once it arrived, and
+                         for the same day again: recorded only)
     IN_TRANSIT           on its way to the merchant's location: "in transit"
     DELIVERED            delivered to the merchant's location (the warehouse or store on the label): "received"
     EXCEPTION            a problem on the way; ``location`` says where
@@ -49,6 +55,11 @@ for example, in transit then delivered to the warehouse:
     {"event_id": "ret-1", "tracking_number": "SBX...", "status": "IN_TRANSIT", "occurred_at": "2026-11-24T08:00:00Z"}
     {"event_id": "ret-2", "tracking_number": "SBX...", "status": "DELIVERED", "occurred_at": "2026-11-25T11:00:00Z",
      "location": "Riyadh distribution centre"}
+
+or, for a courier pickup booked on Thursday 26 November, the courier not coming that afternoon:
+
+    {"event_id": "ret-0", "tracking_number": "SBX...", "status": "PICKUP_MISSED",
+     "occurred_at": "2026-11-26T14:30:00Z"}
 
 ``occurred_at`` is the carrier's clock: a time more than five minutes after the webhook was received, or before the
 parcel's label was created (1970, say), is kept as the time it was received and flagged. The
@@ -68,7 +79,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dawra.domain.customer import Address
 from dawra.domain.errors import WebhookRejected
-from dawra.domain.returns import PickupSlot, PickupWindow
+from dawra.domain.returns import PickupSlot, PickupWindow, ReturnMethod, check_pickup, pickup_covered_until
 from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 from dawra.ports import Booking, ReturnBooking
@@ -83,6 +94,7 @@ NO_PICKUP_WEEKDAY = 4  # Friday (date.weekday())
 VOCABULARY: dict[str, TrackingStatus] = {
     "LABEL_CREATED": TrackingStatus.LABEL_CREATED,
     "PICKED_UP": TrackingStatus.IN_TRANSIT,
+    "PICKUP_MISSED": TrackingStatus.PICKUP_MISSED,
     "IN_TRANSIT": TrackingStatus.IN_TRANSIT,
     "OUT_FOR_DELIVERY": TrackingStatus.OUT_FOR_DELIVERY,
     "DELIVERED": TrackingStatus.DELIVERED,
@@ -126,6 +138,7 @@ class SandboxCarrier:
     def __init__(self, now: Callable[[], datetime] = _system_now):
         self._now = now  # the carrier's clock: when a return label was booked, so until when it is valid
         self._returns: dict[str, ReturnBooking] = {}
+        self._rebooked: dict[str, ReturnBooking] = {}  # by the reference a pickup was moved under
 
     def book(self, shipment_id: str, country: str, weight_g: int) -> Booking:
         tracking = "SBX" + hashlib.sha256(shipment_id.encode()).hexdigest()[:12].upper()
@@ -153,6 +166,19 @@ class SandboxCarrier:
             if day.weekday() != NO_PICKUP_WEEKDAY:
                 days.append(day)
         return [PickupSlot(day=d, window=window) for d in days for window in PickupWindow]
+
+    def rebook_pickup(self, return_id: str, country: str, pickup: PickupSlot, reference: str) -> ReturnBooking:
+        done = self._rebooked.get(reference)
+        if done is not None:
+            return done
+        check_pickup(ReturnMethod.PICKUP, pickup, self.pickup_days(country, self._now().astimezone(UTC).date()))
+        booked = self._returns.get(return_id)
+        covered = pickup_covered_until(pickup.day)
+        moved = ReturnBooking(carrier=self.name, service=RETURN_SERVICE, tracking_number=return_tracking_number(return_id),
+                              expires_at=max(booked.expires_at, covered) if booked else covered,
+                              pickup_on=pickup.day.isoformat(), pickup_window=pickup.window)
+        self._returns[return_id] = self._rebooked[reference] = moved
+        return moved
 
     def _courier(self, country: str, today: date, asked: PickupSlot) -> PickupSlot:
         offered = self.pickup_days(country, today)
