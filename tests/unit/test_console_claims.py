@@ -105,6 +105,8 @@ def test_an_agent_reports_a_claim_for_the_customer_once_audited_with_their_id(de
     assert 'data-testid="form-open-claim"' not in after  # its one unit is claimed: nothing more to report
     assert 'data-testid="form-reship-claim"' in after and "&lt;b&gt;torn&lt;/b&gt;" in after
     assert "Claim reported for the customer" in after  # the audit trail names the action
+    assert "Reason: <bdi>Arrived damaged</bdi>" in after  # the timeline says the reason in words
+    assert ">Waiting for a decision</span>" in after  # a claim is decided, not approved
 
 
 def test_a_small_claim_reported_by_an_agent_settles_by_itself_as_the_customers_own(desk, shop):
