@@ -273,3 +273,5 @@ def test_the_form_offers_another_size_in_the_customers_language_and_the_review_s
     assert post(site, f"/my-order/{token}/return", confirm).status == 303
     [ret] = shop.orders.get(order_id).returns
     assert [line.exchange.sku for line in ret.lines] == ["PRAYER-MAT-L"] and ret.estimate.total.amount == 0
+    page = get(site, f"/my-order/{token}").body  # the return's section says so too, not "an estimate of 0.00"
+    assert re.search(r'data-testid="return-estimate">استبدال: لا تدفع شيئاً ولا يُسترد مبلغ<', page)
