@@ -56,6 +56,8 @@ def _resolve(value: Ref | str) -> str:
         return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}" if value.attr == "arn" else name
     if value.kind == "configuration_set":
         return next(c.name for c in TOPOLOGY.configuration_sets if c.id == value.id)
+    if value.kind == "http_api":  # an HTTP API's endpoint: https://<api id>.execute-api.<region>.amazonaws.com
+        return f"https://benchapi01.execute-api.{REGION}.amazonaws.com"
     if value.kind == "user_pool":  # Cognito pool ids look like <region>_<id>
         return {"id": f"{REGION}_BenchPool1", "client_id": "benchclient0000000000000001",
                 "arn": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_BenchPool1"}[value.attr]

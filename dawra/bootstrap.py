@@ -278,6 +278,24 @@ def build_customer_site(settings: Settings) -> CustomerSiteParts:
         returns=build_returns(settings), locations=_inventory(settings).locations)
 
 
+@dataclass(frozen=True)
+class ReturnLabelParts:
+    """What the return label's own function (functions/return_label) runs the order page's `return_label` on: opening
+    the order by its link, the link's key and the shop's name, and the locations a parcel goes back to. Reads only."""
+
+    open_link: OpenOrderLink
+    links: OrderLinks
+    locations: Callable[[], list[Location]]
+
+
+def build_return_label(settings: Settings) -> ReturnLabelParts:
+    from dawra.app.order_page import OpenOrderLink
+
+    links = _order_links(settings)
+    return ReturnLabelParts(open_link=OpenOrderLink(DynamoOrders(settings.orders_table), links.key, clock),
+                            links=links, locations=_inventory(settings).locations)
+
+
 def _inventory(settings: Settings) -> DynamoInventory:
     from dawra.adapters.dynamo.inventory import DynamoInventory
 

@@ -16,6 +16,7 @@ from dawra.topology.notify import SEND_SMS
 from .capabilities.api import Api
 from .capabilities.data import Data
 from .capabilities.functions import Functions
+from .capabilities.http_apis import HttpApis
 from .capabilities.later import Later
 from .capabilities.lifecycle import STAR_REASONS as LIFECYCLE_STAR_REASONS
 from .capabilities.lifecycle import Lifecycle
@@ -103,7 +104,10 @@ class DawraStack(Stack):
             functions=self.functions,
             deletion_protection=config.deletion_protection,
         )
-        # State machine ARNs exist now: finish the environments that refer to them.
+        # The HTTP APIs in front of functions (the return label's own origin, decision 78).
+        self.http_apis = HttpApis(self, "HttpApis", topology=topology, functions=self.functions,
+                                  deletion_protection=config.deletion_protection)
+        # State machine ARNs and HTTP API endpoints exist now: finish the environments that refer to them.
         for spec in topology.functions:
             for name, value in self.resolver.environment(spec, deferred=True).items():
                 self.functions.add_environment(spec.id, name, value)
@@ -140,6 +144,9 @@ class DawraStack(Stack):
         if topology.user_pools:
             CfnOutput(self, "ConsoleUrl", value=f"{self.api.api.url}admin",
                       description="The back-office console (operators sign in with the user pool)")
+        for spec in topology.http_apis:
+            CfnOutput(self, f"{pascal(spec.id)}Url", value=self.http_apis.apis[spec.id].api_endpoint,
+                      description=f"Base URL of the HTTP API {spec.name}: {spec.purpose}")
         for spec in topology.secrets:
             CfnOutput(self, f"{pascal(spec.id)}SecretName", value=self.messaging.secrets[spec.id].secret_name,
                       description=spec.purpose)
@@ -249,6 +256,11 @@ class DawraStack(Stack):
                     "AwsSolutions-COG4",
                     "Carrier webhooks are authenticated by their HMAC signature downstream, not by Cognito.",
                 )
+
+        for spec in self.topology.http_apis:  # authorization NONE on every route: the function checks the request
+            for route in spec.routes:
+                acknowledge(self.http_apis.routes[(spec.id, route.method, route.path)].node.default_child,
+                            "AwsSolutions-APIG4", spec.open_reason)
 
     def _api_methods(self) -> list[tuple[Route, Any]]:
         """Each deployed API method with the topology route it serves."""

@@ -54,6 +54,9 @@ class Resolver:
             # The group's Ref (its name) rather than the L2's literal name: what names it then depends on it.
             return {"name": group.node.default_child.ref, "arn": group.schedule_group_arn,
                     "role_arn": role.role_arn}[ref.attr]
+        if ref.kind == "http_api" and ref.attr == "url":
+            # https://<api id>.execute-api.<region>.<url suffix>, no trailing "/": the $default stage has no prefix
+            return stack.http_apis.apis[ref.id].api_endpoint
         if ref.kind == "configuration_set" and ref.attr == "name":
             return stack.messaging.configuration_sets[ref.id].configuration_set_name
         raise ValueError(f"cannot resolve {ref!r}")
@@ -74,11 +77,11 @@ class Resolver:
         )
 
     def environment(self, spec: Function, *, deferred: bool) -> dict[str, str]:
-        """Literal strings as they are, Refs as tokens. ``deferred`` selects the state machine refs (resolvable only
-        once the state machine exists) or everything else."""
+        """Literal strings as they are, Refs as tokens. ``deferred`` selects the state machine and HTTP API refs
+        (resolvable only once the state machines, or the HTTP APIs in front of functions, exist) or everything else."""
         env = {}
         for name, value in spec.environment.items():
-            is_deferred = isinstance(value, Ref) and value.kind == "state_machine"
+            is_deferred = isinstance(value, Ref) and value.kind in ("state_machine", "http_api")
             if is_deferred != deferred:
                 continue
             env[name] = self.ref(value) if isinstance(value, Ref) else value

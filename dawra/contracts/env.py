@@ -45,6 +45,10 @@ ORDER_LINK_KEY_SECRET = "ORDER_LINK_KEY_SECRET_NAME"  # noqa: S105 - an environm
 CUSTOMER_SITE_URL = "CUSTOMER_SITE_URL"
 SHOP_NAME = "SHOP_NAME"
 SUPPORT_CONTACT = "SUPPORT_CONTACT"
+# Where the order page's "Download the label" link points (decision 78): the return label's HTTP API (CDK's
+# HttpApi.apiEndpoint, https://... without a trailing "/"; on the local stack, the local server standing in for it);
+# empty: the page's own /my-order/<token>/returns/<id>/label.pdf.
+LABEL_URL_BASE = "LABEL_URL_BASE"
 # Jobs for later (dawra/topology/later.py): the EventBridge Scheduler group, the role the scheduler assumes, and the
 # later-jobs queue each schedule sends its job to.
 LATER_SCHEDULE_GROUP = "LATER_SCHEDULE_GROUP"
@@ -89,6 +93,7 @@ class Settings(BaseModel):
     customer_site_url: str = ""
     shop_name: str = "Dawra"
     support_contact: str = ""
+    label_url_base: str = ""
 
     @property
     def delivery_grace(self) -> timedelta:
@@ -136,6 +141,7 @@ class Settings(BaseModel):
             "customer_site_url": env.get(CUSTOMER_SITE_URL),
             "shop_name": env.get(SHOP_NAME),
             "support_contact": env.get(SUPPORT_CONTACT),
+            "label_url_base": env.get(LABEL_URL_BASE),
         }
         return cls(orders_table=env[ORDERS_TABLE], **{k: v for k, v in optional.items() if v is not None})
 

@@ -86,6 +86,7 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
     print(f"""Dawra local stack is up.
   Storefront API   {stack.gateway_url}   (POST /orders, GET /orders/{{order_id}})
   Carrier webhooks {stack.gateway_url}/webhooks/carriers/sandbox
+  Return labels    {" ".join(server.url for server in stack.http_apis.values())}   (the HTTP API the order page's label links open)
   AWS endpoint     {stack.aws_endpoint}   (aws --endpoint-url {stack.aws_endpoint} --region us-east-1 ...;
                    credentials: any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)
   Sandbox carrier webhook secret: {stack.cloud.carrier_secrets["carrier-sandbox-webhook"]}

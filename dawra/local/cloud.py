@@ -49,7 +49,17 @@ from botocore.config import Config
 from dawra.contracts import env as E
 from dawra.local import faults as fault_injection
 from dawra.local.faults import FaultPlan, Faults, fault_scope
-from dawra.topology import TOPOLOGY, Function, Grant, Ref, Resource, ScheduleGroup, Topology, UserPool
+from dawra.topology import (
+    TOPOLOGY,
+    Function,
+    Grant,
+    HttpApi,
+    Ref,
+    Resource,
+    ScheduleGroup,
+    Topology,
+    UserPool,
+)
 from dawra.topology.model import render_resource
 
 if TYPE_CHECKING:
@@ -400,6 +410,9 @@ class EmbeddedCloud:
         # Parameters whose local value is only known when the stack starts (set before start), by parameter id: the
         # gateway's URL is the customer-site-url, so a link in a message from the outbox opens in a browser.
         self.parameter_values: dict[str, str] = {}
+        # The URLs of the HTTP APIs the local stack serves (set before start), by HTTP API id: what a Ref to an HTTP
+        # API's "url" resolves to (dawra/local/http_api.py). Without one (a cloud with no HTTP servers), "".
+        self.http_api_urls: dict[str, str] = {}
 
     # lifecycle
     def start(self) -> EmbeddedCloud:
@@ -470,6 +483,19 @@ class EmbeddedCloud:
         return read_outbox()
 
     # names and ARNs
+    def _create_http_api(self, api: HttpApi) -> None:
+        """Recorded in moto as deployed (routes, payload 2.0 proxy integrations, no authorizer) for the parity tests;
+        the local stack serves it itself (dawra/local/http_api.py)."""
+        v2 = self.client("apigatewayv2")
+        api_id = v2.create_api(Name=api.name, ProtocolType="HTTP", Description=api.purpose)["ApiId"]
+        for route in api.routes:
+            integration = v2.create_integration(
+                ApiId=api_id, IntegrationType="AWS_PROXY", PayloadFormatVersion="2.0",
+                IntegrationUri=self.arn("function", self.topology.function(route.function).name))
+            v2.create_route(ApiId=api_id, RouteKey=f"{route.method} {route.path}", AuthorizationType="NONE",
+                            Target=f"integrations/{integration['IntegrationId']}")
+        v2.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+
     def arn(self, kind: str, name: str) -> str:
         service = {"table": "dynamodb", "queue": "sqs", "topic": "sns", "state_machine": "states",
                    "function": "lambda"}[kind]
@@ -607,6 +633,9 @@ class EmbeddedCloud:
         for pool in topo.user_pools:
             self._create_user_pool(pool)
 
+        for api in topo.http_apis:  # before any environment: the customer's names the return label's HTTP API
+            self.resolved[("http_api", api.id, "url")] = self.http_api_urls.get(api.id, "")
+
         process_env: dict[str, str] = {}
         for function in topo.functions:
             environment = {**self.function_environment(function), **self.local_environment()}
@@ -624,6 +653,8 @@ class EmbeddedCloud:
                 Environment={"Variables": environment}, Architectures=["arm64"])
             self.resolved[("function", function.id, "arn")] = self.arn("function", function.name)
         os.environ.update(process_env)
+        for api in topo.http_apis:
+            self._create_http_api(api)
 
         for machine in topo.state_machines:
             definition = machine.definition_path.read_text()

@@ -1,4 +1,5 @@
-"""The local stack: the embedded cloud, its event source pollers, the HTTP gateway and moto's own HTTP endpoint."""
+"""The local stack: the embedded cloud, its event source pollers, the HTTP gateway, a server per HTTP API
+(dawra/local/http_api.py) and moto's own HTTP endpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Self
 from dawra.local.cloud import EmbeddedCloud, OutboxMessage, read_outbox
 from dawra.local.faults import FaultPlan
 from dawra.local.gateway import Gateway
+from dawra.local.http_api import HttpApiServer
 from dawra.local.pollers import Pollers
 from dawra.topology.customer import SITE_URL
 
@@ -36,12 +38,16 @@ class LocalStack:
         self.gateway: Gateway | None = None
         self.pollers: Pollers | None = None
         self._moto_server: ThreadedMotoServer | None = None
+        self.http_apis: dict[str, HttpApiServer] = {}  # by HTTP API id, once started
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the demo's output
         # Known before the cloud starts: the order links in customer messages start with the gateway's URL.
         self.gateway_port = self.gateway_port or _free_port()
         self.cloud.parameter_values[SITE_URL.id] = f"http://127.0.0.1:{self.gateway_port}"
+        # The same for each HTTP API (the order page's label link starts with the return label's HTTP API's URL).
+        api_ports = {api.id: _free_port() for api in self.cloud.topology.http_apis}
+        self.cloud.http_api_urls = {id: f"http://127.0.0.1:{port}" for id, port in api_ports.items()}
         if self.aws_port is not None:  # known before the cloud starts: functions fetch the pool's JWKS there
             self.aws_port = self.aws_port or _free_port()
             self.cloud.aws_endpoint = f"http://127.0.0.1:{self.aws_port}"
@@ -50,6 +56,8 @@ class LocalStack:
         if self.background_pollers:
             self.pollers.run_in_background()
         self.gateway = Gateway(self.cloud, port=self.gateway_port).start()
+        self.http_apis = {id: HttpApiServer(self.cloud, self.cloud.topology.http_api(id), port).start()
+                          for id, port in api_ports.items()}
         if self.aws_port is not None:
             from moto.server import ThreadedMotoServer
 
@@ -63,6 +71,8 @@ class LocalStack:
             self.pollers.stop()
         if self.gateway:
             self.gateway.stop()
+        for server in self.http_apis.values():
+            server.stop()
         if self._moto_server:
             self._moto_server.stop()
         self.cloud.stop()

@@ -19,6 +19,8 @@ from .model import (
     ConfigurationSet,
     Function,
     Grant,
+    HttpApi,
+    HttpRoute,
     Index,
     KeySchema,
     NamedArn,
@@ -44,7 +46,7 @@ from .operations import POWERTOOLS_ENV
 
 __all__ = [
     "INVENTORY_TABLE", "LIFECYCLE", "ORDERS_TABLE", "POWERTOOLS_ENV", "REPO_ROOT", "TOPOLOGY", "AnyResource", "Arn",
-    "ConfigurationSet", "Function", "Grant", "Index", "KeySchema", "NamedArn", "Parameter", "Queue",
+    "ConfigurationSet", "Function", "Grant", "HttpApi", "HttpRoute", "Index", "KeySchema", "NamedArn", "Parameter", "Queue",
     "QueueEventSource", "Ref", "Resource", "ResourceKind", "Route", "ScheduleGroup", "Secret", "StateMachine",
     "StreamEventSource", "Table", "Topic", "Topology", "UserGroup", "UserPool", "arn",
 ]
@@ -66,4 +68,5 @@ TOPOLOGY = Topology(
     stream_event_sources=notify.STREAM_EVENT_SOURCES,
     user_pools=backoffice.USER_POOLS,
     schedule_groups=later.SCHEDULE_GROUPS,
+    http_apis=customer.HTTP_APIS,
 )

@@ -13,7 +13,7 @@ from dawra.contracts import env as E
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE
-from .model import Function, Grant, Parameter, Ref, Route, Secret, arn
+from .model import Function, Grant, HttpApi, HttpRoute, Parameter, Ref, Route, Secret, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .returns import RETURN_LIFECYCLE, START_RETURN_LIFECYCLE
 
@@ -45,6 +45,39 @@ LINKS: dict[str, Ref | str] = {
     E.SUPPORT_CONTACT: Ref(kind="parameter", id="support-contact", attr="value"),
 }
 
+# The return label's own origin (decision 78): the REST API answers a proxy result as binary only when the request's
+# first Accept type is a binary media type, which a link's navigation (text/html first) never is; an HTTP API answers
+# the PDF's bytes whatever the browser asks for. (Not a Lambda function URL: there are none in me-central-1.)
+RETURN_LABEL = Function(
+    id="return-label",
+    name="dawra-return-label",
+    code="functions/return_label",
+    handler="app.handler",
+    # Drawing the PDF (fpdf2, HarfBuzz) is CPU-bound; Lambda's CPU share grows with memory (docs/deploy.md, Sizing).
+    memory_mb=1024,
+    timeout_s=10,
+    # Only what the label reads: the order and its returns, the location the parcel goes back to, the link's key, the
+    # shop's name printed on it.
+    environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE,
+                 E.ORDER_LINK_KEY_SECRET: Ref(kind="secret", id="order-link-key"),
+                 E.SHOP_NAME: Ref(kind="parameter", id="shop-name", attr="value")},
+    grants=(READ_ORDERS, READ_INVENTORY, READ_LINK_KEY),
+    purpose="A return's printable label (PDF) behind its own HTTP API, for a return of the order the link opens.",
+)
+
+LABEL_API = HttpApi(
+    id="return-label-api",
+    name="dawra-return-label",
+    routes=(HttpRoute(method="GET", path="/my-order/{token}/returns/{return_id}/label.pdf", function=RETURN_LABEL.id,
+                      purpose="A return's label (PDF), the order page's \"Download the label\" link."),),
+    open_reason="The return label is downloaded from a link on the customer's order page by someone with no account: "
+                "the order link's token in the path is the credential, which the function verifies (HMAC, expiry, the "
+                "order's link version) through the order page's own code; it reads only and answers 404 for any other "
+                "link or return.",
+    purpose="The return label's own origin: answers the PDF's bytes to a browser, whatever its Accept header.",
+)
+HTTP_APIS = (LABEL_API,)
+
 FUNCTIONS = (
     Function(
         id="customer",
@@ -54,7 +87,7 @@ FUNCTIONS = (
         memory_mb=512,
         timeout_s=10,
         environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **LIFECYCLE, **RETURN_LIFECYCLE, **OPS_ALERTS,
-                     **LINKS},
+                     **LINKS, E.LABEL_URL_BASE: Ref(kind="http_api", id=LABEL_API.id, attr="url")},
         # The customer's own actions (cancel, address, contact) change the order, its stock and its parked
         # shipments as an operator's do; the lookup counts requests and records the link request in the orders table;
         # a return request starts the return's workflow.
@@ -62,6 +95,7 @@ FUNCTIONS = (
                 READ_LINK_KEY, START_RETURN_LIFECYCLE),
         purpose="The customer's order page (signed link), its forms, the same as JSON, and the guest lookup.",
     ),
+    RETURN_LABEL,
 )
 
 PAGE_PURPOSE = "The customer's order page and its forms (the function verifies the signed link and CSRF tokens)."

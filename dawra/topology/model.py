@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ResourceKind = Literal["table", "queue", "topic", "secret", "state_machine", "parameter", "configuration_set",
-                       "user_pool", "schedule_group"]
+                       "user_pool", "schedule_group", "http_api"]
 
 
 class _Frozen(BaseModel):
@@ -29,7 +29,8 @@ class Ref(_Frozen):
     kind: ResourceKind
     id: str
     # "id" and "client_id": a user pool's id and its app client's id; "role_arn": the role a schedule group's schedules
-    # run with (the scheduler assumes it to send to the group's queue)
+    # run with (the scheduler assumes it to send to the group's queue); "url" of an HTTP API: its endpoint, https://...
+    # without a trailing "/" (its $default stage has no path prefix)
     attr: Literal["name", "arn", "url", "stream_arn", "value", "id", "client_id", "role_arn"] = "name"
 
 
@@ -292,6 +293,30 @@ class Route(_Frozen):
         return self
 
 
+class HttpRoute(_Frozen):
+    """One route of an :class:`HttpApi`: a Lambda proxy integration, payload format 2.0."""
+
+    method: Literal["GET"]
+    path: str  # e.g. /my-order/{token}/returns/{return_id}/label.pdf
+    function: str  # id of the Function
+    purpose: str
+
+
+class HttpApi(_Frozen):
+    """An API Gateway HTTP API (v2), its own origin, in front of functions whose answers must reach a browser as bytes
+    (decision 78): an HTTP API sends a result with isBase64Encoded true on as the bytes, whatever the request's Accept
+    header, where the REST API (binaryMediaTypes) would answer base64 text. One $default stage (no path prefix).
+    Every route's authorization is NONE: the function authenticates each request itself; ``open_reason`` says how,
+    and is attached word for word to the cdk-nag acknowledgments and checkov skips of the API's routes. No CORS: its
+    routes are opened by a link, never fetched by a script of another origin."""
+
+    id: str
+    name: str
+    routes: tuple[HttpRoute, ...] = Field(min_length=1)
+    open_reason: str = Field(min_length=40)
+    purpose: str
+
+
 class QueueEventSource(_Frozen):
     queue: str
     function: str
@@ -327,6 +352,16 @@ class Topology(_Frozen):
     stream_event_sources: tuple[StreamEventSource, ...]
     user_pools: tuple[UserPool, ...] = ()
     schedule_groups: tuple[ScheduleGroup, ...] = ()
+    http_apis: tuple[HttpApi, ...] = ()
+
+    @model_validator(mode="after")
+    def _http_routes_name_functions(self) -> Topology:
+        functions = {function.id for function in self.functions}
+        for api in self.http_apis:
+            for route in api.routes:
+                if route.function not in functions:
+                    raise ValueError(f"HTTP API {api.id}: {route.path}: {route.function} names no function")
+        return self
 
     @model_validator(mode="after")
     def _schedule_groups_send_to_queues(self) -> Topology:
@@ -352,13 +387,15 @@ class Topology(_Frozen):
             for ref in refs:
                 if ref.id not in ids[ref.kind]:
                     raise ValueError(f"{function.id}: {ref} names no {ref.kind} of this topology")
+                if ref.kind == "http_api" and ref.attr != "url":
+                    raise ValueError(f"{function.id}: {ref}: an HTTP API is referred to by its URL only")
         return self
 
     def _by_kind(self) -> dict[str, tuple[_Identified, ...]]:
         return {"table": self.tables, "queue": self.queues, "topic": self.topics, "secret": self.secrets,
                 "parameter": self.parameters, "configuration_set": self.configuration_sets,
                 "state_machine": self.state_machines, "user_pool": self.user_pools,
-                "schedule_group": self.schedule_groups}
+                "schedule_group": self.schedule_groups, "http_api": self.http_apis}
 
     def table(self, id: str) -> Table:
         return _by_id(self.tables, id)
@@ -368,6 +405,9 @@ class Topology(_Frozen):
 
     def function(self, id: str) -> Function:
         return _by_id(self.functions, id)
+
+    def http_api(self, id: str) -> HttpApi:
+        return _by_id(self.http_apis, id)
 
     def state_machine(self, id: str) -> StateMachine:
         return _by_id(self.state_machines, id)

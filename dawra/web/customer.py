@@ -14,7 +14,9 @@
   form (what may go back, or why not), the review with the refund estimate (`step=review`), and the confirmation
   (`step=confirm`, once per request key), which redirects to the order page's section for the return.
 - `GET /my-order/<token>/returns/<return_id>/label.pdf`: the printable return label (dawra/web/return_label.py), for
-  a return of that order whose label can be used; 404 for anything else.
+  a return of that order whose label can be used; 404 for anything else. The page's link points at the same path on
+  the return label's own HTTP API (`label_base`; `label_download` in the return-label function, decision 78), which
+  answers the PDF's bytes to a browser where the REST API would answer base64 text.
 - `GET|POST /my-order/<token>/returns/<return_id>/pickup`: another day for a return's courier (the carrier's days;
   checked as the other forms, CSRF purpose `pickup`, once per form key), then the return's section of the page.
 - `GET /my-order` and `POST /my-order/lookup`: the guest lookup. Its answer is a redirect that is the same, byte for
@@ -85,6 +87,7 @@ FORMS = ("cancel", "address", "contact", "feedback")
 RETURN_FORM = "return"  # its own way through: a form, a review, a confirmation (see return_form)
 RETURN_ID = r"ret_[0-9a-f]{20}"
 PICKUP_FORM = "pickup"  # another day for a return's courier (see pickup_form)
+LABEL_PATH = rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/label\.pdf"
 SAME_SITE = ("same-origin", "none")  # Sec-Fetch-Site values of a request this site's own pages (or a link) made
 
 
@@ -135,11 +138,14 @@ def problem_response(kind: problems.Kind, detail: str) -> WebResponse:
 
 
 class CustomerSite:
-    def __init__(self, open_link: OpenOrderLink, send_link: SendOrderLink, links: OrderLinks,
+    def __init__(self, open_link: OpenOrderLink, send_link: SendOrderLink | None, links: OrderLinks,
                  actions: CustomerActions | None, log: Log, give_feedback: GiveFeedback | None = None,
-                 returns: CustomerReturns | None = None, locations: Locations | None = None):
+                 returns: CustomerReturns | None = None, locations: Locations | None = None, label_base: str = ""):
+        """send_link None: no guest lookup (the return-label function's site). label_base: the return label's HTTP
+        API URL the page's label links start with ("": this site's own label path)."""
         self.open_link, self.send_link, self.links, self.actions, self.log = open_link, send_link, links, actions, log
         self.give_feedback, self.returns, self.locations = give_feedback, returns, locations or (lambda: [])
+        self.label_base = label_base.rstrip("/")
 
     @property
     def key(self) -> bytes:
@@ -156,7 +162,7 @@ class CustomerSite:
                 return self.lookup_page(reader)
             if path == f"{PAGE}/lookup" and request.method == "POST":
                 return self.lookup(reader, source)
-            label = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/label\.pdf", path)
+            label = re.fullmatch(LABEL_PATH, path)
             if label and request.method == "GET":
                 return self.return_label(request, label["token"], label["ret"])
             moving = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/pickup", path)
@@ -274,7 +280,7 @@ class CustomerSite:
                          Stage=Stage, forms=forms, token=token, unshipped=unshipped, titles=titles,
                          action_url=lambda form: reader.url(f"{PAGE}/{token}/{form}"),
                          return_events=_by_return(visible(timeline)), places=places,
-                         label_url=lambda ret: reader.url(f"{PAGE}/{token}/returns/{ret}/label.pdf"),
+                         label_url=lambda ret: self._label_url(reader, token, ret),
                          pickup_url=lambda ret: reader.url(f"{PAGE}/{token}/returns/{ret}/{PICKUP_FORM}")
                          if self._pickups is not None else None,
                          notice=extra.pop("notice", notice), **extra)
@@ -572,6 +578,24 @@ class CustomerSite:
         return WebResponse(status=200, body=pdf, content_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="return-{ret.return_id}.pdf"'})
 
+    def _label_url(self, reader: Reader, token: str, return_id: str) -> str:
+        path = f"{PAGE}/{token}/returns/{return_id}/label.pdf"
+        return self.label_base + path if self.label_base else reader.url(path)
+
+    def label_download(self, request: WebRequest) -> WebResponse:
+        """The return-label function's one answer (decision 78): `return_label` for the label path, the same 404 for
+        any other path, link or return. Errors are problem+json, not the site's pages: that origin serves no
+        stylesheet or other page."""
+        label = re.fullmatch(LABEL_PATH, request.path.rstrip("/"))
+        try:
+            if label is None or request.method != "GET":
+                raise OrderNotFound(NO_SUCH_ORDER)
+            return self.return_label(request, label["token"], label["ret"])
+        except OrderNotFound:
+            return problem_response(problems.HTTP[OrderNotFound], NO_SUCH_ORDER)
+        except DomainError as error:
+            return problem_response(problems.kind_of(error), error.message)
+
     def _label(self, order: Order, ret: Return, language: str) -> ReturnLabel:
         place = next((p for p in self.locations() if p.location_id == ret.location_id), None)
         destination = destination_of(place) if place else LabelParty(name=ret.location_id)
@@ -602,6 +626,8 @@ class CustomerSite:
             self.log.info("customer form refused", extra={"reason": "csrf", "form": "lookup"})
             return self.lookup_page(reader, 403, error=reader.t("error.csrf"))
         try:
+            if self.send_link is None:
+                raise OrderNotFound(NO_SUCH_ORDER)
             self.send_link(request.field("reference"), request.field("contact"), source)
         except DomainError as error:
             kind = problems.kind_of(error)

@@ -58,6 +58,16 @@ class WebResponse:
                 **self.headers}
 
 
+def http_api_response(answer: WebResponse) -> dict[str, Any]:
+    """An answer as an HTTP API's Lambda proxy result (payload format 2.0): bytes as base64 with isBase64Encoded,
+    which the HTTP API sends on as the bytes themselves whatever the Accept header (decision 78); Set-Cookie values
+    in `cookies`."""
+    body = answer.body
+    return {"statusCode": answer.status, "headers": answer.all_headers(), "cookies": list(answer.cookies),
+            "body": base64.b64encode(body).decode() if isinstance(body, bytes) else body,
+            "isBase64Encoded": isinstance(body, bytes)}
+
+
 def redirect(location: str, cookies: list[str] | None = None, status: int = 303) -> WebResponse:
     return WebResponse(status=status, headers={"Location": location}, cookies=cookies or [])
 
@@ -75,6 +85,16 @@ def _stage_prefix(event: Mapping[str, Any]) -> str:
         return ""
     asked, path = str(context.get("path") or ""), str(event.get("path") or "")
     return asked[: -len(path)] if path and asked.endswith(path) else ""
+
+
+def request_from_http_api_event(event: Mapping[str, Any]) -> WebRequest:
+    """An HTTP API's request (payload format 2.0): headers already in lower case, the query as the browser sent it
+    (rawQueryString), the API's own origin ($default stage: no prefix). No form: GET only."""
+    headers = {str(key).lower(): str(value) for key, value in (event.get("headers") or {}).items()}
+    http = (event.get("requestContext") or {}).get("http") or {}
+    return WebRequest(method=str(http.get("method") or "GET").upper(), path=str(event.get("rawPath") or "/"),
+                      query=parse_qs(str(event.get("rawQueryString") or ""), max_num_fields=50),
+                      cookies=parse_cookies("; ".join(event.get("cookies") or [])), headers=headers)
 
 
 def request_from_event(event: Mapping[str, Any]) -> WebRequest:

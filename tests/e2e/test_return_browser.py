@@ -156,13 +156,17 @@ def test_a_customer_returns_an_item_in_arabic_and_the_warehouse_inspects_it(chro
     page.reload()
     download_link = page.locator("[data-testid=return-label]")
     expect(download_link).to_be_visible()
+    # The link goes to the return label's own HTTP API (decision 78), the path it has on AWS, not the page's gateway.
+    label_api = shop.stack.http_apis["return-label-api"].url
+    assert download_link.get_attribute("href").startswith(f"{label_api}/my-order/")
     expect(section.locator("[data-testid=return-estimate]")).to_have_text(estimate)
     you.shoot("return-label-ready-mobile-ar", screenshots)
     with page.expect_download() as downloading:
         download_link.click()
     saved = tmp_path / "label.pdf"
     downloading.value.save_as(saved)
-    assert saved.read_bytes()[:5] == b"%PDF-" and downloading.value.suggested_filename == \
+    assert saved.read_bytes()[:5] == b"%PDF-" and saved.read_bytes().rstrip().endswith(b"%%EOF")
+    assert downloading.value.suggested_filename == \
         f"return-{ret['return_id']}.pdf"
     label = as_storefront(shop, token)["returns"][0]
 

@@ -47,6 +47,12 @@ def test_resource_counts_match_topology(synth):
         "AWS::ApiGateway::Authorizer": int(any(r.authorization == "cognito" for r in TOPOLOGY.routes)),
         "AWS::Scheduler::ScheduleGroup": len(TOPOLOGY.schedule_groups),
         "AWS::Scheduler::Schedule": 0,  # schedules are made at run time (dawra/adapters/later.py), never deployed
+        "AWS::ApiGatewayV2::Api": len(TOPOLOGY.http_apis),
+        "AWS::ApiGatewayV2::Stage": len(TOPOLOGY.http_apis),  # each its $default stage, nothing else
+        "AWS::ApiGatewayV2::Route": sum(len(api.routes) for api in TOPOLOGY.http_apis),
+        "AWS::ApiGatewayV2::Integration": sum(len(api.routes) for api in TOPOLOGY.http_apis),
+        "AWS::ApiGatewayV2::Authorizer": 0,  # the functions behind them authenticate each request
+        "AWS::Lambda::Url": 0,  # not in every region Dawra is for (me-central-1): decision 78
     }
     actual = {cfn_type: len(synth.of_type(cfn_type)) for cfn_type in expected}
     assert actual == expected
@@ -138,6 +144,9 @@ def _resolves_to(synth, value, ref: Ref) -> bool:
                          "arn": {"Fn::GetAtt": [pool_lid, "Arn"]}}[ref.attr]
     if ref.kind == "parameter":
         return value == {"Ref": "".join(p.capitalize() for p in ref.id.split("-"))}
+    if ref.kind == "http_api":  # its endpoint, https://<id>.execute-api.<region>.<suffix>, no trailing "/"
+        api_lid, _ = synth.one("AWS::ApiGatewayV2::Api", Name=TOPOLOGY.http_api(ref.id).name)
+        return ref.attr == "url" and value == {"Fn::GetAtt": [api_lid, "ApiEndpoint"]}
     target = _ref_id(value)
     if ref.kind == "secret" and ref.attr == "name":
         target = next(lid for lid, r in synth.of_type("AWS::SecretsManager::Secret").items()
@@ -242,6 +251,53 @@ def test_every_template_route_is_in_topology(synth):
         for m in synth.of_type("AWS::ApiGateway::Method").values()
     }
     assert in_template == declared
+
+
+@pytest.mark.parametrize("api", TOPOLOGY.http_apis, ids=lambda a: a.id)
+def test_http_api_shape(synth, api):
+    """Each HTTP API: its routes (authorization NONE, no authorizer) as payload 2.0 Lambda proxy integrations to the
+    topology's function, which only that API's routes may invoke; one $default stage, deployed automatically, with
+    the REST stage's throttling and access logs (not the path: it holds the link's token) kept a limited time."""
+    from infra.capabilities.api import API_NAME, THROTTLE_BURST, THROTTLE_RATE
+
+    api_lid, resource = synth.one("AWS::ApiGatewayV2::Api", Name=api.name)
+    assert resource["Properties"]["ProtocolType"] == "HTTP"
+    assert "CorsConfiguration" not in resource["Properties"]  # opened by a link, never fetched cross-origin
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in synth.of_type("AWS::ApiGatewayV2::Route").values()
+              if r["Properties"]["ApiId"] == {"Ref": api_lid}}
+    assert sorted(routes) == sorted(f"{r.method} {r.path}" for r in api.routes)
+    for route in api.routes:
+        props = routes[f"{route.method} {route.path}"]
+        assert props["AuthorizationType"] == "NONE" and "AuthorizerId" not in props
+        integration_lid = props["Target"]["Fn::Join"][1][1]["Ref"]
+        integration = synth.resources[integration_lid]["Properties"]
+        function_lid, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(route.function).name)
+        assert integration == {"ApiId": {"Ref": api_lid}, "IntegrationType": "AWS_PROXY",
+                               "IntegrationUri": {"Fn::GetAtt": [function_lid, "Arn"]}, "PayloadFormatVersion": "2.0"}
+        permissions = [p["Properties"] for p in synth.of_type("AWS::Lambda::Permission").values()
+                       if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_lid, "Arn"]}]
+        assert len(permissions) == 1  # API Gateway, from this API's route only
+        assert permissions[0]["Principal"] == "apigateway.amazonaws.com"
+        source = permissions[0]["SourceArn"]["Fn::Join"][1]
+        assert {"Ref": api_lid} in source and source[-1] == "/*/*" + route.path
+    [stage] = [s["Properties"] for s in synth.of_type("AWS::ApiGatewayV2::Stage").values()
+               if s["Properties"]["ApiId"] == {"Ref": api_lid}]
+    assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": THROTTLE_BURST,
+                                             "ThrottlingRateLimit": THROTTLE_RATE}
+    log_lid = stage["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    _, rest_logs = synth.one("AWS::Logs::LogGroup", LogGroupName=f"/aws/apigateway/{API_NAME}/access")
+    assert synth.resources[log_lid]["Properties"]["RetentionInDays"] == rest_logs["Properties"]["RetentionInDays"]
+    log_format = json.loads(stage["AccessLogSettings"]["Format"])
+    assert "$context.requestId" in log_format.values() and "$context.routeKey" in log_format.values()
+    assert not any("path" in variable.lower() for variable in log_format.values())
+
+
+def test_every_template_http_route_is_in_topology(synth):
+    names = {lid: r["Properties"]["Name"] for lid, r in synth.of_type("AWS::ApiGatewayV2::Api").items()}
+    in_template = {(names[r["Properties"]["ApiId"]["Ref"]], r["Properties"]["RouteKey"])
+                   for r in synth.of_type("AWS::ApiGatewayV2::Route").values()}
+    assert in_template == {(api.name, f"{r.method} {r.path}") for api in TOPOLOGY.http_apis for r in api.routes}
 
 
 def test_event_source_mappings_match_topology(synth):

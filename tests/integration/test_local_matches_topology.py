@@ -1,7 +1,7 @@
 """The local stack creates exactly what dawra.topology describes (the CDK app is checked against it in tests/infra)."""
 
 from dawra.local.cloud import GRANTS_POLICY, ROLE_PREFIX, SCHEDULER_ROLE_PREFIX
-from dawra.topology import TOPOLOGY, AnyResource, Arn, NamedArn
+from dawra.topology import TOPOLOGY, AnyResource, Arn, NamedArn, Ref
 
 
 def test_tables_queues_topics_functions_state_machines_and_routes(local_stack):
@@ -43,6 +43,38 @@ def test_tables_queues_topics_functions_state_machines_and_routes(local_stack):
 
     assert [(r.method, r.path) for r, _ in local_stack.gateway.routes] == [(r.method, r.path)
                                                                             for r in TOPOLOGY.routes]
+
+
+def test_http_apis_are_recorded_and_served_as_the_topology_declares(local_stack):
+    """Each HTTP API: recorded in the embedded cloud (routes without an authorizer, payload 2.0 proxy integrations to
+    the route's function, a $default stage), served by its own local server, and its URL (no trailing "/") is what
+    the functions naming it were given."""
+    v2 = local_stack.cloud.client("apigatewayv2")
+    apis = {api["Name"]: api for api in v2.get_apis()["Items"]}
+    assert sorted(apis) == sorted(api.name for api in TOPOLOGY.http_apis)
+    for spec in TOPOLOGY.http_apis:
+        api_id = apis[spec.name]["ApiId"]
+        assert apis[spec.name]["ProtocolType"] == "HTTP"
+        integrations = {i["IntegrationId"]: i for i in v2.get_integrations(ApiId=api_id)["Items"]}
+        routes = {r["RouteKey"]: r for r in v2.get_routes(ApiId=api_id)["Items"]}
+        assert sorted(routes) == sorted(f"{r.method} {r.path}" for r in spec.routes)
+        for route in spec.routes:
+            deployed = routes[f"{route.method} {route.path}"]
+            assert deployed["AuthorizationType"] == "NONE"
+            integration = integrations[deployed["Target"].removeprefix("integrations/")]
+            assert (integration["IntegrationType"], integration["PayloadFormatVersion"]) == ("AWS_PROXY", "2.0")
+            assert integration["IntegrationUri"] == local_stack.cloud.arn(
+                "function", TOPOLOGY.function(route.function).name)
+        assert [s["StageName"] for s in v2.get_stages(ApiId=api_id)["Items"]] == ["$default"]
+        server = local_stack.http_apis[spec.id]
+        assert server.url == local_stack.cloud.resolve_ref("http_api", spec.id, "url")
+        assert server.url.startswith("http://127.0.0.1:") and not server.url.endswith("/")
+        for function in TOPOLOGY.functions:  # whoever names the API was given that URL
+            for name, value in function.environment.items():
+                if isinstance(value, Ref) and value.kind == "http_api" and value.id == spec.id:
+                    variables = local_stack.cloud.client("lambda").get_function_configuration(
+                        FunctionName=function.name)["Environment"]["Variables"]
+                    assert variables[name] == server.url
 
 
 def test_each_function_runs_with_a_role_holding_its_rendered_grants(local_stack):
