@@ -179,8 +179,9 @@ def test_random_event_sequences_keep_every_invariant(actions):
             assert order.status == seen_terminal
         if order.status in TERMINAL:
             seen_terminal = order.status
-        if order.status == OrderStatus.COMPLETED:
-            assert all(s.is_delivered for s in order.shipments)
+        if order.status == OrderStatus.COMPLETED:  # every parcel still meant for the customer arrived (a shipment
+            # emptied by line cancellations carries nothing and is worth nothing: asserted above)
+            assert order.active_shipments and all(s.is_done for s in order.active_shipments)
         if order.status == OrderStatus.CANCELLED:
             assert not order.shipped and payment.voided
 
