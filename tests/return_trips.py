@@ -5,6 +5,7 @@ told about the return (the emails and SMS in the local outbox, each known by wha
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from parcels import carrier, place_order, shipped_tracking, wait_until
 
 from dawra.domain.access import Actor, Role
 from dawra.domain.returns import RefundMethod, Return, ReturnMethod, ReturnReason, ReturnRequest
+from dawra.local.actors import http
 
 AGENT = Actor(user_id="u-agent", username="agent@dawra.example", roles=frozenset({Role.AGENT}))
 WAREHOUSE = Actor(user_id="u-wh", username="warehouse@dawra.example", roles=frozenset({Role.WAREHOUSE}))
@@ -76,6 +78,19 @@ def parked(status: str) -> Callable[[Return], bool]:
 def report_return(stack: Any, tracking: str, status: str, **extra: Any) -> None:
     result = carrier(stack).post(tracking, status, event_id=f"ret-{tracking}-{status}", **extra)
     assert result.status == 202, result.body
+
+
+def post_json(stack: Any, path: str, body: dict[str, Any], key: str | None) -> Any:
+    """A storefront's POST to the local HTTP gateway (a return, a claim), with an Idempotency-Key unless None."""
+    headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
+    return http("POST", f"{stack.gateway.url}{path}", json.dumps(body).encode(), headers)
+
+
+def executions_of(stack: Any, return_id: str) -> list[dict[str, Any]]:
+    """Every run of the return workflow for this return (a retried request starts none more)."""
+    arn = stack.cloud.resolve_ref("state_machine", "return-lifecycle", "arn")
+    executions = stack.cloud.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
+    return [e for e in executions if e["name"] == return_id]
 
 
 def execution(stack: Any, return_id: str, timeout_s: float = 30) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from dawra.contracts.problems import PROBLEM_JSON, Problem
-from dawra.contracts.return_api import ReturnView
+from dawra.contracts.return_api import SKU, UNAVAILABLE, ReturnView, one_line_per_sku, problem
 from dawra.domain.return_claims import RefusedClaimLine
 from dawra.domain.returns import MAX_COMMENT, ClaimReason, ClaimRemedy, RefundMethod
 
@@ -31,7 +31,6 @@ EXAMPLE_CLAIM: dict[str, JsonValue] = {
     "remedy": "refund",
     "refund_method": "original_payment",
 }
-SKU = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 
 class ClaimLineAsked(BaseModel):
@@ -62,10 +61,7 @@ class ClaimAsked(BaseModel):
     @field_validator("lines")
     @classmethod
     def _one_line_per_sku(cls, lines: list[ClaimLineAsked]) -> list[ClaimLineAsked]:
-        skus = [line.sku for line in lines]
-        if len(set(skus)) != len(skus):
-            raise ValueError("a sku appears twice; send one line with the total quantity")
-        return lines
+        return one_line_per_sku(lines)
 
     @model_validator(mode="after")
     def _what_goes_with_what(self) -> ClaimAsked:
@@ -82,10 +78,6 @@ class NotClaimableProblem(Problem):
     lines: list[RefusedClaimLine] | None = Field(default=None, description="Each line that cannot be claimed as asked")
 
 
-def _problem(why: str) -> dict[str, Any]:
-    return {"description": why, "content": {PROBLEM_JSON: {"model": Problem}}}
-
-
 REQUEST_CLAIM_RESPONSES: dict[int, dict[str, Any]] = {
     201: {"description": ("The claim (a return of kind claim), reported; settled_by_itself says whether its "
                           "policy settled it at once (refunded, or reshipping) or an agent decides. A replayed "
@@ -93,18 +85,16 @@ REQUEST_CLAIM_RESPONSES: dict[int, dict[str, Any]] = {
           "headers": {"Location": {"description": "The claim's URL (read with GET .../returns/{return_id})",
                                    "schema": {"type": "string"}}},
           "content": {"application/json": {"model": ReturnView}}},
-    400: _problem("The body is not JSON, is not UTF-8, or nests too deeply"),
-    404: _problem("No such order"),
+    400: problem("The body is not JSON, is not UTF-8, or nests too deeply"),
+    404: problem("No such order"),
     409: {"description": ("Not possible: some lines cannot be claimed for (lines says why for each: not delivered, "
                           "the claim window ended, already returned or claimed, not in the order, too many), or the "
                           "order's status or the refund method does not allow it. Nothing was written."),
           "content": {PROBLEM_JSON: {"model": NotClaimableProblem}}},
-    413: _problem("The body is too large"),
-    415: _problem("The body is not application/json"),
-    422: _problem("Invalid request (errors lists each field: an IBAN that does not check out), or the "
+    413: problem("The body is too large"),
+    415: problem("The body is not application/json"),
+    422: problem("Invalid request (errors lists each field: an IBAN that does not check out), or the "
                   "Idempotency-Key was used for another return or claim"),
-    500: _problem("Something went wrong on our side; nothing was half-applied"),
-    503: {"description": "Temporarily unavailable: retry after Retry-After seconds, with the same key",
-          "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
-          "content": {PROBLEM_JSON: {"model": Problem}}},
+    500: problem("Something went wrong on our side; nothing was half-applied"),
+    503: UNAVAILABLE,
 }

@@ -5,7 +5,7 @@ document follows them when they change; what the order page's form collects, as 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -36,7 +36,15 @@ from dawra.domain.returns import (
     ReturnStatus,
 )
 
+
+class _Line(Protocol):
+    @property
+    def sku(self) -> str: ...
+
+
+L = TypeVar("L", bound=_Line)
 RETURN_ID_PATTERN = r"^ret_[0-9a-f]{20}$"
+SKU = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 # Asks to return one of the two mugs of the README's example order (homeware: an agent approves it first).
 EXAMPLE_RETURN: dict[str, JsonValue] = {
     "lines": [{"sku": "MUG-CLASSIC", "quantity": 1, "reason": "damaged", "comment": "The handle arrived cracked"}],
@@ -55,14 +63,22 @@ EXAMPLE_EXCHANGE: dict[str, JsonValue] = {
 class ReturnLineAsked(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
-    sku: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    sku: SKU
     quantity: int = Field(ge=1, le=1000)
     reason: ReturnReason
     comment: str = Field(default="", max_length=MAX_COMMENT)
-    exchange_for: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] | None = Field(
+    exchange_for: SKU | None = Field(
         default=None, description=(
             "An exchange: the size or variant sent instead, one the catalog lists as exchangeable for this sku, at "
             "the same price. Required on every line with refund_method exchange, and only then"))
+
+
+def one_line_per_sku(lines: list[L]) -> list[L]:
+    """A request's lines, each sku once (a return's, a claim's)."""
+    skus = [line.sku for line in lines]
+    if len(set(skus)) != len(skus):
+        raise ValueError("a sku appears twice; send one line with the total quantity")
+    return lines
 
 
 class PickupAsked(BaseModel):
@@ -97,10 +113,7 @@ class ReturnAsked(BaseModel):
     @field_validator("lines")
     @classmethod
     def _one_line_per_sku(cls, lines: list[ReturnLineAsked]) -> list[ReturnLineAsked]:
-        skus = [line.sku for line in lines]
-        if len(set(skus)) != len(skus):
-            raise ValueError("a sku appears twice; send one line with the total quantity")
-        return lines
+        return one_line_per_sku(lines)
 
     @model_validator(mode="after")
     def _what_goes_with_what(self) -> ReturnAsked:
@@ -197,12 +210,13 @@ class PickupProblem(Problem):
         "The days and windows a courier can come now (a pickup asked for another)"))
 
 
-_UNAVAILABLE = {"description": "Temporarily unavailable: retry after Retry-After seconds, with the same key",
-                "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
-                "content": {PROBLEM_JSON: {"model": Problem}}}
+UNAVAILABLE = {"description": "Temporarily unavailable: retry after Retry-After seconds, with the same key",
+               "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+               "content": {PROBLEM_JSON: {"model": Problem}}}
 
 
-def _problem(why: str) -> dict[str, Any]:
+def problem(why: str) -> dict[str, Any]:
+    """A response of the API documented as its problem+json, saying when."""
     return {"description": why, "content": {PROBLEM_JSON: {"model": Problem}}}
 
 
@@ -210,27 +224,27 @@ REQUEST_RETURN_RESPONSES: dict[int, dict[str, Any]] = {
     201: {"description": "The return, requested (or, for a replayed Idempotency-Key, the return it requested)",
           "headers": {"Location": {"description": "The return's URL", "schema": {"type": "string"}}},
           "content": {"application/json": {"model": ReturnView}}},
-    400: _problem("The body is not JSON, is not UTF-8, or nests too deeply"),
-    404: _problem("No such order"),
+    400: problem("The body is not JSON, is not UTF-8, or nests too deeply"),
+    404: problem("No such order"),
     409: {"description": "Not possible: some lines cannot go back (lines says why for each: final sale, not "
                          "delivered, the window ended, already returned, not in the order, too many), or the order "
                          "or the refund method does not allow it, or an exchange's size or variant is not one the "
                          "item can be exchanged for, costs another price, or is out of stock (the detail says "
                          "why). Nothing was written.",
           "content": {PROBLEM_JSON: {"model": NotReturnableProblem}}},
-    413: _problem("The body is too large"),
-    415: _problem("The body is not application/json"),
+    413: problem("The body is too large"),
+    415: problem("The body is not application/json"),
     422: {"description": "Invalid request (errors lists each field: an IBAN that does not check out, a store that "
                          "takes no returns, a courier pickup on a day or window the carrier does not offer, with "
                          "pickup_days listing those it does), or the Idempotency-Key was used for another return",
           "content": {PROBLEM_JSON: {"model": PickupProblem}}},
-    500: _problem("Something went wrong on our side; nothing was half-applied"),
-    503: _UNAVAILABLE,
+    500: problem("Something went wrong on our side; nothing was half-applied"),
+    503: UNAVAILABLE,
 }
 VIEW_RETURN_RESPONSES: dict[int, dict[str, Any]] = {
     200: {"description": "The return, or the claim (kind claim)", "content": {"application/json": {"model": ReturnView}}},
-    404: _problem("No such order, or the order has no such return"),
-    422: _problem("The order or return id is not valid"),
-    500: _problem("Something went wrong on our side"),
-    503: _UNAVAILABLE,
+    404: problem("No such order, or the order has no such return"),
+    422: problem("The order or return id is not valid"),
+    500: problem("Something went wrong on our side"),
+    503: UNAVAILABLE,
 }

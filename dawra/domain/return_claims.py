@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,12 +36,12 @@ from dawra.domain.returns import (
     ReturnPolicies,
     ReturnReason,
     ReturnRefused,
-    delivered_units,
+    bank_account_for,
+    held_lines,
     price_return,
     refund_methods,
-    returned_units,
+    refusals,
     step,
-    valid_iban,
 )
 from dawra.domain.timeline import TimelineKind
 
@@ -79,13 +79,8 @@ class Claimable:
 def claimable(order: Order, policies: ReturnPolicies, today: date) -> list[Claimable]:
     """Per line: delivered units less those held by returns and claims, while its policy's claim window is open. A
     final-sale item may be claimed for: arriving damaged or missing is not the customer's choice."""
-    delivered, last = delivered_units(order)
-    held = returned_units(order)
     found = []
-    for line in order.lines:
-        policy = policies.resolve(line.return_policy)
-        got, back = delivered[line.sku], min(held[line.sku], delivered[line.sku])
-        ends = last[line.sku] + timedelta(days=policy.claim_window_days) if line.sku in last else None
+    for line, _, got, back, ends in held_lines(order, policies, lambda p: p.claim_window_days):
         why: NotClaimable | None = None
         if got == 0:
             why = NotClaimable.NOT_DELIVERED
@@ -98,8 +93,8 @@ def claimable(order: Order, policies: ReturnPolicies, today: date) -> list[Claim
     return found
 
 
-# Why a line cannot be claimed as asked (the storefront API's 409): a NotClaimable reason, or one about the request.
-NOT_IN_ORDER, TOO_MANY = "not_in_order", "too_many"
+# Why a line cannot be claimed as asked (the storefront API's 409): a NotClaimable reason, or one about the request
+# (NOT_IN_ORDER, TOO_MANY).
 ClaimWhy = NotClaimable | Literal["not_in_order", "too_many"]
 
 
@@ -130,20 +125,8 @@ class LinesNotClaimable(ReturnRefused):
 def refused_claim_lines(choices: Sequence[Claimable], asked: Sequence[tuple[str, int]]) -> list[RefusedClaimLine]:
     """Each asked (sku, quantity) that cannot be claimed for now, with why; empty when every one can (what
     `open_claim` then checks again, one line at a time, as it stores the claim)."""
-    by_sku = {line.sku: line for line in choices}
-    refused = []
-    for sku, quantity in asked:
-        line = by_sku.get(sku)
-        if line is None:
-            refused.append(RefusedClaimLine(sku=sku, requested=quantity, claimable=0, why=NOT_IN_ORDER,
-                                            detail=f"the order has no item {sku}"))
-        elif line.why_not is not None:
-            refused.append(RefusedClaimLine(sku=sku, requested=quantity, claimable=0, why=line.why_not,
-                                            detail=line.explain() or line.why_not.value))
-        elif quantity > line.quantity:
-            refused.append(RefusedClaimLine(sku=sku, requested=quantity, claimable=line.quantity, why=TOO_MANY,
-                                            detail=f"at most {line.quantity} can be claimed for"))
-    return refused
+    return [RefusedClaimLine(sku=sku, requested=requested, claimable=may, why=why, detail=detail)
+            for sku, requested, may, why, detail in refusals(choices, asked, "can be claimed for")]
 
 
 def claim_refund_methods(order: Order, policies: ReturnPolicies, skus: Sequence[str]) -> tuple[RefundMethod, ...]:
@@ -195,11 +178,7 @@ def open_claim(order: Order, policies: ReturnPolicies, request: ClaimRequest, *,
     if request.refund_method not in allowed:
         raise _refused(order, f"{request.refund_method.value} is not offered for these items (offered: "
                               f"{', '.join(m.value for m in allowed)})")
-    account = None
-    if request.refund_method == RefundMethod.BANK_TRANSFER:
-        if not request.bank_account:
-            raise InvalidCustomerDetails("a refund by bank transfer needs the IBAN to send it to", field="iban")
-        account = valid_iban(request.bank_account)
+    account = bank_account_for(request.refund_method, request.bank_account)
     reason = LINE_REASON[request.reason]
     estimate, _ = price_return(order, policies, [Asked(sku, n, ReturnReason.DAMAGED) for sku, n in request.lines],
                                None)

@@ -13,15 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dawra.domain.allocation import Location
 from dawra.domain.errors import OrderNotFound
-from dawra.domain.returns import NotReturnable, Returnable, ReturnRefused
+from dawra.domain.returns import NotReturnable, Returnable, ReturnRefused, refusals
 from dawra.domain.shipment import ShipmentStatus
 
 if TYPE_CHECKING:
     from dawra.domain.order import Order
 
 STORE_KIND = "store"  # Location.kind of the places a customer may bring a return to
-# Why a line cannot go back as asked: a NotReturnable reason, or one about the request itself.
-NOT_IN_ORDER, TOO_MANY = "not_in_order", "too_many"
+# Why a line cannot go back as asked: a NotReturnable reason, or one about the request itself (NOT_IN_ORDER,
+# TOO_MANY).
 Why = NotReturnable | Literal["not_in_order", "too_many"]
 
 
@@ -54,20 +54,8 @@ class ReturnNotFound(OrderNotFound):
 
 def refused_lines(choices: Sequence[Returnable], asked: Sequence[tuple[str, int]]) -> list[RefusedLine]:
     """Each asked (sku, quantity) that cannot go back now, with why; an empty list when every one can."""
-    by_sku = {line.sku: line for line in choices}
-    refused = []
-    for sku, quantity in asked:
-        line = by_sku.get(sku)
-        if line is None:
-            refused.append(RefusedLine(sku=sku, requested=quantity, returnable=0, why=NOT_IN_ORDER,
-                                       detail=f"the order has no item {sku}"))
-        elif line.why_not is not None:
-            refused.append(RefusedLine(sku=sku, requested=quantity, returnable=0, why=line.why_not,
-                                       detail=line.explain() or line.why_not.value))
-        elif quantity > line.quantity:
-            refused.append(RefusedLine(sku=sku, requested=quantity, returnable=line.quantity, why=TOO_MANY,
-                                       detail=f"at most {line.quantity} can be returned"))
-    return refused
+    return [RefusedLine(sku=sku, requested=requested, returnable=may, why=why, detail=detail)
+            for sku, requested, may, why, detail in refusals(choices, asked, "can be returned")]
 
 
 def stores(locations: Sequence[Location]) -> list[Location]:

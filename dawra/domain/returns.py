@@ -22,12 +22,12 @@ import enum
 import hashlib
 import string
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -38,7 +38,7 @@ from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineKind
 
 if TYPE_CHECKING:
-    from dawra.domain.order import Order
+    from dawra.domain.order import Order, OrderLine
     from dawra.domain.pricing import CatalogItem
 
 POLICIES_FILE = Path(__file__).with_name("return_policies.json")
@@ -295,6 +295,16 @@ IBAN_LENGTHS = {
     "PK": 24, "GB": 22, "IE": 22, "DE": 22, "FR": 27, "NL": 18, "BE": 16, "ES": 24, "IT": 27, "PT": 25, "CH": 21,
     "AT": 20, "SE": 24, "NO": 15, "DK": 18, "FI": 18, "PL": 28,
 }
+
+
+def bank_account_for(method: RefundMethod, typed: str | None) -> str | None:
+    """The account a refund by bank transfer goes to, checked (InvalidCustomerDetails when it is missing or not a
+    valid IBAN); None for any other refund method. A return's and a claim's."""
+    if method != RefundMethod.BANK_TRANSFER:
+        return None
+    if not typed:
+        raise InvalidCustomerDetails("a refund by bank transfer needs the IBAN to send it to", field="iban")
+    return valid_iban(typed)
 
 
 def valid_iban(text: str) -> str:
@@ -616,14 +626,57 @@ def returned_units(order: Order, *, excluding: str | None = None) -> Counter[str
     return total
 
 
-def returnable(order: Order, policies: ReturnPolicies, today: date) -> list[Returnable]:
+def held_lines(order: Order, policies: ReturnPolicies, window_days: Callable[[ReturnPolicy], int],
+               ) -> Iterator[tuple[OrderLine, ReturnPolicy, int, int, date | None]]:
+    """Per order line: its policy, the units delivered, those of them already held by returns or claims (open or
+    done), and the last day of `window_days` (of its policy) after the last of them arrived (None: none arrived).
+    What `returnable` and a claim's `claimable` both judge from."""
     delivered, last = delivered_units(order)
-    returned = returned_units(order)
-    found = []
+    held = returned_units(order)
     for line in order.lines:
         policy = policies.resolve(line.return_policy)
-        got, back = delivered[line.sku], min(returned[line.sku], delivered[line.sku])
-        ends = last[line.sku] + timedelta(days=policy.window_days) if line.sku in last else None
+        ends = last[line.sku] + timedelta(days=window_days(policy)) if line.sku in last else None
+        yield line, policy, delivered[line.sku], min(held[line.sku], delivered[line.sku]), ends
+
+
+# Why a line cannot go back (or be claimed for) as asked: a reason of its own, or one about the request itself.
+NOT_IN_ORDER: Literal["not_in_order"] = "not_in_order"
+TOO_MANY: Literal["too_many"] = "too_many"
+W_co = TypeVar("W_co", bound=enum.StrEnum, covariant=True)
+
+
+class Choice(Protocol[W_co]):
+    """One order line as a form offers it (a `Returnable`, a claim's `Claimable`)."""
+
+    @property
+    def sku(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+    @property
+    def why_not(self) -> W_co | None: ...
+    def explain(self) -> str | None: ...
+
+
+def refusals(choices: Sequence[Choice[W_co]], asked: Sequence[tuple[str, int]], can_be: str,
+             ) -> list[tuple[str, int, int, W_co | Literal["not_in_order", "too_many"], str]]:
+    """Each asked (sku, quantity) that cannot be had now: (sku, requested, how many may, why, why in English, with
+    `can_be` saying what "may" is: "can be returned"); an empty list when every one can."""
+    by_sku = {line.sku: line for line in choices}
+    refused: list[tuple[str, int, int, W_co | Literal["not_in_order", "too_many"], str]] = []
+    for sku, quantity in asked:
+        line = by_sku.get(sku)
+        if line is None:
+            refused.append((sku, quantity, 0, NOT_IN_ORDER, f"the order has no item {sku}"))
+        elif (why_not := line.why_not) is not None:
+            refused.append((sku, quantity, 0, why_not, line.explain() or why_not.value))
+        elif quantity > line.quantity:
+            refused.append((sku, quantity, line.quantity, TOO_MANY, f"at most {line.quantity} {can_be}"))
+    return refused
+
+
+def returnable(order: Order, policies: ReturnPolicies, today: date) -> list[Returnable]:
+    found = []
+    for line, policy, got, back, ends in held_lines(order, policies, lambda p: p.window_days):
         why: NotReturnable | None = None
         if policy.final_sale:
             why = NotReturnable.FINAL_SALE
@@ -780,11 +833,7 @@ def open_return(order: Order, policies: ReturnPolicies, request: ReturnRequest, 
     if request.refund_method not in allowed:
         raise refused(f"{request.refund_method.value} is not offered for these items (offered: "
                       f"{', '.join(m.value for m in allowed)})")
-    account = None
-    if request.refund_method == RefundMethod.BANK_TRANSFER:
-        if not request.bank_account:
-            raise InvalidCustomerDetails("a refund by bank transfer needs the IBAN to send it to", field="iban")
-        account = valid_iban(request.bank_account)
+    account = bank_account_for(request.refund_method, request.bank_account)
     exchanges: dict[str, ExchangeItem] = {}
     if request.refund_method == RefundMethod.EXCHANGE:
         exchanges = _exchange_items(order, request, catalog or {}, refused)

@@ -414,11 +414,7 @@ class Console:
         except forms.FormInvalid as invalid:
             return self._order_page(view, order_id, 422, error=view.t("error.invalid"), problems=invalid.problems)
         except DomainError as error:
-            if isinstance(error, Unauthenticated | OrderNotFound):
-                raise
-            kind = problems.kind_of(error)
-            self.log.info("console action refused", extra={"action": f"{action}_return",
-                                                            "error": type(error).__name__, "status": kind.status})
+            kind = self._refusal(error, f"{action}_return")
             if kind.status == 403:
                 return self._domain_error(view, error)
             return self._order_page(view, order_id, kind.status, error=_problem_text(view, kind.code, error))
@@ -449,11 +445,7 @@ class Console:
         except forms.FormInvalid as invalid:
             return self._order_page(view, order_id, 422, error=view.t("error.invalid"), problems=invalid.problems)
         except DomainError as error:
-            if isinstance(error, Unauthenticated | OrderNotFound):
-                raise
-            kind = problems.kind_of(error)
-            self.log.info("console action refused", extra={"action": "open_claim", "error": type(error).__name__,
-                                                            "status": kind.status})
+            kind = self._refusal(error, "open_claim")
             return self._order_page(view, order_id, kind.status, error=_problem_text(view, kind.code, error))
         self.log.info("console action", extra={"action": "open_claim"})
         return redirect(done)
@@ -490,14 +482,20 @@ class Console:
         except forms.FormInvalid as invalid:
             return self._order_page(view, order_id, 422, error=view.t("error.invalid"), problems=invalid.problems)
         except DomainError as error:
-            if isinstance(error, Unauthenticated | OrderNotFound):
-                raise
-            kind = problems.kind_of(error)
-            self.log.info("console action refused", extra={"action": action, "error": type(error).__name__,
-                                                            "status": kind.status})
+            kind = self._refusal(error, action)
             return self._order_page(view, order_id, kind.status, error=_problem_text(view, kind.code, error))
         self.log.info("console action", extra={"action": action})
         return redirect(view.url(f"{ROOT}/orders/{order_id}", done=action))
+
+    def _refusal(self, error: DomainError, action: str) -> problems.Kind:
+        """An order action's refusal, logged, as its problem kind; not signed in and no such order stay their own
+        pages (raised again)."""
+        if isinstance(error, Unauthenticated | OrderNotFound):
+            raise error
+        kind = problems.kind_of(error)
+        self.log.info("console action refused", extra={"action": action, "error": type(error).__name__,
+                                                        "status": kind.status})
+        return kind
 
     @route("GET", "/place-order")
     def place_order_form(self, view: View, _: re.Match[str]) -> WebResponse:

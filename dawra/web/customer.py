@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import re
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -292,9 +293,8 @@ class CustomerSite:
             return self._refused(reader, 403, "error.csrf")
         order = self.open_link.order(token)  # a link that opens no order: 404, before anything else
         reader = Reader(request, request.field("lang") or order.contact.language)
-        if not order_link.form_token_matches(self.key, token, form, request.field(CSRF_FIELD)):
-            self.log.info("customer form refused", extra={"reason": "csrf", "form": form})
-            return self._refused(reader, 403, "error.csrf")
+        if refused := self._csrf_refused(reader, token, form):
+            return refused
         key = request.field(KEY_FIELD)
         try:
             if self.actions is None:
@@ -336,7 +336,7 @@ class CustomerSite:
         """The page again, with what the customer typed kept in its form, and why it was not done."""
         order, timeline = self.open_link(token)
         return self._render_order(reader, token, order, timeline, status, error=message,
-                                  problems=[(_field_label(reader, f), m) for f, m in field_problems or []],
+                                  problems=_labelled(reader, field_problems or []),
                                   form=reader.request.form, **extra)
 
     def _do(self, order: Order, form: str, key: str, reader: Reader, token: str) -> CustomerOutcome | WebResponse:
@@ -378,24 +378,53 @@ class CustomerSite:
         return CustomerOutcome(order=order, replayed=False, message="Thank you for your feedback",
                                kind="feedback_given")
 
+    # --- the return, claim and pickup forms' common steps --------------------------------------------------------
+    def _open_form(self, request: WebRequest, token: str, form: str) -> tuple[Reader, Order] | WebResponse:
+        """A form's first step: a POST from another site refused (403), then the order the link opens (404 when
+        none), read in the language asked for or the customer's."""
+        reader = Reader(request, request.field("lang") or request.arg("lang") or "en")
+        if request.method == "POST" and cross_site(request):
+            self.log.info("customer form refused", extra={"reason": "cross-site", "form": form})
+            return self._refused(reader, 403, "error.csrf")
+        order = self.open_link.order(token)
+        return Reader(request, request.field("lang") or request.arg("lang") or order.contact.language), order
+
+    def _csrf_refused(self, reader: Reader, token: str, form: str) -> WebResponse | None:
+        """403 when the form's CSRF token is not this link's for this form; None when it is."""
+        if order_link.form_token_matches(self.key, token, form, reader.request.field(CSRF_FIELD)):
+            return None
+        self.log.info("customer form refused", extra={"reason": "csrf", "form": form})
+        return self._refused(reader, 403, "error.csrf")
+
+    def _refusal(self, error: DomainError, message: str) -> problems.Kind:
+        """A use case's refusal, logged, as its problem kind; a link that opens no order stays the 404 page."""
+        if isinstance(error, OrderNotFound):
+            raise error
+        kind = problems.kind_of(error)
+        self.log.info(message, extra={"error": type(error).__name__, "status": kind.status})
+        return kind
+
+    def _done(self, reader: Reader, token: str, form: str, outcome: str, return_id: str) -> WebResponse:
+        """Done: logged, and back to the order page at the return's (or claim's) section, saying what was done."""
+        self.log.info("customer action", extra={"form": form, "outcome": outcome})
+        page = reader.url(f"{PAGE}/{token}", done=outcome, lang=reader.request.field("lang") or None)
+        return redirect(f"{page}#return-{return_id}")
+
     # --- returns ----------------------------------------------------------------------------------------------
     def return_form(self, request: WebRequest, token: str) -> WebResponse:
         """GET: the form. POST: checked as the order's other forms are (cross-site, the link, the CSRF token), then
         `step=review` shows the estimate, `step=confirm` asks for the return (once per request key) and
         `step=edit` goes back to the form with the choice kept."""
-        reader = Reader(request, request.field("lang") or request.arg("lang") or "en")
-        if request.method == "POST" and cross_site(request):
-            self.log.info("customer form refused", extra={"reason": "cross-site", "form": RETURN_FORM})
-            return self._refused(reader, 403, "error.csrf")
-        order = self.open_link.order(token)
-        reader = Reader(request, request.field("lang") or request.arg("lang") or order.contact.language)
+        opened = self._open_form(request, token, RETURN_FORM)
+        if isinstance(opened, WebResponse):
+            return opened
+        reader, order = opened
         if self.returns is None or not self._can_return(order):
             return self._return_page(reader, token, order, 409 if request.method == "POST" else 200)
         if request.method == "GET" or request.field("step") == "edit":
             return self._return_page(reader, token, order, form=request.form if request.method == "POST" else {})
-        if not order_link.form_token_matches(self.key, token, RETURN_FORM, request.field(CSRF_FIELD)):
-            self.log.info("customer form refused", extra={"reason": "csrf", "form": RETURN_FORM})
-            return self._refused(reader, 403, "error.csrf")
+        if refused := self._csrf_refused(reader, token, RETURN_FORM):
+            return refused
         return self._return_step(reader, token, order)
 
     def _return_step(self, reader: Reader, token: str, order: Order) -> WebResponse:
@@ -408,26 +437,18 @@ class CustomerSite:
                 estimate = returns.estimate(order.order_id, chosen.request)
                 return self._return_page(reader, token, order, review=chosen, estimate=estimate,
                                          form=request.form, choices=choices)
-            key = request.field(KEY_FIELD)
-            if not 8 <= len(key) <= 128:
-                raise FormInvalid([(KEY_FIELD, reader.t("error.csrf"))])
-            ret = returns.start(order.order_id, key, chosen.request)
+            ret = returns.start(order.order_id, _form_key(reader), chosen.request)
         except FormInvalid as invalid:
             return self._return_page(reader, token, order, 422, choices=choices, form=request.form,
                                      error=reader.t("error.invalid"),
-                                     problems=[(_field_label(reader, f), m) for f, m in invalid.problems])
+                                     problems=_labelled(reader, invalid.problems))
         except DomainError as error:
-            if isinstance(error, OrderNotFound):
-                raise
-            kind = problems.kind_of(error)
-            self.log.info("customer return refused", extra={"error": type(error).__name__, "status": kind.status})
+            kind = self._refusal(error, "customer return refused")
             said = [] if isinstance(error, IdempotencyKeyReused) or not error.field else [
                 (_field_label(reader, error.field), error.message)]
             return self._return_page(reader, token, order, kind.status, choices=choices, form=request.form,
                                      error=_problem_text(reader, kind.code), problems=said)
-        self.log.info("customer action", extra={"form": RETURN_FORM, "outcome": "return_requested"})
-        page = reader.url(f"{PAGE}/{token}", done="return_requested", lang=request.field("lang") or None)
-        return redirect(f"{page}#return-{ret.return_id}")
+        return self._done(reader, token, RETURN_FORM, "return_requested", ret.return_id)
 
     def _return_page(self, reader: Reader, token: str, order: Order, status: int = 200, **extra: Any) -> WebResponse:
         """The return form (or its review), with what may go back and why not."""
@@ -456,41 +477,30 @@ class CustomerSite:
         """GET: "Report a problem with your parcel". POST: checked as the order's other forms are (cross-site, the
         link, the CSRF token with purpose `claim`), then the claim asked for once per form key; the order page's
         section for it follows."""
-        reader = Reader(request, request.field("lang") or request.arg("lang") or "en")
-        if request.method == "POST" and cross_site(request):
-            self.log.info("customer form refused", extra={"reason": "cross-site", "form": CLAIM_FORM})
-            return self._refused(reader, 403, "error.csrf")
-        order = self.open_link.order(token)
-        reader = Reader(request, request.field("lang") or request.arg("lang") or order.contact.language)
+        opened = self._open_form(request, token, CLAIM_FORM)
+        if isinstance(opened, WebResponse):
+            return opened
+        reader, order = opened
         claims = self._claims
         if claims is None or not self._can_claim(order):
             return self._claim_page(reader, token, order, None, 409 if request.method == "POST" else 200)
         choices = claims.claimable_lines(order.order_id)
         if request.method == "GET":
             return self._claim_page(reader, token, order, choices)
-        if not order_link.form_token_matches(self.key, token, CLAIM_FORM, request.field(CSRF_FIELD)):
-            self.log.info("customer form refused", extra={"reason": "csrf", "form": CLAIM_FORM})
-            return self._refused(reader, 403, "error.csrf")
+        if refused := self._csrf_refused(reader, token, CLAIM_FORM):
+            return refused
         try:
             asked = read_claim_form(request, choices, reader.t)
-            key = request.field(KEY_FIELD)
-            if not 8 <= len(key) <= 128:
-                raise FormInvalid([(KEY_FIELD, reader.t("error.csrf"))])
-            ret = claims.start_claim(order.order_id, key, asked)
+            ret = claims.start_claim(order.order_id, _form_key(reader), asked)
         except FormInvalid as invalid:
             return self._claim_page(reader, token, order, choices, 422, form=request.form,
                                     error=reader.t("error.invalid"),
-                                    problems=[(_field_label(reader, f), m) for f, m in invalid.problems])
+                                    problems=_labelled(reader, invalid.problems))
         except DomainError as error:
-            if isinstance(error, OrderNotFound):
-                raise
-            kind = problems.kind_of(error)
-            self.log.info("customer claim refused", extra={"error": type(error).__name__, "status": kind.status})
+            kind = self._refusal(error, "customer claim refused")
             return self._claim_page(reader, token, order, choices, kind.status, form=request.form,
                                     error=_problem_text(reader, kind.code))
-        self.log.info("customer action", extra={"form": CLAIM_FORM, "outcome": "claim_opened"})
-        page = reader.url(f"{PAGE}/{token}", done="claim_opened", lang=request.field("lang") or None)
-        return redirect(f"{page}#return-{ret.return_id}")
+        return self._done(reader, token, CLAIM_FORM, "claim_opened", ret.return_id)
 
     def _claim_page(self, reader: Reader, token: str, order: Order, choices: Any, status: int = 200,
                     **extra: Any) -> WebResponse:
@@ -513,12 +523,10 @@ class CustomerSite:
         """GET: the days the carrier offers for this return's courier (or why it cannot be moved). POST: checked as
         the order's other forms are (cross-site, the link, the CSRF token with purpose `pickup`), then the courier
         moved once per form key; the return's section of the page follows."""
-        reader = Reader(request, request.field("lang") or request.arg("lang") or "en")
-        if request.method == "POST" and cross_site(request):
-            self.log.info("customer form refused", extra={"reason": "cross-site", "form": PICKUP_FORM})
-            return self._refused(reader, 403, "error.csrf")
-        order = self.open_link.order(token)
-        reader = Reader(request, request.field("lang") or request.arg("lang") or order.contact.language)
+        opened = self._open_form(request, token, PICKUP_FORM)
+        if isinstance(opened, WebResponse):
+            return opened
+        reader, order = opened
         ret = next((r for r in order.returns if r.return_id == return_id), None)
         changer = self._pickups
         if ret is None or changer is None:
@@ -528,31 +536,23 @@ class CustomerSite:
         offered = changer.offered(order.order_id, return_id)
         if request.method == "GET":
             return self._pickup_page(reader, token, order, ret, offered)
-        if not order_link.form_token_matches(self.key, token, PICKUP_FORM, request.field(CSRF_FIELD)):
-            self.log.info("customer form refused", extra={"reason": "csrf", "form": PICKUP_FORM})
-            return self._refused(reader, 403, "error.csrf")
+        if refused := self._csrf_refused(reader, token, PICKUP_FORM):
+            return refused
         try:
-            slot, key = PickupSlot.parse(request.field("pickup")), request.field(KEY_FIELD)
+            slot = PickupSlot.parse(request.field("pickup"))
             if slot is None or slot not in offered:
                 raise FormInvalid([("pickup", reader.t("return.problem.pickup"))])
-            if not 8 <= len(key) <= 128:
-                raise FormInvalid([(KEY_FIELD, reader.t("error.csrf"))])
-            changer(order.order_id, return_id, key, slot)
+            changer(order.order_id, return_id, _form_key(reader), slot)
         except FormInvalid as invalid:
             return self._pickup_page(reader, token, order, ret, offered, 422, form=request.form,
                                      error=reader.t("error.invalid"),
-                                     problems=[(_field_label(reader, f), m) for f, m in invalid.problems])
+                                     problems=_labelled(reader, invalid.problems))
         except DomainError as error:
-            if isinstance(error, OrderNotFound):
-                raise
-            kind = problems.kind_of(error)
-            self.log.info("customer pickup refused", extra={"error": type(error).__name__, "status": kind.status})
+            kind = self._refusal(error, "customer pickup refused")
             now = self.open_link.order(token).return_of(return_id)  # moved on meanwhile: say why
             return self._pickup_page(reader, token, order, now, offered, kind.status, form=request.form,
                                      error=_problem_text(reader, kind.code))
-        self.log.info("customer action", extra={"form": PICKUP_FORM, "outcome": "pickup_changed"})
-        page = reader.url(f"{PAGE}/{token}", done="pickup_changed", lang=request.field("lang") or None)
-        return redirect(f"{page}#return-{return_id}")
+        return self._done(reader, token, PICKUP_FORM, "pickup_changed", return_id)
 
     def _pickup_page(self, reader: Reader, token: str, order: Order, ret: Return, offered: tuple[PickupSlot, ...],
                      status: int = 200, **extra: Any) -> WebResponse:
@@ -669,6 +669,18 @@ def _carried(name: str) -> bool:
 def service_name(carrier: str) -> str:
     """What the label calls the carrier's return service (a return does not keep the booking's own name)."""
     return f"{carrier.replace('_', ' ').title()} Returns" if carrier else "Returns"
+
+
+def _form_key(reader: Reader) -> str:
+    """The form's request key (one per form shown: a resubmit is the same request), or why the form is refused."""
+    key = reader.request.field(KEY_FIELD)
+    if not 8 <= len(key) <= 128:
+        raise FormInvalid([(KEY_FIELD, reader.t("error.csrf"))])
+    return key
+
+
+def _labelled(reader: Reader, field_problems: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(_field_label(reader, f), m) for f, m in field_problems]
 
 
 def _field_label(reader: Reader, field: str) -> str:

@@ -9,9 +9,9 @@ from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from dawra.app.return_claims import ClaimChoices
-from dawra.domain.errors import InvalidCustomerDetails
 from dawra.domain.return_claims import ClaimRequest
-from dawra.domain.returns import MAX_COMMENT, ClaimReason, ClaimRemedy, RefundMethod, Return, valid_iban
+from dawra.domain.returns import MAX_COMMENT, ClaimReason, ClaimRemedy, RefundMethod, Return
+from dawra.web.customer_returns import read_bank_account
 from dawra.web.forms import FormInvalid
 from dawra.web.http import WebRequest
 
@@ -49,12 +49,7 @@ def read_claim_form(request: WebRequest, choices: ClaimChoices, say: Callable[[s
     comment = request.field("comment").strip()
     if len(comment) > MAX_COMMENT:
         problems.append(("comment", say("return.problem.comment")))
-    account = None
-    if refund == RefundMethod.BANK_TRANSFER:
-        try:
-            account = valid_iban(request.field("iban"))
-        except InvalidCustomerDetails:
-            problems.append(("iban", say("return.problem.iban")))
+    account = read_bank_account(request, refund, problems, say)
     if problems:
         raise FormInvalid(problems)
     return ClaimRequest(reason=ClaimReason(reason), lines=lines, remedy=ClaimRemedy(remedy),

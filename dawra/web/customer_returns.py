@@ -130,17 +130,25 @@ def read_return_form(request: WebRequest, order: Order, choices: ReturnChoices, 
                 problems.append(("exchange", say("return.problem.exchange")))
                 break
             exchanges[sku] = wanted
-    account = None
-    if refund == RefundMethod.BANK_TRANSFER:
-        try:
-            account = valid_iban(request.field("iban"))
-        except InvalidCustomerDetails:
-            problems.append(("iban", say("return.problem.iban")))
+    account = read_bank_account(request, refund, problems, say)
     if problems:
         raise FormInvalid(problems)
     return ReturnForm(ReturnRequest(lines=lines, method=ReturnMethod(method), refund_method=RefundMethod(refund),
                                     location_id=location, bank_account=account, exchanges=exchanges,
                                     pickup=pickup))
+
+
+def read_bank_account(request: WebRequest, refund: str, problems: list[tuple[str, str]],
+                      say: Callable[[str], str]) -> str | None:
+    """The IBAN typed for a refund by bank transfer, checked (a problem added to `problems` when it is not valid);
+    None for any other refund method. The return form's and the claim form's."""
+    if refund != RefundMethod.BANK_TRANSFER:
+        return None
+    try:
+        return valid_iban(request.field("iban"))
+    except InvalidCustomerDetails:
+        problems.append(("iban", say("return.problem.iban")))
+        return None
 
 
 def masked_iban(iban: str | None) -> str:

@@ -21,6 +21,7 @@ from dawra.contracts.return_api import (
     ReturnView,
     return_view,
 )
+from dawra.domain.returns import Return
 
 router = APIGatewayRouter()
 returns = build_storefront_returns(settings())
@@ -35,9 +36,7 @@ def post_return(
     idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=128,
                                            description="Unique per return request; replays return the same return")],
 ) -> Response[ReturnView]:
-    ret = returns.ask(order_id, idempotency_key, asked)
-    return Response(status_code=201, content_type="application/json", body=return_view(ret),
-                    headers={"Location": f"/orders/{order_id}/returns/{ret.return_id}"})
+    return _created(order_id, returns.ask(order_id, idempotency_key, asked))
 
 
 @router.post("/orders/<order_id>/claims", summary="Report a parcel that arrived damaged or with an item missing",
@@ -48,12 +47,16 @@ def post_claim(
     idempotency_key: Annotated[str, Header(alias="idempotency-key", min_length=8, max_length=128,
                                            description="Unique per claim; replays return the same claim")],
 ) -> Response[ReturnView]:
-    claim = returns.claim(order_id, idempotency_key, asked)
-    return Response(status_code=201, content_type="application/json", body=return_view(claim),
-                    headers={"Location": f"/orders/{order_id}/returns/{claim.return_id}"})
+    return _created(order_id, returns.claim(order_id, idempotency_key, asked))
 
 
 @router.get("/orders/<order_id>/returns/<return_id>",
             summary="A return or a claim: its status, lines, estimate and refund", responses=VIEW_RETURN_RESPONSES)
 def get_return(order_id: OrderId, return_id: Annotated[str, Path(pattern=RETURN_ID_PATTERN)]) -> ReturnView:
     return ReturnView.model_validate(return_view(returns.view(order_id, return_id)))
+
+
+def _created(order_id: str, ret: Return) -> Response[ReturnView]:
+    """201 with the return (or claim) as the API shows it, and where to read it again."""
+    return Response(status_code=201, content_type="application/json", body=return_view(ret),
+                    headers={"Location": f"/orders/{order_id}/returns/{ret.return_id}"})

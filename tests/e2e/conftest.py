@@ -8,11 +8,15 @@ installs it) and skips it, saying why, when it does not."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -50,20 +54,29 @@ class World:
         return str(self.operators[username].password)
 
 
-@pytest.fixture(scope="module")  # one embedded cloud per process at a time: it lives for the module, as elsewhere
-def world() -> Iterator[World]:
+@contextmanager
+def seeded_local_stack() -> Iterator[Any]:
+    """The local stack as `make up` runs it, its catalog and stock seeded; stopped when done (each browser test
+    module's fixture seeds what else it needs: operators, the back office's scenario)."""
     from dawra.adapters.dynamo.inventory import DynamoInventory
-    from dawra.local.scenario import seed_backoffice, sign_in
     from dawra.local.seed import seed
     from dawra.local.stack import LocalStack
 
     stack = LocalStack(background_pollers=True).start()
     try:
         seed(DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name")))
-        operators, scenario = seed_backoffice(stack)
-        yield World(stack, operators, scenario, lambda username: sign_in(stack, operators[username]))
+        yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="module")  # one embedded cloud per process at a time: it lives for the module, as elsewhere
+def world() -> Iterator[World]:
+    from dawra.local.scenario import seed_backoffice, sign_in
+
+    with seeded_local_stack() as stack:
+        operators, scenario = seed_backoffice(stack)
+        yield World(stack, operators, scenario, lambda username: sign_in(stack, operators[username]))
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +87,29 @@ def chromium() -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         yield browser
         browser.close()
+
+
+class Browser:
+    """A browser context (one person's tab: a viewport, a locale) that fails its test on any script error or
+    Content-Security-Policy report, and photographs pages that must fit their width."""
+
+    def __init__(self, chromium: Any, viewport: dict[str, int], locale: str, base_url: str | None = None):
+        self.context = chromium.new_context(viewport=viewport, locale=locale, accept_downloads=True,
+                                            **({"base_url": base_url} if base_url else {}))
+        self.page: Page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
+
+    def shoot(self, name: str, screenshots: Any) -> None:
+        self.page.wait_for_load_state("networkidle")
+        overflow = self.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{name} is {overflow}px wider than the viewport"
+        self.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+        assert [p for p in self.problems if "status of 4" not in p] == [], self.problems
 
 
 @pytest.fixture(scope="session")

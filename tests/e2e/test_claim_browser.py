@@ -13,8 +13,8 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from .conftest import DESKTOP, MOBILE
-from .test_return_browser import Browser, as_storefront, delivered_order, shop, until
+from .conftest import DESKTOP
+from .test_return_browser import Browser, as_storefront, delivered_order, on_a_phone_in_arabic, shop, until
 
 __all__ = ["shop"]  # the local stack, seeded as `make up` seeds it (a module fixture of the return browser test)
 
@@ -22,10 +22,8 @@ __all__ = ["shop"]  # the local stack, seeded as `make up` seeds it (a module fi
 def test_a_customer_reports_a_damaged_parcel_in_arabic_and_an_agent_refunds_it(chromium, shop, screenshots):
     order_id, link = delivered_order(shop)
     token = link.rsplit("/", 1)[-1]
-    you = Browser(chromium, MOBILE, "ar-SA")
+    you = on_a_phone_in_arabic(chromium, link)
     page: Any = you.page
-    page.goto(link)
-    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     page.click("[data-testid=start-claim]")
 
     form = page.locator("form[data-testid=claim-form]")

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from dawra.local.actors import AdminApi, Storefront
 from dawra.local.demo import customer
 
-from .conftest import DESKTOP, MOBILE
+from .conftest import DESKTOP, MOBILE, Browser, seeded_local_stack
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/my-order/[A-Za-z0-9_-]{52}")
 
@@ -36,18 +36,12 @@ class Shop:
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Shop]:
     """The local stack as `make up` runs it (catalog, stock, operators); no back-office scenario is needed here."""
-    from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.local.scenario import sign_in
-    from dawra.local.seed import seed, seed_operators
-    from dawra.local.stack import LocalStack
+    from dawra.local.seed import seed_operators
 
-    stack = LocalStack(background_pollers=True).start()
-    try:
-        seed(DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name")))
+    with seeded_local_stack() as stack:
         agent = next(o for o in seed_operators(stack.cloud) if o.role == "agent")
         yield Shop(stack, sign_in(stack, agent))
-    finally:
-        stack.stop()
 
 
 def held_order(world: Shop, language: str) -> tuple[str, str]:
@@ -71,28 +65,9 @@ def held_order(world: Shop, language: str) -> tuple[str, str]:
     raise AssertionError("no confirmation in the outbox")
 
 
-class Customer:
-    def __init__(self, chromium: Any, viewport: dict[str, int], locale: str):
-        self.context = chromium.new_context(viewport=viewport, locale=locale)
-        self.page: Page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
-
-    def shoot(self, name: str, screenshots: Any) -> None:
-        self.page.wait_for_load_state("networkidle")
-        overflow = self.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{name} is {overflow}px wider than the viewport"
-        self.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
-        assert [p for p in self.problems if "status of 4" not in p] == [], self.problems
-
-
 def test_a_customer_opens_the_link_changes_the_address_and_cancels_in_arabic(chromium, shop, screenshots):
     order_id, link = held_order(shop, "ar")
-    you = Customer(chromium, MOBILE, "ar-SA")
+    you = Browser(chromium, MOBILE, "ar-SA")
     page = you.page
     page.goto(link)
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
@@ -130,7 +105,7 @@ def test_a_customer_opens_the_link_changes_the_address_and_cancels_in_arabic(chr
 
 def test_the_page_in_english_on_a_desktop_and_the_guest_lookup(chromium, shop, screenshots):
     order_id, link = held_order(shop, "en")
-    you = Customer(chromium, DESKTOP, "en-US")
+    you = Browser(chromium, DESKTOP, "en-US")
     page = you.page
     page.goto(link)
     expect(page.locator("html")).to_have_attribute("dir", "ltr")
@@ -173,7 +148,7 @@ def test_after_delivery_the_customer_rates_the_order_once(chromium, shop, screen
     store.wait_for(order_id, {"COMPLETED"})
     link = next(LINK.search(m.body)[0] for m in shop.stack.outbox() if m.to == email)
 
-    you = Customer(chromium, MOBILE, "ar-SA")
+    you = Browser(chromium, MOBILE, "ar-SA")
     page = you.page
     page.goto(link + "#feedback")
     form = page.locator("form[data-testid=feedback-form]")

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
 from dawra.local.demo import customer
 
-from .conftest import DESKTOP, MOBILE
+from .conftest import DESKTOP, MOBILE, Browser, seeded_local_stack
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/my-order/[A-Za-z0-9_-]{52}")
 
@@ -40,16 +40,10 @@ class Shop:
 @pytest.fixture(scope="module")
 def shop() -> Iterator[Shop]:
     """The local stack as `make up` runs it: catalog, stock, one operator per role."""
-    from dawra.adapters.dynamo.inventory import DynamoInventory
-    from dawra.local.seed import seed, seed_operators
-    from dawra.local.stack import LocalStack
+    from dawra.local.seed import seed_operators
 
-    stack = LocalStack(background_pollers=True).start()
-    try:
-        seed(DynamoInventory(stack.cloud.resolve_ref("table", "inventory", "name")))
+    with seeded_local_stack() as stack:
         yield Shop(stack, {o.username: o.password for o in seed_operators(stack.cloud)})
-    finally:
-        stack.stop()
 
 
 def until(what: str, found: Callable[[], Any], seconds: float = 30.0) -> Any:
@@ -95,33 +89,19 @@ def delivered_order(shop: Shop) -> tuple[str, str]:
     return order_id, link
 
 
-class Browser:
-    def __init__(self, chromium: Any, viewport: dict[str, int], locale: str, base_url: str | None = None):
-        self.context = chromium.new_context(viewport=viewport, locale=locale, accept_downloads=True,
-                                            **({"base_url": base_url} if base_url else {}))
-        self.page: Page = self.context.new_page()
-        self.problems: list[str] = []
-        self.page.on("console", lambda m: self.problems.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
-
-    def shoot(self, name: str, screenshots: Any) -> None:
-        self.page.wait_for_load_state("networkidle")
-        overflow = self.page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{name} is {overflow}px wider than the viewport"
-        self.page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
-        assert [p for p in self.problems if "status of 4" not in p] == [], self.problems
+def on_a_phone_in_arabic(chromium: Any, link: str) -> Browser:
+    """The customer's order page from the link in their message, on a phone in Arabic: right to left."""
+    you = Browser(chromium, MOBILE, "ar-SA")
+    you.page.goto(link)
+    expect(you.page.locator("html")).to_have_attribute("dir", "rtl")
+    return you
 
 
 def test_a_customer_returns_an_item_in_arabic_and_the_warehouse_inspects_it(chromium, shop, screenshots, tmp_path):
     order_id, link = delivered_order(shop)
     token = link.rsplit("/", 1)[-1]
-    you = Browser(chromium, MOBILE, "ar-SA")
+    you = on_a_phone_in_arabic(chromium, link)
     page = you.page
-    page.goto(link)
-    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("[data-testid=status]")).to_have_attribute("data-stage", "delivered")
     page.click("[data-testid=start-return]")
 

@@ -14,8 +14,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import MOBILE
-from .test_return_browser import Browser, Shop, as_storefront, as_storefront_email, delivered_order, until
+from .test_return_browser import (
+    Shop,
+    as_storefront,
+    as_storefront_email,
+    delivered_order,
+    on_a_phone_in_arabic,
+    until,
+)
 from .test_return_browser import shop as plain_shop  # noqa: F401 - the local stack, seeded as `make up` seeds it
 
 
@@ -39,10 +45,8 @@ def shop(plain_shop: Shop) -> Iterator[Shop]:  # noqa: F811
 def test_a_customer_exchanges_for_another_size_collected_by_a_courier_in_arabic(chromium, shop, screenshots):
     order_id, link = delivered_order(shop)
     token = link.rsplit("/", 1)[-1]
-    you = Browser(chromium, MOBILE, "ar-SA")
+    you = on_a_phone_in_arabic(chromium, link)
     page: Any = you.page
-    page.goto(link)
-    expect(page.locator("html")).to_have_attribute("dir", "rtl")
     page.click("[data-testid=start-return]")
 
     form = page.locator("form[data-testid=return-form]")

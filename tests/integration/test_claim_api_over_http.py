@@ -7,7 +7,7 @@ workflow, lines that cannot be claimed for are a 409 naming each and why, a requ
 import json
 
 from parcels import place_order
-from return_trips import delivered_order, return_when, status_is
+from return_trips import delivered_order, executions_of, post_json, return_when, status_is
 
 from dawra.contracts.claim_api import EXAMPLE_CLAIM
 from dawra.contracts.problems import PROBLEM_JSON
@@ -17,14 +17,7 @@ MUG = 5175  # 45.00 + 15% VAT: under homeware's threshold (100.00), settled by i
 
 
 def post_claim(stack, order_id: str, body: dict, key: str | None) -> object:
-    headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
-    return http("POST", f"{stack.gateway.url}/orders/{order_id}/claims", json.dumps(body).encode(), headers)
-
-
-def executions_of(stack, return_id: str) -> list[dict]:
-    arn = stack.cloud.resolve_ref("state_machine", "return-lifecycle", "arn")
-    executions = stack.cloud.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
-    return [e for e in executions if e["name"] == return_id]
+    return post_json(stack, f"/orders/{order_id}/claims", body, key)
 
 
 def test_a_storefront_reports_a_damaged_parcel_over_http_as_the_order_page_does(local_stack, unique):

@@ -6,7 +6,7 @@ that does not hold together a 422, and the return reads back (GET .../returns/{r
 import json
 
 from parcels import place_order
-from return_trips import delivered_order, parked, return_when
+from return_trips import delivered_order, executions_of, parked, post_json, return_when
 
 from dawra.contracts.api import EXAMPLE_ORDER
 from dawra.contracts.problems import PROBLEM_JSON
@@ -15,14 +15,7 @@ from dawra.local.actors import http
 
 
 def post_return(stack, order_id: str, body: dict, key: str | None) -> object:
-    headers = {"Content-Type": "application/json", **({"Idempotency-Key": key} if key else {})}
-    return http("POST", f"{stack.gateway.url}/orders/{order_id}/returns", json.dumps(body).encode(), headers)
-
-
-def executions_of(stack, return_id: str) -> list[dict]:
-    arn = stack.cloud.resolve_ref("state_machine", "return-lifecycle", "arn")
-    executions = stack.cloud.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]
-    return [e for e in executions if e["name"] == return_id]
+    return post_json(stack, f"/orders/{order_id}/returns", body, key)
 
 
 def test_a_storefront_asks_for_a_return_over_http_as_the_order_page_does(local_stack, unique):

@@ -9,24 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from console_desk import Log, console_for, page, post
 from returning import Returns, delivered
 
-from dawra.app.backoffice import ViewOrderFile
 from dawra.app.return_claims import ClaimableLines, DecideClaim, RequestClaim, StartClaim
 from dawra.domain.returns import ReturnStatus, return_id_for
 from dawra.domain.timeline import TimelineKind
 from dawra.web.console import Console
-from dawra.web.http import WebRequest
-from dawra.web.security import SESSION_COOKIE, csrf_token
-
-KEY = b"console-session-key"
-CLAIMS = {"agent": {"sub": "u-agent", "cognito:username": "agent", "cognito:groups": "agent", "iat": 1},
-          "warehouse": {"sub": "u-wh", "cognito:username": "warehouse", "cognito:groups": "warehouse", "iat": 1}}
-
-
-@dataclass(frozen=True)
-class Office:
-    view_order: ViewOrderFile
 
 
 @dataclass(frozen=True)
@@ -39,16 +28,6 @@ class ConsoleReturns:
     start_claim: StartClaim
 
 
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict]] = []
-
-    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
-        self.lines.append((msg, kwargs.get("extra", {})))
-
-    exception = info
-
-
 @pytest.fixture
 def desk(shop: Any) -> tuple[Console, Returns, Log]:
     uses, log = Returns(shop), Log()
@@ -56,21 +35,12 @@ def desk(shop: Any) -> tuple[Console, Returns, Log]:
     returns = ConsoleReturns(uses.decide, uses.receive, uses.inspect, DecideClaim(o, u, uses.audit, shop.workflow, c, i),
                              ClaimableLines(o, c), StartClaim(RequestClaim(o, u, c, i, audit=uses.audit),
                                                               shop.workflow))
-    console = Console(Office(ViewOrderFile(o, uses.audit)), lambda token: CLAIMS[token],  # type: ignore[arg-type]
-                      lambda *_: None, lambda: KEY, log, returns)  # type: ignore[arg-type]
-    return console, uses, log
-
-
-def page(console: Console, who: str, order_id: str) -> Any:
-    return console.handle(WebRequest("GET", f"/admin/orders/{order_id}", cookies={SESSION_COOKIE: who}))
+    return console_for(shop, uses.audit, returns, log), uses, log
 
 
 def report(console: Console, who: str, order_id: str, key: str = "key-claim-0001", csrf: str | None = None,
            **fields: str) -> Any:
-    form = {"csrf": [csrf if csrf is not None else csrf_token(KEY, CLAIMS[who])], "key": [key],
-            **{name.replace("__", "."): [value] for name, value in fields.items()}}
-    return console.handle(WebRequest("POST", f"/admin/orders/{order_id}/claims", form=form,
-                                     cookies={SESSION_COOKIE: who}))
+    return post(console, who, f"/admin/orders/{order_id}/claims", key, csrf, fields)
 
 
 DAMAGED_MAT = {"reason": "arrived_damaged", "qty__PRAYER-MAT": "1", "remedy": "reship",

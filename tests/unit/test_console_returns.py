@@ -10,22 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from console_desk import console_for, page, post
 from returning import Returns, asking, delivered
 
-from dawra.app.backoffice import ViewOrderFile
 from dawra.domain.returns import RefundMethod, ReturnMethod, ReturnReason
 from dawra.web.console import Console
 from dawra.web.http import WebRequest
-from dawra.web.security import SESSION_COOKIE, csrf_token
-
-KEY = b"console-session-key"
-CLAIMS = {"agent": {"sub": "u-agent", "cognito:username": "agent", "cognito:groups": "agent", "iat": 1},
-          "warehouse": {"sub": "u-wh", "cognito:username": "warehouse", "cognito:groups": "warehouse", "iat": 1}}
-
-
-@dataclass(frozen=True)
-class Office:
-    view_order: ViewOrderFile
+from dawra.web.security import SESSION_COOKIE
 
 
 @dataclass(frozen=True)
@@ -35,35 +26,15 @@ class ConsoleReturns:
     inspect: Any
 
 
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, dict]] = []
-
-    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
-        self.lines.append((msg, kwargs.get("extra", {})))
-
-    exception = info
-
-
 @pytest.fixture
 def desk(shop: Any) -> tuple[Console, Returns]:
     uses = Returns(shop)
-    console = Console(Office(ViewOrderFile(shop.orders, uses.audit)), lambda token: CLAIMS[token],  # type: ignore
-                      lambda *_: None, lambda: KEY, Log(),  # type: ignore[arg-type]
-                      ConsoleReturns(uses.decide, uses.receive, uses.inspect))
-    return console, uses
-
-
-def page(console: Console, who: str, order_id: str) -> Any:
-    return console.handle(WebRequest("GET", f"/admin/orders/{order_id}", cookies={SESSION_COOKIE: who}))
+    return console_for(shop, uses.audit, ConsoleReturns(uses.decide, uses.receive, uses.inspect)), uses
 
 
 def act(console: Console, who: str, order_id: str, return_id: str, action: str, key: str = "key-console-01",
         csrf: str | None = None, **fields: str) -> Any:
-    form = {"csrf": [csrf if csrf is not None else csrf_token(KEY, CLAIMS[who])], "key": [key],
-            **{name.replace("__", "."): [value] for name, value in fields.items()}}
-    return console.handle(WebRequest("POST", f"/admin/orders/{order_id}/returns/{return_id}/{action}", form=form,
-                                     cookies={SESSION_COOKIE: who}))
+    return post(console, who, f"/admin/orders/{order_id}/returns/{return_id}/{action}", key, csrf, fields)
 
 
 def a_request_to_decide(shop: Any, uses: Returns) -> tuple[str, str]:
