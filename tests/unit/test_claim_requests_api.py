@@ -16,7 +16,7 @@ from dawra.app.return_requests import ViewReturn
 from dawra.contracts import problems
 from dawra.contracts.claim_api import EXAMPLE_CLAIM, ClaimAsked
 from dawra.contracts.return_api import ReturnView, return_view
-from dawra.domain.errors import IdempotencyKeyReused
+from dawra.domain.errors import IdempotencyKeyReused, IllegalTransition
 from dawra.domain.return_claims import LinesNotClaimable
 from dawra.domain.returns import ReturnKind, ReturnRefused, ReturnStatus, return_id_for
 from dawra.domain.timeline import TimelineKind
@@ -127,3 +127,10 @@ def test_the_request_shape_refuses_what_does_not_go_together():
     schema = ClaimAsked.model_json_schema()
     assert set(schema["$defs"]["ClaimReason"]["enum"]) == {"arrived_damaged", "item_missing"}
 
+
+
+def test_an_order_not_shipped_yet_allows_no_claim_and_nothing_is_stored(shop, ask):
+    order_id = shop.place({"MUG-CLASSIC": 1})  # confirmed: nothing has left, let alone arrived
+    with pytest.raises(IllegalTransition, match="allows no claim"):
+        ask(order_id, "claim-key-early", claim({"MUG-CLASSIC": 1}))
+    assert not shop.world.returns[order_id] and shop.workflow.started_returns == []
