@@ -180,9 +180,12 @@ def _per_return(per_return: dict) -> list[str]:
         f"{_fmt(standard['dynamodb_streams_requests_not_billed'])}, scheduler emulation "
         f"{_fmt(standard['scheduler_emulation_not_per_order'])} per standard return).",
         "",
-        "The return label's PDF is drawn with fpdf2 by the customer function when the customer downloads "
-        "it (`GET /my-order/<token>/returns/<return_id>/label.pdf`), not by the workflow, so it is not in the "
-        "per-return figures (a customer may download it several times, or never). One download, measured on "
+        "The return label's PDF is drawn with fpdf2 when the customer downloads it "
+        "(`GET /my-order/<token>/returns/<return_id>/label.pdf`), not by the workflow, so it is not in the "
+        "per-return figures (a customer may download it several times, or never). On AWS the page links to the "
+        "return-label function behind its own HTTP API; here the download goes through the customer function's "
+        "route on the REST gateway, which runs the same drawing code, so the API Gateway price below (REST) is an "
+        "upper bound for the HTTP API's. One download, measured on "
         f"its own after a first one: {_fmt(label['apigw_requests'])} API Gateway request, "
         f"{_fmt(label['lambda_invocations'])} Lambda invocation, {_fmt(label['dynamodb_read_units'])} DynamoDB "
         f"read units, {_fmt(label['wall_ms'])} ms in this process (the PDF's drawing included), a "

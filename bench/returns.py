@@ -8,8 +8,9 @@ order it returns from is carried to Completed and every request it still has in 
 recording starts, so none of the order's own requests are counted.
 
 Not counted per return: page views that change nothing (the order page before and after, the console's order page
-the operators read), and the label PDF download, which draws the label with fpdf2 in the customer function on
-the customer's request, not in the workflow. One download is measured on its own (:func:`measure_label_download`).
+the operators read), and the label PDF download, which draws the label with fpdf2 on the customer's request (on
+AWS the return-label function behind its HTTP API; here the customer function's route, the same code), not in the
+workflow. One download is measured on its own (:func:`measure_label_download`).
 """
 
 from __future__ import annotations
