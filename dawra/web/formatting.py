@@ -103,20 +103,17 @@ class Formatter:
 
     def weekday(self, value: str | date | None) -> str:
         """A day soon, with its weekday and no year ("Sunday 29 November", "الأحد، 29 نوفمبر"): a pickup day."""
-        if not value:
-            return "—"
-        try:
-            moment = date.fromisoformat(value[:10]) if isinstance(value, str) else value
-        except ValueError:
-            return str(value)
-        pattern = "EEEE، d MMMM" if self.language == "ar" else "EEEE d MMMM"
-        return self._digits(format_date(moment, pattern, locale=self.locale))
+        return self._calendar_day(value, "EEEE، d MMMM" if self.language == "ar" else "EEEE d MMMM")
 
     def day(self, value: str | date | None) -> str:
+        return self._calendar_day(value, "medium")
+
+    def _calendar_day(self, value: str | date | None, pattern: str) -> str:
+        """A day (an ISO date, or the date part of an ISO time) in the pattern; "—" for none, as given if unreadable."""
         if not value:
             return "—"
         try:
             moment = date.fromisoformat(value[:10]) if isinstance(value, str) else value
         except ValueError:
             return str(value)
-        return self._digits(format_date(moment, "medium", locale=self.locale))
+        return self._digits(format_date(moment, pattern, locale=self.locale))
