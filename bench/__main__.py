@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cold_start, counting, lifecycle, report
+from bench import cancellation, cold_start, counting, lifecycle, report
 from bench import returns as returns_bench
 from dawra.topology import TOPOLOGY
 
@@ -37,12 +37,36 @@ def cost_per_1000(per_order: dict, prices: dict) -> dict:
     return {key: round(value * 1000, 4) for key, value in parts.items()}
 
 
+MESSAGES = ("ses", "sns_sms")  # what the customer is told: priced apart from the infrastructure an order runs on
+
+
+def with_costs(figures: dict, prices: dict, total_key: str) -> dict:
+    """Adds the cost per 1,000 by service, its total, and the infrastructure's part (everything but messages)."""
+    breakdown = cost_per_1000(figures, prices)
+    figures["cost_breakdown_per_1000_usd"] = breakdown
+    figures[total_key] = round(sum(breakdown.values()), 4)
+    figures[total_key.replace("cost_", "infrastructure_cost_", 1)] = round(
+        sum(value for key, value in breakdown.items() if key not in MESSAGES), 4)
+    figures["messages_cost_per_1000_usd"] = round(sum(breakdown[key] for key in MESSAGES), 4)
+    return figures
+
+
+def largest_item(per_order: dict, per_return: dict) -> None:
+    """`per_order.single_shipment.largest_item_bytes` becomes the largest item written on any shape measured (orders
+    and returns: an order's items grow with its shipments and steps); each shape keeps its own as `_own`."""
+    shapes = [f for f in [*per_order.values(), *per_return.values()] if isinstance(f, dict) and "largest_item_bytes" in f]
+    largest = max(shapes, key=lambda f: f["largest_item_bytes"])
+    for figures in shapes:
+        figures["largest_item_bytes_own"] = figures["largest_item_bytes"]
+    per_order["single_shipment"]["largest_item_bytes"] = largest["largest_item_bytes_own"]
+    per_order["single_shipment"]["largest_item_kind"] = largest["largest_item_kind"]
+
+
 def measure_returns(bench: lifecycle.Bench, args: argparse.Namespace, prices: dict) -> dict:
     started = time.perf_counter()
     per_return = returns_bench.measure(bench, args.per_return_repeat, args.approval_return_repeat)
     for figures in per_return.values():
-        figures["cost_breakdown_per_1000_usd"] = cost_per_1000(figures, prices)
-        figures["cost_per_1000_usd"] = round(sum(figures["cost_breakdown_per_1000_usd"].values()), 4)
+        with_costs(figures, prices, "cost_per_1000_usd")
     per_return["wall_s"] = round(time.perf_counter() - started, 1)
     return per_return
 
@@ -103,11 +127,14 @@ def main(argv: list[str] | None = None) -> int:
         per_order = {
             "single_shipment": lifecycle.measure_order(bench, lifecycle.SINGLE_SHIPMENT_ORDER, args.per_order_repeat),
             "split": lifecycle.measure_order(bench, lifecycle.SPLIT_ORDER, args.per_order_repeat)}
+        print("per order: an order held for a fraud review, rejected by an agent, cancelled", flush=True)
+        per_order["cancelled_in_review"] = cancellation.measure(
+            bench, returns_bench.Desk(bench, name="bench-review"), args.per_order_repeat)
         for figures in per_order.values():
-            figures["cost_breakdown_per_1000_usd"] = cost_per_1000(figures, prices)
-            figures["cost_per_1000_orders_usd"] = round(sum(figures["cost_breakdown_per_1000_usd"].values()), 4)
+            with_costs(figures, prices, "cost_per_1000_orders_usd")
         print("per return: returns of one line of a delivered order, every request counted", flush=True)
         per_return = measure_returns(bench, args, prices)
+    largest_item(per_order, per_return)
     print(f"checkout: {args.orders} orders, one at a time", flush=True)
     checkout = lifecycle.measure_checkout(args.orders)
 

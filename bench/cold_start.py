@@ -2,7 +2,8 @@
 
 Handler run: a fresh ``python -c`` with the function's environment (names resolved from the topology the way the
 embedded cloud resolves them, fake credentials, POWERTOOLS_TRACE_DISABLED=true as in the local stack) imports the
-handler module by path, as Lambda's runtime does.
+handler module by path, as Lambda's runtime does, then creates the AWS clients its first request would (the
+adapters create them lazily through dawra.adapters.aws, once per container): the same clients as the floor's.
 Floor run: the same interpreter importing boto3 and creating only the clients the function's grants need (one
 per IAM service its grants name).
 Each run reports ``import_s`` (time.perf_counter inside the child, from the first line of the child's code to the end of
@@ -27,7 +28,7 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 # IAM service prefix of a granted action -> the boto3 client a function creates for it. The event source mappings'
 # own grants (reading the queue or the stream) are not the function's grants: the function creates no client there.
 SERVICE_CLIENTS = {"dynamodb": "dynamodb", "states": "stepfunctions", "sns": "sns", "ses": "ses",
-                   "secretsmanager": "secretsmanager", "scheduler": "scheduler"}
+                   "secretsmanager": "secretsmanager", "scheduler": "scheduler", "s3": "s3", "sqs": "sqs"}
 # Granted, but called through another service's request: iam:PassRole is checked on the caller's CreateSchedule.
 NO_CLIENT = {"iam"}
 
@@ -58,6 +59,8 @@ def _resolve(value: Ref | str) -> str:
         return next(c.name for c in TOPOLOGY.configuration_sets if c.id == value.id)
     if value.kind == "http_api":  # an HTTP API's endpoint: https://<api id>.execute-api.<region>.amazonaws.com
         return f"https://benchapi01.execute-api.{REGION}.amazonaws.com"
+    if value.kind == "bucket":
+        return f"bench-{value.id}-{ACCOUNT}" if value.attr == "name" else f"arn:aws:s3:::bench-{value.id}-{ACCOUNT}"
     if value.kind == "user_pool":  # Cognito pool ids look like <region>_<id>
         return {"id": f"{REGION}_BenchPool1", "client_id": "benchclient0000000000000001",
                 "arn": f"arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_BenchPool1"}[value.attr]
@@ -92,7 +95,10 @@ def handler_code(function: Function) -> str:
         "module = importlib.util.module_from_spec(spec); sys.modules['handler_module'] = module\n"
         "spec.loader.exec_module(module)\n"
         f"assert callable(getattr(module, {attr!r}))\n"
-        "print(time.perf_counter() - _t0)\n"
+        # and the clients its first request creates (dawra.adapters.aws creates them lazily, once per container)
+        "from dawra.adapters import aws\n"
+        + "".join(f"aws.client({service!r})\n" for service in clients(function))
+        + "print(time.perf_counter() - _t0)\n"
     )
 
 

@@ -112,6 +112,13 @@ def _key_of(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
     return {name: item[name] for name in names if name in item}
 
 
+def _kind_of(key: dict[str, Any]) -> str:
+    """What kind of item a key names, without its ids: `ORDER`, `SHIPMENT#`, `STOCK#`... (the sort key's prefix)."""
+    sort = next((value for name, value in key.items() if name != "pk"), None) or key.get("pk", {})
+    text = str(next(iter(sort.values()), "")) if isinstance(sort, dict) else str(sort)
+    return text.split("#", 1)[0] + ("#" if "#" in text else "")
+
+
 def _index_writes(table_name: str, before: dict | None, after: dict | None) -> int:
     table = _TABLES.get(table_name)
     if table is None or before == after:
@@ -156,6 +163,7 @@ class Recorder:
     stream_requests: int = 0  # DynamoDB Streams DescribeStream/GetShardIterator/GetRecords by the mapping
     scheduler_emulation: int = 0  # the embedded cloud firing schedules (List/Get/DeleteSchedule): AWS does it itself
     lambda_seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    largest_item: tuple[int, str] = (0, "")  # the largest item written (bytes, the kind of item: its sort key's prefix)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, service: str, operation: str | None = None) -> int:
@@ -174,6 +182,8 @@ class Recorder:
                 "empty_sqs_receives": self.empty_receives,
                 "dynamodb_streams_requests": self.stream_requests,
                 "scheduler_emulation_requests": self.scheduler_emulation,
+                "largest_item_bytes": self.largest_item[0],
+                "largest_item_kind": self.largest_item[1],
             }
 
     # DynamoDB ------------------------------------------------------------------------------------------------------
@@ -204,9 +214,11 @@ class Recorder:
 
     def _after_dynamodb(self, operation: str, params: dict, response: dict | None, before: Any) -> None:
         wru = rru = gsi = 0.0
+        largest = (0, "")
         if before is not None:
             for table, key, old, factor in before:
                 new = _stored_item(table, key)
+                largest = max(largest, (item_size(new), _kind_of(key)))
                 units = write_units(max(item_size(old), item_size(new)))
                 wru += abs(factor) * units
                 if factor > 0:
@@ -228,6 +240,7 @@ class Recorder:
             for result in (response or {}).get("Responses", []):
                 rru += 2 * read_units(item_size(result.get("Item")))
         with self.lock:
+            self.largest_item = max(self.largest_item, largest)
             self.wru += wru
             self.gsi_wru += gsi
             self.rru += rru

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Request
 from bench import counting
 from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.adapters.dynamo.orders import DynamoOrders
+from dawra.local import activity
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
 from dawra.local.demo import DEMO_ORDERS
 from dawra.local.seed import CATALOG, LOCATIONS, STOCK
@@ -86,41 +87,42 @@ class Bench:
 
     def tracked_shipments(self, order_id: str, timeout_s: float = 60) -> list:
         """Wait until every shipment of the order is booked with the carrier; its tracking numbers."""
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def booked() -> list | None:
             with counting.driver():
                 order = self.orders.get(order_id)
-            shipments = order.shipments if order is not None else []
             if order is not None and order.status == "CANCELLED":
                 raise RuntimeError(f"order {order_id} was cancelled")
-            if shipments and all(s.tracking_number for s in shipments):
-                return [s.tracking_number for s in shipments]
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"order {order_id}: shipments not booked")
-            time.sleep(0.02)
+            shipments = order.shipments if order is not None else []
+            return [s.tracking_number for s in shipments] if shipments and all(
+                s.tracking_number for s in shipments) else None
 
-    def wait_execution(self, execution_arn: str, timeout_s: float = 60) -> None:
-        """Until the execution (of any state machine) has succeeded."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            with counting.driver():
-                try:
-                    current = self.stack.cloud.client("stepfunctions").describe_execution(
-                        executionArn=execution_arn)["status"]
-                except Exception:  # noqa: BLE001 - not started yet
-                    current = None
-            if current == "SUCCEEDED":
-                return
-            if current in ("FAILED", "ABORTED", "TIMED_OUT") or time.monotonic() > deadline:
-                raise RuntimeError(f"execution {execution_arn.rsplit(':', 1)[-1]} is {current}")
-            time.sleep(0.02)
+        tracking_numbers = activity.wait_for(booked, timeout_s)
+        if tracking_numbers is None:
+            raise TimeoutError(f"order {order_id}: shipments not booked")
+        return tracking_numbers
+
+    def _status_of(self, execution_arn: str) -> str | None:
+        with counting.driver():
+            try:
+                return self.stack.cloud.client("stepfunctions").describe_execution(
+                    executionArn=execution_arn)["status"]
+            except Exception:  # noqa: BLE001 - not started yet
+                return None
+
+    def wait_execution(self, execution_arn: str, timeout_s: float = 60, status: str = "SUCCEEDED") -> None:
+        """Until the execution (of any state machine) has reached `status`; checked when a Lambda invocation or an
+        execution ends in the cloud (dawra/local/activity.py), not in a polling loop."""
+        def ended() -> str | None:
+            current = self._status_of(execution_arn)
+            return current if current == status or current in ("FAILED", "ABORTED", "TIMED_OUT") else None
+
+        current = activity.wait_for(ended, timeout_s)
+        if current != status:
+            raise RuntimeError(f"execution {execution_arn.rsplit(':', 1)[-1]} is "
+                               f"{current or self._status_of(execution_arn)}")
 
     def wait_status(self, order_id: str, status: str = "SUCCEEDED", timeout_s: float = 60) -> None:
-        deadline = time.monotonic() + timeout_s
-        while (current := self.execution_status(order_id)) != status:
-            if current in ("FAILED", "ABORTED", "TIMED_OUT") or time.monotonic() > deadline:
-                raise RuntimeError(f"execution of {order_id} is {current}")
-            time.sleep(0.02)
+        self.wait_execution(self.execution_arn(order_id), timeout_s, status)
 
     # one order, outside in ---------------------------------------------------------------------------------------------
     def place(self, order: dict) -> str:
@@ -200,6 +202,7 @@ def figures(bench: Bench, recorder: counting.Recorder, histories: list[list[dict
         "secretsmanager_requests": per(recorder.count("secretsmanager")),
         "stepfunctions_api_requests": per(recorder.count("stepfunctions")),
         "apigw_requests": per(bench.stack.gateway.requests - gateway_before),
+        "aws_requests": per(sum(snapshot["requests"].values())),
         "requests": {k: per(v) for k, v in snapshot["requests"].items()},
         "wru_by_operation": {k: per(v) for k, v in snapshot["wru_by_operation"].items()},
         "rru_by_operation": {k: per(v) for k, v in snapshot["rru_by_operation"].items()},
@@ -209,6 +212,8 @@ def figures(bench: Bench, recorder: counting.Recorder, histories: list[list[dict
         "dynamodb_streams_requests_not_billed": per(snapshot["dynamodb_streams_requests"]),
         "empty_sqs_receives_not_per_order": per(snapshot["empty_sqs_receives"]),
         "scheduler_emulation_not_per_order": per(snapshot["scheduler_emulation_requests"]),
+        "largest_item_bytes": snapshot["largest_item_bytes"],
+        "largest_item_kind": snapshot["largest_item_kind"],
     }
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+# Issue 15's targets, for a single-shipment order delivered (each is "at most" but the throughput ratio, "at least").
 TARGETS = {
-    "lambda_invocations": 12,
-    "state_transitions": 15,
-    "dynamodb_write_units": 12,
-    "cold_start_ratio": 1.25,
-    "checkout_sequential": 3,
-    "orders_per_s": 25,
+    "lambda_invocations": 7,
+    "state_transitions": 6,
+    "dynamodb_write_units": 20,
+    "aws_requests": 35,
+    "infrastructure_cost_per_1000_orders_usd": 0.15,
+    "largest_item_bytes": 1024,
+    "cold_start_ratio": 1.5,
+    "checkout_sequential": 2,
+    "throughput_ratio": 0.5,
 }
 
 
@@ -29,27 +33,59 @@ def _per_order(results: dict) -> list[str]:
         ("Step Functions state transitions", "state_transitions", TARGETS["state_transitions"]),
         ("DynamoDB write request units", "dynamodb_write_units", TARGETS["dynamodb_write_units"]),
         ("DynamoDB read request units", "dynamodb_read_units", None),
+        ("AWS requests (every service and operation below)", "aws_requests", TARGETS["aws_requests"]),
+        ("Largest item written (bytes; any shape, see below)", "largest_item_bytes", TARGETS["largest_item_bytes"]),
         ("SQS requests", "sqs_requests", None),
         ("SNS requests (SMS)", "sns_requests", None),
         ("SES requests (emails)", "ses_requests", None),
         ("API Gateway requests", "apigw_requests", None),
         ("Secrets Manager requests", "secretsmanager_requests", None),
         ("Step Functions API requests (not billed)", "stepfunctions_api_requests", None),
-        ("Cost per 1,000 orders (USD)", "cost_per_1000_orders_usd", None),
+        ("Infrastructure cost per 1,000 orders (USD)", "infrastructure_cost_per_1000_orders_usd",
+         TARGETS["infrastructure_cost_per_1000_orders_usd"]),
+        ("Messages (emails, SMS) per 1,000 orders (USD)", "messages_cost_per_1000_usd", None),
+        ("Cost per 1,000 orders, all in (USD)", "cost_per_1000_orders_usd", None),
     ]
-    lines = ["| Per order | Single shipment | Split (2 shipments) | Target (single shipment) | Met? |",
-             "|---|---:|---:|---:|:---:|"]
+    cancelled = results["per_order"].get("cancelled_in_review")
+    others = [split] + ([cancelled] if cancelled else [])
+    lines = ["| Per order | Single shipment | Split (2 shipments) | " + ("Cancelled in review | " if cancelled else "")
+             + "Target (single shipment) | Met? |",
+             "|---|---:|---:|" + ("---:|" if cancelled else "") + "---:|:---:|"]
     for label, key, target in rows:
+        bound = "≤ " + _fmt(target) if target is not None else ""
+        if key not in single:  # a results.json from before the figure was measured (`--only` merges into one)
+            lines.append(f"| {label} | not measured | " + "| " * len(others) + f"{bound} | |")
+            continue
         met = _met(single[key] <= target) if target is not None else ""
-        lines.append(f"| {label} | {_fmt(single[key])} | {_fmt(split[key])} | "
-                     f"{'≤ ' + _fmt(target) if target is not None else ''} | {met} |")
+        lines.append(f"| {label} | {_fmt(single[key])} | "
+                     + "".join(f"{_fmt(other.get(key, '—'))} | " for other in others) + f"{bound} | {met} |")
+    if cancelled:
+        lines += ["", "Cancelled in review: the single-shipment order with a billing address in another country, held "
+                  "for a fraud review at checkout (its stock reserved, its card authorised), rejected by an agent in "
+                  "the console, cancelled through the compensation (stock released, authorisation voided, the "
+                  "customer told); states entered: " + " → ".join(cancelled.get("states", [])) + "."]
     lines += ["", "Lambda invocations by function (single / split): " + ", ".join(
         f"{name.removeprefix('dawra-')} {n} / {split['lambda_invocations_by_function'].get(name, 0)}"
         for name, n in single["lambda_invocations_by_function"].items()) + ".", ""]
     lines += ["Cost per 1,000 orders by service (USD, single / split): " + ", ".join(
         f"{key} {_fmt(value)} / {_fmt(split['cost_breakdown_per_1000_usd'][key])}"
         for key, value in single["cost_breakdown_per_1000_usd"].items()) + ".", ""]
+    lines += ["AWS requests by service and operation (single / split): " + ", ".join(
+        f"{name} {_fmt(single['requests'].get(name, 0))} / {_fmt(split['requests'].get(name, 0))}"
+        for name in sorted(_union([single["requests"], split["requests"]]))) + ".", ""]
+    if "largest_item_kind" in single:
+        lines += [f"Largest item written on any shape measured (orders and returns): {single['largest_item_bytes']:,} "
+                  f"bytes, a `{single['largest_item_kind']}` item; by shape: " + ", ".join(
+                      f"{name.replace('_', ' ')} {figures['largest_item_bytes_own']:,}"
+                      for name, figures in _shapes(results)) + ".", ""]
     return lines
+
+
+def _shapes(results: dict) -> list[tuple[str, dict]]:
+    """Every measured shape (orders and returns) that reports its own largest item."""
+    return [(name, figures) for part in ("per_order", "per_return")
+            for name, figures in results.get(part, {}).items()
+            if isinstance(figures, dict) and "largest_item_bytes_own" in figures]
 
 
 def _per_order_why(results: dict) -> list[str]:
@@ -79,6 +115,20 @@ def _per_order_why(results: dict) -> list[str]:
             "order (the stream poller delivers whatever has arrived, often one record). What would close it: a "
             "batching window (MaximumBatchingWindowInSeconds) on the stream mapping and an event filter so that "
             "only timeline records that lead to a message invoke the notifier."]
+    if single.get("aws_requests", 0) > TARGETS["aws_requests"]:
+        top = sorted(single["requests"].items(), key=lambda kv: -kv[1])[:4]
+        lines += [f"- **AWS requests ({_fmt(single['aws_requests'])} > {TARGETS['aws_requests']}).** The largest: "
+                  + ", ".join(f"{name} {_fmt(n)}" for name, n in top) + " (every operation: the line under the "
+                  "table). Each function that acts on the order reads the whole order (a Query) before it decides."]
+    if single.get("largest_item_bytes", 0) > TARGETS["largest_item_bytes"]:
+        lines += [f"- **Largest item ({single['largest_item_bytes']:,} > {TARGETS['largest_item_bytes']:,} bytes).** "
+                  f"A `{single['largest_item_kind']}` item: past 1 KB every write of it costs one more unit."]
+    if single.get("infrastructure_cost_per_1000_orders_usd", 0) > TARGETS["infrastructure_cost_per_1000_orders_usd"]:
+        biggest = max((kv for kv in single["cost_breakdown_per_1000_usd"].items() if kv[0] not in ("ses", "sns_sms")),
+                      key=lambda kv: kv[1])
+        lines += [f"- **Infrastructure cost (USD {_fmt(single['infrastructure_cost_per_1000_orders_usd'])} > "
+                  f"{TARGETS['infrastructure_cost_per_1000_orders_usd']} per 1,000 orders).** The largest part: "
+                  f"{biggest[0]} {_fmt(biggest[1])} (Step Functions bills each state entered)."]
     if single["state_transitions"] > TARGETS["state_transitions"]:
         lines += [f"- **State transitions ({single['state_transitions']}).** Fewer states (merge Pass/Choice states "
                   "into task ResultSelectors)."]
@@ -228,7 +278,8 @@ def render(results: dict, prices: dict) -> str:
         f"Lambda); took {results['bench_wall_s']} s. Prices: AWS list prices, {prices['region']}, recorded "
         f"{prices['recorded_on']} (bench/prices.json; {prices['source']}).",
         "",
-        "Targets are design targets, reported here and not asserted by tests.",
+        "Targets are issue 15's design targets (bench/report.py TARGETS), reported here with a pass or a miss and "
+        "not asserted by tests.",
         "",
         "## 1. What one order costs on AWS",
         "",
@@ -261,8 +312,9 @@ def render(results: dict, prices: dict) -> str:
         "## 2. Cold start of each function",
         "",
         f"A fresh interpreter importing the handler module by path with the function's environment (no network; "
-        f"POWERTOOLS_TRACE_DISABLED=true as in the local stack), against the floor: the same interpreter importing "
-        f"boto3 and creating only the clients for the services the function's grants name. Median of "
+        f"POWERTOOLS_TRACE_DISABLED=true as in the local stack) and creating the AWS clients its first request "
+        f"creates, against the floor: the same interpreter importing boto3 and creating only those clients (one "
+        f"for each service the function's grants name). Median of "
         f"{next(iter(results['cold_start'].values()))['runs']} interleaved runs each. The ratio compares the time "
         "measured inside the child (from its first line to the end of the import); the whole-process wall time "
         "(interpreter start-up included, the same for both) is shown for reference.",
@@ -310,7 +362,7 @@ def render(results: dict, prices: dict) -> str:
             "stream (EventBridge Pipes) would take StartExecution off the path too.",
             "",
         ]
-    tp_ok = throughput["orders_per_s"] >= TARGETS["orders_per_s"]
+    tp_ok = throughput["ratio"] >= TARGETS["throughput_ratio"]
     out += [
         "## 4. Lifecycle throughput on this machine",
         "",
@@ -321,36 +373,31 @@ def render(results: dict, prices: dict) -> str:
         "the same concurrency. Replayed as: DynamoDB operations as the same operation on a scratch table "
         "(~600-byte items; transactions of 3 puts), SQS sends and receives as themselves (deletes as "
         "GetQueueAttributes), SES and SNS sends as themselves, Lambda invocations as GetFunction and "
-        "Step Functions API calls as DescribeStateMachine (no handler or execution runs in the floor).",
+        "Step Functions API calls as DescribeStateMachine (no handler or execution runs in the floor). "
+        "The target is the ratio of the two on the same machine (an absolute rate would measure the machine "
+        "and moto, whose own floor is about 1 ms a request).",
         "",
         "| Figure | Value | Target | Met? |",
         "|---|---:|---:|:---:|",
-        f"| Orders/s carried (concurrency {throughput['concurrency']}) | {throughput['orders_per_s']} | ≥ "
-        f"{TARGETS['orders_per_s']} on 2 cores | {_met(tp_ok)} |",
+        f"| Orders/s carried (concurrency {throughput['concurrency']}) | {throughput['orders_per_s']} | | |",
         f"| Floor orders/s (same requests, direct) | {throughput['floor_orders_per_s']} | | |",
-        f"| Ratio carried / floor | {throughput['ratio']} | | |",
+        f"| Ratio carried / floor | {throughput['ratio']} | ≥ {TARGETS['throughput_ratio']} | {_met(tp_ok)} |",
         f"| Orders that failed | {throughput['failed']} | 0 | {_met(throughput['failed'] == 0)} |",
         "",
     ]
     if not tp_ok:
-        floor_short = throughput["floor_orders_per_s"] < TARGETS["orders_per_s"]
         out += [
-            f"Missed: {throughput['orders_per_s']} < {TARGETS['orders_per_s']} orders/s. "
-            + ("Even the floor — the same requests made directly — is below the target "
-               f"({throughput['floor_orders_per_s']} orders/s): one order makes "
-               f"{throughput['floor_requests_per_order']} requests, each handled by moto in Python in this one "
-               "process (one GIL, DynamoDB serialised behind one lock by the embedded cloud). "
-               if floor_short else "")
-            + "On this embedded cloud the cost of some requests also grows with the data already stored: moto "
+            f"Missed: a ratio of {throughput['ratio']} < {TARGETS['throughput_ratio']}. "
+            "On this embedded cloud the cost of some requests grows with the data already stored: moto "
             "answers a query on a global secondary index (the tracking consumer's lookup by tracking number) by "
             "scanning every item of the table, while the floor's scratch table stays small. (moto's own "
             "TransactWriteItems deep-copied whole tables as well; dawra/local/transactions.py replaces it.) "
-            + f"The ratio ({throughput['ratio']}) is what Dawra's own code and the Step Functions interpreter add "
+            "The rest is what Dawra's own code and the Step Functions interpreter add "
             "on top of the requests: handler work (pydantic models, Powertools), moto's ASL interpreter, the "
-            "pollers' 50 ms idle interval and the HTTP hops. What would close it: fewer requests per order "
-            "(section 1's fixes: fewer transactions, fewer notifier invocations), and for local runs, more "
-            "than one process (the embedded cloud is single-process by design), and in dawra/local an index "
-            "for moto's global secondary index queries.",
+            "pollers' 50 ms idle interval, the driver's own waiting and the HTTP hops. What would close it: fewer "
+            "requests per order (section 1's fixes: fewer transactions, fewer notifier invocations), a driver "
+            "that waits without polling, a stream poller that filters before it serialises, and in dawra/local "
+            "an index for moto's global secondary index queries.",
             "",
         ]
     if "per_return" in results:

@@ -112,11 +112,11 @@ class Browser:
 class Desk:
     """The operators at the console: an agent and a warehouse user, signed in once (before anything is counted)."""
 
-    def __init__(self, bench: Bench):
+    def __init__(self, bench: Bench, name: str = "bench"):
         from dawra.local.seed import create_operator
 
         with counting.driver():
-            made = {role: create_operator(bench.stack.cloud, f"bench-{role}", f"bench-{role}@dawra.example", (role,))
+            made = {role: create_operator(bench.stack.cloud, f"{name}-{role}", f"{name}-{role}@dawra.example", (role,))
                     for role in ("agent", "warehouse")}
         self.browsers: dict[str, Browser] = {}
         self.csrf: dict[str, str] = {}
@@ -132,9 +132,12 @@ class Desk:
             self.browsers[role], self.csrf[role] = browser, html.unescape(found[1])
 
     def act(self, role: str, order_id: str, return_id: str, action: str, **fields: str) -> None:
-        """One form post (approve, inspect, ...) with the session's CSRF token and a fresh form key."""
-        self.browsers[role].post(f"/admin/orders/{order_id}/returns/{return_id}/{action}",
-                                 {"csrf": self.csrf[role], "key": f"k-{uuid.uuid4()}", **fields})
+        """One form post on a return (approve, inspect, ...)."""
+        self.post(role, f"/admin/orders/{order_id}/returns/{return_id}/{action}", **fields)
+
+    def post(self, role: str, path: str, **fields: str) -> None:
+        """One form post with the session's CSRF token and a fresh form key."""
+        self.browsers[role].post(path, {"csrf": self.csrf[role], "key": f"k-{uuid.uuid4()}", **fields})
 
 
 # --- one return, outside in ---------------------------------------------------------------------------------------------

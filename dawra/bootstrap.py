@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from dawra.adapters.dynamo.orders import DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
@@ -18,9 +18,12 @@ from dawra.contracts.env import Settings
 if TYPE_CHECKING:
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.identity import Tokens
+    from dawra.app.accounts import BusinessAccounts
     from dawra.app.backoffice import (
         AuditTrail,
+        CheckoutRefusals,
         FindOrders,
+        HeldOrders,
         OrderActions,
         PlaceOrderForCustomer,
         ViewOrderFile,
@@ -28,14 +31,20 @@ if TYPE_CHECKING:
     from dawra.app.checkout import Checkout
     from dawra.app.claim_requests import AskForClaim
     from dawra.app.claims import DeliveryLate, SettleClaim
+    from dawra.app.cod_confirmation import ConfirmCashOnDelivery
     from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
     from dawra.app.customer import CustomerActions
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.feedback import AskForFeedback, GiveFeedback
+    from dawra.app.later_jobs import SendOn
     from dawra.app.notify import Notify
     from dawra.app.operations import OperationsView
     from dawra.app.order_page import OpenOrderLink, OrderLinks, SendOrderLink
+    from dawra.app.payment_events import ApplyPaymentEvents
+    from dawra.app.payments import RenewAuthorization
     from dawra.app.queries import ViewOrder
+    from dawra.app.remittances import Remittances
+    from dawra.app.replenishment import Replenishment
     from dawra.app.reserve import ReserveStock
     from dawra.app.return_claims import ClaimableLines, DecideClaim, StartClaim
     from dawra.app.return_requests import AskForReturn, ViewReturn
@@ -61,11 +70,14 @@ if TYPE_CHECKING:
         ReturnableLines,
         ShipReplacement,
     )
-    from dawra.app.ship import AwaitRelease, ShipShipment
+    from dawra.app.risk import RefusalsAtTheDoor, RiskScreening
+    from dawra.app.ship import AwaitRelease, HoldExpired, ShipShipment
     from dawra.app.stock import StockActions
+    from dawra.app.stock_feeds import BucketFeeds, StockFeedImports
     from dawra.app.tracking import ApplyTracking
     from dawra.domain.allocation import Location
-    from dawra.ports import Later
+    from dawra.ports import CardFingerprints, Later
+    from dawra.web.invoices import InvoicePages
 
 clock = SystemClock()
 LOCATIONS_MAX_AGE_S = 60.0  # how stale the storefront's locations may be (a new location counts within a minute)
@@ -80,7 +92,8 @@ def later_from(settings: Settings) -> Later:
     and SCHEDULE_LATER); scheduling raises ValueError where those settings are absent."""
     from dawra.adapters.later import EventBridgeLater
 
-    return EventBridgeLater(settings.later_schedule_group, settings.later_role_arn, settings.later_target_arn, clock)
+    return EventBridgeLater(settings.later_schedule_group, settings.later_role_arn, settings.later_target_arn, clock,
+                            ops_target_arn=settings.later_ops_target_arn)
 
 
 @dataclass(frozen=True)
@@ -89,21 +102,58 @@ class StorefrontApi:
     view_order: ViewOrder
 
 
+def risk_screening(settings: Settings, card_provider: object = None) -> RiskScreening | None:
+    """Checkout's fraud screening (dawra.app.risk), where the deployment gave the key of its digests (a secret, read
+    once and cached); None without one (every order accepted). The card provider gives the card fingerprints, if it
+    can (dawra.ports.CardFingerprints)."""
+    if not settings.risk_key_secret_name:
+        return None
+    from dawra.adapters.dynamo.risk import DynamoRiskRecords
+    from dawra.adapters.secrets import ParameterSecrets
+    from dawra.app.risk import RiskScreening
+    from dawra.domain.risk import default_rules
+
+    secrets, name = ParameterSecrets(), settings.risk_key_secret_name
+    fingerprints = cast("CardFingerprints", card_provider) if hasattr(card_provider, "card_fingerprint") else None
+    return RiskScreening(default_rules(), lambda: secrets.get(name).encode(), DynamoRiskRecords(settings.orders_table),
+                         clock, fingerprints)
+
+
+def refusals_at_the_door(settings: Settings) -> RefusalsAtTheDoor | None:
+    """The tracking consumer's count of cash-on-delivery parcels back undelivered, per phone (dawra.app.risk)."""
+    if not settings.risk_key_secret_name:
+        return None
+    from dawra.adapters.secrets import ParameterSecrets
+    from dawra.app.risk import RefusalsAtTheDoor
+
+    secrets, name = ParameterSecrets(), settings.risk_key_secret_name
+    return RefusalsAtTheDoor(lambda: secrets.get(name).encode(), clock)
+
+
 def build_storefront_api(settings: Settings) -> StorefrontApi:
+    from dawra.adapters.dynamo.accounts import DynamoAccounts
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.checkout import Checkout
     from dawra.app.queries import ViewOrder
+    from dawra.domain.accounts import ON_ACCOUNT
+    from dawra.domain.order import CASH_ON_DELIVERY
 
     orders = DynamoOrders(settings.orders_table)
     # Checkout reads the locations on every order (stock check, promise): kept a minute per container.
-    inventory = DynamoInventory(settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S)
+    inventory = DynamoInventory(settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S,
+                                orders_table=settings.orders_table)  # the risk counters come in the catalog's read
+    registry = payments()
+    card = registry.named(settings.payment_provider)
     checkout = Checkout(orders=orders, inventory=inventory, uow=_uow(settings),
                         workflow=StepFunctionsWorkflow(settings.order_lifecycle_arn),
-                        payments=payments().named(settings.payment_provider),
-                        alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), clock=clock)
+                        payments=card,
+                        alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), clock=clock,
+                        accounts=DynamoAccounts(settings.orders_table), on_account=registry.named(ON_ACCOUNT),
+                        later=later_from(settings), screening=risk_screening(settings, card),
+                        cod=registry.named(CASH_ON_DELIVERY))
     return StorefrontApi(checkout=checkout, view_order=ViewOrder(orders))
 
 
@@ -138,12 +188,14 @@ class AllocateTasks:
 
 def build_allocate(settings: Settings) -> AllocateTasks:
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.app.compensate import ReleaseStock
     from dawra.app.reserve import ReserveStock
 
     orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(settings.inventory_table or ""), \
         _uow(settings)
-    return AllocateTasks(reserve_stock=ReserveStock(orders, inventory, uow, clock),
+    return AllocateTasks(reserve_stock=ReserveStock(orders, inventory, uow, clock,
+                                                    SnsOpsAlerts(settings.ops_alerts_topic_arn)),
                          release_stock=ReleaseStock(orders, inventory, uow))
 
 
@@ -151,6 +203,7 @@ def build_allocate(settings: Settings) -> AllocateTasks:
 class ShipTasks:
     ship_shipment: ShipShipment
     await_release: AwaitRelease
+    hold_expired: HoldExpired
     await_delivery: AwaitDelivery
     complete_order: CompleteOrder
     delivery_late: DeliveryLate
@@ -160,12 +213,14 @@ class ShipTasks:
 def build_ship(settings: Settings) -> ShipTasks:
     from dawra.adapters.carriers import default_registry as carriers
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.claims import DeliveryLate, SettleClaim
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.feedback import ScheduleFeedback
-    from dawra.app.ship import AwaitRelease, ShipShipment
+    from dawra.app.payments import RenewAuthorization
+    from dawra.app.ship import AwaitRelease, HoldExpired, ShipShipment
     from dawra.domain.shipment import Settlement
 
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
@@ -175,8 +230,11 @@ def build_ship(settings: Settings) -> ShipTasks:
         delivery_late=DeliveryLate(orders, uow, clock, settings.delivery_grace, settings.delivery_lost_after),
         settle_claim=SettleClaim(orders, inventory, uow, payments(), clock, Settlement(settings.lost_parcel_policy)),
         ship_shipment=ShipShipment(orders, inventory, uow,
-                                   carriers(settings.carrier), payments(), clock, settings.delivery_grace),
+                                   carriers(settings.carrier), payments(), clock, settings.delivery_grace,
+                                   settings.hold_timeouts, renewals=RenewAuthorization(
+                                       orders, uow, payments(), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock)),
         await_release=AwaitRelease(orders, uow, workflow),
+        hold_expired=HoldExpired(orders, uow, clock),
         await_delivery=AwaitDelivery(orders, uow, workflow),
         complete_order=CompleteOrder(orders, uow, clock,
                                      then=ScheduleFeedback(later_from(settings), settings.feedback_after, clock)))
@@ -184,15 +242,57 @@ def build_ship(settings: Settings) -> ShipTasks:
 
 @dataclass(frozen=True)
 class LaterJobs:
+    """The later-jobs function's: it sends SMS and may publish to no SNS topic, so none of these alerts operations
+    (those jobs are the ops-jobs function's: OpsJobs)."""
+
     ask_for_feedback: AskForFeedback
     notify: Notify  # sends what the notifier held: an SMS through the quiet hours, parcels shipped together
+    send_on: SendOn  # a job of operations that reached this queue (scheduled before ops-jobs existed), sent on
 
 
 def build_later_jobs(settings: Settings) -> LaterJobs:
     from dawra.app.feedback import AskForFeedback
+    from dawra.app.later_jobs import SendOn
 
-    return LaterJobs(ask_for_feedback=AskForFeedback(DynamoOrders(settings.orders_table), _uow(settings), clock),
-                     notify=build_notify(settings))
+    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    return LaterJobs(ask_for_feedback=AskForFeedback(orders, uow, clock), notify=build_notify(settings),
+                     send_on=SendOn(later_from(settings), clock))
+
+
+@dataclass(frozen=True)
+class OpsJobs:
+    """The ops-jobs function's: the jobs for later that may alert operations (decision 93)."""
+
+    remittances: Remittances  # flags a cash-on-delivery parcel not remitted in time
+    renew_authorization: RenewAuthorization  # renews a card authorisation before it lapses (or tells a person)
+
+
+def build_ops_jobs(settings: Settings) -> OpsJobs:
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.payments import default_registry as payments
+    from dawra.app.payments import RenewAuthorization
+
+    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    return OpsJobs(remittances=build_remittances(settings),
+                   renew_authorization=RenewAuthorization(orders, uow, payments(),
+                                                          SnsOpsAlerts(settings.ops_alerts_topic_arn), clock,
+                                                          later=later_from(settings)))
+
+
+def build_payment_events(settings: Settings) -> ApplyPaymentEvents:
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.payments import sandbox_ledger
+    from dawra.adapters.payments.sandbox import SandboxPaymentProvider
+    from dawra.adapters.secrets import ParameterSecrets
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.payment_events import ApplyPaymentEvents
+
+    secret_names = {"sandbox": settings.sandbox_payments_secret_name} if settings.sandbox_payments_secret_name \
+        else {}
+    orders = DynamoOrders(settings.orders_table)
+    return ApplyPaymentEvents(orders, _uow(settings), StepFunctionsWorkflow(settings.order_lifecycle_arn),
+                              {"sandbox": SandboxPaymentProvider(ledger=sandbox_ledger())}, ParameterSecrets(),
+                              secret_names, orders, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock)
 
 
 @dataclass(frozen=True)
@@ -214,6 +314,7 @@ def build_compensate(settings: Settings) -> CompensateTasks:
 def build_tracking(settings: Settings) -> ApplyTracking:
     from dawra.adapters.carriers import default_registry as carriers
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.secrets import ParameterSecrets
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.tracking import ApplyTracking
@@ -222,7 +323,42 @@ def build_tracking(settings: Settings) -> ApplyTracking:
     orders = DynamoOrders(settings.orders_table)
     return ApplyTracking(orders, _uow(settings), StepFunctionsWorkflow(settings.order_lifecycle_arn),
                          carriers(settings.carrier), ParameterSecrets(), secret_names, orders, clock,
-                         DynamoInventory(settings.inventory_table or ""))
+                         DynamoInventory(settings.inventory_table or ""),
+                         alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), later=later_from(settings),
+                         remittance_days=settings.cod_remittance_days, refusals=refusals_at_the_door(settings))
+
+
+def build_remittances(settings: Settings) -> Remittances:
+    """Couriers' cash-on-delivery remittances: the back office's imports and reports, and the ops-jobs check."""
+    from dawra.adapters.dynamo.remittances import DynamoRemittanceImports
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.app.remittances import Remittances
+    from dawra.domain.pricing import DEFAULT_POLICY
+
+    return Remittances(DynamoOrders(settings.orders_table), _uow(settings),
+                       DynamoRemittanceImports(settings.orders_table), SnsOpsAlerts(settings.ops_alerts_topic_arn),
+                       clock, currency=DEFAULT_POLICY.currency, remittance_days=settings.cod_remittance_days)
+
+
+def build_stock_feeds(settings: Settings) -> StockFeedImports:
+    """Stock feeds: the back office's uploads and reports, and the feeds bucket's function."""
+    from dawra.adapters.dynamo.backoffice import DynamoAuditLog
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.dynamo.stock_feeds import DynamoStockFeeds
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.app.stock_feeds import StockFeedImports
+
+    inventory_table = settings.inventory_table or ""
+    return StockFeedImports(DynamoInventory(inventory_table), DynamoStockFeeds(inventory_table), _uow(settings),
+                            DynamoAuditLog(settings.orders_table), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock)
+
+
+def build_bucket_feeds(settings: Settings) -> BucketFeeds:
+    """The feeds bucket's function: each object created imported as a stock feed."""
+    from dawra.adapters.feed_files import S3FeedFiles
+    from dawra.app.stock_feeds import BucketFeeds
+
+    return BucketFeeds(build_stock_feeds(settings), S3FeedFiles(settings.feeds_bucket), settings.feeds_bucket)
 
 
 def build_notify(settings: Settings) -> Notify:
@@ -259,6 +395,7 @@ class CustomerSiteParts:
     give_feedback: GiveFeedback
     returns: Returns  # the customer's returns (needs RETURN_LIFECYCLE and START_RETURN_LIFECYCLE)
     locations: Callable[[], list[Location]]  # the shop's locations (stores to bring a return to, a label's address)
+    invoices: InvoicePages  # the order's tax invoices and credit notes (page and PDF)
 
 
 def build_customer_site(settings: Settings) -> CustomerSiteParts:
@@ -275,7 +412,29 @@ def build_customer_site(settings: Settings) -> CustomerSiteParts:
         send_link=SendOrderLink(DynamoOrderSearch(settings.orders_table), orders, _uow(settings),
                                 DynamoRateLimits(settings.orders_table), links.key, clock, countries),
         links=links, actions=build_customer_actions(settings), give_feedback=GiveFeedback(orders, _uow(settings), clock),
-        returns=build_returns(settings), locations=_inventory(settings).locations)
+        returns=build_returns(settings), locations=_inventory(settings).locations, invoices=build_invoices(settings))
+
+
+def build_sms_replies(settings: Settings) -> ConfirmCashOnDelivery:
+    """A customer's SMS reply confirming a cash-on-delivery order: found by their phone (the by-lookup index)."""
+    from dawra.adapters.dynamo.backoffice import DynamoAuditLog, DynamoOrderSearch
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.cod_confirmation import ConfirmCashOnDelivery
+
+    return ConfirmCashOnDelivery(DynamoOrders(settings.orders_table), _uow(settings),
+                                 DynamoAuditLog(settings.orders_table),
+                                 StepFunctionsWorkflow(settings.order_lifecycle_arn), clock,
+                                 DynamoOrderSearch(settings.orders_table))
+
+
+def build_invoices(settings: Settings) -> InvoicePages:
+    """An order's tax documents for its pages: read from the orders table, their PDFs kept in the documents bucket
+    (drawn on every request without one)."""
+    from dawra.adapters.documents import S3DocumentFiles
+    from dawra.web.invoices import InvoicePages
+
+    files = S3DocumentFiles(settings.documents_bucket) if settings.documents_bucket else None
+    return InvoicePages(DynamoOrders(settings.orders_table), files)
 
 
 @dataclass(frozen=True)
@@ -286,6 +445,7 @@ class ReturnLabelParts:
     open_link: OpenOrderLink
     links: OrderLinks
     locations: Callable[[], list[Location]]
+    invoices: InvoicePages  # and the order's invoices' PDFs (decision 87)
 
 
 def build_return_label(settings: Settings) -> ReturnLabelParts:
@@ -293,7 +453,7 @@ def build_return_label(settings: Settings) -> ReturnLabelParts:
 
     links = _order_links(settings)
     return ReturnLabelParts(open_link=OpenOrderLink(DynamoOrders(settings.orders_table), links.key, clock),
-                            links=links, locations=_inventory(settings).locations)
+                            links=links, locations=_inventory(settings).locations, invoices=build_invoices(settings))
 
 
 def _inventory(settings: Settings) -> DynamoInventory:
@@ -331,19 +491,31 @@ class BackOffice:
     place_order: PlaceOrderForCustomer
     stock: StockActions
     operations: OperationsView
+    held_orders: HeldOrders  # the orders waiting on one kind of hold (the fraud review queue), oldest first
+    refusals: CheckoutRefusals  # the checkouts the fraud screening refused, per day
+    remittances: Remittances | None = None  # couriers' cash-on-delivery remittance files and what is still owed
+    accounts: BusinessAccounts | None = None  # business accounts: terms, payments received, overdue invoices
+    stock_feeds: StockFeedImports | None = None  # an ERP's or 3PL's stock feeds: uploads and reports
+    replenishment: Replenishment | None = None  # what to reorder, transfers suggested between locations
 
 
 def build_backoffice(settings: Settings) -> BackOffice:
+    from dawra.adapters.dynamo.accounts import DynamoAccounts
     from dawra.adapters.dynamo.backoffice import DynamoAuditLog, DynamoOrderSearch
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.dynamo.operations import DynamoOrderHistory
+    from dawra.adapters.dynamo.risk import DynamoRiskRecords
     from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.payments import default_registry as payments
+    from dawra.adapters.payments import sandbox_ledger
     from dawra.adapters.payments.sandbox import SandboxPaymentProvider
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.accounts import BusinessAccounts
     from dawra.app.backoffice import (
         AuditTrail,
+        CheckoutRefusals,
         FindOrders,
+        HeldOrders,
         OrderActions,
         PlaceOrderForCustomer,
         ViewOrderFile,
@@ -351,22 +523,34 @@ def build_backoffice(settings: Settings) -> BackOffice:
     from dawra.app.checkout import Checkout
     from dawra.app.compensate import CancelOrder, ReleaseStock
     from dawra.app.operations import OperationsView
+    from dawra.app.replenishment import Replenishment
     from dawra.app.stock import StockActions
 
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
-    inventory, audit = DynamoInventory(settings.inventory_table or ""), DynamoAuditLog(settings.orders_table)
+    inventory = DynamoInventory(settings.inventory_table or "", orders_table=settings.orders_table)
+    audit = DynamoAuditLog(settings.orders_table)
     registry, workflow = payments(), StepFunctionsWorkflow(settings.order_lifecycle_arn)
     alerts = SnsOpsAlerts(settings.ops_alerts_topic_arn)
     actions = OrderActions(orders, inventory, uow, audit, workflow, registry, clock,
                            release_stock=ReleaseStock(orders, inventory, uow),
                            cancel_order=CancelOrder(orders, uow, registry, clock))
     checkout = Checkout(orders=orders, inventory=inventory, uow=uow, workflow=workflow,
-                        payments=registry.named(settings.payment_provider), alerts=alerts, clock=clock)
+                        payments=registry.named(settings.payment_provider), alerts=alerts, clock=clock,
+                        screening=risk_screening(settings))  # an agent's orders: screened too (no card)
+    stock = StockActions(inventory, inventory, uow, audit, clock, alerts)
     return BackOffice(find_orders=FindOrders(DynamoOrderSearch(settings.orders_table)),
                       view_order=ViewOrderFile(orders, audit), actions=actions, audit_trail=AuditTrail(audit),
-                      place_order=PlaceOrderForCustomer(checkout, registry, SandboxPaymentProvider(), clock),
-                      stock=StockActions(inventory, inventory, uow, audit, clock),
-                      operations=OperationsView(DynamoOrderHistory(settings.orders_table), settings.delivery_grace))
+                      place_order=PlaceOrderForCustomer(checkout, registry, SandboxPaymentProvider(ledger=sandbox_ledger()),
+                                                        clock),
+                      stock=stock,
+                      operations=OperationsView(DynamoOrderHistory(settings.orders_table), settings.delivery_grace,
+                                                accounts=DynamoAccounts(settings.orders_table)),
+                      held_orders=HeldOrders(DynamoOrderHistory(settings.orders_table)),
+                      refusals=CheckoutRefusals(DynamoRiskRecords(settings.orders_table)),
+                      remittances=build_remittances(settings),
+                      accounts=BusinessAccounts(DynamoAccounts(settings.orders_table), orders, uow, audit, clock),
+                      stock_feeds=build_stock_feeds(settings),
+                      replenishment=Replenishment(inventory, inventory, stock))
 
 
 @dataclass(frozen=True)
@@ -379,6 +563,7 @@ class ConsoleParts:
     sign_in: Callable[[str, str], Tokens]
     session_key: Callable[[], bytes]
     returns: Returns  # an agent's decision, a store drop-off received, the warehouse's inspection
+    invoices: InvoicePages  # the orders' tax invoices and credit notes, as their pages
 
 
 def build_console(settings: Settings) -> ConsoleParts:
@@ -388,7 +573,8 @@ def build_console(settings: Settings) -> ConsoleParts:
     secrets, secret_name = ParameterSecrets(), settings.console_session_key_secret_name or ""
     return ConsoleParts(office=build_backoffice(settings), verify=TokenVerifier.from_settings(settings).verify_claims,
                         sign_in=CognitoSignIn(settings.user_pool_client_id or "").sign_in,
-                        session_key=lambda: secrets.get(secret_name).encode(), returns=build_returns(settings))
+                        session_key=lambda: secrets.get(secret_name).encode(), returns=build_returns(settings),
+                        invoices=build_invoices(settings))
 
 
 def _return_timings(settings: Settings) -> ReturnTimings:

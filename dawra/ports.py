@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from dawra.domain.accounts import BusinessAccount, Receivable
 from dawra.domain.allocation import Location
 from dawra.domain.audit import AuditEntry
+from dawra.domain.cod import RemittanceReport
 from dawra.domain.customer import Address
 from dawra.domain.inventory import Reservation, StockChange, StockLevel, Transfer
 from dawra.domain.money import Money
 from dawra.domain.order import Order
+from dawra.domain.payment_events import PaymentEvent
 from dawra.domain.pricing import CatalogItem
 from dawra.domain.returns import PickupSlot, PickupWindow
+from dawra.domain.risk import Counter, Refusal
+from dawra.domain.stock_feeds import FeedReport
+from dawra.domain.tax_documents import TaxDocument
 from dawra.domain.timeline import TimelineEvent
 from dawra.domain.tracking import TrackingEvent
 
@@ -49,7 +55,29 @@ class AppliedReport(BaseModel):
     report: TrackingEvent
 
 
-Marker = IdempotencyRecord | AppliedReport
+class AppliedPaymentEvent(BaseModel):
+    """A payment provider's event already applied (dedup by provider and event id): written with its effect."""
+
+    model_config = ConfigDict(frozen=True)
+
+    order_id: str
+    event: PaymentEvent
+
+
+class RiskCount(BaseModel):
+    """A risk counter's change, written in the same commit as what it counts (dawra.domain.risk): an order placed
+    (`add` +1 orders and +1 in each velocity window's current bucket, `remove` the buckets no window needs), or a
+    cash-on-delivery parcel refused at the door (+1 refusals). Never conditional: counting never refuses a commit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str  # Identity.key: "<signal>#<keyed digest>"
+    add: dict[str, int]
+    remove: tuple[str, ...] = ()
+    expires_at: int  # epoch seconds: the counter is forgotten this long after its last change (TTL)
+
+
+Marker = IdempotencyRecord | AppliedReport | AppliedPaymentEvent | RiskCount
 
 
 class OrderRepository(Protocol):
@@ -67,6 +95,20 @@ class OrderRepository(Protocol):
     def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None: ...
 
 
+class TaxDocuments(Protocol):
+    """An order's invoices and credit notes (the order lists them: `Order.documents`)."""
+
+    def tax_document(self, order_id: str, number: str) -> TaxDocument | None: ...
+
+
+class DocumentFiles(Protocol):
+    """Rendered documents kept for good (S3): a tax document's PDF never changes once drawn."""
+
+    def get(self, key: str) -> bytes | None: ...
+
+    def put(self, key: str, body: bytes, content_type: str) -> None: ...
+
+
 class InventoryRepository(Protocol):
     def catalog(self, skus: Sequence[str]) -> dict[str, CatalogItem]: ...
 
@@ -74,9 +116,17 @@ class InventoryRepository(Protocol):
 
     def available(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], int]: ...
 
+    def levels(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], StockLevel]:
+        """The stock items themselves (counters and replenishment plan), in the one read `available` makes."""
+
     def catalog_and_stock(self, skus: Sequence[str], location_ids: Sequence[str]
                           ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int]]:
         """`catalog(skus)` and `available(skus, location_ids)` in one read (checkout's: one request, not two)."""
+
+    def catalog_stock_and_counters(self, skus: Sequence[str], location_ids: Sequence[str], counters: Sequence[str]
+                                   ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int], dict[str, Counter]]:
+        """`catalog_and_stock` and the risk counters named (RiskCount.key; absent ones are not in the answer) in the
+        same one read (a BatchGetItem spans both tables): the screening costs checkout no request of its own."""
 
     def reservations(self, order_id: str) -> list[Reservation]: ...
 
@@ -163,6 +213,22 @@ class StockRecords(Protocol):
     def transfer(self, transfer_id: str) -> Transfer | None: ...
 
 
+class CustomerAccounts(Protocol):
+    """Business accounts (dawra.domain.accounts): the customer's profile item, and the receivables of its orders."""
+
+    def account(self, customer_id: str) -> BusinessAccount | None:
+        """Strongly consistent, with the open balance its orders' commits keep."""
+
+    def save(self, account: BusinessAccount, audit: AuditEntry) -> None:
+        """The account's details over the version they were read at (0: a new account), with the audit entry, in
+        one transaction; the open balance is never written here (the orders' commits move it). Raises
+        ConcurrentChange ("account" or "audit") or TransientError."""
+
+    def receivables(self, due_before: str) -> list[Receivable]:
+        """Every invoiced order on account not paid in full whose due date (UTC, YYYY-MM-DD) is before
+        `due_before`, oldest due first."""
+
+
 class OrderHistory(Protocol):
     """What the operations figures read: orders by status from the by-status index, then their timelines."""
 
@@ -175,6 +241,58 @@ class OrderHistory(Protocol):
 
     def whole_orders(self, order_ids: Sequence[str]) -> dict[str, Order]:
         """Each order with its shipments and returns (the return figures' orders: a parcel of each was delivered)."""
+
+
+class RemittanceImports(Protocol):
+    """Couriers' cash-on-delivery remittance files imported, and the parcels still owed (dawra.domain.cod)."""
+
+    def imported(self, digest: str) -> RemittanceReport | None:
+        """The report of the file with this digest, if it was imported (strongly consistent)."""
+
+    def record(self, report: RemittanceReport) -> bool:
+        """Keep a file's report, once: False (nothing written) when a report for its digest exists already."""
+
+    def recent(self, limit: int) -> list[RemittanceReport]:
+        """The latest imports, newest first."""
+
+    def unremitted(self, delivered_before: str, limit: int) -> list[tuple[str, str]]:
+        """(order id, shipment id) of parcels paid in cash at the door, delivered before `delivered_before` (UTC
+        ISO-8601) and not remitted, oldest first, at most `limit` (answered from an index, never a scan)."""
+
+
+class FeedClaim(BaseModel):
+    """A stock feed's marker, written once when its import starts (conditionally: a feed id is imported once)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    feed_id: str
+    ref: str
+    digest: str  # of the content: the same feed id with other content is refused
+    started_at: str
+    report: FeedReport | None = None  # kept once every row is through
+
+
+class StockFeeds(Protocol):
+    """Stock feeds imported (dawra.domain.stock_feeds): the marker of each feed id and its report."""
+
+    def claim(self, claim: FeedClaim) -> FeedClaim | None:
+        """Write the feed's marker unless one exists (conditional put); None when written, else the existing one
+        (strongly consistent), whose report is set once its first import finished."""
+
+    def finish(self, report: FeedReport) -> None:
+        """Keep the report on the feed's marker (once: a report already kept is left as it is) and list it."""
+
+    def feed(self, ref: str) -> FeedClaim | None: ...
+
+    def recent(self, limit: int) -> list[FeedReport]:
+        """The latest feeds' reports, newest first."""
+
+
+class FeedFiles(Protocol):
+    """The feeds bucket's objects."""
+
+    def read(self, key: str, etag: str, max_bytes: int) -> bytes | None:
+        """The object as notified (its ETag), at most max_bytes + 1 bytes; None when gone or replaced since."""
 
 
 # --- Workflow, messages, alerts ----------------------------------------------------------------------------------
@@ -225,6 +343,9 @@ class OpsAlerts(Protocol):
     def catalog_problem(self, sku: str, why: str) -> None:
         """Tell whoever runs the shop that an item cannot be sold as the catalog describes it."""
 
+    def low_stock(self, sku: str, location_id: str, available: int, reorder_point: int) -> None:
+        """Tell whoever runs the shop that a stock item dropped below its reorder point (once per crossing)."""
+
 
 class Later(Protocol):
     """One-off jobs at a later time, outside an order's workflow (EventBridge Scheduler; dawra/contracts/later.py
@@ -242,21 +363,45 @@ class Later(Protocol):
 
 
 class PaymentProvider(Protocol):
+    """A payment provider, called with an idempotency key on every call.
+
+    The contract (tests/unit/test_payments_sandbox.py holds the sandbox to it; a real provider's adapter passes
+    `reference` as the provider's own idempotency key, e.g. Stripe's Idempotency-Key header, Adyen's):
+    - `reference` IS the idempotency key. Keys are scoped to their operation (a void and a refund may share one).
+    - The same key with the same parameters returns the same result, and moves money once, however often it is
+      repeated (a retried task, a replayed request, a lost answer).
+    - The same key with other parameters (another amount, another authorisation, another token) is refused with
+      PaymentKeyReused, and nothing moves: a key always names one request.
+    - A declined call raises PaymentDeclined (a lapsed authorisation at capture: AuthorizationExpired); a processor
+      that is unavailable raises TransientError, and repeating the call under the same key is always safe.
+    Who decides each key: checkout (`chk_<Idempotency-Key hash>`), the shipment's capture (its shipment id, and its
+    capture round), each refund and void (the order, return or operator request it answers)."""
+
     name: str
+    # How long an authorisation stays capturable, as the provider documents it (None: it never lapses, e.g. cash on
+    # delivery). The order records when its authorisation lapses, and renews it in time (dawra.app.payments).
+    authorization_validity: timedelta | None
 
     def authorize(self, token: str, amount: Money, reference: str) -> str:
-        """Authorise `amount`; returns the authorization id. Raises PaymentDeclined or TransientError. The same
-        reference always yields the same authorization (idempotent)."""
+        """Authorise `amount` on the customer's payment token; returns the authorization id."""
 
-    def capture(self, authorization_id: str, amount: Money, reference: str) -> str: ...
+    def reauthorize(self, authorization_id: str, amount: Money, reference: str) -> str:
+        """A new authorisation of `amount` on the credential the provider keeps for `authorization_id` (a merchant-
+        initiated transaction: the customer is not there), replacing it: the provider releases the old one. Used
+        when the old one lapsed or is about to. Raises PaymentDeclined when the issuer refuses."""
 
-    def void(self, authorization_id: str, reference: str) -> str: ...
+    def capture(self, authorization_id: str, amount: Money, reference: str) -> str:
+        """Capture `amount` of the authorisation (one shipment's share). AuthorizationExpired when it lapsed."""
+
+    def void(self, authorization_id: str, reference: str) -> str:
+        """Release the whole authorisation (nothing more will be captured)."""
 
     def void_part(self, authorization_id: str, amount: Money, reference: str) -> str:
         """Release `amount` of an authorisation nothing was captured against (a partial reversal: the order now asks
-        less); the rest stays authorised. Idempotent by reference."""
+        less); the rest stays authorised."""
 
-    def refund(self, authorization_id: str, amount: Money, reference: str) -> str: ...
+    def refund(self, authorization_id: str, amount: Money, reference: str) -> str:
+        """Give back `amount` of what was captured (all of it, or part)."""
 
 
 class PaymentLinks(Protocol):
@@ -268,6 +413,19 @@ class PaymentLinks(Protocol):
 
 class PaymentProviders(Protocol):
     def named(self, name: str) -> PaymentProvider: ...
+
+
+class PaymentEventSource(Protocol):
+    """A payment provider's webhooks: signed, sent at least once, in any order (dawra.app.payment_events)."""
+
+    name: str
+
+    def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
+        """Raises WebhookRejected (reason "signature" or "replay") unless the body is signed with `secret` at a
+        time within the replay window of when it reached us."""
+
+    def parse(self, raw_body: bytes) -> list[PaymentEvent]:
+        """The events of a verified body; WebhookRejected (reason "shape") when they cannot be read."""
 
 
 class Booking(BaseModel):
@@ -334,6 +492,22 @@ class Carriers(Protocol):
 class WebhookRejections(Protocol):
     def record(self, carrier: str, reason: str, detail: str, received_at: datetime, message_id: str) -> None:
         """Keep a short-lived record an operator can inspect (carrier, reason, when; never the body)."""
+
+
+class CardFingerprints(Protocol):
+    def card_fingerprint(self, token: str) -> str | None:
+        """A stable identifier of the card behind a payment token (the same card, the same fingerprint, whatever the
+        token), from the provider, without charging anything; None when the provider gives none. Never the number."""
+
+
+class RiskRecords(Protocol):
+    """What the risk screening keeps apart from orders (dawra.domain.risk): refusals, for operators to see."""
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        """Keep a refused checkout (no personal data in the clear) for `REFUSALS_KEPT` (TTL); idempotent by id."""
+
+    def refusals(self, day: str) -> list[Refusal]:
+        """The refusals of one UTC day (YYYY-MM-DD), newest first."""
 
 
 class Secrets(Protocol):

@@ -21,6 +21,7 @@ _EXPONENT = {"KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "IQD": 3, "TND": 3, "LYD": 
 SUBJECTS = {
     "en": {
         TimelineKind.ORDER_CONFIRMED: "Your order {ref} is confirmed",
+        TimelineKind.COD_CONFIRMATION_REQUESTED: "Please confirm your order {ref} (cash on delivery)",
         TimelineKind.SHIPMENT_SHIPPED: "Your order {ref} is on its way",
         TimelineKind.SHIPMENT_DELIVERED: "Your order {ref} was delivered",
         TimelineKind.ORDER_CANCELLED: "Your order {ref} was cancelled",
@@ -56,6 +57,7 @@ SUBJECTS = {
     },
     "ar": {
         TimelineKind.ORDER_CONFIRMED: "تم تأكيد طلبك {ref}",
+        TimelineKind.COD_CONFIRMATION_REQUESTED: "يرجى تأكيد طلبك {ref} (الدفع عند الاستلام)",
         TimelineKind.SHIPMENT_SHIPPED: "طلبك {ref} في الطريق إليك",
         TimelineKind.SHIPMENT_DELIVERED: "تم توصيل طلبك {ref}",
         TimelineKind.ORDER_CANCELLED: "تم إلغاء طلبك {ref}",
@@ -127,6 +129,7 @@ class Letterhead:
     shop_name: str
     support: str
     page_url: str
+    gift_receipt_url: str = ""  # a gift's receipt (its own link, opening the receipt only); "" when not a gift
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,17 @@ def _return_news(order: Order, event: TimelineEvent, page_url: str) -> dict[str,
     }
 
 
+def _invoices(order: Order, parcels: Sequence[TimelineEvent], page_url: str) -> list[dict[str, str]]:
+    """The tax invoice of each parcel a shipped message tells about (issued with its capture), linked to its page
+    under the order's (decision 87)."""
+    found: list[dict[str, str]] = []
+    for parcel in parcels:
+        ref = order.invoice_of(parcel.shipment_id or "") if parcel.kind == TimelineKind.SHIPMENT_SHIPPED else None
+        if ref is not None and all(ref.number != seen["number"] for seen in found):
+            found.append({"number": ref.number, "url": f"{page_url}/invoices/{ref.number}"})
+    return found
+
+
 def render_all(order: Order, event: TimelineEvent, letterhead: Letterhead,
                parcels: Sequence[TimelineEvent] = ()) -> list[Rendered]:
     """The message on each channel the customer chose: email, SMS, or both."""
@@ -245,7 +259,11 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
     language = order.contact.language
     context = {
         "kind": event.kind.value,
-        "name": order.shipping_address.name,
+        # A gift's address names its recipient, not the buyer who reads this: no name then.
+        "name": "" if order.gift else order.shipping_address.name,
+        "gift": order.gift,
+        "gift_wrap_fee": format_money(order.totals.gift_wrap) if order.totals.gift_wrap else "",
+        "gift_receipt_url": letterhead.gift_receipt_url if order.gift else "",
         "ref": order_reference(order.order_id),
         "total": format_money(order.totals.total),
         "promised_by": order.promised_by,
@@ -254,6 +272,7 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
         "parcels": [{"tracking_number": parcel.detail.get("tracking_number", ""),
                      "carrier": parcel.detail.get("carrier", "")} for parcel in (parcels or [event])],
         "reason": event.detail.get("reason", ""),
+        "code": event.detail.get("code", ""),  # cash on delivery: the code an SMS reply confirms the order with
         "dir": "rtl" if language == "ar" else "ltr",
         "lang": language,
         "shop_name": letterhead.shop_name,
@@ -262,6 +281,7 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
         **_what_changed(order, event),
         **_parcel_news(order, event),
         **_return_news(order, event, letterhead.page_url),
+        "invoices": _invoices(order, parcels or [event], letterhead.page_url),
     }
     subject = SUBJECTS[language][event.kind].format(ref=context["ref"])
     to = to or recipients(order.contact, event.kind)[0]

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from dawra.topology import TOPOLOGY, Route, Topology
 from dawra.topology.customer import FUNCTIONS as CUSTOMER_FUNCTIONS
-from dawra.topology.model import NamedArn
+from dawra.topology.model import Arn, NamedArn
 from dawra.topology.notify import SEND_SMS
 
 from .capabilities.api import Api
@@ -25,6 +25,7 @@ from .capabilities.nag import acknowledge, skip_checkov
 from .capabilities.naming import pascal
 from .capabilities.observability import Observability
 from .capabilities.operators import Operators
+from .capabilities.storage import Storage
 from .config import DeployConfig
 from .resolver import Resolver
 
@@ -53,6 +54,18 @@ PARAMETER_RULES = {
                                                   "empty for none"},
 }
 
+# Why a bucket other than the documents' has no access logs, and why a grant names any object of it.
+NO_ACCESS_LOGS = {
+    "stock-feeds": "No server access logs: the feeds bucket only receives stock files from the merchant's ERP or 3PL; "
+                   "each import is audited row by row in the orders table with its feed id (key and ETag), and access "
+                   "logs would need a second bucket of their own (CloudTrail data events can be turned on per account).",
+}
+BUCKET_OBJECT_REASONS = {
+    "stock-feeds": "s3:GetObject is authorised on the object's ARN, and a stock feed is named by its sender (an ERP "
+                   "or a 3PL) when it drops it in: the grant names the feeds bucket and leaves the key open; the "
+                   "function reads only the object a notification names.",
+}
+
 
 class DawraStack(Stack):
     def __init__(self, scope: Construct, id: str, *, config: DeployConfig, topology: Topology = TOPOLOGY, **kwargs):
@@ -76,6 +89,7 @@ class DawraStack(Stack):
             )
 
         self.data = Data(self, "Data", topology=topology, deletion_protection=config.deletion_protection)
+        self.storage = Storage(self, "Storage", topology=topology, deletion_protection=config.deletion_protection)
         self.messaging = Messaging(
             self,
             "Messaging",
@@ -83,6 +97,7 @@ class DawraStack(Stack):
             deletion_protection=config.deletion_protection,
             ops_alert_email=config.ops_alert_email,
         )
+        self.storage.notify_queues(self.messaging.queues)  # the feeds bucket tells its queue of each object
         self.operators = Operators(
             self, "Identity", topology=topology, deletion_protection=config.deletion_protection
         )
@@ -135,6 +150,10 @@ class DawraStack(Stack):
 
         CfnOutput(self, "ApiUrl", value=self.api.api.url, description="Base URL of the storefront API and webhooks")
         CfnOutput(self, "OpsAlertsTopicArn", value=self.messaging.topics["ops-alerts"].topic_arn)
+        for topic in topology.topics:  # what the operator points an AWS service at (a two-way number's channel)
+            if topic.published_by:
+                CfnOutput(self, f"{pascal(topic.id)}TopicArn", value=self.messaging.topics[topic.id].topic_arn,
+                          description=f"{topic.purpose} Published to by {topic.published_by} only.")
         for spec in topology.user_pools:
             CfnOutput(self, f"{pascal(spec.id)}UserPoolId", value=self.operators.pools[spec.id].user_pool_id,
                       description=spec.purpose)
@@ -181,6 +200,31 @@ class DawraStack(Stack):
                     finding=f"Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/"
                             f"<{self.get_logical_id(group.node.default_child)}>/*",
                 )
+        for deployed in self.functions.functions.values():
+            # topology.customer.KEEP_DOCUMENTS: the rendered PDFs under one prefix, whatever their names.
+            for grant in deployed.spec.grants:
+                for resource in grant.resources:
+                    if isinstance(resource, Arn) and resource.ref.kind == "bucket" and resource.suffix.endswith("*"):
+                        bucket = self.storage.buckets[resource.ref.id]
+                        acknowledge(
+                            deployed.role,
+                            "AwsSolutions-IAM5",
+                            BUCKET_OBJECT_REASONS.get(resource.ref.id,
+                            "s3:GetObject and s3:PutObject are authorised on the object's ARN, and a rendered document "
+                            "is named at run time after its order, number and language: the grant names the bucket and "
+                            "its one prefix (tax-documents/) and leaves the name open."),
+                            finding=f"Resource::<{self.get_logical_id(bucket.node.default_child)}.Arn>"
+                                    f"{resource.suffix}",
+                        )
+        for bucket_id, bucket in self.storage.buckets.items():
+            acknowledge(
+                bucket.node.default_child,
+                "AwsSolutions-S1",
+                NO_ACCESS_LOGS.get(bucket_id,
+                "No server access logs: the bucket holds rendered copies of tax documents kept in the orders table, "
+                "written and read only by the function the topology grants it to; access logs would need a second "
+                "bucket of their own (CloudTrail data events can be turned on per account)."),
+            )
         api = self.api.api
         # Scoped to the one CloudFormation resource each finding is about.
         acknowledge(
@@ -304,13 +348,14 @@ class DawraStack(Stack):
                 )
         for deployed in self.functions.functions.values():
             function = deployed.function.node.default_child
-            skip_checkov(
-                function,
-                "CKV_AWS_116",
-                "Nothing invokes Dawra's functions asynchronously (API Gateway and Step Functions call them "
-                "synchronously, event source mappings poll), and a function DLQ only catches asynchronous "
-                "invocations; failures land in the queue's DLQ or the stream's on-failure queue, both alarmed.",
-            )
+            if deployed.dead_letter_queue is None:  # those SNS invokes have one (topology TopicEventSource)
+                skip_checkov(
+                    function,
+                    "CKV_AWS_116",
+                    "Nothing invokes this function asynchronously (API Gateway and Step Functions call it "
+                    "synchronously, event source mappings poll), and a function DLQ only catches asynchronous "
+                    "invocations; failures land in the queue's DLQ or the stream's on-failure queue, both alarmed.",
+                )
             skip_checkov(
                 function,
                 "CKV_AWS_117",
@@ -339,6 +384,15 @@ class DawraStack(Stack):
                     "policy denies sns:Publish on every SNS ARN (arn:<partition>:sns:*:*:*), so phone numbers are "
                     "all it can reach.",
                 )
+        for bucket_id, bucket in self.storage.buckets.items():
+            skip_checkov(
+                bucket.node.default_child,
+                "CKV_AWS_18",
+                NO_ACCESS_LOGS.get(bucket_id,
+                "No server access logs (as cdk-nag's S1): the bucket holds rendered copies of tax documents kept in "
+                "the orders table, read and written only by the one function granted it; access logs would need a "
+                "second bucket of their own."),
+            )
         skip_checkov(
             self.api.api.deployment_stage.node.default_child,
             "CKV_AWS_120",

@@ -57,6 +57,9 @@ class Resolver:
         if ref.kind == "http_api" and ref.attr == "url":
             # https://<api id>.execute-api.<region>.<url suffix>, no trailing "/": the $default stage has no prefix
             return stack.http_apis.apis[ref.id].api_endpoint
+        if ref.kind == "bucket":
+            bucket = stack.storage.buckets[ref.id]
+            return {"name": bucket.bucket_name, "arn": bucket.bucket_arn}[ref.attr]
         if ref.kind == "configuration_set" and ref.attr == "name":
             return stack.messaging.configuration_sets[ref.id].configuration_set_name
         raise ValueError(f"cannot resolve {ref!r}")

@@ -15,7 +15,9 @@ from typing import Any
 from dawra.adapters.carriers.sandbox import SandboxCarrier
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
 from dawra.contracts.api import PlaceOrderRequest
+from dawra.contracts.jobs import for_operations
 from dawra.contracts.later import check_name, job_body
+from dawra.domain.accounts import BusinessAccount, Receivable
 from dawra.domain.allocation import Location
 from dawra.domain.audit import AuditEntry
 from dawra.domain.errors import CatalogProblem, ConcurrentChange, TransientError, WebhookRejected
@@ -29,20 +31,27 @@ from dawra.domain.inventory import (
     Transfer,
     TransferMove,
     TransferState,
+    hold_case,
 )
 from dawra.domain.money import Money
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.pricing import CatalogItem
+from dawra.domain.risk import Counter, Refusal
+from dawra.domain.stock_feeds import FeedReport
+from dawra.domain.tax_documents import TaxDocument
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import (
+    AppliedPaymentEvent,
     AppliedReport,
     Booking,
     ClaimOutcome,
+    FeedClaim,
     IdempotencyRecord,
     Marker,
     OrderPage,
     OrderQuery,
     ReturnBooking,
+    RiskCount,
 )
 
 
@@ -75,6 +84,12 @@ class World:
     broken_catalog: dict[str, str] = field(default_factory=dict)  # sku -> why the stored item is unsellable
     audit: dict[tuple[str, str], AuditEntry] = field(default_factory=dict)  # (subject, audit_id) -> entry
     transfers: dict[str, Transfer] = field(default_factory=dict)
+    accounts: dict[str, BusinessAccount] = field(default_factory=dict)  # customer_id -> business account
+    receivables: dict[str, Receivable] = field(default_factory=dict)  # order_id -> what it still owes, invoiced
+    counters: dict[str, int] = field(default_factory=dict)  # tax document series -> the last number used
+    documents: dict[tuple[str, str], TaxDocument] = field(default_factory=dict)  # (order_id, number) -> document
+    risk: dict[str, Counter] = field(default_factory=dict)  # RiskCount.key -> the risk counter (dawra.domain.risk)
+    refusals: list[Refusal] = field(default_factory=list)  # checkouts the risk screening refused
 
     def set_stock(self, sku: str, location_id: str, on_hand: int) -> None:
         self.stock[(sku, location_id)] = StockLevel(sku=sku, location_id=location_id, on_hand=on_hand, reserved=0,
@@ -112,6 +127,9 @@ class FakeOrders:
 
     def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None:
         return self.world.idempotency.get(key_hash)
+
+    def tax_document(self, order_id: str, number: str) -> TaxDocument | None:
+        return self.world.documents.get((order_id, number))
 
     def find_return(self, tracking_number: str) -> tuple[str, str] | None:
         """(order_id, return_id) of the return whose label has this tracking number."""
@@ -158,8 +176,16 @@ class FakeInventory:
         return {(s, loc): self.world.stock[(s, loc)].available for s in skus for loc in location_ids
                 if (s, loc) in self.world.stock}
 
+    def levels(self, skus, location_ids) -> dict[tuple[str, str], StockLevel]:
+        return {(s, loc): self.world.stock[(s, loc)] for s in skus for loc in location_ids
+                if (s, loc) in self.world.stock}
+
     def catalog_and_stock(self, skus, location_ids):
         return self.catalog(skus), self.available(skus, location_ids)
+
+    def catalog_stock_and_counters(self, skus, location_ids, counters):
+        return (self.catalog(skus), self.available(skus, location_ids),
+                {name: self.world.risk[name] for name in counters if name in self.world.risk})
 
     def reservations(self, order_id: str) -> list[Reservation]:
         return [r for (o, _, _), r in sorted(self.world.reservations.items()) if o == order_id]
@@ -197,6 +223,8 @@ class FakeUnitOfWork:
         fault = self.faults.pop(0) if self.faults else None
         if fault == "transient":
             raise TransientError("injected: throttled")
+        if order is not None and order.new_documents:  # numbered as the DynamoDB unit of work does
+            order.number_documents({d.series: self.world.counters.get(d.series, 0) for d in order.new_documents})
         refused = self._check(order, stock, markers, audit)
         if refused:
             raise ConcurrentChange(refused)
@@ -223,6 +251,9 @@ class FakeUnitOfWork:
                     refused.add("return")
             if any(e.event_id in w.events[order.order_id] for e in order.new_events):
                 refused.add("event")
+            account = w.accounts.get(order.customer_id) if order.account else None
+            if order.credit_ceiling is not None and (account is None or account.open_balance > order.credit_ceiling):
+                refused.add("account")
         for move in stock:
             if isinstance(move, CounterChange):  # only over the counters it was decided on
                 if w.stock.get((move.after.sku, move.after.location_id)) != move.before:
@@ -237,7 +268,9 @@ class FakeUnitOfWork:
             level = w.stock.get((r.sku, r.location_id))
             held = w.reservations.get(_reservation_key(r))
             if move.kind == MoveKind.HOLD:
-                if level is None or level.available < r.quantity:
+                if level is None or level.available < r.quantity or (move.watch is not None and (  # still in the case it was planned in (as the conditions do)
+                        level.reorder_point != move.watch.reorder_point
+                        or hold_case(level.available, level.reorder_point, r.quantity, level.low) != move.watch.case)):
                     refused.add("stock")
                 if held is not None:
                     refused.add("reservation")
@@ -247,6 +280,8 @@ class FakeUnitOfWork:
                 if held is None or held.state != ReservationState.HELD:
                     refused.add("reservation")
         for marker in markers:
+            if isinstance(marker, RiskCount):  # counting never refuses
+                continue
             if _marker_key(marker) in w.markers or (
                     isinstance(marker, IdempotencyRecord) and marker.key_hash in w.idempotency):
                 refused.add("marker")
@@ -268,6 +303,18 @@ class FakeUnitOfWork:
                                                                           update={"version": ret.version + 1})
             for event in order.new_events:
                 w.events[order.order_id][event.event_id] = event
+            account = w.accounts.get(order.customer_id) if order.account else None
+            if account is not None and order.account_change:  # ADD open_balance :change
+                w.accounts[order.customer_id] = account.model_copy(
+                    update={"open_balance": account.open_balance + order.account_change})
+            receivable = order.receivable()
+            if receivable is not None and order.header_changed:
+                w.receivables[order.order_id] = receivable
+            elif order.account_change:
+                w.receivables.pop(order.order_id, None)
+            for document in order.new_documents:
+                w.documents[(order.order_id, document.number)] = document
+                w.counters[document.series] = max(w.counters.get(document.series, 0), document.sequence)
         for move in stock:
             if isinstance(move, CounterChange):
                 w.stock[(move.after.sku, move.after.location_id)] = move.after
@@ -279,7 +326,8 @@ class FakeUnitOfWork:
             level = w.stock[(r.sku, r.location_id)]
             q = r.quantity
             if move.kind == MoveKind.HOLD:
-                level = level.model_copy(update={"available": level.available - q, "reserved": level.reserved + q})
+                level = level.model_copy(update={"available": level.available - q, "reserved": level.reserved + q,
+                                                 "low": level.low or bool(move.watch and move.watch.alerts)})
                 w.reservations[_reservation_key(r)] = r
             else:
                 if move.kind == MoveKind.CONSUME:
@@ -293,6 +341,15 @@ class FakeUnitOfWork:
                 w.reservations[key] = w.reservations[key].model_copy(update={"state": state})
             w.stock[(r.sku, r.location_id)] = level
         for marker in markers:
+            if isinstance(marker, RiskCount):
+                was = w.risk.get(marker.key) or Counter()
+                data = {"orders": was.orders, "refusals": was.refusals, **was.buckets}
+                for name, amount in marker.add.items():
+                    data[name] = data.get(name, 0) + amount
+                for name in marker.remove:
+                    data.pop(name, None)
+                w.risk[marker.key] = Counter(orders=data.pop("orders"), refusals=data.pop("refusals"), buckets=data)
+                continue
             w.markers.add(_marker_key(marker))
             if isinstance(marker, IdempotencyRecord):
                 w.idempotency[marker.key_hash] = marker
@@ -308,7 +365,36 @@ def _reservation_key(r: Reservation) -> tuple[str, str, str]:
 def _marker_key(marker: Marker) -> tuple[str, str]:
     if isinstance(marker, AppliedReport):
         return marker.order_id, marker.report.dedup_key
+    if isinstance(marker, AppliedPaymentEvent):
+        return marker.order_id, marker.event.dedup_key
     return "IDEMPOTENCY", marker.key_hash
+
+
+class FakeAccounts:
+    """CustomerAccounts over a World: details over their version, the balance left to the orders' commits."""
+
+    def __init__(self, world: World):
+        self.world = world
+
+    def account(self, customer_id: str) -> BusinessAccount | None:
+        return self.world.accounts.get(customer_id)
+
+    def save(self, account: BusinessAccount, audit: AuditEntry) -> None:
+        w, refused = self.world, set()
+        stored = w.accounts.get(account.customer_id)
+        if (stored.version if stored else 0) != account.version:
+            refused.add("account")
+        if (audit.subject, audit.audit_id) in w.audit:
+            refused.add("audit")
+        if refused:
+            raise ConcurrentChange(refused)
+        w.accounts[account.customer_id] = account.model_copy(update={
+            "version": account.version + 1, "open_balance": stored.open_balance if stored else 0})
+        w.audit[(audit.subject, audit.audit_id)] = audit
+
+    def receivables(self, due_before: str) -> list[Receivable]:
+        return sorted((r for r in self.world.receivables.values() if r.due_on < due_before),
+                      key=lambda r: (r.due_on, r.order_id))
 
 
 class FakeOrderSearch:
@@ -446,12 +532,16 @@ class FakeOpsAlerts:
     def catalog_problem(self, sku: str, why: str) -> None:
         self.alerts.append((f"sku {sku}", why))
 
+    def low_stock(self, sku: str, location_id: str, available: int, reorder_point: int) -> None:
+        self.alerts.append((f"low {sku}@{location_id}", f"{available} available, reorder point {reorder_point}"))
+
 
 class FakeLater:
     """Later in memory: jobs pending by name, the first `at` of a name winning while it is pending (as on EventBridge
     Scheduler); names and jobs checked by the adapter's own rules (dawra/contracts/later.py). `take_due(now)` hands a
     test the jobs whose time has come, oldest first, and frees their names, as a schedule that fired (and deleted
-    itself) does. A time already past is due at once (the adapter schedules it a minute ahead). `failures` makes the
+    itself) does. A time already past is due at once (the adapter schedules it a minute ahead). `queue` ("later-jobs"
+    or "ops-jobs") takes only the jobs the adapter sends there, by their kind (`queue_of`). `failures` makes the
     next calls raise (e.g. TransientError) and schedule nothing."""
 
     def __init__(self):
@@ -467,9 +557,15 @@ class FakeLater:
             raise ValueError("times are timezone-aware (UTC)")
         self.pending.setdefault(name, (when, dict(job)))
 
-    def take_due(self, now: datetime) -> list[dict[str, str]]:
-        due = sorted((when, name) for name, (when, _) in self.pending.items() if when <= now)
+    def take_due(self, now: datetime, queue: str | None = None) -> list[dict[str, str]]:
+        due = sorted((when, name) for name, (when, job) in self.pending.items()
+                     if when <= now and queue in (None, self.queue_of(job)))
         return [self.pending.pop(name)[1] for _, name in due]
+
+    @staticmethod
+    def queue_of(job: Mapping[str, str]) -> str:
+        """The queue the adapter's schedule sends `job` to: ops-jobs for a job that may alert operations."""
+        return "ops-jobs" if for_operations(job["kind"]) else "later-jobs"
 
 
 class RecordingPayments:
@@ -494,6 +590,15 @@ class RecordingPayments:
         authorization = self.provider.authorize(token, amount, reference)
         self.ledger.append(("authorize", authorization, reference, amount.amount))
         return authorization
+
+    @property
+    def authorization_validity(self) -> Any:
+        return self.provider.authorization_validity
+
+    def reauthorize(self, authorization_id: str, amount: Money, reference: str) -> str:
+        renewed = self.provider.reauthorize(authorization_id, amount, reference)
+        self.ledger.append(("reauthorize", renewed, reference, amount.amount))
+        return renewed
 
     def capture(self, authorization_id: str, amount: Money, reference: str) -> str:
         self.ledger.append(("capture", authorization_id, reference, amount.amount))
@@ -635,6 +740,34 @@ class FakeRateLimits:
         return True
 
 
+class FakeRemittanceImports:
+    """RemittanceImports over a World: reports by digest (first one wins), newest first; the owed COD parcels read
+    from the stored shipments as the by-lookup index would list them."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.reports: dict[str, Any] = {}
+
+    def imported(self, digest: str):
+        return self.reports.get(digest)
+
+    def record(self, report) -> bool:
+        if report.digest in self.reports:
+            return False
+        self.reports[report.digest] = report
+        return True
+
+    def recent(self, limit: int) -> list:
+        return sorted(self.reports.values(), key=lambda r: (r.imported_at, r.digest), reverse=True)[:limit]
+
+    def unremitted(self, delivered_before: str, limit: int) -> list[tuple[str, str]]:
+        owed = sorted((s.delivered_at, order_id, s.shipment_id) for order_id, shipments in self.world.shipments.items()
+                      for s in shipments.values()
+                      if self.world.headers[order_id].payment.provider == "cash_on_delivery" and s.delivered_at
+                      and s.delivered_at < delivered_before and s.cod_remittance is None)
+        return [(order_id, shipment_id) for _, order_id, shipment_id in owed[:limit]]
+
+
 SECRET = "sandbox-webhook-secret"  # the sandbox carrier's webhook secret in the unit tier
 LINK_KEY = b"order-link-key-of-the-unit-tier-0123456789"  # signs customers' order links in the unit tier
 
@@ -646,3 +779,40 @@ def request(lines: dict[str, int], **overrides) -> PlaceOrderRequest:
             "lines": [{"sku": sku, "quantity": q} for sku, q in lines.items()], "payment_token": "tok_sandbox_approve",
             **overrides}
     return PlaceOrderRequest.model_validate(body)
+
+
+class FakeRiskRecords:
+    def __init__(self, world: World):
+        self.world = world
+
+    def record_refusal(self, refusal: Refusal) -> None:
+        if all(r.refusal_id != refusal.refusal_id for r in self.world.refusals):
+            self.world.refusals.append(refusal)
+
+    def refusals(self, day: str) -> list[Refusal]:
+        return sorted((r for r in self.world.refusals if r.at.startswith(day)), key=lambda r: r.at, reverse=True)
+
+
+class FakeStockFeeds:
+    """Stock feeds' markers and reports (dawra.ports.StockFeeds): a marker is claimed once."""
+
+    def __init__(self) -> None:
+        self.claims: dict[str, FeedClaim] = {}
+
+    def claim(self, claim: FeedClaim) -> FeedClaim | None:
+        existing = self.claims.get(claim.ref)
+        if existing is None:
+            self.claims[claim.ref] = claim
+        return existing
+
+    def finish(self, report: FeedReport) -> None:
+        claim = self.claims[report.ref]
+        if claim.report is None:
+            self.claims[report.ref] = claim.model_copy(update={"report": report})
+
+    def feed(self, ref: str) -> FeedClaim | None:
+        return self.claims.get(ref)
+
+    def recent(self, limit: int) -> list[FeedReport]:
+        reports = [claim.report for claim in self.claims.values() if claim.report is not None]
+        return sorted(reports, key=lambda r: (r.received_at, r.ref), reverse=True)[:limit]

@@ -2,8 +2,10 @@
 
 Each job is a schedule named by the caller (``feedback-<order id>``) with an ``at(...)`` expression in UTC, no
 flexible window, deleted by the scheduler once it has fired (ActionAfterCompletion DELETE), whose target is the
-later-jobs queue: the scheduler assumes the group's role and sends the job's JSON as the message body. A name that
-is already scheduled is refused by the scheduler (ConflictException), which is what makes scheduling idempotent.
+later-jobs queue, or the ops-jobs queue for a job that may alert operations (its kind says:
+dawra.contracts.jobs.for_operations): the scheduler assumes the group's role (which may send to both) and sends the
+job's JSON as the message body. A name that is already scheduled is refused by the scheduler (ConflictException),
+which is what makes scheduling idempotent.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ from botocore.exceptions import ClientError
 
 from dawra.adapters import aws
 from dawra.adapters.errors import error_code, transient_errors
+from dawra.contracts.jobs import for_operations
 from dawra.contracts.later import ASAP_LEAD, at_expression, check_name, fire_time, job_body
 from dawra.ports import Clock
 
 
 class EventBridgeLater:
     def __init__(self, group_name: str | None, role_arn: str | None, target_arn: str | None, clock: Clock,
-                 client: Any = None, lead: timedelta = ASAP_LEAD):
-        """group_name, role_arn, target_arn: the schedule group, the role the scheduler assumes, the later-jobs
-        queue (Settings.later_*). lead: how near a job may be scheduled (dawra/contracts/later.py ASAP_LEAD; only a
-        test of the local wiring shortens it, so that it need not wait a minute)."""
+                 client: Any = None, lead: timedelta = ASAP_LEAD, ops_target_arn: str | None = None):
+        """group_name, role_arn, target_arn, ops_target_arn: the schedule group, the role the scheduler assumes,
+        the later-jobs queue and the ops-jobs queue (Settings.later_*). lead: how near a job may be scheduled
+        (dawra/contracts/later.py ASAP_LEAD; only a test of the local wiring shortens it, so that it need not wait a
+        minute)."""
         self.group_name, self.role_arn, self.target_arn = group_name, role_arn, target_arn
+        self.ops_target_arn = ops_target_arn
         self.clock = clock
         self.lead = lead
         self._client = client
@@ -39,8 +44,9 @@ class EventBridgeLater:
         check_name(name)
         body = job_body(job)
         moment = fire_time(when, self.clock.now(), self.lead)
-        if not (self.group_name and self.role_arn and self.target_arn):
-            raise ValueError("no schedule group for later jobs is configured")
+        target = self.ops_target_arn if for_operations(job["kind"]) else self.target_arn
+        if not (self.group_name and self.role_arn and target):
+            raise ValueError(f"no schedule group or queue for later jobs of kind {job['kind']} is configured")
         try:
             with transient_errors("EventBridge Scheduler CreateSchedule"):
                 self.client.create_schedule(
@@ -50,7 +56,7 @@ class EventBridgeLater:
                     ScheduleExpressionTimezone="UTC",
                     FlexibleTimeWindow={"Mode": "OFF"},
                     ActionAfterCompletion="DELETE",
-                    Target={"Arn": self.target_arn, "RoleArn": self.role_arn, "Input": body},
+                    Target={"Arn": target, "RoleArn": self.role_arn, "Input": body},
                 )
         except ClientError as error:
             if error_code(error) != "ConflictException":  # scheduled before (perhaps by us, the answer lost)

@@ -57,6 +57,11 @@ class SnsOpsAlerts:
     def catalog_problem(self, sku: str, why: str) -> None:
         self._publish(f"Dawra: sku {sku} cannot be sold", {"sku": sku, "reason": why, "problem": "catalog"})
 
+    def low_stock(self, sku: str, location_id: str, available: int, reorder_point: int) -> None:
+        self._publish(f"Dawra: {sku} at {location_id} is below its reorder point",
+                      {"sku": sku, "location_id": location_id, "available": str(available),
+                       "reorder_point": str(reorder_point), "problem": "low_stock"})
+
     def _publish(self, subject: str, message: dict[str, str]) -> None:
         if not self.topic_arn:
             raise ValueError("no ops alerts topic is configured")

@@ -20,26 +20,31 @@ from dawra.app.changes import Change, ChangeOrder, FinishCancellation, Outcome, 
 from dawra.app.checkout import Checkout
 from dawra.app.common import load, now_iso
 from dawra.app.compensate import CancelOrder, ReleaseStock
+from dawra.app.risk import RiskInputs
 from dawra.contracts.admin import AgentOrderRequest
 from dawra.domain.access import Actor, Permission, authorize, authorize_refund
 from dawra.domain.audit import AuditEntry, order_subject
 from dawra.domain.customer import Address
 from dawra.domain.errors import IllegalTransition
+from dawra.domain.holds import Hold, HoldKind, policy
 from dawra.domain.inventory import ReservationState, release
 from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
-from dawra.domain.order import CASH_ON_DELIVERY, Order, OrderEvent, OrderStatus
+from dawra.domain.order import CASH_ON_DELIVERY, LEGACY_LINK_PAYMENT_REASON, Order, OrderEvent, OrderStatus
+from dawra.domain.risk import Refusal
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import (
     AuditLog,
     Clock,
     InventoryRepository,
+    OrderHistory,
     OrderPage,
     OrderQuery,
     OrderRepository,
     OrderSearch,
     PaymentLinks,
     PaymentProviders,
+    RiskRecords,
     UnitOfWork,
     Workflow,
 )
@@ -47,7 +52,7 @@ from dawra.ports import (
 PAGE_LIMIT = 100
 # Every action an operator takes on an order, as its audit entries name it (a test checks each one is audited).
 ORDER_ACTIONS = ("place_order", "cancel", "cancel_line", "refund", "change_address", "resend_message", "add_note",
-                 "hold", "release_hold")
+                 "hold", "release_hold", "reject_hold")
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,7 @@ class Placed:
 class PlaceOrderForCustomer:
     """An agent places an order for a customer; the agent is recorded on the order and in the audit trail."""
 
-    AWAITING_LINK_PAYMENT = "awaiting payment by link"
+    AWAITING_LINK_PAYMENT = LEGACY_LINK_PAYMENT_REASON  # the hold's reason, unless the agent gave one
 
     def __init__(self, checkout: Checkout, payments: PaymentProviders, links: PaymentLinks, clock: Clock):
         self.checkout, self.payments, self.links, self.clock = checkout, payments, links, clock
@@ -67,14 +72,17 @@ class PlaceOrderForCustomer:
     def __call__(self, actor: Actor, key: str, request: AgentOrderRequest) -> Placed:
         authorize(actor, Permission.PLACE_ORDER)
         link: list[str] = []
+        hold: Hold | None
         if request.payment == CASH_ON_DELIVERY:
             cod = self.payments.named(CASH_ON_DELIVERY)
             hold_reason = request.hold_reason
+            hold = Hold(kind=HoldKind.OPERATOR, reason=hold_reason) if hold_reason else None
 
             def pay(total: Money, reference: str) -> tuple[str, str]:
                 return cod.name, cod.authorize("cash", total, reference=reference)
         else:
             hold_reason = request.hold_reason or self.AWAITING_LINK_PAYMENT
+            hold = Hold(kind=HoldKind.AWAITING_LINK_PAYMENT, reason=hold_reason)  # a manager confirms the payment
 
             def pay(total: Money, reference: str) -> tuple[str, str]:
                 authorization_id, url = self.links.create_link(total, reference=reference)
@@ -89,7 +97,10 @@ class PlaceOrderForCustomer:
                                      "payment": request.payment, **({"payment_link": link[0]} if link else {})})
 
         order = self.checkout.place(f"agent:{actor.user_id}:{key}", request, pay, placed_by=actor.user_id,
-                                    hold_reason=hold_reason, audit=audit)
+                                    hold=hold, audit=audit,
+                                    risk=RiskInputs(cash_on_delivery=request.payment == CASH_ON_DELIVERY,
+                                                    placed_by=actor.user_id),
+                                    cash_on_delivery=request.payment == CASH_ON_DELIVERY)
         return Placed(order, link[0] if link else None)
 
 
@@ -117,6 +128,32 @@ class ViewOrderFile:
         authorize(actor, Permission.VIEW_ORDERS)
         order = load(self.orders, order_id)
         return OrderFile(order, self.orders.timeline(order_id), self.audit.for_subject(order_subject(order_id)))
+
+
+class HeldOrders:
+    """The orders waiting on one kind of hold, oldest first (the review queue: held for fraud review), with what
+    held them. Read from the by-status index (ON_HOLD, oldest first), never a scan; at most `limit` held orders of
+    every kind are looked at."""
+
+    def __init__(self, history: OrderHistory):
+        self.history = history
+
+    def __call__(self, actor: Actor, kind: HoldKind, limit: int = PAGE_LIMIT) -> list[Order]:
+        authorize(actor, Permission.VIEW_ORDERS)
+        authorize(actor, policy(kind).decided_by)
+        held, _ = self.history.orders_by_status(OrderStatus.ON_HOLD.value, None, max(1, min(limit, 500)))
+        return [order for order in held if order.held_as == kind]
+
+
+class CheckoutRefusals:
+    """The checkouts the fraud screening refused on one day, newest first (who may review fraud may see them)."""
+
+    def __init__(self, records: RiskRecords):
+        self.records = records
+
+    def __call__(self, actor: Actor, day: str) -> list[Refusal]:
+        authorize(actor, Permission.REVIEW_RISK)
+        return self.records.refusals(day)
 
 
 class AuditTrail:
@@ -200,20 +237,39 @@ class OrderActions:
                          lambda order, ref: _just(lambda: order.hold(reason, self._now(), ref)), {})
 
     def release(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
-        """Let a held order ship. Releasing an order held for its payment link says the payment arrived: a manager's
-        word (so the agent who sent the link does not confirm their own)."""
+        """Let a held order ship (approve it). Who may depends on the hold's kind (dawra.domain.holds): releasing an
+        order held for its payment link says the payment arrived, a manager's word (so the agent who sent the link
+        does not confirm their own); a fraud review is an agent's (REVIEW_RISK), a credit approval a manager's."""
         authorize(actor, Permission.HOLD)
 
         def decide(order: Order, ref: str) -> Change:
-            if order.hold_reason == PlaceOrderForCustomer.AWAITING_LINK_PAYMENT:
-                authorize(actor, Permission.CONFIRM_PAYMENT)
+            kind = order.held_as
+            if kind is not None:
+                authorize(actor, policy(kind).decided_by)
             order.release_hold(self._now(), ref)
-            return Change()
+            return Change(detail={"hold_kind": kind.value} if kind else {})
 
         outcome = self._act(actor, order_id, key, "release_hold", reason, decide, {})
         if outcome.order.status != OrderStatus.ON_HOLD:
             for token in outcome.order.waiting_tokens():
                 self.workflow.resume(token, {"released": True})
+        return outcome
+
+    def reject(self, actor: Actor, order_id: str, key: str, reason: str) -> Outcome:
+        """Say no to a held order (a fraud review rejected, a credit approval refused): it is cancelled through the
+        workflow's compensation (stock released, payment voided, the customer told), with the hold kind's reason
+        (e.g. RejectedInReview) as the cancellation's. Who may depends on the kind, as for `release`."""
+        authorize(actor, Permission.HOLD)
+
+        def decide(order: Order, ref: str) -> Change:
+            kind = order.held_as
+            if kind is not None:
+                authorize(actor, policy(kind).decided_by)
+            order.reject_hold(reason, self._now(), ref)
+            return Change(detail={"hold_kind": kind.value} if kind else {})
+
+        outcome = self._act(actor, order_id, key, "reject_hold", reason, decide, {})
+        self._finish_cancellation(outcome.order)
         return outcome
 
     # --- how every action is applied ------------------------------------------------------------------------------

@@ -14,13 +14,19 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
+from dawra.app.payments import schedule_renewal
+from dawra.app.risk import RiskInputs, RiskScreening, held_for_review
 from dawra.contracts.api import PlaceOrderRequest
+from dawra.domain.accounts import ON_ACCOUNT, OnAccount, decide
 from dawra.domain.allocation import Location, plan_allocation
 from dawra.domain.audit import AuditEntry
 from dawra.domain.availability import NO_BACKORDERS, BackorderPolicy, ShortOfStock, shortages
+from dawra.domain.cod_rules import CodRules, default_rules
 from dawra.domain.customer import Address, Contact
 from dawra.domain.errors import (
     CatalogProblem,
@@ -29,22 +35,35 @@ from dawra.domain.errors import (
     InvalidOrder,
     TransientError,
 )
+from dawra.domain.gift import Gift
+from dawra.domain.holds import Hold, HoldKind, HoldReason
 from dawra.domain.money import Money
-from dawra.domain.order import Order, PaymentState
+from dawra.domain.order import CASH_ON_DELIVERY, Order, PaymentState
+from dawra.domain.payment_events import checkout_reference
 from dawra.domain.pricing import PricingError, RequestedLine, price_order, shipping_zone
 from dawra.domain.promise import latest_promise
 from dawra.domain.returns import ReturnPolicies, default_policies
+from dawra.domain.risk import Counter, RiskOutcome
 from dawra.domain.time import iso
 from dawra.ports import (
     Clock,
+    CustomerAccounts,
     IdempotencyRecord,
     InventoryRepository,
+    Later,
     OpsAlerts,
     OrderRepository,
     PaymentProvider,
     UnitOfWork,
     Workflow,
 )
+
+# A cash-on-delivery order its country's rules ask the customer to confirm (their order link, or an SMS reply).
+COD_CONFIRMATION_HOLD = Hold(kind=HoldKind.COD_CONFIRMATION, reason="the customer confirms it (order link or SMS)",
+                             reasons=[HoldReason(code="cod_confirmation",
+                                                 en="Cash on delivery: waiting for the customer's confirmation",
+                                                 ar="الدفع عند الاستلام: بانتظار تأكيد العميل")])
+ACCOUNT_ATTEMPTS = 4  # an order on account that lost the last of the credit limit to another is decided again
 
 
 def new_order_id() -> str:
@@ -69,6 +88,8 @@ class OrderRequest(Protocol):
     def shipping_method(self) -> str: ...
     @property
     def lines(self) -> Sequence[RequestedLine]: ...
+    @property
+    def gift(self) -> Gift | None: ...
 
     def model_dump(self, *, mode: str) -> dict[str, Any]: ...
 
@@ -77,43 +98,85 @@ Authorize = Callable[[Money, str], tuple[str, str]]
 
 
 def fingerprint(request: OrderRequest) -> str:
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    dumped = request.model_dump(mode="json")
+    if dumped.get("gift") is None:  # not a gift: the fingerprint a request had before gifts existed
+        dumped.pop("gift", None)
+    if dumped.get("payment_method") == "card":  # by card: as before orders on account existed
+        dumped.pop("payment_method")
+        dumped.pop("po_number", None)
+    canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class Checkout:
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, workflow: Workflow,
                  payments: PaymentProvider, alerts: OpsAlerts, clock: Clock,
-                 backorders: BackorderPolicy = NO_BACKORDERS, return_policies: ReturnPolicies | None = None):
+                 backorders: BackorderPolicy = NO_BACKORDERS, return_policies: ReturnPolicies | None = None,
+                 accounts: CustomerAccounts | None = None, on_account: PaymentProvider | None = None,
+                 later: Later | None = None, screening: RiskScreening | None = None,
+                 cod: PaymentProvider | None = None):
         self.orders, self.inventory, self.uow = orders, inventory, uow
+        self.screening = screening  # fraud screening (dawra.app.risk); None: every order accepted
+        self.cod = cod  # cash on delivery (nothing is authorised: its provider only names what the courier collects)
+        self.accounts, self.on_account = accounts, on_account  # business accounts (dawra.domain.accounts)
         self.workflow, self.payments, self.alerts, self.clock = workflow, payments, alerts, clock
         self.backorders = backorders
+        self.later = later  # renewing card authorisations that may lapse before the order ships
         self.return_policies = return_policies or default_policies()
 
+    cod_rules: CodRules | None = None  # None: dawra/domain/cod_rules.json
+
     def place_order(self, idempotency_key: str, request: PlaceOrderRequest) -> Order:
+        if request.payment_method == ON_ACCOUNT:
+            return self._place_on_account(idempotency_key, request)
+        if request.payment_method == CASH_ON_DELIVERY:
+            return self._place_cash_on_delivery(idempotency_key, request)
         provider = self.payments
         return self.place(idempotency_key, request, lambda total, reference: (
-            provider.name, provider.authorize(request.payment_token, total, reference=reference)))
+            provider.name, provider.authorize(request.payment_token or "", total, reference=reference)),
+            authorization_validity=provider.authorization_validity,
+            risk=RiskInputs(card_token=request.payment_token,
+                            client_ip=request.client_ip,
+                            billing_country=request.billing_address.country if request.billing_address else None))
 
     def place(self, idempotency_key: str, request: OrderRequest, authorize: Authorize, *,
-              placed_by: str | None = None, hold_reason: str | None = None,
-              audit: Callable[[Order], AuditEntry] | None = None) -> Order:
+              placed_by: str | None = None, hold_reason: str | None = None, hold: Hold | None = None,
+              audit: Callable[[Order], AuditEntry] | None = None,
+              on_account: Callable[[Money], OnAccount] | None = None,
+              authorization_validity: timedelta | None = None, risk: RiskInputs | None = None,
+              cash_on_delivery: bool = False) -> Order:
         """Price, authorise (how: `authorize(total, reference)` -> (provider name, authorization id)), store the
         order with its idempotency record (and, for an operator, its audit entry) in one commit, start its lifecycle.
+        `hold` (dawra.domain.holds; or an operator's `hold_reason`): the order waits in that hold once its stock is
+        reserved, until the kind's decider releases or rejects it, or its time runs out.
+        `risk`: what the fraud screening needs beyond the request (the card's token, the client's IP, ...): refused,
+        nothing is authorised or written but the refusal's record; to review, the order is held (`fraud_review`).
         """
         key, print_ = key_hash(idempotency_key), fingerprint(request)
+        risk = risk or RiskInputs()
+        if placed_by and not risk.placed_by:
+            risk = replace(risk, placed_by=placed_by)
+        identities = self.screening.identities(request.contact, risk) if self.screening else []
         locations = self.inventory.locations()
+        skus, location_ids = [line.sku for line in request.lines], [loc.location_id for loc in locations]
+        counters: dict[str, Counter] = {}
         try:
-            catalog, available = self.inventory.catalog_and_stock([line.sku for line in request.lines],
-                                                                  [loc.location_id for loc in locations])
+            if identities:  # the counters come in the catalog's read: no request of their own
+                catalog, available, counters = self.inventory.catalog_stock_and_counters(
+                    skus, location_ids, [identity.key for identity in identities])
+            else:
+                catalog, available = self.inventory.catalog_and_stock(skus, location_ids)
         except CatalogProblem as problem:
             self.alerts.catalog_problem(problem.sku, problem.message)
             raise
         try:
             lines, totals = price_order(list(request.lines), catalog, request.shipping_address.country,
-                                        request.shipping_method, city=request.shipping_address.city)
+                                        request.shipping_method, city=request.shipping_address.city,
+                                        gift_wrap=request.gift is not None and request.gift.wrap)
         except PricingError as error:
             raise InvalidOrder(error.message, field=error.field) from None
+        if cash_on_delivery:  # allowed in the country, under its maximum; its fee a line of the totals
+            totals = (self.cod_rules or default_rules()).price(totals, request.shipping_address.country)
         # Each line keeps the return policy it is sold under: the order is judged by that version forever.
         lines = [line.model_copy(update={"return_policy": self.return_policies.ref_for(
             line.sku, catalog[line.sku].category)}) for line in lines]
@@ -126,9 +189,19 @@ class Checkout:
                 raise ShortOfStock(short)
             self.workflow.start(earlier.order_id)
             return earlier
+        screened = self.screening.judge(
+            identities, counters, country=request.shipping_address.country, total=totals.total,
+            postcode=request.shipping_address.postal_code, inputs=risk) if self.screening else None
+        if self.screening is not None and screened is not None and screened.verdict.outcome == RiskOutcome.REFUSE:
+            earlier = self._earlier(key, print_)  # a replay of an order placed before it counted: that order
+            if earlier is None:
+                self.screening.refuse(screened.verdict, identities, country=request.shipping_address.country,
+                                      total=totals.total, inputs=risk)
+            self.workflow.start(earlier.order_id)
+            return earlier
         placed_at = self.clock.now()
         # The key is the provider's reference too: a retried checkout re-authorises nothing.
-        provider_name, authorization_id = authorize(totals.total, f"chk_{key[:32]}")
+        provider_name, authorization_id = authorize(totals.total, checkout_reference(key))
         zero = totals.total.model_copy(update={"amount": 0})
         order = Order.place(
             order_id=new_order_id(), customer_id=request.customer_id, placed_at=iso(placed_at),
@@ -136,17 +209,68 @@ class Checkout:
             contact=request.contact,
             shipping_address=request.shipping_address, shipping_method=request.shipping_method, lines=lines,
             totals=totals, payment=PaymentState(provider=provider_name, authorization_id=authorization_id,
-                                                authorized=totals.total, captured=zero, refunded=zero),
-            placed_by=placed_by, hold_reason=hold_reason,
-            shipping_zone=shipping_zone(request.shipping_address.country, request.shipping_address.city))
+                                                authorized=totals.total, captured=zero, refunded=zero,
+                                                expires_at=iso(placed_at + authorization_validity)
+                                                if authorization_validity else None),
+            placed_by=placed_by, hold_reason=hold_reason, hold=hold,
+            shipping_zone=shipping_zone(request.shipping_address.country, request.shipping_address.city),
+            gift=request.gift)
+        terms = on_account(totals.total) if on_account else None
+        if terms is not None:  # on account: held over the credit limit, else added only while it still fits
+            order.account = terms.terms
+            if terms.hold:
+                order.pending_hold = terms.hold
+            if terms.ceiling is not None:
+                order.within_credit(terms.ceiling)
+        if screened is not None:  # to review: held for an agent (or the kind already asked for, with the reasons)
+            order.pending_hold = held_for_review(screened.verdict, order.pending_hold)
         try:
             self.uow.commit(order=order, markers=[IdempotencyRecord(key_hash=key, order_id=order.order_id,
-                                                                    fingerprint=print_)],
+                                                                    fingerprint=print_),
+                                                  *(screened.counts if screened else [])],
                             audit=[audit(order)] if audit else [])
-        except ConcurrentChange:
+        except ConcurrentChange as race:
+            if race.parts == {"account"}:
+                raise  # the credit limit filled up meanwhile: decided again (_place_on_account)
             order = self._placed_before(key, print_)
         self.workflow.start(order.order_id)
+        if self.later is not None and order.payment.expires_at:  # only an order that may wait past it: a job
+            schedule_renewal(self.later, order, held=order.pending_hold is not None or order.held_as is not None,
+                             backordered=bool(shortages(wanted, available, NO_BACKORDERS)))
         return order
+
+    def _place_on_account(self, idempotency_key: str, request: PlaceOrderRequest) -> Order:
+        """A business customer's order on its terms: nothing charged now. Over the credit limit (the open balance
+        with it), it is placed and held for a manager's approval; an order that lost the last of the limit to
+        another one placed meanwhile is decided again on the new balance."""
+        provider, accounts = self.on_account, self.accounts
+        if provider is None or accounts is None:
+            raise InvalidOrder("this shop takes no orders on account", field="payment_method")
+        for _ in range(ACCOUNT_ATTEMPTS):
+            account = accounts.account(request.customer_id)
+            if account is None:
+                raise InvalidOrder("this customer has no business account: pay by card", field="payment_method")
+            try:
+                return self.place(idempotency_key, request, lambda total, reference: (
+                    provider.name, provider.authorize("", total, reference=reference)),
+                    on_account=partial(decide, account, request.po_number or ""))
+            except ConcurrentChange:
+                continue
+        raise TransientError("the business account kept changing; retry with the same Idempotency-Key")
+
+    def _place_cash_on_delivery(self, idempotency_key: str, request: PlaceOrderRequest) -> Order:
+        """Paid in cash at the door: nothing is authorised (the provider only names the amount the courier is to
+        collect), and the country's rules decide whether it is offered, up to what total, and its fee."""
+        cod = self.cod
+        if cod is None:
+            raise InvalidOrder("this shop takes no cash on delivery", field="payment_method")
+        rule = (self.cod_rules or default_rules()).rule_for(request.shipping_address.country)
+        return self.place(idempotency_key, request, lambda total, reference: (
+            cod.name, cod.authorize("cash", total, reference=reference)), cash_on_delivery=True,
+            hold=COD_CONFIRMATION_HOLD if rule.confirm else None,
+            risk=RiskInputs(client_ip=request.client_ip,
+                            billing_country=request.billing_address.country if request.billing_address else None,
+                            cash_on_delivery=True))
 
     def _placed_before(self, key: str, print_: str) -> Order:
         """An earlier attempt with this key committed (or ours did, and its answer was lost)."""

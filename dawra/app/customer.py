@@ -31,6 +31,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dawra.app.changes import Change, ChangeOrder, FinishCancellation, Outcome
+from dawra.app.cod_confirmation import ConfirmCashOnDelivery
 from dawra.app.common import load, now_iso
 from dawra.app.compensate import CancelOrder, ReleaseStock
 from dawra.domain.access import Actor
@@ -88,6 +89,7 @@ class CustomerActions:
         self.clock, self.policy = clock, policy
         self.change = ChangeOrder(orders, uow, audit, clock)
         self.finish_cancellation = FinishCancellation(workflow, release_stock, cancel_order)
+        self.confirming = ConfirmCashOnDelivery(orders, uow, audit, workflow, clock)
 
     # --- what the order's page offers -------------------------------------------------------------------------------
     def offers(self, order: Order) -> frozenset[str]:
@@ -105,6 +107,13 @@ class CustomerActions:
         return frozenset(action for action, allowed in offered.items() if allowed)
 
     # --- the actions --------------------------------------------------------------------------------------------------
+    def confirm_cash_on_delivery(self, order_id: str, key: str) -> CustomerOutcome:
+        """The customer confirms an order paid at the door that waits for it (dawra.app.cod_confirmation): released
+        to ship, once; confirming again says so and changes nothing."""
+        confirmed = self.confirming.by_link(order_id, key)
+        return CustomerOutcome(order=confirmed.order, replayed=confirmed.already,
+                               message="Your order is confirmed", kind="confirm_cod")
+
     def cancel(self, order_id: str, key: str, shipment_ids: Sequence[str] | None = None) -> CustomerOutcome:
         """Cancel the whole order, or (`shipment_ids`) the parcels of it that have not left."""
         chosen = None if shipment_ids is None else list(dict.fromkeys(shipment_ids))

@@ -7,21 +7,24 @@ dawra.domain.operations.figures computes the figures from that data alone."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from dawra.domain.access import Actor, Permission, authorize
+from dawra.domain.accounts import overdue
 from dawra.domain.operations import FINISHED, OPEN, OperationsFigures, counts_for_returns, figures
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.time import iso
-from dawra.ports import OrderHistory
+from dawra.ports import CustomerAccounts, OrderHistory
 
 MAX_ORDERS = 2_000
 MAX_DAYS = 90
 
 
 class OperationsView:
-    def __init__(self, history: OrderHistory, delivery_grace: timedelta, max_orders: int = MAX_ORDERS):
+    def __init__(self, history: OrderHistory, delivery_grace: timedelta, max_orders: int = MAX_ORDERS,
+                 accounts: CustomerAccounts | None = None):
         self.history, self.grace, self.max_orders = history, delivery_grace, max_orders
+        self.accounts = accounts  # business accounts: their overdue invoices (one Query of the receivables)
 
     def __call__(self, actor: Actor, now: datetime, days: int = 30) -> OperationsFigures:
         authorize(actor, Permission.VIEW_OPERATIONS)
@@ -45,5 +48,10 @@ class OperationsView:
         since = now - timedelta(days=days)
         whole = self.history.whole_orders([order.order_id for order in orders
                                                if counts_for_returns(order, timelines.get(order.order_id, []), since)])
-        return figures(orders, timelines, now, days=days, grace=self.grace, truncated=truncated,
-                       whole_orders=whole)
+        result = figures(orders, timelines, now, days=days, grace=self.grace, truncated=truncated,
+                         whole_orders=whole)
+        if self.accounts is None:
+            return result
+        today = now.astimezone(UTC).date()
+        return result.model_copy(update={"overdue_invoices": overdue(self.accounts.receivables(today.isoformat()),
+                                                                     today)})

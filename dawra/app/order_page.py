@@ -29,6 +29,7 @@ from dawra.rendering import Letterhead, order_reference
 
 NO_SUCH_ORDER = "no order answers to this link"  # the one answer for every link that does not open an order
 PAGE_PATH = "/my-order/"
+GIFT_RECEIPT_SUFFIX = "/gift-receipt"
 REFERENCE = re.compile(r"^#?\s*([0-9A-Fa-f]{8})$")
 MAX_CONTACT = 254
 ORDERS_PER_CONTACT = 50  # a lookup reads at most this many of a contact's orders (newest first)
@@ -62,17 +63,25 @@ class OrderLinks:
     def url(self, order: Order) -> str:
         return f"{self.base_url}{PAGE_PATH}{self.token(order)}"
 
+    def gift_receipt_url(self, order: Order) -> str:
+        """The gift receipt's own link (its token opens the receipt only: the buyer may pass it on)."""
+        token = order_link.issue_for(self.key(), order.order_id, order.link_version, self.clock.now(),
+                                     scope="gift_receipt")
+        return f"{self.base_url}{PAGE_PATH}{token}{GIFT_RECEIPT_SUFFIX}"
+
     def letterhead(self, order: Order) -> Letterhead:
-        return Letterhead(shop_name=self.shop.name, support=self.shop.support, page_url=self.url(order))
+        return Letterhead(shop_name=self.shop.name, support=self.shop.support, page_url=self.url(order),
+                          gift_receipt_url=self.gift_receipt_url(order) if order.gift else "")
 
 
 class OpenOrderLink:
     def __init__(self, orders: OrderRepository, key: Key, clock: Clock):
         self.orders, self.key, self.clock = orders, key, clock
 
-    def order(self, token: str | None) -> Order:
-        """The order the link opens, or OrderNotFound (the same for a forged, altered, expired or revoked token)."""
-        claim = order_link.read(self.key(), token, self.clock.now())
+    def order(self, token: str | None, *, scope: order_link.Scope = "order") -> Order:
+        """The order the link opens, or OrderNotFound (the same for a forged, altered, expired or revoked token, or
+        a token of another scope: a gift receipt's link opens no order page)."""
+        claim = order_link.read(self.key(), token, self.clock.now(), scope=scope)
         order = self.orders.get(claim.order_id) if claim is not None else None
         if claim is None or order is None or order.link_version != claim.version:
             raise OrderNotFound(NO_SUCH_ORDER)

@@ -1,15 +1,25 @@
 """ShipShipment: book the carrier, capture the shipment's share of the payment, and let its units leave.
 
 Idempotent: a retry finds the shipment shipped and answers the same. Booking and capture are idempotent at the
-provider (keyed by the shipment), so a retry after a lost answer repeats them harmlessly."""
+provider (keyed by the shipment), so a retry after a lost answer repeats them harmlessly. A capture refused because
+the card authorisation lapsed re-authorises and captures (or holds the order for a person: dawra.app.payments).
+A processor error (TransientError) is the task's to retry: it never cancels the order."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from dawra.app.common import load, now_iso, retry_on_race
-from dawra.contracts.tasks import Shipped
-from dawra.domain.errors import CancellationRequested, IllegalTransition
+from dawra.app.payments import RenewAuthorization
+from dawra.contracts.tasks import HoldExpiry, Shipped
+from dawra.domain.errors import (
+    AuthorizationExpired,
+    CancellationRequested,
+    ConcurrentChange,
+    IllegalTransition,
+)
+from dawra.domain.holds import HoldKind
 from dawra.domain.inventory import ReservationState, consume
 from dawra.domain.order import Order, OrderEvent, OrderStatus
 from dawra.domain.pricing import delivery_deadline
@@ -25,7 +35,7 @@ from dawra.ports import (
 )
 
 MIN_DELIVERY_WAIT_S = 1  # Step Functions wants a positive timeout even when the promise has already passed
-HOLD_LIMIT = timedelta(days=7)  # an order on hold longer than this is handed to a person
+HOLD_LIMIT = timedelta(days=7)  # an operator's hold lasts this long by default (each kind's: dawra.domain.holds)
 
 
 
@@ -38,9 +48,13 @@ def capture_reference(shipment: Shipment) -> str:
 
 class ShipShipment:
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork,
-                 carriers: Carriers, payments: PaymentProviders, clock: Clock, delivery_grace: timedelta):
+                 carriers: Carriers, payments: PaymentProviders, clock: Clock, delivery_grace: timedelta,
+                 hold_timeouts: Mapping[HoldKind, timedelta] | None = None,
+                 renewals: RenewAuthorization | None = None):
         self.orders, self.inventory, self.uow, self.carriers = orders, inventory, uow, carriers
         self.payments, self.clock, self.delivery_grace = payments, clock, delivery_grace
+        self.hold_timeouts = dict(hold_timeouts or {})
+        self.renewals = renewals
 
     def __call__(self, order_id: str, shipment_id: str) -> Shipped:
         captured: list[Order] = []
@@ -50,6 +64,17 @@ class ShipShipment:
             if captured:  # the order was cancelled between our capture and our commit: give the capture back
                 self._undo(captured[0], shipment_id)
             raise
+
+    def _renew(self, order: Order) -> None:
+        """The provider says the authorisation lapsed: renew it (dawra.app.payments). Renewed, or not renewed and
+        the order held for a person: the attempt starts again on the order as it now is (it captures on the new
+        authorisation, or answers "on hold"). Not renewed and not holdable (a sibling parcel left): the lapse
+        stands, and the workflow hands the order to a person."""
+        if self.renewals is None:
+            return
+        renewal = self.renewals.renew(order.order_id, order.payment.authorization_id)
+        if renewal.outcome != "not_renewed" or renewal.held:
+            raise ConcurrentChange({"order"})
 
     def _undo(self, order: Order, shipment_id: str) -> None:
         shipment = order.shipment(shipment_id)
@@ -84,14 +109,20 @@ class ShipShipment:
             return Shipped(outcome="cancelled")
         if order.status == OrderStatus.ON_HOLD and not order.cancellation_requested:
             held_since = datetime.fromisoformat(order.held_at or now_iso(self.clock))
-            left = int((held_since + HOLD_LIMIT - self.clock.now()).total_seconds())
+            limit = self.hold_timeouts.get(order.held_as or HoldKind.OPERATOR, HOLD_LIMIT)
+            left = int((held_since + limit - self.clock.now()).total_seconds())
             return Shipped(outcome="on_hold", hold_timeout_s=max(MIN_DELIVERY_WAIT_S, left))
         order.ensure_can_ship(shipment_id)  # before any side effect
         carrier = self.carriers.named(self.carriers.default)
         booking = carrier.book(shipment_id, order.shipping_address.country, weight_g=0)
         provider = self.payments.named(order.payment.provider)
         if shipment.amount.amount:  # nothing to capture for a replacement: the customer paid once
-            provider.capture(order.payment.authorization_id, shipment.amount, reference=capture_reference(shipment))
+            try:
+                provider.capture(order.payment.authorization_id, shipment.amount,
+                                 reference=capture_reference(shipment))
+            except AuthorizationExpired:
+                self._renew(order)  # renewed or held: raises ConcurrentChange, so the next attempt reads it
+                raise
         captured[:] = [order]
         held = [r for r in self.inventory.reservations(order_id)
                 if r.shipment_id == shipment_id and r.state == ReservationState.HELD]
@@ -134,3 +165,29 @@ class AwaitRelease:
             order.wait_for_release(shipment_id, task_token)
             self.uow.commit(order=order)
         return order
+
+
+class HoldExpired:
+    """WaitWhileOnHold timed out: the hold lasted its kind's time. Released meanwhile (the release and the timeout
+    crossed): ship after all. Otherwise the kind says what happens (dawra.domain.holds): a person is asked
+    (`OnHoldTooLong`), or the order is cancelled with the kind's reason (e.g. `ReviewTimedOut`), recorded here first
+    so that a release arriving later is refused rather than shipping an order the workflow is cancelling. The
+    workflow's Choice routes on the answer; idempotent (a retry finds the cancellation recorded)."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, clock: Clock):
+        self.orders, self.uow, self.clock = orders, uow, clock
+
+    def __call__(self, order_id: str) -> HoldExpiry:
+        return retry_on_race(lambda: self._attempt(order_id), f"expiring the hold of {order_id}")
+
+    def _attempt(self, order_id: str) -> HoldExpiry:
+        order = load(self.orders, order_id)
+        stop = order.cancellation_stop()
+        if stop is not None:  # cancelled meanwhile (by a person, the customer, or an earlier attempt of this task)
+            return HoldExpiry(outcome=type(stop).__name__)
+        if order.status != OrderStatus.ON_HOLD:
+            return HoldExpiry(outcome="released")
+        outcome = order.expire_hold(now_iso(self.clock))
+        if order.cancellation_requested:
+            self.uow.commit(order=order)
+        return HoldExpiry(outcome=outcome)

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from dawra.app.changes import audit_id_for, request_fingerprint
 from dawra.app.common import now_iso, retry_on_race
+from dawra.app.replenishment import tell_low
 from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.audit import AuditEntry, stock_subject
 from dawra.domain.errors import IdempotencyKeyReused
@@ -36,12 +37,14 @@ from dawra.domain.inventory import (
     TransferNotFound,
     adjust,
     counters,
+    crossed_below,
     receive,
     release_quarantined,
     send,
     write_off,
 )
-from dawra.ports import AuditLog, Clock, InventoryRepository, StockRecords, UnitOfWork
+from dawra.domain.replenishment import set_policy
+from dawra.ports import AuditLog, Clock, InventoryRepository, OpsAlerts, StockRecords, UnitOfWork
 
 MAX_REASON = 500
 STOCK_ACTIONS = ("adjust_stock", "transfer_stock", "receive_transfer")  # as their audit entries name them
@@ -77,8 +80,10 @@ class _Decision:
 
 class StockActions:
     def __init__(self, inventory: InventoryRepository, records: StockRecords, uow: UnitOfWork, audit: AuditLog,
-                 clock: Clock):
+                 clock: Clock, alerts: OpsAlerts | None = None):
+        """alerts: where low-stock alerts go after a change takes an item below its reorder point (None: nowhere)."""
         self.inventory, self.records, self.uow, self.audit, self.clock = inventory, records, uow, audit, clock
+        self.alerts = alerts
 
     # --- reads ----------------------------------------------------------------------------------------------------
     def levels(self, actor: Actor, *, sku: str | None = None, location_id: str | None = None) -> StockView:
@@ -148,6 +153,22 @@ class StockActions:
         return self._act(actor, key, action, stock_subject(sku, location_id), reason, decide, [(sku, location_id)],
                          asked={"quantity": quantity})
 
+    def set_plan(self, actor: Actor, key: str, sku: str, location_id: str, reorder_point: int | None,
+                 target: int | None, reason: str) -> StockOutcome:
+        """The stock item's reorder point and target (both None: no longer planned), for replenishment."""
+        authorize(actor, Permission.PLAN_REPLENISHMENT)
+        reason = _reason(reason)
+
+        def decide() -> _Decision:
+            level = self.inventory.stock(sku, location_id)
+            change = set_policy(level, sku, location_id, reorder_point, target)
+            return _Decision(changes=[change], before={**counters(level), **_plan_of(level)},
+                             after={**counters(change.after), **_plan_of(change.after)})
+
+        return self._act(actor, key, "set_replenishment", stock_subject(sku, location_id), reason, decide,
+                         [(sku, location_id)], asked={"reorder_point": -1 if reorder_point is None else reorder_point,
+                                                      "target": -1 if target is None else target})
+
     def transfer(self, actor: Actor, key: str, sku: str, from_location: str, to_location: str, quantity: int,
                  reason: str) -> StockOutcome:
         """The units leave `from_location` now and are in transit to `to_location` until received there."""
@@ -155,8 +176,7 @@ class StockActions:
         reason = _reason(reason)
         if quantity < 1:
             raise StockRefused("a transfer moves at least one unit", field="quantity")
-        audit_id = audit_id_for(actor, key)
-        transfer_id = f"trf_{audit_id}"
+        transfer_id = transfer_id_for(actor, key)
 
         def decide() -> _Decision:
             self._known_location(to_location)
@@ -215,6 +235,10 @@ class StockActions:
                                actor_name=actor.username, roles=sorted(actor.roles), at=self._now(), reason=reason,
                                before=decision.before, after=decision.after, fingerprint=print_)
             self.uow.commit(stock=decision.changes, audit=[entry])
+            if self.alerts is not None:
+                tell_low(self.alerts, [(c.after.sku, c.after.location_id, c.after.available, c.after.reorder_point)
+                                       for c in decision.changes if isinstance(c, CounterChange)
+                                       and crossed_below(c) and c.after.reorder_point is not None])
             return outcome(entry, replayed=False)
 
         return retry_on_race(attempt, f"{action} on {subject}")
@@ -236,6 +260,16 @@ class StockActions:
     def _known_location(self, location_id: str) -> None:
         if location_id not in {location.location_id for location in self.inventory.locations()}:
             raise StockRefused(f"there is no location {location_id}", field="location_id")
+
+
+def transfer_id_for(actor: Actor, key: str) -> str:
+    """The transfer a request (its idempotency key) sends: the same on a retry."""
+    return f"trf_{audit_id_for(actor, key)}"
+
+
+def _plan_of(level: StockLevel | None) -> dict[str, Any]:
+    return {"reorder_point": level.reorder_point if level else None, "target": level.target if level else None,
+            "low": level.low if level else False}
 
 
 def _reason(reason: str) -> str:

@@ -9,18 +9,27 @@ number) moves the return: on its way (in transit), then received when delivered 
 return's workflow waiting for the parcel; each report once, by the same markers. A courier that did not come for a
 return's pickup is put on the return's timeline (the customer is told, and may choose another day) once per day
 booked; nothing moves. A report's time is the carrier's only when believable
-(dawra.domain.tracking); the time the webhook reached us is what it is checked against."""
+(dawra.domain.tracking); the time the webhook reached us is what it is checked against.
+
+Cash on delivery: a delivered report that says what the courier collected records it on the parcel once
+(dawra.domain.cod), in the report's commit; an amount that is not what was due is flagged on the timeline and sent to
+operations. A parcel paid in cash and delivered gets a job for later (`cod-remit-<shipment id>`, scheduled again on a
+repeated report, which the scheduler ignores while pending) that flags it if its cash is still not remitted after
+the merchant's days (dawra.app.remittances.CheckRemittance). Other orders' reports cost nothing more."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from dawra.app.common import load, now_iso, retry_on_race
 from dawra.app.deliver import RETURNED_TO_SENDER, came_back, delivered_output
+from dawra.app.risk import RefusalsAtTheDoor
+from dawra.contracts.jobs import remittance_check
 from dawra.contracts.webhook import CarrierWebhookEnvelope
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
-from dawra.domain.inventory import adjust
-from dawra.domain.order import OrderStatus
+from dawra.domain.inventory import StockChange, adjust
+from dawra.domain.order import Order, OrderStatus
 from dawra.domain.returns import ReturnEvent, ReturnStatus, pickup_missed, step
 from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
@@ -30,7 +39,10 @@ from dawra.ports import (
     Carriers,
     Clock,
     InventoryRepository,
+    Later,
+    OpsAlerts,
     OrderRepository,
+    RiskCount,
     Secrets,
     UnitOfWork,
     WebhookRejections,
@@ -44,13 +56,26 @@ RETURN_STEPS = {TrackingStatus.IN_TRANSIT: ReturnEvent.IN_TRANSIT,
                 TrackingStatus.DELIVERED: ReturnEvent.RECEIVE}
 
 
+DEFAULT_REMITTANCE_DAYS = 7
+
+
+@dataclass(frozen=True)
+class CashNews:
+    """What a report on a cash-on-delivery parcel leaves to do after its commit."""
+
+    delivered_at: str | None  # delivered and its cash not remitted yet: when (the check for later counts from it)
+    mismatch: str | None = None  # the courier collected what was not due: the alert's text
+
+
 class ApplyTracking:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow, carriers: Carriers,
                  secrets: Secrets, secret_names: dict[str, str], rejections: WebhookRejections, clock: Clock,
-                 inventory: InventoryRepository):
+                 inventory: InventoryRepository, *, alerts: OpsAlerts | None = None, later: Later | None = None,
+                 remittance_days: int = DEFAULT_REMITTANCE_DAYS, refusals: RefusalsAtTheDoor | None = None):
         self.orders, self.uow, self.workflow, self.carriers = orders, uow, workflow, carriers
+        self.refusals = refusals  # a COD parcel back undelivered counts against the phone (dawra.app.risk)
         self.secrets, self.secret_names, self.rejections, self.clock = secrets, secret_names, rejections, clock
-        self.inventory = inventory
+        self.inventory, self.alerts, self.later, self.remittance_days = inventory, alerts, later, remittance_days
 
     def handle_stored(self, stored: str, message_id: str) -> list[str]:
         """A webhook as the route stored it: applied, or rejected for good (recorded with its reason, dropped).
@@ -90,29 +115,59 @@ class ApplyTracking:
             # Our booking may not be visible yet; retrying (then the DLQ) is right for an unknown number.
             raise TransientError(f"no shipment has tracking number {report.tracking_number} (yet)")
         order_id, shipment_id = found
-        outcome = retry_on_race(lambda: self._record(order_id, shipment_id, report), f"tracking {shipment_id}")
+        outcome, cash = retry_on_race(lambda: self._record(order_id, shipment_id, report), f"tracking {shipment_id}")
+        if cash is not None:
+            self._after_cash(order_id, shipment_id, cash)
         if report.status == TrackingStatus.DELIVERED:  # duplicates too: the first may have died before resuming
             self._resume_if_waiting(order_id, shipment_id)
         if report.status == TrackingStatus.RETURNED:  # the same: the first may have died before ending the wait
             self._end_wait_if_back(order_id, shipment_id)
         return outcome
 
-    def _record(self, order_id: str, shipment_id: str, report: TrackingEvent) -> str:
+    def _record(self, order_id: str, shipment_id: str, report: TrackingEvent) -> tuple[str, CashNews | None]:
         order = load(self.orders, order_id)
         moved = order.record_tracking(shipment_id, report)
-        restock = []
+        cash = self._cash(order, shipment_id, report)
+        restock: list[StockChange] = []
+        refused: list[RiskCount] = []
         if moved == ShipmentStatus.RETURNED:  # back on hand and available where it left from
             shipment = order.shipment(shipment_id)
             restock = [adjust(self.inventory.stock(line.sku, shipment.location_id), line.sku, shipment.location_id,
                               line.quantity) for line in shipment.lines]
+            if order.is_cash_on_delivery and not shipment.delivered_at and self.refusals is not None:
+                refused = [c for c in [self.refusals.count(order.contact.phone)] if c is not None]
         try:
             self.uow.commit(order=order, stock=restock, markers=[
-                AppliedReport(order_id=order_id, shipment_id=shipment_id, report=report)])
+                AppliedReport(order_id=order_id, shipment_id=shipment_id, report=report), *refused])
         except ConcurrentChange as race:
-            if "marker" in race.parts:
-                return "duplicate"  # this report was applied before (perhaps by us, answer lost)
+            if "marker" in race.parts:  # this report was applied before (perhaps by us, answer lost)
+                return "duplicate", (CashNews(cash.delivered_at) if cash else None)
             raise
-        return f"moved to {moved.value}" if moved else "recorded"
+        return (f"moved to {moved.value}" if moved else "recorded"), cash
+
+    def _cash(self, order: Order, shipment_id: str, report: TrackingEvent) -> CashNews | None:
+        """A delivered report on a parcel paid in cash at the door: what the courier collected is recorded (once);
+        None for every other report and order."""
+        shipment = order.shipment(shipment_id)
+        if report.status != TrackingStatus.DELIVERED or not order.is_cash_on_delivery or not shipment.is_delivered:
+            return None
+        mismatch = None
+        if report.cod_collected is not None and order.collect_cash(
+                shipment_id, report.cod_collected, shipment.delivered_at or now_iso(self.clock)):
+            collected = report.cod_collected
+            mismatch = (f"cash on delivery: the courier collected {collected.amount} {collected.currency} (minor "
+                        f"units) for parcel {shipment_id}; {shipment.amount.amount} {shipment.amount.currency} "
+                        "was due")
+        return CashNews(None if shipment.cod_remittance else shipment.delivered_at, mismatch)
+
+    def _after_cash(self, order_id: str, shipment_id: str, cash: CashNews) -> None:
+        if cash.mismatch and self.alerts is not None:
+            self.alerts.alert(order_id, cash.mismatch)
+        if cash.delivered_at and self.later is not None:
+            delivered = datetime.fromisoformat(cash.delivered_at)
+            delivered = delivered if delivered.tzinfo else delivered.replace(tzinfo=UTC)
+            self.later.at(f"cod-remit-{shipment_id}"[:64], delivered + timedelta(days=self.remittance_days),
+                          remittance_check(order_id, shipment_id))
 
     def _apply_to_return(self, order_id: str, return_id: str, report: TrackingEvent) -> str:
         outcome, moved = retry_on_race(lambda: self._record_return(order_id, return_id, report),

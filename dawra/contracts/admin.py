@@ -11,9 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from dawra.contracts.api import OrderDetails, OrderView, ShippingAddress, order_view
 from dawra.domain.access import Actor, Role
+from dawra.domain.accounts import AccountTerms
 from dawra.domain.audit import AuditEntry
+from dawra.domain.cod import RemittanceReport, RowResult
 from dawra.domain.customer import NO_CONTROL, Address, Contact, typed_text
 from dawra.domain.errors import Unauthenticated
+from dawra.domain.holds import HoldKind, HoldReason
 from dawra.domain.money import Money
 from dawra.domain.order import Order, OrderLine
 from dawra.domain.timeline import TimelineEvent
@@ -114,6 +117,14 @@ class AdminOrderView(OrderView):
     cancelled_lines: list[OrderLine]
     payment_provider: str
     audit: list[AuditView]
+    hold_kind: HoldKind | None = Field(default=None, description=(
+        "The kind of hold the order is on (operator, awaiting_link_payment, fraud_review, cod_confirmation, "
+        "credit_approval): who may release or reject it, and what its timeout does; null when not held"))
+    hold_reasons: list[HoldReason] = Field(default_factory=list, description=(
+        "Why it is held, as codes (a fraud rule's: risk.<rule id>) and words in English and Arabic"))
+    account: AccountTerms | None = Field(default=None, description=(
+        "Placed on a business account's terms: the PO number, the terms, whether it was over the credit limit "
+        "(held for approval), its due date once invoiced, and the payments received; null for other orders"))
 
 
 class OrderRow(BaseModel):
@@ -157,9 +168,10 @@ def admin_order_view(order: Order, timeline: list[TimelineEvent], audit: list[Au
     view = AdminOrderView.model_validate({
         **order_view(order, timeline),
         **order.model_dump(include={"contact", "shipping_address", "placed_by", "hold_reason", "held_at",
-                                    "cancellation_requested", "cancelled_lines"}, mode="json"),
+                                    "cancellation_requested", "cancelled_lines", "account"}, mode="json"),
         "payment_provider": order.payment.provider,
         "audit": [audit_view(entry) for entry in audit],
+        "hold_kind": order.held_as, "hold_reasons": [r.model_dump() for r in order.hold_reasons or []],
     })
     return view.model_dump(mode="json")
 
@@ -184,6 +196,26 @@ class StockTransferRequest(WithReason):
     quantity: int = Field(gt=0)
 
 
+class ReplenishmentPlanRequest(WithReason):
+    """A stock item's reorder point and target (both null: no longer planned)."""
+
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    location_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    reorder_point: int | None = Field(ge=0, le=1_000_000, description="Alert and reorder below this available")
+    target: int | None = Field(ge=0, le=1_000_000, description="Reorder up to this; at least the reorder point")
+
+
+class SuggestedTransferApproval(BaseModel):
+    """A transfer the replenishment report suggests, approved (at most the quantity it suggests now)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    from_location: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    to_location: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    quantity: int = Field(gt=0, le=1_000_000)
+
+
 class QuarantineAction(WithReason):
     """Quarantined units (returned damaged or tampered) written off, or released to sellable."""
 
@@ -196,3 +228,108 @@ class ReceiptRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     reason: Annotated[str, typed_text(300)] | None = None
+
+
+# --- cash on delivery: couriers' remittance files (dawra.domain.cod) -----------------------------------------------
+class RemittanceUpload(BaseModel):
+    """A courier's remittance file, as text (CSV with a header: tracking_number, amount_collected, courier_fee,
+    remittance_reference, remittance_date; optional currency). Amounts in the currency's major units ("189.75")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file_name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]
+    content: Annotated[str, StringConstraints(min_length=1, max_length=60 * 1024)]
+
+
+class RemittanceReportView(BaseModel):
+    """A file's reconciliation. `duplicate`: the same file was imported before; this is its first report, and
+    nothing was applied now."""
+
+    digest: str = Field(description="Names the file (a digest of its content): GET .../remittances/{digest}")
+    file_name: str
+    imported_at: str
+    imported_by: str
+    currency: str
+    duplicate: bool
+    counts: dict[str, int] = Field(description="Rows per outcome: exact, short, over, unknown, not_cod, "
+                                               "already_remitted, duplicate_row, invalid")
+    collected: Money = Field(description="What the applied rows say the couriers collected")
+    fees: Money
+    remitted: Money = Field(description="What reached the merchant: collected less fees")
+    short_by: Money = Field(description="What the short rows lack altogether")
+    rows: list[RowResult] = Field(description="Every row, by its line in the file (the header is line 1)")
+
+
+def remittance_view(report: RemittanceReport) -> dict[str, Any]:
+    return RemittanceReportView(
+        digest=report.digest, file_name=report.file_name, imported_at=report.imported_at,
+        imported_by=report.imported_by, currency=report.currency, duplicate=report.duplicate, counts=report.counts,
+        collected=report.total("collected"), fees=report.total("fee"), remitted=report.total("remitted"),
+        short_by=report.short_by, rows=report.rows).model_dump(mode="json")
+
+
+class OwedParcelView(BaseModel):
+    order_id: str
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    delivered_at: str
+    due: Money
+    collected_at_door: Money | None = None
+    days: int = Field(description="Whole days since delivery")
+
+
+class RemittanceOverviewView(BaseModel):
+    """Parcels paid in cash at the door, delivered more than `days` days ago and not remitted (oldest first), and
+    the latest files imported."""
+
+    days: int
+    owed: list[OwedParcelView]
+    truncated: bool
+    imports: list[RemittanceReportView]
+
+
+# --- holds and fraud screening (dawra.domain.holds, dawra.domain.risk) ------------------------------------------------
+class HeldRow(BaseModel):
+    """An order waiting on a hold (the review queue's row): what held it and since when."""
+
+    order_id: str
+    placed_at: str
+    held_at: str | None = None
+    hold_kind: HoldKind
+    hold_reason: str | None = None
+    hold_reasons: list[HoldReason]
+    customer_name: str
+    total: Money
+    payment_provider: str
+
+
+class HeldList(BaseModel):
+    orders: list[HeldRow] = Field(description="Oldest hold first")
+
+
+class RefusalView(BaseModel):
+    """A checkout the fraud screening refused (kept 30 days): the rules that refused it; no personal data, only the
+    first characters of the keyed digests of its email, phone, card and IP (two refusals of one email share it)."""
+
+    refusal_id: str
+    at: str
+    rules_version: str
+    reasons: list[HoldReason]
+    country: str
+    total: Money
+    cash_on_delivery: bool
+    placed_by: str | None = None
+    signals: dict[str, str]
+
+
+class RefusalList(BaseModel):
+    day: str
+    refusals: list[RefusalView] = Field(description="Newest first")
+
+
+def held_row(order: Order) -> dict[str, Any]:
+    return HeldRow(order_id=order.order_id, placed_at=order.placed_at, held_at=order.held_at,
+                   hold_kind=order.held_as or HoldKind.OPERATOR, hold_reason=order.hold_reason,
+                   hold_reasons=order.hold_reasons or [], customer_name=order.shipping_address.name,
+                   total=order.totals.total, payment_provider=order.payment.provider).model_dump(mode="json")

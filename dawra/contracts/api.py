@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from dawra.contracts.problems import PROBLEM_JSON, Problem, StockProblem
+from dawra.domain.accounts import PoNumber
 from dawra.domain.customer import Address, Contact
+from dawra.domain.gift import Gift
 from dawra.domain.money import Money
 from dawra.domain.order import Order, OrderLine, Totals
 from dawra.domain.pricing import DEFAULT_POLICY, RequestedLine
@@ -47,6 +58,9 @@ class OrderDetails(BaseModel):
     shipping_address: ShippingAddress
     shipping_method: ShippingMethod = "standard"
     lines: list[RequestedLine] = Field(min_length=1, max_length=50)
+    gift: Gift | None = Field(default=None, description=(
+        "A gift: packed without prices, with a gift receipt to share; wrapped for the pricing policy's gift wrap "
+        "fee (one per order, taxed), with a message for the recipient"))
 
     @field_validator("lines")
     @classmethod
@@ -59,13 +73,46 @@ class OrderDetails(BaseModel):
         return lines
 
 
+CardToken = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+
+
 class PlaceOrderRequest(OrderDetails):
     """What a storefront sends to POST /orders. Prices are never taken from the client."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
                               json_schema_extra={"examples": [EXAMPLE_ORDER]})
 
-    payment_token: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
+    payment_token: CardToken | None = Field(
+        default=None, description="The card's token from the payment provider; required to pay by card")
+    payment_method: Literal["card", "on_account", "cash_on_delivery"] = Field(default="card", description=(
+        "card (payment_token required), or on_account: a business customer's order on its terms (nothing charged "
+        "now; invoiced, due after the account's terms; po_number required; over the credit limit it is placed "
+        "and held for a manager's approval), or cash_on_delivery: paid to the courier at the door (nothing "
+        "authorised; offered per country up to a maximum total, with a fee that is a line of the totals, "
+        "totals.cod_fee; refused with 422 cash_on_delivery_refused otherwise)"))
+    po_number: PoNumber | None = Field(default=None, description=(
+        "The customer's purchase order number, printed on the invoice; required to pay on account"))
+    client_ip: Annotated[str, StringConstraints(min_length=2, max_length=45)] | None = Field(
+        default=None, description=("The shopper's IPv4 or IPv6 address as the storefront saw it (fraud screening "
+                                   "counts orders per address; kept only as a keyed digest)"),
+        json_schema_extra={"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"},
+                                     {"type": "null"}]})
+    billing_address: Address | None = Field(default=None, description=(
+        "The card's billing address, when the storefront has it (fraud screening compares its country with the "
+        "shipping country)"))
+
+    @field_validator("client_ip")
+    @classmethod
+    def _an_ip_address(cls, value: str | None) -> str | None:
+        return None if value is None else str(ipaddress.ip_address(value))  # ValueError: not an address
+
+    @model_validator(mode="after")
+    def _what_the_payment_needs(self) -> PlaceOrderRequest:
+        if self.payment_method == "card" and self.payment_token is None:
+            raise ValueError("payment_token is required to pay by card")
+        if self.payment_method == "on_account" and self.po_number is None:
+            raise ValueError("po_number is required to pay on account")
+        return self
 
 
 class OrderSummary(BaseModel):
@@ -79,6 +126,7 @@ class OrderSummary(BaseModel):
         "would ship from; once the stock is reserved, the latest of the shipments' promises"))
     lines: list[OrderLine]
     totals: Totals
+    gift: Gift | None = Field(default=None, description="The gift details, as placed; null: not a gift")
 
 
 class PaymentView(BaseModel):
@@ -154,7 +202,9 @@ PLACE_ORDER_RESPONSES: dict[int, dict[str, Any]] = {
     201: {"description": "Order placed (or, for a replayed Idempotency-Key, the order it placed)",
           "headers": {"Location": {"description": "The order's URL", "schema": {"type": "string"}}},
           "content": {"application/json": {"model": OrderSummary}}},
-    **_problems(s400="The body is not JSON, is not UTF-8, or nests too deeply", s402="The payment was declined"),
+    **_problems(s400="The body is not JSON, is not UTF-8, or nests too deeply", s402="The payment was declined",
+                s403="Refused by the fraud screening (code refused_by_risk_screening): nothing was charged or "
+                     "written, and the problem says no more (which rule or threshold is never told)"),
     409: {"description": "Out of stock: the stock of every location together cannot cover a line (availability "
                          "lists each short line; nothing was charged or written, and the Idempotency-Key may be used "
                          "again), or an item the catalog cannot sell (the problem names the SKU)",

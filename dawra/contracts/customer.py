@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from dawra.contracts.problems import PROBLEM_JSON, Problem
 from dawra.domain.customer import Address
 from dawra.domain.feedback import Feedback
+from dawra.domain.gift import Gift
 from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderLine, OrderStatus, Totals
@@ -47,7 +48,7 @@ VISIBLE = frozenset({K.ORDER_CONFIRMED, K.STOCK_RESERVED, K.SHIPMENT_SHIPPED, K.
                      K.RETURN_REQUESTED, K.RETURN_APPROVED, K.RETURN_DECLINED, K.RETURN_EXPIRED,
                      K.RETURN_LABEL_ISSUED, K.RETURN_AWAITING_DROP_OFF, K.RETURN_IN_TRANSIT, K.RETURN_RECEIVED,
                      K.RETURN_INSPECTED, K.RETURN_REFUNDED, K.RETURN_REJECTED, K.RETURN_LABEL_EXPIRED,
-                     K.RETURN_CLOSED, K.CLAIM_RESHIP, K.CLAIM_CLOSED})
+                     K.RETURN_CLOSED, K.CLAIM_RESHIP, K.CLAIM_CLOSED, K.COD_CONFIRMED})
 # Never shown, whatever else is decided later: the operators' own steps, and this page's own bookkeeping.
 INTERNAL = frozenset({K.ORDER_NEEDS_ATTENTION, K.ORDER_ON_HOLD, K.ORDER_RELEASED, K.MESSAGE_RESENT,
                       K.ORDER_LINK_REQUESTED})
@@ -223,6 +224,10 @@ class CustomerOrderView(BaseModel):
     feedback_open: bool = Field(default=False, description="The order is delivered and its feedback not yet given")
     feedback: CustomerFeedback | None = Field(default=None, description="The answer given, once it is")
     returns: list[CustomerReturn] = Field(default_factory=list, description="The order's returns, newest first")
+    gift: Gift | None = Field(default=None, description="The gift details, as placed; null: not a gift")
+    gift_receipt_url: str | None = Field(default=None, description=(
+        "A gift's receipt without prices, for its recipient: a link of its own that opens only the receipt "
+        "(never this page), so it can be passed on"))
 
 
 def feedback_of(timeline: Iterable[TimelineEvent]) -> CustomerFeedback | None:
@@ -272,7 +277,7 @@ def _line(line: OrderLine, language: str) -> CustomerLine:
 
 
 def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable[str],
-                  language: str | None = None) -> CustomerOrderView:
+                  language: str | None = None, gift_receipt_url: str | None = None) -> CustomerOrderView:
     """The order for its customer; product titles in `language` (by default the customer's own)."""
     contact, language = order.contact, language or order.contact.language
     return CustomerOrderView(
@@ -296,7 +301,8 @@ def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable
         feedback_open=order.can(OrderEvent.GIVE_FEEDBACK) and not order.feedback_at,
         feedback=feedback_of(timeline),
         returns=[customer_return(order, ret, language)
-                 for ret in sorted(order.returns, key=lambda r: (r.requested_at, r.return_id), reverse=True)])
+                 for ret in sorted(order.returns, key=lambda r: (r.requested_at, r.return_id), reverse=True)],
+        gift=order.gift, gift_receipt_url=gift_receipt_url if order.gift is not None else None)
 
 
 class OrderLinkRequest(BaseModel):

@@ -7,12 +7,15 @@ from datetime import timedelta
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dawra.domain.holds import HoldKind, hold_timeouts
 
 ORDERS_TABLE = "ORDERS_TABLE_NAME"
 INVENTORY_TABLE = "INVENTORY_TABLE_NAME"
 ORDER_LIFECYCLE_ARN = "ORDER_LIFECYCLE_ARN"
 SANDBOX_CARRIER_SECRET = "SANDBOX_CARRIER_SECRET_NAME"  # noqa: S105 - an environment variable's name
+SANDBOX_PAYMENTS_SECRET = "SANDBOX_PAYMENTS_SECRET_NAME"  # noqa: S105 - an environment variable's name
 SENDER_EMAIL = "SENDER_EMAIL"
 SMS_SENDER_ID = "SMS_SENDER_ID"
 OPS_ALERTS_TOPIC_ARN = "OPS_ALERTS_TOPIC_ARN"
@@ -31,6 +34,13 @@ RETURN_PARCEL_WAIT_HOURS = "RETURN_PARCEL_WAIT_HOURS"
 RETURN_LABEL_VALID_HOURS = "RETURN_LABEL_VALID_HOURS"
 # SMS quiet hours on the customer's clock ("21:00-08:00"; empty: none), dawra/domain/message_timing.py.
 SMS_QUIET_HOURS = "SMS_QUIET_HOURS"
+# How long each kind of hold may last, hours per kind over the defaults ("fraud_review=24,cod_confirmation=2"; empty:
+# the defaults), dawra/domain/holds.py; and the secret the risk screening's keyed digests use (dawra/domain/risk.py).
+HOLD_HOURS = "HOLD_HOURS"
+RISK_KEY_SECRET = "RISK_KEY_SECRET_NAME"  # noqa: S105 - an environment variable's name
+# Cash on delivery (dawra/app/remittances.py): days after delivery a parcel's cash may go unremitted by the courier
+# before it is flagged to operations and listed as owed.
+COD_REMITTANCE_DAYS = "COD_REMITTANCE_DAYS"
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
 CARRIER = "CARRIER"
 # The back office's operators (dawra/topology/backoffice.py): the Cognito user pool, its app client, and the secret
@@ -49,11 +59,17 @@ SUPPORT_CONTACT = "SUPPORT_CONTACT"
 # HttpApi.apiEndpoint, https://... without a trailing "/"; on the local stack, the local server standing in for it);
 # empty: the page's own /my-order/<token>/returns/<id>/label.pdf.
 LABEL_URL_BASE = "LABEL_URL_BASE"
+# The bucket tax invoices' and credit notes' PDFs are kept in once drawn (decision 87); empty: drawn on every request.
+DOCUMENTS_BUCKET = "DOCUMENTS_BUCKET"
+# The bucket ERPs and 3PLs drop stock feeds into (dawra/topology/stock_feeds.py): only its notifications are imported.
+FEEDS_BUCKET = "FEEDS_BUCKET"
 # Jobs for later (dawra/topology/later.py): the EventBridge Scheduler group, the role the scheduler assumes, and the
-# later-jobs queue each schedule sends its job to.
+# queue each schedule sends its job to: later-jobs, or ops-jobs for a job that may alert operations
+# (dawra.contracts.jobs.for_operations).
 LATER_SCHEDULE_GROUP = "LATER_SCHEDULE_GROUP"
 LATER_ROLE_ARN = "LATER_ROLE_ARN"
 LATER_TARGET_ARN = "LATER_TARGET_ARN"
+LATER_OPS_TARGET_ARN = "LATER_OPS_TARGET_ARN"
 # Local only (the embedded cloud sets it; never deployed): where the pool's JWKS is fetched from instead of
 # https://cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json (dawra/adapters/identity.py).
 JWKS_URL = "DAWRA_JWKS_URL"
@@ -66,6 +82,7 @@ class Settings(BaseModel):
     inventory_table: str | None = None
     order_lifecycle_arn: str | None = None
     sandbox_carrier_secret_name: str | None = None
+    sandbox_payments_secret_name: str | None = None  # the sandbox payment provider's webhook HMAC key
     sender_email: str | None = None
     sms_sender_id: str | None = None
     ops_alerts_topic_arn: str | None = None
@@ -80,6 +97,9 @@ class Settings(BaseModel):
     return_parcel_wait_hours: float = Field(default=336, gt=0, le=9999)
     return_label_valid_hours: float = Field(default=336, gt=0, le=9999)
     sms_quiet_hours: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
+    hold_hours: str = Field(default="", max_length=500)
+    risk_key_secret_name: str | None = None
+    cod_remittance_days: int = Field(default=7, ge=1, le=365)
     payment_provider: str = "sandbox"
     carrier: str = "sandbox"
     user_pool_id: str | None = None
@@ -89,11 +109,14 @@ class Settings(BaseModel):
     later_schedule_group: str | None = None
     later_role_arn: str | None = None
     later_target_arn: str | None = None
+    later_ops_target_arn: str | None = None
     order_link_key_secret_name: str | None = None
     customer_site_url: str = ""
     shop_name: str = "Dawra"
     support_contact: str = ""
     label_url_base: str = ""
+    documents_bucket: str = ""
+    feeds_bucket: str = ""
 
     @property
     def delivery_grace(self) -> timedelta:
@@ -107,6 +130,16 @@ class Settings(BaseModel):
     def feedback_after(self) -> timedelta:
         return timedelta(hours=self.feedback_after_hours)
 
+    @property
+    def hold_timeouts(self) -> dict[HoldKind, timedelta]:
+        return hold_timeouts(self.hold_hours)
+
+    @field_validator("hold_hours")
+    @classmethod
+    def _known_hold_kinds(cls, value: str) -> str:
+        hold_timeouts(value)  # ValueError for an unknown kind or a bad number
+        return value
+
     @classmethod
     def from_env(cls) -> Settings:
         env = os.environ
@@ -114,6 +147,7 @@ class Settings(BaseModel):
             "inventory_table": env.get(INVENTORY_TABLE),
             "order_lifecycle_arn": env.get(ORDER_LIFECYCLE_ARN),
             "sandbox_carrier_secret_name": env.get(SANDBOX_CARRIER_SECRET),
+            "sandbox_payments_secret_name": env.get(SANDBOX_PAYMENTS_SECRET),
             "sender_email": env.get(SENDER_EMAIL),
             "sms_sender_id": env.get(SMS_SENDER_ID),
             "ops_alerts_topic_arn": env.get(OPS_ALERTS_TOPIC_ARN),
@@ -128,6 +162,9 @@ class Settings(BaseModel):
             "return_parcel_wait_hours": env.get(RETURN_PARCEL_WAIT_HOURS),
             "return_label_valid_hours": env.get(RETURN_LABEL_VALID_HOURS),
             "sms_quiet_hours": env.get(SMS_QUIET_HOURS),
+            "hold_hours": env.get(HOLD_HOURS),
+            "risk_key_secret_name": env.get(RISK_KEY_SECRET),
+            "cod_remittance_days": env.get(COD_REMITTANCE_DAYS),
             "payment_provider": env.get(PAYMENT_PROVIDER),
             "carrier": env.get(CARRIER),
             "user_pool_id": env.get(USER_POOL_ID),
@@ -137,11 +174,14 @@ class Settings(BaseModel):
             "later_schedule_group": env.get(LATER_SCHEDULE_GROUP),
             "later_role_arn": env.get(LATER_ROLE_ARN),
             "later_target_arn": env.get(LATER_TARGET_ARN),
+            "later_ops_target_arn": env.get(LATER_OPS_TARGET_ARN),
             "order_link_key_secret_name": env.get(ORDER_LINK_KEY_SECRET),
             "customer_site_url": env.get(CUSTOMER_SITE_URL),
             "shop_name": env.get(SHOP_NAME),
             "support_contact": env.get(SUPPORT_CONTACT),
             "label_url_base": env.get(LABEL_URL_BASE),
+            "documents_bucket": env.get(DOCUMENTS_BUCKET),
+            "feeds_bucket": env.get(FEEDS_BUCKET),
         }
         return cls(orders_table=env[ORDERS_TABLE], **{k: v for k, v in optional.items() if v is not None})
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from dawra.contracts.tasks import OrderId
+from dawra.contracts.tasks import OrderId, ShipmentId
 
 
 class AskForFeedbackJob(BaseModel):
@@ -37,5 +37,43 @@ class SendShippedDigestJob(BaseModel):
     channel: Literal["email", "sms"] | None = None
 
 
-LaterJob = Annotated[AskForFeedbackJob | SendHeldMessageJob | SendShippedDigestJob, Field(discriminator="kind")]
-LATER_JOB: TypeAdapter[AskForFeedbackJob | SendHeldMessageJob | SendShippedDigestJob] = TypeAdapter(LaterJob)
+class CheckRemittanceJob(BaseModel):
+    """A parcel paid in cash at the door, some days after its delivery: flagged if its cash is still not remitted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["check_cod_remittance"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+
+
+def remittance_check(order_id: str, shipment_id: str) -> dict[str, str]:
+    return {"kind": "check_cod_remittance", "order_id": order_id, "shipment_id": shipment_id}
+
+
+class RenewAuthorizationJob(BaseModel):
+    """A card authorisation about to lapse on an order that may still be waiting (dawra.app.payments)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["renew_authorization"]
+    order_id: OrderId
+
+
+AnyJob = AskForFeedbackJob | SendHeldMessageJob | SendShippedDigestJob | CheckRemittanceJob | RenewAuthorizationJob
+ANY_JOB: TypeAdapter[AnyJob] = TypeAdapter(Annotated[AnyJob, Field(discriminator="kind")])
+
+# Two queues, two functions (dawra/topology/later.py, decision 93). A job that may alert operations runs in the
+# ops-jobs function, whose role publishes to the ops-alerts topic and sends no customer message; every other job runs
+# in the later-jobs function, which sends SMS and so is denied every SNS topic (an explicit Deny wins over any Allow).
+OpsJob = CheckRemittanceJob | RenewAuthorizationJob
+OPS_JOB: TypeAdapter[OpsJob] = TypeAdapter(Annotated[OpsJob, Field(discriminator="kind")])
+LaterJob = AskForFeedbackJob | SendHeldMessageJob | SendShippedDigestJob
+LATER_JOB: TypeAdapter[LaterJob] = TypeAdapter(Annotated[LaterJob, Field(discriminator="kind")])
+OPS_KINDS = frozenset(get_args(model.model_fields["kind"].annotation)[0] for model in get_args(OpsJob))
+
+
+def for_operations(kind: str) -> bool:
+    """Whether a job of `kind` goes to the ops-jobs queue (the adapter's and the fake's routing, and the later-jobs
+    function's for a job it should not run)."""
+    return kind in OPS_KINDS

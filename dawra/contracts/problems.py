@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dawra.domain import errors, inventory, return_claims, return_lines
+from dawra.domain import accounts, cod, cod_rules, errors, inventory, return_claims, return_lines, stock_feeds
 from dawra.domain.availability import LineAvailability, ShortOfStock
 from dawra.domain.returns import PickupNotOffered
 
@@ -72,9 +72,19 @@ HTTP: dict[type[errors.DomainError], Kind] = {
     return_lines.LinesNotReturnable: Kind(409, "not_returnable", "Some items cannot be returned"),
     return_lines.ReturnNotFound: Kind(404, "return_not_found", "No such return"),
     return_claims.LinesNotClaimable: Kind(409, "not_claimable", "Some items cannot be claimed for"),
+    cod.RemittanceFileInvalid: Kind(422, "remittance_file_invalid", "The remittance file cannot be read"),
+    stock_feeds.FeedInvalid: Kind(422, "stock_feed_invalid", "The stock feed cannot be read"),
+    stock_feeds.FeedIdReused: Kind(422, "feed_id_reused", "This feed id was imported with other content"),
+    stock_feeds.FeedNotFound: Kind(404, "stock_feed_not_found", "No such stock feed"),
+    cod_rules.CashOnDeliveryRefused: Kind(422, "cash_on_delivery_refused", "Cash on delivery is not offered for "
+                                                                             "this order"),
+    cod.RemittanceNotFound: Kind(404, "remittance_not_found", "No such remittance file"),
+    accounts.AccountNotFound: Kind(404, "account_not_found", "No such business account"),
     errors.Unauthenticated: Kind(401, "unauthenticated", "Sign in first"),
     errors.Forbidden: Kind(403, "forbidden", "Your role does not allow this"),
     errors.TooManyRequests: Kind(429, "too_many_requests", "Too many requests; try again later"),
+    # Says no more than that: which rule or threshold is never told (it would teach a fraudster the limits).
+    errors.RefusedByRiskScreening: Kind(403, "refused_by_risk_screening", "The order cannot be accepted"),
 }
 VALIDATION = Kind(422, "invalid_request", "The request is not valid")
 NOT_FOUND = Kind(404, "not_found", "No such resource")

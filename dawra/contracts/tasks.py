@@ -52,6 +52,12 @@ class AwaitReleaseInput(Task):
     task_token: str = Field(min_length=1, max_length=4096)
 
 
+class HoldExpiredInput(Task):
+    action: Literal["hold_expired"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+
+
 class DeliveryLateInput(Task):
     action: Literal["delivery_late"]
     order_id: OrderId
@@ -100,6 +106,14 @@ class Shipped(BaseModel):
     hold_timeout_s: int = 1  # how long WaitWhileOnHold waits before a person is asked
 
 
+class HoldExpiry(BaseModel):
+    """HoldExpired's answer: `released` (ship after all), `OnHoldTooLong` (a person decides), or the reason the
+    order is cancelled with (a hold kind's `expired_as`, or who cancelled it meanwhile); the Choice after it fails
+    the branch with a Fail state of that name."""
+
+    outcome: str = Field(min_length=1, max_length=64)
+
+
 class Late(BaseModel):
     """DeliveryLate's answer: how long WaitForLateDelivery waits before the parcel is declared lost."""
 
@@ -123,7 +137,8 @@ class Released(BaseModel):
 # --- per function -------------------------------------------------------------------------------------------------
 AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput, Field(discriminator="action")])
 ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput
-                                 | DeliveryLateInput | SettleClaimInput, Field(discriminator="action")])
+                                 | DeliveryLateInput | SettleClaimInput | HoldExpiredInput,
+                                 Field(discriminator="action")])
 CompensateTask = TypeAdapter(Annotated[CancelOrderInput | AskAPersonInput, Field(discriminator="action")])
 
 # action -> (input model, output model or None when the ASL reads nothing of the result)
@@ -132,6 +147,7 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "release_stock": (ReleaseStockInput, Released),
     "ship_shipment": (ShipShipmentInput, Shipped),
     "await_release": (AwaitReleaseInput, None),
+    "hold_expired": (HoldExpiredInput, HoldExpiry),
     "await_delivery": (AwaitDeliveryInput, None),
     "delivery_late": (DeliveryLateInput, Late),
     "settle_claim": (SettleClaimInput, Settled),

@@ -42,3 +42,28 @@ class CarrierWebhookEnvelope(BaseModel):
             signature=signature,
             received_at_epoch_ms=received_at_epoch_ms,
         )
+
+
+PAYMENT_SIGNATURE_HEADER = "X-Payment-Signature"
+
+
+class PaymentWebhookEnvelope(BaseModel):
+    """A payment provider's webhook as its route stores it on the payment-events queue: the same envelope as a
+    carrier's, keyed by the route's path parameter (`provider`; the API Gateway mapping template names the key
+    after the path parameter, so both routes share it)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    provider: str = Field(min_length=1, max_length=64)
+    body_b64: str
+    signature: str | None = None
+    received_at_epoch_ms: int
+
+    @property
+    def raw_body(self) -> bytes:
+        return base64.b64decode(self.body_b64, validate=True)
+
+    @classmethod
+    def wrap(cls, provider: str, raw_body: bytes, signature: str | None, received_at_epoch_ms: int) -> Self:
+        return cls(provider=provider, body_b64=base64.b64encode(raw_body).decode("ascii"), signature=signature,
+                   received_at_epoch_ms=received_at_epoch_ms)

@@ -34,13 +34,19 @@ class Permission(enum.StrEnum):
     TRANSFER_STOCK = "transfer_stock"
     VIEW_OPERATIONS = "view_operations"
     VIEW_AUDIT = "view_audit"
+    RECONCILE_COD = "reconcile_cod"  # import couriers' cash-on-delivery remittance files, read their reconciliation
     CONFIRM_PAYMENT = "confirm_payment"  # say a payment link was paid (releases the order it held)
+    REVIEW_RISK = "review_risk"  # approve or reject an order the risk screening held for review
+    APPROVE_CREDIT = "approve_credit"  # approve or refuse a business account's order over its credit limit
+    MANAGE_ACCOUNTS = "manage_accounts"  # business accounts: credit limit and terms; payments received on account
+    IMPORT_STOCK_FEEDS = "import_stock_feeds"  # an ERP's or 3PL's stock feed uploaded, the feeds' reports
+    PLAN_REPLENISHMENT = "plan_replenishment"  # reorder points and targets; a suggested transfer approved
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({P.VIEW_ORDERS, P.CANCEL, P.REFUND, P.CHANGE_ADDRESS, P.RESEND_MESSAGE, P.ADD_NOTE, P.HOLD,
-                           P.PLACE_ORDER, P.VIEW_STOCK}),
+                           P.PLACE_ORDER, P.VIEW_STOCK, P.REVIEW_RISK}),
     Role.WAREHOUSE: frozenset({P.VIEW_ORDERS, P.ADD_NOTE, P.VIEW_STOCK, P.ADJUST_STOCK, P.TRANSFER_STOCK}),
     Role.MANAGER: frozenset(Permission),
 }

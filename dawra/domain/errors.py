@@ -29,6 +29,12 @@ class PaymentDeclined(DomainError):
     pass
 
 
+class AuthorizationExpired(PaymentDeclined):
+    """The provider refused a capture because the card authorisation has lapsed (networks keep one about 7 days).
+    The order re-authorises on the credential the provider keeps for it (dawra.ports.PaymentProvider.reauthorize);
+    if that is declined too, a person decides (the order is held, operations alerted)."""
+
+
 class OutOfStock(DomainError):
     pass
 
@@ -43,6 +49,12 @@ class CatalogProblem(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     pass
+
+
+class PaymentKeyReused(IdempotencyKeyReused):
+    """A payment provider refused a call: its idempotency key was used before with other parameters (another
+    amount, another authorisation). A programming error on our side, never retried: the same key must always carry
+    the same request."""
 
 
 class TransientError(DomainError):
@@ -77,6 +89,33 @@ class CancelledByOperator(CancellationRequested):
 
 class CancelledByCustomer(CancellationRequested):
     """The customer cancelled their order before it shipped: the workflow stops shipping and compensates."""
+
+
+class RejectedInReview(CancellationRequested):
+    """An agent rejected an order the risk screening held for review (dawra.domain.holds)."""
+
+
+class ReviewTimedOut(CancellationRequested):
+    """Nobody decided an order held for fraud review within its time: it is cancelled."""
+
+
+class NotConfirmed(CancellationRequested):
+    """A cash-on-delivery order the customer did not confirm in time (or an agent found not confirmed)."""
+
+
+class CreditNotApproved(CancellationRequested):
+    """A business account's order over its credit limit was refused, or not approved in time."""
+
+
+# The cancellations a hold ends in, by their Step Functions error name (dawra.domain.holds.HOLD_POLICIES).
+HOLD_STOPS: dict[str, type[CancellationRequested]] = {
+    cls.__name__: cls for cls in (RejectedInReview, ReviewTimedOut, NotConfirmed, CreditNotApproved,
+                                  CancelledByOperator)}
+
+
+class RefusedByRiskScreening(DomainError):
+    """Checkout's risk screening refused the order: nothing was authorised or written but the refusal's own record.
+    The message says nothing about which rule or threshold (what the storefront and a fraudster would read)."""
 
 
 class OrderOnHold(DomainError):

@@ -44,15 +44,57 @@ class MoveKind(enum.StrEnum):
     RELEASE = "release"  # reserved -> available again
 
 
+class HoldCase(enum.StrEnum):
+    """Where a hold leaves available against the stock item's reorder point, as planned from the level read. The
+    unit of work writes the hold only while the item is still in that case (conditions on available and the reorder
+    point, no extra request), so the low-stock alert is decided exactly once even when holds race."""
+
+    UNPLANNED = "unplanned"  # no reorder point on the item
+    ABOVE = "above"  # at or above the reorder point after the hold
+    CROSSING = "crossing"  # from at or above to below: flag low, alert
+    BELOW = "below"  # below before, already flagged low: nothing to say
+    BELOW_UNFLAGGED = "below_unflagged"  # below before, not flagged yet: flag low, alert
+
+
+class HoldWatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reorder_point: int | None
+    case: HoldCase
+    left: int  # available after the hold, as planned (what the alert tells)
+
+    @property
+    def alerts(self) -> bool:
+        return self.case in (HoldCase.CROSSING, HoldCase.BELOW_UNFLAGGED)
+
+
+def hold_case(available: int, reorder_point: int | None, quantity: int, low: bool) -> HoldCase:
+    if reorder_point is None:
+        return HoldCase.UNPLANNED
+    if available - quantity >= reorder_point:
+        return HoldCase.ABOVE
+    if available >= reorder_point:
+        return HoldCase.CROSSING
+    return HoldCase.BELOW if low else HoldCase.BELOW_UNFLAGGED
+
+
 class StockMove(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: MoveKind
     reservation: Reservation
+    # A hold planned against the level read (None: not watched; the item's low flag is left alone).
+    watch: HoldWatch | None = None
 
 
-def hold(reservation: Reservation) -> StockMove:
-    return StockMove(kind=MoveKind.HOLD, reservation=reservation)
+def hold(reservation: Reservation, level: StockLevel | None = None) -> StockMove:
+    """`level`: the stock item as read when planning: the hold is watched against its reorder point."""
+    if level is None:
+        return StockMove(kind=MoveKind.HOLD, reservation=reservation)
+    case = hold_case(level.available, level.reorder_point, reservation.quantity, level.low)
+    return StockMove(kind=MoveKind.HOLD, reservation=reservation,
+                     watch=HoldWatch(reorder_point=level.reorder_point, case=case,
+                                     left=level.available - reservation.quantity))
 
 
 def consume(reservation: Reservation) -> StockMove:
@@ -79,6 +121,11 @@ class StockLevel(BaseModel):
     # Returned units found damaged or tampered at inspection, set aside here (not part of on hand, never sold) until
     # the warehouse writes them off or releases them to sellable.
     quarantined: int = 0
+    # Replenishment (dawra.domain.replenishment): reorder when available drops below `reorder_point`, up to `target`
+    # (None: not planned). `low`: a low-stock alert was raised and available has not been written back above since.
+    reorder_point: int | None = None
+    target: int | None = None
+    low: bool = False
 
 
 # --- Stock the back office counts and moves -----------------------------------------------------------------------
@@ -159,7 +206,23 @@ StockChange = StockMove | CounterChange | TransferMove
 
 
 def _moved(level: StockLevel, **deltas: int) -> StockLevel:
-    return level.model_copy(update={name: getattr(level, name) + delta for name, delta in deltas.items()})
+    moved = level.model_copy(update={name: getattr(level, name) + delta for name, delta in deltas.items()})
+    return moved.model_copy(update={"low": is_low(moved)})
+
+
+def is_low(level: StockLevel) -> bool:
+    """Available is below the reorder point (never, without one)."""
+    return level.reorder_point is not None and level.available < level.reorder_point
+
+
+def crossed_below(change: CounterChange) -> bool:
+    """The change takes available below the reorder point from at or above it, or from a level not yet flagged low:
+    the low-stock alert fires (once; again only after available was back at or above the reorder point). A `low`
+    flag left set while available is at or above the reorder point (releases do not write it) counts as recovered."""
+    before, after = change.before, change.after
+    if not is_low(after):
+        return False
+    return before is None or not before.low or not is_low(before)
 
 
 def empty_level(sku: str, location_id: str) -> StockLevel:

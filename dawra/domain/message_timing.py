@@ -30,6 +30,7 @@ from dawra.domain.timeline import TimelineEvent, TimelineKind
 # return settled, the feedback ask) waits for the morning.
 URGENT: frozenset[TimelineKind] = frozenset({
     TimelineKind.ORDER_CONFIRMED,
+    TimelineKind.COD_CONFIRMATION_REQUESTED,  # unconfirmed in time, the order is cancelled
     TimelineKind.ORDER_CANCELLED,
     TimelineKind.SHIPMENTS_CANCELLED,
     TimelineKind.ADDRESS_CHANGED,

@@ -54,6 +54,9 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     TimelineKind.CLAIM_DECLINED,
     TimelineKind.CLAIM_REFUNDED,
     TimelineKind.CLAIM_REPLACEMENT_SHIPPED,
+    # Cash on delivery its country asks the customer to confirm: how (the order page's button, or an SMS reply with
+    # the order's code); until then nothing ships.
+    TimelineKind.COD_CONFIRMATION_REQUESTED,
 )
 # An operator resending one of those: the notifier sends the original's message again, under the resend's own id.
 RESENT = TimelineKind.MESSAGE_RESENT

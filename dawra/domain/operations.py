@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dawra.domain.accounts import OverdueInvoices
 from dawra.domain.feedback import Feedback, FeedbackFigures, feedback_figures
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.pricing import delivery_deadline
@@ -144,6 +145,9 @@ class OperationsFigures(BaseModel):
     returns: ReturnFigures
     stage_durations: list[StageDuration]
     feedback: FeedbackFigures  # the answers customers gave about orders placed in the window
+    # Business accounts' invoices past their due date and unpaid, per customer (dawra.domain.accounts); None: the
+    # view was built without business accounts.
+    overdue_invoices: OverdueInvoices | None = None
 
 
 def parse(at: str) -> datetime:

@@ -13,13 +13,17 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from dawra.domain.accounts import AccountPayment, AccountTerms, Receivable
 from dawra.domain.allocation import Pick
+from dawra.domain.cod import CodRemittance, confirmation_code
 from dawra.domain.customer import Address, Contact
 from dawra.domain.errors import (
+    HOLD_STOPS,
     CancellationRequested,
     CancelledByCustomer,
     CancelledByOperator,
@@ -27,7 +31,11 @@ from dawra.domain.errors import (
     PaymentInvariantBroken,
 )
 from dawra.domain.feedback import Feedback
+from dawra.domain.gift import Gift
+from dawra.domain.holds import Hold, HoldKind, HoldReason, OnTimeout, policy
+from dawra.domain.invoicing import credit_note_for_amount, invoice_for_shipment
 from dawra.domain.money import Money, split_amount
+from dawra.domain.payment_events import PaymentEvent
 from dawra.domain.returns import Return
 from dawra.domain.shipment import (
     REPORTED,
@@ -37,6 +45,8 @@ from dawra.domain.shipment import (
     ShipmentLine,
     ShipmentStatus,
 )
+from dawra.domain.tax_documents import DocumentRef, TaxDocument
+from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineEvent, TimelineKind, timeline_event_id
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 
@@ -76,6 +86,11 @@ class OrderEvent(enum.StrEnum):
     # An exchange's replacement (another size or variant): held, sent, or let go while its return still needs it.
     # A shipment of the return, not of the order's lifecycle: the order's status stays as it is (often COMPLETED).
     SEND_REPLACEMENT = "send_replacement"
+    RECORD_PAYMENT = "record_payment"  # a business customer paid (part of) an invoiced order on account
+    # The payment provider: an authorisation renewed before (or after) it lapsed, or one that could not be; and the
+    # provider's own later reports (a capture or refund settled or failed, a dispute, a payment link paid).
+    RENEW_AUTHORIZATION = "renew_authorization"
+    PAYMENT_EVENT = "payment_event"
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,10 @@ TRANSITIONS: dict[OrderEvent, Transition] = {
     OrderEvent.REQUEST_RETURN: Transition(_DELIVERABLE, None),
     OrderEvent.RETURN_STEP: Transition(_DELIVERABLE, None),
     OrderEvent.SEND_REPLACEMENT: Transition(_DELIVERABLE, None),
+    OrderEvent.RECORD_PAYMENT: Transition(_DELIVERABLE, None),  # invoiced once a parcel shipped
+    # While something is left to capture (a parcel yet to leave), whatever holds it up.
+    OrderEvent.RENEW_AUTHORIZATION: Transition(_NOT_SHIPPED | {S.SHIPPED, S.NEEDS_ATTENTION}, None),
+    OrderEvent.PAYMENT_EVENT: Transition(_EVERY, None),  # money moves after the order ends too (refunds, disputes)
 }
 INITIAL = OrderStatus.CONFIRMED
 DEFAULT_ZONE = "default"  # where shipping costs what pricing's shipping_by_method says
@@ -145,8 +164,13 @@ class Totals(BaseModel):
     shipping: Money
     tax: Money
     total: Money
+    gift_wrap: Money | None = None  # a gift order's wrap fee before tax (its tax is in tax); None: not wrapped
+    cod_fee: Money | None = None  # cash on delivery's fee before tax (its tax is in tax); None: not paid at the door
 
 
+# An order held because its card authorisation lapsed and could not be renewed (an operator's kind of hold: an agent
+# asks the customer to pay again, or cancels; if nobody decides in time, a person is asked).
+AUTHORIZATION_LAPSED = "payment authorisation lapsed"
 CASH_ON_DELIVERY = "cash_on_delivery"  # the provider of orders paid in cash at the door: nothing is charged up front
 
 
@@ -161,6 +185,19 @@ class PaymentState(BaseModel):
     captured: Money
     refunded: Money
     voided: bool = False
+    # When the card authorisation lapses (UTC ISO-8601), from the provider's documented validity; None: never.
+    expires_at: str | None = None
+    # The authorisations this one replaced, oldest first (each released by the provider when it was renewed).
+    earlier_authorizations: tuple[str, ...] = ()
+
+    def renewed(self, authorization_id: str, expires_at: str | None) -> PaymentState:
+        return self.model_copy(update={"authorization_id": authorization_id, "expires_at": expires_at,
+                                       "earlier_authorizations": (*self.earlier_authorizations,
+                                                                  self.authorization_id)})
+
+    @property
+    def left_to_capture(self) -> Money:
+        return self.authorized - self.captured
 
     def capture(self, amount: Money) -> PaymentState:
         if self.voided or (self.captured + amount).amount > self.authorized.amount:
@@ -221,7 +258,11 @@ class Order(BaseModel):
     shipping_zone: str = DEFAULT_ZONE  # the zone of the address its shipping was charged for (pricing.py)
     hold_reason: str | None = None
     held_at: str | None = None
-    hold_on_allocation: str | None = None  # placed to be held once its stock is reserved (the reason)
+    hold_kind: HoldKind | None = None  # what kind of hold it is on (dawra.domain.holds); None: not held
+    hold_reasons: list[HoldReason] | None = None  # why, as codes and words (a risk rule's, ...); None: none given
+    pending_hold: Hold | None = None  # placed to be held once its stock is reserved
+    # A cancellation a hold asked for (rejected or timed out): the reason it is cancelled with (dawra.domain.holds).
+    cancellation_as: str | None = None
     cancelled_lines: list[OrderLine] = Field(default_factory=list)
     shipments: list[Shipment] = Field(default_factory=list)
     returns: list[Return] = Field(default_factory=list)  # children like shipments (dawra.domain.returns)
@@ -229,6 +270,11 @@ class Order(BaseModel):
     link_version: int = Field(default=0, ge=0, le=0xFFFF)
     feedback_asked_at: str | None = None  # when the customer was asked how it went (once)
     feedback_at: str | None = None  # when they answered (once; the answer is on its timeline event)
+    cod_confirmed_at: str | None = None  # cash on delivery: when the customer confirmed it before it shipped
+    # Its tax invoices and credit notes, numbered (each is an item of its own: dawra/domain/tax_documents.py).
+    documents: list[DocumentRef] = Field(default_factory=list)
+    gift: Gift | None = None  # a gift: wrap, the message for the recipient, their name (dawra.domain.gift)
+    account: AccountTerms | None = None  # placed on a business account's terms (dawra.domain.accounts)
     version: int = 0  # 0: never stored; the unit of work commits only over the version it loaded
 
     _new_events: list[TimelineEvent] = PrivateAttr(default_factory=list)
@@ -236,6 +282,23 @@ class Order(BaseModel):
     _changed_returns: set[str] = PrivateAttr(default_factory=set)
     _header_changed: bool = PrivateAttr(default=False)
     _contact_changed: bool = PrivateAttr(default=False)
+    _drafts: list[TaxDocument] = PrivateAttr(default_factory=list)  # issued in this change, numbered at commit
+    _owed_stored: int = PrivateAttr(default=0)  # what it owed on account as stored (its account's balance has it)
+    _credit_ceiling: int | None = PrivateAttr(default=None)  # checkout's: the balance it may still be added to
+
+    def model_post_init(self, context: object, /) -> None:
+        self._owed_stored = self.owed_on_account if self.version else 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_hold_kinds(cls, data: object) -> object:
+        """An order stored before hold kinds said only its hold's reason (`hold_on_allocation`)."""
+        if isinstance(data, dict) and "hold_on_allocation" in data:
+            data = dict(data)
+            reason = data.pop("hold_on_allocation")
+            if reason and not data.get("pending_hold"):
+                data["pending_hold"] = {"kind": _legacy_kind(reason), "reason": reason}
+        return data
 
     # --- the one way a status changes -----------------------------------------------------------------------------
     def apply(self, event: OrderEvent) -> None:
@@ -283,6 +346,85 @@ class Order(BaseModel):
         self._changed_shipments.clear()
         self._changed_returns.clear()
         self._header_changed = self._contact_changed = False
+        self._drafts.clear()
+
+    # --- tax documents: drafted here, numbered by the unit of work in the commit that moves the money -------------
+    def issue(self, document: TaxDocument | None) -> None:
+        """An invoice or credit note for money this change moves (None: nothing to document)."""
+        if document is not None:
+            self._drafts = [d for d in self._drafts if d.key != document.key] + [document]
+            self._header_changed = True
+
+    @property
+    def new_documents(self) -> list[TaxDocument]:
+        return list(self._drafts)
+
+    def number_documents(self, last: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+        """Number this change's documents after `last` (series -> the last number used, 0 for none), in the order
+        they were issued; the order lists them. Numbering again (a counter moved meanwhile) replaces the numbers.
+        Returns each series' (last, new last): the counters the commit moves, over the values it read."""
+        stale = {d.number for d in self._drafts if d.number}
+        self.documents = [ref for ref in self.documents if ref.number not in stale]
+        counters = {series: (last.get(series, 0), last.get(series, 0)) for series in {d.series for d in self._drafts}}
+        numbered = []
+        for draft in self._drafts:
+            was, now = counters[draft.series]
+            counters[draft.series] = (was, now + 1)
+            numbered.append(draft.numbered(now + 1))
+        self._drafts = numbered
+        self.documents = [*self.documents, *(d.ref() for d in numbered)]
+        return counters
+
+    def invoice_of(self, shipment_id: str) -> DocumentRef | None:
+        return next((ref for ref in self.documents if shipment_id in ref.shipment_ids
+                     and ref.kind == "invoice"), None)
+        self._owed_stored, self._credit_ceiling = self.owed_on_account, None
+
+    # --- on a business account (dawra.domain.accounts) -----------------------------------------------------------
+    @property
+    def owed_on_account(self) -> int:
+        """What an order on account still asks of its customer: what it costs now (once cancelled: what shipped),
+        less refunds and payments. 0 for any other order."""
+        if self.account is None:
+            return 0
+        costs = self.payment.captured.amount if self.payment.voided else self.totals.total.amount
+        return max(0, costs - self.payment.refunded.amount - self.account.paid)
+
+    @property
+    def account_change(self) -> int:
+        """How much this change moves its account's open balance (the unit of work adds it in the same commit)."""
+        return self.owed_on_account - self._owed_stored
+
+    @property
+    def credit_ceiling(self) -> int | None:
+        """Placed within the credit limit: the highest open balance it may be added to (None: no condition)."""
+        return self._credit_ceiling
+
+    def within_credit(self, ceiling: int) -> None:
+        """Checkout decided it fits the limit: its commit adds it only while the balance is at most `ceiling`."""
+        self._credit_ceiling = ceiling
+
+    def receivable(self) -> Receivable | None:
+        """Invoiced on account and not paid in full: what the overdue list reads."""
+        account = self.account
+        if account is None or account.due_on is None or account.invoiced_on is None or not self.owed_on_account:
+            return None
+        return Receivable(customer_id=self.customer_id, order_id=self.order_id, company_name=account.company_name,
+                          po_number=account.po_number, invoiced_on=account.invoiced_on, due_on=account.due_on,
+                          outstanding=self.owed_on_account, currency=self.currency)
+
+    def record_account_payment(self, payment: AccountPayment) -> None:
+        """A payment received against the order's invoice: never more than it still owes."""
+        self.apply(OrderEvent.RECORD_PAYMENT)
+
+        def refused(why: str) -> IllegalTransition:
+            return IllegalTransition(self.order_id, self.status.value, OrderEvent.RECORD_PAYMENT.value, why)
+
+        if self.account is None or self.account.invoiced_on is None:
+            raise refused("it is not an invoiced order on account")
+        if payment.amount > self.owed_on_account:
+            raise refused(f"it owes {self.owed_on_account} {self.currency} minor units")
+        self.account = self.account.with_payment(payment)
 
     def _record(self, kind: TimelineKind, at: str, *id_parts: str, shipment_id: str | None = None,
                 **detail: str) -> None:
@@ -345,6 +487,8 @@ class Order(BaseModel):
         name (the Step Functions error) names who asked and becomes the order's cancellation reason."""
         if self.cancellation_requested_by == "customer":
             return CancelledByCustomer(f"order {self.order_id}: the customer cancelled it")
+        if self.cancellation_as in HOLD_STOPS:  # a hold was rejected or timed out
+            return HOLD_STOPS[self.cancellation_as](f"order {self.order_id}: {self.cancellation_as}")
         if self.cancellation_requested:
             return CancelledByOperator(f"order {self.order_id}: an operator asked for it to be cancelled")
         return None
@@ -360,11 +504,14 @@ class Order(BaseModel):
     def place(cls, *, order_id: str, customer_id: str, placed_at: str, promised_by: str, contact: Contact,
               shipping_address: Address, shipping_method: str, lines: list[OrderLine], totals: Totals,
               payment: PaymentState, placed_by: str | None = None, hold_reason: str | None = None,
-              shipping_zone: str = DEFAULT_ZONE) -> Order:
+              shipping_zone: str = DEFAULT_ZONE, gift: Gift | None = None, hold: Hold | None = None) -> Order:
+        """`hold` (or, for an operator's hold, just `hold_reason`): held as soon as its stock is reserved."""
+        if hold is None and hold_reason:
+            hold = Hold(kind=HoldKind.OPERATOR, reason=hold_reason)
         order = cls(order_id=order_id, customer_id=customer_id, status=INITIAL, placed_at=placed_at,
                     promised_by=promised_by, contact=contact, shipping_address=shipping_address,
                     shipping_method=shipping_method, lines=lines, totals=totals, payment=payment,
-                    placed_by=placed_by, hold_on_allocation=hold_reason, shipping_zone=shipping_zone)
+                    placed_by=placed_by, pending_hold=hold, shipping_zone=shipping_zone, gift=gift)
         order._record(TimelineKind.ORDER_CONFIRMED, placed_at, **({"placed_by": placed_by} if placed_by else {}))
         return order
 
@@ -399,9 +546,9 @@ class Order(BaseModel):
             self.promised_by = max(promised)
         self._record(TimelineKind.STOCK_RESERVED, at, shipments=str(len(locations)),
                      **({"promised_by": self.promised_by} if promised else {}))
-        if self.hold_on_allocation:
-            self.hold(self.hold_on_allocation, at, "placed")
-            self.hold_on_allocation = None
+        if self.pending_hold:
+            pending, self.pending_hold = self.pending_hold, None
+            self.hold(pending.reason, at, "placed", kind=pending.kind, reasons=pending.reasons)
         return list(self.shipments)
 
     def ensure_can_ship(self, shipment_id: str) -> Shipment:
@@ -422,6 +569,8 @@ class Order(BaseModel):
         shipment = self.ensure_can_ship(shipment_id)
         if shipment.amount.amount:  # a replacement for a lost or returned parcel was paid for once already
             self.payment = self.payment.capture(shipment.amount)
+        if self.account is not None:  # on account: its first invoice makes it due after the account's terms
+            self.account = self.account.invoiced(date.fromisoformat(at[:10]))
         self.apply(OrderEvent.SHIP)
         shipment.apply(ShipmentEvent.BOOK)
         shipment.carrier, shipment.tracking_number, shipment.label_url = carrier, tracking_number, label_url
@@ -430,6 +579,8 @@ class Order(BaseModel):
         self._record(TimelineKind.SHIPMENT_SHIPPED, at, shipment_id, shipment_id=shipment_id, carrier=carrier,
                      tracking_number=tracking_number, label_url=label_url,
                      **({"replaces": shipment.replaces} if shipment.replaces else {}))
+        if shipment.amount.amount:  # its share was captured (cash on delivery: it is to be collected at the door)
+            self.issue(invoice_for_shipment(self, shipment, at))
         return shipment.amount
 
     def wait_for_release(self, shipment_id: str, resume_token: str) -> Shipment:
@@ -529,7 +680,7 @@ class Order(BaseModel):
         self.apply(OrderEvent.CANCEL)
         self.payment, refund = self.payment.settle_for_cancellation()
         self.cancellation_reason = reason  # a code the customer may see (OutOfStock, CancelledByOperator, ...)
-        self.hold_reason = self.held_at = None
+        self.hold_reason = self.held_at = self.hold_kind = None
         self._record(TimelineKind.ORDER_CANCELLED, at, reason=reason)
         return refund
 
@@ -569,7 +720,7 @@ class Order(BaseModel):
         shipment = self._unsettled(shipment_id)
         amount = Money(amount=min(shipment.amount.amount, self.refundable.amount), currency=self.currency)
         if amount.amount:
-            self.refund(amount, at, f"claim-{shipment_id}")
+            self.refund(amount, at, f"claim-{shipment_id}", shipment_id=shipment_id, reason="lost_or_returned")
         self._settled(shipment, Settlement.REFUND, at, amount=str(amount.amount), currency=amount.currency)
         return amount
 
@@ -612,13 +763,118 @@ class Order(BaseModel):
                      tracking_number=shipment.tracking_number or "", carrier=shipment.carrier or "",
                      settlement=settlement.value, **detail)
 
+    # --- cash on delivery after the door (dawra.domain.cod) -------------------------------------------------------
+    @property
+    def is_cash_on_delivery(self) -> bool:
+        return self.payment.provider == CASH_ON_DELIVERY
+
+    @property
+    def cod_collected(self) -> Money:
+        """What couriers reported collecting at the door for this order's parcels (cash on delivery)."""
+        return Money(amount=sum(s.cod_collected.amount for s in self.shipments if s.cod_collected is not None
+                                and s.cod_collected.currency == self.currency), currency=self.currency)
+
+    @property
+    def cod_remitted(self) -> Money:
+        """What couriers remitted for this order's parcels, after their fees."""
+        return Money(amount=sum(s.cod_remittance.remitted.amount for s in self.shipments if s.cod_remittance),
+                     currency=self.currency)
+
+    def collect_cash(self, shipment_id: str, amount: Money, at: str) -> bool | None:
+        """The carrier's delivered report says what the courier collected for a parcel paid in cash at the door:
+        recorded once (a repeated report changes nothing). None: nothing recorded (not cash on delivery, not
+        delivered, recorded already); else whether it is not what was due (the timeline flags it for operators)."""
+        shipment = self.shipment(shipment_id)
+        if not self.is_cash_on_delivery or not shipment.is_delivered or shipment.cod_collected is not None:
+            return None
+        shipment.cod_collected, shipment.cod_collected_at = amount, at
+        self._touch(shipment)
+        mismatch = amount != shipment.amount
+        self._record(TimelineKind.COD_COLLECTED, at, shipment_id, shipment_id=shipment_id,
+                     collected=str(amount.amount), due=str(shipment.amount.amount), currency=amount.currency,
+                     **({"mismatch": "true"} if mismatch else {}))
+        return mismatch
+
+    def remit(self, shipment_id: str, remittance: CodRemittance, outcome: str, difference: int) -> None:
+        """The courier remitted a parcel's cash (a row of its remittance file, already judged): once per parcel."""
+        shipment = self.shipment(shipment_id)
+        if not self.is_cash_on_delivery or shipment.cod_remittance is not None:
+            raise IllegalTransition(self.order_id, self.status.value, "remit_cod",
+                                    f"shipment {shipment_id} is not a cash-on-delivery parcel still to be remitted")
+        shipment.cod_remittance = remittance
+        self._touch(shipment)
+        self._record(TimelineKind.COD_REMITTED, remittance.recorded_at, shipment_id, shipment_id=shipment_id,
+                     reference=remittance.reference, remitted_on=remittance.remitted_on,
+                     collected=str(remittance.collected.amount), fee=str(remittance.fee.amount),
+                     remitted=str(remittance.remitted.amount), currency=remittance.collected.currency,
+                     outcome=outcome, difference=str(difference))
+
+    def confirm_cash_on_delivery(self, at: str, ref: str, by: Literal["link", "sms"]) -> None:
+        """The customer confirms an order they pay for at the door, held for that: it is released to ship."""
+        if self.held_as != HoldKind.COD_CONFIRMATION:
+            raise IllegalTransition(self.order_id, self.status.value, "confirm_cod",
+                                    "it is not waiting for the customer's confirmation")
+        self.release_hold(at, ref)
+        self.cod_confirmed_at = at
+        self._record(TimelineKind.COD_CONFIRMED, at, ref, by=by)
+
+    def remittance_overdue(self, shipment_id: str, at: str, days: int) -> bool:
+        """A parcel paid in cash at the door and not remitted `days` after its delivery: flagged once. False when
+        there is nothing to flag (remitted, flagged already, not delivered, not cash on delivery)."""
+        shipment = self.shipment(shipment_id)
+        if (not self.is_cash_on_delivery or not shipment.is_delivered or shipment.cod_remittance is not None
+                or shipment.cod_overdue_at is not None):
+            return False
+        shipment.cod_overdue_at = at
+        self._touch(shipment)
+        self._record(TimelineKind.COD_REMITTANCE_OVERDUE, at, shipment_id, shipment_id=shipment_id,
+                     tracking_number=shipment.tracking_number or "", delivered_at=shipment.delivered_at or "",
+                     due=str(shipment.amount.amount), currency=self.currency, days=str(days))
+        return True
+
     # --- what people do (operators in the back office; later the customer) ----------------------------------------
     # `ref` is the request's own id (its idempotency key's digest): it names the timeline event the change appends.
-    def hold(self, reason: str, at: str, ref: str) -> None:
-        """Nothing ships until somebody releases the order; its stock stays reserved."""
+    def hold(self, reason: str, at: str, ref: str, kind: HoldKind = HoldKind.OPERATOR,
+             reasons: Sequence[HoldReason] = ()) -> None:
+        """Nothing ships until somebody releases the order; its stock stays reserved. `kind` says who decides and
+        what its timeout does (dawra.domain.holds); `reasons`, why (codes and words, for operators)."""
         self.apply(OrderEvent.HOLD)
-        self.hold_reason, self.held_at = reason, at
-        self._record(TimelineKind.ORDER_ON_HOLD, at, ref)  # the reason is the operators' (audit trail, header)
+        self.hold_reason, self.held_at, self.hold_kind = reason, at, kind
+        self.hold_reasons = list(reasons) or None  # absent on most orders: nothing stored
+        # The reason is the operators' (audit trail, header); the timeline says the kind and the reasons' codes.
+        self._record(TimelineKind.ORDER_ON_HOLD, at, ref, hold_kind=kind.value,
+                     **({"reasons": ",".join(r.code for r in reasons)} if reasons else {}))
+        if kind == HoldKind.COD_CONFIRMATION:  # the customer is asked to confirm: the link, or an SMS reply's code
+            self._record(TimelineKind.COD_CONFIRMATION_REQUESTED, at, ref, code=confirmation_code(self.order_id))
+
+    @property
+    def held_as(self) -> HoldKind | None:
+        """The kind of hold the order is on (an order held before kinds existed: by its reason); None: not held."""
+        if self.status != OrderStatus.ON_HOLD:
+            return None
+        return self.hold_kind or _legacy_kind(self.hold_reason or "")
+
+    def reject_hold(self, reason: str, at: str, ref: str) -> None:
+        """The person deciding a hold says no: the order is to be cancelled (the workflow compensates, with the
+        kind's reason, e.g. RejectedInReview). `reason` is theirs, for operators (the audit trail)."""
+        kind = self.held_as
+        if kind is None:
+            raise IllegalTransition(self.order_id, self.status.value, "reject_hold", "it is not on hold")
+        self.request_cancellation(reason, at, ref)
+        self.cancellation_as = policy(kind).rejected_as
+
+    def expire_hold(self, at: str) -> str:
+        """The hold lasted its time (the workflow's HoldExpired task). A kind whose timeout cancels records the
+        cancellation with its reason (e.g. ReviewTimedOut), so a release arriving after this is refused; a kind
+        whose timeout asks a person changes nothing here. Returns the reason the workflow goes on with."""
+        kind = self.held_as
+        if kind is None:
+            raise IllegalTransition(self.order_id, self.status.value, "expire_hold", "it is not on hold")
+        rule = policy(kind)
+        if rule.on_timeout == OnTimeout.CANCEL and not self.cancellation_requested:
+            self.request_cancellation(f"hold timed out: {rule.expired_as}", at, f"expired-{self.held_at}")
+            self.cancellation_as = rule.expired_as
+        return rule.expired_as
 
     def waiting_tokens(self) -> list[str]:
         """The tokens the workflow parked unshipped shipments on while the order was on hold. They stay stored: a
@@ -626,10 +882,68 @@ class Order(BaseModel):
         return [s.resume_token for s in self.shipments if s.resume_token and not s.has_shipped]
 
     def release_hold(self, at: str, ref: str) -> None:
-        """Back to shipping (whoever holds the waiting tokens resumes them)."""
+        """Back to shipping (whoever holds the waiting tokens resumes them). Refused once its cancellation was asked
+        for (rejected, or the hold timed out: the workflow is cancelling it)."""
+        if self.can(OrderEvent.RELEASE_HOLD) and self.cancellation_requested:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.RELEASE_HOLD.value,
+                                    "it is being cancelled")
         self.apply(OrderEvent.RELEASE_HOLD)
-        self.hold_reason = self.held_at = None
+        self.hold_reason = self.held_at = self.hold_kind = self.hold_reasons = None
         self._record(TimelineKind.ORDER_RELEASED, at, ref)
+
+    # --- the payment provider's side -----------------------------------------------------------------------------
+    def renew_authorization(self, authorization_id: str, expires_at: str | None, at: str, ref: str) -> None:
+        """The provider re-authorised what is left to capture on a new authorisation (the old one lapsed, or was
+        about to; the provider released it). The status stays; the timeline says when the new one lapses."""
+        self.apply(OrderEvent.RENEW_AUTHORIZATION)
+        if self.payment.voided or authorization_id == self.payment.authorization_id:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.RENEW_AUTHORIZATION.value,
+                                    "the payment was voided" if self.payment.voided else "nothing was renewed")
+        self.payment = self.payment.renewed(authorization_id, expires_at)
+        self._record(TimelineKind.PAYMENT_REAUTHORIZED, at, ref, expires_at=expires_at or "")
+
+    def authorization_not_renewed(self, why: str, at: str, ref: str) -> bool:
+        """The authorisation lapsed (or is about to) and the provider declined to renew it: recorded for a person;
+        an order that has not shipped yet is held for them (the customer is asked to pay again, or it is
+        cancelled). True when it was held."""
+        self.apply(OrderEvent.RENEW_AUTHORIZATION)
+        self._record(TimelineKind.PAYMENT_REAUTHORIZATION_FAILED, at, ref, reason=why[:200])
+        if not self.can(OrderEvent.HOLD) or self.cancellation_requested:
+            return False
+        self.hold(AUTHORIZATION_LAPSED, at, ref, reasons=[HoldReason(
+            code="payment.authorization_lapsed", en="The card authorisation lapsed and could not be renewed",
+            ar="انتهت صلاحية تفويض البطاقة وتعذّر تجديده")])
+        return True
+
+    def paid_by_link(self, at: str, ref: str) -> bool:
+        """The provider says the customer paid the order's payment link: the "awaiting payment" hold ends (released,
+        or, when the stock is not reserved yet, never taken). False when there was no such hold to end (released by
+        a manager already, or the order is being cancelled)."""
+        if self.pending_hold is not None and self.pending_hold.kind == HoldKind.AWAITING_LINK_PAYMENT:
+            self.pending_hold = None
+            self._header_changed = True
+            return True
+        if self.held_as != HoldKind.AWAITING_LINK_PAYMENT or self.cancellation_requested:
+            return False
+        self.release_hold(at, ref)
+        return True
+
+    def record_payment_event(self, event: PaymentEvent, at: str) -> None:
+        """A provider's own report (a capture or refund settled or failed, a dispute, a link paid), on the timeline
+        at the time the provider says it happened. Nothing else changes here (the use case releases a hold)."""
+        self.apply(OrderEvent.PAYMENT_EVENT)
+        detail = {"event": event.kind.value, "provider": event.provider, "received_at": at}
+        if event.amount is not None:
+            detail |= {"amount": str(event.amount.amount), "currency": event.amount.currency}
+        if event.reference:
+            detail["reference"] = event.reference[:200]
+        if event.reason:
+            detail["reason"] = event.reason
+        # The provider's time, unless it claims a time after the event reached us (then the time it reached us).
+        said = iso(event.occurred_at)
+        self._new_events.append(TimelineEvent(
+            event_id=timeline_event_id(TimelineKind.PAYMENT_EVENT, self.order_id, event.provider, event.event_id),
+            order_id=self.order_id, kind=TimelineKind.PAYMENT_EVENT, at=min(said, at), detail=detail))
 
     def request_cancellation(self, reason: str, at: str, ref: str,
                              by: Literal["operator", "customer"] = "operator") -> None:
@@ -676,8 +990,8 @@ class Order(BaseModel):
         self.lines = [candidate for candidate in self.lines if candidate.sku != sku]
         self.cancelled_lines = [*self.cancelled_lines, line]
         t = self.totals
-        self.totals = Totals(subtotal=t.subtotal - line.line_total, shipping=t.shipping, tax=t.tax - line.tax,
-                             total=t.total - value)
+        self.totals = t.model_copy(update={"subtotal": t.subtotal - line.line_total, "tax": t.tax - line.tax,
+                                           "total": t.total - value})
         self._record(TimelineKind.LINE_CANCELLED, at, ref, sku=sku, quantity=str(line.quantity),
                      amount=str(value.amount))
         return carrying
@@ -763,10 +1077,15 @@ class Order(BaseModel):
                     "tax": line.tax - part.tax}))
         self.lines = kept
         t = self.totals
-        subtotal, shipping, tax = (Money(amount=part, currency=self.currency) for part in
-                                   _portions(share.amount, [t.subtotal.amount, t.shipping.amount, t.tax.amount]))
-        self.totals = Totals(subtotal=t.subtotal - subtotal, shipping=t.shipping - shipping, tax=t.tax - tax,
-                             total=t.total - share)
+        wrap = t.gift_wrap or Money.zero(self.currency)  # a gift's wrap fee is shared by its parcels too
+        cod = t.cod_fee or Money.zero(self.currency)  # and cash on delivery's fee
+        subtotal, shipping, tax, wrapping, cod_part = (
+            Money(amount=part, currency=self.currency) for part in
+            _portions(share.amount, [t.subtotal.amount, t.shipping.amount, t.tax.amount, wrap.amount, cod.amount]))
+        self.totals = t.model_copy(update={"subtotal": t.subtotal - subtotal, "shipping": t.shipping - shipping,
+                                           "tax": t.tax - tax, "total": t.total - share,
+                                           "gift_wrap": wrap - wrapping if t.gift_wrap else None,
+                                           "cod_fee": cod - cod_part if t.cod_fee else None})
         for shipment in chosen:
             shipment.cancelled, shipment.amount = True, Money.zero(self.currency)
             self._touch(shipment)
@@ -803,8 +1122,10 @@ class Order(BaseModel):
         self.payment, given = self.payment.give_back(drop)
         return given
 
-    def refund(self, amount: Money, at: str, ref: str) -> None:
-        """Give back part of what was captured (never more than captured minus what was already refunded)."""
+    def refund(self, amount: Money, at: str, ref: str, *, shipment_id: str | None = None,
+               reason: str = "refund") -> None:
+        """Give back part of what was captured (never more than captured minus what was already refunded), with a
+        credit note correcting the shipment's invoice (`shipment_id`), else the order's invoices."""
         self.apply(OrderEvent.REFUND)
         if amount.amount <= 0:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.REFUND.value,
@@ -815,6 +1136,7 @@ class Order(BaseModel):
                                     f"at most {refundable.amount} {self.currency} minor units can be refunded")
         self.payment = self.payment.model_copy(update={"refunded": self.payment.refunded + amount})
         self._record(TimelineKind.REFUNDED, at, ref, amount=str(amount.amount), currency=amount.currency)
+        self.issue(credit_note_for_amount(self, amount.amount, at, ref, reason, shipment_id))
 
     # --- returns (the decisions are dawra.domain.returns'; here, only what the aggregate keeps) ---------------------
     def add_return(self, ret: Return) -> None:
@@ -973,3 +1295,12 @@ def state_diagram() -> str:
 
 if __name__ == "__main__":  # python -m dawra.domain.order: the diagram docs/architecture.md embeds
     print(state_diagram())
+
+
+LEGACY_LINK_PAYMENT_REASON = "awaiting payment by link"  # what a payment-link order's hold said before hold kinds
+
+
+def _legacy_kind(reason: str) -> HoldKind:
+    """The kind of a hold stored before kinds existed: a payment link's said so in its reason; any other was an
+    operator's."""
+    return HoldKind.AWAITING_LINK_PAYMENT if reason == LEGACY_LINK_PAYMENT_REASON else HoldKind.OPERATOR

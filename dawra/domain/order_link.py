@@ -26,6 +26,7 @@ import re
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 FORMAT = 1
 LIFETIME = timedelta(days=180)  # long enough for the order's life, its delivery and a return window after it
@@ -38,6 +39,10 @@ _ORDER_ID = re.compile(r"^ord_([a-f0-9]{32})$")
 _MAX_VERSION = 0xFFFF
 _LINK_LABEL = b"dawra-order-link|"
 _FORM_LABEL = b"dawra-order-form|"
+# What a token opens. A gift receipt's token (shared with a gift's recipient) is the same shape under another label:
+# it opens the receipt only, never the order's page or its forms, and an order link never opens the receipt.
+Scope = Literal["order", "gift_receipt"]
+_SCOPE_LABELS: dict[str, bytes] = {"order": _LINK_LABEL, "gift_receipt": b"dawra-gift-receipt|"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ def _mac(key: bytes, label: bytes, message: bytes) -> bytes:
     return hmac.new(key, label + message, hashlib.sha256).digest()
 
 
-def issue(key: bytes, order_id: str, version: int, expires_at: datetime) -> str:
+def issue(key: bytes, order_id: str, version: int, expires_at: datetime, *, scope: Scope = "order") -> str:
     """A token for this order under its current link version, valid until `expires_at` (UTC)."""
     match = _ORDER_ID.match(order_id)
     if match is None:
@@ -67,15 +72,15 @@ def issue(key: bytes, order_id: str, version: int, expires_at: datetime) -> str:
     if not key:
         raise ValueError("an order link needs a key")
     payload = _LAYOUT.pack(FORMAT, bytes.fromhex(match[1]), version, int(expires_at.timestamp()))
-    return _b64(payload + _mac(key, _LINK_LABEL, payload)[:_MAC_BYTES])
+    return _b64(payload + _mac(key, _SCOPE_LABELS[scope], payload)[:_MAC_BYTES])
 
 
-def issue_for(key: bytes, order_id: str, version: int, now: datetime) -> str:
+def issue_for(key: bytes, order_id: str, version: int, now: datetime, *, scope: Scope = "order") -> str:
     """A token valid for the standard lifetime from now."""
-    return issue(key, order_id, version, now + LIFETIME)
+    return issue(key, order_id, version, now + LIFETIME, scope=scope)
 
 
-def read(key: bytes, token: str | None, now: datetime) -> LinkClaim | None:
+def read(key: bytes, token: str | None, now: datetime, *, scope: Scope = "order") -> LinkClaim | None:
     """The claim of a genuine, unexpired token; None for anything else (no reason given, on purpose). The MAC is
     compared in constant time before anything in the payload is believed."""
     if not key or token is None or not TOKEN_PATTERN.match(token):
@@ -87,7 +92,7 @@ def read(key: bytes, token: str | None, now: datetime) -> LinkClaim | None:
     if len(raw) != _TOKEN_BYTES:
         return None
     payload, mac = raw[:_LAYOUT.size], raw[_LAYOUT.size:]
-    if not hmac.compare_digest(mac, _mac(key, _LINK_LABEL, payload)[:_MAC_BYTES]):
+    if not hmac.compare_digest(mac, _mac(key, _SCOPE_LABELS[scope], payload)[:_MAC_BYTES]):
         return None
     form, order_bytes, version, expires = _LAYOUT.unpack(payload)
     expires_at = datetime.fromtimestamp(expires, UTC)

@@ -77,6 +77,10 @@ class PricingPolicy(BaseModel):
                                       charge_by_method={"standard": 4000, "express": 7500})},
     })
     shipping_taxable: bool = True
+    # Gift wrap: one fee per order however many items or parcels (minor units, before tax), taxed at the
+    # destination's rate like shipping (a service supplied with the goods) unless gift_wrap_taxable is off.
+    gift_wrap_fee: int = Field(default=1500, ge=0)
+    gift_wrap_taxable: bool = True
 
 
 DEFAULT_POLICY = PricingPolicy()
@@ -130,6 +134,7 @@ def price_order(
     policy: PricingPolicy = DEFAULT_POLICY,
     *,
     city: str = "",
+    gift_wrap: bool = False,
 ) -> tuple[list[OrderLine], Totals]:
     if country not in policy.tax_bps_by_country:
         raise PricingError("shipping_address.country", f"we do not ship to {country}")
@@ -160,11 +165,14 @@ def price_order(
     subtotal = sum(line.line_total.amount for line in priced)
     shipping = shipping_charge(country, shipping_zone(country, city, policy), shipping_method, policy)
     tax = sum(line.tax.amount for line in priced) + (tax_on(shipping, bps) if policy.shipping_taxable else 0)
+    wrap = policy.gift_wrap_fee if gift_wrap else 0
+    tax += tax_on(wrap, bps) if policy.gift_wrap_taxable else 0
     totals = Totals(
         subtotal=Money(amount=subtotal, currency=currency),
         shipping=Money(amount=shipping, currency=currency),
         tax=Money(amount=tax, currency=currency),
-        total=Money(amount=subtotal + shipping + tax, currency=currency),
+        total=Money(amount=subtotal + shipping + wrap + tax, currency=currency),
+        gift_wrap=Money(amount=wrap, currency=currency) if gift_wrap else None,
     )
     return priced, totals
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from dawra.domain.errors import InvalidCustomerDetails
+from dawra.domain.invoicing import credit_note_for_return
 from dawra.domain.money import Money
 from dawra.domain.returns import (
     MAX_COMMENT,
@@ -249,6 +250,7 @@ def refund_claim(order: Order, policies: ReturnPolicies, return_id: str, *, by: 
     if ret.bank_account:
         detail["account_ending"] = ret.bank_account[-4:]
     step(order, return_id, ReturnEvent.REFUND_CLAIM, at, detail, header=True)
+    order.issue(credit_note_for_return(order, ret, at))  # store credit too: the sale was worth less
     return paid_out
 
 

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from dawra.domain.errors import IllegalTransition, InvalidCustomerDetails
+from dawra.domain.invoicing import credit_note_for_return
 from dawra.domain.money import Money
 from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
@@ -428,7 +429,8 @@ class RefundBreakdown(BaseModel):
 
     items: Money  # the returned units' prices
     tax: Money  # their share of their lines' tax (and the shipping's, when shipping is refunded)
-    shipping: Money  # the original shipping charge, when every delivered unit came back for the merchant's fault
+    shipping: Money  # the original shipping charge (and a gift's wrap fee), when every delivered unit came back for
+    # the merchant's fault
     restocking_fee: Money
     return_shipping: Money  # what the customer pays for the label or the pickup
     total: Money  # never below zero, never more than is left to give back
@@ -741,7 +743,9 @@ def price_return(order: Order, policies: ReturnPolicies, asked: Sequence[Asked],
             customer_pays.append(policy.customer_return_shipping)
     shipping = shipping_tax = 0
     if _every_delivered_unit_back_for_our_fault(order, asked, excluding):
-        shipping = order.totals.shipping.amount
+        # Everything back for our fault: the shipping, a gift's wrap fee with it, and their tax (the tax on lines aside).
+        wrap = order.totals.gift_wrap.amount if order.totals.gift_wrap else 0
+        shipping = order.totals.shipping.amount + wrap
         shipping_tax = max(0, order.totals.tax.amount - sum(line.tax.amount for line in order.lines))
     return_shipping = max(customer_pays, default=0) if method not in (ReturnMethod.STORE, None) else 0
     gross = items + tax + shipping + shipping_tax - fee - return_shipping
@@ -1099,6 +1103,7 @@ def settle(order: Order, policies: ReturnPolicies, return_id: str, at: str) -> M
     if ret.bank_account:
         detail["account_ending"] = ret.bank_account[-4:]
     step(order, return_id, ReturnEvent.REFUND, at, detail, header=True)
+    order.issue(credit_note_for_return(order, ret, at))  # store credit too: the sale was worth less
     return paid_out
 
 

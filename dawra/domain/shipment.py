@@ -14,6 +14,7 @@ import enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dawra.domain.cod import CodRemittance
 from dawra.domain.money import Money
 from dawra.domain.tracking import TrackingStatus
 
@@ -110,6 +111,12 @@ class Shipment(BaseModel):
     # The return whose replacement this is (an exchange's other size or variant): it belongs to that return and its
     # workflow, never to the order's own lifecycle; nothing is captured for it (dawra.domain.returns).
     for_return: str | None = None
+    # Cash on delivery (dawra.domain.cod): what the carrier's delivered report said the courier collected, when the
+    # courier remitted it (and how much, its fee, the file), and when it was flagged as not remitted in time.
+    cod_collected: Money | None = None
+    cod_collected_at: str | None = None
+    cod_remittance: CodRemittance | None = None
+    cod_overdue_at: str | None = None
     version: int = 0
 
     @property

@@ -74,6 +74,22 @@ class TimelineKind(enum.StrEnum):
     CLAIM_REPLACEMENT_HELD = "claim_replacement_held"
     CLAIM_REPLACEMENT_SHIPPED = "claim_replacement_shipped"
     CLAIM_CLOSED = "claim_closed"
+    # Cash on delivery (dawra.domain.cod), for operators: what the courier collected at the door (detail
+    # "mismatch" when it is not what was due), the parcel's cash remitted by the courier (short or over when so), and
+    # a parcel delivered and not remitted in time.
+    COD_COLLECTED = "cod_collected"
+    COD_REMITTED = "cod_remitted"
+    COD_REMITTANCE_OVERDUE = "cod_remittance_overdue"
+    # Cash on delivery confirmed before anything ships: the customer is asked (by their order link or an SMS reply
+    # with the code in detail "code"), and confirms (detail "by": link or sms).
+    COD_CONFIRMATION_REQUESTED = "cod_confirmation_requested"
+    COD_CONFIRMED = "cod_confirmed"
+    # The payment provider, for operators (dawra.app.payments, dawra.app.payment_events): a card authorisation renewed
+    # before it lapsed (detail "expires_at"), one that could not be (detail "reason"), and the provider's own later
+    # reports (detail "event": a capture or refund settled or failed, a dispute opened, a payment link paid).
+    PAYMENT_REAUTHORIZED = "payment_reauthorized"
+    PAYMENT_REAUTHORIZATION_FAILED = "payment_reauthorization_failed"
+    PAYMENT_EVENT = "payment_event"
 
 
 class TimelineEvent(BaseModel):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
+from dawra.domain.money import Money
 from dawra.domain.time import iso
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far a carrier's clock may be from ours before its times are not believed
@@ -43,6 +44,8 @@ class TrackingEvent(BaseModel):
     carrier_status: str  # the carrier's own word, kept for support staff
     location: str | None = None  # where the carrier says it happened (a pickup point, a depot), as it says it
     received_at: str | None = None  # UTC ISO-8601: when the webhook reached us (None: not known)
+    # A cash-on-delivery parcel's delivered report: what the courier collected at the door (None: not said).
+    cod_collected: Money | None = None
 
     def believable_time(self, not_before: str | None) -> tuple[str, bool]:
         """(the time to keep this report at, whether it is the carrier's). The carrier's time is not believed when

@@ -91,6 +91,8 @@ def run_up(port: int, aws_port: int, seed_data: bool, faults: str | None = None)
                    credentials: any, e.g. AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing)
   Sandbox carrier webhook secret: {stack.cloud.carrier_secrets["carrier-sandbox-webhook"]}
                    (random for this run; also {secret_name} in Secrets Manager)
+  Sandbox payments webhook secret: {stack.cloud.carrier_secrets["payments-sandbox-webhook"]}
+                   (POST /payments/webhooks/sandbox, header X-Payment-Signature; dawra/adapters/payments/sandbox.py)
   API documentation {stack.gateway_url}/docs   Emails and SMS sent: {stack.gateway_url}/_local/outbox
   Catalog and stock: {'seeded (dawra/local/seed.py)' if seed_data else 'empty'}
   Orders for the back office: {orders}

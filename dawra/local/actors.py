@@ -66,7 +66,9 @@ class SandboxCarrierSimulator:
 
     def post(self, tracking_number: str, status: str, event_id: str | None = None,
              occurred_at: str | None = None, signature: str | None = None,
-             location: str = "Riyadh") -> HttpResult:
+             location: str = "Riyadh", cod_collected: int | None = None, currency: str = "SAR") -> HttpResult:
+        """`cod_collected`: a DELIVERED report on a cash-on-delivery parcel says what the courier collected (minor
+        units of `currency`)."""
         self.sent += 1
         body = json.dumps({
             "event_id": event_id or f"sbx-{tracking_number}-{status}",
@@ -74,13 +76,19 @@ class SandboxCarrierSimulator:
             "status": status,
             "occurred_at": occurred_at or iso(datetime.now(UTC)),
             "location": location,
+            **({"cod_collected": {"amount": cod_collected, "currency": currency}} if cod_collected is not None
+               else {}),
         }).encode()
         headers = {"Content-Type": "application/json",
                    "X-Carrier-Signature": signature or sign(body, self.secret, int(time.time()))}
         return http("POST", self.url, body, headers)
 
-    def deliver(self, tracking_number: str) -> None:
-        self.report(tracking_number, "PICKED_UP", "OUT_FOR_DELIVERY", "DELIVERED")
+    def deliver(self, tracking_number: str, cod_collected: int | None = None) -> None:
+        """On its way, then delivered (for a cash-on-delivery parcel, `cod_collected`: what the courier took)."""
+        self.report(tracking_number, "PICKED_UP", "OUT_FOR_DELIVERY")
+        result = self.post(tracking_number, "DELIVERED", cod_collected=cod_collected)
+        if result.status != 202:
+            raise RuntimeError(f"webhook refused: {result.status} {result.body}")
 
     def return_to_sender(self, tracking_number: str) -> None:
         """The parcel goes back and arrives at the location it left from."""

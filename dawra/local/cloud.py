@@ -12,6 +12,10 @@ What it adds to moto (each measured or documented in docs/decisions.md):
   handlers, the gateway's SQS integration and the pollers; `time_scale` shortens the pollers' SQS visibility
   timeouts. Both are local-only knobs for tests; neither exists in the topology.
 - moto's /moto-api/data.json works (see `_no_docker`), and the outbox lists emails and SMS in the order sent.
+- SNS -> Lambda: moto's SNS delivers a message published to a topic to its Lambda subscribers in the publishing call;
+  here that is an asynchronous invocation as AWS makes one (the event Lambda receives from SNS, the first attempt and
+  two retries, then the function's dead-letter queue, which moto's Lambda does not keep: :meth:`InProcessLambda.
+  deliver_sns`).
 - EventBridge Scheduler: moto keeps schedule groups and schedules but never fires one; the schedule poller
   (dawra/local/pollers.py) does, for one-time ``at(...)`` schedules of the topology's groups, with the real clock.
 - Resources come from :data:`dawra.topology.TOPOLOGY`, the description the CDK app reads too. Each function gets a
@@ -47,16 +51,19 @@ import boto3
 from botocore.config import Config
 
 from dawra.contracts import env as E
+from dawra.local import activity
 from dawra.local import faults as fault_injection
 from dawra.local.faults import FaultPlan, Faults, fault_scope
 from dawra.topology import (
     TOPOLOGY,
+    Bucket,
     Function,
     Grant,
     HttpApi,
     Ref,
     Resource,
     ScheduleGroup,
+    TopicEventSource,
     Topology,
     UserPool,
 )
@@ -76,6 +83,7 @@ ROLE_PREFIX = "dawra-local-"  # + function id (one role per function) or state m
 GRANTS_POLICY = "topology-grants"
 SCHEDULER_ROLE_PREFIX = "dawra-local-scheduler-"  # + schedule group id: the role its schedules run with
 MAX_WARM_CONTAINERS = 8
+ASYNC_ATTEMPTS = 3  # an asynchronous invocation (SNS's): the first attempt and Lambda's two retries (its default)
 
 # Environment the local stack adds for every function (on AWS these are the deployment's concern).
 LOCAL_FUNCTION_ENV = {
@@ -105,6 +113,16 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass(frozen=True)
+class SnsSubscription:
+    """A function subscribed to a topic (TopicEventSource), as the embedded cloud made it."""
+
+    topic_arn: str
+    subscription_arn: str
+    function_arn: str
+    dead_letter_queue_url: str  # the function's DeadLetterConfig: what it failed on, its retries spent
 
 
 _cold_start_lock = threading.Lock()
@@ -189,7 +207,33 @@ class InProcessLambda:
         self.by_name = {fn.name: _FunctionRuntime(fn) for fn in topology.functions}
         self.invocations: dict[str, int] = {fn.name: 0 for fn in topology.functions}
         self.errors: dict[str, int] = {fn.name: 0 for fn in topology.functions}  # Lambda's Errors metric
+        self.subscriptions: dict[str, SnsSubscription] = {}  # by function name
         self._count_lock = threading.Lock()
+
+    def deliver_sns(self, function_name: str, message: str, subject: str | None) -> None:
+        """SNS's delivery of one message to a subscribed function: the event Lambda documents for SNS (one record),
+        invoked asynchronously, i.e. tried again twice on an error (at once here; Lambda waits a minute, then two),
+        and then sent to the function's dead-letter queue as Lambda sends it (the event as the body; RequestID,
+        ErrorCode and ErrorMessage as attributes). Nothing goes back to the publisher, as on AWS."""
+        subscription = self.subscriptions[function_name]
+        request_id = str(uuid.uuid4())
+        event = {"Records": [{
+            "EventSource": "aws:sns", "EventVersion": "1.0", "EventSubscriptionArn": subscription.subscription_arn,
+            "Sns": {"Type": "Notification", "MessageId": str(uuid.uuid4()), "TopicArn": subscription.topic_arn,
+                    "Subject": subject, "Message": message, "MessageAttributes": {},
+                    "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), "SignatureVersion": "1",
+                    "Signature": "EXAMPLE", "SigningCertUrl": "EXAMPLE", "UnsubscribeUrl": "EXAMPLE"}}]}
+        for _ in range(ASYNC_ATTEMPTS):
+            body, errored, _ = self.invoke(function_name, subscription.function_arn, event)
+            if not errored:
+                return
+        error = json.loads(body)
+        boto3.client("sqs", region_name=REGION).send_message(
+            QueueUrl=subscription.dead_letter_queue_url, MessageBody=json.dumps(event), MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": request_id},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+                "ErrorMessage": {"DataType": "String", "StringValue": str(error.get("errorMessage", ""))[:1024]
+                                 or str(error.get("errorType", "error"))}})
 
     def invoke(self, function_name: str, arn: str, event: Any) -> tuple[str, bool, str]:
         runtime = self.by_name.get(function_name)
@@ -218,6 +262,7 @@ class InProcessLambda:
                 return json.dumps(body), True, ""
             finally:
                 _forget_unpublished_metrics()
+                activity.changed()
 
 
 def _forget_unpublished_metrics() -> None:
@@ -294,13 +339,28 @@ def _one_event_per_thread() -> None:
     BaseRouter.__class__ = _PerThreadClassAttributes  # type: ignore[method-assign,assignment]
 
 
+def _tell_when_executions_end() -> None:
+    """An execution that ends wakes whoever waits on the cloud (dawra/local/activity.py)."""
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self: BaseExecutionWorkerCommunication) -> None:
+        try:
+            original(self)
+        finally:
+            activity.changed()
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+
+
 def _install_patches() -> None:
     """Patch moto once per process; the active InProcessLambda is swapped per EmbeddedCloud."""
     global _patched
     if _patched:
         return
     _one_event_per_thread()
-    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
     from moto.dynamodb.responses import DynamoHandler
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
@@ -309,8 +369,16 @@ def _install_patches() -> None:
             raise RuntimeError("no embedded cloud is running")
         return _active_lambda.invoke(self.function_name, self.function_arn, event)
 
+    def send_sns_message(self: LambdaBackend, function_name: str, message: str, subject: str | None = None,
+                         qualifier: str | None = None) -> None:
+        if _active_lambda is None:
+            raise RuntimeError("no embedded cloud is running")
+        _active_lambda.deliver_sns(function_name, message, subject)
+
     # Each `type: ignore[method-assign]` here replaces a moto method at run time, which mypy forbids by design.
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
+    LambdaBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
+    _tell_when_executions_end()
     # A property replaces this property (mypy also reports the property object where it expects the getter).
     LambdaFunction.docker_client = property(_no_docker)  # type: ignore[method-assign, assignment]
 
@@ -419,6 +487,10 @@ class EmbeddedCloud:
         global _active_lambda
         if _active_lambda is not None:
             raise RuntimeError("an embedded cloud is already running in this process")
+        # The sandbox payment provider's ledger of idempotency keys is per cloud, as a provider account would be.
+        from dawra.adapters.payments import new_sandbox_ledger
+
+        new_sandbox_ledger()
         for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                            "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
                            "AWS_REGION": REGION}.items():
@@ -591,6 +663,11 @@ class EmbeddedCloud:
             if table.stream:
                 self.resolved[("table", table.id, "stream_arn")] = described["LatestStreamArn"]
 
+        for bucket in topo.buckets:
+            self.client("s3").create_bucket(Bucket=bucket.name)  # us-east-1: no location constraint
+            self.resolved[("bucket", bucket.id, "name")] = bucket.name
+            self.resolved[("bucket", bucket.id, "arn")] = f"arn:aws:s3:::{bucket.name}"
+
         for queue in sorted(topo.queues, key=lambda q: q.dead_letter_queue is not None):
             queue_attributes = {"VisibilityTimeout": str(queue.visibility_timeout_s),
                                 "MessageRetentionPeriod": str(queue.retention_s)}
@@ -602,6 +679,10 @@ class EmbeddedCloud:
             self.resolved[("queue", queue.id, "url")] = url
             self.resolved[("queue", queue.id, "name")] = queue.name
             self.resolved[("queue", queue.id, "arn")] = self.arn("queue", queue.name)
+
+        for bucket in topo.buckets:  # after the queues their notifications go to
+            if bucket.notify_queue:
+                self._notify_queue(bucket, bucket.notify_queue)
 
         for topic in topo.topics:
             self.resolved[("topic", topic.id, "arn")] = sns.create_topic(Name=topic.name)["TopicArn"]
@@ -653,6 +734,8 @@ class EmbeddedCloud:
                 Environment={"Variables": environment}, Architectures=["arm64"])
             self.resolved[("function", function.id, "arn")] = self.arn("function", function.name)
         os.environ.update(process_env)
+        for source in topo.topic_event_sources:
+            self._subscribe(source)
         for api in topo.http_apis:
             self._create_http_api(api)
 
@@ -664,6 +747,33 @@ class EmbeddedCloud:
                 name=machine.name, definition=definition, roleArn=self._role(ROLE_PREFIX + machine.id, "states"),
                 type="STANDARD")
 
+
+    def _subscribe(self, source: TopicEventSource) -> None:
+        """A function subscribed to a topic, as the CDK app subscribes it: SNS may invoke it (a Lambda permission for
+        this topic only) and the subscription's redrive policy names the dead-letter queue. moto's SNS then hands each
+        message published to the topic to InProcessLambda.deliver_sns, which also sends what the function failed on
+        to that queue (the function's DeadLetterConfig on AWS). SNS's own delivery failures (no permission, no
+        function) cannot happen here."""
+        function = self.topology.function(source.function)
+        topic_arn = self.resolved[("topic", source.topic, "arn")]
+        function_arn = self.resolved[("function", function.id, "arn")]
+        self.client("lambda").add_permission(
+            FunctionName=function.name, StatementId=f"sns-{source.topic}", Action="lambda:InvokeFunction",
+            Principal="sns.amazonaws.com", SourceArn=topic_arn)
+        redrive = {"deadLetterTargetArn": self.resolved[("queue", source.dead_letter_queue, "arn")]}
+        subscription_arn: str = self.client("sns").subscribe(
+            TopicArn=topic_arn, Protocol="lambda", Endpoint=function_arn, ReturnSubscriptionArn=True,
+            Attributes={"RedrivePolicy": json.dumps(redrive)})["SubscriptionArn"]
+        self.lambdas.subscriptions[function.name] = SnsSubscription(
+            topic_arn, subscription_arn, function_arn, self.resolved[("queue", source.dead_letter_queue, "url")])
+
+    def _notify_queue(self, bucket: Bucket, queue_id: str) -> None:
+        """S3 event notifications to SQS, as the CDK app configures them: every object created in the bucket is
+        notified to its queue. moto delivers them (its S3 sends the event to its SQS, in this process, on PutObject),
+        and the queue's poller runs the function as the event source mapping would."""
+        self.client("s3").put_bucket_notification_configuration(Bucket=bucket.name, NotificationConfiguration={
+            "QueueConfigurations": [{"Id": f"{bucket.id}-object-created", "Events": ["s3:ObjectCreated:*"],
+                                     "QueueArn": self.resolved[("queue", queue_id, "arn")]}]})
 
     def _create_schedule_group(self, group: ScheduleGroup) -> None:
         """The group in moto's EventBridge Scheduler, and the role its schedules run with: trusted by the scheduler

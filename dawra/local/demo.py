@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from dawra.adapters.dynamo.inventory import DynamoInventory
@@ -33,6 +34,9 @@ DEMO_ORDERS = [
         "shipping_method": "express",
         "lines": [{"sku": "DALLAH-BRASS", "quantity": 1}, {"sku": "DATES-1KG", "quantity": 2}],
         "payment_token": "tok_sandbox_approve"}),
+    ("Noura: a mug, cash on delivery (its fee a line of the totals; the courier collects at the door)", {
+        "customer_id": "cust-noura", **customer("Noura Al-Qahtani", "noura@example.com"),
+        "lines": [{"sku": "MUG-CLASSIC", "quantity": 1}], "payment_method": "cash_on_delivery"}),
 ]
 SHORT_ORDER = {  # Lina: five prayer mats, only two in stock
     "customer_id": "cust-lina", **customer("Lina <b>Haddad</b>", "lina@example.com"),
@@ -44,6 +48,44 @@ def _stock(inventory: DynamoInventory, sku: str, location_id: str) -> StockLevel
     if level is None:
         raise RuntimeError(f"no stock of {sku} at {location_id}: was the demo's data seeded?")
     return level
+
+
+DEMO_OUTPUT = Path("tmp/demo")  # under the repository (git ignores tmp/)
+
+
+def _sample_invoices(stack: LocalStack, order_ids: list[str]) -> None:
+    """Each order's first tax invoice as the customer downloads it, Sara's in English and Omar's in Arabic (the
+    order page's own InvoicePages, on the local orders table), written to tmp/demo/."""
+    from dawra.adapters.dynamo.orders import DynamoOrders
+    from dawra.web.invoices import InvoicePages
+
+    orders = DynamoOrders(stack.cloud.resolve_ref("table", "orders", "name"))
+    pages = InvoicePages(orders)
+    DEMO_OUTPUT.mkdir(parents=True, exist_ok=True)
+    print()
+    for order_id, language in zip(order_ids, ("en", "ar"), strict=False):
+        order = orders.get(order_id)
+        if order is None or not order.documents:
+            raise RuntimeError(f"{order_id} has no invoice")
+        print(f"Tax documents of {order_id}: {', '.join(ref.number for ref in order.documents)}")
+        path = DEMO_OUTPUT / f"invoice-{language}.pdf"
+        path.write_bytes(pages.pdf(order, order.documents[0].number, language))
+        print(f"   {order.documents[0].number} ({language}) written to {path}")
+
+
+def _cod_remittance(stack: LocalStack, store: Storefront, order_ids: list[str]) -> None:
+    """The courier's remittance file for the cash-on-delivery orders delivered, reconciled (tmp/demo/)."""
+    from dawra.local.demo_cod import reconcile, summary
+
+    parcels = []
+    for order_id in order_ids:
+        order = store.get_order(order_id).body
+        if order["totals"].get("cod_fee"):
+            parcels += [(s["tracking_number"], order["totals"]["total"]["amount"]) for s in order["shipments"]]
+    report = reconcile(stack, parcels, DEMO_OUTPUT)
+    print()
+    print("\n".join(summary(report)))
+    print(f"   written to {DEMO_OUTPUT}/remittance-report.json and remittance-report-(en|ar).html")
 
 
 def run_demo() -> int:
@@ -86,8 +128,11 @@ def run_demo() -> int:
                 while any(s["status"] == "allocated" for s in order["shipments"]):
                     time.sleep(0.05)
                     order = store.get_order(order_id).body
+                # a cash-on-delivery parcel's delivery says what the courier collected (here: all that was due)
+                cod = order["totals"].get("cod_fee") and len(order["shipments"]) == 1
                 for shipment in order["shipments"]:
-                    carrier.deliver(shipment["tracking_number"])
+                    carrier.deliver(shipment["tracking_number"],
+                                    cod_collected=order["totals"]["total"]["amount"] if cod else None)
                 # the carrier repeats itself and is late: both are harmless
                 first = order["shipments"][0]["tracking_number"]
                 carrier.post(first, "DELIVERED")
@@ -107,14 +152,16 @@ def run_demo() -> int:
             for event in order["timeline"]:
                 print(f"   {event['at']}  {event['kind']}")
         mats_after = _stock(inventory, "PRAYER-MAT", "riyadh-dc")
+        _cod_remittance(stack, store, [order_id for _title, order_id in placed])
+        _sample_invoices(stack, [order_id for _title, order_id in placed])
         print(f"\nPrayer mats at riyadh-dc before/after the refused order: on_hand {mats_before.on_hand}/"
               f"{mats_after.on_hand}, reserved {mats_before.reserved}/{mats_after.reserved} (unchanged)")
 
         # Omar's two parcels are told about in one message, minutes after they left: let those minutes pass.
         fire_now(stack.cloud, stack.pollers, "send_shipped_digest")
         deadline = time.monotonic() + 30
-        # confirmations (sent once the stock is reserved), 2 shipped (Omar's two parcels in one), 3 delivered
-        expected = 2 + 2 + 3
+        # confirmations (sent once the stock is reserved), 3 shipped (Omar's two parcels in one), 4 delivered
+        expected = 3 + 3 + 4
         while len(stack.outbox()) < expected and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)  # let the notifier settle: a duplicate would show up here

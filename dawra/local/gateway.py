@@ -1,7 +1,7 @@
 """A local stand-in for API Gateway (REST API): the routes in TOPOLOGY, on 127.0.0.1.
 
-Function routes get the real REST proxy event shape and go through the Lambda API; the carrier webhook route stores
-the raw request in SQS (the envelope of dawra.contracts.webhook), as the API Gateway -> SQS integration does
+Function routes get the real REST proxy event shape and go through the Lambda API; the webhook routes (carriers',
+payment providers') store the raw request in SQS (the envelope of dawra.contracts.webhook), as the API Gateway -> SQS integration does
 on AWS (one attempt; if SQS refuses, the caller gets a 500 and retries).
 Routes with cognito authorization are guarded as API Gateway's Cognito user pools authorizer guards them: the
 `Authorization` header holds the pool's ID token (raw, or after "Bearer "), verified with the same checks
@@ -62,7 +62,7 @@ SWAGGER_PAGE = """<!doctype html>
 </body></html>
 """
 SWAGGER_INIT = 'window.ui = SwaggerUIBundle({url: "/docs/openapi.json", dom_id: "#swagger-ui"});\n'
-CARRIER_NAME = re.compile(r"^[a-z0-9-]{1,32}$")  # dawra.adapters.carriers.MAX_NAME
+SENDER_NAME = re.compile(r"^[a-z0-9-]{1,32}$")  # a carrier's or payment provider's (dawra.adapters.carriers.MAX_NAME)
 
 
 UNAUTHENTICATED = problems.HTTP[Unauthenticated]
@@ -197,20 +197,24 @@ class Gateway:
             return _problem(problems.INTERNAL, "the authorizer could not verify the token; retry")
 
     def _to_queue(self, route: Route, params: dict[str, str], request: Request) -> Response:
-        if not CARRIER_NAME.match(params.get("carrier", "")):
-            return _problem(problems.NOT_FOUND, "no such carrier")
+        """A webhook route (a carrier's, a payment provider's): the envelope of dawra.contracts.webhook, keyed by the
+        route's one path parameter and carrying its one forwarded signature header, as the mapping template does."""
+        ((param, sender),) = params.items()
+        if not SENDER_NAME.match(sender):
+            return _problem(problems.NOT_FOUND, f"no such {param}")
         media_type = (request.content_type or "").split(";")[0].strip().lower()
         if media_type not in webhook.CONTENT_TYPES:  # as the deployed integration (passthrough NEVER)
             return _problem(problems.UNSUPPORTED_MEDIA_TYPE, f"Content-Type {media_type or 'absent'} is not accepted")
+        (signature_header,) = route.forwarded_headers
         envelope = CarrierWebhookEnvelope.wrap(
-            carrier=params.get("carrier", ""), raw_body=request.get_data(),
-            signature=request.headers.get("X-Carrier-Signature"),
-            received_at_epoch_ms=int(time.time() * 1000))
+            carrier=sender, raw_body=request.get_data(), signature=request.headers.get(signature_header),
+            received_at_epoch_ms=int(time.time() * 1000)).model_dump(mode="json")
+        stored = {param: envelope.pop("carrier"), **envelope}
         queue_url = self.cloud.resolve_ref("queue", route.target, "url")
         try:
             with fault_scope():
                 sent = self.cloud.client("sqs", attempts=1).send_message(
-                    QueueUrl=queue_url, MessageBody=envelope.model_dump_json())
+                    QueueUrl=queue_url, MessageBody=json.dumps(stored, separators=(",", ":")))
         except (BotoCoreError, ClientError):
             return _problem(problems.INTERNAL, "the webhook could not be stored; retry")  # the sender retries
         del sent  # API Gateway answers with its own request id, not the queue's message id

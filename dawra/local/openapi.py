@@ -1,5 +1,6 @@
 """The storefront API's OpenAPI document, generated from the handlers (Powertools builds it from the routes'
-signatures and models) plus the carrier webhook route, which API Gateway hands straight to SQS.
+signatures and models) plus the webhook routes (carriers', payment providers'), which API Gateway hands straight to
+SQS.
 
 No cloud is needed: the handler module is imported with placeholder settings (it makes no AWS call at import)."""
 
@@ -16,14 +17,19 @@ from unittest import mock
 
 from dawra.contracts import env
 from dawra.contracts.problems import PROBLEM_JSON, Problem
-from dawra.contracts.webhook import CONTENT_TYPES, SIGNATURE_HEADER
+from dawra.contracts.webhook import CONTENT_TYPES, PAYMENT_SIGNATURE_HEADER, SIGNATURE_HEADER
+from dawra.domain.payment_events import PaymentEventKind
 from dawra.topology import TOPOLOGY
 
 TITLE = "Dawra storefront API"
 DESCRIPTION = """Everything after the buy button. Money is integer minor units with an ISO 4217 currency; times are UTC
 ISO-8601; errors are application/problem+json (RFC 9457). On AWS the storefront routes are signed with SigV4 (IAM);
-carriers sign their webhooks with an HMAC (see dawra/adapters/carriers/sandbox.py). Sandbox payment tokens:
-tok_sandbox_approve, tok_sandbox_decline, tok_sandbox_insufficient, tok_sandbox_unavailable."""
+carriers and payment providers sign their webhooks with an HMAC (see dawra/adapters/carriers/sandbox.py and
+dawra/adapters/payments/sandbox.py). Sandbox payment tokens: tok_sandbox_approve, tok_sandbox_decline (402),
+tok_sandbox_insufficient (402), tok_sandbox_unavailable (503: retry with the same Idempotency-Key),
+tok_sandbox_expired (the authorisation lapses before capture: re-authorised at shipping), tok_sandbox_expired_no_reauth
+(re-authorisation declined: the order is held for a person), tok_sandbox_capture_retry (the first capture fails
+with a processor error and is retried)."""
 SERVERS = [{"url": "http://127.0.0.1:8080", "description": "make up (the local stack)"},
            {"url": "https://{api}.execute-api.{region}.amazonaws.com/v1", "description": "deployed (stack output ApiUrl)",
             "variables": {"api": {"default": "abc123"}, "region": {"default": "us-east-1"}}}]
@@ -39,6 +45,16 @@ def _placeholder_settings() -> Iterator[None]:
     with mock.patch.dict(os.environ, {**values, **{k: v for k, v in os.environ.items() if k in values}}):
         yield
     env.settings.cache_clear()
+
+
+# Storage first: any body is stored, and judged when processed, so the route promises no schema; what the sandbox
+# carrier sends (dawra/adapters/carriers/sandbox.py) is described in words and examples.
+_SANDBOX_WEBHOOK = (
+    "The sandbox carrier's report: event_id, tracking_number (SBX + 12 hex digits), status (its own word, e.g. "
+    "DELIVERED), occurred_at (ISO-8601 with a zone), location (optional), and on a DELIVERED report of a parcel paid "
+    "in cash at the door, cod_collected: {amount (integer minor units), currency}, what the courier collected "
+    "(optional; an amount other than what was due is flagged to operations). Another carrier posts its own format, "
+    "read by its adapter.")
 
 
 def _webhook_operation() -> dict[str, Any]:
@@ -57,10 +73,14 @@ def _webhook_operation() -> dict[str, Any]:
              "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>"},
         ],
         # Storage first: any body is stored as it came (the signature covers its raw bytes) and judged later.
-        "requestBody": {"required": False, "content": {**{t: {"schema": {}} for t in CONTENT_TYPES}, "application/json": {
-            "schema": {}, "example": {
-            "event_id": "evt-1", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
-            "occurred_at": "2026-11-23T12:00:00Z"}}}},
+        "requestBody": {"required": False, "description": _SANDBOX_WEBHOOK, "content": {
+            **{t: {"schema": {}} for t in CONTENT_TYPES}, "application/json": {"schema": {}, "examples": {
+                "delivered": {"summary": "Delivered", "value": {
+                    "event_id": "evt-1", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
+                    "occurred_at": "2026-11-23T12:00:00Z"}},
+                "cash_on_delivery": {"summary": "Delivered, cash on delivery: what the courier collected", "value": {
+                    "event_id": "evt-2", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
+                    "occurred_at": "2026-11-23T12:00:00Z", "cod_collected": {"amount": 18975, "currency": "SAR"}}}}}}},
         "responses": {
             "202": {"description": "Stored for processing", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["accepted", "request_id"],
@@ -70,6 +90,49 @@ def _webhook_operation() -> dict[str, Any]:
             "500": {"description": "Could not be stored; retry", "content": problem},
         },
     }
+
+
+# The sandbox payment provider's event (dawra/adapters/payments/sandbox.py). Described, not constrained: the route
+# stores any body (storage first, answered 202) and the consumer judges it, so a schema would promise a refusal
+# the route never makes.
+_SANDBOX_PAYMENT_EVENT: dict[str, Any] = {
+    "description": "Any body is stored. The sandbox payment provider's event (another provider posts its own "
+                   "format, read by its adapter) is a JSON object: event_id (1-64 of [A-Za-z0-9._:-]), type ("
+                   + ", ".join(k.value for k in PaymentEventKind) + "), authorization_id, payment_reference (the "
+                   "authorisation's merchant reference: the checkout's chk_<sha256 of its Idempotency-Key>), "
+                   "optional reference (the key of the capture or refund it is about), amount (minor units) and "
+                   "currency, occurred_at (ISO-8601 with a zone), optional reason (at most 200 characters).",
+}
+
+
+def _payment_webhook_operation() -> dict[str, Any]:
+    operation = _webhook_operation()
+    operation.update({
+        "summary": "A payment provider's webhook",
+        "description": "Stored raw (body and signature) on a queue and answered 202 at once; the signature is "
+                       "verified when it is processed (5 minutes' replay window), each event applied once by its "
+                       "id, in any order: a payment link paid releases the order's hold; captures and refunds "
+                       "settled or failed, and disputes, go on the order's timeline (failures and disputes alert "
+                       "operations). A webhook that can never be processed is recorded with its reason and dropped.",
+        "operationId": "post_payment_webhook",
+        "parameters": [
+            {"name": "provider", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "sandbox"}},
+            {"name": PAYMENT_SIGNATURE_HEADER, "in": "header", "required": False,
+             "schema": {"type": "string", "example": "t=1764583200,v1=3f6c..."},
+             "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>"},
+        ],
+        "requestBody": {"required": False, "content": {**{t: {"schema": {}} for t in CONTENT_TYPES},
+                                                       "application/json": {"schema": _SANDBOX_PAYMENT_EVENT,
+                                                                            "examples": {"link_paid": {
+            "summary": "A payment link paid", "value": {
+                "event_id": "evt_1", "type": "payment_link.paid", "authorization_id": "auth_0123456789abcdef01234567",
+                "payment_reference": "chk_" + "0" * 64, "amount": 18975, "currency": "SAR",
+                "occurred_at": "2026-11-23T12:00:00Z"}}}}}},
+    })
+    operation["responses"]["404"] = {"description": "No such provider",
+                                      "content": operation["responses"]["404"]["content"]}
+    return operation
 
 
 def _resolver(function_id: str) -> Any:
@@ -97,8 +160,9 @@ def document() -> dict[str, Any]:
         app = _resolver("orders-api")
         doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version="0.1.0",
                                                                     description=DESCRIPTION, servers=SERVERS))
-    route = next(r for r in TOPOLOGY.routes if r.target_kind == "queue")
-    doc["paths"][route.path] = {route.method.lower(): _webhook_operation()}
+    for route in (r for r in TOPOLOGY.routes if r.target_kind == "queue"):
+        operation = _payment_webhook_operation() if route.target == "payment-events" else _webhook_operation()
+        doc["paths"][route.path] = {route.method.lower(): operation}
     return doc
 
 

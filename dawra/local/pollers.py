@@ -189,8 +189,10 @@ class StreamPoller:
         records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
         if records:
             self._last_sequence[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-        # Filtered-out records are dropped, as Lambda does: they never reach the function.
-        self._pending[shard_id] = [record for record in map(self._record, records) if self._wanted(record)]
+        # Filtered-out records are dropped, as Lambda does: they never reach the function. The filter looks at each
+        # record as it came (its images not copied); only the records it lets through are made into JSON.
+        self._pending[shard_id] = [self._plain(envelope) for envelope in map(self._envelope, records)
+                                   if self._wanted(envelope)]
 
     def _wanted(self, record: dict[str, Any]) -> bool:
         patterns = self.source.filter_patterns
@@ -242,20 +244,26 @@ class StreamPoller:
         del self._attempts[sequence]
         return 1
 
-    def _record(self, record: dict[str, Any]) -> dict[str, Any]:
-        dynamodb = dict(record["dynamodb"])
-        created = dynamodb.get("ApproximateCreationDateTime")
-        if isinstance(created, datetime):
-            dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+    def _envelope(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The Lambda event record around boto3's stream record (its images as boto3 gave them: not yet JSON)."""
         return {
             "eventID": record["eventID"],
             "eventName": record["eventName"],
             "eventVersion": record.get("eventVersion", "1.1"),
             "eventSource": "aws:dynamodb",
             "awsRegion": self.cloud.region,
-            "dynamodb": _low_level(dynamodb),
+            "dynamodb": record["dynamodb"],
             "eventSourceARN": self.stream_arn,
         }
+
+    @staticmethod
+    def _plain(envelope: dict[str, Any]) -> dict[str, Any]:
+        """The record as the function receives it: plain JSON (epoch seconds, no Binary wrappers)."""
+        dynamodb = dict(envelope["dynamodb"])
+        created = dynamodb.get("ApproximateCreationDateTime")
+        if isinstance(created, datetime):
+            dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+        return {**envelope, "dynamodb": _low_level(dynamodb)}
 
 
 class SchedulePoller:

@@ -15,7 +15,8 @@ from dawra.contracts import env as E
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE, START_LIFECYCLE
 from .model import Function, Grant, Ref, Route, Secret, UserGroup, UserPool, arn
-from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .operations import COD_REMITTANCE, OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .risk import READ_RISK_KEY, RISK_KEY
 
 OPERATORS = UserPool(
     id="operators",
@@ -44,9 +45,10 @@ OPERATORS_POOL = {
     E.USER_POOL_CLIENT_ID: Ref(kind="user_pool", id="operators", attr="client_id"),
 }
 ENVIRONMENT: dict[str, Ref | str] = {**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **LIFECYCLE, **OPS_ALERTS,
-                                     **OPERATORS_POOL}
+                                     **OPERATORS_POOL, **COD_REMITTANCE, **RISK_KEY}
+# READ_RISK_KEY: an agent's order for a customer is screened as a storefront's is (dawra/app/risk.py).
 GRANTS = (READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_LIFECYCLE, ANSWER_TASK_TOKEN,
-          PUBLISH_OPS_ALERT)
+          PUBLISH_OPS_ALERT, READ_RISK_KEY)
 READ_SESSION_KEY = Grant(actions=("secretsmanager:GetSecretValue",), resources=(arn("secret", "console-session-key"),))
 
 FUNCTIONS = (

@@ -13,7 +13,7 @@ from dawra.contracts import env as E
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE
-from .model import Function, Grant, HttpApi, HttpRoute, Parameter, Ref, Route, Secret, arn
+from .model import Bucket, Function, Grant, HttpApi, HttpRoute, Parameter, Ref, Route, Secret, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .returns import RETURN_LIFECYCLE, START_RETURN_LIFECYCLE
 
@@ -45,6 +45,14 @@ LINKS: dict[str, Ref | str] = {
     E.SUPPORT_CONTACT: Ref(kind="parameter", id="support-contact", attr="value"),
 }
 
+# The order's tax invoices' and credit notes' PDFs, drawn on their first download and kept (decision 87).
+DOCUMENTS = Bucket(id="documents", name="dawra-documents",
+                   purpose="Rendered tax invoices and credit notes (PDF), drawn once on first download and answered "
+                           "from here after; the documents themselves are items of the orders table.")
+BUCKETS = (DOCUMENTS,)
+KEEP_DOCUMENTS = Grant(actions=("s3:GetObject", "s3:PutObject"),
+                       resources=(arn("bucket", DOCUMENTS.id, "/tax-documents/*"),))
+
 # The return label's own origin (decision 78): the REST API answers a proxy result as binary only when the request's
 # first Accept type is a binary media type, which a link's navigation (text/html first) never is; an HTTP API answers
 # the PDF's bytes whatever the browser asks for. (Not a Lambda function URL: there are none in me-central-1.)
@@ -57,23 +65,29 @@ RETURN_LABEL = Function(
     memory_mb=1024,
     timeout_s=10,
     # Only what the label reads: the order and its returns, the location the parcel goes back to, the link's key, the
-    # shop's name printed on it.
+    # shop's name printed on it; and the order's tax documents, whose PDFs it keeps in the documents bucket.
     environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE,
                  E.ORDER_LINK_KEY_SECRET: Ref(kind="secret", id="order-link-key"),
-                 E.SHOP_NAME: Ref(kind="parameter", id="shop-name", attr="value")},
-    grants=(READ_ORDERS, READ_INVENTORY, READ_LINK_KEY),
-    purpose="A return's printable label (PDF) behind its own HTTP API, for a return of the order the link opens.",
+                 E.SHOP_NAME: Ref(kind="parameter", id="shop-name", attr="value"),
+                 E.DOCUMENTS_BUCKET: Ref(kind="bucket", id=DOCUMENTS.id)},
+    grants=(READ_ORDERS, READ_INVENTORY, READ_LINK_KEY, KEEP_DOCUMENTS),
+    purpose="A return's printable label (PDF), and the order's tax invoices and credit notes (PDF), behind its own "
+            "HTTP API, for the order the link opens.",
 )
 
 LABEL_API = HttpApi(
     id="return-label-api",
     name="dawra-return-label",
     routes=(HttpRoute(method="GET", path="/my-order/{token}/returns/{return_id}/label.pdf", function=RETURN_LABEL.id,
-                      purpose="A return's label (PDF), the order page's \"Download the label\" link."),),
-    open_reason="The return label is downloaded from a link on the customer's order page by someone with no account: "
-                "the order link's token in the path is the credential, which the function verifies (HMAC, expiry, the "
-                "order's link version) through the order page's own code; it reads only and answers 404 for any other "
-                "link or return.",
+                      purpose="A return's label (PDF), the order page's \"Download the label\" link."),
+            HttpRoute(method="GET", path="/my-order/{token}/invoices/{number}/pdf", function=RETURN_LABEL.id,
+                      purpose="A tax invoice or credit note of the order (PDF), the order page's and the invoice "
+                              "page's PDF links.")),
+    open_reason="The return label and the order's tax documents are downloaded from links on the customer's order "
+                "page by someone with no account: the order link's token in the path is the credential, which the "
+                "function verifies (HMAC, expiry, the order's link version) through the order page's own code; it "
+                "writes only a rendered PDF to the documents bucket and answers 404 for any other link, return or "
+                "document.",
     purpose="The return label's own origin: answers the PDF's bytes to a browser, whatever its Accept header.",
 )
 HTTP_APIS = (LABEL_API,)
@@ -118,6 +132,8 @@ ROUTES = (
           target="customer", authorization="none",
           purpose="Another day for a return's courier (`pickup`; CSRF token and form key), for a return of the "
                   "order the link opens."),
+    Route(method="GET", path="/my-order/{token}/invoices/{number}", target_kind="function", target="customer",
+          authorization="none", purpose="A tax invoice or credit note of the order the link opens, as a page."),
     Route(method="GET", path="/customer/order", target_kind="function", target="customer", authorization="none",
           purpose="The order page as JSON for a storefront (the link token as a bearer token)."),
     Route(method="POST", path="/customer/order-link", target_kind="function", target="customer",

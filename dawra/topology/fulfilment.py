@@ -7,6 +7,7 @@ from dawra.contracts import env as E
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .model import AnyResource, Function, Grant, Ref, StateMachine, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .risk import HOLD_TIMEOUTS
 from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
 LIFECYCLE = {E.ORDER_LIFECYCLE_ARN: Ref(kind="state_machine", id="order-lifecycle", attr="arn")}
@@ -42,9 +43,11 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=256,
         timeout_s=10,
-        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE},
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY),
-        purpose="Tasks ReserveStock and ReleaseStock: atomic, idempotent reservations across locations.",
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **OPS_ALERTS},
+        # ReserveStock alerts operations when a hold takes a stock item below its reorder point (PUBLISH_OPS_ALERT).
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, PUBLISH_OPS_ALERT),
+        purpose="Tasks ReserveStock and ReleaseStock: atomic, idempotent reservations across locations; the "
+                "low-stock alert when a reservation crosses a reorder point.",
     ),
     Function(
         id="ship-order",
@@ -53,13 +56,16 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=256,
         timeout_s=10,
-        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **SCHEDULE_LATER_ENV,
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **SCHEDULE_LATER_ENV, **OPS_ALERTS,
                      E.DELIVERY_GRACE_HOURS: Ref(kind="parameter", id="delivery-grace-hours", attr="value"),
                      E.FEEDBACK_AFTER_HOURS: Ref(kind="parameter", id="feedback-after-hours", attr="value"),
                      E.DELIVERY_LOST_AFTER_HOURS: Ref(kind="parameter", id="delivery-lost-after-hours", attr="value"),
-                     E.LOST_PARCEL_POLICY: Ref(kind="parameter", id="lost-parcel-policy", attr="value")},
+                     E.LOST_PARCEL_POLICY: Ref(kind="parameter", id="lost-parcel-policy", attr="value"),
+                     **HOLD_TIMEOUTS},
         # CompleteOrder schedules the feedback ask (SCHEDULE_LATER: schedules of the later group, its role only).
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *SCHEDULE_LATER),
+        # ShipShipment alerts operations when a lapsed card authorisation cannot be renewed (PUBLISH_OPS_ALERT).
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *SCHEDULE_LATER,
+                PUBLISH_OPS_ALERT),
         purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForDelivery "
                 "(stores the task token), DeliveryLate and SettleClaim (late, lost and returned parcels) and "
                 "CompleteOrder.",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ResourceKind = Literal["table", "queue", "topic", "secret", "state_machine", "parameter", "configuration_set",
-                       "user_pool", "schedule_group", "http_api"]
+                       "user_pool", "schedule_group", "http_api", "bucket"]
 
 
 class _Frozen(BaseModel):
@@ -66,9 +66,25 @@ class Queue(_Frozen):
     purpose: str
 
 
+class Bucket(_Frozen):
+    """An S3 bucket, private (public access blocked, TLS only, encrypted with S3-managed keys). Its physical name on
+    AWS is CloudFormation's (bucket names are global); ``name`` is the embedded cloud's."""
+
+    id: str
+    name: str
+    # A queue (its id) told of every object created in the bucket (S3 event notifications to SQS): the bucket may
+    # send to it, nothing else may (the queue's policy, the CDK app's); locally moto delivers the same notification.
+    notify_queue: str | None = None
+    purpose: str
+
+
 class Topic(_Frozen):
     id: str
     name: str
+    # An AWS service that publishes to the topic itself (its principal <service>.amazonaws.com), for this account
+    # only: the topic's policy lets it publish and the topic's key (one of its own) lets it encrypt. "sms-voice": AWS
+    # End User Messaging SMS, delivering the inbound SMS of a number whose two-way channel is this topic.
+    published_by: Literal["sms-voice"] | None = None
     purpose: str
 
 
@@ -96,20 +112,20 @@ class ConfigurationSet(_Frozen):
 
 class ScheduleGroup(_Frozen):
     """An EventBridge Scheduler schedule group for one-off jobs (dawra.ports.Later), and the role its schedules run
-    with: the scheduler assumes it (for this account and this group only) to send each job to ``queue``, and it may
-    do nothing else. The schedules themselves are created at run time, by the functions given SCHEDULE_LATER
-    (dawra/topology/later.py)."""
+    with: the scheduler assumes it (for this account and this group only) to send each job to one of ``queues``, and
+    it may do nothing else. The schedules themselves are created at run time, by the functions given SCHEDULE_LATER
+    (dawra/topology/later.py), each naming its queue (by the job's kind)."""
 
     id: str
     name: str
-    queue: str  # id of the Queue every schedule of the group sends its job to
+    queues: tuple[str, ...] = Field(min_length=1)  # ids of the Queues a schedule of the group may send its job to
     purpose: str
 
     @property
     def grants(self) -> tuple[Grant, ...]:
-        """The role's statements, rendered by each side like a function's: send to the group's queue, nothing else
+        """The role's statements, rendered by each side like a function's: send to the group's queues, nothing else
         (SSE-SQS: no key to use)."""
-        return (Grant(actions=("sqs:SendMessage",), resources=(arn("queue", self.queue),)),)
+        return (Grant(actions=("sqs:SendMessage",), resources=tuple(arn("queue", queue) for queue in self.queues)),)
 
 
 class UserGroup(_Frozen):
@@ -258,6 +274,19 @@ class Function(_Frozen):
     def code_path(self) -> Path:
         return REPO_ROOT / self.code
 
+    @model_validator(mode="after")
+    def _no_allow_its_own_deny_refuses(self) -> Function:
+        """An explicit Deny wins over any Allow on AWS: an action denied on every ARN of its service (SMS_ONLY's
+        sns:Publish) and allowed on some ARN (an ops-alerts topic) would be refused at run time, whatever the Allow
+        says (decision 93). Only the Allow on "*" that the Deny narrows may share its action."""
+        denied = {action for grant in self.grants if grant.effect == "Deny" for every in grant.resources
+                  if isinstance(every, EveryArn) for action in grant.actions if action.startswith(every.service + ":")}
+        for grant in self.grants:
+            dead = denied & set(grant.actions)
+            if grant.effect == "Allow" and dead and not all(isinstance(r, AnyResource) for r in grant.resources):
+                raise ValueError(f"{self.id}: {sorted(dead)} allowed on an ARN its own Deny refuses on every ARN")
+        return self
+
 
 class StateMachine(_Frozen):
     id: str
@@ -338,6 +367,18 @@ class StreamEventSource(_Frozen):
     filter_patterns: tuple[dict[str, Any], ...] = ()
 
 
+class TopicEventSource(_Frozen):
+    """A function subscribed to a topic (protocol lambda): SNS invokes it asynchronously, one message per event, and
+    may (the topic's ARN as the source of a Lambda permission). ``dead_letter_queue`` (id of a Queue) receives both
+    what SNS could not deliver to the function (the subscription's redrive policy; the queue's policy lets this topic
+    send) and what the function failed on once Lambda's asynchronous retries were spent (the function's
+    DeadLetterConfig; the CDK app grants the function sqs:SendMessage on it, as an event source mapping's own grant)."""
+
+    topic: str
+    function: str
+    dead_letter_queue: str
+
+
 class Topology(_Frozen):
     tables: tuple[Table, ...]
     queues: tuple[Queue, ...]
@@ -350,9 +391,11 @@ class Topology(_Frozen):
     routes: tuple[Route, ...]
     queue_event_sources: tuple[QueueEventSource, ...]
     stream_event_sources: tuple[StreamEventSource, ...]
+    topic_event_sources: tuple[TopicEventSource, ...] = ()
     user_pools: tuple[UserPool, ...] = ()
     schedule_groups: tuple[ScheduleGroup, ...] = ()
     http_apis: tuple[HttpApi, ...] = ()
+    buckets: tuple[Bucket, ...] = ()
 
     @model_validator(mode="after")
     def _http_routes_name_functions(self) -> Topology:
@@ -367,8 +410,26 @@ class Topology(_Frozen):
     def _schedule_groups_send_to_queues(self) -> Topology:
         queues = {queue.id for queue in self.queues}
         for group in self.schedule_groups:
-            if group.queue not in queues:
-                raise ValueError(f"schedule group {group.id}: {group.queue} names no queue of this topology")
+            if not set(group.queues) <= queues:
+                raise ValueError(f"schedule group {group.id}: {group.queues} names a queue not of this topology")
+        return self
+
+    @model_validator(mode="after")
+    def _buckets_notify_queues(self) -> Topology:
+        queues = {queue.id for queue in self.queues}
+        for bucket in self.buckets:
+            if bucket.notify_queue is not None and bucket.notify_queue not in queues:
+                raise ValueError(f"bucket {bucket.id}: {bucket.notify_queue} names no queue of this topology")
+        return self
+
+    @model_validator(mode="after")
+    def _topic_event_sources_name_resources(self) -> Topology:
+        topics, queues = {t.id for t in self.topics}, {q.id for q in self.queues}
+        functions = {f.id for f in self.functions}
+        for source in self.topic_event_sources:
+            if (source.topic not in topics or source.function not in functions
+                    or source.dead_letter_queue not in queues):
+                raise ValueError(f"topic event source {source}: names no topic, function or queue of this topology")
         return self
 
     @model_validator(mode="after")
@@ -395,7 +456,10 @@ class Topology(_Frozen):
         return {"table": self.tables, "queue": self.queues, "topic": self.topics, "secret": self.secrets,
                 "parameter": self.parameters, "configuration_set": self.configuration_sets,
                 "state_machine": self.state_machines, "user_pool": self.user_pools,
-                "schedule_group": self.schedule_groups, "http_api": self.http_apis}
+                "schedule_group": self.schedule_groups, "http_api": self.http_apis, "bucket": self.buckets}
+
+    def topic(self, id: str) -> Topic:
+        return _by_id(self.topics, id)
 
     def table(self, id: str) -> Table:
         return _by_id(self.tables, id)
@@ -417,6 +481,9 @@ class Topology(_Frozen):
 
     def schedule_group(self, id: str) -> ScheduleGroup:
         return _by_id(self.schedule_groups, id)
+
+    def bucket(self, id: str) -> Bucket:
+        return _by_id(self.buckets, id)
 
     @property
     def operators_pool(self) -> UserPool:

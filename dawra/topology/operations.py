@@ -54,6 +54,14 @@ SMS_QUIET_HOURS = Parameter(
             "the door) go at any hour.",
 )
 
+COD_REMITTANCE_DAYS = Parameter(
+    id="cod-remittance-days",
+    local_value="7",
+    purpose="Days after delivery a cash-on-delivery parcel's cash may go unremitted by the courier before it is "
+            "flagged to operations and listed as owed in the remittance reconciliation.",
+)
+COD_REMITTANCE = {E.COD_REMITTANCE_DAYS: Ref(kind="parameter", id="cod-remittance-days", attr="value")}
+
 OPS_ALERTS = {E.OPS_ALERTS_TOPIC_ARN: Ref(kind="topic", id="ops-alerts", attr="arn")}
 # AskAPerson's alert with the order id; checkout's alert naming an unsellable SKU.
 PUBLISH_OPS_ALERT = Grant(actions=("sns:Publish",), resources=(arn("topic", "ops-alerts"),))

@@ -8,6 +8,8 @@ from .fulfilment import LIFECYCLE, START_LIFECYCLE
 from .model import Function, Route
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .returns import RETURN_LIFECYCLE, START_RETURN_LIFECYCLE
+from .risk import READ_RISK_KEY, RISK_KEY
+from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
 FUNCTIONS = (
     Function(
@@ -24,11 +26,16 @@ FUNCTIONS = (
             **LIFECYCLE,
             **RETURN_LIFECYCLE,
             **OPS_ALERTS,
+            **SCHEDULE_LATER_ENV,
+            **RISK_KEY,
         },
         # A return or claim asked for is stored, then its workflow started (as the order page does); an exchange
         # approved by its policy, or a claim its policy sends again, holds the replacement in the same commit.
+        # Checkout schedules the renewal of a card authorisation for an order that may wait past it (held,
+        # backordered, promised late: dawra.app.payments), and only for those (SCHEDULE_LATER). Fraud screening
+        # reads the key of its counters' digests (READ_RISK_KEY, once per container).
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_LIFECYCLE, START_RETURN_LIFECYCLE,
-                PUBLISH_OPS_ALERT),
+                PUBLISH_OPS_ALERT, *SCHEDULE_LATER, READ_RISK_KEY),
         purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}, POST /orders/{order_id}/returns, "
                 "POST /orders/{order_id}/claims, GET /orders/{order_id}/returns/{return_id}.",
     ),

@@ -7,7 +7,9 @@ from dawra.contracts import env as E
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .fulfilment import ANSWER_TASK_TOKEN
 from .model import Function, Grant, Queue, QueueEventSource, Ref, Route, Secret, arn
-from .operations import POWERTOOLS_ENV
+from .operations import COD_REMITTANCE, OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .risk import READ_RISK_KEY, RISK_KEY
+from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
 QUEUES = (
     Queue(
@@ -49,10 +51,16 @@ FUNCTIONS = (
             **ORDERS_TABLE,
             **INVENTORY_TABLE,
             E.SANDBOX_CARRIER_SECRET: Ref(kind="secret", id="carrier-sandbox-webhook"),
+            **OPS_ALERTS,
+            **SCHEDULE_LATER_ENV,
+            **COD_REMITTANCE,
+            **RISK_KEY,
         },
         # Reading the carrier-tracking queue is the SQS event source mapping's own grant. The inventory: a parcel
-        # returned to sender is counted back into its location's stock when it arrives there.
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *READ_CARRIER_SECRETS),
+        # returned to sender is counted back into its location's stock when it arrives there. Cash on delivery: an
+        # amount collected that was not due is alerted; a delivered COD parcel's remittance check is scheduled.
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *READ_CARRIER_SECRETS,
+                PUBLISH_OPS_ALERT, *SCHEDULE_LATER, READ_RISK_KEY),
         purpose="Consumes carrier webhooks from SQS: verify, normalise, dedup, update shipments, resume on delivery, "
                 "restock and end the wait of a parcel returned to sender.",
     ),

@@ -12,6 +12,7 @@ outcome."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import traceback
@@ -20,13 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from dawra.app.backoffice import PlaceOrderForCustomer
 from dawra.app.changes import Outcome
 from dawra.contracts import problems
 from dawra.contracts.admin import actor_from_claims
 from dawra.contracts.api import ServedCountry
 from dawra.domain.access import Actor, Permission, authorize
+from dawra.domain.accounts import AccountNotFound
 from dawra.domain.errors import DomainError, OrderNotFound, Unauthenticated
+from dawra.domain.holds import HoldKind, policy
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderStatus
 from dawra.domain.return_claims import ClaimRequest
@@ -40,10 +42,13 @@ from dawra.domain.returns import (
     return_id_for,
 )
 from dawra.web import forms
+from dawra.web.account_forms import CURRENCIES, account_request, payment_request
 from dawra.web.customer_claims import read_claim_form
 from dawra.web.formatting import Formatter, digits_or_default, language_or_default
 from dawra.web.http import WebRequest, WebResponse, redirect, with_query
 from dawra.web.i18n import Translator
+from dawra.web.invoice_view import words as invoice_words
+from dawra.web.invoices import NUMBER, InvoicePages, document_rows
 from dawra.web.render import render, static_file, static_version
 from dawra.web.security import (
     CSRF_FIELD,
@@ -63,13 +68,20 @@ from dawra.web.security import (
 )
 
 if TYPE_CHECKING:
+    from dawra.app.accounts import BusinessAccounts
+    from dawra.app.remittances import Remittances
+    from dawra.app.replenishment import Replenishment
     from dawra.app.return_claims import ClaimChoices, DecideClaim
     from dawra.app.returns import DecideReturn
+    from dawra.app.stock_feeds import StockFeedImports
     from dawra.bootstrap import BackOffice
 
 ROOT = "/admin"
 ORDER_ID = r"ord_[a-f0-9]{32}"
+CUSTOMER_ID = r"[A-Za-z0-9_-]{1,64}"
 RETURN_ID = r"ret_[0-9a-f]{20}"
+INVOICE_NUMBER = NUMBER
+SHIPMENT_ID = r"shp_[0-9a-f]{20}"
 RETURN_ACTIONS = ("approve", "decline", "receive", "inspect")
 CLAIM_ACTIONS = ("refund-claim", "reship-claim", "decline-claim")  # an agent settles a claim without a return
 QUARANTINE_DONE = {"write-off": "write_off_quarantined", "release": "release_quarantined"}  # the page's notice
@@ -162,12 +174,13 @@ class ConsoleClaims(Protocol):
 class Console:
     def __init__(self, office: BackOffice, verify: Callable[[str], dict[str, Any]],
                  sign_in: Callable[[str, str], SignedInTokens], session_key: Callable[[], bytes], log: Log,
-                 returns: ConsoleReturns | None = None):
+                 returns: ConsoleReturns | None = None, invoices: InvoicePages | None = None):
         """verify: an ID token's verified claims (Unauthenticated otherwise); sign_in: a username and password to
         tokens (Unauthenticated when they do not sign in); session_key: the CSRF HMAC key (a cached secret);
         returns: deciding, receiving and inspecting returns (without it the order page shows them only)."""
         self.office, self.verify, self.sign_in, self.session_key, self.log = office, verify, sign_in, session_key, log
         self.returns = returns
+        self.invoices = invoices  # the orders' tax invoices and credit notes (none listed without it)
 
     # --- the request's way through ----------------------------------------------------------------------------
     def handle(self, request: WebRequest) -> WebResponse:
@@ -263,8 +276,12 @@ class Console:
         if view.session is None:
             return []
         actor = view.actor
-        items = [("orders", Permission.VIEW_ORDERS), ("place_order", Permission.PLACE_ORDER),
-                 ("stock", Permission.VIEW_STOCK), ("operations", Permission.VIEW_OPERATIONS), ("audit", None)]
+        items = [("orders", Permission.VIEW_ORDERS), ("reviews", Permission.REVIEW_RISK),
+                 ("place_order", Permission.PLACE_ORDER),
+                 ("stock", Permission.VIEW_STOCK), ("operations", Permission.VIEW_OPERATIONS),
+                 ("cod", Permission.RECONCILE_COD), ("accounts", Permission.MANAGE_ACCOUNTS),
+                 ("feeds", Permission.IMPORT_STOCK_FEEDS), ("replenishment", Permission.PLAN_REPLENISHMENT),
+                 ("audit", None)]
         return [(name, f"{ROOT}/{name.replace('_', '-')}") for name, permission in items
                 if permission is None or actor.may(permission)]
 
@@ -365,7 +382,38 @@ class Console:
                          outcomes=[o.value for o in InspectionOutcome],
                          claim_choices=self._claim_choices(view.actor, file.order),
                          claim_reasons=[r.value for r in ClaimReason], claim_remedies=[r.value for r in ClaimRemedy],
+                         documents=document_rows(
+                             file.order, view.formatter.language,
+                             lambda number: view.url(f"{ROOT}/orders/{order_id}/invoices/{number}"), lambda _: "")
+                         if self.invoices is not None else [], doc_words=invoice_words(view.formatter.language),
                          **extra)
+
+    @route("GET", f"/orders/(?P<order_id>{ORDER_ID})/invoices/(?P<number>{INVOICE_NUMBER})")
+    def invoice(self, view: View, match: re.Match[str]) -> WebResponse:
+        """One of the order's invoices or credit notes, as the customer's page shows it (whoever reads the order
+        may read it); printable."""
+        order = self.office.view_order(view.actor, match["order_id"]).order
+        if self.invoices is None or not any(ref.number == match["number"] for ref in order.documents):
+            return self._error(view, 404, view.t("error.not_found"))
+        context = self.invoices.page_context(order, match["number"], view.formatter.language, "")
+        return self.page(view, "invoice.html", title=context["doc"].title,
+                         back=view.url(f"{ROOT}/orders/{order.order_id}"), ref=reference(order.order_id), **context)
+
+    @route("GET", f"/orders/(?P<order_id>{ORDER_ID})/shipments/(?P<shipment_id>{SHIPMENT_ID})/packing-slip")
+    def packing_slip(self, view: View, match: re.Match[str]) -> WebResponse:
+        """One shipment's packing slip, a printable page for whoever packs it: its lines and quantities, where it
+        goes, and for a gift the message and recipient and no prices (whoever reads the order may print it)."""
+        order = self.office.view_order(view.actor, match["order_id"]).order
+        shipment = next((s for s in order.shipments if s.shipment_id == match["shipment_id"]), None)
+        if shipment is None:
+            return self._error(view, 404, view.t("error.not_found"))
+        known = {line.sku: line for line in [*order.cancelled_lines, *order.lines]}
+        rows = [{"sku": item.sku, "title": known[item.sku].title if item.sku in known else item.sku,
+                 "quantity": item.quantity,
+                 "unit_price": None if order.gift or item.sku not in known else known[item.sku].unit_price}
+                for item in shipment.lines]
+        return self.page(view, "packing_slip.html", title=view.t("packing.title", ref=reference(order.order_id)),
+                         order=order, shipment=shipment, rows=rows, gift=order.gift)
 
     @property
     def _claims(self) -> ConsoleClaims | None:
@@ -477,6 +525,8 @@ class Console:
                 actions.hold(actor, order_id, key, forms.reason(request))
             elif action == "release":
                 actions.release(actor, order_id, key, forms.reason(request))
+            elif action == "reject":
+                actions.reject(actor, order_id, key, forms.reason(request))
             else:
                 return self._error(view, 404, view.t("error.not_found"))
         except forms.FormInvalid as invalid:
@@ -496,6 +546,17 @@ class Console:
         self.log.info("console action refused", extra={"action": action, "error": type(error).__name__,
                                                         "status": kind.status})
         return kind
+
+    @route("GET", "/reviews")
+    def reviews(self, view: View, _: re.Match[str]) -> WebResponse:
+        """The fraud review queue (orders held for review, oldest first, with the rules' reasons) and the checkouts
+        the screening refused on a day (today by default)."""
+        day = view.request.arg("day")
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", day):
+            day = datetime.now(UTC).date().isoformat()
+        held = self.office.held_orders(view.actor, HoldKind.FRAUD_REVIEW)
+        return self.page(view, "reviews.html", title=view.t("reviews.title"), held=held,
+                         refusals=self.office.refusals(view.actor, day), day=day)
 
     @route("GET", "/place-order")
     def place_order_form(self, view: View, _: re.Match[str]) -> WebResponse:
@@ -573,6 +634,45 @@ class Console:
         self.log.info("console action", extra={"action": f"stock_{action}"})
         return redirect(view.url(f"{ROOT}/stock", done=QUARANTINE_DONE.get(action, action)))
 
+    # --- replenishment: reorder points and targets, what to order, suggested transfers ------------------------------
+    @route("GET", "/replenishment")
+    def replenishment(self, view: View, _: re.Match[str]) -> WebResponse:
+        return self._replenishment_page(view, 200, notice=_notice(view))
+
+    def _replenishment_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        return self.page(view, "replenishment.html", status=status, title=view.t("replenishment.title"),
+                         report=self._replenishment().report(view.actor), **extra)
+
+    @route("POST", "/replenishment/(?P<action>plan|approve)")
+    def replenishment_act(self, view: View, match: re.Match[str]) -> WebResponse:
+        actor, request, action = view.actor, view.request, match["action"]
+        key = request.field(KEY_FIELD)
+        try:
+            if not 8 <= len(key) <= 128:
+                raise forms.FormInvalid([(KEY_FIELD, "missing")])
+            sku = request.field("sku").strip().upper()
+            if action == "plan":
+                self.office.stock.set_plan(actor, key, sku, request.field("location").strip(),
+                                           forms.level(request, "reorder_point"), forms.level(request, "target"),
+                                           request.field("reason"))
+            else:
+                self._replenishment().approve(actor, key, sku, request.field("from_location").strip(),
+                                              request.field("to_location").strip(), forms.count(request, "quantity"))
+        except forms.FormInvalid as invalid:
+            return self._replenishment_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            kind = self._refusal(error, f"replenishment_{action}")
+            if kind.status == 403:
+                return self._domain_error(view, error)
+            return self._replenishment_page(view, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": f"replenishment_{action}"})
+        return redirect(view.url(f"{ROOT}/replenishment", done="set_plan" if action == "plan" else "approve_transfer"))
+
+    def _replenishment(self) -> Replenishment:
+        if self.office.replenishment is None:
+            raise OrderNotFound("replenishment is not configured here")
+        return self.office.replenishment
+
     @route("GET", "/operations")
     def operations(self, view: View, _: re.Match[str]) -> WebResponse:
         days = view.request.arg("days")
@@ -611,6 +711,147 @@ class Console:
         return self.page(view, "audit.html", title=view.t("audit.title"), entries=entries, next_cursor=next_cursor,
                          actor_id=actor_id, mine=actor_id == actor.user_id, cursor=cursor)
 
+    # --- cash on delivery: couriers' remittances ----------------------------------------------------------------
+    @route("GET", "/cod")
+    def cod(self, view: View, _: re.Match[str]) -> WebResponse:
+        return self._cod_page(view, 200, notice=_notice(view))
+
+    def _cod_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        remittances = self._remittances()
+        overview = remittances.overview(view.actor, datetime.now(UTC))
+        return self.page(view, "remittances.html", status=status, title=view.t("cod.title"), overview=overview,
+                         form=view.request.form, **extra)
+
+    @route("POST", "/cod/remittances")
+    def import_remittance(self, view: View, _: re.Match[str]) -> WebResponse:
+        """A courier's remittance file, pasted or read from a file into the form: reconciled, then its report."""
+        request = view.request
+        try:
+            content = request.field("content")
+            if not content.strip():
+                raise forms.FormInvalid([("content", "paste the courier's CSV file")])
+            report = self._remittances().import_file(view.actor, request.field("file_name").strip()[:200]
+                                                     or "remittance.csv", content)
+        except forms.FormInvalid as invalid:
+            return self._cod_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            kind = self._refusal(error, "import_remittance")
+            if kind.status == 403:
+                return self._domain_error(view, error)
+            return self._cod_page(view, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": "import_remittance", "duplicate": report.duplicate})
+        done = "remittance_duplicate" if report.duplicate else "remittance_imported"
+        return redirect(view.url(f"{ROOT}/cod/remittances/{report.digest}", done=done))
+
+    @route("GET", "/cod/remittances/(?P<digest>[0-9a-f]{32})")
+    def remittance(self, view: View, match: re.Match[str]) -> WebResponse:
+        report = self._remittances().report(view.actor, match["digest"])
+        return self.page(view, "remittance.html", title=view.t("cod.report_title", name=report.file_name),
+                         report=report, notice=_notice(view))
+
+    # --- stock feeds: an ERP's or a 3PL's stock, uploaded ---------------------------------------------------------
+    @route("GET", "/feeds")
+    def feeds(self, view: View, _: re.Match[str]) -> WebResponse:
+        return self._feeds_page(view, 200, notice=_notice(view))
+
+    def _feeds_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        return self.page(view, "stock_feeds.html", status=status, title=view.t("feeds.title"),
+                         feeds=self._stock_feeds().recent(view.actor), form=view.request.form, **extra)
+
+    @route("POST", "/feeds")
+    def import_feed(self, view: View, _: re.Match[str]) -> WebResponse:
+        """A stock feed, pasted or read from a file into the form: applied row by row, then its report."""
+        from dawra.domain.stock_feeds import FeedFormat, format_of
+
+        request = view.request
+        try:
+            feed_id, content = request.field("feed_id").strip(), request.field("content")
+            file_name = request.field("file_name").strip()[:200] or "feed.csv"
+            if not content.strip():
+                raise forms.FormInvalid([("content", "paste the feed or choose its file")])
+            fmt = format_of(file_name) or (FeedFormat.JSON if content.lstrip().startswith(("[", "{"))
+                                           else FeedFormat.CSV)
+            report = self._stock_feeds().upload(view.actor, feed_id, file_name, fmt, content)
+        except forms.FormInvalid as invalid:
+            return self._feeds_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            kind = self._refusal(error, "import_feed")
+            if kind.status == 403:
+                return self._domain_error(view, error)
+            return self._feeds_page(view, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": "import_feed", "duplicate": report.duplicate})
+        done = "feed_duplicate" if report.duplicate else "feed_imported"
+        return redirect(view.url(f"{ROOT}/feeds/{report.ref}", done=done))
+
+    @route("GET", "/feeds/(?P<ref>[0-9a-f]{32})")
+    def feed(self, view: View, match: re.Match[str]) -> WebResponse:
+        report = self._stock_feeds().report(view.actor, match["ref"])
+        return self.page(view, "stock_feed.html", title=view.t("feeds.report_title", name=report.file_name),
+                         report=report, notice=_notice(view))
+
+    def _stock_feeds(self) -> StockFeedImports:
+        if self.office.stock_feeds is None:
+            raise OrderNotFound("stock feeds are not configured here")
+        return self.office.stock_feeds
+
+    # --- business accounts: terms, payments received ----------------------------------------------------------------
+    @route("GET", "/accounts")
+    def accounts(self, view: View, _: re.Match[str]) -> WebResponse:
+        return self._accounts_page(view, 200, notice=_notice(view))
+
+    def _accounts_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        business = self._business()
+        authorize(view.actor, Permission.MANAGE_ACCOUNTS)
+        customer = (view.request.arg("customer") or view.request.field("customer_id")).strip()[:64]
+        account, history = None, []
+        if re.fullmatch(CUSTOMER_ID, customer):
+            with contextlib.suppress(AccountNotFound):  # none yet: the form opens one
+                account, history = business.view(view.actor, customer), business.history(view.actor, customer)
+        return self.page(view, "accounts.html", status=status, title=view.t("accounts.title"), customer=customer,
+                         account=account, history=history, currencies=CURRENCIES, form=view.request.form, **extra)
+
+    @route("POST", "/accounts/(?P<action>save|payment)")
+    def account_act(self, view: View, match: re.Match[str]) -> WebResponse:
+        """A manager opens or changes an account, or records a payment received against an order on account."""
+        request, business, action = view.request, self._business(), match["action"]
+        key = request.field(KEY_FIELD)
+        try:
+            if not 8 <= len(key) <= 128:
+                raise forms.FormInvalid([(KEY_FIELD, "missing")])
+            if action == "save":
+                customer, asked = account_request(request)
+                if not re.fullmatch(CUSTOMER_ID, customer):
+                    raise forms.FormInvalid([("customer_id", "letters, digits, - and _ (up to 64)")])
+                business.save(view.actor, key, customer, asked.details(), asked.reason)
+                target = view.url(f"{ROOT}/accounts", customer=customer, done="account_saved")
+            else:
+                order_id = request.field("order_id").strip()
+                if not re.fullmatch(ORDER_ID, order_id):
+                    raise forms.FormInvalid([("order_id", "an order id: ord_ and 32 hex digits")])
+                order = self.office.view_order(view.actor, order_id).order
+                paid = payment_request(request, order.currency)
+                business.record_payment(view.actor, order_id, key, paid.amount, paid.reference, paid.invoice_number)
+                target = view.url(f"{ROOT}/orders/{order_id}", done="payment_recorded")
+        except forms.FormInvalid as invalid:
+            return self._accounts_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            kind = self._refusal(error, f"account_{action}")
+            if kind.status == 403:
+                return self._domain_error(view, error)
+            return self._accounts_page(view, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": f"account_{action}"})
+        return redirect(target)
+
+    def _business(self) -> BusinessAccounts:
+        if self.office.accounts is None:
+            raise OrderNotFound("business accounts are not configured here")
+        return self.office.accounts
+
+    def _remittances(self) -> Remittances:
+        if self.office.remittances is None:
+            raise OrderNotFound("remittances are not configured here")
+        return self.office.remittances
+
 
 def show(value: object) -> str:
     """An audit entry's before/after value as one line of text (an address's parts, a map of lines)."""
@@ -640,14 +881,19 @@ class Allowed:
     hold: bool
     release: bool
     refundable: int  # minor units still refundable
+    reject: bool = False  # say no to a held order (a fraud review rejected): cancelled through compensation
 
     @property
     def any_action(self) -> bool:
-        return any((self.cancel, self.refund, self.change_address, self.resend, self.note, self.hold, self.release))
+        return any((self.cancel, self.refund, self.change_address, self.resend, self.note, self.hold, self.release,
+                    self.reject))
 
 
 def _allowed(actor: Actor, order: Order) -> Allowed:
     not_shipped = not order.shipped
+    kind = order.held_as  # who decides a hold depends on its kind (dawra.domain.holds)
+    decides = (actor.may(Permission.HOLD) and order.can(OrderEvent.RELEASE_HOLD)
+               and (kind is None or actor.may(policy(kind).decided_by)))
     refundable = order.payment.captured.amount - order.payment.refunded.amount
     return Allowed(
         cancel=actor.may(Permission.CANCEL) and order.can(OrderEvent.REQUEST_CANCEL) and not_shipped
@@ -658,8 +904,8 @@ def _allowed(actor: Actor, order: Order) -> Allowed:
         resend=actor.may(Permission.RESEND_MESSAGE) and order.can(OrderEvent.RESEND_MESSAGE),
         note=actor.may(Permission.ADD_NOTE) and order.can(OrderEvent.ADD_NOTE),
         hold=actor.may(Permission.HOLD) and order.can(OrderEvent.HOLD),
-        release=actor.may(Permission.HOLD) and order.can(OrderEvent.RELEASE_HOLD) and (
-            order.hold_reason != PlaceOrderForCustomer.AWAITING_LINK_PAYMENT or actor.may(Permission.CONFIRM_PAYMENT)),
+        release=decides and not order.cancellation_requested,
+        reject=decides and not order.cancellation_requested and kind is not None and kind != HoldKind.OPERATOR,
         refundable=refundable)
 
 

@@ -19,6 +19,8 @@
   answers the PDF's bytes to a browser where the REST API would answer base64 text.
 - `GET|POST /my-order/<token>/returns/<return_id>/pickup`: another day for a return's courier (the carrier's days;
   checked as the other forms, CSRF purpose `pickup`, once per form key), then the return's section of the page.
+- `GET /my-order/<gift token>/gift-receipt`: a gift's receipt for its recipient (what is in the parcel, no prices),
+  under a token of its own scope (dawra.domain.order_link): it opens the receipt only, so the buyer may pass it on.
 - `GET /my-order` and `POST /my-order/lookup`: the guest lookup. Its answer is a redirect that is the same, byte for
   byte, whether or not anything matched; its form is protected by a nonce cookie and its HMAC.
 - `GET /customer/static/<file>`: the stylesheet.
@@ -41,14 +43,16 @@ from pydantic import ValidationError
 
 from dawra.app.customer import CustomerActions, CustomerOutcome
 from dawra.app.feedback import GiveFeedback
-from dawra.app.order_page import NO_SUCH_ORDER, OpenOrderLink, OrderLinks, SendOrderLink
+from dawra.app.order_page import GIFT_RECEIPT_SUFFIX, NO_SUCH_ORDER, OpenOrderLink, OrderLinks, SendOrderLink
 from dawra.contracts import problems
 from dawra.contracts.customer import Stage, customer_view, label_available, stage_of, visible
 from dawra.domain import order_link
+from dawra.domain.cod import confirmation_code
 from dawra.domain.customer import Address
 from dawra.domain.errors import DomainError, IdempotencyKeyReused, OrderNotFound
 from dawra.domain.feedback import Feedback
-from dawra.domain.order import Order, OrderEvent
+from dawra.domain.holds import HoldKind
+from dawra.domain.order import Order, OrderEvent, OrderStatus
 from dawra.domain.return_lines import stores
 from dawra.domain.returns import ClaimReason, ClaimRemedy, PickupSlot, Return, ReturnReason, pickup_fixed
 from dawra.domain.timeline import TimelineEvent, TimelineKind
@@ -66,6 +70,8 @@ from dawra.web.formatting import Formatter, language_or_default
 from dawra.web.forms import ADDRESS_FIELDS, FormInvalid
 from dawra.web.http import WebRequest, WebResponse, redirect, with_query
 from dawra.web.i18n import Translator
+from dawra.web.invoice_view import words as invoice_words
+from dawra.web.invoices import NUMBER, InvoicePages, document_rows, pdf_name
 from dawra.web.render import render, static_file, static_version
 from dawra.web.return_label import (
     LabelParty,
@@ -84,11 +90,15 @@ LOOKUP_COOKIE = "__Host-dawra-lookup"
 LOOKUP_COOKIE_MAX_AGE_S = 30 * 60
 BOOK = "customer"
 LINK_IN_PATH = r"[A-Za-z0-9_-]{1,100}"  # what may be a link token; read() decides if it is one
-FORMS = ("cancel", "address", "contact", "feedback")
+FORMS = ("cancel", "address", "contact", "feedback", "confirm")  # confirm: cash on delivery, before it ships
 RETURN_FORM = "return"  # its own way through: a form, a review, a confirmation (see return_form)
 RETURN_ID = r"ret_[0-9a-f]{20}"
 PICKUP_FORM = "pickup"  # another day for a return's courier (see pickup_form)
 LABEL_PATH = rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/label\.pdf"
+# A tax invoice or credit note of the order (decision 87): its page, and its PDF (served, like the label, by the
+# label's HTTP API on AWS: the REST API would answer a browser base64 text).
+INVOICE_PATH = rf"{PAGE}/(?P<token>{LINK_IN_PATH})/invoices/(?P<number>{NUMBER})"
+INVOICE_PDF_PATH = rf"{INVOICE_PATH}/pdf"
 SAME_SITE = ("same-origin", "none")  # Sec-Fetch-Site values of a request this site's own pages (or a link) made
 
 
@@ -141,12 +151,15 @@ def problem_response(kind: problems.Kind, detail: str) -> WebResponse:
 class CustomerSite:
     def __init__(self, open_link: OpenOrderLink, send_link: SendOrderLink | None, links: OrderLinks,
                  actions: CustomerActions | None, log: Log, give_feedback: GiveFeedback | None = None,
-                 returns: CustomerReturns | None = None, locations: Locations | None = None, label_base: str = ""):
+                 returns: CustomerReturns | None = None, locations: Locations | None = None, label_base: str = "",
+                 invoices: InvoicePages | None = None):
         """send_link None: no guest lookup (the return-label function's site). label_base: the return label's HTTP
-        API URL the page's label links start with ("": this site's own label path)."""
+        API URL the page's label (and invoice PDF) links start with ("": this site's own paths). invoices None: the
+        order's tax documents are neither listed nor served."""
         self.open_link, self.send_link, self.links, self.actions, self.log = open_link, send_link, links, actions, log
         self.give_feedback, self.returns, self.locations = give_feedback, returns, locations or (lambda: [])
         self.label_base = label_base.rstrip("/")
+        self.invoices = invoices
 
     @property
     def key(self) -> bytes:
@@ -166,9 +179,15 @@ class CustomerSite:
             label = re.fullmatch(LABEL_PATH, path)
             if label and request.method == "GET":
                 return self.return_label(request, label["token"], label["ret"])
+            invoice = re.fullmatch(INVOICE_PATH, path) or re.fullmatch(INVOICE_PDF_PATH, path)
+            if invoice and request.method == "GET":
+                return self.invoice(request, invoice["token"], invoice["number"], path.endswith("/pdf"))
             moving = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})/returns/(?P<ret>{RETURN_ID})/pickup", path)
             if moving and request.method in ("GET", "POST"):
                 return self.pickup_form(request, moving["token"], moving["ret"])
+            gift = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH}){GIFT_RECEIPT_SUFFIX}", path)
+            if gift and request.method == "GET":
+                return self.gift_receipt(request, gift["token"])
             match = re.fullmatch(rf"{PAGE}/(?P<token>{LINK_IN_PATH})(?:/(?P<form>[a-z]+))?", path)
             if match and request.method == "GET" and not match["form"]:
                 return self.order_page(request, match["token"])
@@ -227,7 +246,8 @@ class CustomerSite:
     # --- the order page ---------------------------------------------------------------------------------------
     def order_json(self, token: str | None) -> dict[str, Any]:
         order, timeline = self.open_link(token)
-        return customer_view(order, timeline, self._offers(order)).model_dump(mode="json")
+        receipt = self.links.gift_receipt_url(order) if _has_gift_receipt(order) else None
+        return customer_view(order, timeline, self._offers(order), gift_receipt_url=receipt).model_dump(mode="json")
 
     def _offers(self, order: Order) -> frozenset[str]:
         offered = self.actions.offers(order) if self.actions is not None else frozenset()
@@ -265,7 +285,8 @@ class CustomerSite:
     def _render_order(self, reader: Reader, token: str, order: Order, timeline: list[TimelineEvent],
                       status: int = 200, **extra: Any) -> WebResponse:
         offers = self._offers(order)
-        view = customer_view(order, timeline, offers, reader.f.language)
+        receipt = reader.url(self._gift_receipt_path(order)) if _has_gift_receipt(order) else None
+        view = customer_view(order, timeline, offers, reader.f.language, gift_receipt_url=receipt)
         done = reader.request.arg("done")
         notice = reader.t(f"done.{done}") if done and reader.t.has(f"done.{done}") else None
         forms = {purpose: order_link.form_token(self.key, token, purpose) for purpose in FORMS}
@@ -284,7 +305,32 @@ class CustomerSite:
                          label_url=lambda ret: self._label_url(reader, token, ret),
                          pickup_url=lambda ret: reader.url(f"{PAGE}/{token}/returns/{ret}/{PICKUP_FORM}")
                          if self._pickups is not None else None,
+                         documents=document_rows(order, reader.f.language,
+                                                 lambda number: reader.url(f"{PAGE}/{token}/invoices/{number}"),
+                                                 lambda number: self._invoice_pdf_url(reader, token, number))
+                         if self.invoices is not None else [], doc_words=invoice_words(reader.f.language),
+                         cod_code=confirmation_code(order.order_id)
+                         if order.held_as == HoldKind.COD_CONFIRMATION and self.actions is not None else None,
                          notice=extra.pop("notice", notice), **extra)
+
+    # --- a gift's receipt -------------------------------------------------------------------------------------
+    def _gift_receipt_path(self, order: Order) -> str:
+        token = order_link.issue_for(self.key, order.order_id, order.link_version, self.links.clock.now(),
+                                     scope="gift_receipt")
+        return f"{PAGE}/{token}{GIFT_RECEIPT_SUFFIX}"
+
+    def gift_receipt(self, request: WebRequest, token: str) -> WebResponse:
+        """What is in a gift's parcel, never what it cost, for its recipient: opened only by the receipt's own link
+        (an order link opens no receipt, a receipt's link no order page); anything else is the one 404."""
+        order = self.open_link.order(token, scope="gift_receipt")
+        if not _has_gift_receipt(order) or order.gift is None:
+            raise OrderNotFound(NO_SUCH_ORDER)
+        reader = Reader(request, request.arg("lang") or order.contact.language)
+        language = reader.f.language
+        lines = [{"sku": line.sku, "title": line.title_in(language), "quantity": line.quantity}
+                 for line in order.lines]  # no price reaches the template
+        return self.page(reader, "gift_receipt.html", title=reader.t("receipt.title"), gift=order.gift,
+                         lines=lines, reference=order_reference(order.order_id), placed_at=order.placed_at)
 
     def act(self, request: WebRequest, token: str, form: str) -> WebResponse:
         reader = Reader(request, request.field("lang") or "en")
@@ -349,6 +395,8 @@ class CustomerSite:
             return actions.cancel(order.order_id, key, chosen or None)
         if form == "feedback":
             return self._feedback(order, request)
+        if form == "confirm":  # cash on delivery, confirmed by the customer before anything ships
+            return actions.confirm_cash_on_delivery(order.order_id, key)
         if form == "contact":
             phone = request.field("phone").strip() or None
             return actions.change_contact(order.order_id, key, request.field("preferred_channel"),
@@ -578,6 +626,28 @@ class CustomerSite:
         return WebResponse(status=200, body=pdf, content_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="return-{ret.return_id}.pdf"'})
 
+    def invoice(self, request: WebRequest, token: str, number: str, as_pdf: bool) -> WebResponse:
+        """One of the order's invoices or credit notes: its page, or its PDF (in the page's language, else the
+        customer's); 404 for any document the order does not list."""
+        if self.invoices is None:
+            raise OrderNotFound(NO_SUCH_ORDER)
+        order = self.open_link.order(token)
+        reader = Reader(request, request.arg("lang") or order.contact.language)
+        language = reader.f.language
+        if as_pdf:
+            pdf = self.invoices.pdf(order, number, language)
+            self.log.info("customer tax document", extra={"bytes": len(pdf)})
+            return WebResponse(status=200, body=pdf, content_type="application/pdf", headers={
+                "Content-Disposition": f'attachment; filename="{pdf_name(number, language)}"'})
+        context = self.invoices.page_context(order, number, language,
+                                             with_query(self._invoice_pdf_url(reader, token, number), lang=language))
+        title = reader.t("order.title", ref=f"\u2066{order_reference(order.order_id)}\u2069")
+        return self.page(reader, "invoice.html", title=title, back=reader.url(f"{PAGE}/{token}"), **context)
+
+    def _invoice_pdf_url(self, reader: Reader, token: str, number: str) -> str:
+        path = f"{PAGE}/{token}/invoices/{number}/pdf"
+        return self.label_base + path if self.label_base else reader.url(path)
+
     def _label_url(self, reader: Reader, token: str, return_id: str) -> str:
         path = f"{PAGE}/{token}/returns/{return_id}/label.pdf"
         return self.label_base + path if self.label_base else reader.url(path)
@@ -587,7 +657,10 @@ class CustomerSite:
         any other path, link or return. Errors are problem+json, not the site's pages: that origin serves no
         stylesheet or other page."""
         label = re.fullmatch(LABEL_PATH, request.path.rstrip("/"))
+        invoice = re.fullmatch(INVOICE_PDF_PATH, request.path.rstrip("/"))
         try:
+            if invoice is not None and request.method == "GET":
+                return self.invoice(request, invoice["token"], invoice["number"], as_pdf=True)
             if label is None or request.method != "GET":
                 raise OrderNotFound(NO_SUCH_ORDER)
             return self.return_label(request, label["token"], label["ret"])
@@ -639,6 +712,11 @@ class CustomerSite:
             return response
         self.log.info("customer lookup answered")  # never whether it matched, nor what was typed
         return redirect(reader.url(PAGE, sent="1", lang=reader.language if request.field("lang") else None))
+
+
+def _has_gift_receipt(order: Order) -> bool:
+    """A gift that is still coming (a cancelled order's receipt would describe nothing)."""
+    return order.gift is not None and order.status != OrderStatus.CANCELLED
 
 
 def _address(request: WebRequest, country: str) -> Address:

@@ -170,4 +170,29 @@ def agent_order(request: WebRequest) -> AgentOrderRequest:
     hold_reason = _blank_is_none(request.field("hold_reason"))
     if hold_reason:
         data["hold_reason"] = hold_reason
+    if gift := _gift(request):
+        data["gift"] = gift
     return _validate(AgentOrderRequest, data)
+
+
+def _gift(request: WebRequest) -> dict[str, Any] | None:
+    """The form's gift fieldset: a gift when ticked, or when wrapping, a message or a recipient was given."""
+    wrap = request.field("gift_wrap") == "yes"
+    message, recipient = request.field("gift_message"), request.field("gift_recipient")
+    if request.field("gift") != "yes" and not (wrap or message.strip() or recipient.strip()):
+        return None
+    return {"wrap": wrap, "message": message, "recipient_name": recipient}
+
+
+def level(request: WebRequest, name: str) -> int | None:
+    """A stock level that may be zero or left empty (None), Arabic-Indic digits accepted."""
+    text = request.field(name).strip().translate(_TO_LATIN)
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise FormInvalid([(name, "is not a whole number")]) from None
+    if not 0 <= value <= 1_000_000:
+        raise FormInvalid([(name, "must be between 0 and a million")])
+    return value

@@ -2,9 +2,14 @@
 act on them; each use case authorises the caller's role, and every change is audited in the same commit. The routes
 live in this folder's routers (orders, actions, messages, stock), the back office in office.py."""
 
+import accounts
 import actions
+import feeds
+import holds
 import messages
 import orders
+import remittances
+import replenishment
 import stock
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,7 +21,8 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = rest_resolver(logger)
-for routes in (orders.router, actions.router, messages.router, stock.router):
+for routes in (orders.router, actions.router, messages.router, stock.router, remittances.router, accounts.router,
+               holds.router, feeds.router, replenishment.router):
     app.include_router(routes)
 
 

@@ -18,7 +18,8 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 parts = build_console(settings())
-console = Console(parts.office, parts.verify, parts.sign_in, parts.session_key, logger, parts.returns)
+console = Console(parts.office, parts.verify, parts.sign_in, parts.session_key, logger, parts.returns,
+                  parts.invoices)
 
 
 @app.route("/admin(/.*)?", method=["GET", "POST"])

@@ -31,7 +31,8 @@ def hold(order_id: OrderId, body: Why, key: Key) -> admin.ActionResult:
     return admin.ActionResult.model_validate(acted(actor, office.actions.hold(actor, order_id, key, body.reason)))
 
 
-@router.post(f"{ORDER}/release", summary="Release a held order so it ships")
+@router.post(f"{ORDER}/release", summary="Release (approve) a held order so it ships; who may depends on the "
+                                         "hold's kind")
 def release(order_id: OrderId, body: Why, key: Key) -> admin.ActionResult:
     actor = caller(router)
     return admin.ActionResult.model_validate(acted(actor, office.actions.release(actor, order_id, key, body.reason)))

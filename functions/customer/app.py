@@ -30,7 +30,7 @@ metrics = Metrics()
 app = rest_resolver(logger)
 parts = build_customer_site(settings())
 site = CustomerSite(parts.open_link, parts.send_link, parts.links, parts.actions, logger, parts.give_feedback,
-                    parts.returns, parts.locations, label_base=settings().label_url_base)
+                    parts.returns, parts.locations, label_base=settings().label_url_base, invoices=parts.invoices)
 PRIVATE = {**SECURITY_HEADERS, **NO_STORE}  # customer data: never cached, never in a referrer
 
 

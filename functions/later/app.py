@@ -1,9 +1,14 @@
 """Jobs whose time has come (EventBridge Scheduler -> the later-jobs queue): each runs the use case its kind names.
+This function sends SMS and may publish to no SNS topic: a job that may alert operations runs in ops.py, from the
+ops-jobs queue (decision 93). One scheduled to this queue before that queue existed is sent on to it, as soon as
+possible, under a name of its own message (a redelivery schedules nothing twice).
 
 Partial batch failures: a job that fails is retried by SQS alone, then lands in the DLQ; a job that cannot be read
 (an unknown kind, a bad order id) fails the same way, so an engineer sees it there rather than it vanishing."""
 
 from __future__ import annotations
+
+import json
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -11,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from dawra.bootstrap import build_later_jobs
 from dawra.contracts.env import settings
-from dawra.contracts.jobs import LATER_JOB, SendHeldMessageJob, SendShippedDigestJob
+from dawra.contracts.jobs import ANY_JOB, SendHeldMessageJob, SendShippedDigestJob, for_operations
 
 logger = Logger()
 tracer = Tracer()
@@ -22,9 +27,11 @@ jobs = build_later_jobs(settings())
 
 @tracer.capture_method
 def run_job(record: SQSRecord) -> None:
-    job = LATER_JOB.validate_json(record.body)
+    job = ANY_JOB.validate_json(record.body)
     sender = record.message_id  # a job redelivered is the same sender (its own claims); a duplicate job is another
-    if isinstance(job, SendHeldMessageJob):
+    if for_operations(job.kind):
+        outcome = jobs.send_on(record.message_id, json.loads(record.body))
+    elif isinstance(job, SendHeldMessageJob):
         outcome = jobs.notify.send_held(job.order_id, job.event_id, job.channel, sender)
     elif isinstance(job, SendShippedDigestJob):
         outcome = jobs.notify.send_shipped_digest(job.order_id, sender, job.channel)

@@ -1,8 +1,9 @@
-"""A return's label (PDF) behind its own HTTP API (API Gateway v2, one route, no authorizer, payload format 2.0), for the
-order page's "Download the label" link (decision 78). An HTTP API answers the bytes as they are, whatever the
-browser's Accept header, where the REST API would answer base64 text. The link's token in the path is the credential: the order
-page's own `return_label` (dawra/web/customer.py) checks it and draws the label; any other path, link or return is the
-same 404 problem. Reads only: the order, the locations, the link's key."""
+"""A return's label (PDF), and an order's tax invoices and credit notes (PDF, decision 87), behind their own HTTP API
+(API Gateway v2, no authorizer, payload format 2.0), for the order page's "Download the label" and invoice PDF links
+(decision 78). An HTTP API answers the bytes as they are, whatever the browser's Accept header, where the REST API
+would answer base64 text. The link's token in the path is the credential: the order page's own `label_download`
+(dawra/web/customer.py) checks it and draws the label or the document (kept in the documents bucket once drawn); any
+other path, link, return or document is the same 404 problem. Reads the order, the locations, the link's key."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,7 +17,8 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 parts = build_return_label(settings())
-site = CustomerSite(parts.open_link, None, parts.links, None, logger, locations=parts.locations)
+site = CustomerSite(parts.open_link, None, parts.links, None, logger, locations=parts.locations,
+                    invoices=parts.invoices)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

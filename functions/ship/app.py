@@ -13,6 +13,7 @@ from dawra.contracts.tasks import (
     AwaitDeliveryInput,
     AwaitReleaseInput,
     DeliveryLateInput,
+    HoldExpiredInput,
     SettleClaimInput,
     ShipShipmentInput,
     ShipTask,
@@ -38,6 +39,8 @@ def handler(event: dict, context) -> dict:
         return shipped.model_dump()
     if isinstance(task, AwaitReleaseInput):
         return tasks.await_release(task.order_id, task.shipment_id, task.task_token)
+    if isinstance(task, HoldExpiredInput):
+        return tasks.hold_expired(task.order_id).model_dump()
     if isinstance(task, AwaitDeliveryInput):
         return tasks.await_delivery(task.order_id, task.shipment_id, task.task_token)
     if isinstance(task, DeliveryLateInput):

@@ -6,9 +6,10 @@
   operators' pool (ID tokens of its app client only; the claims reach the function in
   ``requestContext.authorizer.claims``); the console (authorization="none", a function) answers every request and
   verifies its own session cookie. Both use greedy ``{proxy+}`` resources; API Gateway prefers the more specific one.
-- Queue routes (the carrier webhook): an AWS service integration straight to SQS SendMessage, no Lambda on the path.
-  The mapping template builds exactly the envelope of ``dawra.contracts.webhook.CarrierWebhookEnvelope``; the raw
-  body is base64-encoded so the HMAC the consumer checks covers the bytes the carrier sent.
+- Queue routes (the carrier and the payment provider webhooks): an AWS service integration straight to SQS
+  SendMessage, no Lambda on the path. The mapping template builds exactly the envelope of
+  ``dawra.contracts.webhook`` (``CarrierWebhookEnvelope``, ``PaymentWebhookEnvelope``); the raw body is
+  base64-encoded so the HMAC the consumer checks covers the bytes the sender sent.
 - API Gateway's own answers (unknown route, validation, throttling, auth, integration failures: gateway responses)
   are problems (``application/problem+json``, RFC 9457) like every other error of the API
   (``dawra.contracts.problems``).
@@ -66,16 +67,17 @@ def _enc(literal: str) -> str:
     return quote(literal, safe="")
 
 
-def carrier_webhook_template(path_param: str, signature_header: str) -> str:
-    """The SQS SendMessage form body whose MessageBody is the envelope JSON.
+def webhook_template(path_param: str, signature_header: str) -> str:
+    """The SQS SendMessage form body whose MessageBody is the envelope JSON, keyed by the route's path parameter
+    (``carrier`` for a carrier's webhook, ``provider`` for a payment provider's: dawra.contracts.webhook).
 
     Literal JSON punctuation is URL-encoded here, in Python, so the VTL needs no string quoting at all:
-    {"carrier": <path param>, "body_b64": <base64 of the raw body>, "signature": <header or null>,
+    {"<path param name>": <path param>, "body_b64": <base64 of the raw body>, "signature": <header or null>,
      "received_at_epoch_ms": <request time>}
     The body is base64 (any bytes, nothing to escape); the path parameter and the header are JSON-escaped
     (:func:`json_escaped`), then URL-encoded for the form.
     """
-    carrier = f"$util.urlEncode({json_escaped(f'$input.params().path.get({path_param!r})')})"
+    sender = f"$util.urlEncode({json_escaped(f'$input.params().path.get({path_param!r})')})"
     body = "$util.urlEncode($util.base64Encode($input.body))"
     signature = (
         f"#set($signature = $input.params('{signature_header}'))"
@@ -85,8 +87,8 @@ def carrier_webhook_template(path_param: str, signature_header: str) -> str:
     )
     return (
         "Action=SendMessage&MessageBody="
-        + _enc('{"carrier":"')
-        + carrier
+        + _enc('{"' + path_param + '":"')
+        + sender
         + _enc('","body_b64":"')
         + body
         + _enc('","signature":')
@@ -326,7 +328,8 @@ class Api(Construct):
         queue = messaging.queues[route.target]
         role = iam.Role(
             self,
-            "WebhookToSqsRole",
+            # The carrier route keeps the id it was first deployed with; another queue route gets its own.
+            "WebhookToSqsRole" if route.target == "carrier-tracking" else f"WebhookToSqsRole{queue.node.id}",
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
             description=f"Lets API Gateway store {route.method} {route.path} requests on {queue.node.id}, nothing else.",
         )
@@ -334,7 +337,7 @@ class Api(Construct):
         path_params = self._path_params(route)
         (path_param,) = [key.rsplit(".", 1)[1] for key in path_params]
         (signature_header,) = route.forwarded_headers
-        template = carrier_webhook_template(path_param, signature_header)
+        template = webhook_template(path_param, signature_header)
         integration = apigw.AwsIntegration(
             service="sqs",
             integration_http_method="POST",

@@ -9,7 +9,8 @@ A role's statements: TOPOLOGY's grants (:meth:`Functions.apply_grants`, the same
 into its local roles), plus three kinds this module adds because they follow from how the function is deployed, not
 from what it does: writing to its own log group, X-Ray (Tracing.ACTIVE), and what each event source mapping grants
 for itself (SQS: receive/delete/change visibility/attributes on its queue; the Orders stream: DescribeStream/
-GetRecords/GetShardIterator on the stream, ListStreams on "*", and sending to the on-failure queue).
+GetRecords/GetShardIterator on the stream, ListStreams on "*", and sending to the on-failure queue; a topic
+subscription: sending to the dead-letter queue of its failed asynchronous invocations).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
 from dawra.topology import AnyResource, Topology
@@ -51,6 +53,7 @@ class DeployedFunction:
     role: iam.Role
     log_group: logs.LogGroup
     star_reasons: list[str]
+    dead_letter_queue: str | None = None  # id of the Queue its failed asynchronous invocations go to
 
 
 class Functions(Construct):
@@ -130,7 +133,7 @@ class Functions(Construct):
                 deployed.star_reasons += [r.reason for r in grant.resources if isinstance(r, AnyResource)]
 
     def connect_event_sources(self, *, topology: Topology, data, messaging) -> None:
-        """SQS and DynamoDB-stream event source mappings, every setting from TOPOLOGY."""
+        """SQS and DynamoDB-stream event source mappings, and SNS subscriptions, every setting from TOPOLOGY."""
         for source in topology.queue_event_sources:
             self.functions[source.function].function.add_event_source(
                 event_sources.SqsEventSource(
@@ -157,4 +160,19 @@ class Functions(Construct):
                 )
             )
             deployed.star_reasons.append(STAR_REASONS["stream"])
+        for topic_source in topology.topic_event_sources:
+            deployed = self.functions[topic_source.function]
+            dead_letters = messaging.queues[topic_source.dead_letter_queue]
+            # SNS may invoke the function (a Lambda permission for this topic), and sends what it cannot deliver to
+            # the queue (the subscription's redrive policy, and a queue policy for this topic).
+            messaging.topics[topic_source.topic].add_subscription(
+                subscriptions.LambdaSubscription(deployed.function, dead_letter_queue=dead_letters))
+            # SNS invokes asynchronously: what the function fails on, once Lambda's retries are spent, goes to the
+            # same queue (as the Function's deadLetterQueue prop would: the config and sqs:SendMessage on the queue).
+            function = deployed.function.node.default_child
+            function.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(
+                target_arn=dead_letters.queue_arn)
+            deployed.role.add_to_policy(iam.PolicyStatement(actions=["sqs:SendMessage"],
+                                                            resources=[dead_letters.queue_arn]))
+            deployed.dead_letter_queue = topic_source.dead_letter_queue
 

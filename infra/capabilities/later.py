@@ -4,7 +4,7 @@ Schedules themselves are not part of the stack: the functions create them at run
 one-time and deleted once fired. Each group in TOPOLOGY becomes a schedule group (kept with the stack's data when
 deletion protection is on: deleting a group deletes the jobs still pending in it) and a role that only the
 scheduler may assume, and only for this group of this account (aws:SourceAccount, aws:SourceArn: no confused
-deputy), whose statements are the group's grants (sending to the group's queue; the queue is encrypted with SSE-SQS,
+deputy), whose statements are the group's grants (sending to the group's queues; they are encrypted with SSE-SQS,
 so no key is involved, and a KMS-encrypted queue would give the role the use of its key). The role's ARN is what a
 scheduling function passes (iam:PassRole on it, and nothing else, is in topology.schedules.SCHEDULE_LATER).
 """
@@ -46,7 +46,8 @@ class Later(Construct):
             )
             for grant in spec.grants:
                 role.add_to_policy(resolver.statement(grant))
-            key = messaging.queues[spec.queue].encryption_master_key
-            if key is not None:  # a KMS-encrypted queue: sending needs its key (SSE-SQS, today's setting, does not)
-                key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+            for queue_id in spec.queues:
+                key = messaging.queues[queue_id].encryption_master_key
+                if key is not None:  # a KMS-encrypted queue: sending needs its key (SSE-SQS, today's, does not)
+                    key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
             self.groups[spec.id], self.roles[spec.id] = group, role

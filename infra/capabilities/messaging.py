@@ -1,6 +1,9 @@
 """Queues, the ops-alerts topic, carrier webhook secrets and the SES configuration sets.
 
-SMS needs no topic: the notifier publishes straight to the customer's phone number (its grant is in the topology).
+SMS needs no topic to go out: the notifier publishes straight to the customer's phone number (its grant is in the
+topology). SMS coming in does: AWS End User Messaging SMS publishes a two-way number's inbound messages to the
+sms-replies topic (a topic ``published_by`` a service: a key of its own, and policies that let that service of this
+account alone publish and encrypt).
 """
 
 from __future__ import annotations
@@ -26,9 +29,14 @@ CARRIER_KEY_ROTATION = ("A carrier webhook HMAC key is shared with the carrier o
 ROTATION_REASONS = {
     "console-session-key": "The console's CSRF key signs form tokens that live for one session; replacing its value "
     "(put-secret-value) rotates it at the cost of open forms being submitted again, no rotation Lambda needed.",
+    "payments-sandbox-webhook": "A payment provider's webhook HMAC key is shared with the provider out of band (its "
+    "dashboard); rotating it is a coordinated manual step with the provider (docs/deploy.md), not a Lambda rotation.",
     "order-link-key": "The order-link key signs the links in customer messages (180 days) and the page's form tokens; "
     "replacing its value ends every link already sent, so it is replaced by hand (put-secret-value) when it must "
     "be, never on a schedule; a customer then gets a fresh link by the guest lookup.",
+    "risk-key": "The fraud screening's digest key names its counters (orders per email, phone, card and IP, refusals "
+    "at the door); replacing its value (put-secret-value) starts every count from zero, so it is replaced by hand "
+    "when it must be (a leak), never on a schedule.",
 }
 ALARM_TOPIC = "ops-alerts"  # the topic the CloudWatch alarms notify (infra/capabilities/observability.py)
 CLOUDWATCH = iam.ServicePrincipal("cloudwatch.amazonaws.com")
@@ -39,6 +47,15 @@ def alarms_of_this_account() -> dict:
     return {
         "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
         "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"},
+    }
+
+
+def service_of_this_account(service: str) -> dict:
+    """The condition on an AWS service's use of a topic and its key: acting for this account, from a resource of that
+    service in this account and region (e.g. AWS End User Messaging SMS's phone numbers: sms-voice)."""
+    return {
+        "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+        "ArnLike": {"aws:SourceArn": f"arn:{Aws.PARTITION}:{service}:{Aws.REGION}:{Aws.ACCOUNT_ID}:*"},
     }
 
 
@@ -105,15 +122,44 @@ class Messaging(Construct):
             )
         )
         self.topics: dict[str, sns.Topic] = {}
+        self.topic_keys: dict[str, kms.Key] = {}  # the keys of topics an AWS service publishes to
         for spec in topology.topics:
+            key = self.alerts_key
+            if spec.published_by:
+                key = self.topic_keys[spec.id] = kms.Key(
+                    self,
+                    f"{pascal(spec.id)}Key",
+                    description=f"Encrypts Dawra's {spec.name} SNS topic ({spec.published_by} publishes to it).",
+                    enable_key_rotation=True,
+                    removal_policy=removal,
+                )
+                key.add_to_resource_policy(
+                    iam.PolicyStatement(
+                        sid=f"Allow{pascal(spec.published_by)}ToUseTheKey",
+                        principals=[iam.ServicePrincipal(f"{spec.published_by}.amazonaws.com")],
+                        actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                        resources=["*"],  # in a key policy "*" means "this key"
+                        conditions=service_of_this_account(spec.published_by),
+                    )
+                )
             self.topics[spec.id] = sns.Topic(
                 self,
                 pascal(spec.id),
                 topic_name=spec.name,
                 display_name=spec.name,
-                master_key=self.alerts_key,
+                master_key=key,
                 enforce_ssl=True,
             )
+            if spec.published_by:
+                self.topics[spec.id].add_to_resource_policy(
+                    iam.PolicyStatement(
+                        sid=f"Allow{pascal(spec.published_by)}ToPublish",
+                        principals=[iam.ServicePrincipal(f"{spec.published_by}.amazonaws.com")],
+                        actions=["sns:Publish"],
+                        resources=[self.topics[spec.id].topic_arn],
+                        conditions=service_of_this_account(spec.published_by),
+                    )
+                )
         self.topics[ALARM_TOPIC].add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",

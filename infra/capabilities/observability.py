@@ -1,10 +1,10 @@
 """CloudWatch: alarms (to the ops-alerts topic) and the Dawra dashboard.
 
-Alarms: a message in any dead-letter store (carrier-tracking DLQ, later-jobs DLQ, notify failures), failed /
-timed-out / aborted executions, API 5xx, errors and throttles of every function, and a job for later the scheduler
-dropped. The dashboard shows the business metrics the
-functions emit with Powertools (namespace POWERTOOLS_METRICS_NAMESPACE, dimension service=POWERTOOLS_SERVICE_NAME)
-beside the technical ones.
+Alarms: a message in any dead-letter store (carrier-tracking DLQ, later-jobs and ops-jobs DLQs, notify failures,
+SMS replies not acted on), failed / timed-out / aborted executions, API 5xx, errors and throttles of every function,
+and a job for later the scheduler dropped. The dashboard shows the business metrics the functions emit with
+Powertools (namespace POWERTOOLS_METRICS_NAMESPACE, dimension service=POWERTOOLS_SERVICE_NAME) beside the technical
+ones.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class Observability(Construct):
         # Dead-letter stores: anything in them is a message (or stream record) Dawra gave up on.
         dead_letter_ids = {q.dead_letter_queue for q in topology.queues if q.dead_letter_queue}
         dead_letter_ids |= {s.on_failure_queue for s in topology.stream_event_sources}
+        dead_letter_ids |= {s.dead_letter_queue for s in topology.topic_event_sources}
         for queue_id in sorted(dead_letter_ids):
             queue = messaging.queues[queue_id]
             alarm(
@@ -72,7 +73,7 @@ class Observability(Construct):
         for group_id, group in (later.groups if later else {}).items():
             alarm(f"{pascal(group_id)}SchedulesDropped", group.metric_dropped(period=FIVE_MINUTES, statistic="Sum"),
                   f"EventBridge Scheduler dropped a job for later in {topology.schedule_group(group_id).name}: it "
-                  "never reached the later-jobs queue.")
+                  "never reached its queue (later-jobs or ops-jobs).")
 
         alarm("Api5xx", api.api.metric_server_error(period=FIVE_MINUTES, statistic="Sum"),
               "The API answered 5xx (a function failed or a webhook could not be stored).", threshold=5)

@@ -101,3 +101,31 @@ def test_what_the_scheduler_would_refuse_is_refused_before_any_call(name, job):
 def test_without_a_configured_group_nothing_is_scheduled():
     with pytest.raises(ValueError, match="no schedule group"):
         EventBridgeLater(None, None, None, Clock(), client=scheduler()).at("feedback-ord_1", NOW, JOB)
+
+
+OPS_QUEUE = "arn:aws:sqs:us-east-1:123456789012:dawra-ops-jobs"
+RENEWAL = {"kind": "renew_authorization", "order_id": "ord_" + "a" * 32}
+
+
+def test_a_job_that_may_alert_operations_is_sent_to_the_ops_jobs_queue():
+    """The later-jobs function may publish to no SNS topic (decision 93): the kind chooses the queue."""
+    client = scheduler()
+    with Stubber(client) as stub:
+        stub.add_response("create_schedule", {"ScheduleArn": f"arn:aws:scheduler:us-east-1:1:schedule/{GROUP}/r"}, {
+            **request("reauth-ord_1", "at(2026-11-29T09:00:01)"),
+            "Target": {"Arn": OPS_QUEUE, "RoleArn": ROLE, "Input": '{"kind":"renew_authorization","order_id":"ord_'
+                       + "a" * 32 + '"}'}})
+        stub.add_response("create_schedule", {"ScheduleArn": f"arn:aws:scheduler:us-east-1:1:schedule/{GROUP}/f"},
+                          request("feedback-ord_1", "at(2026-11-26T09:00:01)"))
+        ops = EventBridgeLater(GROUP, ROLE, QUEUE, Clock(), client=client, ops_target_arn=OPS_QUEUE)
+        ops.at("reauth-ord_1", NOW + timedelta(days=6), RENEWAL)
+        ops.at("feedback-ord_1", NOW + timedelta(days=3), JOB)  # any other kind: the later-jobs queue
+        stub.assert_no_pending_responses()
+
+
+def test_without_the_ops_jobs_queue_a_job_of_operations_is_not_scheduled_to_the_other():
+    client = scheduler()
+    with Stubber(client) as stub:
+        with pytest.raises(ValueError, match="renew_authorization"):
+            later(client).at("reauth-ord_1", NOW + timedelta(days=6), RENEWAL)
+        stub.assert_no_pending_responses()

@@ -11,7 +11,12 @@ import pytest
 from apigw_vtl import Input, render
 
 from dawra.contracts.problems import PROBLEM_JSON, Problem
-from dawra.contracts.webhook import SIGNATURE_HEADER, CarrierWebhookEnvelope
+from dawra.contracts.webhook import (
+    PAYMENT_SIGNATURE_HEADER,
+    SIGNATURE_HEADER,
+    CarrierWebhookEnvelope,
+    PaymentWebhookEnvelope,
+)
 
 # What API Gateway answers by itself, and how (status, problem code): the issue's list.
 GATEWAY_PROBLEMS = {
@@ -110,10 +115,32 @@ CARRIERS = ["sandbox", "o'brien", 'quo"te', "back\\slash", "شحن", "a b&c=d+e%
 EPOCH_MS = 1767225600123
 
 
-def _webhook(synth) -> dict:
+def _webhook(synth, signature_header: str = SIGNATURE_HEADER) -> dict:
+    """The queue route's method that forwards `signature_header` (the carriers' route, or the payment providers')."""
     (method,) = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
-                 if m["Properties"]["Integration"]["Type"] == "AWS"]
+                 if m["Properties"]["Integration"]["Type"] == "AWS"
+                 and f"method.request.header.{signature_header}" in m["Properties"].get("RequestParameters", {})]
     return method
+
+
+def test_each_webhook_route_has_its_own_queue_and_role(synth):
+    carrier, payments = _webhook(synth), _webhook(synth, PAYMENT_SIGNATURE_HEADER)
+    assert carrier["Integration"]["Credentials"] != payments["Integration"]["Credentials"]
+    assert carrier["Integration"]["Uri"] != payments["Integration"]["Uri"]
+
+
+def test_payment_webhook_envelope_carries_the_request_intact(synth):
+    template = next(iter(_webhook(synth, PAYMENT_SIGNATURE_HEADER)["Integration"]["RequestTemplates"].values()))
+    for raw in BODIES:
+        for signature in SIGNATURES:
+            form = render(template, input=Input(body=raw.decode("utf-8"), path={"provider": "sandbox"},
+                                                header={} if signature is None else
+                                                {PAYMENT_SIGNATURE_HEADER: signature}),
+                          context={"requestTimeEpoch": EPOCH_MS, "requestId": "r-1"})
+            (message,) = parse_qs(form, strict_parsing=True)["MessageBody"]
+            assert set(json.loads(message)) == {"provider", "body_b64", "signature", "received_at_epoch_ms"}
+            envelope = PaymentWebhookEnvelope.model_validate_json(message)
+            assert (envelope.provider, envelope.raw_body, envelope.signature) == ("sandbox", raw, signature or None)
 
 
 def _stored(template: str, *, carrier: str, text: str, signature: str | None) -> CarrierWebhookEnvelope:

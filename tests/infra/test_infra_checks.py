@@ -49,6 +49,11 @@ def test_suppressed_rules_are_the_known_few(synth):
     # A scheduling function's CreateSchedule on its group's schedules, any name (topology.schedules.SCHEDULE_LATER).
     known |= {f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
               f"schedule/<{group}>/*]" for group in synth.of_type("AWS::Scheduler::ScheduleGroup")}
+    # The function keeping rendered tax documents: their objects under one prefix, any name (decision 87).
+    known |= {f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/tax-documents/*]" for bucket in synth.of_type("AWS::S3::Bucket")}
+    known |= {"AwsSolutions-S1"}  # the documents bucket's server access logs (docs/deploy.md)
+    # The stock-feeds function reading the feeds bucket's objects, any key (dawra/topology/stock_feeds.py).
+    known |= {f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]" for bucket in synth.of_type("AWS::S3::Bucket")}
     seen = {
         rule["id"]
         for resource in synth.resources.values()

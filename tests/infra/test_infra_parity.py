@@ -53,6 +53,7 @@ def test_resource_counts_match_topology(synth):
         "AWS::ApiGatewayV2::Integration": sum(len(api.routes) for api in TOPOLOGY.http_apis),
         "AWS::ApiGatewayV2::Authorizer": 0,  # the functions behind them authenticate each request
         "AWS::Lambda::Url": 0,  # not in every region Dawra is for (me-central-1): decision 78
+        "AWS::S3::Bucket": len(TOPOLOGY.buckets),
     }
     actual = {cfn_type: len(synth.of_type(cfn_type)) for cfn_type in expected}
     assert actual == expected
@@ -132,8 +133,19 @@ def _schedule_group(synth, group_id: str) -> tuple[str, str]:
     return group_lid, role_lid
 
 
+def _bucket(synth, bucket_id: str) -> str:
+    """The logical id of the topology bucket's bucket (named by CloudFormation: found by its construct path)."""
+    from infra.capabilities.naming import pascal
+
+    (lid,) = [lid for lid in synth.of_type("AWS::S3::Bucket") if lid.startswith(f"Storage{pascal(bucket_id)}")]
+    return lid
+
+
 def _resolves_to(synth, value, ref: Ref) -> bool:
     """Does the template value point at the resource (and attribute) the topology Ref names?"""
+    if ref.kind == "bucket":
+        lid = _bucket(synth, ref.id)
+        return value == {"name": {"Ref": lid}, "arn": {"Fn::GetAtt": [lid, "Arn"]}}[ref.attr]
     if ref.kind == "schedule_group":
         group_lid, role_lid = _schedule_group(synth, ref.id)
         return value == {"name": {"Ref": group_lid}, "arn": {"Fn::GetAtt": [group_lid, "Arn"]},
@@ -276,10 +288,11 @@ def test_http_api_shape(synth, api):
                                "IntegrationUri": {"Fn::GetAtt": [function_lid, "Arn"]}, "PayloadFormatVersion": "2.0"}
         permissions = [p["Properties"] for p in synth.of_type("AWS::Lambda::Permission").values()
                        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_lid, "Arn"]}]
-        assert len(permissions) == 1  # API Gateway, from this API's route only
-        assert permissions[0]["Principal"] == "apigateway.amazonaws.com"
-        source = permissions[0]["SourceArn"]["Fn::Join"][1]
-        assert {"Ref": api_lid} in source and source[-1] == "/*/*" + route.path
+        # API Gateway, from this API's routes to the function only (one permission per route)
+        assert len(permissions) == sum(1 for r in api.routes if r.function == route.function)
+        assert all(p["Principal"] == "apigateway.amazonaws.com" for p in permissions)
+        sources = [p["SourceArn"]["Fn::Join"][1] for p in permissions]
+        assert any({"Ref": api_lid} in source and source[-1] == "/*/*" + route.path for source in sources)
     [stage] = [s["Properties"] for s in synth.of_type("AWS::ApiGatewayV2::Stage").values()
                if s["Properties"]["ApiId"] == {"Ref": api_lid}]
     assert (stage["StageName"], stage["AutoDeploy"]) == ("$default", True)
@@ -328,6 +341,65 @@ def test_event_source_mappings_match_topology(synth):
         assert deployed_filters == list(source.filter_patterns)
 
 
+@pytest.mark.parametrize("source", TOPOLOGY.topic_event_sources, ids=lambda s: f"{s.topic}->{s.function}")
+def test_topic_subscriptions_match_topology(synth, source):
+    """Each TopicEventSource: one lambda subscription of the topic to the function, redriving what SNS cannot deliver
+    to the dead-letter queue (whose policy lets that topic alone send), a Lambda permission for that topic alone, and
+    the function's own dead-letter queue (failed asynchronous invocations) the same queue."""
+    topic_lid, _ = synth.one("AWS::SNS::Topic", TopicName=TOPOLOGY.topic(source.topic).name)
+    function_lid, function = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(source.function).name)
+    queue_lid, _ = synth.one("AWS::SQS::Queue", QueueName=TOPOLOGY.queue(source.dead_letter_queue).name)
+    (subscription,) = [s["Properties"] for s in synth.of_type("AWS::SNS::Subscription").values()
+                       if s["Properties"]["TopicArn"] == {"Ref": topic_lid}]
+    assert subscription["Protocol"] == "lambda"
+    assert subscription["Endpoint"] == {"Fn::GetAtt": [function_lid, "Arn"]}
+    assert subscription["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [queue_lid, "Arn"]}}
+    (permission,) = [p["Properties"] for p in synth.of_type("AWS::Lambda::Permission").values()
+                     if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_lid, "Arn"]}]
+    assert (permission["Action"], permission["Principal"]) == ("lambda:InvokeFunction", "sns.amazonaws.com")
+    assert permission["SourceArn"] == {"Ref": topic_lid}
+    assert function["Properties"]["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [queue_lid, "Arn"]}}
+    (queue_policy,) = [p["Properties"]["PolicyDocument"] for p in synth.of_type("AWS::SQS::QueuePolicy").values()
+                       if {"Ref": queue_lid} in p["Properties"]["Queues"]]
+    (sns_sends,) = [s for s in queue_policy["Statement"] if s.get("Principal") == {"Service": "sns.amazonaws.com"}]
+    assert (sns_sends["Effect"], sns_sends["Action"]) == ("Allow", "sqs:SendMessage")
+    assert sns_sends["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Ref": topic_lid}}}
+
+
+def test_every_template_subscription_is_in_topology(synth):
+    """Only the topology's subscriptions (the ops-alerts email, a deploy option, is not a function's)."""
+    lambda_subscriptions = [s for s in synth.of_type("AWS::SNS::Subscription").values()
+                            if s["Properties"]["Protocol"] == "lambda"]
+    assert len(lambda_subscriptions) == len(TOPOLOGY.topic_event_sources)
+
+
+@pytest.mark.parametrize("topic", [t for t in TOPOLOGY.topics if t.published_by], ids=lambda t: t.id)
+def test_a_topic_a_service_publishes_to_lets_that_service_of_this_account_alone(synth, topic):
+    """The topic's policy lets the service publish, and its key (its own) lets it encrypt, both only for this
+    account's resources of that service in this region (no confused deputy); its ARN is a stack output."""
+    topic_lid, resource = synth.one("AWS::SNS::Topic", TopicName=topic.name)
+    condition = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                 "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", [
+                     "arn:", {"Ref": "AWS::Partition"}, f":{topic.published_by}:", {"Ref": "AWS::Region"}, ":",
+                     {"Ref": "AWS::AccountId"}, ":*"]]}}}
+    principal = {"Service": f"{topic.published_by}.amazonaws.com"}
+    (policy,) = [p["Properties"]["PolicyDocument"] for p in synth.of_type("AWS::SNS::TopicPolicy").values()
+                 if {"Ref": topic_lid} in p["Properties"]["Topics"]]
+    (publish,) = [s for s in policy["Statement"] if s.get("Principal") == principal]
+    assert (publish["Effect"], publish["Action"], publish["Resource"]) == ("Allow", "sns:Publish", {"Ref": topic_lid})
+    assert publish["Condition"] == condition
+    key_lid = resource["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0]
+    _, alerts = synth.one("AWS::SNS::Topic", TopicName="dawra-ops-alerts")
+    assert alerts["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"][0] != key_lid  # a key of its own
+    key = synth.resources[key_lid]["Properties"]
+    (use_key,) = [s for s in key["KeyPolicy"]["Statement"] if s.get("Principal") == principal]
+    assert sorted(use_key["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert use_key["Condition"] == condition and key["EnableKeyRotation"] is True
+    from infra.capabilities.naming import pascal
+
+    assert synth.template["Outputs"][f"{pascal(topic.id)}TopicArn"]["Value"] == {"Ref": topic_lid}
+
+
 @pytest.mark.parametrize("pool", TOPOLOGY.user_pools, ids=lambda p: p.id)
 def test_user_pool_shape(synth, pool):
     pool_lid, client_lid = _user_pool(synth, pool.id)
@@ -374,6 +446,7 @@ SQS_MAPPING = ("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueu
 STREAM_MAPPING = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")  # on the stream
 STREAM_LIST = ("dynamodb:ListStreams",)  # DynamoEventSource, on "*"
 ON_FAILURE = ("sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl")  # SqsDlq, on the on-failure queue
+ASYNC_DLQ = ("sqs:SendMessage",)  # a topic subscriber's DeadLetterConfig, on its dead-letter queue
 
 _CFN = {
     "table": ("AWS::DynamoDB::Table", "TableName", TOPOLOGY.tables),
@@ -391,6 +464,9 @@ def _token(synth, ref: Ref):
     if ref.kind == "schedule_group":
         group_lid, role_lid = _schedule_group(synth, ref.id)
         return {"name": {"Ref": group_lid}, "role_arn": {"Fn::GetAtt": [role_lid, "Arn"]}}[ref.attr]
+    if ref.kind == "bucket":
+        lid = _bucket(synth, ref.id)
+        return {"name": {"Ref": lid}, "arn": {"Fn::GetAtt": [lid, "Arn"]}}[ref.attr]
     cfn_type, name_prop, specs = _CFN[ref.kind]
     lid, _ = synth.one(cfn_type, **{name_prop: next(s.name for s in specs if s.id == ref.id)})
     return {
@@ -435,6 +511,9 @@ def _added_by_infra(synth, function) -> set[tuple[str, str]]:
             pairs |= _pairs(STREAM_MAPPING, [_token(synth, Ref(kind="table", id=source.table, attr="stream_arn"))])
             pairs |= _pairs(STREAM_LIST, ["*"])
             pairs |= _pairs(ON_FAILURE, [_token(synth, Ref(kind="queue", id=source.on_failure_queue, attr="arn"))])
+    for subscribed in TOPOLOGY.topic_event_sources:
+        if subscribed.function == function.id:
+            pairs |= _pairs(ASYNC_DLQ, [_token(synth, Ref(kind="queue", id=subscribed.dead_letter_queue, attr="arn"))])
     return pairs
 
 
@@ -490,5 +569,5 @@ def test_schedule_group_role_is_the_schedulers_for_that_group_only_and_holds_exa
                                       resources if isinstance(resources, list) else [resources], statement["Effect"])
     granted = set().union(*(_pairs(g.actions, [_rendered(synth, r) for r in g.resources], g.effect)
                             for g in group.grants))
-    assert in_template == granted == _pairs(["sqs:SendMessage"],
-                                            [_token(synth, Ref(kind="queue", id=group.queue, attr="arn"))])
+    assert in_template == granted == _pairs(["sqs:SendMessage"], [_token(synth, Ref(kind="queue", id=queue, attr="arn"))
+                                                                  for queue in group.queues])

@@ -185,6 +185,15 @@ def test_permissions_map_to_exact_grants(synth):
         denies = [s for s in statements if s["Effect"] == "Deny"]
         assert [(_actions(s), s["Resource"]) for s in denies] == [(["sns:Publish"], every_sns_arn)], sender
         assert "Condition" not in denies[0]
+    # So the jobs for later that alert operations (a parcel's cash not remitted, a card authorisation not renewed)
+    # run in the ops-jobs function (decision 93): the ops-alerts topic is its only SNS resource, it sends nothing
+    # to a customer, and nothing denies it its alerts.
+    topic_id, _ = synth.one("AWS::SNS::Topic", TopicName="dawra-ops-alerts")
+    ops_statements = _statements(synth, role_of("ops-jobs"))
+    publishes = [s["Resource"] for s in ops_statements if "sns:Publish" in _actions(s)]
+    assert publishes == [{"Ref": topic_id}]
+    assert all(s["Effect"] == "Allow" for s in ops_statements)
+    assert not any(a.startswith("ses:") for s in ops_statements for a in _actions(s))
     # Nobody else is denied anything: a Deny belongs only where an allow on "*" needs narrowing.
     for function in TOPOLOGY.functions:
         if function.id not in senders:

@@ -128,6 +128,15 @@ def test_every_order_action_is_in_the_audit_trail_and_a_replay_acts_once(office,
     assert agent.post(f"/orders/{other}/cancel", {"reason": "never paid"}, key()).status == 202
     assert store.wait_for(other, {"CANCELLED"})["cancellation_reason"] == "CancelledByOperator"
     assert agent.get(f"/orders/{other}").body["cancellation_requested"] == "never paid"
+    unpaid = agent.post("/orders", {
+        "customer_id": "cust-audit3", "contact": {"email": "audit3@example.com"},
+        "shipping_address": address, "lines": [{"sku": "MUG-CLASSIC", "quantity": 1}],
+        "payment": "payment_link"}, key()).body["order"]["order_id"]
+    store.wait_for(unpaid, {"ON_HOLD"})
+    assert agent.get(f"/orders/{unpaid}").body["hold_kind"] == "awaiting_link_payment"
+    assert agent.post(f"/orders/{unpaid}/reject", {"reason": "not paid"}, key()).status == 403  # a manager's word
+    assert manager.post(f"/orders/{unpaid}/reject", {"reason": "link expired unpaid"}, key()).status == 200
+    assert store.wait_for(unpaid, {"CANCELLED"})["cancellation_reason"] == "CancelledByOperator"
     hold_target = scenario.payment_link_order
     assert agent.post(f"/orders/{hold_target}/release", {"reason": "paid"}, key()).status == 403  # a manager's word
     assert manager.post(f"/orders/{hold_target}/release", {"reason": "paid"}, key()).status == 200

@@ -135,16 +135,16 @@ def test_stock_sold_between_the_check_and_the_reservation_cancels_with_one_apolo
                                                                                             currency="SAR"),
                                            weight_g=700))
     inventory.set_stock(sku, "riyadh-dc", 2)
-    read = DynamoInventory.catalog_and_stock
+    read = DynamoInventory.catalog_stock_and_counters  # checkout's one read (with the fraud screening's counters)
     email = f"race-{uuid.uuid4().hex[:8]}@example.com"
 
-    def sold_right_after_the_check(self, skus, location_ids):
-        seen = read(self, skus, location_ids)
+    def sold_right_after_the_check(self, skus, location_ids, counters):
+        seen = read(self, skus, location_ids, counters)
         if sku in skus:  # another order takes the last lanterns while this checkout finishes
             inventory.set_stock(sku, "riyadh-dc", 0)
         return seen
 
-    monkeypatch.setattr(DynamoInventory, "catalog_and_stock", sold_right_after_the_check)
+    monkeypatch.setattr(DynamoInventory, "catalog_stock_and_counters", sold_right_after_the_check)
     placed = store.place_order(order_body(email, {sku: 2}), f"key-{uuid.uuid4().hex}")
     assert placed.status == 201, placed.body  # the check saw two lanterns
 

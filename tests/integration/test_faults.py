@@ -142,7 +142,11 @@ def test_plan_most_specific_key_wins_and_draws_repeat_with_the_seed(tmp_path):
 
 
 def test_time_scale_is_checked_and_shortens_the_pollers_visibility_timeout(stack):
-    assert stack.pollers.sqs and {poller.visibility_timeout for poller in stack.pollers.sqs} == {1}
+    # 1/60: a queue's 60 s become 1 s (the stock feeds' 720 s, 12 s), never under 1 s
+    scaled = {poller.source.queue: poller.visibility_timeout for poller in stack.pollers.sqs}
+    assert scaled and scaled == {queue.id: max(1, round(queue.visibility_timeout_s / 60))
+                                 for queue in stack.cloud.topology.queues if queue.id in scaled}
+    assert scaled["carrier-tracking"] == 1 and all(seconds < 60 for seconds in scaled.values())
     with pytest.raises(ValueError, match="time_scale"):
         EmbeddedCloud(time_scale=0)
 

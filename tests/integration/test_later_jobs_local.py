@@ -1,7 +1,8 @@
 """Jobs for later on the embedded cloud: the adapter creates a schedule in the topology's group, the schedule poller
-fires it when its time has passed (with the group's role, which may send to the later-jobs queue), the job reaches
-the queue once and then the later-jobs function once. The pollers run by hand here (no background polling), so each
-step can be seen."""
+fires it when its time has passed (with the group's role, which may send to the later-jobs and ops-jobs queues), the
+job reaches the queue once and then the later-jobs function once. A job that may alert operations goes to the
+ops-jobs queue instead (decision 93), and one that reached the later-jobs queue all the same is sent on there. The
+pollers run by hand here (no background polling), so each step can be seen."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ def adapter(stack) -> EventBridgeLater:
     cloud = stack.cloud
     return EventBridgeLater(cloud.resolve_ref("schedule_group", "later", "name"),
                             cloud.resolve_ref("schedule_group", "later", "role_arn"),
-                            cloud.resolve_ref("queue", "later-jobs", "arn"), SystemClock(), lead=timedelta(0))
+                            cloud.resolve_ref("queue", "later-jobs", "arn"), SystemClock(), lead=timedelta(0),
+                            ops_target_arn=cloud.resolve_ref("queue", "ops-jobs", "arn"))
 
 
 def job() -> dict[str, str]:
@@ -60,15 +62,15 @@ def fire(stack, name: str) -> int:
     return fired
 
 
-def queued(stack) -> list[dict]:
-    """The later-jobs queue's messages, looked at and left visible."""
-    sqs, url = stack.cloud.client("sqs"), stack.cloud.resolve_ref("queue", "later-jobs", "url")
+def queued(stack, queue: str = "later-jobs") -> list[dict]:
+    """The queue's messages, looked at and left visible."""
+    sqs, url = stack.cloud.client("sqs"), stack.cloud.resolve_ref("queue", queue, "url")
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0).get("Messages", [])
     return [json.loads(m["Body"]) for m in messages]
 
 
-def in_flight(stack) -> int:
-    sqs, url = stack.cloud.client("sqs"), stack.cloud.resolve_ref("queue", "later-jobs", "url")
+def in_flight(stack, queue: str = "later-jobs") -> int:
+    sqs, url = stack.cloud.client("sqs"), stack.cloud.resolve_ref("queue", queue, "url")
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
         "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
     return sum(int(value) for value in attributes.values())
@@ -140,3 +142,42 @@ def test_a_schedule_whose_role_may_not_send_to_the_queue_is_dropped(stack, uniqu
     fire(stack, name)
     assert stack.pollers.schedules[0].dropped == [name]
     assert in_flight(stack) == 0
+
+
+def remittance_check() -> dict[str, str]:
+    """A job that alerts operations when it finds something (no such order here: it is taken off the queue by hand)."""
+    return {"kind": "check_cod_remittance", "order_id": f"ord_{uuid.uuid4().hex}", "shipment_id": "shp_0123456789"}
+
+
+def test_a_job_that_may_alert_operations_reaches_the_ops_jobs_queue_not_the_later_jobs_one(stack, unique):
+    name, asked = unique("cod-remit"), remittance_check()
+    adapter(stack).at(name, datetime.now(UTC) + timedelta(seconds=1), asked)
+    assert pending(stack)[name]["Target"]["Arn"] == stack.cloud.resolve_ref("queue", "ops-jobs", "arn")
+
+    assert fire(stack, name) == 1
+    assert name not in stack.pollers.schedules[0].dropped  # the group's role may send there too
+    assert queued(stack, "ops-jobs") == [asked] and queued(stack) == []
+    sqs, url = stack.cloud.client("sqs"), stack.cloud.resolve_ref("queue", "ops-jobs", "url")
+    for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert in_flight(stack, "ops-jobs") == 0
+
+
+def test_a_job_of_operations_that_reached_the_later_jobs_queue_is_sent_on_to_the_ops_jobs_queue(stack):
+    """As a schedule made before the ops-jobs queue existed would deliver it: the later-jobs function, which may
+    publish to no SNS topic, runs it not; it schedules it again, as soon as possible, to the ops-jobs queue."""
+    from dawra.app.later_jobs import sent_on_name
+
+    function = stack.cloud.topology.function("later-jobs").name
+    invocations, errors = stack.cloud.lambdas.invocations[function], stack.cloud.lambdas.errors[function]
+    asked = remittance_check()
+    sent = stack.cloud.client("sqs").send_message(QueueUrl=stack.cloud.resolve_ref("queue", "later-jobs", "url"),
+                                                   MessageBody=json.dumps(asked))
+    stack.pollers.drain()
+    assert stack.cloud.lambdas.invocations[function] == invocations + 1
+    assert stack.cloud.lambdas.errors[function] == errors and in_flight(stack) == 0
+    name = sent_on_name(sent["MessageId"])
+    schedule = pending(stack)[name]
+    assert schedule["Target"]["Arn"] == stack.cloud.resolve_ref("queue", "ops-jobs", "arn")
+    assert json.loads(schedule["Target"]["Input"]) == asked
+    stack.cloud.client("scheduler").delete_schedule(GroupName="dawra-later", Name=name)

@@ -19,6 +19,9 @@ def test_tables_queues_topics_functions_state_machines_and_routes(local_stack):
     queue_urls = cloud.client("sqs").list_queues()["QueueUrls"]
     assert sorted(url.rsplit("/", 1)[1] for url in queue_urls) == sorted(q.name for q in TOPOLOGY.queues)
 
+    buckets = cloud.client("s3").list_buckets()["Buckets"]
+    assert sorted(b["Name"] for b in buckets) == sorted(b.name for b in TOPOLOGY.buckets)
+
     topics = cloud.client("sns").list_topics()["Topics"]
     assert sorted(t["TopicArn"].rsplit(":", 1)[1] for t in topics) == sorted(t.name for t in TOPOLOGY.topics)
 
@@ -101,12 +104,14 @@ def test_each_function_runs_with_a_role_holding_its_rendered_grants(local_stack)
     sets = {c["Name"] for c in cloud.client("ses").list_configuration_sets()["ConfigurationSets"]}
     roles = {r["Arn"] for r in iam.list_roles(MaxItems=1000)["Roles"]}
     groups = {g["Name"] for g in cloud.client("scheduler").list_schedule_groups()["ScheduleGroups"]}
+    buckets = {f"arn:aws:s3:::{b['Name']}" for b in cloud.client("s3").list_buckets()["Buckets"]}
     for function in TOPOLOGY.functions:
         for grant in function.grants:
             for resource in grant.resources:
                 rendered = cloud.resolve_resource(resource)
                 if isinstance(resource, Arn):
-                    assert rendered.removesuffix(resource.suffix) in tables | secrets | topics | machines | roles, \
+                    assert rendered.removesuffix(resource.suffix) in (tables | secrets | topics | machines | roles
+                                                                 | buckets), \
                         rendered
                 elif isinstance(resource, NamedArn) and resource.service == "scheduler":  # a group's schedules
                     assert rendered.split(":schedule/", 1)[1].removesuffix(resource.suffix) in groups, rendered
@@ -117,10 +122,10 @@ def test_each_function_runs_with_a_role_holding_its_rendered_grants(local_stack)
                     assert rendered.rsplit("/", 1)[1] in sets, rendered
 
 
-def test_each_schedule_group_runs_its_schedules_with_a_role_that_may_only_send_to_its_queue(local_stack):
+def test_each_schedule_group_runs_its_schedules_with_a_role_that_may_only_send_to_its_queues(local_stack):
     """The role the scheduler assumes: trusted by the scheduler for this group of this account, its inline policy
-    the group's grants rendered with local ARNs (sqs:SendMessage on the group's queue; the template's role is held to
-    the same grants in tests/infra)."""
+    the group's grants rendered with local ARNs (sqs:SendMessage on the group's queues, later-jobs and ops-jobs; the
+    template's role is held to the same grants in tests/infra)."""
     cloud = local_stack.cloud
     iam = cloud.client("iam")
     for group in TOPOLOGY.schedule_groups:
@@ -134,5 +139,30 @@ def test_each_schedule_group_runs_its_schedules_with_a_role_that_may_only_send_t
         assert iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"] == [GRANTS_POLICY]
         document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=GRANTS_POLICY)["PolicyDocument"]
         assert document == cloud.grants_document(group.grants)
-        assert document["Statement"] == [{"Effect": "Allow", "Action": ["sqs:SendMessage"],
-                                          "Resource": [cloud.resolve_ref("queue", group.queue, "arn")]}]
+        assert document["Statement"] == [{"Effect": "Allow", "Action": ["sqs:SendMessage"], "Resource": [
+            cloud.resolve_ref("queue", queue, "arn") for queue in group.queues]}]
+
+
+def test_each_topic_event_source_is_a_lambda_subscription_with_its_dead_letter_queue(local_stack):
+    """As the CDK app subscribes them (tests/infra holds the template to the same): the topic's lambda subscription
+    of the function, redriving to the dead-letter queue, and a Lambda permission for that topic alone; the embedded
+    cloud sends what the function fails on to the same queue (moto's Lambda keeps no DeadLetterConfig)."""
+    import json
+
+    cloud = local_stack.cloud
+    sns, lambda_ = cloud.client("sns"), cloud.client("lambda")
+    lambda_subscriptions = [s for s in sns.list_subscriptions()["Subscriptions"] if s["Protocol"] == "lambda"]
+    assert len(lambda_subscriptions) == len(TOPOLOGY.topic_event_sources)
+    for source in TOPOLOGY.topic_event_sources:
+        topic_arn = cloud.resolve_ref("topic", source.topic, "arn")
+        function = TOPOLOGY.function(source.function)
+        (subscription,) = [s for s in lambda_subscriptions if s["TopicArn"] == topic_arn]
+        assert subscription["Endpoint"] == cloud.resolve_ref("function", function.id, "arn")
+        attributes = sns.get_subscription_attributes(SubscriptionArn=subscription["SubscriptionArn"])["Attributes"]
+        assert json.loads(attributes["RedrivePolicy"]) == {
+            "deadLetterTargetArn": cloud.resolve_ref("queue", source.dead_letter_queue, "arn")}
+        (statement,) = json.loads(lambda_.get_policy(FunctionName=function.name)["Policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "sns.amazonaws.com"}
+        assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": topic_arn}}
+        assert cloud.lambdas.subscriptions[function.name].dead_letter_queue_url == cloud.resolve_ref(
+            "queue", source.dead_letter_queue, "url")

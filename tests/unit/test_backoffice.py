@@ -16,6 +16,7 @@ from dawra.domain.access import Actor, Role
 from dawra.domain.audit import order_subject
 from dawra.domain.customer import Address
 from dawra.domain.errors import CancelledByOperator, Forbidden, IllegalTransition
+from dawra.domain.holds import Hold, HoldKind
 from dawra.domain.inventory import ReservationState
 from dawra.domain.order import OrderStatus
 
@@ -267,7 +268,8 @@ def test_an_agent_places_an_order_for_a_customer_paid_on_delivery_and_held(offic
     assert entry.action == "place_order" and entry.after["payment"] == "cash_on_delivery"
     link = place(AGENT, "place-0002", request.model_copy(update={"payment": "payment_link", "hold_reason": None}))
     assert link.payment_link and link.payment_link.startswith("https://pay.sandbox.dawra.example/l/auth_")
-    assert link.order.hold_on_allocation == PlaceOrderForCustomer.AWAITING_LINK_PAYMENT
+    assert link.order.pending_hold == Hold(kind=HoldKind.AWAITING_LINK_PAYMENT,
+                                           reason=PlaceOrderForCustomer.AWAITING_LINK_PAYMENT)
     with pytest.raises(Forbidden):
         place(WAREHOUSE, "place-0003", request)
 

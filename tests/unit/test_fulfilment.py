@@ -45,15 +45,15 @@ def test_stock_sold_between_checkout_and_reservation_fails_it_and_changes_nothin
 
 def test_stock_taken_by_someone_else_between_read_and_commit_is_replanned(shop):
     order_id = shop.place({"MUG-CLASSIC": 5})
-    original = shop.inventory.available
+    original = shop.inventory.levels
 
     def racing(skus, locations):
         seen = original(skus, locations)
         shop.world.set_stock("MUG-CLASSIC", "riyadh-dc", 3)  # a concurrent order took the Riyadh mugs
-        shop.inventory.available = original
+        shop.inventory.levels = original
         return seen
 
-    shop.inventory.available = racing
+    shop.inventory.levels = racing
     allocation = shop.reserve(order_id)
     assert [s.location_id for s in allocation.shipments] == ["jeddah-store"]
 

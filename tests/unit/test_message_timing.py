@@ -42,7 +42,7 @@ def shipped_single(shop, contact) -> tuple[str, object]:
 def run(later, notify, now, sender="job-1"):
     """Deliver the jobs due at `now` to what the later-jobs function runs for them."""
     outcomes = []
-    for number, job in enumerate(later.take_due(now)):
+    for number, job in enumerate(later.take_due(now, queue="later-jobs")):
         message = f"{sender}-{number}"  # each job delivered is a queue message of its own
         if job["kind"] == SEND_HELD_MESSAGE:
             outcomes.append(notify.send_held(job["order_id"], job["event_id"], job["channel"], message))

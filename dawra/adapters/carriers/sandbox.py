@@ -61,6 +61,15 @@ or, for a courier pickup booked on Thursday 26 November, the courier not coming 
     {"event_id": "ret-0", "tracking_number": "SBX...", "status": "PICKUP_MISSED",
      "occurred_at": "2026-11-26T14:30:00Z"}
 
+Cash on delivery: a ``DELIVERED`` report on a parcel paid in cash at the door may say what the courier collected,
+as money in minor units (``cod_collected``, optional; ignored on any other status):
+
+    {"event_id": "evt-9", "tracking_number": "SBX...", "status": "DELIVERED", "occurred_at": "2026-11-25T11:00:00Z",
+     "cod_collected": {"amount": 18975, "currency": "SAR"}}
+
+An amount other than the parcel's share of the order (what was due at the door) is flagged to operations; the
+first report that says it is kept (a repeat changes nothing).
+
 ``occurred_at`` is the carrier's clock: a time more than five minutes after the webhook was received, or before the
 parcel's label was created (1970, say), is kept as the time it was received and flagged. The
 ``X-Carrier-Signature`` header is
@@ -79,6 +88,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dawra.domain.customer import Address
 from dawra.domain.errors import WebhookRejected
+from dawra.domain.money import Money
 from dawra.domain.returns import PickupSlot, PickupWindow, ReturnMethod, check_pickup, pickup_covered_until
 from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
@@ -115,6 +125,7 @@ class SandboxWebhook(BaseModel):
     status: str
     occurred_at: datetime
     location: str | None = Field(default=None, max_length=200)
+    cod_collected: Money | None = None  # DELIVERED, cash on delivery: what the courier collected at the door
 
 
 def sign(raw_body: bytes, secret: bytes, timestamp: int) -> str:
@@ -219,5 +230,6 @@ class SandboxCarrier:
                 occurred_at=iso(occurred.astimezone(UTC)),
                 carrier_status=webhook.status,
                 location=webhook.location,
+                cod_collected=webhook.cod_collected if status == TrackingStatus.DELIVERED else None,
             )
         ]

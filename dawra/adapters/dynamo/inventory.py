@@ -19,11 +19,13 @@ from pydantic import ValidationError
 
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.base import Table
-from dawra.adapters.dynamo.codec import fields, values
+from dawra.adapters.dynamo.codec import fields, from_item, to_item, values
+from dawra.adapters.errors import transient_errors
 from dawra.domain.allocation import Location
 from dawra.domain.errors import CatalogProblem
 from dawra.domain.inventory import Reservation, StockLevel, Transfer, TransferState
 from dawra.domain.pricing import CatalogItem
+from dawra.domain.risk import Counter
 
 LOCATION_INDEX = "by-location"
 
@@ -33,8 +35,11 @@ class DynamoInventory:
     every order, and they change rarely); 0 reads them every time (the reservation's, which must see them as they
     are)."""
 
-    def __init__(self, table: str, client: Any = None, *, locations_max_age_s: float = 0):
+    def __init__(self, table: str, client: Any = None, *, locations_max_age_s: float = 0,
+                 orders_table: str | None = None):
+        """orders_table: where the risk counters are (checkout's `catalog_stock_and_counters`)."""
         self.table = Table(table, client)
+        self.orders_table = Table(orders_table, client) if orders_table else None
         self.locations_max_age_s = locations_max_age_s
         self._locations: tuple[float, list[Location]] | None = None  # (read at, monotonic seconds; locations)
 
@@ -57,6 +62,10 @@ class DynamoInventory:
         items = self.table.batch_get([keys.stock_key(sku, loc) for sku in skus for loc in location_ids])
         return {(item["sku"], item["location_id"]): item["available"] for item in items}
 
+    def levels(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], StockLevel]:
+        items = self.table.batch_get([keys.stock_key(sku, loc) for sku in skus for loc in location_ids])
+        return {(item["sku"], item["location_id"]): StockLevel.model_validate(fields(item)) for item in items}
+
     def catalog_and_stock(self, skus: Sequence[str], location_ids: Sequence[str]
                           ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int]]:
         """One BatchGetItem for both: a sku's catalog item and its stock items share its partition (SKU#<sku>).
@@ -67,6 +76,26 @@ class DynamoInventory:
         available = {(item["sku"], item["location_id"]): item["available"] for item in items
                      if item["sk"] != keys.CATALOG_SK}
         return catalog, available
+
+    def catalog_stock_and_counters(self, skus: Sequence[str], location_ids: Sequence[str], counters: Sequence[str]
+                                   ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int], dict[str, Counter]]:
+        """The catalog, the stock and the risk counters in one BatchGetItem spanning both tables (up to 100 keys a
+        request: an order of 20 skus kept at 3 locations and 4 counters is one request; the counters are read
+        eventually consistent, as nothing depends on the very last order)."""
+        if self.orders_table is None or not counters:
+            catalog, available = self.catalog_and_stock(skus, location_ids)
+            return catalog, available, {}
+        stock_keys = [key for sku in skus for key in (
+            keys.catalog_key(sku), *(keys.stock_key(sku, loc) for loc in location_ids))]
+        wanted = [(self.table.name, key) for key in stock_keys] + [
+            (self.orders_table.name, keys.risk_key(name)) for name in counters]
+        found = _batch_get_across(self.table.client, wanted, consistent={self.table.name})
+        items = found.get(self.table.name, [])
+        catalog = {item["sku"]: _catalog_item(item) for item in items if item["sk"] == keys.CATALOG_SK}
+        available = {(item["sku"], item["location_id"]): item["available"] for item in items
+                     if item["sk"] != keys.CATALOG_SK}
+        return catalog, available, {keys.risk_key_of(item["pk"]): risk_counter(item)
+                                    for item in found.get(self.orders_table.name, [])}
 
     def stock(self, sku: str, location_id: str) -> StockLevel | None:
         item = self.table.get(keys.stock_key(sku, location_id))
@@ -118,6 +147,29 @@ class DynamoInventory:
         self.table.put({**keys.stock_key(sku, location_id), **keys.stock_listing(location_id, sku), "sku": sku,
                         "location_id": location_id, "on_hand": on_hand, "reserved": 0, "available": on_hand,
                         "in_transit": 0, "quarantined": 0})
+
+
+def risk_counter(item: dict[str, Any]) -> Counter:
+    """A RISK# item as the screening counts it: its orders, refusals and velocity buckets (`w<seconds>_<index>`)."""
+    return Counter(orders=int(item.get("orders", 0)), refusals=int(item.get("refusals", 0)),
+                   buckets={k: int(v) for k, v in item.items() if k.startswith("w") and k[1:2].isdigit()})
+
+
+def _batch_get_across(client: Any, wanted: list[tuple[str, dict[str, str]]], consistent: set[str]
+                      ) -> dict[str, list[dict[str, Any]]]:
+    """BatchGetItem over several tables: 100 keys a request, unprocessed keys asked again."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(wanted), 100):
+        request: dict[str, Any] = {}
+        for table, key in wanted[start:start + 100]:
+            request.setdefault(table, {"Keys": [], "ConsistentRead": table in consistent})["Keys"].append(to_item(key))
+        while request:
+            with transient_errors("DynamoDB BatchGetItem"):
+                response = client.batch_get_item(RequestItems=request)
+            for table, items in response["Responses"].items():
+                found.setdefault(table, []).extend(from_item(item) for item in items)
+            request = response.get("UnprocessedKeys") or {}
+    return found
 
 
 def _catalog_item(item: dict[str, Any]) -> CatalogItem:

@@ -14,6 +14,7 @@ from dawra.adapters.errors import error_code, transient_errors
 from dawra.domain.order import Order
 from dawra.domain.returns import Return
 from dawra.domain.shipment import Shipment
+from dawra.domain.tax_documents import TaxDocument
 from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import ClaimOutcome, IdempotencyRecord
@@ -56,7 +57,19 @@ def lookup_items(order: Order) -> list[dict[str, Any]]:
     found += [("location", s.location_id) for s in order.changed_shipments if s.version == 0]
     return [{**keys.lookup_key(order.order_id, kind, value), "entity": keys.ENTITY_LOOKUP,
              "lookup": keys.lookup_value(kind, value), "placed_at": order.placed_at, "order_id": order.order_id}
-            for kind, value in dict.fromkeys(found)]
+            for kind, value in dict.fromkeys(found)] + cod_lookup_items(order)
+
+
+def cod_lookup_items(order: Order) -> list[dict[str, Any]]:
+    """A COD parcel delivered is listed under cod#owed by its delivery time (the index's sort key is named
+    placed_at) until its cash is remitted, then under cod#remitted: the owed parcels are one Query, never a Scan.
+    Rewritten with each change of the parcel (the same item, so a retry writes the same)."""
+    if not order.is_cash_on_delivery:
+        return []
+    return [{**keys.cod_lookup_key(order.order_id, s.shipment_id), "entity": keys.ENTITY_LOOKUP,
+             "lookup": keys.COD_REMITTED if s.cod_remittance else keys.COD_OWED, "placed_at": s.delivered_at,
+             "order_id": order.order_id, "shipment_id": s.shipment_id}
+            for s in order.changed_shipments if s.delivered_at]
 
 
 class DynamoOrders:
@@ -104,6 +117,11 @@ class DynamoOrders:
     def idempotency_record(self, key_hash: str) -> IdempotencyRecord | None:
         item = self.table.get(keys.idempotency_key(key_hash))
         return IdempotencyRecord.model_validate(fields(item)) if item else None
+
+    # --- TaxDocuments ---------------------------------------------------------------------------------------------
+    def tax_document(self, order_id: str, number: str) -> TaxDocument | None:
+        item = self.table.get(keys.tax_document_key(order_id, number))
+        return TaxDocument.model_validate({k: v for k, v in fields(item).items() if k != "number"}) if item else None
 
     # --- WebhookRejections ----------------------------------------------------------------------------------------
     def record(self, carrier: str, reason: str, detail: str, received_at: datetime, message_id: str) -> None:

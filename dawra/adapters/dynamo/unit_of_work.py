@@ -5,7 +5,13 @@ A cancelled transaction is classified by its CancellationReasons, item by item: 
 domain outcome (ConcurrentChange, naming which kinds of item refused); TransactionConflict, ThrottlingError,
 ProvisionedThroughputExceeded and RequestLimitExceeded are transient and retried here with backoff and full jitter
 (the same ClientRequestToken, so DynamoDB applies a retried transaction at most once), then surface as
-TransientError."""
+TransientError.
+
+Tax documents (decision 87): an order that drafted invoices or credit notes in this change has them numbered here,
+in the same transaction: the counter of each series is read (strongly consistent), the drafts numbered after it,
+and the transaction moves the counter over the value read and writes each document once. A transaction refused by
+a counter alone (another commit numbered a document meanwhile) reads the counters again and numbers again; so a
+number exists if and only if the change that moved the money committed: no gaps, no duplicates."""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from dawra.adapters.dynamo import keys
+from dawra.adapters.dynamo.accounts import account_items
 from dawra.adapters.dynamo.base import Table
 from dawra.adapters.dynamo.codec import to_item, values
 from dawra.adapters.dynamo.orders import event_item, lookup_items, order_item, return_item, shipment_item
@@ -26,6 +33,7 @@ from dawra.domain.audit import AuditEntry
 from dawra.domain.errors import ConcurrentChange, TransientError
 from dawra.domain.inventory import (
     CounterChange,
+    HoldCase,
     MoveKind,
     ReservationState,
     StockChange,
@@ -34,14 +42,16 @@ from dawra.domain.inventory import (
     TransferState,
 )
 from dawra.domain.order import Order
-from dawra.ports import AppliedReport, IdempotencyRecord, Marker
+from dawra.ports import AppliedPaymentEvent, AppliedReport, IdempotencyRecord, Marker, RiskCount
 
 TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
                                "RequestLimitExceeded"})
 ATTEMPTS = 4
 BASE_DELAY_S = 0.05
 MAX_TRANSACTION_ITEMS = 100
+NUMBERING_ATTEMPTS = 20  # a counter taken by another commit is read again; past this many, TransientError
 COUNTERS = ("on_hand", "reserved", "available", "in_transit", "quarantined")
+PLAN = ("reorder_point", "target")  # replenishment, absent when not planned
 LATER_COUNTERS = frozenset({"in_transit", "quarantined"})  # absent on items written before them: read as 0
 
 
@@ -55,20 +65,62 @@ class DynamoUnitOfWork:
 
     def commit(self, *, order: Order | None = None, stock: Sequence[StockChange] = (),
                markers: Sequence[Marker] = (), audit: Sequence[AuditEntry] = ()) -> None:
-        items: list[tuple[str, dict[str, Any]]] = []  # (what the item is, the TransactItems entry)
-        if order is not None:
-            items += self._order_items(order)
+        others: list[tuple[str, dict[str, Any]]] = []  # (what the item is, the TransactItems entry)
         for move in stock:
-            items += self._stock_items(move)
-        items += [self._marker_item(marker) for marker in markers]
-        items += [self._audit_item(entry) for entry in audit]
-        if not items:
-            return
-        if len(items) > MAX_TRANSACTION_ITEMS:
-            raise ValueError(f"a commit of {len(items)} items is over DynamoDB's {MAX_TRANSACTION_ITEMS}")
-        self._transact(items)
+            others += self._stock_items(move)
+        others += [self._marker_item(marker) for marker in markers]
+        others += [self._audit_item(entry) for entry in audit]
+        for attempt in range(NUMBERING_ATTEMPTS):
+            items = [*self._numbered_items(order), *others] if order is not None else others
+            if not items:
+                return
+            if len(items) > MAX_TRANSACTION_ITEMS:
+                raise ValueError(f"a commit of {len(items)} items is over DynamoDB's {MAX_TRANSACTION_ITEMS}")
+            try:
+                self._transact(items)
+                break
+            except ConcurrentChange as race:
+                if race.parts != {"counter"}:
+                    raise
+                if attempt == NUMBERING_ATTEMPTS - 1:
+                    raise TransientError(f"tax document numbers: taken by other commits {NUMBERING_ATTEMPTS} "
+                                         "times in a row") from None
+                self.sleep(self.rng.uniform(0, BASE_DELAY_S))
         if order is not None:
             order.mark_committed()
+
+    def _numbered_items(self, order: Order) -> list[tuple[str, dict[str, Any]]]:
+        """The order's items, with this change's tax documents numbered after their counters as read now."""
+        if not order.new_documents:
+            return self._order_items(order)
+        last = {series: self._last_number(series) for series in {d.series for d in order.new_documents}}
+        counters = order.number_documents(last)
+        items = self._order_items(order)
+        for series, (was, now) in sorted(counters.items()):
+            items.append(("counter", {"Update": self._counter_update(series, was, now)}))
+        for document in order.new_documents:
+            item = {**keys.tax_document_key(order.order_id, document.number), "entity": keys.ENTITY_TAX_DOCUMENT,
+                    "number": document.number, **document.model_dump(mode="json")}
+            items.append(("tax_document", {"Put": {"TableName": self.orders.name, "Item": to_item(item),
+                                                   "ConditionExpression": "attribute_not_exists(pk)"}}))
+        return items
+
+    def _last_number(self, series: str) -> int:
+        item = self.orders.get(keys.counter_key(series))
+        return int(item["last"]) if item else 0
+
+    def _counter_update(self, series: str, was: int, now: int) -> dict[str, Any]:
+        update: dict[str, Any] = {
+            "TableName": self.orders.name, "Key": to_item(keys.counter_key(series)),
+            "UpdateExpression": "SET #last = :now, #entity = :entity",
+            "ExpressionAttributeNames": {"#last": "last", "#entity": "entity"},
+            "ExpressionAttributeValues": values(now=now, entity=keys.ENTITY_COUNTER)}
+        if was == 0:
+            update["ConditionExpression"] = "attribute_not_exists(#last)"
+        else:
+            update["ConditionExpression"] = "#last = :was"
+            update["ExpressionAttributeValues"] |= values(was=was)
+        return update
 
     def _transact(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         token = str(uuid.uuid4())
@@ -111,6 +163,7 @@ class DynamoUnitOfWork:
         # What the back office finds an order by, written once with what it describes (a retry rewrites the same).
         items += [("lookup", {"Put": {"TableName": self.orders.name, "Item": to_item(item)}})
                   for item in lookup_items(order)]
+        items += account_items(self.orders.name, order)  # an order on account: its account's balance, receivable
         return items
 
     def _audit_item(self, entry: AuditEntry) -> tuple[str, dict[str, Any]]:
@@ -132,6 +185,8 @@ class DynamoUnitOfWork:
         return {"Put": put}
 
     def _marker_item(self, marker: Marker) -> tuple[str, dict[str, Any]]:
+        if isinstance(marker, RiskCount):
+            return "risk", {"Update": self._risk_update(marker)}
         if isinstance(marker, IdempotencyRecord):
             item = {**keys.idempotency_key(marker.key_hash), "entity": keys.ENTITY_MARKER,
                     **marker.model_dump(mode="json")}
@@ -140,10 +195,30 @@ class DynamoUnitOfWork:
             item = {**keys.applied_report_key(marker.order_id, report.dedup_key), "entity": keys.ENTITY_MARKER,
                     "shipment_id": marker.shipment_id, "status": report.status.value,
                     "carrier_status": report.carrier_status, "occurred_at": report.occurred_at}
+        elif isinstance(marker, AppliedPaymentEvent):
+            event = marker.event
+            item = {**keys.applied_payment_event_key(marker.order_id, event.provider, event.event_id),
+                    "entity": keys.ENTITY_MARKER, "kind": event.kind.value, "occurred_at": event.occurred_at.isoformat()}
         else:  # pragma: no cover - Marker is a closed union
             raise TypeError(f"unknown marker {marker!r}")
         return "marker", {"Put": {"TableName": self.orders.name, "Item": to_item(item),
                                   "ConditionExpression": "attribute_not_exists(pk)"}}
+
+    def _risk_update(self, count: RiskCount) -> dict[str, Any]:
+        """A risk counter bumped in place (ADD: concurrent orders each count; no condition), its stale velocity
+        buckets removed, its TTL moved on."""
+        names = {"#entity": "entity", "#ttl": keys.TTL_ATTRIBUTE}
+        added = sorted(count.add.items())
+        names |= {f"#a{i}": name for i, (name, _) in enumerate(added)}
+        names |= {f"#r{i}": name for i, name in enumerate(count.remove)}
+        adds = [f"#a{i} :a{i}" for i in range(len(added))]
+        removes = [f"#r{i}" for i in range(len(count.remove))]
+        expression = "SET #entity = :entity, #ttl = :ttl" + (" ADD " + ", ".join(adds) if adds else "") + (
+            " REMOVE " + ", ".join(removes) if removes else "")
+        return {"TableName": self.orders.name, "Key": to_item(keys.risk_key(count.key)),
+                "UpdateExpression": expression, "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values(entity=keys.ENTITY_RISK, ttl=count.expires_at,
+                                                    **{f"a{i}": amount for i, (_, amount) in enumerate(added)})}
 
     def _stock_items(self, move: StockChange) -> list[tuple[str, dict[str, Any]]]:
         if self.inventory is None:
@@ -178,7 +253,25 @@ class DynamoUnitOfWork:
         update["ExpressionAttributeValues"] |= values(**{f"was_{name}": getattr(before, name) for name in COUNTERS})
         conditions = [f"#{name} = :was_{name}" if name not in LATER_COUNTERS or getattr(before, name) else
                       f"(attribute_not_exists(#{name}) OR #{name} = :was_{name})" for name in COUNTERS]
-        update["UpdateExpression"] = "SET " + ", ".join(sets)
+        # Replenishment: the plan (reorder point, target) as read, the low flag as decided (crossed_below).
+        removes: list[str] = []
+        update["ExpressionAttributeNames"] |= {"#low": "low"}
+        update["ExpressionAttributeValues"] |= values(low=after.low)
+        sets.append("#low = :low")
+        for name in PLAN:
+            update["ExpressionAttributeNames"]["#" + name] = name
+            was, now = getattr(before, name), getattr(after, name)
+            if was is None:
+                conditions.append(f"attribute_not_exists(#{name})")
+            else:
+                conditions.append(f"#{name} = :was_{name}")
+                update["ExpressionAttributeValues"] |= values(**{f"was_{name}": was})
+            if now is None:
+                removes.append(f"#{name}")
+            else:
+                sets.append(f"#{name} = :{name}")
+                update["ExpressionAttributeValues"] |= values(**{name: now})
+        update["UpdateExpression"] = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         update["ConditionExpression"] = " AND ".join(conditions)
         return {"Update": update}
 
@@ -206,9 +299,7 @@ class DynamoUnitOfWork:
         reservation_key = to_item(keys.reservation_key(r.order_id, *r.key))
         if move.kind == MoveKind.HOLD:
             return [
-                ("stock", {"Update": {**stock, "UpdateExpression": "SET available = available - :q, "
-                                                                   "reserved = reserved + :q",
-                                      "ConditionExpression": "available >= :q"}}),
+                ("stock", {"Update": {**stock, **_watched_hold(move, r.quantity)}}),
                 ("reservation", {"Put": {"TableName": table, "ConditionExpression": "attribute_not_exists(pk)",
                                          "Item": to_item({**keys.reservation_key(r.order_id, *r.key),
                                                           **r.model_dump(mode="json")})}}),
@@ -224,3 +315,34 @@ class DynamoUnitOfWork:
                 "ConditionExpression": "#state = :held", "ExpressionAttributeNames": {"#state": "state"},
                 "ExpressionAttributeValues": values(new=new_state.value, held=ReservationState.HELD.value)}}),
         ]
+
+
+def _watched_hold(move: StockMove, quantity: int) -> dict[str, Any]:
+    """A hold's update and condition: enough available and, when watched, the item still in the case it was planned
+    in (HoldCase: conditions only, the same one update); crossing below the reorder point sets the low flag."""
+    update, conditions = "SET available = available - :q, reserved = reserved + :q", ["available >= :q"]
+    vals = values(q=quantity)
+    watch = move.watch
+    if watch is None:
+        return {"UpdateExpression": update, "ConditionExpression": conditions[0], "ExpressionAttributeValues": vals}
+    if watch.reorder_point is None:
+        conditions.append("attribute_not_exists(#rp)")
+    else:
+        r = watch.reorder_point
+        cases: dict[HoldCase, tuple[str, dict[str, Any]]] = {
+            HoldCase.ABOVE: ("available >= :rq", {"rq": r + quantity}),
+            HoldCase.CROSSING: ("available >= :r AND available < :rq", {"rq": r + quantity}),
+            HoldCase.BELOW: ("available < :r AND #low = :low", {"low": True}),
+            HoldCase.BELOW_UNFLAGGED: ("available < :r AND (attribute_not_exists(#low) OR #low = :not_low)",
+                                       {"not_low": False}),
+        }
+        condition, used = cases[watch.case]
+        conditions += ["#rp = :r", condition]
+        vals |= values(r=r, **used)
+        if watch.alerts:
+            update += ", #low = :low"
+            vals |= values(low=True)
+    names = {"#rp": "reorder_point", "#low": "low"}
+    return {"UpdateExpression": update, "ConditionExpression": " AND ".join(conditions),
+            "ExpressionAttributeValues": vals,
+            "ExpressionAttributeNames": {k: v for k, v in names.items() if k in update + " ".join(conditions)}}

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dawra.adapters.payments.cod import CashOnDelivery
-from dawra.adapters.payments.sandbox import SandboxPaymentProvider
+from dawra.adapters.payments.on_account import OnAccount
+from dawra.adapters.payments.sandbox import SandboxLedger, SandboxPaymentProvider
 from dawra.domain.errors import InvalidTaskInput
 from dawra.ports import PaymentProvider
 
@@ -29,6 +30,22 @@ def _as_is(provider: PaymentProvider) -> PaymentProvider:
 wrap_provider: Callable[[PaymentProvider], PaymentProvider] = _as_is
 
 
+# The sandbox's ledger of the idempotency keys it answered, one per process: every function container of the embedded
+# cloud (one process) sees the same one, as they would one provider. The embedded cloud starts each cloud with a new
+# one (dawra.local.cloud), so two clouds in one test run never share keys.
+_shared = {"sandbox": SandboxLedger()}
+
+
+def sandbox_ledger() -> SandboxLedger:
+    return _shared["sandbox"]
+
+
+def new_sandbox_ledger() -> None:
+    """A fresh ledger for the function containers that start from now on (the embedded cloud, when it starts)."""
+    _shared["sandbox"] = SandboxLedger()
+
+
 def default_registry() -> PaymentRegistry:
-    return PaymentRegistry({"sandbox": wrap_provider(SandboxPaymentProvider()),
-                            "cash_on_delivery": wrap_provider(CashOnDelivery())})
+    return PaymentRegistry({"sandbox": wrap_provider(SandboxPaymentProvider(ledger=sandbox_ledger())),
+                            "cash_on_delivery": wrap_provider(CashOnDelivery()),
+                            "on_account": wrap_provider(OnAccount())})

@@ -10,6 +10,7 @@ is idempotent."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 from dawra.domain.errors import PaymentDeclined
 from dawra.domain.money import Money
@@ -24,6 +25,13 @@ def _derive(prefix: str, *parts: str) -> str:
 
 class CashOnDelivery:
     name = CASH_ON_DELIVERY
+    authorization_validity: timedelta | None = None  # nothing lapses: there is no card authorisation
+
+    def reauthorize(self, authorization_id: str, amount: Money, reference: str) -> str:
+        """Nothing lapses, so nothing is renewed: the same authorisation stands (never asked: no validity)."""
+        self._check(authorization_id)
+        return authorization_id
+
 
     def authorize(self, token: str, amount: Money, reference: str) -> str:
         if amount.amount > COD_LIMIT:

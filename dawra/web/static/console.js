@@ -68,9 +68,35 @@
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", drawCharts);
-  } else {
+  /* A remittance file chosen on disk is read into the form's text area (and its name kept): the form posts text,
+     so without this file an operator pastes it instead. */
+  function readFilesIntoForms() {
+    Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-into]"), function (input) {
+      input.addEventListener("change", function () {
+        var file = input.files && input.files[0];
+        var target = document.getElementById(input.getAttribute("data-into"));
+        var name = document.getElementById(input.getAttribute("data-name-into"));
+        if (!file || !target) {
+          return;
+        }
+        file.text().then(function (text) {
+          target.value = text;
+          if (name) {
+            name.value = file.name;
+          }
+        });
+      });
+    });
+  }
+
+  function ready() {
     drawCharts();
+    readFilesIntoForms();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();

@@ -1,0 +1,42 @@
+"""Payment provider webhook consumer: SQS batches of stored webhooks -> verified, deduplicated, applied once.
+
+Partial batch failures: a record that fails to process is retried by SQS alone (then lands in the DLQ); the rest are
+done. A webhook that can never be processed (forged, outside the replay window, an unknown provider, malformed, too
+large) is rejected: recorded with its reason, counted by reason, and dropped (dawra.app.payment_events)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from dawra.bootstrap import build_payment_events
+from dawra.contracts import metrics as M
+from dawra.contracts.env import settings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+payment_events = build_payment_events(settings())
+
+
+@tracer.capture_method
+def apply_webhook(record: SQSRecord) -> None:
+    outcomes = payment_events.handle_stored(record.body, record.message_id)
+    for outcome in outcomes:
+        if outcome.startswith("rejected: "):
+            reason = outcome.removeprefix("rejected: ")
+            metrics.add_metric(name=M.WEBHOOKS_REJECTED, unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=M.WEBHOOKS_REJECTED_BY_REASON[reason], unit=MetricUnit.Count, value=1)
+            logger.info("payment webhook rejected", extra={"reason": reason, "message_id": record.message_id})
+            return
+    logger.info("payment webhook applied", extra={"outcomes": outcomes, "message_id": record.message_id})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=apply_webhook, processor=processor, context=context)
