@@ -15,6 +15,10 @@ from dawra.web.security import SESSION_COOKIE, csrf_token
 KEY = b"console-session-key"
 CLAIMS = {"agent": {"sub": "u-agent", "cognito:username": "agent", "cognito:groups": "agent", "iat": 1},
           "warehouse": {"sub": "u-wh", "cognito:username": "warehouse", "cognito:groups": "warehouse", "iat": 1}}
+# A manager signed in twice, in English and in Arabic: the back-office pages' tests add the other roles they need.
+MANAGER_CLAIMS = {"manager": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1},
+                  "manager-ar": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1,
+                                 "custom:locale": "ar"}}
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,11 @@ def console_for(shop: Any, audit: Any, returns: Any, log: Log | None = None) -> 
     """The console over the shop's orders, with these returns use cases."""
     return Console(Office(ViewOrderFile(shop.orders, audit)), lambda token: CLAIMS[token],  # type: ignore[arg-type]
                    lambda *_: None, lambda: KEY, log or Log(), returns)  # type: ignore[arg-type]
+
+
+def console_over(office: Any, claims: dict[str, dict[str, Any]]) -> Console:
+    """The console over `office` (the use cases its pages need), a session cookie naming one of `claims`."""
+    return Console(office, lambda token: claims[token], lambda *_: None, lambda: KEY, Log())
 
 
 def page(console: Console, who: str, order_id: str) -> Any:

@@ -117,6 +117,17 @@ def messages_to(stack: Any, address: str, count: int, timeout_s: float = 30) -> 
     return [m for m in stack.outbox() if m.to == address]
 
 
+def messages_about(stack: Any, address: str, subject_has: str, timeout_s: float = 30) -> list[Any]:
+    """The messages sent to `address` whose subject has `subject_has`, as soon as there is one."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = [m for m in stack.outbox() if m.to == address and subject_has in m.subject]
+        if found:
+            return found
+        time.sleep(0.05)
+    return []
+
+
 def stock(stack: Any, sku: str, location_id: str) -> tuple[int, int, int]:
     from dawra.adapters.dynamo.inventory import DynamoInventory
 

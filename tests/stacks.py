@@ -21,3 +21,28 @@ def seeded_stack(**parameter_values: str) -> Iterator[Any]:
         yield stack
     finally:
         stack.stop()
+
+
+def operator(stack: Any, role: str) -> Any:
+    """An operator of `role`, new to this call, signed in on `stack`'s back-office API (a dawra.local.actors.AdminApi)."""
+    import uuid
+
+    from dawra.local.actors import AdminApi
+    from dawra.local.scenario import sign_in
+    from dawra.local.seed import create_operator
+
+    username = f"{role}-{uuid.uuid4().hex[:8]}"
+    created = create_operator(stack.cloud, username, f"{username}@dawra.example", (role,))
+    return AdminApi(stack.gateway.url, sign_in(stack, created))
+
+
+def eventually(check: Any, timeout_s: float = 30, every_s: float = 0.1) -> Any:
+    """What `check()` returns once it is truthy (asked every `every_s`), or its last answer after `timeout_s`."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(every_s)

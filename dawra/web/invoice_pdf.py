@@ -14,32 +14,16 @@ from collections.abc import Sequence
 from fpdf import FPDF
 
 from dawra.web.invoice_view import InvoiceText
-from dawra.web.label_pdf import FONTS, LEADING, PT, _Page
+from dawra.web.label_pdf import LEADING, PT, _document, _Page, _qr
 
 PAGE_MM = (210.0, 297.0)  # A4 portrait
 MARGIN = 15.0
 WIDTH = PAGE_MM[0] - 2 * MARGIN
 QR_MM = 32.0
-QR_QUIET = 4
 # The table's columns (item, qty, unit price, net, rate, VAT, total) in millimetres, in reading order.
 COLUMN_MM = (62.0, 12.0, 22.0, 22.0, 16.0, 20.0, 26.0)
 ROW_PT = 8.5
 GREY = 235
-
-
-def _document(title: str) -> FPDF:
-    pdf = FPDF(unit="mm", format=PAGE_MM)
-    pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    pdf.set_auto_page_break(False)  # rows break pages themselves (headings again); nothing else runs that long
-    pdf.c_margin = 0
-    pdf.set_creator("Dawra")
-    pdf.set_title(title)
-    for family, name in (("sans", "NotoSans"), ("arabic", "NotoSansArabic")):
-        pdf.add_font(family, "", str(FONTS / f"{name}-Regular.ttf"))
-        pdf.add_font(family, "B", str(FONTS / f"{name}-Bold.ttf"))
-    pdf.set_fallback_fonts(["sans", "arabic"], exact_match=False)
-    pdf.add_page()
-    return pdf
 
 
 class _Sheet:
@@ -61,7 +45,8 @@ class _Sheet:
 
 def draw(text: InvoiceText, qr: Sequence[Sequence[bool]]) -> bytes:
     """The document as PDF bytes."""
-    pdf = _document(f"{text.title} {text.number}")
+    # Rows break pages themselves (headings again); nothing else runs that long.
+    pdf = _document(f"{text.title} {text.number}", PAGE_MM, MARGIN, break_pages=False)
     sheet = _Sheet(pdf, text)
     top = pdf.get_y()
     block = WIDTH - QR_MM - 6 if qr else WIDTH
@@ -70,7 +55,7 @@ def draw(text: InvoiceText, qr: Sequence[Sequence[bool]]) -> bytes:
     for label, value in text.facts:
         _fact(sheet, label, value, block)
     if qr:  # at the reading end of the heading
-        _qr(pdf, qr, MARGIN if sheet.rtl else MARGIN + WIDTH - QR_MM, top)
+        _qr(pdf, qr, MARGIN if sheet.rtl else MARGIN + WIDTH - QR_MM, top, QR_MM)
         pdf.set_y(max(pdf.get_y(), top + QR_MM + 1))
     pdf.set_y(pdf.get_y() + 4)
     _parties(sheet)
@@ -162,21 +147,3 @@ def _totals(sheet: _Sheet) -> None:
         pdf.set_y(y + (0.5 if last else 0))
         sheet.say(amount, 10 if last else 9, offset + 61, width - 62, bold=last, align=sheet.end_align)
         pdf.set_y(pdf.get_y() + (0.5 if last else 0.3))
-
-
-def _qr(pdf: FPDF, modules: Sequence[Sequence[bool]], x: float, y: float) -> None:
-    """The QR code as filled squares, one rectangle per horizontal run of dark modules, with its quiet zone."""
-    count = len(modules) + 2 * QR_QUIET
-    module = QR_MM / count
-    pdf.set_fill_color(0)
-    for row, bits in enumerate(modules):
-        col = 0
-        while col < len(bits):
-            if not bits[col]:
-                col += 1
-                continue
-            start = col
-            while col < len(bits) and bits[col]:
-                col += 1
-            pdf.rect(x + (start + QR_QUIET) * module, y + (row + QR_QUIET) * module, (col - start) * module, module,
-                     style="F")

@@ -35,10 +35,16 @@ PT = 25.4 / 72  # one point in millimetres
 LEADING = 1.32  # line height / font size: room for the dots below an Arabic letter and the marks above it
 
 
-def _document(title: str) -> FPDF:
-    pdf = FPDF(unit="mm", format=PAGE_MM)
-    pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    pdf.set_auto_page_break(True, margin=MARGIN)
+def _document(title: str, page_mm: tuple[float, float] = PAGE_MM, margin: float = MARGIN, *,
+              break_pages: bool = True) -> FPDF:
+    """A page of `page_mm` with the Noto fonts (Arabic falling back); the invoice draws on it too (A4, its rows
+    breaking pages themselves: `break_pages=False`)."""
+    pdf = FPDF(unit="mm", format=page_mm)
+    pdf.set_margins(margin, margin, margin)
+    if break_pages:
+        pdf.set_auto_page_break(True, margin=margin)
+    else:
+        pdf.set_auto_page_break(False)
     pdf.c_margin = 0
     pdf.set_creator("Dawra")
     pdf.set_title(title)
@@ -159,10 +165,11 @@ def _refs(page: _Page, refs: Sequence[tuple[str, str]], x: float, width: float) 
     pdf.set_y(pdf.get_y() + height)
 
 
-def _qr(pdf: FPDF, modules: Sequence[Sequence[bool]], x: float, y: float) -> None:
-    """The QR code as filled squares, one rectangle per horizontal run of dark modules, with its quiet zone."""
+def _qr(pdf: FPDF, modules: Sequence[Sequence[bool]], x: float, y: float, size: float = QR_MM) -> None:
+    """The QR code as filled squares, `size` mm on a side, one rectangle per horizontal run of dark modules, with
+    its quiet zone (the invoice draws it too, larger)."""
     count = len(modules) + 2 * QR_QUIET
-    module = QR_MM / count
+    module = size / count
     pdf.set_fill_color(0)
     for row, bits in enumerate(modules):
         col = 0

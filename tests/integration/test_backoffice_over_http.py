@@ -8,21 +8,16 @@ import time
 import uuid
 
 import pytest
+import stacks
 from botocore.client import BaseClient
+from stacks import operator
 
 from dawra.app.backoffice import ORDER_ACTIONS
 from dawra.app.stock import STOCK_ACTIONS
 from dawra.local.actors import AdminApi, SandboxCarrierSimulator, Storefront
-from dawra.local.scenario import AGENT_CUSTOMER_PHONE, seed_backoffice_scenario, sign_in
-from dawra.local.seed import create_operator
+from dawra.local.scenario import AGENT_CUSTOMER_PHONE, seed_backoffice_scenario
 
 PASSWORD = "Local-Passw0rd!"
-
-
-def operator(stack, role: str) -> AdminApi:
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    created = create_operator(stack.cloud, username, f"{username}@dawra.example", (role,))
-    return AdminApi(stack.gateway.url, sign_in(stack, created))
 
 
 def carrier_for(stack) -> SandboxCarrierSimulator:
@@ -43,12 +38,7 @@ def key() -> str:
 
 
 def eventually(check, timeout_s: float = 20):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.05)
+    return stacks.eventually(check, timeout_s, every_s=0.05)
 
 
 def test_an_agent_finds_the_order_by_phone_and_cancels_a_line_and_the_stock_follows(office, local_stack):

@@ -9,16 +9,9 @@ import threading
 import uuid
 
 import pytest
+from stacks import operator
 
 from dawra.local.actors import AdminApi, Storefront
-from dawra.local.scenario import sign_in
-from dawra.local.seed import create_operator
-
-
-def operator(stack, role: str) -> AdminApi:
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    created = create_operator(stack.cloud, username, f"{username}@dawra.example", (role,))
-    return AdminApi(stack.gateway.url, sign_in(stack, created))
 
 
 def key() -> str:

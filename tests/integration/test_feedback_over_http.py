@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from pages import call
-from stacks import seeded_stack
+from stacks import eventually, seeded_stack
 
 from dawra.contracts.later import at_expression, parse_at
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
@@ -31,12 +31,7 @@ def stack():
 
 
 def wait(what, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = what()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    return eventually(what, timeout_s)
 
 
 def delivered_order(stack, language: str) -> tuple[str, str]:

@@ -6,14 +6,13 @@ names no rule and writes nothing but its record."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
+from parcels import execution_status, messages_about
+from stacks import operator
 
-from dawra.local.actors import AdminApi, Storefront
-from dawra.local.scenario import sign_in
-from dawra.local.seed import create_operator
+from dawra.local.actors import Storefront
 
 
 def body(email: str, *, billing: str | None = None, postal_code: str | None = None, quantity: int = 1) -> dict:
@@ -26,35 +25,8 @@ def body(email: str, *, billing: str | None = None, postal_code: str | None = No
                                     "country": billing}} if billing else {})}
 
 
-def agent_of(stack) -> AdminApi:
-    username = f"agent-{uuid.uuid4().hex[:8]}"
-    created = create_operator(stack.cloud, username, f"{username}@dawra.example", ("agent",))
-    return AdminApi(stack.gateway.url, sign_in(stack, created))
-
-
 def key() -> str:
     return f"req-{uuid.uuid4()}"
-
-
-def messages_to(stack, address: str, subject_has: str, timeout_s: float = 30) -> list:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = [m for m in stack.outbox() if m.to == address and subject_has in m.subject]
-        if found:
-            return found
-        time.sleep(0.05)
-    return []
-
-
-def execution_status(stack, order_id: str, timeout_s: float = 30) -> str:
-    sfn = stack.cloud.client("stepfunctions")
-    arn = stack.cloud.resolve_ref("state_machine", "order-lifecycle", "arn").replace(":stateMachine:", ":execution:")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        status = sfn.describe_execution(executionArn=f"{arn}:{order_id}")["status"]
-        if status != "RUNNING" or time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
 
 
 def orders_table_items(stack) -> list[dict]:
@@ -64,7 +36,7 @@ def orders_table_items(stack) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def review(local_stack):
-    return {"store": Storefront(local_stack.gateway.url), "agent": agent_of(local_stack)}
+    return {"store": Storefront(local_stack.gateway.url), "agent": operator(local_stack, "agent")}
 
 
 def held_for_review(stack, store: Storefront, email: str) -> dict:
@@ -114,7 +86,7 @@ def test_an_agents_rejection_cancels_through_compensation_and_tells_the_customer
     assert cancelled["cancellation_reason"] == "RejectedInReview"
     assert cancelled["payment"]["voided"] is True and cancelled["payment"]["captured"]["amount"] == 0
     assert execution_status(local_stack, order_id) == "SUCCEEDED"  # a business outcome, not an incident
-    [message] = messages_to(local_stack, email, "cancel")
+    [message] = messages_about(local_stack, email, "cancel")
     assert "could not confirm its details" in message.body
     again = agent.post(f"/orders/{order_id}/release", {"reason": "too late"}, key())
     assert again.status == 409

@@ -4,33 +4,12 @@ Map's Catch compensates (stock released, payment voided) and the customer is tol
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
+from parcels import execution_status, messages_about
 
 from dawra.local.actors import Storefront
-
-
-def messages_to(stack, address: str, timeout_s: float = 30) -> list:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        found = [m for m in stack.outbox() if m.to == address and "cancel" in m.subject]
-        if found:
-            return found
-        time.sleep(0.05)
-    return []
-
-
-def execution_status(stack, order_id: str, timeout_s: float = 30) -> str:
-    sfn = stack.cloud.client("stepfunctions")
-    arn = stack.cloud.resolve_ref("state_machine", "order-lifecycle", "arn").replace(":stateMachine:", ":execution:")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        status = sfn.describe_execution(executionArn=f"{arn}:{order_id}")["status"]
-        if status != "RUNNING" or time.monotonic() > deadline:
-            return status
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +37,7 @@ def test_a_review_nobody_decides_in_time_is_cancelled_and_the_customer_told(impa
     kinds = [e["kind"] for e in cancelled["timeline"]]
     assert "order_on_hold" in kinds and "cancellation_requested" in kinds and kinds[-1] == "order_cancelled"
     assert execution_status(impatient, order_id) == "SUCCEEDED"
-    [message] = messages_to(impatient, email)
+    [message] = messages_about(impatient, email, "cancel")
     assert "could not confirm its details" in message.body
     inventory = impatient.cloud.client("dynamodb")
     stock = inventory.get_item(TableName=impatient.cloud.resolve_ref("table", "inventory", "name"),

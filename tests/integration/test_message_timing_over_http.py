@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from stacks import seeded_stack
+from stacks import eventually, seeded_stack
 
 from dawra.contracts.later import at_expression, parse_at
 from dawra.local.actors import Storefront
@@ -36,12 +36,7 @@ def stack():
 
 
 def wait(what, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = what()
-        if found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    return eventually(what, timeout_s)
 
 
 def place(stack, lines: dict[str, int], contact: dict) -> tuple[str, dict]:

@@ -9,23 +9,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from stacks import eventually, operator
 
 from dawra.adapters.payments.sandbox import SIGNATURE_HEADER, event, sign
 from dawra.domain.money import Money
 from dawra.domain.payment_events import PaymentEventKind as K
 from dawra.domain.payment_events import checkout_reference
 from dawra.domain.time import iso
-from dawra.local.actors import AdminApi, Storefront, http
-from dawra.local.scenario import sign_in
-from dawra.local.seed import create_operator
+from dawra.local.actors import Storefront, http
 
 ADDRESS = {"name": "Sara", "line1": "12 Olaya St", "city": "Riyadh", "country": "SA"}
-
-
-def operator(stack, role: str) -> AdminApi:
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    created = create_operator(stack.cloud, username, f"{username}@dawra.example", (role,))
-    return AdminApi(stack.gateway.url, sign_in(stack, created))
 
 
 @pytest.fixture(scope="module")
@@ -67,15 +60,6 @@ def rejections(stack) -> list[dict]:
         TableName=table, KeyConditionExpression="pk = :pk",
         ExpressionAttributeValues={":pk": {"S": f"REJECTED#{day}"}}, ConsistentRead=True)["Items"]
     return [item for item in items if item.get("carrier", {}).get("S") == "payments:sandbox"]
-
-
-def eventually(check, timeout_s: float = 30):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
 
 
 def timeline(shop, order_id: str) -> list[dict]:

@@ -6,10 +6,10 @@ refused (re-planned by its caller)."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 
 import pytest
+from stacks import eventually, operator
 
 from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
@@ -17,14 +17,7 @@ from dawra.domain.errors import ConcurrentChange
 from dawra.domain.inventory import Reservation, hold
 from dawra.local.actors import AdminApi, Storefront
 from dawra.local.cloud import ACCOUNT, REGION
-from dawra.local.scenario import sign_in
-from dawra.local.seed import CATALOG, create_operator
-
-
-def operator(stack, role: str) -> AdminApi:
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    created = create_operator(stack.cloud, username, f"{username}@dawra.example", (role,))
-    return AdminApi(stack.gateway.url, sign_in(stack, created))
+from dawra.local.seed import CATALOG
 
 
 @pytest.fixture(scope="module")
@@ -132,15 +125,6 @@ def ops_alerts(stack) -> list[dict]:
     return [json.loads(message) for _, message, *_ in topic.sent_notifications]
 
 
-def eventually(check, timeout_s: float = 60):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
-
-
 def test_orders_reserved_by_the_allocate_function_alert_once_when_they_cross_the_reorder_point(people, sku,
                                                                                                 local_stack, unique):
     manager, store = people["manager"], Storefront(local_stack.gateway.url)
@@ -154,15 +138,16 @@ def test_orders_reserved_by_the_allocate_function_alert_once_when_they_cross_the
         placed = store.place_order(body, unique("key"))
         assert placed.status == 201, placed.body
         reserved = 40 - level(manager, sku, "riyadh-dc")["available"]
-        assert eventually(lambda: 40 - level(manager, sku, "riyadh-dc")["available"] >= reserved + quantity)
+        assert eventually(lambda: 40 - level(manager, sku, "riyadh-dc")["available"] >= reserved + quantity,
+                          timeout_s=60)
 
     def low_alerts() -> list[dict]:
         return [a for a in ops_alerts(local_stack) if a.get("problem") == "low_stock" and a.get("sku") == sku]
 
     order(3)  # 40 -> 37: above
     order(2)  # 37 -> 35: crosses
-    assert eventually(low_alerts) == [{"sku": sku, "location_id": "riyadh-dc", "available": "35",
-                                       "reorder_point": "36", "problem": "low_stock"}]
+    assert eventually(low_alerts, timeout_s=60) == [{"sku": sku, "location_id": "riyadh-dc", "available": "35",
+                                                    "reorder_point": "36", "problem": "low_stock"}]
     assert level(manager, sku, "riyadh-dc")["low"] is True
     order(1)  # 35 -> 34: already low
     assert len(low_alerts()) == 1

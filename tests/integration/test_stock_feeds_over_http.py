@@ -4,20 +4,12 @@ reserved refused), and a feed dropped into the feeds bucket imported by the stoc
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
+from stacks import eventually, operator
 
 from dawra.local.actors import AdminApi
-from dawra.local.scenario import sign_in
-from dawra.local.seed import create_operator
-
-
-def operator(stack, role: str) -> AdminApi:
-    username = f"{role}-{uuid.uuid4().hex[:8]}"
-    created = create_operator(stack.cloud, username, f"{username}@dawra.example", (role,))
-    return AdminApi(stack.gateway.url, sign_in(stack, created))
 
 
 @pytest.fixture(scope="module")
@@ -28,15 +20,6 @@ def people(local_stack):
 def stock(api: AdminApi, sku: str, location: str) -> dict:
     levels = api.get(f"/stock?sku={sku}&location_id={location}").body["levels"]
     return levels[0] if levels else {}
-
-
-def eventually(check, timeout_s: float = 30):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
 
 
 def test_a_csv_feed_is_applied_row_by_row_and_a_replay_answers_its_report(people):

@@ -233,16 +233,13 @@ def test_a_payment_is_refused_before_anything_was_invoiced(b2b):
 def test_the_console_opens_an_account_and_records_a_payment_escaping_what_was_typed(b2b):
     from dataclasses import dataclass
 
-    from console_desk import KEY, Log
+    from console_desk import KEY, MANAGER_CLAIMS, console_over
 
     from dawra.app.backoffice import ViewOrderFile
-    from dawra.web.console import Console
     from dawra.web.http import WebRequest
     from dawra.web.security import SESSION_COOKIE, csrf_token
 
-    claims = {"manager": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1},
-              "manager-ar": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1,
-                             "custom:locale": "ar"},
+    claims = {**MANAGER_CLAIMS,
               "agent": {"sub": "u-agent", "cognito:username": "adel", "cognito:groups": "agent", "iat": 1}}
 
     @dataclass(frozen=True)
@@ -250,8 +247,7 @@ def test_the_console_opens_an_account_and_records_a_payment_escaping_what_was_ty
         accounts: BusinessAccounts
         view_order: ViewOrderFile
 
-    console = Console(Office(b2b.business, ViewOrderFile(b2b.orders, b2b.audit)),  # type: ignore[arg-type]
-                      lambda token: claims[token], lambda *_: None, lambda: KEY, Log())  # type: ignore[arg-type]
+    console = console_over(Office(b2b.business, ViewOrderFile(b2b.orders, b2b.audit)), claims)
 
     def post(path: str, key: str, **fields: str):
         form = {"csrf": [csrf_token(KEY, claims["manager"])], "key": [key], **{k: [v] for k, v in fields.items()}}

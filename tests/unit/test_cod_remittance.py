@@ -261,23 +261,19 @@ def test_the_file_needs_its_columns_and_reads_amounts_in_the_currencys_minor_uni
 def test_the_console_imports_a_file_and_shows_its_report_in_english_and_arabic(cod):
     from dataclasses import dataclass
 
-    from console_desk import KEY, Log
+    from console_desk import KEY, MANAGER_CLAIMS, console_over
 
-    from dawra.web.console import Console
     from dawra.web.http import WebRequest
     from dawra.web.security import SESSION_COOKIE, csrf_token
 
-    claims = {"manager": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1},
-              "manager-ar": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1,
-                             "custom:locale": "ar"},
+    claims = {**MANAGER_CLAIMS,
               "agent": {"sub": "u-agent", "cognito:username": "adel", "cognito:groups": "agent", "iat": 1}}
 
     @dataclass(frozen=True)
     class Office:
         remittances: Remittances
 
-    console = Console(Office(cod.remittances), lambda token: claims[token], lambda *_: None,  # type: ignore[arg-type]
-                      lambda: KEY, Log())
+    console = console_over(Office(cod.remittances), claims)
     order_id, shipment_id, number = cod.shipped()
     cod.deliver(number, None)
     text = HEADER + f"{number},{sar(due(cod, order_id, shipment_id) - 250)},4.00,REM-5,2026-11-30\nBAD,x,y,z,w\n"

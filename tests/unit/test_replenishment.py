@@ -201,15 +201,12 @@ def test_report_and_approve_a_suggestion_into_a_transfer_then_receive_it(desk):
 def test_the_console_sets_a_plan_shows_the_report_in_english_and_arabic_and_approves_a_suggestion(desk):
     from dataclasses import dataclass
 
-    from console_desk import KEY, Log
+    from console_desk import KEY, MANAGER_CLAIMS, console_over
 
-    from dawra.web.console import Console
     from dawra.web.http import WebRequest
     from dawra.web.security import SESSION_COOKIE, csrf_token
 
-    claims = {"manager": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1},
-              "manager-ar": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1,
-                             "custom:locale": "ar"},
+    claims = {**MANAGER_CLAIMS,
               "warehouse": {"sub": "u-wh", "cognito:username": "wafa", "cognito:groups": "warehouse", "iat": 1}}
 
     @dataclass(frozen=True)
@@ -217,8 +214,7 @@ def test_the_console_sets_a_plan_shows_the_report_in_english_and_arabic_and_appr
         stock: StockActions
         replenishment: Replenishment
 
-    console = Console(Office(desk.stock, desk.replenishment), lambda token: claims[token],  # type: ignore[arg-type]
-                      lambda *_: None, lambda: KEY, Log())
+    console = console_over(Office(desk.stock, desk.replenishment), claims)
 
     def post(who: str, path: str, key: str, fields: dict[str, str]):
         form = {"csrf": [csrf_token(KEY, claims[who])], "key": [key], **{n: [v] for n, v in fields.items()}}

@@ -303,23 +303,19 @@ def test_an_unreadable_bucket_feed_is_kept_as_a_report_saying_why(imports, alert
 def test_the_console_imports_a_feed_and_shows_its_report_in_english_and_arabic(world, imports):
     from dataclasses import dataclass
 
-    from console_desk import KEY, Log
+    from console_desk import KEY, MANAGER_CLAIMS, console_over
 
-    from dawra.web.console import Console
     from dawra.web.http import WebRequest
     from dawra.web.security import SESSION_COOKIE, csrf_token
 
-    claims = {"manager": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1},
-              "manager-ar": {"sub": "u-mgr", "cognito:username": "maha", "cognito:groups": "manager", "iat": 1,
-                             "custom:locale": "ar"},
+    claims = {**MANAGER_CLAIMS,
               "warehouse": {"sub": "u-wh", "cognito:username": "wafa", "cognito:groups": "warehouse", "iat": 1}}
 
     @dataclass(frozen=True)
     class Office:
         stock_feeds: StockFeedImports
 
-    console = Console(Office(imports), lambda token: claims[token], lambda *_: None,  # type: ignore[arg-type]
-                      lambda: KEY, Log())
+    console = console_over(Office(imports), claims)
 
     def post(who: str, fields: dict[str, str]):
         form = {"csrf": [csrf_token(KEY, claims[who])], "key": ["form-key-0001"],
