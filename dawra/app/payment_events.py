@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from dawra.app.common import load, retry_on_race
-from dawra.contracts.webhook import PaymentWebhookEnvelope
+from dawra.contracts.webhook import PaymentWebhookEnvelope, within_limit
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.order import Order
 from dawra.domain.payment_events import ALERTING, PaymentEvent, PaymentEventKind, key_hash_of
@@ -36,7 +36,6 @@ from dawra.ports import (
     Workflow,
 )
 
-MAX_WEBHOOK_BYTES = 64 * 1024
 ALERTS = {PaymentEventKind.CAPTURE_FAILED: "the payment provider reports a capture failed: collect the payment",
           PaymentEventKind.REFUND_FAILED: "the payment provider reports a refund failed: pay the customer back",
           PaymentEventKind.DISPUTE_OPENED: "the customer disputed the payment with their bank (a chargeback)"}
@@ -55,14 +54,10 @@ class ApplyPaymentEvents:
         """A webhook as the route stored it: applied, or rejected for good (recorded with its reason, dropped)."""
         provider = "?"
         try:
-            try:
-                envelope = PaymentWebhookEnvelope.model_validate_json(stored)
-                provider, raw = envelope.provider, envelope.raw_body
-            except (ValueError, TypeError):
-                raise WebhookRejected("the stored webhook is not an envelope", "shape") from None
-            if len(raw) > MAX_WEBHOOK_BYTES:
-                raise WebhookRejected(f"the body is {len(raw)} bytes", "size")
-            return self.handle_webhook(provider, raw, envelope.signature, envelope.received_at_epoch_ms)
+            envelope, raw = PaymentWebhookEnvelope.opened(stored)
+            provider = envelope.provider
+            return self.handle_webhook(provider, within_limit(raw), envelope.signature,
+                                       envelope.received_at_epoch_ms)
         except WebhookRejected as rejected:
             # Recorded beside the carriers' rejections, the sender named as a payment provider.
             self.rejections.record(f"payments:{provider[:23]}", rejected.reason, rejected.message[:200],

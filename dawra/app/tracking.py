@@ -26,7 +26,7 @@ from dawra.app.common import load, now_iso, retry_on_race
 from dawra.app.deliver import RETURNED_TO_SENDER, came_back, delivered_output
 from dawra.app.risk import RefusalsAtTheDoor
 from dawra.contracts.jobs import remittance_check
-from dawra.contracts.webhook import CarrierWebhookEnvelope
+from dawra.contracts.webhook import CarrierWebhookEnvelope, within_limit
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.inventory import StockChange, adjust
 from dawra.domain.order import Order, OrderStatus
@@ -49,7 +49,6 @@ from dawra.ports import (
     Workflow,
 )
 
-MAX_WEBHOOK_BYTES = 64 * 1024  # far above any carrier's report
 # A return parcel's reports that move the return (the others are recorded, once, and change nothing).
 RETURN_STEPS = {TrackingStatus.IN_TRANSIT: ReturnEvent.IN_TRANSIT,
                 TrackingStatus.OUT_FOR_DELIVERY: ReturnEvent.IN_TRANSIT,
@@ -82,14 +81,10 @@ class ApplyTracking:
         Only processing failures raise, so only they are retried (and, in the end, reach the DLQ)."""
         carrier = "?"
         try:
-            try:
-                envelope = CarrierWebhookEnvelope.model_validate_json(stored)
-                carrier, raw = envelope.carrier, envelope.raw_body
-            except (ValueError, TypeError):
-                raise WebhookRejected("the stored webhook is not an envelope", "shape") from None
-            if len(raw) > MAX_WEBHOOK_BYTES:
-                raise WebhookRejected(f"the body is {len(raw)} bytes", "size")
-            return self.handle_webhook(carrier, raw, envelope.signature, envelope.received_at_epoch_ms)
+            envelope, raw = CarrierWebhookEnvelope.opened(stored)
+            carrier = envelope.carrier
+            return self.handle_webhook(carrier, within_limit(raw), envelope.signature,
+                                       envelope.received_at_epoch_ms)
         except WebhookRejected as rejected:
             self.rejections.record(carrier[:32], rejected.reason, rejected.message[:200], self.clock.now(),
                                    message_id)

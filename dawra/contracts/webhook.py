@@ -17,15 +17,23 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dawra.domain.errors import WebhookRejected
+
 SIGNATURE_HEADER = "X-Carrier-Signature"
 # Content types a carrier may post (the route stores the body as it came); anything else is refused with 415.
 CONTENT_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded")
 
 
-class CarrierWebhookEnvelope(BaseModel):
+MAX_WEBHOOK_BYTES = 64 * 1024  # far above any carrier's report or payment provider's event
+
+
+class StoredWebhook(BaseModel):
+    """What every webhook route stores: the raw body (base64: the signature is an HMAC over exactly those bytes),
+    the forwarded signature header and when the request came. Each kind adds its sender, keyed by its route's path
+    parameter (`carrier`, `provider`)."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    carrier: str = Field(min_length=1, max_length=64)
     body_b64: str
     signature: str | None = None
     received_at_epoch_ms: int
@@ -35,35 +43,46 @@ class CarrierWebhookEnvelope(BaseModel):
         return base64.b64decode(self.body_b64, validate=True)
 
     @classmethod
+    def opened(cls, stored: str) -> tuple[Self, bytes]:
+        """The envelope a queue message holds and its raw body; WebhookRejected ("shape") when it is not one."""
+        try:
+            envelope = cls.model_validate_json(stored)
+            return envelope, envelope.raw_body
+        except (ValueError, TypeError):
+            raise WebhookRejected("the stored webhook is not an envelope", "shape") from None
+
+
+def within_limit(raw_body: bytes) -> bytes:
+    """The body, or WebhookRejected ("size") when it is larger than any sender's report."""
+    if len(raw_body) > MAX_WEBHOOK_BYTES:
+        raise WebhookRejected(f"the body is {len(raw_body)} bytes", "size")
+    return raw_body
+
+
+def _encoded(raw_body: bytes) -> str:
+    return base64.b64encode(raw_body).decode("ascii")
+
+
+class CarrierWebhookEnvelope(StoredWebhook):
+    carrier: str = Field(min_length=1, max_length=64)
+
+    @classmethod
     def wrap(cls, carrier: str, raw_body: bytes, signature: str | None, received_at_epoch_ms: int) -> Self:
-        return cls(
-            carrier=carrier,
-            body_b64=base64.b64encode(raw_body).decode("ascii"),
-            signature=signature,
-            received_at_epoch_ms=received_at_epoch_ms,
-        )
+        return cls(carrier=carrier, body_b64=_encoded(raw_body), signature=signature,
+                   received_at_epoch_ms=received_at_epoch_ms)
 
 
 PAYMENT_SIGNATURE_HEADER = "X-Payment-Signature"
 
 
-class PaymentWebhookEnvelope(BaseModel):
+class PaymentWebhookEnvelope(StoredWebhook):
     """A payment provider's webhook as its route stores it on the payment-events queue: the same envelope as a
     carrier's, keyed by the route's path parameter (`provider`; the API Gateway mapping template names the key
     after the path parameter, so both routes share it)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
     provider: str = Field(min_length=1, max_length=64)
-    body_b64: str
-    signature: str | None = None
-    received_at_epoch_ms: int
-
-    @property
-    def raw_body(self) -> bytes:
-        return base64.b64decode(self.body_b64, validate=True)
 
     @classmethod
     def wrap(cls, provider: str, raw_body: bytes, signature: str | None, received_at_epoch_ms: int) -> Self:
-        return cls(provider=provider, body_b64=base64.b64encode(raw_body).decode("ascii"), signature=signature,
+        return cls(provider=provider, body_b64=_encoded(raw_body), signature=signature,
                    received_at_epoch_ms=received_at_epoch_ms)
