@@ -1,5 +1,5 @@
-"""`make bench`: per-order and per-return cost, cold starts, checkout critical path, lifecycle throughput ->
-results.json, RESULTS.md."""
+"""`make bench`: per-order and per-return cost, cold starts, checkout critical path, lifecycle throughput, a flash
+sale on one stock item -> results.json, RESULTS.md."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import cancellation, cold_start, counting, lifecycle, report
+from bench import cancellation, cold_start, counting, flash_sale, lifecycle, report
 from bench import returns as returns_bench
 from dawra.topology import TOPOLOGY
 
@@ -91,6 +91,28 @@ def only_returns(args: argparse.Namespace, prices: dict, started: float) -> int:
     return 0
 
 
+def only_flash_sale(args: argparse.Namespace, prices: dict, started: float) -> int:
+    """`--only flash_sale`: the flash sale on a cloud of its own, merged into the output's results.json."""
+    print(f"flash sale: {args.flash_orders} orders for one stock item, {args.flash_workers} at a time", flush=True)
+    path = args.output / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results["flash_sale"] = {**measure_flash_sale(args), "generated_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    results.setdefault("arguments", {}).update(flash_orders=args.flash_orders, flash_stock=args.flash_stock,
+                                               flash_workers=args.flash_workers)
+    args.output.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    complete = all(part in results for part in ("per_order", "cold_start", "checkout", "throughput"))
+    if complete:
+        (args.output / "RESULTS.md").write_text(report.render(results, prices))
+    print(f"wrote the flash sale into {path}{' and RESULTS.md' if complete else ''} in "
+          f"{round(time.perf_counter() - started, 1)} s")
+    return 0
+
+
+def measure_flash_sale(args: argparse.Namespace) -> dict:
+    return flash_sale.measure(orders=args.flash_orders, stock=args.flash_stock, workers=args.flash_workers)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--concurrency", type=int, default=8, help="concurrent orders in the throughput run")
@@ -102,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--approval-return-repeat", type=int, default=2,
                         help="returns under the inspect-first policy (an agent approves first) averaged; 0: none")
     parser.add_argument("--quick", action="store_true", help="a tiny run (seconds), for trying the harness")
-    parser.add_argument("--only", choices=["returns"],
+    parser.add_argument("--flash-orders", type=int, default=1000, help="orders in the flash sale (one stock item)")
+    parser.add_argument("--flash-stock", type=int, default=137, help="units of the flash sale's stock item")
+    parser.add_argument("--flash-workers", type=int, default=32, help="threads reserving at once in the flash sale")
+    parser.add_argument("--only", choices=["returns", "flash_sale"],
                         help="measure only this part and merge it into the output's results.json (RESULTS.md is "
                              "rendered again when results.json has every part)")
     parser.add_argument("--output", type=Path, default=HERE)
@@ -110,12 +135,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.concurrency, args.orders, args.orders_per_worker, args.cold_start_runs = 2, 10, 1, 3
         args.per_order_repeat = args.per_return_repeat = args.approval_return_repeat = 1
+        args.flash_orders, args.flash_stock, args.flash_workers = 100, 50, 8
 
     started = time.perf_counter()
     prices = json.loads((HERE / "prices.json").read_text())
     counting.install()
     if args.only == "returns":
         return only_returns(args, prices, started)
+    if args.only == "flash_sale":
+        return only_flash_sale(args, prices, started)
 
     print(f"cold starts: {len(TOPOLOGY.functions)} functions x {args.cold_start_runs} runs, and their floors", flush=True)
     cold = cold_start.measure(runs=args.cold_start_runs)
@@ -153,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         "first_error": carried["first_error"],
     }
 
+    print(f"flash sale: {args.flash_orders} orders for one stock item, {args.flash_workers} at a time", flush=True)
+    sale = measure_flash_sale(args)
+
     results = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
@@ -161,13 +192,15 @@ def main(argv: list[str] | None = None) -> int:
                       "orders_per_worker": args.orders_per_worker, "cold_start_runs": args.cold_start_runs,
                       "per_order_repeat": args.per_order_repeat, "per_return_repeat": args.per_return_repeat,
                       "approval_return_repeat": args.approval_return_repeat,
-                      "quick": args.quick},
+                      "flash_orders": args.flash_orders, "flash_stock": args.flash_stock,
+                      "flash_workers": args.flash_workers, "quick": args.quick},
         "prices": {"region": prices["region"], "recorded_on": prices["recorded_on"]},
         "per_order": per_order,
         "per_return": per_return,
         "cold_start": cold,
         "checkout": checkout,
         "throughput": throughput,
+        "flash_sale": sale,
     }
     results["bench_wall_s"] = round(time.perf_counter() - started, 1)
     args.output.mkdir(parents=True, exist_ok=True)

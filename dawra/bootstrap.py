@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.identity import Tokens
     from dawra.app.accounts import BusinessAccounts
+    from dawra.app.availability import Availability
     from dawra.app.backoffice import (
         AuditTrail,
         CheckoutRefusals,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
         PlaceOrderForCustomer,
         ViewOrderFile,
     )
+    from dawra.app.backorders import AwaitStock, ServeWaitingOrders, StockDue
     from dawra.app.checkout import Checkout
     from dawra.app.claim_requests import AskForClaim
     from dawra.app.claims import DeliveryLate, SettleClaim
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from dawra.app.notify import Notify
     from dawra.app.operations import OperationsView
     from dawra.app.order_page import OpenOrderLink, OrderLinks, SendOrderLink
+    from dawra.app.partners import ApplyPartnerCallbacks, SendToPartner
     from dawra.app.payment_events import ApplyPaymentEvents
     from dawra.app.payments import RenewAuthorization
     from dawra.app.queries import ViewOrder
@@ -71,10 +74,20 @@ if TYPE_CHECKING:
         ShipReplacement,
     )
     from dawra.app.risk import RefusalsAtTheDoor, RiskScreening
-    from dawra.app.ship import AwaitRelease, HoldExpired, ShipShipment
+    from dawra.app.ship import (
+        AwaitCollection,
+        AwaitPacking,
+        AwaitRelease,
+        HoldExpired,
+        PackingIsLate,
+        RemindCollection,
+        ShipShipment,
+    )
     from dawra.app.stock import StockActions
     from dawra.app.stock_feeds import BucketFeeds, StockFeedImports
+    from dawra.app.store_pickup import StorePickups
     from dawra.app.tracking import ApplyTracking
+    from dawra.app.warehouse import Warehouse
     from dawra.domain.allocation import Location
     from dawra.ports import CardFingerprints, Later
     from dawra.web.invoices import InvoicePages
@@ -157,6 +170,15 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
     return StorefrontApi(checkout=checkout, view_order=ViewOrder(orders))
 
 
+def build_availability(settings: Settings) -> Availability:
+    """The storefront's availability: reads the Inventory table only, and keeps what it read for MAX_AGE_S seconds
+    per container (dawra.app.availability); the locations are not kept by the adapter too."""
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.app.availability import Availability
+
+    return Availability(DynamoInventory(settings.inventory_table or ""), clock)
+
+
 @dataclass(frozen=True)
 class StorefrontReturns:
     """The storefront API's returns: asked for through the same request as the order page's (`Returns.start`);
@@ -184,19 +206,42 @@ def build_storefront_returns(settings: Settings) -> StorefrontReturns:
 class AllocateTasks:
     reserve_stock: ReserveStock
     release_stock: ReleaseStock
+    stock_due: StockDue  # backorders and preorders (dawra.app.backorders): WhenIsStockDue and WaitForStock
+    await_stock: AwaitStock
 
 
 def build_allocate(settings: Settings) -> AllocateTasks:
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.dynamo.waiting import DynamoStockWaiters
     from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.backorders import AwaitStock, StockDue
     from dawra.app.compensate import ReleaseStock
     from dawra.app.reserve import ReserveStock
 
     orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(settings.inventory_table or ""), \
         _uow(settings)
-    return AllocateTasks(reserve_stock=ReserveStock(orders, inventory, uow, clock,
-                                                    SnsOpsAlerts(settings.ops_alerts_topic_arn)),
-                         release_stock=ReleaseStock(orders, inventory, uow))
+    waiters, workflow = DynamoStockWaiters(settings.inventory_table or ""), StepFunctionsWorkflow(None)
+    reserve = ReserveStock(orders, inventory, uow, clock, SnsOpsAlerts(settings.ops_alerts_topic_arn),
+                           waiters=waiters)
+    return AllocateTasks(reserve_stock=reserve, release_stock=ReleaseStock(orders, inventory, uow),
+                         stock_due=StockDue(orders, uow, inventory, serve_waiting(settings, reserve), clock),
+                         await_stock=AwaitStock(orders, uow, workflow))
+
+
+def serve_waiting(settings: Settings, reserve: ReserveStock | None = None) -> ServeWaitingOrders:
+    """What serves a SKU's waiting orders when its stock arrives (backorders, preorders: dawra.app.backorders)."""
+    from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.dynamo.waiting import DynamoStockWaiters
+    from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.backorders import ServeWaitingOrders
+    from dawra.app.reserve import ReserveStock
+
+    orders, waiters = DynamoOrders(settings.orders_table), DynamoStockWaiters(settings.inventory_table or "")
+    reserve = reserve or ReserveStock(orders, DynamoInventory(settings.inventory_table or ""), _uow(settings), clock,
+                                      SnsOpsAlerts(settings.ops_alerts_topic_arn), waiters=waiters)
+    return ServeWaitingOrders(orders, waiters, reserve, StepFunctionsWorkflow(None))
 
 
 @dataclass(frozen=True)
@@ -204,10 +249,14 @@ class ShipTasks:
     ship_shipment: ShipShipment
     await_release: AwaitRelease
     hold_expired: HoldExpired
+    await_packing: AwaitPacking
+    packing_late: PackingIsLate
     await_delivery: AwaitDelivery
     complete_order: CompleteOrder
     delivery_late: DeliveryLate
     settle_claim: SettleClaim
+    await_collection: AwaitCollection  # store pickup: WaitForCollection
+    collection_reminder: RemindCollection
 
 
 def build_ship(settings: Settings) -> ShipTasks:
@@ -220,7 +269,15 @@ def build_ship(settings: Settings) -> ShipTasks:
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.feedback import ScheduleFeedback
     from dawra.app.payments import RenewAuthorization
-    from dawra.app.ship import AwaitRelease, HoldExpired, ShipShipment
+    from dawra.app.ship import (
+        AwaitCollection,
+        AwaitPacking,
+        AwaitRelease,
+        HoldExpired,
+        PackingIsLate,
+        RemindCollection,
+        ShipShipment,
+    )
     from dawra.domain.shipment import Settlement
 
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
@@ -232,12 +289,37 @@ def build_ship(settings: Settings) -> ShipTasks:
         ship_shipment=ShipShipment(orders, inventory, uow,
                                    carriers(settings.carrier), payments(), clock, settings.delivery_grace,
                                    settings.hold_timeouts, renewals=RenewAuthorization(
-                                       orders, uow, payments(), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock)),
+                                       orders, uow, payments(), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),
+                                   partners=_send_to_partner(settings)),
         await_release=AwaitRelease(orders, uow, workflow),
+        await_packing=AwaitPacking(orders, uow, workflow),
+        packing_late=PackingIsLate(orders, uow, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),
         hold_expired=HoldExpired(orders, uow, clock),
         await_delivery=AwaitDelivery(orders, uow, workflow),
+        await_collection=AwaitCollection(orders, uow, workflow),
+        collection_reminder=RemindCollection(orders, uow, clock),
         complete_order=CompleteOrder(orders, uow, clock,
                                      then=ScheduleFeedback(later_from(settings), settings.feedback_after, clock)))
+
+
+def _send_to_partner(settings: Settings) -> SendToPartner | None:
+    """Partners' shipments go to the partner-outbound queue, signed with each partner's key (decision 97)."""
+    if not settings.partner_outbox_queue_url:
+        return None
+    from dawra.adapters.partners import SqsPartnerOutbox
+    from dawra.adapters.secrets import ParameterSecrets
+    from dawra.app.partners import SendToPartner
+
+    return SendToPartner(SqsPartnerOutbox(settings.partner_outbox_queue_url), ParameterSecrets(), clock)
+
+
+def build_partner_callbacks(settings: Settings) -> ApplyPartnerCallbacks:
+    from dawra.adapters.secrets import ParameterSecrets
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.partners import ApplyPartnerCallbacks
+
+    return ApplyPartnerCallbacks(DynamoOrders(settings.orders_table), _uow(settings),
+                                 StepFunctionsWorkflow(settings.order_lifecycle_arn), ParameterSecrets(), clock)
 
 
 @dataclass(frozen=True)
@@ -350,7 +432,8 @@ def build_stock_feeds(settings: Settings) -> StockFeedImports:
 
     inventory_table = settings.inventory_table or ""
     return StockFeedImports(DynamoInventory(inventory_table), DynamoStockFeeds(inventory_table), _uow(settings),
-                            DynamoAuditLog(settings.orders_table), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock)
+                            DynamoAuditLog(settings.orders_table), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock,
+                            waiting=serve_waiting(settings))
 
 
 def build_bucket_feeds(settings: Settings) -> BucketFeeds:
@@ -365,7 +448,9 @@ def build_notify(settings: Settings) -> Notify:
     from dawra.adapters.messaging import AwsMessenger
     from dawra.app.notify import Notify
     from dawra.domain.message_timing import QuietHours
+    from dawra.rendering import load_templates
 
+    load_templates()  # every notification renders: at init, not on the first delivery
     orders = DynamoOrders(settings.orders_table)
     return Notify(orders=orders, claims=orders,
                   messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,
@@ -497,6 +582,8 @@ class BackOffice:
     accounts: BusinessAccounts | None = None  # business accounts: terms, payments received, overdue invoices
     stock_feeds: StockFeedImports | None = None  # an ERP's or 3PL's stock feeds: uploads and reports
     replenishment: Replenishment | None = None  # what to reorder, transfers suggested between locations
+    warehouse: Warehouse | None = None  # pick and pack: picking lists, work tasks done, picked, packed
+    store_pickups: StorePickups | None = None  # store pickup: a store's desk, marked ready, handed over by code
 
 
 def build_backoffice(settings: Settings) -> BackOffice:
@@ -525,6 +612,8 @@ def build_backoffice(settings: Settings) -> BackOffice:
     from dawra.app.operations import OperationsView
     from dawra.app.replenishment import Replenishment
     from dawra.app.stock import StockActions
+    from dawra.app.store_pickup import StorePickups
+    from dawra.app.warehouse import Warehouse
 
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
     inventory = DynamoInventory(settings.inventory_table or "", orders_table=settings.orders_table)
@@ -537,7 +626,7 @@ def build_backoffice(settings: Settings) -> BackOffice:
     checkout = Checkout(orders=orders, inventory=inventory, uow=uow, workflow=workflow,
                         payments=registry.named(settings.payment_provider), alerts=alerts, clock=clock,
                         screening=risk_screening(settings))  # an agent's orders: screened too (no card)
-    stock = StockActions(inventory, inventory, uow, audit, clock, alerts)
+    stock = StockActions(inventory, inventory, uow, audit, clock, alerts, waiting=serve_waiting(settings))
     return BackOffice(find_orders=FindOrders(DynamoOrderSearch(settings.orders_table)),
                       view_order=ViewOrderFile(orders, audit), actions=actions, audit_trail=AuditTrail(audit),
                       place_order=PlaceOrderForCustomer(checkout, registry, SandboxPaymentProvider(ledger=sandbox_ledger()),
@@ -550,7 +639,12 @@ def build_backoffice(settings: Settings) -> BackOffice:
                       remittances=build_remittances(settings),
                       accounts=BusinessAccounts(DynamoAccounts(settings.orders_table), orders, uow, audit, clock),
                       stock_feeds=build_stock_feeds(settings),
-                      replenishment=Replenishment(inventory, inventory, stock))
+                      replenishment=Replenishment(inventory, inventory, stock),
+                      warehouse=Warehouse(orders, DynamoOrderSearch(settings.orders_table), uow, audit, workflow,
+                                          clock),
+                      store_pickups=StorePickups(orders, DynamoOrderSearch(settings.orders_table), inventory, uow,
+                                                 audit, workflow, registry, clock,
+                                                 durations=settings.pickup_durations))
 
 
 @dataclass(frozen=True)

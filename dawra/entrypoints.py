@@ -1,5 +1,5 @@
-"""What the entry points share: a Powertools REST resolver that answers every error in the API's one shape, and a
-batch processor for ordered streams that stops at a record's first failure."""
+"""What the HTTP entry points share: a Powertools REST resolver that answers every error in the API's one shape.
+The stream consumers' batch processor is dawra/streams.py: neither kind imports the other's Powertools utility."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, FailureResponse, SuccessResponse
 
 from dawra.contracts import problems
 from dawra.domain.errors import DomainError
@@ -68,26 +67,3 @@ def page_response(answer: WebResponse) -> Response[str | bytes]:
     """A server-rendered page's answer (the console's, the customer's) as the resolver returns it."""
     return Response(status_code=answer.status, content_type=answer.content_type, body=answer.body,
                     headers={**answer.all_headers(), **({"Set-Cookie": answer.cookies} if answer.cookies else {})})
-
-
-class StoppedAtFirstFailure(Exception):
-    """A stream record left unprocessed because one before it failed; the retry from that record delivers it."""
-
-
-class InOrderStreamProcessor(BatchProcessor):
-    """Partial batch responses for a DynamoDB stream, processing records in order and stopping at the first failure.
-
-    Lambda retries a stream batch from its lowest failed sequence number, so the records after a failure come back
-    whatever happened to them. Processing them anyway would do their work twice, and a side effect that could not be
-    recorded (a message sent whose "sent" mark was throttled) would then happen twice. They are reported failed,
-    untouched, instead."""
-
-    def __init__(self) -> None:
-        super().__init__(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
-
-    def _process_record(self, record: dict[str, Any]) -> SuccessResponse | FailureResponse:
-        if self.fail_messages:
-            error = StoppedAtFirstFailure("a record before this one failed; it is retried with that one")
-            return self.failure_handler(record=self._to_batch_type(record, self.event_type, self.model),
-                                        exception=(StoppedAtFirstFailure, error, None))
-        return super()._process_record(record)

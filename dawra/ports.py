@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from dawra.domain.accounts import BusinessAccount, Receivable
 from dawra.domain.allocation import Location
 from dawra.domain.audit import AuditEntry
+from dawra.domain.availability import WaitingEntry
 from dawra.domain.cod import RemittanceReport
 from dawra.domain.customer import Address
 from dawra.domain.inventory import Reservation, StockChange, StockLevel, Transfer
@@ -38,7 +39,7 @@ class Clock(Protocol):
 class IdempotencyRecord(BaseModel):
     """Which order a checkout's Idempotency-Key created, and a fingerprint of the request it came with."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key_hash: str
     order_id: str
@@ -48,7 +49,7 @@ class IdempotencyRecord(BaseModel):
 class AppliedReport(BaseModel):
     """A carrier report already applied (dedup): written in the same commit as its effect."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     order_id: str
     shipment_id: str
@@ -58,7 +59,7 @@ class AppliedReport(BaseModel):
 class AppliedPaymentEvent(BaseModel):
     """A payment provider's event already applied (dedup by provider and event id): written with its effect."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     order_id: str
     event: PaymentEvent
@@ -69,7 +70,7 @@ class RiskCount(BaseModel):
     (`add` +1 orders and +1 in each velocity window's current bucket, `remove` the buckets no window needs), or a
     cash-on-delivery parcel refused at the door (+1 refusals). Never conditional: counting never refuses a commit."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     key: str  # Identity.key: "<signal>#<keyed digest>"
     add: dict[str, int]
@@ -133,6 +134,16 @@ class InventoryRepository(Protocol):
     def stock(self, sku: str, location_id: str) -> StockLevel | None: ...
 
 
+class AvailabilityReads(Protocol):
+    """What the storefront's availability reads (dawra.app.availability), nothing it could write."""
+
+    def locations(self) -> list[Location]: ...
+
+    def skus_and_levels(self, skus: Sequence[str], location_ids: Sequence[str]
+                        ) -> tuple[frozenset[str], dict[tuple[str, str], StockLevel]]:
+        """Which of `skus` the catalog has, and their stock items at the locations, in one read."""
+
+
 class UnitOfWork(Protocol):
     def commit(self, *, order: Order | None = None, stock: Sequence[StockChange] = (),
                markers: Sequence[Marker] = (), audit: Sequence[AuditEntry] = ()) -> None:
@@ -151,7 +162,7 @@ class OrderQuery(BaseModel):
     id) directly; an email, phone, sku or location from the lookup index; otherwise by status (every status when none
     is given), newest first, within the date range."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     reference: str | None = None
     email: str | None = None
@@ -180,6 +191,8 @@ class OrderQuery(BaseModel):
 
 
 class OrderPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     orders: list[Order]  # headers only (no shipments), newest first
     cursor: str | None  # pass back for the next page; None on the last one
 
@@ -263,7 +276,7 @@ class RemittanceImports(Protocol):
 class FeedClaim(BaseModel):
     """A stock feed's marker, written once when its import starts (conditionally: a feed id is imported once)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     feed_id: str
     ref: str
@@ -345,6 +358,34 @@ class OpsAlerts(Protocol):
 
     def low_stock(self, sku: str, location_id: str, available: int, reorder_point: int) -> None:
         """Tell whoever runs the shop that a stock item dropped below its reorder point (once per crossing)."""
+
+
+class PartnerOutbox(Protocol):
+    """Where a partner (a 3PL, a dropshipper) takes the shipments it prepares from (dawra.contracts.partners)."""
+
+    def send(self, partner: str, message: str) -> None:
+        """Put one signed message for `partner` where it reads them; TransientError when that failed (retry)."""
+
+
+class StockWaiters(Protocol):
+    """The waiting lists of backordered and preordered orders, one per SKU, oldest placement first
+    (dawra.app.backorders)."""
+
+    def join(self, entries: Sequence[WaitingEntry], locations: Sequence[str]) -> None:
+        """Put the entries in their lists (again: nothing changes), then flag the SKUs' stock items at `locations`
+        (those that exist) as waited for. Raises TransientError."""
+
+    def waiting(self, sku: str) -> list[WaitingEntry]:
+        """The SKU's list, oldest first."""
+
+    def leave(self, entries: Sequence[WaitingEntry]) -> None:
+        """Take the entries out of their lists (gone already: nothing)."""
+
+    def unflag(self, sku: str) -> None:
+        """Nobody waits for the SKU any more: clear the waiting flag of its stock items."""
+
+    def flag(self, sku: str) -> None:
+        """Somebody waits for the SKU after all: set the waiting flag of its stock items again."""
 
 
 class Later(Protocol):
@@ -429,7 +470,7 @@ class PaymentEventSource(Protocol):
 
 
 class Booking(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     tracking_number: str
     label_url: str
@@ -439,7 +480,7 @@ class ReturnBooking(BaseModel):
     """A parcel the customer sends back: what the carrier gave us for it. Dawra prints the label itself from this
     (dawra/web/return_label.py); the tracking number is reported on through the carrier's usual webhooks."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     carrier: str  # the carrier's name, as the registry knows it
     service: str  # the carrier's name for the service, printed on the label (Latin script)

@@ -6,14 +6,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
-from babel.dates import format_date
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from dawra.domain.money import Money
 from dawra.domain.notifications import Recipient, recipients
 from dawra.domain.order import Order
+from dawra.domain.pickup import spoken
 from dawra.domain.timeline import TimelineEvent, TimelineKind
+
+if TYPE_CHECKING:  # Jinja2 and Babel are imported where a message is rendered: most importers never render one
+    from jinja2 import Environment
 
 # ISO 4217 minor-unit exponents that differ from 2
 _EXPONENT = {"KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "IQD": 3, "TND": 3, "LYD": 3, "JPY": 0}
@@ -22,6 +26,8 @@ SUBJECTS = {
     "en": {
         TimelineKind.ORDER_CONFIRMED: "Your order {ref} is confirmed",
         TimelineKind.COD_CONFIRMATION_REQUESTED: "Please confirm your order {ref} (cash on delivery)",
+        TimelineKind.PICKUP_READY: "Your order {ref} is ready to collect",
+        TimelineKind.PICKUP_REMINDER: "Reminder: your order {ref} is waiting for you at the store",
         TimelineKind.SHIPMENT_SHIPPED: "Your order {ref} is on its way",
         TimelineKind.SHIPMENT_DELIVERED: "Your order {ref} was delivered",
         TimelineKind.ORDER_CANCELLED: "Your order {ref} was cancelled",
@@ -31,6 +37,7 @@ SUBJECTS = {
         TimelineKind.ORDER_LINK_REQUESTED: "The link to your order {ref}",
         TimelineKind.FEEDBACK_REQUESTED: "How did your order {ref} go?",
         TimelineKind.SHIPMENT_DELAYED: "Your order {ref} is running late: we are sorry",
+        TimelineKind.STOCK_DELAYED: "Your order {ref} will be later than we said: we are sorry",
         TimelineKind.SHIPMENT_LOST: "A parcel from your order {ref} was lost: what happens now",
         TimelineKind.DELIVERY_ATTEMPTED: "We tried to deliver your order {ref}",
         TimelineKind.DELIVERY_EXCEPTION: "A problem delivering your order {ref}",
@@ -58,6 +65,8 @@ SUBJECTS = {
     "ar": {
         TimelineKind.ORDER_CONFIRMED: "تم تأكيد طلبك {ref}",
         TimelineKind.COD_CONFIRMATION_REQUESTED: "يرجى تأكيد طلبك {ref} (الدفع عند الاستلام)",
+        TimelineKind.PICKUP_READY: "طلبك {ref} جاهز للاستلام من المتجر",
+        TimelineKind.PICKUP_REMINDER: "تذكير: طلبك {ref} بانتظارك في المتجر",
         TimelineKind.SHIPMENT_SHIPPED: "طلبك {ref} في الطريق إليك",
         TimelineKind.SHIPMENT_DELIVERED: "تم توصيل طلبك {ref}",
         TimelineKind.ORDER_CANCELLED: "تم إلغاء طلبك {ref}",
@@ -67,6 +76,7 @@ SUBJECTS = {
         TimelineKind.ORDER_LINK_REQUESTED: "رابط طلبك {ref}",
         TimelineKind.FEEDBACK_REQUESTED: "كيف كانت تجربتك مع طلبك {ref}؟",
         TimelineKind.SHIPMENT_DELAYED: "نعتذر: تأخر طلبك {ref}",
+        TimelineKind.STOCK_DELAYED: "نعتذر: سيتأخر طلبك {ref} عن الموعد الذي ذكرناه",
         TimelineKind.SHIPMENT_LOST: "فُقدت شحنة من طلبك {ref}: إليك ما سيحدث الآن",
         TimelineKind.DELIVERY_ATTEMPTED: "حاولنا توصيل طلبك {ref}",
         TimelineKind.DELIVERY_EXCEPTION: "مشكلة في توصيل طلبك {ref}",
@@ -97,6 +107,8 @@ SUBJECTS = {
 @cache
 def _environments() -> tuple[Environment, Environment]:
     """Built on first use, not at import: a cold start that sends nothing pays nothing for templates."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     html = Environment(loader=PackageLoader("dawra", "templates"),
                        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True,
                                                     default=True),
@@ -107,6 +119,12 @@ def _environments() -> tuple[Environment, Environment]:
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
     return html, text
 
+
+
+def load_templates() -> None:
+    """Jinja2 and the environments now, not at the first message: the notifier renders on every request, so its
+    init pays for them (where a cold start is measured) rather than its first delivery."""
+    _environments()
 
 def format_money(money: Money) -> str:
     exponent = _EXPONENT.get(money.currency, 2)
@@ -187,6 +205,8 @@ def _pickup_news(language: str, event: TimelineEvent, ret: object) -> dict[str, 
     if not day or window not in PICKUP_WINDOWS["en"]:
         return {"pickup_day": "", "pickup_window": ""}
     words = PICKUP_WINDOWS.get(language, PICKUP_WINDOWS["en"])
+    from babel.dates import format_date  # only where a date is spoken
+
     pattern, locale = ("EEEE\u060c d MMMM", "ar_SA") if language == "ar" else ("EEEE d MMMM", "en")
     return {"pickup_day": format_date(date.fromisoformat(day), pattern, locale=locale), "pickup_window": words[window]}
 
@@ -234,6 +254,45 @@ def _return_news(order: Order, event: TimelineEvent, page_url: str) -> dict[str,
     }
 
 
+def _pickup_desk(order: Order, event: TimelineEvent) -> dict[str, object]:
+    """A store pickup's message: the store, its hours in the customer's language, the pickup code (and its QR, as a
+    table of cells every mail client draws), and the date to collect it by."""
+    shipment = next((s for s in order.shipments if s.shipment_id == event.shipment_id and s.pickup), None)
+    desk = shipment.pickup if shipment is not None else None
+    if desk is None:  # the confirmation of a pickup order names its store; nothing else of the desk is known yet
+        store = next((s.pickup.store_name for s in order.shipments if s.pickup), "") if order.pickup_location else ""
+        return {"pickup_store": store, "pickup_hours": "", "pickup_code": "", "pickup_qr": "", "collect_by": ""}
+    language = order.contact.language
+    from babel.dates import format_date  # only where a date is spoken
+
+    pattern, locale = ("EEEE\u060c d MMMM", "ar_SA") if language == "ar" else ("EEEE d MMMM", "en")
+    day = format_date(datetime.fromisoformat(desk.collect_by).date(), pattern, locale=locale) if desk.collect_by else ""
+    return {"pickup_store": desk.store_name, "pickup_hours": desk.hours_in(language),
+            "pickup_code": spoken(desk.code) if desk.code else "", "pickup_qr": qr_table(desk.code) if desk.code else "",
+            "collect_by": day}
+
+
+def qr_table(payload: str) -> Markup:
+    """A QR code as an HTML table (runs of dark or light cells, 4 px each, with its quiet zone): images and SVG are
+    blocked by many mail clients, a table is not. Only our own characters go in: nothing to escape."""
+    import segno
+
+    rows = []
+    for row in segno.make(payload, error="m", micro=False).matrix_iter(border=4):
+        cells, run, dark = [], 0, None
+        for bit in (*row, None):
+            if bit is not None and bool(bit) == dark:
+                run += 1
+                continue
+            if dark is not None:
+                colour = "#000000" if dark else "#ffffff"
+                cells.append(f'<td colspan="{run}" width="{4 * run}" height="4" bgcolor="{colour}"></td>')
+            dark, run = (bool(bit), 1) if bit is not None else (None, 0)
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return Markup('<table role="img" aria-label="QR" cellpadding="0" cellspacing="0" border="0" dir="ltr" '  # noqa: S704
+                  'style="border-collapse: collapse; line-height: 0">' + "".join(rows) + "</table>")
+
+
 def _invoices(order: Order, parcels: Sequence[TimelineEvent], page_url: str) -> list[dict[str, str]]:
     """The tax invoice of each parcel a shipped message tells about (issued with its capture), linked to its page
     under the order's (decision 87)."""
@@ -273,6 +332,9 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
                      "carrier": parcel.detail.get("carrier", "")} for parcel in (parcels or [event])],
         "reason": event.detail.get("reason", ""),
         "code": event.detail.get("code", ""),  # cash on delivery: the code an SMS reply confirms the order with
+        # Backorders and preorders: the order waits for stock due that day (its confirmation, and each delay's).
+        "awaiting": event.detail.get("awaiting", ""),
+        "available_from": event.detail.get("available_from", ""),
         "dir": "rtl" if language == "ar" else "ltr",
         "lang": language,
         "shop_name": letterhead.shop_name,
@@ -282,6 +344,7 @@ def render(order: Order, event: TimelineEvent, letterhead: Letterhead, to: Recip
         **_parcel_news(order, event),
         **_return_news(order, event, letterhead.page_url),
         "invoices": _invoices(order, parcels or [event], letterhead.page_url),
+        **_pickup_desk(order, event),
     }
     subject = SUBJECTS[language][event.kind].format(ref=context["ref"])
     to = to or recipients(order.contact, event.kind)[0]

@@ -23,7 +23,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # The layer: [project] dependencies exactly as uv.lock pins them (hashes checked), as manylinux2014 aarch64 cp311
 # wheels, installed into python/ with uv's pip interface (no Docker, nothing compiled), plus the dawra package
-# itself without dawra/local (the embedded cloud is never deployed).
+# itself without dawra/local (the embedded cloud is never deployed). Then its bytecode, compiled once here: /opt is
+# read-only on Lambda, so a layer without .pyc files compiles every module it imports from source on every cold start
+# (decision 101). The venv's Python is the runtime's 3.11 (bytecode is the same on arm64); unchecked-hash .pyc files
+# stay valid whatever modification times the zip restores.
 layer: $(LAYER_DIR)/.built
 
 $(LAYER_DIR)/.built: $(LAYER_INPUTS) | setup
@@ -37,6 +40,7 @@ $(LAYER_DIR)/.built: $(LAYER_INPUTS) | setup
 	cp -R dawra $(LAYER_DIR)/python/dawra
 	rm -rf $(LAYER_DIR)/python/dawra/local
 	find $(LAYER_DIR)/python -name '__pycache__' -type d -prune -exec rm -rf {} +
+	$(BIN)/python -m compileall -q -j 0 --invalidation-mode unchecked-hash $(LAYER_DIR)/python
 	@touch $@
 
 synth: setup infra-setup layer

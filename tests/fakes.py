@@ -20,6 +20,7 @@ from dawra.contracts.later import check_name, job_body
 from dawra.domain.accounts import BusinessAccount, Receivable
 from dawra.domain.allocation import Location
 from dawra.domain.audit import AuditEntry
+from dawra.domain.availability import WaitingEntry
 from dawra.domain.errors import CatalogProblem, ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.inventory import (
     CounterChange,
@@ -182,6 +183,9 @@ class FakeInventory:
 
     def catalog_and_stock(self, skus, location_ids):
         return self.catalog(skus), self.available(skus, location_ids)
+
+    def skus_and_levels(self, skus, location_ids):
+        return frozenset(s for s in skus if s in self.world.catalog), self.levels(skus, location_ids)
 
     def catalog_stock_and_counters(self, skus, location_ids, counters):
         return (self.catalog(skus), self.available(skus, location_ids),
@@ -816,3 +820,41 @@ class FakeStockFeeds:
     def recent(self, limit: int) -> list[FeedReport]:
         reports = [claim.report for claim in self.claims.values() if claim.report is not None]
         return sorted(reports, key=lambda r: (r.received_at, r.ref), reverse=True)[:limit]
+
+
+class FakeStockWaiters:
+    """The waiting lists of backordered and preordered orders (dawra.ports.StockWaiters), flagging the world's stock
+    items as the DynamoDB adapter does."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self.entries: dict[tuple[str, str, str], WaitingEntry] = {}  # (sku, placed_at, order_id) -> entry
+        self.queries = 0
+
+    def join(self, entries, locations) -> None:
+        for entry in entries:  # the entries first, then the flags (as the adapter)
+            self.entries[(entry.sku, entry.placed_at, entry.order_id)] = entry
+        for sku in {e.sku for e in entries}:
+            for location_id in locations:
+                level = self.world.stock.get((sku, location_id))
+                if level is not None:
+                    self.world.stock[(sku, location_id)] = level.model_copy(update={"waiting": True})
+
+    def waiting(self, sku: str) -> list[WaitingEntry]:
+        self.queries += 1
+        return [e for key, e in sorted(self.entries.items()) if key[0] == sku]
+
+    def leave(self, entries) -> None:
+        for e in entries:
+            self.entries.pop((e.sku, e.placed_at, e.order_id), None)
+
+    def unflag(self, sku: str) -> None:
+        self._flag_all(sku, False)
+
+    def flag(self, sku: str) -> None:
+        self._flag_all(sku, True)
+
+    def _flag_all(self, sku: str, waiting: bool) -> None:
+        for (s, loc), level in list(self.world.stock.items()):
+            if s == sku:
+                self.world.stock[(s, loc)] = level.model_copy(update={"waiting": waiting})

@@ -130,3 +130,5 @@ class FinishCancellation:
             return
         for token in order.waiting_tokens():
             self.workflow.fail(token, type(stop).__name__, stop.message)
+        if order.stock_token and not order.shipments:  # waiting for stock (WaitForStock): compensate now
+            self.workflow.fail(order.stock_token, type(stop).__name__, stop.message)

@@ -33,6 +33,7 @@ from dawra.domain.errors import (
     ConcurrentChange,
     IdempotencyKeyReused,
     InvalidOrder,
+    PickupNotOffered,
     TransientError,
 )
 from dawra.domain.gift import Gift
@@ -40,8 +41,9 @@ from dawra.domain.holds import Hold, HoldKind, HoldReason
 from dawra.domain.money import Money
 from dawra.domain.order import CASH_ON_DELIVERY, Order, PaymentState
 from dawra.domain.payment_events import checkout_reference
+from dawra.domain.pickup import PICKUP
 from dawra.domain.pricing import PricingError, RequestedLine, price_order, shipping_zone
-from dawra.domain.promise import latest_promise
+from dawra.domain.promise import counted_from, latest_promise
 from dawra.domain.returns import ReturnPolicies, default_policies
 from dawra.domain.risk import Counter, RiskOutcome
 from dawra.domain.time import iso
@@ -101,6 +103,8 @@ def fingerprint(request: OrderRequest) -> str:
     dumped = request.model_dump(mode="json")
     if dumped.get("gift") is None:  # not a gift: the fingerprint a request had before gifts existed
         dumped.pop("gift", None)
+    if dumped.get("delivery") is None:  # delivered, not collected: as before store pickup existed
+        dumped.pop("delivery", None)
     if dumped.get("payment_method") == "card":  # by card: as before orders on account existed
         dumped.pop("payment_method")
         dumped.pop("po_number", None)
@@ -158,6 +162,8 @@ class Checkout:
             risk = replace(risk, placed_by=placed_by)
         identities = self.screening.identities(request.contact, risk) if self.screening else []
         locations = self.inventory.locations()
+        store = pickup_store(request, locations, cash_on_delivery)  # store pickup: that store only, no shipping
+        method = PICKUP if store is not None else request.shipping_method
         skus, location_ids = [line.sku for line in request.lines], [loc.location_id for loc in locations]
         counters: dict[str, Counter] = {}
         try:
@@ -171,7 +177,7 @@ class Checkout:
             raise
         try:
             lines, totals = price_order(list(request.lines), catalog, request.shipping_address.country,
-                                        request.shipping_method, city=request.shipping_address.city,
+                                        method, city=request.shipping_address.city,
                                         gift_wrap=request.gift is not None and request.gift.wrap)
         except PricingError as error:
             raise InvalidOrder(error.message, field=error.field) from None
@@ -181,7 +187,13 @@ class Checkout:
         lines = [line.model_copy(update={"return_policy": self.return_policies.ref_for(
             line.sku, catalog[line.sku].category)}) for line in lines]
         wanted = {line.sku: line.quantity for line in request.lines}
-        short = shortages(wanted, available, self.backorders)
+        if store is not None:  # reserved at the store only: its stock alone counts, and nothing is backordered
+            available = {key: units for key, units in available.items() if key[1] == store.location_id}
+        # Backorders and preorders: the catalog's stock policies (or the policy this checkout was given); none for a
+        # store pickup.
+        backorders = NO_BACKORDERS if store is not None else self.backorders if self.backorders.backorderable \
+            else BackorderPolicy.of({sku: item.stock_policy for sku, item in catalog.items()}, self.clock.now().date())
+        short = shortages(wanted, available, backorders)
         if short:
             # Unless this is the replay of an order placed while there was stock (its answer was lost): that order.
             earlier = self._earlier(key, print_)
@@ -200,21 +212,23 @@ class Checkout:
             self.workflow.start(earlier.order_id)
             return earlier
         placed_at = self.clock.now()
+        awaiting = backorders.awaited(wanted, available, placed_at.date())  # None: an ordinary order
         # The key is the provider's reference too: a retried checkout re-authorises nothing.
         provider_name, authorization_id = authorize(totals.total, checkout_reference(key))
         zero = totals.total.model_copy(update={"amount": 0})
         order = Order.place(
             order_id=new_order_id(), customer_id=request.customer_id, placed_at=iso(placed_at),
-            promised_by=estimate(placed_at, request, wanted, available, locations).isoformat(),
+            promised_by=estimate(placed_at, request, wanted, available, [store] if store else locations,
+                                 method, awaiting.due if awaiting else None).isoformat(),
             contact=request.contact,
-            shipping_address=request.shipping_address, shipping_method=request.shipping_method, lines=lines,
+            shipping_address=request.shipping_address, shipping_method=method, lines=lines,
             totals=totals, payment=PaymentState(provider=provider_name, authorization_id=authorization_id,
                                                 authorized=totals.total, captured=zero, refunded=zero,
                                                 expires_at=iso(placed_at + authorization_validity)
                                                 if authorization_validity else None),
             placed_by=placed_by, hold_reason=hold_reason, hold=hold,
             shipping_zone=shipping_zone(request.shipping_address.country, request.shipping_address.city),
-            gift=request.gift)
+            gift=request.gift, pickup_location=store.location_id if store is not None else None, awaiting=awaiting)
         terms = on_account(totals.total) if on_account else None
         if terms is not None:  # on account: held over the credit limit, else added only while it still fits
             order.account = terms.terms
@@ -235,8 +249,10 @@ class Checkout:
             order = self._placed_before(key, print_)
         self.workflow.start(order.order_id)
         if self.later is not None and order.payment.expires_at:  # only an order that may wait past it: a job
-            schedule_renewal(self.later, order, held=order.pending_hold is not None or order.held_as is not None,
-                             backordered=bool(shortages(wanted, available, NO_BACKORDERS)))
+            # A store pickup waits days for its customer too: its authorisation is renewed as a held order's is.
+            schedule_renewal(self.later, order, held=order.pending_hold is not None or order.held_as is not None
+                             or order.pickup_location is not None,
+                             backordered=awaiting is not None or bool(shortages(wanted, available, NO_BACKORDERS)))
         return order
 
     def _place_on_account(self, idempotency_key: str, request: PlaceOrderRequest) -> Order:
@@ -292,12 +308,33 @@ class Checkout:
         return existing
 
 
+def pickup_store(request: OrderRequest, locations: Sequence[Location], cash_on_delivery: bool) -> Location | None:
+    """The store a pickup order is collected at (None: delivered). Refused: a store without a pickup desk (or
+    unknown), one in another country than the customer's address, or an order paid in cash on delivery."""
+    choice = getattr(request, "delivery", None)
+    if choice is None:
+        return None
+    store = next((loc for loc in locations if loc.location_id == choice.location_id), None)
+    if store is None or store.pickup is None:
+        raise PickupNotOffered(f"{choice.location_id} offers no store pickup", field="delivery.location_id")
+    if store.country != request.shipping_address.country:
+        raise PickupNotOffered(f"{choice.location_id} is not in {request.shipping_address.country}",
+                               field="delivery.location_id")
+    if cash_on_delivery:
+        raise PickupNotOffered("an order collected at a store is paid by card or on account",
+                               field="payment_method")
+    return store
+
+
 def estimate(placed_at: datetime, request: OrderRequest, wanted: Mapping[str, int],
-             available: Mapping[tuple[str, str], int], locations: Sequence[Location]) -> date:
+             available: Mapping[tuple[str, str], int], locations: Sequence[Location],
+             method: str | None = None, due: date | None = None) -> date:
     """The promise shown at checkout: the latest of the locations the allocation would choose as the stock stands
     (the reservation then sets each shipment's own, from the locations it actually takes). A line let through by a
-    backorder policy cannot be allocated: the latest promise of every location stands in for it."""
+    backorder policy cannot be allocated: the latest promise of every location stands in for it. `due`: the order
+    waits for stock due that day (a restock, a release): counted from it (dawra.domain.promise.counted_from)."""
     picks = plan_allocation(dict(wanted), dict(available), list(locations))
     chosen = {pick.location_id for pick in picks or []}
-    return latest_promise(placed_at, [loc for loc in locations if loc.location_id in chosen] or locations,
-                          request.shipping_address.country, request.shipping_method)
+    return latest_promise(counted_from(placed_at, due),
+                          [loc for loc in locations if loc.location_id in chosen] or locations,
+                          request.shipping_address.country, method or request.shipping_method)

@@ -101,7 +101,8 @@ class CustomerActions:
             "cancel": order.can(OrderEvent.REQUEST_CANCEL) and not order.shipped,
             "cancel_shipments": order.can(OrderEvent.CANCEL_SHIPMENTS) and bool(still_to_ship)
             and len(order.active_shipments) > 1,
-            "change_address": order.can(OrderEvent.CHANGE_ADDRESS) and not order.shipped,
+            "change_address": order.can(OrderEvent.CHANGE_ADDRESS) and not order.shipped
+            and order.pickup_location is None,  # collected at a store: no address to deliver to
             "change_contact": order.can(OrderEvent.CHANGE_CONTACT),
         }
         return frozenset(action for action, allowed in offered.items() if allowed)

@@ -11,23 +11,27 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.partners import SendToPartner
 from dawra.app.payments import RenewAuthorization
-from dawra.contracts.tasks import HoldExpiry, Shipped
+from dawra.contracts.tasks import CollectionWait, HoldExpiry, PackingLate, Shipped
 from dawra.domain.errors import (
     AuthorizationExpired,
     CancellationRequested,
     ConcurrentChange,
     IllegalTransition,
+    NotCollected,
 )
 from dawra.domain.holds import HoldKind
 from dawra.domain.inventory import ReservationState, consume
 from dawra.domain.order import Order, OrderEvent, OrderStatus
+from dawra.domain.preparation import PARTNER, wait_seconds
 from dawra.domain.pricing import delivery_deadline
-from dawra.domain.shipment import Shipment
+from dawra.domain.shipment import Shipment, ShipmentStatus
 from dawra.ports import (
     Carriers,
     Clock,
     InventoryRepository,
+    OpsAlerts,
     OrderRepository,
     PaymentProviders,
     UnitOfWork,
@@ -36,6 +40,7 @@ from dawra.ports import (
 
 MIN_DELIVERY_WAIT_S = 1  # Step Functions wants a positive timeout even when the promise has already passed
 HOLD_LIMIT = timedelta(days=7)  # an operator's hold lasts this long by default (each kind's: dawra.domain.holds)
+PACKING_RECHECK = timedelta(hours=24)  # once operations know a shipment is late to be packed, the wait goes on this long
 
 
 
@@ -50,11 +55,14 @@ class ShipShipment:
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork,
                  carriers: Carriers, payments: PaymentProviders, clock: Clock, delivery_grace: timedelta,
                  hold_timeouts: Mapping[HoldKind, timedelta] | None = None,
-                 renewals: RenewAuthorization | None = None):
+                 renewals: RenewAuthorization | None = None, partners: SendToPartner | None = None):
+        """partners: hands a partner's shipment to its partner (a signed message on the partner-outbound queue:
+        dawra.app.partners); None: a partner's shipment cannot be sent (it waits, then operations are alerted)."""
         self.orders, self.inventory, self.uow, self.carriers = orders, inventory, uow, carriers
         self.payments, self.clock, self.delivery_grace = payments, clock, delivery_grace
         self.hold_timeouts = dict(hold_timeouts or {})
         self.renewals = renewals
+        self.partners = partners
 
     def __call__(self, order_id: str, shipment_id: str) -> Shipped:
         captured: list[Order] = []
@@ -113,6 +121,12 @@ class ShipShipment:
             left = int((held_since + limit - self.clock.now()).total_seconds())
             return Shipped(outcome="on_hold", hold_timeout_s=max(MIN_DELIVERY_WAIT_S, left))
         order.ensure_can_ship(shipment_id)  # before any side effect
+        if shipment.waits_for_packing:  # staff or a partner prepare it first: nothing is booked or captured yet
+            if shipment.preparation == PARTNER and shipment.partner_sent_at is None:
+                self._send_to_partner(order, shipment)
+            return Shipped(outcome="preparing", prepare_timeout_s=wait_seconds(shipment.prepare_by, self.clock.now()))
+        if shipment.pickup is not None:  # store pickup, ready on the desk: no carrier; the customer collects it
+            return Shipped(outcome="awaiting_collection", collect_timeout_s=collection_wait(shipment, self.clock.now()))
         carrier = self.carriers.named(self.carriers.default)
         booking = carrier.book(shipment_id, order.shipping_address.country, weight_g=0)
         provider = self.payments.named(order.payment.provider)
@@ -130,6 +144,15 @@ class ShipShipment:
                    label_url=booking.label_url, at=now_iso(self.clock))
         self.uow.commit(order=order, stock=[consume(r) for r in held])
         return self._shipped(order, order.shipment(shipment_id))
+
+    def _send_to_partner(self, order: Order, shipment: Shipment) -> None:
+        """Sent, then recorded on the shipment (a retry after a lost commit sends again: the partner keys its work by
+        the shipment id). Without a partner outbox nothing is sent: the SLA's alert tells a person."""
+        if self.partners is None:
+            return
+        self.partners(order, shipment)
+        order.sent_to_partner(shipment.shipment_id, now_iso(self.clock))
+        self.uow.commit(order=order)
 
     def _shipped(self, order: Order, shipment: Shipment) -> Shipped:
         """WaitForDelivery waits until the end of the shipment's promised day plus the merchant's grace."""
@@ -191,3 +214,124 @@ class HoldExpired:
         if order.cancellation_requested:
             self.uow.commit(order=order)
         return HoldExpiry(outcome=outcome)
+
+
+class AwaitPacking:
+    """WaitForPacking: park the shipment until it is packed (staff in the console, or the partner's callback), or its
+    order's cancellation is asked for. If either happened before the token was stored, nothing else would answer the
+    workflow: this task does (as AwaitRelease does for holds)."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
+        self.orders, self.uow, self.workflow = orders, uow, workflow
+
+    def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
+        order = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"packing {shipment_id}")
+        stop = order.cancellation_stop()
+        if stop is not None:
+            self.workflow.fail(task_token, type(stop).__name__, stop.message)
+            return {"waiting": False}
+        shipment = order.shipment(shipment_id)
+        if not shipment.waits_for_packing or shipment.cancelled:
+            self.workflow.resume(task_token, {"packed": True})  # ShipShipment runs again and says what next
+            return {"waiting": False}
+        return {"waiting": True}
+
+    def _park(self, order_id: str, shipment_id: str, task_token: str) -> Order:
+        order = load(self.orders, order_id)
+        shipment = order.shipment(shipment_id)
+        if shipment.waits_for_packing and not shipment.cancelled and order.cancellation_stop() is None \
+                and shipment.resume_token != task_token:
+            order.wait_for_release(shipment_id, task_token)  # with the header: a cancellation sees this token
+            self.uow.commit(order=order)
+        return order
+
+
+class PackingIsLate:
+    """PackingLate: WaitForPacking reached the shipment's SLA. Operations are alerted once per shipment (the alert
+    goes out before the mark is committed: a retry after a lost commit may alert again, never not at all); the wait
+    goes on. Packed or cancelled meanwhile: the next wait answers at once."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, alerts: OpsAlerts, clock: Clock):
+        self.orders, self.uow, self.alerts, self.clock = orders, uow, alerts, clock
+
+    def __call__(self, order_id: str, shipment_id: str) -> PackingLate:
+        return retry_on_race(lambda: self._attempt(order_id, shipment_id), f"late packing of {shipment_id}")
+
+    def _attempt(self, order_id: str, shipment_id: str) -> PackingLate:
+        order = load(self.orders, order_id)
+        shipment = order.shipment(shipment_id)
+        if order.packing_late(shipment_id, now_iso(self.clock)):
+            who = "its partner" if shipment.preparation == PARTNER else \
+                "the store to have it ready for collection" if shipment.pickup else "the warehouse"
+            self.alerts.alert(order_id, f"shipment {shipment_id} at {shipment.location_id} is not packed by "
+                                        f"{shipment.prepare_by}: waiting for {who}")
+            self.uow.commit(order=order)
+        wait = MIN_DELIVERY_WAIT_S if not shipment.waits_for_packing else int(PACKING_RECHECK.total_seconds())
+        return PackingLate(prepare_timeout_s=wait)
+
+
+def collection_wait(shipment: Shipment, now: datetime) -> int:
+    """How long WaitForCollection waits: until the reminder is due (once), then until the collect-by date."""
+    desk = shipment.pickup
+    if desk is None or desk.ready_at is None:
+        return MIN_DELIVERY_WAIT_S
+    return max(MIN_DELIVERY_WAIT_S, int((desk.next_wait(now) - now).total_seconds()))
+
+
+class AwaitCollection:
+    """WaitForCollection: park a store pickup, ready on the desk, until staff hand it over (the right code; the
+    console answers the stored token), or its order's cancellation is asked for. If either happened before the token
+    was stored, nothing else would answer the workflow: this task does (as AwaitPacking does)."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
+        self.orders, self.uow, self.workflow = orders, uow, workflow
+
+    def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
+        order = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"collecting {shipment_id}")
+        stop = order.cancellation_stop()
+        if stop is not None:
+            self.workflow.fail(task_token, type(stop).__name__, stop.message)
+            return {"waiting": False}
+        if order.shipment(shipment_id).is_delivered:
+            self.workflow.resume(task_token, {"collected": True})
+            return {"waiting": False}
+        return {"waiting": True}
+
+    def _park(self, order_id: str, shipment_id: str, task_token: str) -> Order:
+        order = load(self.orders, order_id)
+        shipment = order.shipment(shipment_id)
+        if shipment.status == ShipmentStatus.READY_FOR_PICKUP and order.cancellation_stop() is None \
+                and shipment.resume_token != task_token:
+            order.wait_for_release(shipment_id, task_token)  # with the header: a cancellation sees this token
+            self.uow.commit(order=order)
+        return order
+
+
+class RemindCollection:
+    """CollectionReminder: WaitForCollection timed out. Before the collect-by date the customer is reminded (once:
+    the mark is committed with the message's timeline event) and the wait goes on until that date. At or past it,
+    the cancellation is recorded on the order (so a late handover is refused) and the task fails with NotCollected:
+    the Map's Catch releases the units at the store and voids the payment, and the customer is told. Collected or
+    cancelled meanwhile: the next wait answers at once."""
+
+    def __init__(self, orders: OrderRepository, uow: UnitOfWork, clock: Clock):
+        self.orders, self.uow, self.clock = orders, uow, clock
+
+    def __call__(self, order_id: str, shipment_id: str) -> CollectionWait:
+        return retry_on_race(lambda: self._attempt(order_id, shipment_id), f"collection of {shipment_id}")
+
+    def _attempt(self, order_id: str, shipment_id: str) -> CollectionWait:
+        order = load(self.orders, order_id)
+        shipment, now = order.shipment(shipment_id), self.clock.now()
+        desk = shipment.pickup
+        if order.cancellation_as == NotCollected.__name__:  # recorded by an earlier attempt of this task
+            raise NotCollected(f"order {order_id}: not collected at the store in time")
+        if desk is None or shipment.status != ShipmentStatus.READY_FOR_PICKUP or order.cancellation_stop() is not None:
+            return CollectionWait(collect_timeout_s=MIN_DELIVERY_WAIT_S)  # the next wait answers at once
+        if desk.collect_by is not None and now_iso(self.clock) >= desk.collect_by:
+            order.not_collected(shipment_id, now_iso(self.clock))
+            self.uow.commit(order=order)
+            raise NotCollected(f"order {order_id}: not collected at the store in time")
+        if order.remind_collection(shipment_id, now_iso(self.clock)):
+            self.uow.commit(order=order)
+        return CollectionWait(collect_timeout_s=collection_wait(shipment, now))

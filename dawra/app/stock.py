@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from dawra.app.backorders import ServeWaitingOrders
 from dawra.app.changes import audit_id_for, request_fingerprint
 from dawra.app.common import now_iso, retry_on_race
 from dawra.app.replenishment import tell_low
@@ -54,14 +55,14 @@ QUARANTINE_ACTIONS = ("write_off_quarantined", "release_quarantined")
 class StockView(BaseModel):
     """What the stock screen shows: the stock items asked for, and the transfers in transit to their locations."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     levels: list[StockLevel]  # by location, then sku
     transfers: list[Transfer]  # in transit, oldest first
 
 
 class StockOutcome(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     levels: list[StockLevel]  # the stock items the change touched, as they are now
     transfer: Transfer | None = None  # the transfer sent or received, as it is now
@@ -80,10 +81,12 @@ class _Decision:
 
 class StockActions:
     def __init__(self, inventory: InventoryRepository, records: StockRecords, uow: UnitOfWork, audit: AuditLog,
-                 clock: Clock, alerts: OpsAlerts | None = None):
-        """alerts: where low-stock alerts go after a change takes an item below its reorder point (None: nowhere)."""
+                 clock: Clock, alerts: OpsAlerts | None = None, waiting: ServeWaitingOrders | None = None):
+        """alerts: where low-stock alerts go after a change takes an item below its reorder point (None: nowhere);
+        waiting: serves the orders waiting for a sku (backorders, preorders) when units arrive on a stock item that
+        says somebody waits (None: their workflows' timers do)."""
         self.inventory, self.records, self.uow, self.audit, self.clock = inventory, records, uow, audit, clock
-        self.alerts = alerts
+        self.alerts, self.waiting = alerts, waiting
 
     # --- reads ----------------------------------------------------------------------------------------------------
     def levels(self, actor: Actor, *, sku: str | None = None, location_id: str | None = None) -> StockView:
@@ -235,6 +238,8 @@ class StockActions:
                                actor_name=actor.username, roles=sorted(actor.roles), at=self._now(), reason=reason,
                                before=decision.before, after=decision.after, fingerprint=print_)
             self.uow.commit(stock=decision.changes, audit=[entry])
+            if self.waiting is not None:  # only a flagged (or new) stock item that gained units: dawra.app.backorders
+                self.waiting.arrivals(decision.changes)
             if self.alerts is not None:
                 tell_low(self.alerts, [(c.after.sku, c.after.location_id, c.after.available, c.after.reorder_point)
                                        for c in decision.changes if isinstance(c, CounterChange)

@@ -16,11 +16,12 @@ import hashlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
+from dawra.app.backorders import ServeWaitingOrders
 from dawra.app.common import now_iso, retry_on_race
 from dawra.app.replenishment import tell_low
 from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.audit import AuditEntry, stock_subject
-from dawra.domain.inventory import counters, crossed_below
+from dawra.domain.inventory import counters, crossed_below, may_serve_waiters
 from dawra.domain.stock_feeds import (
     FEED_ID,
     MAX_FEED_BYTES,
@@ -58,9 +59,12 @@ FILE_ALERT = "stock-feed"  # the "order id" a feed's alert is filed under (it is
 
 class StockFeedImports:
     def __init__(self, inventory: InventoryRepository, feeds: StockFeeds, uow: UnitOfWork, audit: AuditLog,
-                 alerts: OpsAlerts, clock: Clock, *, workers: int = WORKERS):
+                 alerts: OpsAlerts, clock: Clock, *, workers: int = WORKERS,
+                 waiting: ServeWaitingOrders | None = None):
+        """waiting: serves the orders waiting for a sku (backorders, preorders) when a row brings units to a stock
+        item that says somebody waits (None: their workflows' timers do)."""
         self.inventory, self.feeds, self.uow, self.audit = inventory, feeds, uow, audit
-        self.alerts, self.clock, self.workers = alerts, clock, workers
+        self.alerts, self.clock, self.workers, self.waiting = alerts, clock, workers, waiting
 
     # --- importing ------------------------------------------------------------------------------------------------
     def upload(self, actor: Actor, feed_id: str, file_name: str, fmt: FeedFormat, content: str) -> FeedReport:
@@ -193,6 +197,8 @@ class StockFeedImports:
                                after={**counters(change.after), "feed": ref, "line": row.line,
                                       "mode": row.mode.value, "quantity": row.quantity})
             self.uow.commit(stock=[change], audit=[entry])
+            if self.waiting is not None and may_serve_waiters(change):  # dawra.app.backorders
+                self.waiting(row.sku)
             if crossed_below(change) and change.after.reorder_point is not None:
                 tell_low(self.alerts, [(row.sku, row.location_id, change.after.available,
                                         change.after.reorder_point)])

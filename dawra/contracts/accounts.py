@@ -23,6 +23,8 @@ class AccountRequest(AccountDetails, WithReason):
 
 
 class AccountView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     customer_id: str
     company_name: str
     vat_number: str
@@ -38,6 +40,8 @@ class AccountView(BaseModel):
 
 
 class AccountResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     account: AccountView
     audit: AuditView
     replayed: bool = Field(description="True when this Idempotency-Key was already applied: nothing was done twice")
@@ -46,7 +50,7 @@ class AccountResult(BaseModel):
 class PaymentRequest(BaseModel):
     """A payment received against an invoiced order on account (a bank transfer, a cheque)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     amount: int = Field(gt=0, description="Minor units, in the order's currency; never more than it owes (409)")
     reference: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,

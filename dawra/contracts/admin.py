@@ -62,7 +62,7 @@ Reason = Annotated[str, typed_text(300)]
 
 
 class WithReason(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300,
                                              pattern=NO_CONTROL)]
@@ -77,13 +77,15 @@ class AddressChange(WithReason):
 
 
 class NoteRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000,
                                            pattern=r"^[^\x00-\x08\x0b-\x1f\x7f]*$")]  # newlines allowed
 
 
 class Me(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     user_id: str
     username: str
     roles: list[str]
@@ -92,6 +94,8 @@ class Me(BaseModel):
 
 
 class AuditView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     audit_id: str
     action: str
     actor_id: str
@@ -128,6 +132,8 @@ class AdminOrderView(OrderView):
 
 
 class OrderRow(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     order_id: str
     status: str
     placed_at: str
@@ -140,22 +146,30 @@ class OrderRow(BaseModel):
 
 
 class OrderList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     orders: list[OrderRow]
     cursor: str | None = None
 
 
 class ActionResult(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     order: AdminOrderView
     audit: AuditView
     replayed: bool = Field(description="True when this Idempotency-Key was already applied: nothing was done twice")
 
 
 class PlacedForCustomer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     order: AdminOrderView
     payment_link: str | None = None
 
 
 class AuditList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     entries: list[AuditView]
     cursor: str | None = None
 
@@ -208,7 +222,7 @@ class ReplenishmentPlanRequest(WithReason):
 class SuggestedTransferApproval(BaseModel):
     """A transfer the replenishment report suggests, approved (at most the quantity it suggests now)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     from_location: Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -225,7 +239,7 @@ class QuarantineAction(WithReason):
 
 
 class ReceiptRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     reason: Annotated[str, typed_text(300)] | None = None
 
@@ -235,7 +249,7 @@ class RemittanceUpload(BaseModel):
     """A courier's remittance file, as text (CSV with a header: tracking_number, amount_collected, courier_fee,
     remittance_reference, remittance_date; optional currency). Amounts in the currency's major units ("189.75")."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     file_name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)]
     content: Annotated[str, StringConstraints(min_length=1, max_length=60 * 1024)]
@@ -244,6 +258,8 @@ class RemittanceUpload(BaseModel):
 class RemittanceReportView(BaseModel):
     """A file's reconciliation. `duplicate`: the same file was imported before; this is its first report, and
     nothing was applied now."""
+
+    model_config = ConfigDict(defer_build=True)
 
     digest: str = Field(description="Names the file (a digest of its content): GET .../remittances/{digest}")
     file_name: str
@@ -269,6 +285,8 @@ def remittance_view(report: RemittanceReport) -> dict[str, Any]:
 
 
 class OwedParcelView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     order_id: str
     shipment_id: str
     carrier: str
@@ -283,6 +301,8 @@ class RemittanceOverviewView(BaseModel):
     """Parcels paid in cash at the door, delivered more than `days` days ago and not remitted (oldest first), and
     the latest files imported."""
 
+    model_config = ConfigDict(defer_build=True)
+
     days: int
     owed: list[OwedParcelView]
     truncated: bool
@@ -292,6 +312,8 @@ class RemittanceOverviewView(BaseModel):
 # --- holds and fraud screening (dawra.domain.holds, dawra.domain.risk) ------------------------------------------------
 class HeldRow(BaseModel):
     """An order waiting on a hold (the review queue's row): what held it and since when."""
+
+    model_config = ConfigDict(defer_build=True)
 
     order_id: str
     placed_at: str
@@ -305,12 +327,16 @@ class HeldRow(BaseModel):
 
 
 class HeldList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     orders: list[HeldRow] = Field(description="Oldest hold first")
 
 
 class RefusalView(BaseModel):
     """A checkout the fraud screening refused (kept 30 days): the rules that refused it; no personal data, only the
     first characters of the keyed digests of its email, phone, card and IP (two refusals of one email share it)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     refusal_id: str
     at: str
@@ -324,6 +350,8 @@ class RefusalView(BaseModel):
 
 
 class RefusalList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     day: str
     refusals: list[RefusalView] = Field(description="Newest first")
 

@@ -34,7 +34,7 @@ EXAMPLE_CLAIM: dict[str, JsonValue] = {
 
 
 class ClaimLineAsked(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     sku: SKU
     quantity: int = Field(ge=1, le=1000, description="The units that arrived damaged, or are missing")
@@ -44,7 +44,7 @@ class ClaimAsked(BaseModel):
     """What a storefront sends to POST /orders/{order_id}/claims."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
-                              json_schema_extra={"examples": [EXAMPLE_CLAIM]})
+                              json_schema_extra={"examples": [EXAMPLE_CLAIM]}, defer_build=True)
 
     reason: ClaimReason = Field(description="arrived_damaged or item_missing (the whole claim)")
     lines: list[ClaimLineAsked] = Field(min_length=1, max_length=50)

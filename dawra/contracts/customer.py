@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -20,6 +20,7 @@ from dawra.domain.gift import Gift
 from dawra.domain.money import Money
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderLine, OrderStatus, Totals
+from dawra.domain.pickup import spoken
 from dawra.domain.returns import (
     ClaimReason,
     ClaimRemedy,
@@ -34,13 +35,14 @@ from dawra.domain.returns import (
     ReturnStatus,
     pickup_fixed,
 )
-from dawra.domain.shipment import Shipment, ShipmentLine
+from dawra.domain.shipment import Shipment, ShipmentLine, ShipmentStatus
 from dawra.domain.timeline import TimelineEvent, TimelineKind
 from dawra.rendering import order_reference
 
 K = TimelineKind
 # Timeline events the customer sees on their page (besides every kind they get a message about).
 VISIBLE = frozenset({K.ORDER_CONFIRMED, K.STOCK_RESERVED, K.SHIPMENT_SHIPPED, K.SHIPMENT_IN_TRANSIT,
+                     K.PICKUP_COLLECTED,
                      K.SHIPMENT_OUT_FOR_DELIVERY, K.SHIPMENT_DELIVERED, K.ORDER_COMPLETED, K.ORDER_CANCELLED,
                      K.CANCELLATION_REQUESTED, K.LINE_CANCELLED, K.ADDRESS_CHANGED, K.REFUNDED,
                      K.FEEDBACK_RECEIVED,
@@ -112,24 +114,45 @@ def mask_phone(phone: str) -> str:
 
 
 class CustomerLine(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     sku: str
     title: str
     quantity: int
     line_total: Money
 
 
+class CustomerPickup(BaseModel):
+    """Store pickup: where and when to collect it, and (once it is ready) the code to give at the desk."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    store_name: str
+    location_id: str
+    hours: str = Field(description="The store's opening hours, in the page's language")
+    ready_at: str | None = None
+    collect_by: str | None = Field(default=None, description="Not collected by then (UTC), it is cancelled")
+    code: str | None = Field(default=None, description="The pickup code (XXXX-XXXX), once ready; also as a QR")
+
+
 class CustomerShipment(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     shipment_id: str
-    status: str = Field(description="allocated, label_created, in_transit, out_for_delivery, delivered, cancelled")
+    status: str = Field(description="allocated, picked, packed (pick and pack), label_created, in_transit, "
+                        "out_for_delivery, delivered, cancelled; store pickup: ready_for_pickup, collected")
     lines: list[ShipmentLine]
     carrier: str | None = None
     tracking_number: str | None = None
     tracking_url: str | None = Field(default=None, description="The carrier's tracking page, when it has one")
     promised_by: str = Field(description="UTC date (YYYY-MM-DD) this parcel is promised by")
     delivered_at: str | None = None
+    pickup: CustomerPickup | None = Field(default=None, description="Store pickup: null when it is delivered")
 
 
 class CustomerEvent(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     kind: str
     at: str
     shipment_id: str | None = None
@@ -137,6 +160,8 @@ class CustomerEvent(BaseModel):
 
 
 class CustomerReturnLine(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     sku: str
     title: str
     quantity: int
@@ -149,6 +174,8 @@ class CustomerReturnLine(BaseModel):
 
 class CustomerReturn(BaseModel):
     """One of the order's returns, as its customer follows it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     return_id: str
     status: str = Field(description="requested, approved, declined, expired, label_issued, awaiting_drop_off, "
@@ -189,6 +216,8 @@ class CustomerReturn(BaseModel):
 
 
 class CustomerContact(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     preferred_channel: str
     language: str
     email: str = Field(description="Masked: its first letter and its domain")
@@ -198,14 +227,28 @@ class CustomerContact(BaseModel):
 class CustomerFeedback(BaseModel):
     """The customer's own answer about the order (POST /my-order/{token}/feedback gives it, once)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     rating: int = Field(ge=1, le=5, description="1 (poor) to 5 (excellent)")
     recommend: int = Field(ge=0, le=10, description="How likely they are to recommend the shop, 0 to 10")
     comment: str | None = None
     at: str
 
 
+class CustomerAwaiting(BaseModel):
+    """What a backordered or preordered order waits for, while it waits."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    kind: Literal["backorder", "preorder"] = Field(description="backorder: expected in stock; preorder: released")
+    available_from: str = Field(description="UTC date (YYYY-MM-DD) the stock is expected (restock or release)")
+    delays: int = Field(description="How many times the date was moved (each time the customer was told)")
+
+
 class CustomerOrderView(BaseModel):
     """GET /customer/order's answer: the order as its customer's page shows it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     reference: str = Field(description="The short reference every message names, e.g. #1A2B3C4D")
     status: str = Field(description="The order's status (CONFIRMED, ALLOCATED, ...)")
@@ -228,6 +271,8 @@ class CustomerOrderView(BaseModel):
     gift_receipt_url: str | None = Field(default=None, description=(
         "A gift's receipt without prices, for its recipient: a link of its own that opens only the receipt "
         "(never this page), so it can be passed on"))
+    awaiting: CustomerAwaiting | None = Field(default=None, description=(
+        "The order waits for stock before it can be sent (a back order, a pre-order); null: it does not"))
 
 
 def feedback_of(timeline: Iterable[TimelineEvent]) -> CustomerFeedback | None:
@@ -271,6 +316,16 @@ def customer_return(order: Order, ret: Return, language: str) -> CustomerReturn:
                for line in ret.lines])
 
 
+def _pickup(shipment: Shipment, language: str) -> CustomerPickup | None:
+    desk = shipment.pickup
+    if desk is None:
+        return None
+    waiting = shipment.status == ShipmentStatus.READY_FOR_PICKUP and desk.code is not None
+    return CustomerPickup(store_name=desk.store_name, location_id=shipment.location_id, hours=desk.hours_in(language),
+                          ready_at=desk.ready_at, collect_by=desk.collect_by,
+                          code=spoken(desk.code) if waiting and desk.code else None)
+
+
 def _line(line: OrderLine, language: str) -> CustomerLine:
     return CustomerLine(sku=line.sku, title=line.title_in(language), quantity=line.quantity,
                         line_total=line.line_total)
@@ -283,6 +338,9 @@ def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable
     return CustomerOrderView(
         reference=order_reference(order.order_id), status=order.status.value, stage=stage_of(order),
         placed_at=order.placed_at, promised_by=order.promised_by,
+        awaiting=CustomerAwaiting(kind=order.awaiting.kind, available_from=order.awaiting.due.isoformat(),
+                                  delays=order.awaiting.delays)
+        if order.awaiting is not None and not order.shipments and order.status.value == "CONFIRMED" else None,
         contact=CustomerContact(preferred_channel=contact.preferred_channel, language=contact.language,
                                 email=mask_email(str(contact.email)),
                                 phone=mask_phone(contact.phone) if contact.phone else None),
@@ -294,7 +352,7 @@ def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable
             shipment_id=s.shipment_id, status=_shipment_status(order, s), lines=s.lines,
             carrier=s.carrier, tracking_number=s.tracking_number,
             tracking_url=tracking_url(s.carrier, s.tracking_number), promised_by=promised_by(order, s),
-            delivered_at=s.delivered_at) for s in order.shipments],
+            delivered_at=s.delivered_at, pickup=_pickup(s, language)) for s in order.shipments],
         timeline=[CustomerEvent(kind=e.kind.value, at=e.at, shipment_id=e.shipment_id,
                                 return_id=e.detail.get("return_id")) for e in visible(timeline)],
         actions=[action for action in ACTIONS if action in set(actions)],
@@ -308,7 +366,7 @@ def customer_view(order: Order, timeline: list[TimelineEvent], actions: Iterable
 class OrderLinkRequest(BaseModel):
     """POST /customer/order-link: a guest asks for their order's link."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True,
                               json_schema_extra={"examples": [{"reference": "#1A2B3C4D",
                                                                "contact": "sara@example.com"}]})
 
@@ -320,6 +378,8 @@ class OrderLinkRequest(BaseModel):
 
 class LinkRequested(BaseModel):
     """The answer to a lookup: the same whether or not anything matched."""
+
+    model_config = ConfigDict(defer_build=True)
 
     accepted: bool = True
     detail: str = ("If the reference and the contact match an order, its link was sent to the contact on that order.")

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dawra.domain.holds import HoldKind, hold_timeouts
+from dawra.domain.pickup import Durations
 
 ORDERS_TABLE = "ORDERS_TABLE_NAME"
 INVENTORY_TABLE = "INVENTORY_TABLE_NAME"
@@ -37,10 +38,13 @@ SMS_QUIET_HOURS = "SMS_QUIET_HOURS"
 # How long each kind of hold may last, hours per kind over the defaults ("fraud_review=24,cod_confirmation=2"; empty:
 # the defaults), dawra/domain/holds.py; and the secret the risk screening's keyed digests use (dawra/domain/risk.py).
 HOLD_HOURS = "HOLD_HOURS"
+PICKUP_HOURS = "PICKUP_HOURS"
 RISK_KEY_SECRET = "RISK_KEY_SECRET_NAME"  # noqa: S105 - an environment variable's name
 # Cash on delivery (dawra/app/remittances.py): days after delivery a parcel's cash may go unremitted by the courier
 # before it is flagged to operations and listed as owed.
 COD_REMITTANCE_DAYS = "COD_REMITTANCE_DAYS"
+# Partners (dawra/topology/partners.py): the queue a 3PL or dropshipper takes the shipments it prepares from.
+PARTNER_OUTBOX_QUEUE_URL = "PARTNER_OUTBOX_QUEUE_URL"
 PAYMENT_PROVIDER = "PAYMENT_PROVIDER"
 CARRIER = "CARRIER"
 # The back office's operators (dawra/topology/backoffice.py): the Cognito user pool, its app client, and the secret
@@ -76,7 +80,7 @@ JWKS_URL = "DAWRA_JWKS_URL"
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     orders_table: str
     inventory_table: str | None = None
@@ -98,6 +102,7 @@ class Settings(BaseModel):
     return_label_valid_hours: float = Field(default=336, gt=0, le=9999)
     sms_quiet_hours: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
     hold_hours: str = Field(default="", max_length=500)
+    pickup_hours: str = Field(default="", max_length=100)  # store pickup: "remind=<h>,collect=<h>" for every store
     risk_key_secret_name: str | None = None
     cod_remittance_days: int = Field(default=7, ge=1, le=365)
     payment_provider: str = "sandbox"
@@ -117,6 +122,7 @@ class Settings(BaseModel):
     label_url_base: str = ""
     documents_bucket: str = ""
     feeds_bucket: str = ""
+    partner_outbox_queue_url: str | None = None
 
     @property
     def delivery_grace(self) -> timedelta:
@@ -133,6 +139,16 @@ class Settings(BaseModel):
     @property
     def hold_timeouts(self) -> dict[HoldKind, timedelta]:
         return hold_timeouts(self.hold_hours)
+
+    @property
+    def pickup_durations(self) -> Durations:
+        return Durations.parse(self.pickup_hours)
+
+    @field_validator("pickup_hours")
+    @classmethod
+    def _pickup_times(cls, value: str) -> str:
+        Durations.parse(value)  # ValueError for a bad name or number
+        return value
 
     @field_validator("hold_hours")
     @classmethod
@@ -163,6 +179,7 @@ class Settings(BaseModel):
             "return_label_valid_hours": env.get(RETURN_LABEL_VALID_HOURS),
             "sms_quiet_hours": env.get(SMS_QUIET_HOURS),
             "hold_hours": env.get(HOLD_HOURS),
+            "pickup_hours": env.get(PICKUP_HOURS),
             "risk_key_secret_name": env.get(RISK_KEY_SECRET),
             "cod_remittance_days": env.get(COD_REMITTANCE_DAYS),
             "payment_provider": env.get(PAYMENT_PROVIDER),
@@ -182,6 +199,7 @@ class Settings(BaseModel):
             "label_url_base": env.get(LABEL_URL_BASE),
             "documents_bucket": env.get(DOCUMENTS_BUCKET),
             "feeds_bucket": env.get(FEEDS_BUCKET),
+            "partner_outbox_queue_url": env.get(PARTNER_OUTBOX_QUEUE_URL),
         }
         return cls(orders_table=env[ORDERS_TABLE], **{k: v for k, v in optional.items() if v is not None})
 

@@ -21,7 +21,7 @@ class StockFeedUpload(BaseModel):
     Absolute rows give `on_hand` (the count now), delta rows `delta` (+N received, -N gone); one mode per feed.
     `feed_id` is the sender's own id for this feed: sending it again answers the first import's report."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     feed_id: Annotated[str, StringConstraints(pattern=FEED_ID_PATTERN)]
     file_name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL)] = "feed"
@@ -55,13 +55,15 @@ def feed_view(report: FeedReport) -> StockFeedReportView:
 
 
 class StockFeedList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     feeds: list[StockFeedReportView] = Field(description="The latest feeds, newest first")
 
 
 class CreatedObject(BaseModel):
     """An object created in a bucket, as an S3 event notification names it (its key URL-decoded)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     bucket: str
     key: str

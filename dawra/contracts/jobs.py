@@ -10,7 +10,7 @@ from dawra.contracts.tasks import OrderId, ShipmentId
 
 
 class AskForFeedbackJob(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: Literal["ask_for_feedback"]
     order_id: OrderId
@@ -19,7 +19,7 @@ class AskForFeedbackJob(BaseModel):
 class SendHeldMessageJob(BaseModel):
     """One event's message on one channel, held through the customer's quiet hours (dawra.app.notify)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: Literal["send_held_message"]
     order_id: OrderId
@@ -30,7 +30,7 @@ class SendHeldMessageJob(BaseModel):
 class SendShippedDigestJob(BaseModel):
     """One message for the parcels of an order shipped and not yet told (on one channel, if held overnight)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: Literal["send_shipped_digest"]
     order_id: OrderId
@@ -40,7 +40,7 @@ class SendShippedDigestJob(BaseModel):
 class CheckRemittanceJob(BaseModel):
     """A parcel paid in cash at the door, some days after its delivery: flagged if its cash is still not remitted."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: Literal["check_cod_remittance"]
     order_id: OrderId
@@ -54,7 +54,7 @@ def remittance_check(order_id: str, shipment_id: str) -> dict[str, str]:
 class RenewAuthorizationJob(BaseModel):
     """A card authorisation about to lapse on an order that may still be waiting (dawra.app.payments)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: Literal["renew_authorization"]
     order_id: OrderId

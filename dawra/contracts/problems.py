@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dawra.domain import accounts, cod, cod_rules, errors, inventory, return_claims, return_lines, stock_feeds
 from dawra.domain.availability import LineAvailability, ShortOfStock
@@ -27,11 +27,15 @@ MAX_JSON_DEPTH = 16
 
 
 class FieldProblem(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     path: str = Field(description="Where in the request, e.g. lines[0].quantity or headers.Idempotency-Key")
     message: str
 
 
 class Problem(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     type: str = Field(description="A URI naming the kind of problem: urn:dawra:problem:<code>")
     title: str
     status: int
@@ -83,7 +87,11 @@ HTTP: dict[type[errors.DomainError], Kind] = {
     errors.Unauthenticated: Kind(401, "unauthenticated", "Sign in first"),
     errors.Forbidden: Kind(403, "forbidden", "Your role does not allow this"),
     errors.TooManyRequests: Kind(429, "too_many_requests", "Too many requests; try again later"),
+    errors.PickupNotOffered: Kind(422, "pickup_not_offered", "This store offers no pickup for this order"),
+    errors.PickupCodeRefused: Kind(422, "pickup_code_refused", "This is not the order's pickup code"),
+    errors.PickupLocked: Kind(429, "pickup_locked", "Too many wrong pickup codes; try again later"),
     # Says no more than that: which rule or threshold is never told (it would teach a fraudster the limits).
+    errors.InvalidAvailabilityQuery: Kind(400, "invalid_query", "The query is not valid"),
     errors.RefusedByRiskScreening: Kind(403, "refused_by_risk_screening", "The order cannot be accepted"),
 }
 VALIDATION = Kind(422, "invalid_request", "The request is not valid")

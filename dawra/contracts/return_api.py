@@ -61,7 +61,7 @@ EXAMPLE_EXCHANGE: dict[str, JsonValue] = {
 
 
 class ReturnLineAsked(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     sku: SKU
     quantity: int = Field(ge=1, le=1000)
@@ -84,7 +84,7 @@ def one_line_per_sku(lines: list[L]) -> list[L]:
 class PickupAsked(BaseModel):
     """When the courier comes: one of the days and windows the carrier offers (a 422 lists them)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     day: date = Field(description="The day the courier comes (ISO date, the customer's local day)")
     window: PickupWindow = Field(description="morning (09:00-13:00) or afternoon (13:00-17:00), local time")
@@ -93,7 +93,7 @@ class PickupAsked(BaseModel):
 class ReturnAsked(BaseModel):
     """What a storefront sends to POST /orders/{order_id}/returns."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True,
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True,
                               json_schema_extra={"examples": [EXAMPLE_RETURN, EXAMPLE_EXCHANGE]})
 
     lines: list[ReturnLineAsked] = Field(min_length=1, max_length=50)
@@ -138,6 +138,8 @@ class ReturnAsked(BaseModel):
 
 
 class ReturnLineView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     sku: str
     quantity: int
     reason: ReturnReason
@@ -150,6 +152,8 @@ class ReturnLineView(BaseModel):
 class ReturnView(BaseModel):
     """A return, as POST /orders/{order_id}/returns answers it and GET .../returns/{return_id} reads it; also a
     claim without a return (kind claim: POST /orders/{order_id}/claims), which nothing comes back for."""
+
+    model_config = ConfigDict(defer_build=True)
 
     return_id: str
     order_id: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from dawra.contracts.tasks import OrderId, Task
 from dawra.domain.returns import ReturnWait
@@ -73,6 +73,8 @@ class ReturnOpened(BaseModel):
     """ReturnRequested's answer: where the return stands, and how long its waits last (from the merchant's settings,
     so a test or a merchant can shorten them without touching the state machine)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     status: str
     approval_timeout_s: int = Field(ge=1)  # WaitForApproval: then the request expires
     inspection_alert_s: int = Field(ge=1)  # WaitForInspection: then operations are alerted, and it waits again
@@ -85,12 +87,16 @@ class ReturnOpened(BaseModel):
 
 
 class ReturnStep(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     status: str
 
 
 class ParcelWait(BaseModel):
     """IssueLabelOrInstructions' and LabelExpired's answer: how long WaitForParcel waits (until the label expires,
     or, for a store drop-off or a parcel already on its way, the merchant's parcel wait)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     status: str
     wait_s: int = Field(ge=1)
@@ -99,6 +105,8 @@ class ParcelWait(BaseModel):
 class ReplacementShipped(BaseModel):
     """ShipTheExchange's answer: the replacement's shipment, with the carrier."""
 
+    model_config = ConfigDict(defer_build=True)
+
     shipment_id: str
     tracking_number: str
 
@@ -106,6 +114,9 @@ class ReplacementShipped(BaseModel):
 class ReturnRefunded(BaseModel):
     # refunded; exchanged; rejected (nothing came back that earns money); inspected (an exchange that came back
     # wrong or missing: a person decides)
+
+    model_config = ConfigDict(defer_build=True)
+
     status: str
     amount: int  # minor units given back (paid out or as store credit)
     currency: str

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class InboundSms(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True, defer_build=True)
 
     phone: str = Field(alias="originationNumber", pattern=r"^\+[1-9]\d{6,14}$")  # E.164, the customer's
     to: str = Field(alias="destinationNumber", pattern=r"^\+?\d{3,15}$")  # the shop's number (long or short code)

@@ -18,7 +18,7 @@ ShipmentId = Annotated[str, Field(pattern=r"^shp_[A-Za-z0-9]{8,64}$")]
 
 
 class Task(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- inputs ------------------------------------------------------------------------------------------------------
@@ -30,6 +30,21 @@ class ReserveStockInput(Task):
 class ReleaseStockInput(Task):
     action: Literal["release_stock"]
     order_id: OrderId
+
+
+class StockDueInput(Task):
+    """WhenIsStockDue: a backordered or preordered order's stock is due (or late): how long WaitForStock waits."""
+
+    action: Literal["stock_due"]
+    order_id: OrderId
+
+
+class AwaitStockInput(Task):
+    """WaitForStock: park the order until the allocation on the stock's arrival resumes it."""
+
+    action: Literal["await_stock"]
+    order_id: OrderId
+    task_token: str = Field(min_length=1, max_length=4096)
 
 
 class ShipShipmentInput(Task):
@@ -54,6 +69,32 @@ class AwaitReleaseInput(Task):
 
 class HoldExpiredInput(Task):
     action: Literal["hold_expired"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+
+
+class AwaitPackingInput(Task):
+    action: Literal["await_packing"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+    task_token: str = Field(min_length=1, max_length=4096)
+
+
+class PackingLateInput(Task):
+    action: Literal["packing_late"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+
+
+class AwaitCollectionInput(Task):
+    action: Literal["await_collection"]
+    order_id: OrderId
+    shipment_id: ShipmentId
+    task_token: str = Field(min_length=1, max_length=4096)
+
+
+class CollectionReminderInput(Task):
+    action: Literal["collection_reminder"]
     order_id: OrderId
     shipment_id: ShipmentId
 
@@ -89,21 +130,61 @@ class AskAPersonInput(Task):
 
 # --- outputs -----------------------------------------------------------------------------------------------------
 class PlannedShipment(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     shipment_id: str
     location_id: str
 
 
 class Allocation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     shipments: list[PlannedShipment]
+
+
+class StockWait(BaseModel):
+    """How long WaitForStock waits before WhenIsStockDue looks again (the due day, its grace, a new date)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    timeout_s: int = Field(ge=1)
 
 
 class Shipped(BaseModel):
     # shipped: on its way (wait for delivery); on_hold: the order is on hold (wait for a person to release it);
     # cancelled: every line of this shipment was cancelled, nothing leaves from here
-    outcome: Literal["shipped", "on_hold", "cancelled"] = "shipped"
+    # preparing: staff or a partner prepare it first (pick and pack, work tasks): wait until it is packed
+    # awaiting_collection: store pickup, ready at the store: wait for the customer to collect it (their code)
+
+    model_config = ConfigDict(defer_build=True)
+
+    outcome: Literal["shipped", "on_hold", "cancelled", "preparing", "awaiting_collection"] = "shipped"
     tracking_number: str = ""
     delivery_timeout_s: int = 1  # how long WaitForDelivery waits before a person is asked
     hold_timeout_s: int = 1  # how long WaitWhileOnHold waits before a person is asked
+    prepare_timeout_s: int = 1  # how long WaitForPacking waits before PackingLate alerts operations
+    collect_timeout_s: int = 1  # how long WaitForCollection waits before CollectionReminder (remind, or cancel)
+
+
+class PackingLate(BaseModel):
+    """PackingLate's answer: how much longer WaitForPacking waits (operations were alerted, once); its outcome is
+    ShipShipment's "preparing", as the state machine keeps both in one place ($.shipping)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    outcome: Literal["preparing"] = "preparing"
+    prepare_timeout_s: int = 1
+
+
+class CollectionWait(BaseModel):
+    """CollectionReminder's answer: the customer was reminded (once), and WaitForCollection waits on until the
+    collect-by date (collected meanwhile: the wait answers at once). Past that date it answers nothing: it fails
+    with NotCollected and the order is cancelled. Kept with ShipShipment's answer in $.shipping."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    outcome: Literal["awaiting_collection"] = "awaiting_collection"
+    collect_timeout_s: int = 1
 
 
 class HoldExpiry(BaseModel):
@@ -111,11 +192,15 @@ class HoldExpiry(BaseModel):
     order is cancelled with (a hold kind's `expired_as`, or who cancelled it meanwhile); the Choice after it fails
     the branch with a Fail state of that name."""
 
+    model_config = ConfigDict(defer_build=True)
+
     outcome: str = Field(min_length=1, max_length=64)
 
 
 class Late(BaseModel):
     """DeliveryLate's answer: how long WaitForLateDelivery waits before the parcel is declared lost."""
+
+    model_config = ConfigDict(defer_build=True)
 
     late_timeout_s: int = 1
     new_estimate: str = ""  # the date the customer was told to expect it by now (empty: nothing was said)
@@ -125,19 +210,25 @@ class Settled(BaseModel):
     """SettleClaim's answer: what became of a lost or returned parcel (reship: follow `shipment_id`, the
     replacement; refunded: this branch is done; agent: a person decides; delivered: it arrived after all)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     outcome: Literal["reship", "refunded", "agent", "delivered"]
     shipment_id: str = ""
 
 
 class Released(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     released_units: int
     parcels_shipped: int  # > 0: nothing was released; the workflow asks a person instead of cancelling
 
 
 # --- per function -------------------------------------------------------------------------------------------------
-AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput, Field(discriminator="action")])
+AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput | StockDueInput | AwaitStockInput,
+                                     Field(discriminator="action")])
 ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput
-                                 | DeliveryLateInput | SettleClaimInput | HoldExpiredInput,
+                                 | DeliveryLateInput | SettleClaimInput | HoldExpiredInput | AwaitPackingInput
+                                 | PackingLateInput | AwaitCollectionInput | CollectionReminderInput,
                                  Field(discriminator="action")])
 CompensateTask = TypeAdapter(Annotated[CancelOrderInput | AskAPersonInput, Field(discriminator="action")])
 
@@ -147,7 +238,13 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "release_stock": (ReleaseStockInput, Released),
     "ship_shipment": (ShipShipmentInput, Shipped),
     "await_release": (AwaitReleaseInput, None),
+    "stock_due": (StockDueInput, StockWait),
+    "await_stock": (AwaitStockInput, None),  # resumed with the Allocation by whoever reserved the order
     "hold_expired": (HoldExpiredInput, HoldExpiry),
+    "await_packing": (AwaitPackingInput, None),
+    "packing_late": (PackingLateInput, PackingLate),
+    "await_collection": (AwaitCollectionInput, None),
+    "collection_reminder": (CollectionReminderInput, CollectionWait),
     "await_delivery": (AwaitDeliveryInput, None),
     "delivery_late": (DeliveryLateInput, Late),
     "settle_claim": (SettleClaimInput, Settled),

@@ -32,7 +32,7 @@ class StoredWebhook(BaseModel):
     the forwarded signature header and when the request came. Each kind adds its sender, keyed by its route's path
     parameter (`carrier`, `provider`)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     body_b64: str
     signature: str | None = None

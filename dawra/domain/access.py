@@ -1,4 +1,4 @@
-"""Who may do what in the back office: three roles, one table of permissions, one rule about refund size.
+"""Who may do what in the back office: four roles, one table of permissions, one rule about refund size.
 
 Identity (who the operator is, which Cognito groups they belong to) is established outside the domain: API Gateway's
 Cognito authorizer, or the console's verified session. Here an `Actor` is just what that established, and
@@ -18,6 +18,7 @@ class Role(enum.StrEnum):
     AGENT = "agent"  # customer-facing: find orders, cancel, change the address, resend, notes, holds, small refunds
     WAREHOUSE = "warehouse"  # stock: levels, adjustments, transfers; pick/pack and inspection as they are built
     MANAGER = "manager"  # everything, refunds of any size, the operations view
+    STORE = "store"  # a store's staff: its pickup desk (mark ready, hand over by code), orders and stock to read
 
 
 class Permission(enum.StrEnum):
@@ -41,14 +42,18 @@ class Permission(enum.StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"  # business accounts: credit limit and terms; payments received on account
     IMPORT_STOCK_FEEDS = "import_stock_feeds"  # an ERP's or 3PL's stock feed uploaded, the feeds' reports
     PLAN_REPLENISHMENT = "plan_replenishment"  # reorder points and targets; a suggested transfer approved
+    PREPARE_SHIPMENTS = "prepare_shipments"  # pick and pack: the picking list, work tasks done, picked, packed
+    SERVE_PICKUPS = "serve_pickups"  # store pickup: a store's desk, an order marked ready, handed over by its code
 
 
 P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset({P.VIEW_ORDERS, P.CANCEL, P.REFUND, P.CHANGE_ADDRESS, P.RESEND_MESSAGE, P.ADD_NOTE, P.HOLD,
                            P.PLACE_ORDER, P.VIEW_STOCK, P.REVIEW_RISK}),
-    Role.WAREHOUSE: frozenset({P.VIEW_ORDERS, P.ADD_NOTE, P.VIEW_STOCK, P.ADJUST_STOCK, P.TRANSFER_STOCK}),
+    Role.WAREHOUSE: frozenset({P.VIEW_ORDERS, P.ADD_NOTE, P.VIEW_STOCK, P.ADJUST_STOCK, P.TRANSFER_STOCK,
+                               P.PREPARE_SHIPMENTS}),
     Role.MANAGER: frozenset(Permission),
+    Role.STORE: frozenset({P.VIEW_ORDERS, P.ADD_NOTE, P.VIEW_STOCK, P.SERVE_PICKUPS}),
 }
 # An agent refunds up to this many minor units per refund; above it, a manager does (per currency, default below).
 AGENT_REFUND_LIMIT: dict[str, int] = {"SAR": 50_000, "AED": 50_000, "USD": 15_000}
@@ -58,7 +63,7 @@ DEFAULT_AGENT_REFUND_LIMIT = 15_000
 class Actor(BaseModel):
     """An operator as the identity provider vouched for them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     user_id: str = Field(min_length=1, max_length=128)  # the identity provider's subject: stable, not an email
     username: str = Field(min_length=1, max_length=128)

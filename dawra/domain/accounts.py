@@ -41,7 +41,7 @@ class AccountNotFound(DomainError):
 class AccountDetails(BaseModel):
     """What a manager sets on a business account."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     company_name: ShortText
     vat_number: VatNumber
@@ -130,7 +130,7 @@ def decide(account: BusinessAccount, po_number: str, total: Money) -> OnAccount:
 class AccountPayment(BaseModel):
     """A payment a manager recorded against an order's invoice (a bank transfer, a cheque)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     at: str
     amount: int = Field(gt=0)
@@ -143,7 +143,7 @@ class AccountTerms(BaseModel):
     """What an order on account carries: its PO number, the account's terms when it was placed, its due date once
     invoiced, and what was paid against it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     po_number: str
     company_name: str
@@ -173,7 +173,7 @@ class AccountTerms(BaseModel):
 class Receivable(BaseModel):
     """An invoiced order on account not yet paid in full: what the overdue list reads (one item per order)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     customer_id: str
     order_id: str
@@ -186,6 +186,8 @@ class Receivable(BaseModel):
 
 
 class OverdueInvoice(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     order_id: str
     po_number: str
     invoiced_on: str
@@ -195,6 +197,8 @@ class OverdueInvoice(BaseModel):
 
 
 class OverdueCustomer(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     customer_id: str
     company_name: str
     invoices: list[OverdueInvoice]  # the longest overdue first
@@ -203,6 +207,8 @@ class OverdueCustomer(BaseModel):
 
 class OverdueInvoices(BaseModel):
     """Invoices past their due date and unpaid, per customer (the most owed first), with totals."""
+
+    model_config = ConfigDict(defer_build=True)
 
     customers: list[OverdueCustomer]
     totals: list[Money]  # per currency, every customer together

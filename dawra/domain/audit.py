@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     audit_id: str  # derived from the request's idempotency key: one request, one entry
     subject: str  # "order:<order_id>" or "stock:<sku>@<location_id>"

@@ -49,7 +49,7 @@ class RemittanceNotFound(DomainError):
 class CodRemittance(BaseModel):
     """What the courier remitted for one parcel, as its file said (and which file)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     reference: str
     remitted_on: str  # YYYY-MM-DD, the courier's remittance date
@@ -75,7 +75,7 @@ APPLIED = frozenset({RowOutcome.EXACT, RowOutcome.SHORT, RowOutcome.OVER})  # ro
 
 
 class RemittanceRow(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     line: int  # the line number in the file (the header is line 1)
     tracking_number: str
@@ -92,7 +92,7 @@ class RemittanceRow(BaseModel):
 class RowResult(BaseModel):
     """One row of the file and what became of it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     line: int
     tracking_number: str
@@ -115,7 +115,7 @@ class RemittanceReport(BaseModel):
     """A file's reconciliation: every row's outcome, counts and sums. Kept as it was first made; importing the same
     file again answers this report with `duplicate` true and applies nothing."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     digest: str
     file_name: str
@@ -148,7 +148,7 @@ class RemittanceReport(BaseModel):
 
 
 class RowProblem(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     line: int
     tracking_number: str

@@ -33,7 +33,7 @@ class CashOnDeliveryRefused(DomainError):
 
 
 class CodRule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     max_order: int = Field(gt=0)  # minor units, the order's total with the fee and its tax
     fee: int = Field(ge=0)  # minor units, before tax
@@ -44,7 +44,7 @@ class CodRule(BaseModel):
 
 
 class CodRules(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     version: str
     currency: str

@@ -32,7 +32,7 @@ PhoneNumber = Annotated[str, AfterValidator(_e164)]
 
 
 class Value(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
 
 class Address(Value):

@@ -107,10 +107,30 @@ class CreditNotApproved(CancellationRequested):
     """A business account's order over its credit limit was refused, or not approved in time."""
 
 
-# The cancellations a hold ends in, by their Step Functions error name (dawra.domain.holds.HOLD_POLICIES).
+class NotCollected(CancellationRequested):
+    """A store pickup the customer did not collect within the store's days (dawra.domain.pickup): it is cancelled,
+    its units released at the store and its authorisation voided."""
+
+
+# The cancellations a hold ends in, by their Step Functions error name (dawra.domain.holds.HOLD_POLICIES), and the
+# one a pickup nobody collected ends in (the order's `cancellation_as` names one of them).
 HOLD_STOPS: dict[str, type[CancellationRequested]] = {
     cls.__name__: cls for cls in (RejectedInReview, ReviewTimedOut, NotConfirmed, CreditNotApproved,
-                                  CancelledByOperator)}
+                                  CancelledByOperator, NotCollected)}
+
+
+class PickupNotOffered(DomainError):
+    """Checkout: the store asked for offers no pickup (unknown, no pickup desk, or in another country than the
+    customer's address), or the order cannot be collected there (paid in cash on delivery)."""
+
+
+class PickupCodeRefused(DomainError):
+    """A pickup code that is not this order's (or the desk is locked after too many wrong ones): nothing is handed
+    over. `locked_until`: when the desk may try again (None: it may now)."""
+
+    def __init__(self, message: str, locked_until: str | None = None):
+        super().__init__(message)
+        self.locked_until = locked_until
 
 
 class RefusedByRiskScreening(DomainError):
@@ -158,3 +178,12 @@ class ConcurrentChange(DomainError):
     def __init__(self, parts: set[str]):
         super().__init__(f"changed concurrently: {', '.join(sorted(parts))}")
         self.parts = parts
+
+
+class InvalidAvailabilityQuery(DomainError):
+    """An availability question that cannot be answered as asked (no sku, too many, an unserved country); `field`
+    names the query parameter."""
+
+
+class PickupLocked(PickupCodeRefused):
+    """Too many wrong pickup codes for one shipment: the desk waits before trying again."""

@@ -16,7 +16,7 @@ COMMENT_MAX = 1000  # characters; a timeline event item stays well under DynamoD
 class Feedback(BaseModel):
     """One answer per order: a rating (1-5), how likely they are to recommend the shop (0-10), and a comment."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, defer_build=True)
 
     rating: int = Field(ge=1, le=5)
     recommend: int = Field(ge=0, le=10)
@@ -35,7 +35,7 @@ class Feedback(BaseModel):
 class FeedbackFigures(BaseModel):
     """Answers given in the window. NPS = % promoters (9-10) - % detractors (0-6), -100..100, None with no answers."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     responses: int
     average_rating: float | None  # 1..5, two decimals

@@ -64,7 +64,7 @@ def _blank_is_none(limit: int) -> Any:
 class Gift(BaseModel):
     """What makes an order a gift. Its presence alone means: no prices in the parcel, a gift receipt to share."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     wrap: StrictBool = Field(default=False, description="Gift-wrap the items (the pricing policy's gift wrap fee, taxed)")
     message: Annotated[GiftMessage | None, _blank_is_none(GIFT_MESSAGE_MAX)] = Field(default=None, description=(

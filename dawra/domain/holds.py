@@ -73,7 +73,7 @@ class HoldReason(BaseModel):
     """One reason an order is held, as the order and its timeline keep it: a stable code (a risk rule's id, ...)
     and the words an operator reads, in English and Arabic. Never shown to the customer."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     code: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_.:-]+$")
     en: str = Field(min_length=1, max_length=300)
@@ -86,7 +86,7 @@ class HoldReason(BaseModel):
 class Hold(BaseModel):
     """A hold asked for when an order is placed: it takes effect once the stock is reserved."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: HoldKind = HoldKind.OPERATOR
     reason: str = Field(min_length=1, max_length=300)  # one line for operators (an operator's own words, or a summary)

@@ -20,7 +20,7 @@ class ReservationState(enum.StrEnum):
 
 
 class Reservation(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     order_id: str
     shipment_id: str
@@ -57,7 +57,7 @@ class HoldCase(enum.StrEnum):
 
 
 class HoldWatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     reorder_point: int | None
     case: HoldCase
@@ -79,7 +79,7 @@ def hold_case(available: int, reorder_point: int | None, quantity: int, low: boo
 
 
 class StockMove(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     kind: MoveKind
     reservation: Reservation
@@ -110,7 +110,7 @@ def release(reservation: Reservation) -> StockMove:
 
 
 class StockLevel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: str
     location_id: str
@@ -126,6 +126,9 @@ class StockLevel(BaseModel):
     reorder_point: int | None = None
     target: int | None = None
     low: bool = False
+    # Orders may be waiting for this sku (backorders, preorders: dawra.app.backorders): stock arriving here looks
+    # at its waiting list. Set when an order joins the list, cleared when the list is found empty.
+    waiting: bool = False
 
 
 # --- Stock the back office counts and moves -----------------------------------------------------------------------
@@ -155,7 +158,7 @@ class CounterChange(BaseModel):
     unit of work writes it only while the item is still exactly as read, so a change that raced another is refused
     (ConcurrentChange) and decided again on fresh counters: the audit entry's before and after are always true."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     before: StockLevel | None
     after: StockLevel
@@ -177,7 +180,7 @@ class TransferState(enum.StrEnum):
 
 
 class Transfer(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     transfer_id: str
     sku: str
@@ -195,7 +198,7 @@ class Transfer(BaseModel):
 class TransferMove(BaseModel):
     """A transfer record written: created (expected None: it must not exist) or received (expected in_transit)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     transfer: Transfer
     expected: TransferState | None
@@ -213,6 +216,13 @@ def _moved(level: StockLevel, **deltas: int) -> StockLevel:
 def is_low(level: StockLevel) -> bool:
     """Available is below the reorder point (never, without one)."""
     return level.reorder_point is not None and level.available < level.reorder_point
+
+
+def may_serve_waiters(change: CounterChange) -> bool:
+    """The change made units available of a sku orders may be waiting for: a stock item carrying the waiting flag,
+    or a new one (created where the sku was never kept: its list is looked at). Nothing for any other change."""
+    gained = change.after.available - (change.before.available if change.before else 0)
+    return gained > 0 and (change.before is None or change.before.waiting or change.after.waiting)
 
 
 def crossed_below(change: CounterChange) -> bool:
@@ -254,7 +264,9 @@ def send(transfer: Transfer, source: StockLevel | None,
         raise StockRefused(f"{transfer.sku} at {transfer.from_location}: {available} available, cannot send "
                            f"{transfer.quantity}", field="quantity")
     q = transfer.quantity
-    arriving = destination or empty_level(transfer.sku, transfer.to_location)
+    # A new stock item at the destination carries the source's waiting flag: its arrival looks at the list too.
+    arriving = destination or empty_level(transfer.sku, transfer.to_location).model_copy(
+        update={"waiting": source.waiting})
     return (CounterChange(before=source, after=_moved(source, on_hand=-q, available=-q)),
             CounterChange(before=destination, after=_moved(arriving, in_transit=q)),
             TransferMove(transfer=transfer, expected=None))

@@ -10,7 +10,7 @@ CurrencyCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 
 
 class Money(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     amount: int = Field(ge=0, description="Integer minor units, e.g. 1999 for 19.99")
     currency: CurrencyCode

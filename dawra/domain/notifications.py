@@ -17,6 +17,7 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     TimelineKind.ADDRESS_CHANGED,  # where the parcels go now (and any shipping charge given back)
     TimelineKind.CONTACT_CHANGED,  # "from now on we write to you by ... in ...", on the new channel(s)
     TimelineKind.SHIPMENT_DELAYED,  # an apology and a new estimate
+    TimelineKind.STOCK_DELAYED,  # a backorder's or preorder's stock is late: an apology and the new date
     TimelineKind.SHIPMENT_LOST,  # an apology and what happens now (sent again, refunded, or a person calls)
     TimelineKind.DELIVERY_ATTEMPTED,  # each says what the customer can do about it
     TimelineKind.DELIVERY_EXCEPTION,
@@ -57,6 +58,10 @@ NOTIFIED_KINDS: tuple[TimelineKind, ...] = (
     # Cash on delivery its country asks the customer to confirm: how (the order page's button, or an SMS reply with
     # the order's code); until then nothing ships.
     TimelineKind.COD_CONFIRMATION_REQUESTED,
+    # Store pickup (dawra.domain.pickup): ready at the store (the code, the store's hours, by when), and the one
+    # reminder; collected sends nothing (the customer was there), not collected is the cancellation's message.
+    TimelineKind.PICKUP_READY,
+    TimelineKind.PICKUP_REMINDER,
 )
 # An operator resending one of those: the notifier sends the original's message again, under the resend's own id.
 RESENT = TimelineKind.MESSAGE_RESENT
@@ -76,6 +81,8 @@ class Recipient:
 def deserves_message(event: TimelineEvent) -> bool:
     if event.kind == TimelineKind.RETURN_APPROVED and event.detail.get("by") == "policy":
         return False  # approved with the request itself: the request's message says so
+    if event.kind == TimelineKind.ORDER_CONFIRMED and event.detail.get("awaiting"):
+        return True  # waits for stock (a backorder, a preorder): confirmed at once, with its date
     return event.kind in NOTIFIED_KINDS or (event.kind == RESENT and event.detail.get("message") in NOTIFIED_KINDS)
 
 

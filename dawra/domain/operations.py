@@ -60,7 +60,7 @@ class Stage(enum.StrEnum):
 
 
 class StuckOrder(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     order_id: str
     status: OrderStatus
@@ -71,7 +71,7 @@ class StuckOrder(BaseModel):
 
 
 class LateShipment(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     order_id: str
     status: OrderStatus
@@ -81,7 +81,7 @@ class LateShipment(BaseModel):
 
 
 class Rate(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     count: int
     of: int
@@ -89,7 +89,7 @@ class Rate(BaseModel):
 
 
 class StageDuration(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     stage: Stage
     count: int  # how many durations were measured
@@ -98,7 +98,7 @@ class StageDuration(BaseModel):
 
 
 class Duration(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     count: int  # how many durations were measured
     p50_s: float | None
@@ -110,7 +110,7 @@ class ReturnFigures(BaseModel):
     coming back (declined, expired unapproved, its label never used); its units are those it holds (not an item
     found wrong or missing at inspection). Rates are of what was delivered: units for units, orders for returns."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     delivered_orders: int  # orders placed in the window with at least one unit delivered
     delivered_units: int
@@ -129,7 +129,7 @@ class ReturnFigures(BaseModel):
 class OperationsFigures(BaseModel):
     """What the console's operations view draws. Rates are 0..1; durations in seconds."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     generated_at: str  # UTC ISO-8601
     days: int

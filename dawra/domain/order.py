@@ -13,13 +13,14 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from dawra.domain.accounts import AccountPayment, AccountTerms, Receivable
-from dawra.domain.allocation import Pick
+from dawra.domain.allocation import Location, Pick
+from dawra.domain.availability import AwaitedStock
 from dawra.domain.cod import CodRemittance, confirmation_code
 from dawra.domain.customer import Address, Contact
 from dawra.domain.errors import (
@@ -28,7 +29,9 @@ from dawra.domain.errors import (
     CancelledByCustomer,
     CancelledByOperator,
     IllegalTransition,
+    NotCollected,
     PaymentInvariantBroken,
+    PickupLocked,
 )
 from dawra.domain.feedback import Feedback
 from dawra.domain.gift import Gift
@@ -36,6 +39,8 @@ from dawra.domain.holds import Hold, HoldKind, HoldReason, OnTimeout, policy
 from dawra.domain.invoicing import credit_note_for_amount, invoice_for_shipment
 from dawra.domain.money import Money, split_amount
 from dawra.domain.payment_events import PaymentEvent
+from dawra.domain.pickup import Durations, PickupState
+from dawra.domain.preparation import preparation_for, work_task_id
 from dawra.domain.returns import Return
 from dawra.domain.shipment import (
     REPORTED,
@@ -44,6 +49,7 @@ from dawra.domain.shipment import (
     ShipmentEvent,
     ShipmentLine,
     ShipmentStatus,
+    WorkTask,
 )
 from dawra.domain.tax_documents import DocumentRef, TaxDocument
 from dawra.domain.time import iso
@@ -63,6 +69,7 @@ class OrderStatus(enum.StrEnum):
 
 class OrderEvent(enum.StrEnum):
     RESERVE_STOCK = "reserve_stock"
+    AWAIT_STOCK = "await_stock"  # a backordered or preordered order waits for its stock (its delays told)
     SHIP = "ship"
     COMPLETE = "complete"
     CANCEL = "cancel"
@@ -106,6 +113,8 @@ _DELIVERABLE = frozenset({S.SHIPPED, S.COMPLETED, S.NEEDS_ATTENTION})  # somethi
 # The lifecycle in one screen: event -> the statuses it may happen in -> the status it leads to (None: stays).
 TRANSITIONS: dict[OrderEvent, Transition] = {
     OrderEvent.RESERVE_STOCK: Transition(frozenset({S.CONFIRMED}), S.ALLOCATED),
+    # Backorders and preorders: waiting for stock before it is reserved, its delays told (status stays CONFIRMED).
+    OrderEvent.AWAIT_STOCK: Transition(frozenset({S.CONFIRMED}), None),
     OrderEvent.HOLD: Transition(frozenset({S.ALLOCATED}), S.ON_HOLD),
     OrderEvent.RELEASE_HOLD: Transition(frozenset({S.ON_HOLD}), S.ALLOCATED),
     OrderEvent.SHIP: Transition(frozenset({S.ALLOCATED, S.SHIPPED}), S.SHIPPED),
@@ -140,7 +149,7 @@ TERMINAL: frozenset[OrderStatus] = frozenset(
 
 
 class OrderLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: str
     title: str
@@ -151,6 +160,7 @@ class OrderLine(BaseModel):
     titles: dict[str, str] = Field(default_factory=dict)  # the title in other languages, as the catalog said
     # The return policy it was sold under ("policy@version", dawra.domain.returns); None: sold before policies.
     return_policy: str | None = None
+    work: str | None = None  # work the warehouse does before it is packed (engraving, assembly), as the catalog said
 
     def title_in(self, language: str) -> str:
         """What the customer reads in their language: the catalog's translation, else its title."""
@@ -158,7 +168,7 @@ class OrderLine(BaseModel):
 
 
 class Totals(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     subtotal: Money
     shipping: Money
@@ -177,7 +187,7 @@ CASH_ON_DELIVERY = "cash_on_delivery"  # the provider of orders paid in cash at 
 class PaymentState(BaseModel):
     """What the payment provider was asked to do. Invariant: 0 <= refunded <= captured <= authorised."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     provider: str
     authorization_id: str
@@ -237,7 +247,7 @@ class GivenBack:
 
 
 class Order(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     order_id: str
     customer_id: str
@@ -275,6 +285,12 @@ class Order(BaseModel):
     documents: list[DocumentRef] = Field(default_factory=list)
     gift: Gift | None = None  # a gift: wrap, the message for the recipient, their name (dawra.domain.gift)
     account: AccountTerms | None = None  # placed on a business account's terms (dawra.domain.accounts)
+    # Waiting for stock before it can be reserved (a backorder, a preorder: dawra.domain.availability); None: not.
+    awaiting: AwaitedStock | None = None
+    stock_token: str | None = None  # the token its workflow waits on for that stock (WaitForStock)
+    # Store pickup (dawra.domain.pickup): the store the customer collects it at (shipping method "pickup"); None:
+    # delivered to the shipping address.
+    pickup_location: str | None = None
     version: int = 0  # 0: never stored; the unit of work commits only over the version it loaded
 
     _new_events: list[TimelineEvent] = PrivateAttr(default_factory=list)
@@ -504,22 +520,32 @@ class Order(BaseModel):
     def place(cls, *, order_id: str, customer_id: str, placed_at: str, promised_by: str, contact: Contact,
               shipping_address: Address, shipping_method: str, lines: list[OrderLine], totals: Totals,
               payment: PaymentState, placed_by: str | None = None, hold_reason: str | None = None,
-              shipping_zone: str = DEFAULT_ZONE, gift: Gift | None = None, hold: Hold | None = None) -> Order:
-        """`hold` (or, for an operator's hold, just `hold_reason`): held as soon as its stock is reserved."""
+              shipping_zone: str = DEFAULT_ZONE, gift: Gift | None = None, hold: Hold | None = None,
+              awaiting: AwaitedStock | None = None, pickup_location: str | None = None) -> Order:
+        """`hold` (or, for an operator's hold, just `hold_reason`): held as soon as its stock is reserved.
+        `awaiting`: it waits for stock (backordered or preordered lines); its confirmation says until when."""
         if hold is None and hold_reason:
             hold = Hold(kind=HoldKind.OPERATOR, reason=hold_reason)
         order = cls(order_id=order_id, customer_id=customer_id, status=INITIAL, placed_at=placed_at,
                     promised_by=promised_by, contact=contact, shipping_address=shipping_address,
                     shipping_method=shipping_method, lines=lines, totals=totals, payment=payment,
-                    placed_by=placed_by, pending_hold=hold, shipping_zone=shipping_zone, gift=gift)
-        order._record(TimelineKind.ORDER_CONFIRMED, placed_at, **({"placed_by": placed_by} if placed_by else {}))
+                    placed_by=placed_by, pending_hold=hold, shipping_zone=shipping_zone, gift=gift,
+                    awaiting=awaiting, pickup_location=pickup_location)
+        waits = {"awaiting": awaiting.kind, "available_from": awaiting.due.isoformat(),
+                 "promised_by": promised_by} if awaiting else {}
+        order._record(TimelineKind.ORDER_CONFIRMED, placed_at, **({"placed_by": placed_by} if placed_by else {}),
+                      **waits)
         return order
 
     def reserve(self, picks: list[Pick], shipment_id_for: Callable[[str, str], str], at: str,
-                promises: Mapping[str, str] | None = None) -> list[Shipment]:
+                promises: Mapping[str, str] | None = None,
+                prepared_at: Mapping[str, Location] | None = None,
+                routing: Mapping[str, str] | None = None) -> list[Shipment]:
         """Stock is held for every line: one shipment per location, each with its share of the total and, given
         `promises` (location id -> the promised UTC date), its own promise; the order's promise becomes the latest
-        of them (the estimate made at checkout gives way to the promise of the locations actually chosen)."""
+        of them (the estimate made at checkout gives way to the promise of the locations actually chosen). Given
+        the chosen locations (`prepared_at`: location id -> location), a shipment is prepared as its location says, with a work task for each of its lines
+        that needs work (dawra.domain.preparation); an ordinary one gets none of it."""
         by_location: dict[str, list[Pick]] = {}
         for pick in picks:
             by_location.setdefault(pick.location_id, []).append(pick)
@@ -539,17 +565,197 @@ class Order(BaseModel):
                 lines=[ShipmentLine(sku=p.sku, quantity=p.quantity) for p in by_location[location]],
                 amount=Money(amount=share, currency=self.currency),
                 promised_by=promises.get(location) if promises else None)
+            if prepared_at and location in prepared_at:
+                self._prepare(shipment, prepared_at[location], at)
             self.shipments.append(shipment)
             self._touch(shipment)
         promised = [s.promised_by for s in self.shipments if s.promised_by]
         if promised:
             self.promised_by = max(promised)
+        # `routing`: why these locations (dawra.domain.routing), said by the same timeline event (no item of its own).
         self._record(TimelineKind.STOCK_RESERVED, at, shipments=str(len(locations)),
-                     **({"promised_by": self.promised_by} if promised else {}))
+                     **({"promised_by": self.promised_by} if promised else {}), **(routing or {}))
         if self.pending_hold:
             pending, self.pending_hold = self.pending_hold, None
             self.hold(pending.reason, at, "placed", kind=pending.kind, reasons=pending.reasons)
         return list(self.shipments)
+
+    def _prepare(self, shipment: Shipment, location: Location, at: str) -> None:
+        work = {line.sku: line.work for line in self.lines if line.work}
+        tasks = [WorkTask(task_id=work_task_id(shipment.shipment_id, line.sku), sku=line.sku, kind=work[line.sku],
+                          quantity=line.quantity) for line in shipment.lines if line.sku in work]
+        preparation = preparation_for(location, bool(tasks), at)
+        if preparation is not None:
+            shipment.preparation, shipment.prepare_by = preparation.how, preparation.prepare_by
+            shipment.work_tasks = tasks or None
+        if self.pickup_location == location.location_id and location.pickup is not None:
+            # Store pickup: it waits for the store to mark it ready, due by the store's SLA (dawra.domain.pickup).
+            shipment.pickup = PickupState.at(location)
+            shipment.prepare_by = shipment.prepare_by or iso(
+                datetime.fromisoformat(at) + timedelta(hours=location.pack_within_hours))
+
+    # --- pick and pack (dawra.domain.preparation): the warehouse's or the partner's word ---------------------------
+    def _preparing(self, shipment_id: str) -> Shipment | None:
+        """The shipment, while it still waits to be prepared; None once it is packed or has left (a repeated scan or
+        a late callback changes nothing). Refused when it never leaves: cancelled, or the order is being cancelled."""
+        shipment = self.shipment(shipment_id)
+        if shipment.cancelled or self.cancellation_stop() is not None or self.is_terminal:
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.PACK.value,
+                                    f"shipment {shipment_id} will not leave: it was cancelled")
+        if shipment.status not in (ShipmentStatus.ALLOCATED, ShipmentStatus.PICKED):
+            return None
+        if shipment.preparation is None and not shipment.work_tasks:
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.PACK.value,
+                                    f"shipment {shipment_id} is not prepared by hand: it is booked at once")
+        return shipment
+
+    def pick(self, shipment_id: str, at: str) -> bool:
+        """The warehouse picked its units. False when that was said before (or it is packed already)."""
+        shipment = self._preparing(shipment_id)
+        if shipment is None or not shipment.can(ShipmentEvent.PICK):
+            return False
+        shipment.apply(ShipmentEvent.PICK)
+        shipment.picked_at = at
+        self._touch(shipment)
+        return True
+
+    def pack(self, shipment_id: str, at: str, partner_tracking: str | None = None, by_partner: bool = False) -> bool:
+        """Packed and ready for the carrier; refused while a work task is not done (a partner's "packed" says its
+        work is done too). False when it was packed (or had left) before: the caller resumes the workflow's wait
+        either way."""
+        shipment = self._preparing(shipment_id)
+        if shipment is None:
+            return False
+        if by_partner:
+            for task in shipment.open_tasks:
+                task.done_at, task.done_by = at, f"partner:{shipment.location_id}"
+        if shipment.open_tasks:
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.PACK.value,
+                                    f"shipment {shipment_id} has work not done: "
+                                    + ", ".join(f"{t.kind} of {t.sku}" for t in shipment.open_tasks))
+        shipment.apply(ShipmentEvent.PACK)
+        shipment.packed_at = at
+        shipment.partner_tracking = partner_tracking or shipment.partner_tracking
+        self._touch(shipment)
+        return True
+
+    def finish_work(self, shipment_id: str, task_id: str, at: str, by: str) -> bool:
+        """A work task done. False when it was done before."""
+        shipment = self._preparing(shipment_id)
+        task = next((t for t in (shipment.work_tasks if shipment else None) or [] if t.task_id == task_id), None)
+        if shipment is None or task is None:
+            raise IllegalTransition(self.order_id, self.status.value, "finish_work",
+                                    f"shipment {shipment_id} has no open work task {task_id}")
+        if task.done_at is not None:
+            return False
+        task.done_at, task.done_by = at, by
+        self._touch(shipment)
+        return True
+
+    def packing_late(self, shipment_id: str, at: str) -> bool:
+        """Past its SLA and not packed: True the first time (operations are alerted once per shipment)."""
+        shipment = self.shipment(shipment_id)
+        if shipment.packing_late_at is not None or not shipment.waits_for_packing:
+            return False
+        shipment.packing_late_at = at
+        self._touch(shipment)
+        return True
+
+    def sent_to_partner(self, shipment_id: str, at: str) -> None:
+        shipment = self.shipment(shipment_id)
+        shipment.partner_sent_at = at
+        self._touch(shipment)
+
+    # --- store pickup (dawra.domain.pickup): the store's word, the customer's code -------------------------------
+    def _pickup(self, shipment_id: str, event: str) -> tuple[Shipment, PickupState]:
+        shipment = self.shipment(shipment_id)
+        if shipment.pickup is None:
+            raise IllegalTransition(self.order_id, self.status.value, event,
+                                    f"shipment {shipment_id} is not collected at a store")
+        return shipment, shipment.pickup
+
+    def ready_for_pickup(self, shipment_id: str, code: str, at: str, durations: Durations | None = None) -> bool:
+        """The store put it on its desk: a code is issued and the customer is told (the code, the hours, by when).
+        False when it was ready (or collected) before: nothing changes, the code stays. Refused once it never leaves
+        (cancelled, or the order is being cancelled) and while the order is held."""
+        shipment, desk = self._pickup(shipment_id, ShipmentEvent.READY.value)
+        if shipment.cancelled or self.cancellation_stop() is not None or self.is_terminal:
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.READY.value,
+                                    f"shipment {shipment_id} will not be collected: it is being cancelled")
+        if not shipment.can(ShipmentEvent.READY):
+            return False
+        if self.status != OrderStatus.ALLOCATED:
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.READY.value,
+                                    "only an allocated order is put out for collection")
+        shipment.apply(ShipmentEvent.READY)
+        desk.ready(code, at, durations)
+        self._touch(shipment)
+        self._record(TimelineKind.PICKUP_READY, at, shipment_id, shipment_id=shipment_id,
+                     location_id=shipment.location_id, collect_by=desk.collect_by or "")
+        return True
+
+    def try_pickup_code(self, shipment_id: str, typed: str, now: datetime) -> bool:
+        """One try at the customer's code at the desk (a wrong one counts; too many lock the desk for a while).
+        Refused while locked, and unless it is ready, in time, and the order not being cancelled."""
+        shipment, desk = self._pickup(shipment_id, ShipmentEvent.COLLECT.value)
+        if shipment.status != ShipmentStatus.READY_FOR_PICKUP or self.cancellation_stop() is not None:
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.COLLECT.value,
+                                    f"shipment {shipment_id} is {shipment.status.value}: nothing to hand over")
+        if desk.collect_by and iso(now) >= desk.collect_by:
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.COLLECT.value,
+                                    "its time to be collected is over: it is being cancelled")
+        if desk.is_locked(now):
+            raise PickupLocked("too many wrong codes for this order", locked_until=desk.locked_until)
+        right = desk.check(typed, now)
+        self._touch(shipment)
+        return right
+
+    def collect(self, shipment_id: str, at: str, by: str) -> Money:
+        """Handed over at the store (the right code was given): its share is captured and it counts as delivered,
+        as a carrier's delivery does (the workflow's wait is answered with its stored token). Returns the share."""
+        shipment, desk = self._pickup(shipment_id, ShipmentEvent.COLLECT.value)
+        self.stop_if_cancelling()
+        if not shipment.can(ShipmentEvent.COLLECT):
+            raise IllegalTransition(self.order_id, self.status.value, ShipmentEvent.COLLECT.value,
+                                    f"shipment {shipment_id} is {shipment.status.value}")
+        if shipment.amount.amount:
+            self.payment = self.payment.capture(shipment.amount)
+        if self.account is not None:
+            self.account = self.account.invoiced(date.fromisoformat(at[:10]))
+        self.apply(OrderEvent.SHIP)
+        shipment.apply(ShipmentEvent.COLLECT)
+        shipment.delivered_at = desk.collected_at = at
+        desk.collected_by = by
+        self._touch(shipment)
+        self._record(TimelineKind.PICKUP_COLLECTED, at, shipment_id, shipment_id=shipment_id,
+                     location_id=shipment.location_id, by=by)
+        if shipment.amount.amount:
+            self.issue(invoice_for_shipment(self, shipment, at))
+        return shipment.amount
+
+    def remind_collection(self, shipment_id: str, at: str) -> bool:
+        """Ready and not collected after the store's reminder days: the customer is reminded, once. False when
+        there is nothing to say (reminded already, collected, or no reminder due yet)."""
+        shipment, desk = self._pickup(shipment_id, "remind_collection")
+        if (shipment.status != ShipmentStatus.READY_FOR_PICKUP or desk.reminded_at is not None
+                or desk.remind_at is None or at < desk.remind_at):
+            return False
+        desk.reminded_at = at
+        self._touch(shipment)
+        self._record(TimelineKind.PICKUP_REMINDER, at, shipment_id, shipment_id=shipment_id,
+                     location_id=shipment.location_id, collect_by=desk.collect_by or "")
+        return True
+
+    def not_collected(self, shipment_id: str, at: str) -> bool:
+        """Past its collect-by date and still on the desk: the order is to be cancelled (NotCollected), recorded
+        first so that a handover after this is refused; the workflow then releases its units at the store and voids
+        the payment. True when recorded now (a retry finds it recorded: False)."""
+        shipment, _ = self._pickup(shipment_id, "not_collected")
+        if shipment.status != ShipmentStatus.READY_FOR_PICKUP or self.cancellation_requested:
+            return False
+        self.request_cancellation("not collected at the store in time", at, f"not-collected-{shipment_id}")
+        self.cancellation_as = NotCollected.__name__
+        return True
 
     def ensure_can_ship(self, shipment_id: str) -> Shipment:
         shipment = self.shipment(shipment_id)
@@ -683,6 +889,26 @@ class Order(BaseModel):
         self.hold_reason = self.held_at = self.hold_kind = None
         self._record(TimelineKind.ORDER_CANCELLED, at, reason=reason)
         return refund
+
+    def stock_late(self, due: date, promised_by: str, at: str) -> None:
+        """Its stock did not come by the day the customer was told (a backorder's restock, a preorder's release):
+        the customer hears the new day and promise; counted, so the wait has an end (dawra.app.backorders)."""
+        if self.awaiting is None or self.shipments:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.AWAIT_STOCK.value,
+                                    "it is not waiting for stock")
+        self.apply(OrderEvent.AWAIT_STOCK)
+        self.awaiting = self.awaiting.model_copy(update={"due": due, "delays": self.awaiting.delays + 1})
+        self.promised_by = promised_by
+        self._record(TimelineKind.STOCK_DELAYED, at, str(self.awaiting.delays), awaiting=self.awaiting.kind,
+                     available_from=due.isoformat(), new_estimate=promised_by)
+
+    def wait_for_stock(self, token: str) -> None:
+        """Its workflow waits for the stock on `token` (the allocation on arrival resumes it)."""
+        if self.awaiting is None or self.shipments:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.AWAIT_STOCK.value,
+                                    "it is not waiting for stock")
+        self.apply(OrderEvent.AWAIT_STOCK)
+        self.stock_token = token
 
     def ask_a_person(self, reason: str, at: str) -> None:
         """The automation stops here: an operator sees the order and the reason."""
@@ -1005,6 +1231,9 @@ class Order(BaseModel):
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
                                     "a label already exists for a parcel")
         self.apply(OrderEvent.CHANGE_ADDRESS)
+        if self.pickup_location is not None:
+            raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
+                                    "it is collected at a store: there is no delivery address to change")
         if address.country != self.shipping_address.country:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.CHANGE_ADDRESS.value,
                                     "the country cannot change: prices, tax and the promise depend on it")

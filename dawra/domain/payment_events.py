@@ -50,7 +50,7 @@ class PaymentEvent(BaseModel):
     """One provider event, normalised. `reference` is the idempotency key of the call it is about (a capture's or a
     refund's), when it is about one; `amount` what it moved."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     provider: str
     event_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")

@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dawra.domain.availability import StockPolicy
 from dawra.domain.money import Money
 from dawra.domain.order import DEFAULT_ZONE, OrderLine, Totals
 
 
 class CatalogItem(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: str
     title: str = Field(min_length=1, max_length=200)
@@ -26,10 +27,16 @@ class CatalogItem(BaseModel):
     category: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
     # Its other sizes or variants a customer may exchange it for (a return's exchange, at the same price).
     exchangeable_for: tuple[str, ...] = Field(default=(), max_length=20)
+    # Work the warehouse does on each unit before it can be packed (personalised or assembled items): a work task on
+    # the shipment that carries it (dawra.domain.shipment.WorkTask); None: none.
+    work: Literal["engraving", "assembly"] | None = None
+    # What an order beyond its stock does (dawra.domain.availability): refused (None, the default), backordered until
+    # an expected restock date, or preordered until its release date.
+    stock_policy: StockPolicy | None = None
 
 
 class RequestedLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     quantity: int = Field(ge=1, le=100)
@@ -47,7 +54,7 @@ class PricingError(ValueError):
 class ShippingZone(BaseModel):
     """Cities that cost the same to ship to (written in any of the names customers use), and that cost per method."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     cities: tuple[str, ...] = Field(min_length=1)
     charge_by_method: dict[str, int]
@@ -61,7 +68,7 @@ def city_key(city: str) -> str:
 class PricingPolicy(BaseModel):
     """The merchant's tax and shipping rules. Rates are in basis points (1500 = 15%)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     currency: str = "SAR"
     tax_bps_by_country: dict[str, int] = {"SA": 1500, "AE": 500, "KW": 0, "BH": 1000, "OM": 500, "QA": 0}
@@ -96,7 +103,10 @@ def shipping_zone(country: str, city: str, policy: PricingPolicy = DEFAULT_POLIC
 
 
 def shipping_charge(country: str, zone: str, shipping_method: str, policy: PricingPolicy = DEFAULT_POLICY) -> int:
-    """What shipping by `shipping_method` costs in `zone` of `country` (before tax), in minor units."""
+    """What shipping by `shipping_method` costs in `zone` of `country` (before tax), in minor units. Collected at a
+    store (store pickup, dawra.domain.pickup): nothing."""
+    if shipping_method == "pickup":
+        return 0
     if shipping_method not in policy.shipping_by_method:
         raise PricingError("shipping_method", f"unknown shipping method {shipping_method}")
     if zone == DEFAULT_ZONE:
@@ -138,7 +148,7 @@ def price_order(
 ) -> tuple[list[OrderLine], Totals]:
     if country not in policy.tax_bps_by_country:
         raise PricingError("shipping_address.country", f"we do not ship to {country}")
-    if shipping_method not in policy.shipping_by_method:
+    if shipping_method not in policy.shipping_by_method and shipping_method != "pickup":
         raise PricingError("shipping_method", f"unknown shipping method {shipping_method}")
     bps = policy.tax_bps_by_country[country]
     currency = policy.currency
@@ -160,6 +170,7 @@ def price_order(
                 unit_price=item.unit_price,
                 line_total=Money(amount=line_total, currency=currency),
                 tax=Money(amount=line_tax, currency=currency),
+                work=item.work,
             )
         )
     subtotal = sum(line.line_total.amount for line in priced)

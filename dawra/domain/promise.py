@@ -46,7 +46,7 @@ class NoCalendar(ValueError):
 
 
 class Holiday(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     date: dt.date
     name: str = Field(min_length=1, max_length=100)
@@ -56,7 +56,7 @@ class Holiday(BaseModel):
 class CountryCalendar(BaseModel):
     """One country's working week, clock and public holidays."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     name: str
     utc_offset: str = Field(pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$")  # none of the Gulf countries keeps summer time
@@ -117,7 +117,7 @@ class CountryCalendar(BaseModel):
 class Calendars(BaseModel):
     """Every country's calendar, for the years the holidays cover."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     about: str = ""
     years: tuple[int, ...] = Field(min_length=1)
@@ -154,9 +154,9 @@ class ServiceLevels(BaseModel):
     """The carrier's transit times: business days of the destination country per shipping method, and the days a
     parcel crossing a border takes on top."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    transit_days: dict[str, int] = {"standard": 4, "express": 1}
+    transit_days: dict[str, int] = {"standard": 4, "express": 1, "pickup": 0}  # pickup: ready on its dispatch day
     cross_border_days: int = Field(default=2, ge=0)
 
     def transit(self, shipping_method: str, origin: str, destination: str) -> int:
@@ -208,7 +208,8 @@ def promises_for(order: Order, locations: Iterable[Location], *, levels: Service
     """Each location's promise (UTC date, ISO) for an order, counted from when it was placed: the cut-off the
     customer beat at checkout still counts when the reservation runs a little later. A location or destination
     without a calendar gets none (the order's estimate from checkout stands): a promise never stops an order."""
-    placed_at = dt.datetime.fromisoformat(order.placed_at)
+    # An order that waited for stock (a backorder, a preorder) is counted from the day the stock was due.
+    placed_at = counted_from(dt.datetime.fromisoformat(order.placed_at), order.awaiting.due if order.awaiting else None)
     promised: dict[str, str] = {}
     for location in locations:
         try:
@@ -218,3 +219,20 @@ def promises_for(order: Order, locations: Iterable[Location], *, levels: Service
         except NoCalendar:
             continue
     return promised
+
+
+def counted_from(placed_at: dt.datetime, due: dt.date | None) -> dt.datetime:
+    """When a promise is counted from: the order's placing, or, for an order waiting for stock (a backorder's
+    restock date, a preorder's release date), the start of that day (UTC) if it is later. The locations then work,
+    hand over and the carrier delivers as for an order placed that day."""
+    if due is None:
+        return placed_at
+    return max(placed_at, dt.datetime.combine(due, dt.time(0, 0), tzinfo=dt.UTC))
+
+
+def awaited_promise(placed_at: dt.datetime, due: dt.date, locations: Iterable[Location], destination: str,
+                    shipping_method: str, *, levels: ServiceLevels = DEFAULT_SERVICE_LEVELS,
+                    calendars: Calendars | None = None) -> dt.date:
+    """The promise of an order waiting for stock due on `due`: the latest of the locations', counted from that day."""
+    return latest_promise(counted_from(placed_at, due), locations, destination, shipping_method, levels=levels,
+                          calendars=calendars)

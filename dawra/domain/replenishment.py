@@ -38,7 +38,7 @@ def set_policy(level: StockLevel | None, sku: str, location_id: str, reorder_poi
 
 
 class ReorderLine(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sku: str
     location_id: str
@@ -50,7 +50,7 @@ class ReorderLine(BaseModel):
 
 
 class SuggestedTransfer(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sku: str
     from_location: str
@@ -61,7 +61,7 @@ class SuggestedTransfer(BaseModel):
 
 
 class ReplenishmentPlan(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     reorder: list[ReorderLine]  # by sku, then location
     transfers: list[SuggestedTransfer]  # by sku, largest first

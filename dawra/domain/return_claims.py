@@ -102,7 +102,7 @@ ClaimWhy = NotClaimable | Literal["not_in_order", "too_many"]
 class RefusedClaimLine(BaseModel):
     """One line of a claim that cannot be made as asked, and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sku: str
     requested: int = Field(description="The units reported damaged or missing")

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from dawra.domain.allocation import Location
 from dawra.domain.errors import OrderNotFound
 from dawra.domain.returns import NotReturnable, Returnable, ReturnRefused, refusals
-from dawra.domain.shipment import ShipmentStatus
 
 if TYPE_CHECKING:
     from dawra.domain.order import Order
@@ -28,7 +27,7 @@ Why = NotReturnable | Literal["not_in_order", "too_many"]
 class RefusedLine(BaseModel):
     """One line of a return request that cannot go back as asked, and why."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     sku: str
     requested: int = Field(description="The units asked to return")
@@ -66,6 +65,6 @@ def stores(locations: Sequence[Location]) -> list[Location]:
 def home_location(order: Order, skus: Sequence[str]) -> str:
     """Where a label or a pickup sends the parcel: the location the first chosen item was delivered from."""
     for shipment in order.shipments:
-        if shipment.status == ShipmentStatus.DELIVERED and any(line.sku in skus for line in shipment.lines):
+        if shipment.is_delivered and any(line.sku in skus for line in shipment.lines):
             return shipment.location_id
     return order.shipments[0].location_id if order.shipments else ""

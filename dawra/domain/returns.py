@@ -34,7 +34,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from dawra.domain.errors import IllegalTransition, InvalidCustomerDetails
 from dawra.domain.invoicing import credit_note_for_return
 from dawra.domain.money import Money
-from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
 from dawra.domain.timeline import TimelineKind
 
@@ -78,7 +77,7 @@ class PickupSlot(BaseModel):
     """A day and a window a courier can collect a return: what the carrier offers, what the customer chooses, what
     the booking says."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     day: date
     window: PickupWindow
@@ -196,7 +195,7 @@ PolicyId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"
 
 
 class ReturnPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: PolicyId
     version: int = Field(ge=1)
@@ -234,7 +233,7 @@ class ReturnPolicies(BaseModel):
     """The merchant's policy book: every published version of every policy, which policy applies per SKU, per
     category, and by default (each names a policy; its latest version applies to new orders)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     comment: str = ""
     policies: tuple[ReturnPolicy, ...] = Field(min_length=1)
@@ -425,7 +424,7 @@ CLAIM_STEP_KIND: dict[ReturnEvent, TimelineKind] = {
 class RefundBreakdown(BaseModel):
     """What a return gives back, and why: shown as the estimate before confirming, kept as the settlement."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     items: Money  # the returned units' prices
     tax: Money  # their share of their lines' tax (and the shipping's, when shipping is refunded)
@@ -441,7 +440,7 @@ class ExchangeItem(BaseModel):
     """What an exchange sends instead of a returned line: another size or variant, named as the catalog named it
     when it was asked for (in every language the catalog gave), as an order line carries its title."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: str
     title: str
@@ -452,7 +451,7 @@ class ExchangeItem(BaseModel):
 
 
 class ReturnLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: str
     quantity: int = Field(ge=1)
@@ -476,7 +475,7 @@ class ReturnLine(BaseModel):
 
 
 class Return(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     return_id: str = Field(pattern=r"^ret_[0-9a-f]{20}$")
     order_id: str
@@ -610,7 +609,7 @@ def delivered_units(order: Order) -> tuple[Counter[str], dict[str, date]]:
     units: Counter[str] = Counter()
     last: dict[str, date] = {}
     for shipment in order.shipments:
-        if shipment.status != ShipmentStatus.DELIVERED or shipment.delivered_at is None or shipment.for_return:
+        if not shipment.is_delivered or shipment.delivered_at is None or shipment.for_return:
             continue
         day = datetime.fromisoformat(shipment.delivered_at).date()
         for line in shipment.lines:

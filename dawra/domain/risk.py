@@ -63,14 +63,14 @@ class Signal(enum.StrEnum):
 
 
 class Words(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     en: str = Field(min_length=1, max_length=300)
     ar: str = Field(min_length=1, max_length=300)
 
 
 class _Rule(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: RuleId
     outcome: Literal["review", "refuse"]
@@ -120,7 +120,7 @@ class RiskRules(BaseModel):
     """The merchant's rule set. `version` names it on every refusal and hold (a rule set is changed by publishing a
     new version of the file, never by editing one in place)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,32}$")
     rules: list[Rule]
@@ -158,7 +158,7 @@ class Counter(BaseModel):
     """One signal value's history as stored: orders ever placed, COD parcels refused at the door, and per velocity
     window `w<seconds>_<index>` the orders of that fixed window (only the current and previous are kept)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     orders: int = 0
     refusals: int = 0
@@ -305,7 +305,7 @@ class Refusal(BaseModel):
     """A checkout the screening refused: what an operator may see of it, with no personal data in the clear (the
     signals as the first characters of their keyed digests, enough to tell two refusals of the same email apart)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     refusal_id: str
     at: str

@@ -16,11 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dawra.domain.cod import CodRemittance
 from dawra.domain.money import Money
+from dawra.domain.pickup import PickupState
 from dawra.domain.tracking import TrackingStatus
 
 
 class ShipmentStatus(enum.StrEnum):
     ALLOCATED = "allocated"
+    PICKED = "picked"  # the warehouse took its units off the shelves (pick and pack: dawra.domain.preparation)
+    PACKED = "packed"  # boxed and ready for the carrier: ShipShipment books it now
+    READY_FOR_PICKUP = "ready_for_pickup"  # store pickup: on the store's desk, waiting for the customer (its code)
+    COLLECTED = "collected"  # store pickup: handed to the customer at the store (as good as delivered)
     LABEL_CREATED = "label_created"
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
@@ -31,7 +36,11 @@ class ShipmentStatus(enum.StrEnum):
 
 
 class ShipmentEvent(enum.StrEnum):
+    PICK = "pick"  # the warehouse confirms its units are picked
+    PACK = "pack"  # the warehouse (or the partner: a 3PL, a dropshipper) confirms it is packed
     BOOK = "book"  # a label exists: the parcel is handed to the carrier
+    READY = "ready"  # store pickup: staff put it on the desk (dawra.domain.pickup)
+    COLLECT = "collect"  # store pickup: the customer gave the code and took it
     IN_TRANSIT = "in_transit"
     OUT_FOR_DELIVERY = "out_for_delivery"
     DELIVER = "deliver"
@@ -50,9 +59,15 @@ class Settlement(enum.StrEnum):
 
 St, Ev = ShipmentStatus, ShipmentEvent
 MOVING = frozenset({St.LABEL_CREATED, St.IN_TRANSIT, St.OUT_FOR_DELIVERY})  # with the carrier, on its way
+# Still in the building: nothing about it has reached the customer, so it may be cancelled or changed.
+NOT_LEFT = frozenset({St.ALLOCATED, St.PICKED, St.PACKED, St.READY_FOR_PICKUP})  # on a store's desk: still ours
 # The shipment's lifecycle in one screen: event -> (the statuses it may happen in, the status it leads to).
 SHIPMENT_TRANSITIONS: dict[ShipmentEvent, tuple[frozenset[ShipmentStatus], ShipmentStatus]] = {
-    Ev.BOOK: (frozenset({St.ALLOCATED}), St.LABEL_CREATED),
+    Ev.PICK: (frozenset({St.ALLOCATED}), St.PICKED),
+    Ev.PACK: (frozenset({St.ALLOCATED, St.PICKED}), St.PACKED),  # a partner confirms packed without a picked step
+    Ev.BOOK: (frozenset({St.ALLOCATED, St.PACKED}), St.LABEL_CREATED),
+    Ev.READY: (frozenset({St.ALLOCATED, St.PICKED, St.PACKED}), St.READY_FOR_PICKUP),
+    Ev.COLLECT: (frozenset({St.READY_FOR_PICKUP}), St.COLLECTED),
     Ev.IN_TRANSIT: (frozenset({St.LABEL_CREATED}), St.IN_TRANSIT),
     Ev.OUT_FOR_DELIVERY: (frozenset({St.LABEL_CREATED, St.IN_TRANSIT}), St.OUT_FOR_DELIVERY),
     Ev.DELIVER: (MOVING | {St.RETURNING, St.LOST}, St.DELIVERED),
@@ -75,14 +90,28 @@ class IllegalShipmentTransition(ValueError):
 
 
 class ShipmentLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     sku: str
     quantity: int = Field(ge=1)
 
 
+class WorkTask(BaseModel):
+    """Work a line needs before its shipment can be packed (a personalised or assembled item): the warehouse marks it
+    done in the console. Its id is the shipment's and the sku's, so it is the same on every retry."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
+
+    task_id: str = Field(pattern=r"^wt_[a-f0-9]{16}$")
+    sku: str
+    kind: str = Field(pattern=r"^(engraving|assembly)$")
+    quantity: int = Field(ge=1)
+    done_at: str | None = None
+    done_by: str | None = None  # the operator's user id
+
+
 class Shipment(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     shipment_id: str
     order_id: str
@@ -117,16 +146,44 @@ class Shipment(BaseModel):
     cod_collected_at: str | None = None
     cod_remittance: CodRemittance | None = None
     cod_overdue_at: str | None = None
+    # Pick and pack (dawra.domain.preparation), all None on an ordinary shipment (booked at once): how it is prepared
+    # ("pick_pack": staff confirm in the console; "partner": a 3PL or dropshipper, by signed callback), by when
+    # (its location's SLA, from when it was reserved), the work its lines need first (engraving, assembly), when
+    # it was picked and packed, when operations were told it is late (once), when it was sent to the partner, and
+    # the partner's own tracking number, if it gave one.
+    preparation: str | None = Field(default=None, pattern=r"^(pick_pack|partner)$")
+    prepare_by: str | None = None
+    work_tasks: list[WorkTask] | None = None
+    picked_at: str | None = None
+    packed_at: str | None = None
+    packing_late_at: str | None = None
+    partner_sent_at: str | None = None
+    partner_tracking: str | None = None
+    # Store pickup (dawra.domain.pickup), None on every other shipment: the store's desk, its code and its dates.
+    pickup: PickupState | None = None
     version: int = 0
 
     @property
     def has_shipped(self) -> bool:
         """It left the building: from here on, nothing about it is undone automatically."""
-        return self.status != ShipmentStatus.ALLOCATED
+        return self.status not in NOT_LEFT
+
+    @property
+    def waits_for_packing(self) -> bool:
+        """Someone prepares it before the carrier takes it (staff, a partner, or work its lines need), and it is not
+        packed yet: ShipShipment books nothing until it is."""
+        if self.pickup is not None:  # store pickup: until staff mark it ready (whatever picking it had)
+            return self.status in (St.ALLOCATED, St.PICKED, St.PACKED)
+        return (self.preparation is not None or bool(self.work_tasks)) and self.status in (St.ALLOCATED, St.PICKED)
+
+    @property
+    def open_tasks(self) -> list[WorkTask]:
+        return [task for task in self.work_tasks or [] if task.done_at is None]
 
     @property
     def is_delivered(self) -> bool:
-        return self.status == ShipmentStatus.DELIVERED
+        """Delivered by the carrier, or collected at the store (store pickup)."""
+        return self.status in (ShipmentStatus.DELIVERED, ShipmentStatus.COLLECTED)
 
     @property
     def is_moving(self) -> bool:

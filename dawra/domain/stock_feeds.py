@@ -54,7 +54,7 @@ class FeedNotFound(DomainError):
 class FeedRow(BaseModel):
     """One good row: what it asks of one stock item."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     line: int  # the CSV line (1 is the header) or the JSON row's position (1 is the first)
     sku: str
@@ -70,7 +70,7 @@ class RowOutcome(enum.StrEnum):
 
 
 class RowResult(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     line: int
     outcome: RowOutcome
@@ -85,7 +85,7 @@ class RowResult(BaseModel):
 class FeedReport(BaseModel):
     """What a feed did, row by row (kept once every row is through; a replay of the feed answers it)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     feed_id: str
     ref: str  # feed_ref(feed_id): what links and the store name the feed by

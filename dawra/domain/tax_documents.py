@@ -51,7 +51,7 @@ def document_number(series: str, sequence: int) -> str:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Seller(_Frozen):

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 class TimelineKind(enum.StrEnum):
     ORDER_CONFIRMED = "order_confirmed"
     STOCK_RESERVED = "stock_reserved"
+    # A backordered or preordered order's stock did not come by the day the customer was told: the new day and
+    # promise (detail "available_from", "new_estimate"; dawra.app.backorders).
+    STOCK_DELAYED = "stock_delayed"
     SHIPMENT_SHIPPED = "shipment_shipped"
     SHIPMENT_IN_TRANSIT = "shipment_in_transit"
     SHIPMENT_OUT_FOR_DELIVERY = "shipment_out_for_delivery"
@@ -90,10 +93,15 @@ class TimelineKind(enum.StrEnum):
     PAYMENT_REAUTHORIZED = "payment_reauthorized"
     PAYMENT_REAUTHORIZATION_FAILED = "payment_reauthorization_failed"
     PAYMENT_EVENT = "payment_event"
+    # Store pickup (dawra.domain.pickup): ready at the store (the customer gets the code, the store's hours and by
+    # when to come), the one reminder, and handed over at the desk (detail "by": the operator).
+    PICKUP_READY = "pickup_ready"
+    PICKUP_REMINDER = "pickup_reminder"
+    PICKUP_COLLECTED = "pickup_collected"
 
 
 class TimelineEvent(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     event_id: str
     order_id: str

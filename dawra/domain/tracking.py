@@ -34,7 +34,7 @@ class TrackingStatus(enum.StrEnum):
 class TrackingEvent(BaseModel):
     """A carrier's report, normalised."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     carrier: str
     event_id: str

@@ -6,7 +6,9 @@ What it adds to moto (each measured or documented in docs/decisions.md):
   ``{"errorType": <class name>, ...}`` so ASL Retry/Catch match on it. Each function keeps a small pool of warm
   "containers" (separately imported module instances), one invocation at a time each, as Lambda does.
 - DynamoDB (and its streams) handle one request at a time, so conditional writes and transactions are atomic;
-  transactions check every condition before writing (dawra/local/transactions.py) instead of copying tables.
+  transactions check every condition before writing (dawra/local/transactions.py) instead of copying tables; a
+  Query on a table's key lists one partition, not the whole table, and data-plane results are written as JSON (both
+  for speed: a flash sale of 1,000 orders, bench/flash_sale.py).
 - Step Functions tasks reuse boto3 clients instead of building one per task.
 - Optional fault injection (dawra/local/faults.py): throttling and ambiguous failures for calls made by
   handlers, the gateway's SQS integration and the pollers; `time_scale` shortens the pollers' SQS visibility
@@ -389,6 +391,8 @@ def _install_patches() -> None:
 
     # (and `assignment`: the replacement calls its first parameter `backend`, where moto's method says `self`)
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign, assignment]
+    _query_one_partition()
+    _dynamodb_items_as_json()
 
     from moto.sqs.responses import SQSResponse
 
@@ -445,6 +449,67 @@ def _install_patches() -> None:
     SNSBackend.publish = publish  # type: ignore[method-assign]
     fault_injection.install()
     _patched = True
+
+
+class _Partition:
+    """A moto table seen through one partition: what its Query lists as the candidates (see _query_one_partition)."""
+
+    def __init__(self, table: Any, hash_key: Any):
+        self._table, self._hash_key = table, hash_key
+
+    def all_items(self) -> list[Any]:
+        found = self._table.items.get(self._hash_key)  # a defaultdict: .get adds no empty partition
+        if found is None:
+            return []
+        return list(found.values()) if self._table.range_key_attr else [found]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
+def _query_one_partition() -> None:
+    """moto 5.2.5 answers a Query on a table's own key by listing and sorting every item of the table, then keeping
+    the partition asked for: each order read got slower with every order stored (the flash sale's 1,000 orders,
+    bench/flash_sale.py: 0.16 s a reservation after 60 orders and growing). Here it lists that partition's items
+    only; the rest of moto's Query (sort, key condition, filter, pages, limits) is its own. Queries on an index are
+    left as moto answers them."""
+    from moto.dynamodb.models.table import Table
+
+    original = Table.query
+
+    def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if hash_key is None or index_name:
+            return original(self, hash_key, *args, **kwargs)
+        return original(_Partition(self, hash_key), hash_key, *args, **kwargs)  # type: ignore[arg-type]
+
+    Table.query = query  # type: ignore[method-assign]
+
+
+DATA_PLANE = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem",
+                        "BatchWriteItem", "TransactGetItems", "TransactWriteItems"})
+
+
+def _dynamodb_items_as_json() -> None:
+    """moto 5.2.5 writes every response through a serializer driven by botocore's model, member by member: for
+    DynamoDB items (a map of attribute values, each a union of ten members) that was 40% of a reservation's time
+    (bench/flash_sale.py, profiled). A data-plane result is already in DynamoDB's wire shape (attribute values as
+    {"S": ...}), so it is written as JSON directly; anything json cannot write goes through moto's serializer."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    original = DynamoHandler.serialized
+
+    def serialized(self: BaseResponse, action_result: Any) -> TYPE_RESPONSE:
+        result = action_result.result
+        if isinstance(result, dict) and self._get_action() in DATA_PLANE:
+            try:
+                body = json.dumps(result)
+            except (TypeError, ValueError):
+                return original(self, action_result)
+            return 200, {**self.response_headers, "Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, action_result)
+
+    DynamoHandler.serialized = serialized  # type: ignore[method-assign]
 
 
 def _clear_step_functions_client_cache() -> None:

@@ -9,10 +9,13 @@ from typing import Any
 
 from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.domain.inventory import StockLevel
+from dawra.local import demo_fulfilment as fulfilment
 from dawra.local.actors import SandboxCarrierSimulator, Storefront
 from dawra.local.schedules import fire_now
 from dawra.local.seed import seed
 from dawra.local.stack import LocalStack
+from dawra.web.i18n import Translator
+from dawra.web.routing_words import routing_reason
 
 
 def customer(name: str, email: str, *, phone: str | None = None, channel: str = "email", language: str = "en",
@@ -98,6 +101,7 @@ def run_demo() -> int:
             SecretId=stack.cloud.resolve_ref("secret", "carrier-sandbox-webhook", "name"))["SecretString"]
         carrier = SandboxCarrierSimulator(stack.gateway_url, secret)
         print(f"Local stack up: gateway {stack.gateway_url}, AWS endpoint {stack.aws_endpoint}\n")
+        print("\n".join(fulfilment.availability(store)) + "\n")
 
         declined = store.place_order({**DEMO_ORDERS[0][1], "payment_token": "tok_sandbox_decline"},
                                      f"demo-{uuid.uuid4()}")
@@ -120,6 +124,7 @@ def run_demo() -> int:
             print(f"Placed {result.body['order_id']} ({title}); replay with the same Idempotency-Key -> "
                   f"{'same order' if same else 'DIFFERENT ORDER'}")
             placed.append((title, result.body["order_id"]))
+        collected, backordered = fulfilment.place(store)  # a store pickup; a backorder
 
         for _title, order_id in placed:
             order = store.wait_for(order_id, {"SHIPPED", "CANCELLED"})
@@ -137,20 +142,25 @@ def run_demo() -> int:
                 first = order["shipments"][0]["tracking_number"]
                 carrier.post(first, "DELIVERED")
                 carrier.post(first, "IN_TRANSIT", event_id=f"late-{first}")
+        fulfilment.store_pickup(stack, store, collected[1])
+        fulfilment.backorder(stack, store, carrier, backordered[1])
 
         print()
-        for title, order_id in placed:
+        statuses = []
+        for title, order_id in [*placed, collected, backordered]:
             order = store.wait_for(order_id, {"COMPLETED", "CANCELLED"})
+            statuses.append(order["status"])
             print(f"== {order_id}: {title}")
             total = order["totals"]["total"]
             print(f"   status {order['status']}, total {total['amount']} {total['currency']} (minor units), "
                   f"captured {order['payment']['captured']['amount']}, refunded {order['payment']['refunded']['amount']}"
                   f"{', reason ' + order['cancellation_reason'] if order['cancellation_reason'] else ''}")
             for shipment in order["shipments"]:
-                print(f"   shipment {shipment['shipment_id']} from {shipment['location_id']}: {shipment['status']}, "
-                      f"tracking {shipment['tracking_number']}")
+                print(f"   shipment {shipment['shipment_id']} from {shipment['location_id']}: {shipment['status']}"
+                      + (f", tracking {shipment['tracking_number']}" if shipment.get("tracking_number") else ""))
             for event in order["timeline"]:
-                print(f"   {event['at']}  {event['kind']}")
+                why = routing_reason(event["detail"], Translator("en"), "en")  # where its stock was reserved, why
+                print(f"   {event['at']}  {event['kind']}" + (f"  ({why})" if why else ""))
         mats_after = _stock(inventory, "PRAYER-MAT", "riyadh-dc")
         _cod_remittance(stack, store, [order_id for _title, order_id in placed])
         _sample_invoices(stack, [order_id for _title, order_id in placed])
@@ -160,8 +170,9 @@ def run_demo() -> int:
         # Omar's two parcels are told about in one message, minutes after they left: let those minutes pass.
         fire_now(stack.cloud, stack.pollers, "send_shipped_digest")
         deadline = time.monotonic() + 30
-        # confirmations (sent once the stock is reserved), 3 shipped (Omar's two parcels in one), 4 delivered
-        expected = 3 + 3 + 4
+        # confirmations (sent once the stock is reserved), 3 shipped (Omar's two parcels in one), 4 delivered; and
+        # the store pickup's and the backorder's (fulfilment.MESSAGES)
+        expected = 3 + 3 + 4 + fulfilment.MESSAGES
         while len(stack.outbox()) < expected and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)  # let the notifier settle: a duplicate would show up here
@@ -173,5 +184,9 @@ def run_demo() -> int:
             print(f"   {message.channel:5} to {message.to}{subject}")
             if message.channel == "sms":
                 print(f"         {message.body}")
-        print(f"\nDone in {time.monotonic() - started:.1f} s.")
-        return 0 if len(outbox) == expected else 1
+        completed = statuses.count("COMPLETED")
+        print(f"\nOrders: {len(statuses)} placed over HTTP, {completed} completed (one collected at "
+              f"{fulfilment.PICKUP_STORE}, one served from back order), {len(statuses) - completed} not; "
+              f"2 refused at checkout")
+        print(f"Done in {time.monotonic() - started:.1f} s.")
+        return 0 if len(outbox) == expected and completed == len(statuses) else 1

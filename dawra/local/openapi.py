@@ -16,6 +16,7 @@ from typing import Any
 from unittest import mock
 
 from dawra.contracts import env
+from dawra.contracts.partners import PARTNER_SIGNATURE_HEADER
 from dawra.contracts.problems import PROBLEM_JSON, Problem
 from dawra.contracts.webhook import CONTENT_TYPES, PAYMENT_SIGNATURE_HEADER, SIGNATURE_HEADER
 from dawra.domain.payment_events import PaymentEventKind
@@ -135,6 +136,38 @@ def _payment_webhook_operation() -> dict[str, Any]:
     return operation
 
 
+def _partner_callback_operation() -> dict[str, Any]:
+    """A partner's (a 3PL's, a dropshipper's) callback: dawra/contracts/partners.py has the protocol."""
+    operation = _webhook_operation()
+    operation.update({
+        "summary": "A partner's callback: a shipment it prepares is accepted, picked or packed",
+        "description": "Stored raw (body and signature) on a queue and answered 202 at once; the signature (the "
+                       "partner's own key, 5 minutes' replay window) is verified when it is processed, and the word "
+                       "applied against the shipment as it is: sent twice or out of order, it changes nothing more. "
+                       "Packed: the carrier is booked next. A callback that can never be processed (forged, an "
+                       "unknown partner, malformed, a shipment not at the partner's location) is dropped.",
+        "operationId": "post_partner_callback",
+        "parameters": [
+            {"name": "partner", "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "dammam-3pl"}},
+            {"name": PARTNER_SIGNATURE_HEADER, "in": "header", "required": False,
+             "schema": {"type": "string", "example": "t=1764583200,v1=3f6c..."},
+             "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(partner's secret, '<t>.' + raw body)>"},
+        ],
+        "requestBody": {"required": False, "content": {
+            **{t: {"schema": {}} for t in CONTENT_TYPES}, "application/json": {"schema": {
+                "description": "Any body is stored. A partner's callback is a JSON object: event_id, order_id, "
+                               "shipment_id (as Dawra sent them), status (accepted, picked or packed), optional "
+                               "tracking_number (the partner's own), occurred_at (ISO-8601 with a zone)."},
+                "examples": {"packed": {"summary": "Packed", "value": {
+                    "event_id": "dmm-1", "order_id": "ord_" + "0" * 32, "shipment_id": "shp_" + "0" * 20,
+                    "status": "packed", "tracking_number": "DMM-0001", "occurred_at": "2026-11-23T12:00:00Z"}}}}}},
+    })
+    operation["responses"]["404"] = {"description": "No such partner",
+                                      "content": operation["responses"]["404"]["content"]}
+    return operation
+
+
 def _resolver(function_id: str) -> Any:
     """The function's Powertools resolver, its module imported as Lambda would (its folder's modules importable)."""
     function = TOPOLOGY.function(function_id)
@@ -155,13 +188,30 @@ def _resolver(function_id: str) -> Any:
     return module.app
 
 
+def _merge(doc: dict[str, Any], other: dict[str, Any]) -> None:
+    """Another storefront function's paths and schemas into the document (one API, several functions behind it); a
+    schema both declare must be the same."""
+    for path, operations in other.get("paths", {}).items():
+        for operation in operations.values():  # the resolver's own 422: these functions answer a bad query 400
+            if operation["responses"].get("422", {}).get("description") == "Validation Error":
+                del operation["responses"]["422"]
+        doc["paths"][path] = operations
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in other.get("components", {}).get("schemas", {}).items():
+        if schemas.setdefault(name, schema) != schema:
+            raise ValueError(f"two storefront functions describe {name} differently")
+
+
 def document() -> dict[str, Any]:
     with _placeholder_settings():
         app = _resolver("orders-api")
         doc: dict[str, Any] = json.loads(app.get_openapi_json_schema(title=TITLE, version="0.1.0",
                                                                     description=DESCRIPTION, servers=SERVERS))
+        _merge(doc, json.loads(_resolver("availability-api").get_openapi_json_schema(title=TITLE, version="0.1.0")))
     for route in (r for r in TOPOLOGY.routes if r.target_kind == "queue"):
-        operation = _payment_webhook_operation() if route.target == "payment-events" else _webhook_operation()
+        operation = (_payment_webhook_operation() if route.target == "payment-events"
+                     else _partner_callback_operation() if route.target == "partner-callbacks"
+                     else _webhook_operation())
         doc["paths"][route.path] = {route.method.lower(): operation}
     return doc
 

@@ -18,6 +18,7 @@ from . import (
     later,
     notify,
     operations,
+    partners,
     payments,
     returns,
     risk,
@@ -72,21 +73,23 @@ __all__ = [
 TOPOLOGY = Topology(
     tables=data.TABLES,
     queues=tracking.QUEUES + notify.QUEUES + later.QUEUES + payments.QUEUES + stock_feeds.QUEUES
-    + sms_replies.QUEUES,
+    + sms_replies.QUEUES + partners.QUEUES,
     topics=operations.TOPICS + sms_replies.TOPICS,
-    secrets=tracking.SECRETS + backoffice.SECRETS + customer.SECRETS + payments.SECRETS + risk.SECRETS,
+    secrets=tracking.SECRETS + backoffice.SECRETS + customer.SECRETS + payments.SECRETS + risk.SECRETS
+    + partners.SECRETS,
     parameters=(notify.SENDER_EMAIL, operations.DELIVERY_GRACE_HOURS, operations.FEEDBACK_AFTER_HOURS,
                 operations.DELIVERY_LOST_AFTER_HOURS, operations.LOST_PARCEL_POLICY, notify.SMS_SENDER_ID, operations.SMS_QUIET_HOURS,
                 operations.COD_REMITTANCE_DAYS,
-                *customer.PARAMETERS, *returns.PARAMETERS, *risk.PARAMETERS),
+                *customer.PARAMETERS, *returns.PARAMETERS, *risk.PARAMETERS, *backoffice.PARAMETERS),
     configuration_sets=notify.CONFIGURATION_SETS,
     functions=storefront.FUNCTIONS + fulfilment.FUNCTIONS + tracking.FUNCTIONS + notify.FUNCTIONS
     + backoffice.FUNCTIONS + customer.FUNCTIONS + later.FUNCTIONS + returns.FUNCTIONS + payments.FUNCTIONS
-    + stock_feeds.FUNCTIONS + sms_replies.FUNCTIONS,
+    + stock_feeds.FUNCTIONS + sms_replies.FUNCTIONS + partners.FUNCTIONS,
     state_machines=fulfilment.STATE_MACHINES + returns.STATE_MACHINES,
-    routes=storefront.ROUTES + tracking.ROUTES + backoffice.ROUTES + customer.ROUTES + payments.ROUTES,
+    routes=storefront.ROUTES + tracking.ROUTES + backoffice.ROUTES + customer.ROUTES + payments.ROUTES
+    + partners.ROUTES,
     queue_event_sources=tracking.QUEUE_EVENT_SOURCES + later.QUEUE_EVENT_SOURCES + payments.QUEUE_EVENT_SOURCES
-    + stock_feeds.QUEUE_EVENT_SOURCES,
+    + stock_feeds.QUEUE_EVENT_SOURCES + partners.QUEUE_EVENT_SOURCES,
     stream_event_sources=notify.STREAM_EVENT_SOURCES,
     topic_event_sources=sms_replies.TOPIC_EVENT_SOURCES,
     user_pools=backoffice.USER_POOLS,

@@ -1,4 +1,4 @@
-"""Back office: the operators' user pool (agent, warehouse, manager), the admin API and the console.
+"""Back office: the operators' user pool (agent, warehouse, manager, store), the admin API and the console.
 
 The admin API (``/admin/api/...``) sits behind API Gateway's Cognito user pools authorizer: a request without a valid
 ID token of the pool never reaches the function, and the function reads the verified claims from
@@ -14,7 +14,7 @@ from dawra.contracts import env as E
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE, START_LIFECYCLE
-from .model import Function, Grant, Ref, Route, Secret, UserGroup, UserPool, arn
+from .model import Function, Grant, Parameter, Ref, Route, Secret, UserGroup, UserPool, arn
 from .operations import COD_REMITTANCE, OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .risk import READ_RISK_KEY, RISK_KEY
 
@@ -26,6 +26,7 @@ OPERATORS = UserPool(
                                             "resend messages, notes, holds, refunds up to the agent limit."),
         UserGroup(name="warehouse", description="Stock: levels, adjustments and transfers; pick/pack and inspection."),
         UserGroup(name="manager", description="Everything, including refunds above the agent limit and reports."),
+        UserGroup(name="store", description="A store's staff: its pickup desk (mark ready, hand over by code)."),
     ),
     client_name="dawra-backoffice",
     custom_attributes=("locale",),  # "ar" or "en": the console's language for this operator
@@ -40,12 +41,21 @@ SECRETS = (
            purpose="HMAC key for console CSRF tokens."),
 )
 
+PICKUP_HOURS = Parameter(
+    id="pickup-hours",
+    local_value="",
+    purpose="Store pickup: hours after an order is ready at a store before its customer is reminded, and before it "
+            "is cancelled if nobody collected it, for every store, e.g. 'remind=48,collect=120'; empty: each store's "
+            "own pickup desk days (3 and 7 by default).",
+)
+PARAMETERS = (PICKUP_HOURS,)
 OPERATORS_POOL = {
     E.USER_POOL_ID: Ref(kind="user_pool", id="operators", attr="id"),
     E.USER_POOL_CLIENT_ID: Ref(kind="user_pool", id="operators", attr="client_id"),
 }
 ENVIRONMENT: dict[str, Ref | str] = {**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **LIFECYCLE, **OPS_ALERTS,
-                                     **OPERATORS_POOL, **COD_REMITTANCE, **RISK_KEY}
+                                     **OPERATORS_POOL, **COD_REMITTANCE, **RISK_KEY,
+                                     E.PICKUP_HOURS: Ref(kind="parameter", id="pickup-hours", attr="value")}
 # READ_RISK_KEY: an agent's order for a customer is screened as a storefront's is (dawra/app/risk.py).
 GRANTS = (READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_LIFECYCLE, ANSWER_TASK_TOKEN,
           PUBLISH_OPS_ALERT, READ_RISK_KEY)

@@ -7,6 +7,7 @@ from dawra.contracts import env as E
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
 from .model import AnyResource, Function, Grant, Ref, StateMachine, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
+from .partner_outbox import PARTNER_OUTBOX, READ_PARTNER_SECRETS, SEND_TO_PARTNERS
 from .risk import HOLD_TIMEOUTS
 from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
@@ -45,8 +46,10 @@ FUNCTIONS = (
         timeout_s=10,
         environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **OPS_ALERTS},
         # ReserveStock alerts operations when a hold takes a stock item below its reorder point (PUBLISH_OPS_ALERT).
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, PUBLISH_OPS_ALERT),
-        purpose="Tasks ReserveStock and ReleaseStock: atomic, idempotent reservations across locations; the "
+        # WaitForStock and WhenIsStockDue resume the orders waiting for stock they serve (ANSWER_TASK_TOKEN).
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, PUBLISH_OPS_ALERT, ANSWER_TASK_TOKEN),
+        purpose="Tasks ReserveStock and ReleaseStock: atomic, idempotent reservations across locations; "
+                "WhenIsStockDue and WaitForStock for backordered and preordered orders; the "
                 "low-stock alert when a reservation crosses a reorder point.",
     ),
     Function(
@@ -61,14 +64,16 @@ FUNCTIONS = (
                      E.FEEDBACK_AFTER_HOURS: Ref(kind="parameter", id="feedback-after-hours", attr="value"),
                      E.DELIVERY_LOST_AFTER_HOURS: Ref(kind="parameter", id="delivery-lost-after-hours", attr="value"),
                      E.LOST_PARCEL_POLICY: Ref(kind="parameter", id="lost-parcel-policy", attr="value"),
-                     **HOLD_TIMEOUTS},
+                     **HOLD_TIMEOUTS, **PARTNER_OUTBOX},
         # CompleteOrder schedules the feedback ask (SCHEDULE_LATER: schedules of the later group, its role only).
-        # ShipShipment alerts operations when a lapsed card authorisation cannot be renewed (PUBLISH_OPS_ALERT).
+        # ShipShipment alerts operations when a lapsed card authorisation cannot be renewed (PUBLISH_OPS_ALERT), and
+        # PackingLate when a shipment is not packed by its location's SLA. ShipShipment hands a partner's shipment
+        # to it, signed with the partner's key (SEND_TO_PARTNERS, READ_PARTNER_SECRETS: decision 97).
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *SCHEDULE_LATER,
-                PUBLISH_OPS_ALERT),
-        purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForDelivery "
-                "(stores the task token), DeliveryLate and SettleClaim (late, lost and returned parcels) and "
-                "CompleteOrder.",
+                PUBLISH_OPS_ALERT, SEND_TO_PARTNERS, *READ_PARTNER_SECRETS),
+        purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForPacking and "
+                "PackingLate (pick and pack), WaitForDelivery, DeliveryLate and SettleClaim (late, lost and "
+                "returned parcels) and CompleteOrder.",
     ),
 )
 

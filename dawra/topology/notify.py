@@ -3,7 +3,7 @@ sender's parameters, the SES configuration set)."""
 
 from __future__ import annotations
 
-from dawra.adapters.dynamo.stream import stream_filter
+from dawra.adapters.dynamo.stream import awaiting_confirmation_filter, stream_filter
 from dawra.contracts import env as E
 from dawra.domain.notifications import STREAM_KINDS
 
@@ -100,6 +100,7 @@ STREAM_EVENT_SOURCES = (
     StreamEventSource(
         table="orders", function="notify", batch_size=25, on_failure_queue="notify-failures",
         # Only new timeline events a customer hears about invoke the notifier (not every write to an order).
-        filter_patterns=(stream_filter([kind.value for kind in STREAM_KINDS]),),
+        # A backordered or preordered order's confirmation too (told at once, with its date; no other order's).
+        filter_patterns=(stream_filter([kind.value for kind in STREAM_KINDS]), awaiting_confirmation_filter()),
     ),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dawra.contracts import env as E
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
+from .fulfilment import ANSWER_TASK_TOKEN
 from .model import Bucket, Function, Grant, Queue, QueueEventSource, Ref, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 
@@ -47,7 +48,9 @@ FUNCTIONS = (
                      E.FEEDS_BUCKET: Ref(kind="bucket", id=FEEDS.id)},
         # Reading the queue is the event source mapping's own grant. Audit entries are on the Orders table; a feed
         # with refused rows (and a stock item crossing its reorder point) is alerted to operations.
-        grants=(READ_INVENTORY, WRITE_INVENTORY, READ_ORDERS, WRITE_ORDERS, READ_FEEDS, PUBLISH_OPS_ALERT),
+        # A row bringing stock orders wait for reserves them and resumes their workflows (ANSWER_TASK_TOKEN).
+        grants=(READ_INVENTORY, WRITE_INVENTORY, READ_ORDERS, WRITE_ORDERS, READ_FEEDS, PUBLISH_OPS_ALERT,
+                ANSWER_TASK_TOKEN),
         purpose="Imports each stock feed dropped into the feeds bucket: rows applied one by one, audited, reported.",
     ),
 )

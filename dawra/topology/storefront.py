@@ -1,5 +1,5 @@
 """Storefront: the orders API function and its routes (checkout, an order's status, a return or a claim asked for
-and read)."""
+and read), and the availability function and its route (stock and delivery options, per SKU)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,21 @@ FUNCTIONS = (
         purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}, POST /orders/{order_id}/returns, "
                 "POST /orders/{order_id}/claims, GET /orders/{order_id}/returns/{return_id}.",
     ),
+    Function(
+        id="availability-api",
+        name="dawra-availability-api",
+        code="functions/availability",
+        handler="app.handler",
+        memory_mb=256,
+        timeout_s=5,
+        # ORDERS_TABLE is only a setting every function reads (its name); nothing of the orders table is granted.
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE},
+        # Read-only, the inventory only: the catalog, the locations and the stock items (dawra.app.availability),
+        # kept in process for at most 30 seconds. A function apart from checkout's: product pages asking often
+        # never take checkout's concurrency, and a fault here never reaches an order.
+        grants=(READ_INVENTORY,),
+        purpose="Storefront API: GET /availability (stock per location and delivery options, per SKU).",
+    ),
 )
 
 ROUTES = (
@@ -53,4 +68,7 @@ ROUTES = (
                                               "(Idempotency-Key header)."),
     Route(method="GET", path="/orders/{order_id}/returns/{return_id}", target_kind="function", target="orders-api",
           authorization="storefront", purpose="A return or a claim: its status, lines, estimate and refund."),
+    Route(method="GET", path="/availability", target_kind="function", target="availability-api",
+          authorization="storefront", purpose="Per SKU: stock per location (now, in transit) and the delivery "
+                                              "options to a destination with their earliest dates."),
 )

@@ -27,7 +27,7 @@ from dawra.contracts.admin import actor_from_claims
 from dawra.contracts.api import ServedCountry
 from dawra.domain.access import Actor, Permission, authorize
 from dawra.domain.accounts import AccountNotFound
-from dawra.domain.errors import DomainError, OrderNotFound, Unauthenticated
+from dawra.domain.errors import DomainError, OrderNotFound, PickupCodeRefused, Unauthenticated
 from dawra.domain.holds import HoldKind, policy
 from dawra.domain.notifications import NOTIFIED_KINDS
 from dawra.domain.order import Order, OrderEvent, OrderStatus
@@ -41,6 +41,7 @@ from dawra.domain.returns import (
     ReturnStatus,
     return_id_for,
 )
+from dawra.domain.shipment import ShipmentStatus
 from dawra.web import forms
 from dawra.web.account_forms import CURRENCIES, account_request, payment_request
 from dawra.web.customer_claims import read_claim_form
@@ -50,6 +51,7 @@ from dawra.web.i18n import Translator
 from dawra.web.invoice_view import words as invoice_words
 from dawra.web.invoices import NUMBER, InvoicePages, document_rows
 from dawra.web.render import render, static_file, static_version
+from dawra.web.routing_words import routing_reason
 from dawra.web.security import (
     CSRF_FIELD,
     KEY_FIELD,
@@ -74,6 +76,8 @@ if TYPE_CHECKING:
     from dawra.app.return_claims import ClaimChoices, DecideClaim
     from dawra.app.returns import DecideReturn
     from dawra.app.stock_feeds import StockFeedImports
+    from dawra.app.store_pickup import StorePickups
+    from dawra.app.warehouse import Warehouse
     from dawra.bootstrap import BackOffice
 
 ROOT = "/admin"
@@ -82,6 +86,9 @@ CUSTOMER_ID = r"[A-Za-z0-9_-]{1,64}"
 RETURN_ID = r"ret_[0-9a-f]{20}"
 INVOICE_NUMBER = NUMBER
 SHIPMENT_ID = r"shp_[0-9a-f]{20}"
+LOCATION_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+DEFAULT_PICKING_LOCATION = "riyadh-dc"  # the picking list a warehouse user sees first (?location= for another)
+DEFAULT_PICKUP_DESK = "jeddah-store"  # the pickup desk a store user sees first (?location= for another)
 RETURN_ACTIONS = ("approve", "decline", "receive", "inspect")
 CLAIM_ACTIONS = ("refund-claim", "reship-claim", "decline-claim")  # an agent settles a claim without a return
 QUARANTINE_DONE = {"write-off": "write_off_quarantined", "release": "release_quarantined"}  # the page's notice
@@ -281,6 +288,7 @@ class Console:
                  ("stock", Permission.VIEW_STOCK), ("operations", Permission.VIEW_OPERATIONS),
                  ("cod", Permission.RECONCILE_COD), ("accounts", Permission.MANAGE_ACCOUNTS),
                  ("feeds", Permission.IMPORT_STOCK_FEEDS), ("replenishment", Permission.PLAN_REPLENISHMENT),
+                 ("warehouse", Permission.PREPARE_SHIPMENTS), ("pickups", Permission.SERVE_PICKUPS),
                  ("audit", None)]
         return [(name, f"{ROOT}/{name.replace('_', '-')}") for name, permission in items
                 if permission is None or actor.may(permission)]
@@ -378,6 +386,7 @@ class Console:
                          file=file, order=file.order, can=_allowed(view.actor, file.order),
                          ref=reference(order_id), notes=[e for e in file.audit if e.action == "add_note"],
                          resendable=[e for e in file.timeline if e.kind in NOTIFIED_KINDS],
+                         routing_reason=lambda detail: routing_reason(detail, view.t, view.formatter.language),
                          returns=_return_actions(view.actor, file.order, self.returns is not None),
                          outcomes=[o.value for o in InspectionOutcome],
                          claim_choices=self._claim_choices(view.actor, file.order),
@@ -633,6 +642,98 @@ class Console:
             return self._stock_page(view, kind.status, error=_problem_text(view, kind.code, error))
         self.log.info("console action", extra={"action": f"stock_{action}"})
         return redirect(view.url(f"{ROOT}/stock", done=QUARANTINE_DONE.get(action, action)))
+
+    # --- pick and pack: a location's picking list in waves; work done, picked, packed (click or scan) --------------
+    @route("GET", "/warehouse")
+    def warehouse(self, view: View, _: re.Match[str]) -> WebResponse:
+        return self._warehouse_page(view, 200, notice=_notice(view))
+
+    def _warehouse_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        location = view.request.arg("location").strip() or DEFAULT_PICKING_LOCATION
+        if not LOCATION_ID.fullmatch(location):
+            raise forms.FormInvalid([("location", "unknown")])
+        picking = self._warehouse().picking_list(view.actor, location)
+        return self.page(view, "warehouse.html", status=status, title=view.t("warehouse.title"), picking=picking,
+                         **extra)
+
+    @route("POST", "/warehouse/(?P<action>work|pick|pack|scan)")
+    def warehouse_act(self, view: View, match: re.Match[str]) -> WebResponse:
+        actor, request, action, warehouse = view.actor, view.request, match["action"], self._warehouse()
+        key, location = request.field(KEY_FIELD), request.field("location").strip()
+        try:
+            if not 8 <= len(key) <= 128 or not LOCATION_ID.fullmatch(location):
+                raise forms.FormInvalid([(KEY_FIELD if LOCATION_ID.fullmatch(location) else "location", "missing")])
+            order_id, shipment_id = request.field("order_id"), request.field("shipment_id")
+            if action == "scan":  # a barcode scanner types the shipment id (or the order's) and presses enter
+                found = warehouse.picking_list(actor, location).find(request.field("code"))
+                if found is None:
+                    raise forms.FormInvalid([("code", "unknown")])
+                order_id, shipment_id = found.order.order_id, found.shipment.shipment_id
+                action = "pack" if found.shipment.status == ShipmentStatus.PICKED else "pick"
+            if action == "work":
+                warehouse.finish_work(actor, order_id, shipment_id, request.field("task_id"), key)
+            else:
+                (warehouse.pack if action == "pack" else warehouse.pick)(actor, order_id, shipment_id, key)
+        except forms.FormInvalid as invalid:
+            return self._warehouse_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            kind = self._refusal(error, f"warehouse_{action}")
+            if kind.status in (401, 403):
+                raise
+            return self._warehouse_page(view, kind.status, error=_problem_text(view, kind.code, error))
+        self.log.info("console action", extra={"action": f"warehouse_{action}"})
+        return redirect(view.url(f"{ROOT}/warehouse", location=location, done=f"warehouse_{action}"))
+
+    # --- store pickup: a store's desk; an order marked ready; handed over by the customer's code ----------------------
+    @route("GET", "/pickups")
+    def pickups(self, view: View, _: re.Match[str]) -> WebResponse:
+        return self._pickups_page(view, 200, notice=_notice(view))
+
+    def _pickups_page(self, view: View, status: int, **extra: Any) -> WebResponse:
+        location = view.request.arg("location").strip() or view.request.field("location").strip() \
+            or DEFAULT_PICKUP_DESK
+        if not LOCATION_ID.fullmatch(location):
+            raise forms.FormInvalid([("location", "unknown")])
+        desk = self._store_pickups().desk(view.actor, location)
+        return self.page(view, "pickups.html", status=status, title=view.t("pickups.title"), desk=desk,
+                         ref=reference, **extra)
+
+    @route("POST", "/pickups/(?P<action>ready|hand-over)")
+    def pickups_act(self, view: View, match: re.Match[str]) -> WebResponse:
+        request, action, pickups = view.request, match["action"], self._store_pickups()
+        key, location = request.field(KEY_FIELD), request.field("location").strip()
+        order_id, shipment_id = request.field("order_id"), request.field("shipment_id")
+        try:
+            if not 8 <= len(key) <= 128 or not LOCATION_ID.fullmatch(location):
+                raise forms.FormInvalid([(KEY_FIELD if LOCATION_ID.fullmatch(location) else "location", "missing")])
+            if action == "ready":
+                pickups.mark_ready(view.actor, order_id, shipment_id, key)
+            else:  # the code is never logged nor echoed back
+                pickups.hand_over(view.actor, order_id, shipment_id, request.field("code")[:64], key)
+        except forms.FormInvalid as invalid:
+            return self._pickups_page(view, 422, error=view.t("error.invalid"), problems=invalid.problems)
+        except DomainError as error:
+            kind = self._refusal(error, f"pickup_{action.replace('-', '_')}")
+            if kind.status in (401, 403):
+                raise
+            text = _problem_text(view, kind.code, error)
+            if isinstance(error, PickupCodeRefused) and view.t.has(f"problem.{kind.code}"):  # said in the operator's language, with when to try again
+                text = view.t(f"problem.{kind.code}") + (
+                    f": {view.t('pickups.locked_until', when=view.formatter.when(error.locked_until))}"
+                    if error.locked_until else "")
+            return self._pickups_page(view, kind.status, error=text)
+        self.log.info("console action", extra={"action": f"pickup_{action.replace('-', '_')}"})
+        return redirect(view.url(f"{ROOT}/pickups", location=location, done=f"pickup_{action.replace('-', '_')}"))
+
+    def _store_pickups(self) -> StorePickups:
+        if self.office.store_pickups is None:
+            raise OrderNotFound("store pickup is not configured here")
+        return self.office.store_pickups
+
+    def _warehouse(self) -> Warehouse:
+        if self.office.warehouse is None:
+            raise OrderNotFound("pick and pack is not configured here")
+        return self.office.warehouse
 
     # --- replenishment: reorder points and targets, what to order, suggested transfers ------------------------------
     @route("GET", "/replenishment")

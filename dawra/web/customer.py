@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from markupsafe import Markup
 from pydantic import ValidationError
 
 from dawra.app.customer import CustomerActions, CustomerOutcome
@@ -309,6 +310,7 @@ class CustomerSite:
                                                  lambda number: reader.url(f"{PAGE}/{token}/invoices/{number}"),
                                                  lambda number: self._invoice_pdf_url(reader, token, number))
                          if self.invoices is not None else [], doc_words=invoice_words(reader.f.language),
+                         pickup_qr=_pickup_qr(order),
                          cod_code=confirmation_code(order.order_id)
                          if order.held_as == HoldKind.COD_CONFIRMATION and self.actions is not None else None,
                          notice=extra.pop("notice", notice), **extra)
@@ -781,3 +783,12 @@ def bearer(authorization: str | None) -> str | None:
     value = (authorization or "").strip()
     return value[7:].strip() or None if value[:7].lower() == "bearer " else None
 
+
+def _pickup_qr(order: Order) -> dict[str, Markup]:
+    """Each pickup shipment on its store's desk: its code as a QR (inline SVG, for the desk's scanner)."""
+    from dawra.domain.shipment import ShipmentStatus
+    from dawra.web.invoice_view import qr_svg
+
+    return {s.shipment_id: Markup(qr_svg(s.pickup.code))  # noqa: S704 - segno's SVG of our own code
+            for s in order.shipments
+            if s.pickup is not None and s.pickup.code and s.status == ShipmentStatus.READY_FOR_PICKUP}

@@ -45,7 +45,7 @@ class LabelParty(BaseModel):
     """Who sends or receives the parcel, as printed: a name, the address lines in the order they are written, and a
     phone number for the courier (printed left to right whatever the language around it)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     name: str = Field(min_length=1)
     lines: tuple[str, ...] = ()
@@ -53,7 +53,7 @@ class LabelParty(BaseModel):
 
 
 class LabelLine(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     sku: str
     title: str  # in the customer's language
@@ -63,7 +63,7 @@ class LabelLine(BaseModel):
 class ReturnLabel(BaseModel):
     """Everything a return label shows."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     return_id: str
     order_id: str
@@ -133,7 +133,7 @@ class LabelText(BaseModel):
     """Every piece of text a label prints, in the words and the order it prints them: the pure half of the label
     (`label_text`), which the PDF drawing (dawra/web/label_pdf.py) only places on the page."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     language: Language
     direction: Direction  # the customer's half of the label; the carrier's half is always left to right

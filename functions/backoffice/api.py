@@ -11,14 +11,15 @@ import orders
 import remittances
 import replenishment
 import stock
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
 from dawra.contracts import problems
 from dawra.entrypoints import rest_resolver
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 app = rest_resolver(logger)
 for routes in (orders.router, actions.router, messages.router, stock.router, remittances.router, accounts.router,

@@ -3,18 +3,19 @@
 The console verifies its own session cookie and every form's CSRF token (dawra/web/console.py); this handler only
 turns the proxy event into the console's request and its answer into the proxy result."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 
 from dawra.bootstrap import build_console
 from dawra.contracts.env import settings
 from dawra.entrypoints import page_response
+from dawra.tracing import function_tracer
 from dawra.web.console import Console
 from dawra.web.http import request_from_event
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 parts = build_console(settings())

@@ -4,7 +4,7 @@ the forms' CSRF tokens, the guest lookup's limits. This handler only turns event
 
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
@@ -20,12 +20,13 @@ from dawra.contracts.customer import (
 )
 from dawra.contracts.env import settings
 from dawra.entrypoints import page_response, rest_resolver
+from dawra.tracing import function_tracer
 from dawra.web.customer import CustomerSite, bearer, source_of
 from dawra.web.http import request_from_event
 from dawra.web.security import NO_STORE, SECURITY_HEADERS
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 app = rest_resolver(logger)
 parts = build_customer_site(settings())

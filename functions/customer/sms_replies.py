@@ -5,15 +5,16 @@ SMS raises: Lambda retries it, then it lands in the dead-letter queue, alarmed (
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.data_classes import SNSEvent
 
 from dawra.bootstrap import build_sms_replies
 from dawra.contracts.env import settings
 from dawra.contracts.sms import InboundSms
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 replies = build_sms_replies(settings())
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from dawra.bootstrap import build_later_jobs
 from dawra.contracts.env import settings
 from dawra.contracts.jobs import ANY_JOB, SendHeldMessageJob, SendShippedDigestJob, for_operations
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 jobs = build_later_jobs(settings())

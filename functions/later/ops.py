@@ -8,16 +8,17 @@ Partial batch failures: a job that fails is retried by SQS alone, then lands in 
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from dawra.bootstrap import build_ops_jobs
 from dawra.contracts.env import settings
 from dawra.contracts.jobs import OPS_JOB, CheckRemittanceJob
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 jobs = build_ops_jobs(settings())

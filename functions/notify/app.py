@@ -5,7 +5,7 @@ untouched for that retry (InOrderStreamProcessor); records already sent are not 
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
@@ -14,10 +14,11 @@ from dawra.adapters.dynamo.stream import timeline_event
 from dawra.bootstrap import build_notify
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
-from dawra.entrypoints import InOrderStreamProcessor
+from dawra.streams import InOrderStreamProcessor
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 processor = InOrderStreamProcessor()
 notify = build_notify(settings())

@@ -4,7 +4,7 @@
 from typing import Annotated
 
 import order_returns
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -25,9 +25,10 @@ from dawra.contracts.api import (
 )
 from dawra.contracts.env import settings
 from dawra.entrypoints import rest_resolver
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 app = rest_resolver(logger)
 app.include_router(order_returns.router)

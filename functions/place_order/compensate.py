@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from dawra.bootstrap import build_compensate
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
 from dawra.contracts.tasks import CancelOrderInput, CompensateTask, parse_task
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 tasks = build_compensate(settings())
 

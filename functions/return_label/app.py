@@ -5,16 +5,17 @@ would answer base64 text. The link's token in the path is the credential: the or
 (dawra/web/customer.py) checks it and draws the label or the document (kept in the documents bucket once drawn); any
 other path, link, return or document is the same 404 problem. Reads the order, the locations, the link's key."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 
 from dawra.bootstrap import build_return_label
 from dawra.contracts.env import settings
+from dawra.tracing import function_tracer
 from dawra.web.customer import CustomerSite
 from dawra.web.http import http_api_response, request_from_http_api_event
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 parts = build_return_label(settings())
 site = CustomerSite(parts.open_link, None, parts.links, None, logger, locations=parts.locations,

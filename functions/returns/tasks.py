@@ -4,7 +4,7 @@ exchange's replacement sent and waited for, and the alerts to operations."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 from dawra.bootstrap import build_return_tasks
 from dawra.contracts.env import settings
@@ -21,9 +21,10 @@ from dawra.contracts.returns import (
     WaitForReturnInput,
 )
 from dawra.contracts.tasks import parse_task
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 tasks = build_return_tasks(settings())
 

@@ -1,27 +1,33 @@
-"""State machine tasks ShipShipment, WaitWhileOnHold and WaitForDelivery (each parks the workflow on the
-shipment), DeliveryLate and SettleClaim (a late, lost or returned parcel) and CompleteOrder."""
+"""State machine tasks ShipShipment, WaitWhileOnHold, WaitForPacking, WaitForCollection and WaitForDelivery (each
+parks the workflow on the shipment), PackingLate, CollectionReminder, DeliveryLate and SettleClaim (a late, lost or
+returned parcel) and CompleteOrder."""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from dawra.bootstrap import build_ship
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
 from dawra.contracts.tasks import (
+    AwaitCollectionInput,
     AwaitDeliveryInput,
+    AwaitPackingInput,
     AwaitReleaseInput,
+    CollectionReminderInput,
     DeliveryLateInput,
     HoldExpiredInput,
+    PackingLateInput,
     SettleClaimInput,
     ShipShipmentInput,
     ShipTask,
     parse_task,
 )
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 tasks = build_ship(settings())
 
@@ -39,6 +45,14 @@ def handler(event: dict, context) -> dict:
         return shipped.model_dump()
     if isinstance(task, AwaitReleaseInput):
         return tasks.await_release(task.order_id, task.shipment_id, task.task_token)
+    if isinstance(task, AwaitPackingInput):
+        return tasks.await_packing(task.order_id, task.shipment_id, task.task_token)
+    if isinstance(task, PackingLateInput):
+        return tasks.packing_late(task.order_id, task.shipment_id).model_dump()
+    if isinstance(task, AwaitCollectionInput):
+        return tasks.await_collection(task.order_id, task.shipment_id, task.task_token)
+    if isinstance(task, CollectionReminderInput):
+        return tasks.collection_reminder(task.order_id, task.shipment_id).model_dump()
     if isinstance(task, HoldExpiredInput):
         return tasks.hold_expired(task.order_id).model_dump()
     if isinstance(task, AwaitDeliveryInput):

@@ -6,7 +6,7 @@ with its reason, counted by reason, and dropped, so junk never reaches the DLQ o
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from dawra.bootstrap import build_tracking
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 # Every record reported on its own, even when all fail (Lambda then retries each, as it would the batch).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

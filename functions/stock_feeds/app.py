@@ -5,16 +5,17 @@ sent when the notification is configured, names no object and is done at once.""
 
 from __future__ import annotations
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from dawra.bootstrap import build_bucket_feeds
 from dawra.contracts.env import settings
 from dawra.contracts.inventory import objects_created
+from dawra.tracing import function_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = function_tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 import_feed = build_bucket_feeds(settings())

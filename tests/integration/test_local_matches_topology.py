@@ -105,13 +105,16 @@ def test_each_function_runs_with_a_role_holding_its_rendered_grants(local_stack)
     roles = {r["Arn"] for r in iam.list_roles(MaxItems=1000)["Roles"]}
     groups = {g["Name"] for g in cloud.client("scheduler").list_schedule_groups()["ScheduleGroups"]}
     buckets = {f"arn:aws:s3:::{b['Name']}" for b in cloud.client("s3").list_buckets()["Buckets"]}
+    sqs = cloud.client("sqs")
+    queues = {sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+              for url in sqs.list_queues().get("QueueUrls", [])}  # the partner-outbound queue's senders (decision 97)
     for function in TOPOLOGY.functions:
         for grant in function.grants:
             for resource in grant.resources:
                 rendered = cloud.resolve_resource(resource)
                 if isinstance(resource, Arn):
                     assert rendered.removesuffix(resource.suffix) in (tables | secrets | topics | machines | roles
-                                                                 | buckets), \
+                                                                 | buckets | queues), \
                         rendered
                 elif isinstance(resource, NamedArn) and resource.service == "scheduler":  # a group's schedules
                     assert rendered.split(":schedule/", 1)[1].removesuffix(resource.suffix) in groups, rendered

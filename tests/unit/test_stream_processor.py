@@ -3,7 +3,7 @@ retries a stream batch from its first failed record, so whatever comes after it 
 
 from aws_lambda_powertools.utilities.batch import process_partial_response
 
-from dawra.entrypoints import InOrderStreamProcessor
+from dawra.streams import InOrderStreamProcessor
 
 
 def stream_record(seq: int) -> dict:

@@ -118,7 +118,7 @@ VOCABULARY: dict[str, TrackingStatus] = {
 
 
 class SandboxWebhook(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     event_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
     tracking_number: str = Field(pattern=r"^SBX[0-9A-F]{12}$")

@@ -77,6 +77,17 @@ class DynamoInventory:
                      if item["sk"] != keys.CATALOG_SK}
         return catalog, available
 
+    def skus_and_levels(self, skus: Sequence[str], location_ids: Sequence[str]
+                        ) -> tuple[frozenset[str], dict[tuple[str, str], StockLevel]]:
+        """AvailabilityReads: which skus the catalog has and their stock items, in one BatchGetItem (a sku's catalog
+        item and stock items share its partition; up to 100 keys a request: 20 skus at 4 locations is one). The
+        catalog items are not parsed: one the merchant's data makes unsellable still counts as known."""
+        items = self.table.batch_get([key for sku in skus for key in (
+            keys.catalog_key(sku), *(keys.stock_key(sku, loc) for loc in location_ids))])
+        known = frozenset(item["sku"] for item in items if item["sk"] == keys.CATALOG_SK)
+        return known, {(item["sku"], item["location_id"]): StockLevel.model_validate(fields(item)) for item in items
+                       if item["sk"] != keys.CATALOG_SK}
+
     def catalog_stock_and_counters(self, skus: Sequence[str], location_ids: Sequence[str], counters: Sequence[str]
                                    ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int], dict[str, Counter]]:
         """The catalog, the stock and the risk counters in one BatchGetItem spanning both tables (up to 100 keys a

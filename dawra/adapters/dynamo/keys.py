@@ -36,6 +36,8 @@ Indexes (the back office's searches; none of them is ever scanned):
 
 Inventory table (pk, sk):
     SKU#<sku>                CATALOG | STOCK#<location_id>
+                             WAIT#<placed at>#<order_id>            an order waiting for the sku (backorder,
+                                                                     preorder), oldest first; its task token
     LOCATION                 LOC#<location_id>
     RESERVATION#<order_id>   <sku>#<location_id>
     TRANSFER#<transfer_id>   TRANSFER                                a stock transfer between locations
@@ -209,6 +211,14 @@ def catalog_key(sku: str) -> dict[str, str]:
 
 def stock_key(sku: str, location_id: str) -> dict[str, str]:
     return {"pk": f"SKU#{sku}", "sk": f"STOCK#{location_id}"}
+
+
+WAITING_PREFIX = "WAIT#"
+
+
+def waiting_key(sku: str, placed_at: str, order_id: str) -> dict[str, str]:
+    """An order's place in a sku's waiting list: sorted by when it was placed (FIFO)."""
+    return {"pk": f"SKU#{sku}", "sk": f"{WAITING_PREFIX}{placed_at}#{order_id}"}
 
 
 LOCATIONS_PK = "LOCATION"

@@ -22,3 +22,12 @@ def stream_filter(kinds: list[str]) -> dict[str, Any]:
     """The Lambda event filter that lets through only inserted timeline events of these kinds."""
     return {"eventName": ["INSERT"],
             "dynamodb": {"NewImage": {"entity": {"S": [keys.ENTITY_TIMELINE]}, "kind": {"S": kinds}}}}
+
+
+def awaiting_confirmation_filter() -> dict[str, Any]:
+    """The Lambda event filter that lets through the confirmation of an order that waits for stock (a backorder, a
+    preorder: told at once, with its date) and no other order's: an ordinary order is confirmed when its stock is
+    reserved (dawra.domain.notifications.SENT_AS), so its placement invokes nothing."""
+    return {"eventName": ["INSERT"],
+            "dynamodb": {"NewImage": {"entity": {"S": [keys.ENTITY_TIMELINE]}, "kind": {"S": ["order_confirmed"]},
+                                      "detail": {"M": {"awaiting": {"S": ["backorder", "preorder"]}}}}}}

@@ -246,6 +246,10 @@ class DynamoUnitOfWork:
                                                    "#listing": keys.LISTING}
             update["ExpressionAttributeValues"] |= values(sku=after.sku, loc=after.location_id,
                                                           listing=listing[keys.LISTING])
+            if after.waiting:  # a transfer's new destination item: orders wait for the sku (dawra.app.backorders)
+                update["ExpressionAttributeNames"]["#waiting"] = "waiting"
+                update["ExpressionAttributeValues"] |= values(waiting=True)
+                sets.append("#waiting = :waiting")
             update["UpdateExpression"] = "SET " + ", ".join([*sets, "#sku = :sku", "#loc = :loc", "#at = :loc",
                                                              "#listing = :listing"])
             update["ConditionExpression"] = "attribute_not_exists(pk)"

@@ -273,7 +273,7 @@ def _print(*parts: object) -> str:
 
 
 class SandboxPaymentWebhook(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     event_id: str
     type: str
