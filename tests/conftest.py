@@ -3,6 +3,7 @@ test module, so modules that start their own cloud (tests/bench) can run in any 
 
 from __future__ import annotations
 
+import threading
 import uuid
 import warnings
 
@@ -21,3 +22,21 @@ def local_stack():
 @pytest.fixture
 def unique():
     return lambda prefix="t": f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def aws_calls(monkeypatch):
+    """The AWS operations made on this thread (an in-process request through the gateway runs on it)."""
+    from botocore.client import BaseClient
+
+    calls: list[str] = []
+    here = threading.get_ident()
+    make_api_call = BaseClient._make_api_call
+
+    def recorded(self, operation_name, api_params):
+        if threading.get_ident() == here and operation_name != "Invoke":  # the gateway invoking the function
+            calls.append(operation_name)
+        return make_api_call(self, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    return calls

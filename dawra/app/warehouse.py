@@ -100,9 +100,7 @@ class Warehouse:
         authorize(actor, Permission.PREPARE_SHIPMENTS)
 
         def decide(order: Order, ref: str) -> Change:
-            moved = order.pick(shipment_id, now_iso(self.clock))
-            return Change(detail={"shipment_id": shipment_id, "shipment_status": order.shipment(shipment_id).status,
-                                  "moved": moved})
+            return _moved(order, shipment_id, order.pick(shipment_id, now_iso(self.clock)))
 
         return self.change(actor, order_id, key, "pick", None, decide, {"shipment_id": shipment_id})
 
@@ -111,13 +109,17 @@ class Warehouse:
         authorize(actor, Permission.PREPARE_SHIPMENTS)
 
         def decide(order: Order, ref: str) -> Change:
-            moved = order.pack(shipment_id, now_iso(self.clock))
-            return Change(detail={"shipment_id": shipment_id, "shipment_status": order.shipment(shipment_id).status,
-                                  "moved": moved})
+            return _moved(order, shipment_id, order.pack(shipment_id, now_iso(self.clock)))
 
         outcome = self.change(actor, order_id, key, "pack", None, decide, {"shipment_id": shipment_id})
         resume_packed(self.workflow, outcome.order.shipment(shipment_id))
         return outcome
+
+
+def _moved(order: Order, shipment_id: str, moved: bool) -> Change:
+    """The audit detail of a pick or a pack: the shipment, its status now, whether this call moved it."""
+    return Change(detail={"shipment_id": shipment_id, "shipment_status": order.shipment(shipment_id).status,
+                          "moved": moved})
 
 
 def resume_packed(workflow: Workflow, shipment: Shipment) -> None:

@@ -7,6 +7,7 @@ installs it) and skips it, saying why, when it does not."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,6 +111,20 @@ class Browser:
     def close(self) -> None:
         self.context.close()
         assert [p for p in self.problems if "status of 4" not in p] == [], self.problems
+
+
+def signed_in(chromium: Any, world: World, username: str, viewport: dict[str, int], language: str,
+              lands_on: str = r"/admin/(orders|audit)") -> Browser:
+    """A new tab signed in to the console as `username` (its seeded password), in `language`, once the console has
+    landed on a page matching `lands_on`."""
+    browser = Browser(chromium, viewport, "en-GB", world.url)
+    page = browser.page
+    page.goto(f"/admin/signin?lang={language}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", world.password(username))
+    page.click("form[data-testid=signin-form] button[type=submit]")
+    page.wait_for_url(re.compile(lands_on))
+    return browser
 
 
 @pytest.fixture(scope="session")

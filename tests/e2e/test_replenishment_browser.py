@@ -6,24 +6,12 @@ Content-Security-Policy or throw."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from playwright.sync_api import Page, expect
 
 from dawra.adapters.dynamo.inventory import DynamoInventory
 
-from .conftest import DESKTOP, MOBILE, Browser, World
-
-
-def signed_in(chromium: Any, world: World, username: str, viewport: dict[str, int], language: str) -> Browser:
-    browser = Browser(chromium, viewport, "en-GB", world.url)
-    page = browser.page
-    page.goto(f"/admin/signin?lang={language}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", world.password(username))
-    page.click("form[data-testid=signin-form] button[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/(orders|audit)"))
-    return browser
+from .conftest import DESKTOP, MOBILE, signed_in
 
 
 def set_plan(page: Page, location: str, reorder_point: int, target: int) -> None:

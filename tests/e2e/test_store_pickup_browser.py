@@ -14,21 +14,10 @@ from playwright.sync_api import expect
 
 from dawra.local.actors import Storefront
 
-from .conftest import DESKTOP, MOBILE, Browser, World
+from .conftest import DESKTOP, MOBILE, Browser, World, signed_in
 
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/my-order/[A-Za-z0-9_-]{52}")
 CODE = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4})\b")
-
-
-def signed_in(chromium: Any, world: World, username: str, viewport: dict[str, int], language: str) -> Browser:
-    browser = Browser(chromium, viewport, "en-GB", world.url)
-    page = browser.page
-    page.goto(f"/admin/signin?lang={language}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", world.password(username))
-    page.click("form[data-testid=signin-form] button[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/(orders|audit|pickups)"))
-    return browser
 
 
 def message_to(world: World, email: str, subject_has: str) -> Any:
@@ -54,7 +43,7 @@ def test_a_store_user_marks_ready_then_hands_over_by_code_after_a_wrong_one(worl
     assert placed.status == 201, placed.body
     order_id = str(placed.body["order_id"])
 
-    desk = signed_in(chromium, world, "store", DESKTOP, "en")
+    desk = signed_in(chromium, world, "store", DESKTOP, "en", lands_on=r"/admin/(orders|audit|pickups)")
     try:
         page = desk.page
         page.click("nav a[href$='/admin/pickups']")
@@ -90,7 +79,7 @@ def test_a_store_user_marks_ready_then_hands_over_by_code_after_a_wrong_one(worl
     finally:
         customer.close()
 
-    phone = signed_in(chromium, world, "store", MOBILE, "ar")
+    phone = signed_in(chromium, world, "store", MOBILE, "ar", lands_on=r"/admin/(orders|audit|pickups)")
     try:
         page = phone.page
         page.goto("/admin/pickups?location=jeddah-store")

@@ -7,26 +7,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.local.actors import Storefront
 from dawra.local.seed import CATALOG, LOCATIONS
 
-from .conftest import DESKTOP, MOBILE, Browser, World
-
-
-def signed_in(chromium: Any, world: World, username: str, viewport: dict[str, int], language: str) -> Browser:
-    browser = Browser(chromium, viewport, "en-GB", world.url)
-    page = browser.page
-    page.goto(f"/admin/signin?lang={language}")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", world.password(username))
-    page.click("form[data-testid=signin-form] button[type=submit]")
-    page.wait_for_url(re.compile(r"/admin/(orders|audit)"))
-    return browser
+from .conftest import DESKTOP, MOBILE, signed_in
 
 
 def place(store: Storefront, lines: dict[str, int], name: str) -> str:
@@ -37,6 +25,17 @@ def place(store: Storefront, lines: dict[str, int], name: str) -> str:
         "payment_token": "tok_sandbox_approve"}, f"warehouse-e2e-{uuid.uuid4()}")
     assert placed.status == 201, placed.body
     return str(placed.body["order_id"])
+
+
+def listed(page: Page, order_id: str) -> Locator:
+    """The order's row on the picking list, the page reloaded every half second (up to 30 s) until it is there."""
+    row = page.locator(f"tr[data-order='{order_id}']")
+    for _ in range(60):
+        if row.count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    return row
 
 
 def test_a_warehouse_user_does_the_work_picks_and_packs_by_click_and_by_scan(world, chromium, screenshots):
@@ -55,13 +54,7 @@ def test_a_warehouse_user_does_the_work_picks_and_packs_by_click_and_by_scan(wor
         page.click("nav a[href$='/admin/warehouse']")
         page.wait_for_url(re.compile(r"/admin/warehouse"))
         for order_id in (engraved, plain):  # the workflow reserves them: they join the list
-            row = page.locator(f"tr[data-order='{order_id}']")
-            for _ in range(60):
-                if row.count():
-                    break
-                page.wait_for_timeout(500)
-                page.reload()
-            expect(row).to_be_visible()
+            expect(listed(page, order_id)).to_be_visible()
         expect(page.get_by_test_id("wave").first).to_contain_text("Wave 1")
         warehouse.shoot("warehouse-picking-en", screenshots)
 
@@ -99,12 +92,7 @@ def test_a_warehouse_user_does_the_work_picks_and_packs_by_click_and_by_scan(wor
     try:
         page = phone.page
         page.goto("/admin/warehouse?location=riyadh-dc")
-        row = page.locator(f"tr[data-order='{waiting}']")
-        for _ in range(60):
-            if row.count():
-                break
-            page.wait_for_timeout(500)
-            page.reload()
+        row = listed(page, waiting)
         expect(page.locator("html")).to_have_attribute("dir", "rtl")
         expect(page.locator("main")).to_contain_text("الدفعة")
         expect(row.locator("[data-task]")).to_contain_text("نقش")

@@ -4,7 +4,6 @@ at that moment, unknown SKUs; every bad query a 400 problem; at most two AWS req
 maximum age, and nothing written."""
 
 import json
-import threading
 import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -50,24 +49,6 @@ def ask_in_process(stack, query: list[tuple[str, str]]):
     request = Request(EnvironBuilder(method="GET", path="/availability", query_string=urlencode(query)).get_environ())
     response = stack.gateway.handle(request)
     return response.status_code, dict(response.headers), json.loads(response.get_data())
-
-
-@pytest.fixture
-def aws_calls(monkeypatch):
-    """The AWS operations made on this thread (an in-process request through the gateway runs on it)."""
-    from botocore.client import BaseClient
-
-    calls: list[str] = []
-    here = threading.get_ident()
-    make_api_call = BaseClient._make_api_call
-
-    def recorded(self, operation_name, api_params):
-        if threading.get_ident() == here and operation_name != "Invoke":  # the gateway invoking the function
-            calls.append(operation_name)
-        return make_api_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
-    return calls
 
 
 def test_units_per_location_in_transit_apart_and_the_options_of_the_moment(local_stack, new_sku):

@@ -6,7 +6,7 @@ and from its release day the next arrival serves it."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from parcels import carrier, execution_status, messages_about, shipped_tracking, stock
@@ -55,12 +55,19 @@ def parked(stack, order_id: str) -> None:
     eventually(lambda: (orders.get(order_id) or None) and orders.get(order_id).stock_token, timeout_s=30)
 
 
+def parked_order(stack, prefix: str, kind: str, days: int, units: int, quantity: int) -> tuple[date, str, str, str]:
+    """An order for `quantity` of a new sku (`units` at riyadh-dc) whose policy (`kind`) runs `days` from today, its
+    workflow parked: (that day, the sku, the customer's email, the order id)."""
+    until = datetime.now(UTC).date() + timedelta(days=days)
+    sku = own_sku(stack, prefix, StockPolicy(kind=kind, until=until), units)
+    email = f"{prefix.lower()}-{uuid.uuid4().hex[:8]}@example.com"
+    order_id = place(stack, sku, quantity, email)
+    parked(stack, order_id)
+    return until, sku, email, order_id
+
+
 def test_a_backordered_order_waits_and_the_stock_adjustment_reserves_it_and_it_completes(local_stack, warehouse):
-    restock = datetime.now(UTC).date() + timedelta(days=5)
-    sku = own_sku(local_stack, "BACK", StockPolicy(kind="backorder", until=restock), 0)
-    email = f"back-{uuid.uuid4().hex[:8]}@example.com"
-    order_id = place(local_stack, sku, 2, email)
-    parked(local_stack, order_id)
+    restock, sku, email, order_id = parked_order(local_stack, "BACK", "backorder", days=5, units=0, quantity=2)
     store = Storefront(local_stack.gateway.url)
     assert store.get_order(order_id).body["status"] == "CONFIRMED"
     [entry] = DynamoStockWaiters(tables(local_stack)[1]).waiting(sku)
@@ -83,11 +90,7 @@ def test_a_backordered_order_waits_and_the_stock_adjustment_reserves_it_and_it_c
 
 
 def test_a_preorder_is_not_reserved_before_its_release_day_and_is_served_from_it(local_stack, warehouse):
-    release = datetime.now(UTC).date() + timedelta(days=3)
-    sku = own_sku(local_stack, "PRE", StockPolicy(kind="preorder", until=release), 5)
-    email = f"pre-{uuid.uuid4().hex[:8]}@example.com"
-    order_id = place(local_stack, sku, 1, email)
-    parked(local_stack, order_id)
+    release, sku, email, order_id = parked_order(local_stack, "PRE", "preorder", days=3, units=5, quantity=1)
     [confirmation] = messages_about(local_stack, email, "confirmed")
     assert "pre-order" in confirmation.body and release.isoformat() in confirmation.body
 

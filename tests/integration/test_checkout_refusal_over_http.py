@@ -3,7 +3,6 @@ stock cannot cover is a 409 with each short line and writes nothing; stock sold 
 reservation cancels the order with one message, the apology; each shipment's promise shows on GET /orders/{id}."""
 
 import json
-import threading
 import time
 import uuid
 from datetime import datetime
@@ -56,24 +55,6 @@ def messages_to(stack, address: str, at_least: int, timeout_s: float = 20) -> li
     stack.pollers.drain()
     time.sleep(0.3)  # a second message would arrive here
     return [m for m in stack.outbox() if m.to == address]
-
-
-@pytest.fixture
-def aws_calls(monkeypatch):
-    """The AWS operations made on this thread (an in-process request through the gateway runs on it)."""
-    from botocore.client import BaseClient
-
-    calls: list[str] = []
-    here = threading.get_ident()
-    make_api_call = BaseClient._make_api_call
-
-    def recorded(self, operation_name, api_params):
-        if threading.get_ident() == here and operation_name != "Invoke":  # the gateway invoking the function
-            calls.append(operation_name)
-        return make_api_call(self, operation_name, api_params)
-
-    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
-    return calls
 
 
 def checkout_in_process(stack, body: dict, key: str):

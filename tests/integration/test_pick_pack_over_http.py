@@ -5,21 +5,18 @@ once the partner's signed callback says packed."""
 
 from __future__ import annotations
 
-import html
 import re
 import time
-import urllib.parse
 import uuid
 
 import pytest
-from pages import call
+from pages import console, hidden
 from stacks import eventually
 
 from dawra.adapters.dynamo.inventory import DynamoInventory
 from dawra.local.actors import PartnerSimulator, SandboxCarrierSimulator, Storefront
 from dawra.local.scenario import sign_in
 from dawra.local.seed import LOCATIONS, create_operator
-from dawra.web.security import SESSION_COOKIE
 
 
 @pytest.fixture(scope="module")
@@ -44,20 +41,6 @@ def place(store: Storefront, lines: dict[str, int]) -> str:
     placed = store.place_order(body, f"pickpack-{uuid.uuid4()}")
     assert placed.status == 201, placed.body
     return str(placed.body["order_id"])
-
-
-def console(base: str, token: str, method: str, path: str, form: dict[str, str] | None = None):
-    body = urllib.parse.urlencode(form).encode() if form else None
-    headers = {"Cookie": f"{SESSION_COOKIE}={token}"}
-    if form:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return call(method, f"{base}{path}", body, headers)
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, name
-    return html.unescape(found.group(1))
 
 
 def test_a_pick_pack_order_waits_is_packed_in_the_console_then_ships_and_is_delivered(local_stack, floor):

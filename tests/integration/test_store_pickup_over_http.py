@@ -6,20 +6,17 @@ its units back at the store and its authorisation voided."""
 
 from __future__ import annotations
 
-import html
 import re
-import urllib.parse
 import uuid
 
 import pytest
-from pages import call
+from pages import console, hidden
 from parcels import execution_status, messages_about, stock
 from stacks import eventually
 
 from dawra.local.actors import Storefront
 from dawra.local.scenario import sign_in
 from dawra.local.seed import create_operator
-from dawra.web.security import SESSION_COOKIE
 
 CODE = re.compile(r"\b([2-9A-Z]{4}-[2-9A-Z]{4})\b")
 
@@ -46,20 +43,6 @@ def place(store: Storefront, email: str, **extra: object):
         "shipping_address": {"name": "Huda", "line1": "7 Tahlia St", "city": "Jeddah", "country": "SA"},
         "lines": [{"sku": "MUG-CLASSIC", "quantity": 2}], "payment_token": "tok_sandbox_approve",
         "delivery": {"method": "pickup", "location_id": "jeddah-store"}, **extra}, f"pickup-{uuid.uuid4()}")
-
-
-def console(base: str, token: str, method: str, path: str, form: dict[str, str] | None = None):
-    body = urllib.parse.urlencode(form).encode() if form else None
-    headers = {"Cookie": f"{SESSION_COOKIE}={token}"}
-    if form:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-    return call(method, f"{base}{path}", body, headers)
-
-
-def hidden(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, name
-    return html.unescape(found.group(1))
 
 
 def mark_ready(base: str, token: str, order_id: str) -> str:
