@@ -62,6 +62,7 @@ ACTIONS = ("cancel", "cancel_shipments", "change_address", "change_contact", "re
 class Stage(enum.StrEnum):
     RECEIVED = "received"
     PREPARING = "preparing"
+    READY_TO_COLLECT = "ready_to_collect"  # store pickup: waiting at the store's desk for the customer's code
     PARTLY_SHIPPED = "partly_shipped"
     ON_ITS_WAY = "on_its_way"
     DELIVERED = "delivered"
@@ -81,6 +82,9 @@ def stage_of(order: Order) -> Stage:
         return Stage.CANCELLING
     if status == OrderStatus.NEEDS_ATTENTION:
         return Stage.BEING_CHECKED
+    active = order.active_shipments
+    if active and all(s.status == ShipmentStatus.READY_FOR_PICKUP for s in active):
+        return Stage.READY_TO_COLLECT
     if status == OrderStatus.SHIPPED:
         waiting = [s for s in order.active_shipments if not s.has_shipped]
         return Stage.PARTLY_SHIPPED if waiting else Stage.ON_ITS_WAY

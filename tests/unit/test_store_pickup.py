@@ -250,13 +250,17 @@ def test_the_merchant_may_set_every_desks_times_and_the_customer_view_shows_the_
     desk.pickups.durations = Durations.parse("remind=1,collect=2")
     order_id = placed(desk).order_id
     (planned,) = desk.reserve(order_id).shipments
-    before = customer_view(desk.orders.get(order_id), [], [], "ar").shipments[0].pickup
+    waiting = customer_view(desk.orders.get(order_id), [], [], "ar")
+    before = waiting.shipments[0].pickup
     assert before is not None and before.code is None and "السبت" in before.hours
+    assert waiting.stage == "preparing"  # not on the desk yet
     desk.pickups.mark_ready(STORE, order_id, planned.shipment_id, "ready-00000009")
     order = desk.orders.get(order_id)
     pickup = order.shipment(planned.shipment_id).pickup
     assert (pickup.remind_at, pickup.collect_by) == ("2026-11-23T10:00:00.000Z", "2026-11-23T11:00:00.000Z")
-    shown = customer_view(order, [], [], "en").shipments[0]
+    ready = customer_view(order, [], [], "en")
+    assert ready.stage == "ready_to_collect"  # the page's banner says so, not "being prepared"
+    shown = ready.shipments[0]
     assert shown.status == "ready_for_pickup" and shown.pickup.code == spoken(pickup.code)
     assert shown.pickup.store_name == "Jeddah store" and shown.pickup.collect_by == pickup.collect_by
 
