@@ -25,6 +25,7 @@ Before and after images of written items are read straight from moto's backend (
 
 from __future__ import annotations
 
+import base64
 import math
 import threading
 import time
@@ -58,8 +59,8 @@ def value_size(value: dict[str, Any]) -> int:
         return len(inner.encode())
     if kind == "N":
         return _number_size(str(inner))
-    if kind == "B":
-        return len(inner) if isinstance(inner, (bytes, bytearray)) else len(str(inner).encode())
+    if kind == "B":  # raw bytes; moto keeps a binary value as the base64 text it was sent as
+        return len(inner) if isinstance(inner, (bytes, bytearray)) else len(base64.b64decode(str(inner)))
     if kind in ("BOOL", "NULL"):
         return 1
     if kind == "SS":

@@ -74,6 +74,36 @@ def test_a_throttled_transaction_request_is_retried():
         uow(ddb).commit(stock=[MOVE])
 
 
+RECORD = IdempotencyRecord(key_hash="k", order_id="o", fingerprint="f")
+
+
+def test_a_change_of_one_item_is_a_conditional_put_not_a_transaction():
+    ddb = client("dynamodb")
+    with Stubber(ddb) as stub:
+        stub.add_client_error("put_item", "ThrottlingException", http_status_code=400)
+        stub.add_response("put_item", {})  # retried; no transact_write_items is stubbed, so none may be made
+        uow(ddb).commit(markers=[RECORD])
+        stub.assert_no_pending_responses()
+
+
+def test_a_single_put_refused_by_another_item_is_a_race_and_by_its_own_item_is_done():
+    ddb = client("dynamodb")
+    ours = uow(ddb)._marker_item(RECORD)[1]["Put"]["Item"]  # what the put sends
+    with Stubber(ddb) as stub:
+        stub.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400,
+                              modeled_fields={"Item": {**ours, "fingerprint": {"S": "another"}}})
+        with pytest.raises(ConcurrentChange) as refused:
+            uow(ddb).commit(markers=[RECORD])
+        assert refused.value.parts == {"marker"}
+        stub.assert_no_pending_responses()  # not retried
+    with Stubber(ddb) as stub:  # the first answer was lost (a 500); the retry finds the very item it sent
+        stub.add_client_error("put_item", "InternalServerError", http_status_code=500)
+        stub.add_client_error("put_item", "ConditionalCheckFailedException", http_status_code=400,
+                              modeled_fields={"Item": ours})
+        uow(ddb).commit(markers=[RECORD])
+        stub.assert_no_pending_responses()
+
+
 def test_a_validation_error_is_a_bug_not_a_retry():
     ddb = client("dynamodb")
     with Stubber(ddb) as stub:

@@ -10,6 +10,7 @@ import pytest
 from parcels import carrier, place_order, shipped_tracking, wait_until
 from stacks import seeded_stack
 
+from bench import counting
 from dawra.adapters.carriers.sandbox import SandboxCarrier
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.codec import from_item, to_item
@@ -61,6 +62,21 @@ def test_the_header_item_has_no_returns_and_the_return_is_its_own_item(parts):
     stored = from_item(item["Item"])
     assert stored["entity"] == keys.ENTITY_RETURN and stored["return_id"] == parts["return"].return_id
     assert keys.return_id_of(stored["sk"]) == parts["return"].return_id
+
+
+def test_the_header_is_packed_under_1_kb_its_index_keys_plain_and_a_plain_header_still_loads(parts):
+    client, table, order_id = parts["client"], parts["table"], parts["order_id"]
+    raw = client.get_item(TableName=table, Key=to_item(keys.order_key(order_id)))["Item"]
+    assert {"status", "placed_at", "customer_id", "version", "body"} <= set(raw) and "contact" not in raw
+    assert "B" in raw["body"] and counting.item_size(raw) < 1024
+    order = parts["orders"].get(order_id)
+    assert order is not None and order.contact.email == "returns-adapter@example.com"
+    # A header written before packing (every attribute plain) loads the same.
+    copy = f"ord_plain{order_id[9:]}"
+    plain = order.model_dump(mode="json", exclude={"shipments", "returns"}) | {"order_id": copy}
+    client.put_item(TableName=table, Item=to_item({**keys.order_key(copy), "entity": keys.ENTITY_ORDER, **plain}))
+    loaded = parts["orders"].get(copy)
+    assert loaded is not None and loaded.contact == order.contact and loaded.totals == order.totals
 
 
 def test_a_concurrent_change_to_a_return_is_refused(parts):

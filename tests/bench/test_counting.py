@@ -21,6 +21,9 @@ def test_item_sizes_follow_dynamodb_rules():
     assert counting.item_size({"n": {"N": "12345"}}) == 1 + 4  # 5 significant digits -> 3 bytes + 1
     assert counting.item_size({"m": {"M": {"a": {"BOOL": True}}}}) == 1 + 3 + (1 + 1 + 1)
     assert counting.item_size({"l": {"L": [{"S": "xy"}, {"NULL": True}]}}) == 1 + 3 + (1 + 2) + (1 + 1)
+    # a binary value counts its raw bytes: moto holds it as the base64 text it was sent as (16 characters here)
+    assert counting.item_size({"b": {"B": "AAECAwQFBgcICQ=="}}) == 1 + 10
+    assert counting.item_size({"b": {"B": bytes(10)}}) == 1 + 10
     assert [counting.write_units(n) for n in (0, 1, 1024, 1025)] == [1, 1, 1, 2]
     assert [counting.read_units(n) for n in (0, 4096, 4097)] == [1, 1, 2]
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from stacks import eventually, operator
 
+from dawra.adapters.dynamo.codec import fields, from_item
 from dawra.adapters.payments.sandbox import SIGNATURE_HEADER, event, sign
 from dawra.domain.money import Money
 from dawra.domain.payment_events import PaymentEventKind as K
@@ -50,7 +51,7 @@ def authorization_of(stack, order_id: str) -> str:
     table = stack.cloud.resolve_ref("table", "orders", "name")
     item = stack.cloud.client("dynamodb").get_item(
         TableName=table, Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}}, ConsistentRead=True)["Item"]
-    return item["payment"]["M"]["authorization_id"]["S"]
+    return fields(from_item(item))["payment"]["authorization_id"]  # the header's body is packed
 
 
 def rejections(stack) -> list[dict]:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.base import Table
-from dawra.adapters.dynamo.codec import fields, to_item, values
+from dawra.adapters.dynamo.codec import fields, packed, to_item, values
 from dawra.adapters.errors import error_code, transient_errors
 from dawra.domain.order import Order
 from dawra.domain.returns import Return
@@ -23,9 +23,14 @@ TRACKING_INDEX = "by-tracking-number"
 REJECTIONS_KEPT = timedelta(days=7)
 
 
+# The header's attributes kept plain: its keys, what the by-customer and by-status indexes are keyed on, and the
+# version its writes are conditioned on. The rest is packed (codec.packed): the header stays under 1 KB.
+HEADER_PLAIN = frozenset({"pk", "sk", "entity", "order_id", "customer_id", "status", "placed_at", "version"})
+
+
 def order_item(order: Order) -> dict[str, Any]:
     data = order.model_dump(mode="json", exclude={"shipments", "returns"})  # children are items of their own
-    return {**keys.order_key(order.order_id), "entity": keys.ENTITY_ORDER, **data}
+    return packed({**keys.order_key(order.order_id), "entity": keys.ENTITY_ORDER, **data}, HEADER_PLAIN)
 
 
 def shipment_item(shipment: Shipment) -> dict[str, Any]:

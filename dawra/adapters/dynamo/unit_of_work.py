@@ -1,5 +1,6 @@
 """The unit of work: one TransactWriteItems holding an order's change (header over the version it was read at,
 changed shipments and returns over theirs, new timeline events), its stock moves and its markers. All or nothing.
+A change of one item alone is a conditional PutItem instead (half the write units; the same condition).
 
 A cancelled transaction is classified by its CancellationReasons, item by item: ConditionalCheckFailed is the
 domain outcome (ConcurrentChange, naming which kinds of item refused); TransactionConflict, ThrottlingError,
@@ -26,7 +27,7 @@ from botocore.exceptions import ClientError
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.accounts import account_items
 from dawra.adapters.dynamo.base import Table
-from dawra.adapters.dynamo.codec import to_item, values
+from dawra.adapters.dynamo.codec import packed, to_item, values
 from dawra.adapters.dynamo.orders import event_item, lookup_items, order_item, return_item, shipment_item
 from dawra.adapters.errors import CONNECTION_ERRORS, error_code, is_transient
 from dawra.domain.audit import AuditEntry
@@ -53,6 +54,7 @@ NUMBERING_ATTEMPTS = 20  # a counter taken by another commit is read again; past
 COUNTERS = ("on_hand", "reserved", "available", "in_transit", "quarantined")
 PLAN = ("reorder_point", "target")  # replenishment, absent when not planned
 LATER_COUNTERS = frozenset({"in_transit", "quarantined"})  # absent on items written before them: read as 0
+DOCUMENT_PLAIN = frozenset({"pk", "sk", "entity", "number"})  # a tax document's lines and amounts are packed
 
 
 class DynamoUnitOfWork:
@@ -99,8 +101,9 @@ class DynamoUnitOfWork:
         for series, (was, now) in sorted(counters.items()):
             items.append(("counter", {"Update": self._counter_update(series, was, now)}))
         for document in order.new_documents:
-            item = {**keys.tax_document_key(order.order_id, document.number), "entity": keys.ENTITY_TAX_DOCUMENT,
-                    "number": document.number, **document.model_dump(mode="json")}
+            item = packed({**keys.tax_document_key(order.order_id, document.number),
+                           "entity": keys.ENTITY_TAX_DOCUMENT, "number": document.number,
+                           **document.model_dump(mode="json")}, DOCUMENT_PLAIN)
             items.append(("tax_document", {"Put": {"TableName": self.orders.name, "Item": to_item(item),
                                                    "ConditionExpression": "attribute_not_exists(pk)"}}))
         return items
@@ -123,30 +126,55 @@ class DynamoUnitOfWork:
         return update
 
     def _transact(self, items: list[tuple[str, dict[str, Any]]]) -> None:
-        token = str(uuid.uuid4())
-        for attempt in range(ATTEMPTS):
+        if len(items) == 1 and "Put" in items[0][1]:
+            return self._retried("DynamoDB PutItem", lambda: self._put_alone(*items[0]))
+        token = str(uuid.uuid4())  # the same on every attempt: DynamoDB applies the transaction at most once
+
+        def once() -> None:
             try:
                 self.orders.client.transact_write_items(TransactItems=[entry for _, entry in items],
                                                         ClientRequestToken=token)
-                return
             except ClientError as error:
-                code = error_code(error)
-                if code == "TransactionCanceledException":
+                if error_code(error) == "TransactionCanceledException":
                     reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons") or []]
                     refused = {kind for (kind, _), reason in zip(items, reasons, strict=False)
                                if reason == "ConditionalCheckFailed"}
                     if refused:
                         raise ConcurrentChange(refused) from None
-                    if not {r for r in reasons if r != "None"} <= TRANSIENT_REASONS:
-                        raise
-                elif not is_transient(error):
+                raise
+        return self._retried("DynamoDB TransactWriteItems", once)
+
+    def _put_alone(self, kind: str, entry: dict[str, Any]) -> None:
+        """A change of one item (a task token parked on a shipment, say) is a plain conditional PutItem: half the
+        write units of a transaction of one item. A retry of a put whose answer was lost finds its own item there
+        (the condition fails, and the item it returns is the one sent): applied, not a race."""
+        put = entry["Put"]
+        try:
+            self.orders.client.put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise
+            if error.response.get("Item") != put["Item"]:
+                raise ConcurrentChange({kind}) from None
+
+    def _retried(self, what: str, once: Callable[[], None]) -> None:
+        """`once`, retried with backoff and full jitter while DynamoDB answers with a transient failure (throttling,
+        a 5xx, a transaction cancelled only by conflicts or throttling, a lost connection); then TransientError."""
+        for attempt in range(ATTEMPTS):
+            try:
+                return once()
+            except ClientError as error:
+                reasons = {r.get("Code", "None") for r in error.response.get("CancellationReasons") or []} - {"None"}
+                cancelled_for_now = error_code(error) == "TransactionCanceledException" and \
+                    reasons <= TRANSIENT_REASONS
+                if not (cancelled_for_now or is_transient(error)):
                     raise
-                last = code
+                last = error_code(error)
             except CONNECTION_ERRORS as error:
                 last = type(error).__name__
             if attempt < ATTEMPTS - 1:
-                self.sleep(self.rng.uniform(0, BASE_DELAY_S * 2**attempt))  # full jitter
-        raise TransientError(f"DynamoDB TransactWriteItems: {last} after {ATTEMPTS} attempts")
+                self.sleep(self.rng.uniform(0, BASE_DELAY_S * 2**attempt))
+        raise TransientError(f"{what}: {last} after {ATTEMPTS} attempts")
 
     # --- translation ----------------------------------------------------------------------------------------------
     def _order_items(self, order: Order) -> list[tuple[str, dict[str, Any]]]:
