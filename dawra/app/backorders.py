@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.common import Fail, Resume, TaskWait, load, now_iso, retry_on_race, stopped
 from dawra.app.reserve import ReserveStock, allocation_of
 from dawra.contracts.tasks import Allocation, StockWait
 from dawra.domain.availability import StockNeverArrived, waiting_entries
@@ -93,30 +93,19 @@ class ServeWaitingOrders:
         return [order_id for sku in skus for order_id in self(sku)]
 
 
-class AwaitStock:
+class AwaitStock(TaskWait):
     """WaitForStock: keep the task token on the order, unless it was reserved meanwhile (then go on at once) or its
     cancellation asked for (then compensate)."""
 
-    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
-        self.orders, self.uow, self.workflow = orders, uow, workflow
-
     def __call__(self, order_id: str, task_token: str) -> dict[str, bool]:
-        order = retry_on_race(lambda: self._park(order_id, task_token), f"parking {order_id} for its stock")
-        stop = order.cancellation_stop()
-        if stop is not None and not order.shipments:
-            self.workflow.fail(task_token, type(stop).__name__, stop.message)
-            return {"waiting": False}
-        if order.shipments:
-            self.workflow.resume(task_token, allocation_of(order).model_dump())
-            return {"waiting": False}
-        return {"waiting": True}
+        def parks(order: Order) -> bool:
+            return not order.shipments and order.cancellation_stop() is None and order.stock_token != task_token
 
-    def _park(self, order_id: str, task_token: str) -> Order:
-        order = load(self.orders, order_id)
-        if not order.shipments and order.cancellation_stop() is None and order.stock_token != task_token:
-            order.wait_for_stock(task_token)
-            self.uow.commit(order=order)
-        return order
+        def answer(order: Order) -> Fail | Resume | None:
+            return Resume(allocation_of(order).model_dump()) if order.shipments else stopped(order)
+
+        return self.park_or_answer(order_id, task_token, f"parking {order_id} for its stock", parks=parks,
+                                   park=lambda order: order.wait_for_stock(task_token), answer=answer)
 
 
 class StockDue:

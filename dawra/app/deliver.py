@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.common import Fail, Resume, TaskWait, load, now_iso, retry_on_race
 from dawra.domain.errors import DomainError
 from dawra.domain.order import Order, OrderStatus
 from dawra.domain.shipment import Shipment, ShipmentStatus
-from dawra.ports import Clock, OrderRepository, UnitOfWork, Workflow
+from dawra.ports import Clock, OrderRepository, UnitOfWork
 
 RETURNED_TO_SENDER = "ReturnedToSender"  # the error a wait ends with when its parcel came back (SettleClaim next)
 
@@ -23,25 +23,20 @@ def came_back(shipment: Shipment) -> bool:
     return shipment.status == ShipmentStatus.RETURNED and shipment.settlement is None
 
 
-class AwaitDelivery:
-    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
-        self.orders, self.uow, self.workflow = orders, uow, workflow
-
+class AwaitDelivery(TaskWait):
     def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
-        shipment = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"waiting on {shipment_id}")
-        if shipment.is_delivered:
-            # The carrier reported delivery before the token was stored: nothing else will resume us.
-            self.workflow.resume(task_token, delivered_output(shipment))
-        elif came_back(shipment):  # the same, for a parcel that came back
-            self.workflow.fail(task_token, RETURNED_TO_SENDER, "the parcel is back at the location it left from")
-        return {"waiting": not shipment.is_delivered and not came_back(shipment)}
+        def answer(order: Order) -> Fail | Resume | None:
+            shipment = order.shipment(shipment_id)
+            if shipment.is_delivered:
+                # The carrier reported delivery before the token was stored: nothing else will resume us.
+                return Resume(delivered_output(shipment))
+            if came_back(shipment):  # the same, for a parcel that came back
+                return Fail(RETURNED_TO_SENDER, "the parcel is back at the location it left from")
+            return None
 
-    def _park(self, order_id: str, shipment_id: str, task_token: str) -> Shipment:
-        order = load(self.orders, order_id)
-        if order.shipment(shipment_id).resume_token != task_token:
-            order.wait_for_delivery(shipment_id, task_token)
-            self.uow.commit(order=order)
-        return order.shipment(shipment_id)
+        return self.park_or_answer(order_id, task_token, f"waiting on {shipment_id}",
+                                   parks=lambda order: order.shipment(shipment_id).resume_token != task_token,
+                                   park=lambda order: order.wait_for_delivery(shipment_id, task_token), answer=answer)
 
 
 class CompleteOrder:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
-from dawra.app.common import load, now_iso, retry_on_race
+from dawra.app.common import Fail, Resume, TaskWait, load, now_iso, retry_on_race, stopped
 from dawra.app.partners import SendToPartner
 from dawra.app.payments import RenewAuthorization
 from dawra.contracts.tasks import CollectionWait, HoldExpiry, PackingLate, Shipped
@@ -35,7 +35,6 @@ from dawra.ports import (
     OrderRepository,
     PaymentProviders,
     UnitOfWork,
-    Workflow,
 )
 
 MIN_DELIVERY_WAIT_S = 1  # Step Functions wants a positive timeout even when the promise has already passed
@@ -162,32 +161,22 @@ class ShipShipment:
                        delivery_timeout_s=max(MIN_DELIVERY_WAIT_S, wait))
 
 
-class AwaitRelease:
+class AwaitRelease(TaskWait):
     """WaitWhileOnHold: park the shipment until a person releases the order (or asks for it to be cancelled, or
     the customer cancels this parcel). If that happened before the token was stored, nothing else would answer the
     workflow: this task does."""
 
-    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
-        self.orders, self.uow, self.workflow = orders, uow, workflow
-
     def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
-        order = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"holding {shipment_id}")
-        stop = order.cancellation_stop()
-        if stop is not None:
-            self.workflow.fail(task_token, type(stop).__name__, stop.message)
-            return {"waiting": False}
-        if order.status != OrderStatus.ON_HOLD or order.shipment(shipment_id).cancelled:
-            # released, or this parcel was cancelled meanwhile: ShipShipment runs again and says which
-            self.workflow.resume(task_token, {"released": True})
-            return {"waiting": False}
-        return {"waiting": True}
+        def parks(order: Order) -> bool:
+            return order.status == OrderStatus.ON_HOLD and order.shipment(shipment_id).resume_token != task_token
 
-    def _park(self, order_id: str, shipment_id: str, task_token: str) -> Order:
-        order = load(self.orders, order_id)
-        if order.status == OrderStatus.ON_HOLD and order.shipment(shipment_id).resume_token != task_token:
-            order.wait_for_release(shipment_id, task_token)
-            self.uow.commit(order=order)
-        return order
+        def answer(order: Order) -> Fail | Resume | None:
+            # released, or this parcel was cancelled meanwhile: ShipShipment runs again and says which
+            released = order.status != OrderStatus.ON_HOLD or order.shipment(shipment_id).cancelled
+            return stopped(order) or (Resume({"released": True}) if released else None)
+
+        return self.park_or_answer(order_id, task_token, f"holding {shipment_id}", parks=parks,
+                                   park=lambda order: order.wait_for_release(shipment_id, task_token), answer=answer)
 
 
 class HoldExpired:
@@ -216,34 +205,27 @@ class HoldExpired:
         return HoldExpiry(outcome=outcome)
 
 
-class AwaitPacking:
+class AwaitPacking(TaskWait):
     """WaitForPacking: park the shipment until it is packed (staff in the console, or the partner's callback), or its
     order's cancellation is asked for. If either happened before the token was stored, nothing else would answer the
     workflow: this task does (as AwaitRelease does for holds)."""
 
-    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
-        self.orders, self.uow, self.workflow = orders, uow, workflow
-
     def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
-        order = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"packing {shipment_id}")
-        stop = order.cancellation_stop()
-        if stop is not None:
-            self.workflow.fail(task_token, type(stop).__name__, stop.message)
-            return {"waiting": False}
-        shipment = order.shipment(shipment_id)
-        if not shipment.waits_for_packing or shipment.cancelled:
-            self.workflow.resume(task_token, {"packed": True})  # ShipShipment runs again and says what next
-            return {"waiting": False}
-        return {"waiting": True}
+        def awaited(order: Order) -> bool:
+            shipment = order.shipment(shipment_id)
+            return shipment.waits_for_packing and not shipment.cancelled
 
-    def _park(self, order_id: str, shipment_id: str, task_token: str) -> Order:
-        order = load(self.orders, order_id)
-        shipment = order.shipment(shipment_id)
-        if shipment.waits_for_packing and not shipment.cancelled and order.cancellation_stop() is None \
-                and shipment.resume_token != task_token:
-            order.wait_for_release(shipment_id, task_token)  # with the header: a cancellation sees this token
-            self.uow.commit(order=order)
-        return order
+        def parks(order: Order) -> bool:
+            return awaited(order) and order.cancellation_stop() is None \
+                and order.shipment(shipment_id).resume_token != task_token
+
+        def answer(order: Order) -> Fail | Resume | None:
+            # packed (or this parcel cancelled): ShipShipment runs again and says what next
+            return stopped(order) or (None if awaited(order) else Resume({"packed": True}))
+
+        # wait_for_release: the token is kept with the header, where a cancellation sees it
+        return self.park_or_answer(order_id, task_token, f"packing {shipment_id}", parks=parks,
+                                   park=lambda order: order.wait_for_release(shipment_id, task_token), answer=answer)
 
 
 class PackingIsLate:
@@ -278,33 +260,23 @@ def collection_wait(shipment: Shipment, now: datetime) -> int:
     return max(MIN_DELIVERY_WAIT_S, int((desk.next_wait(now) - now).total_seconds()))
 
 
-class AwaitCollection:
+class AwaitCollection(TaskWait):
     """WaitForCollection: park a store pickup, ready on the desk, until staff hand it over (the right code; the
     console answers the stored token), or its order's cancellation is asked for. If either happened before the token
     was stored, nothing else would answer the workflow: this task does (as AwaitPacking does)."""
 
-    def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
-        self.orders, self.uow, self.workflow = orders, uow, workflow
-
     def __call__(self, order_id: str, shipment_id: str, task_token: str) -> dict[str, bool]:
-        order = retry_on_race(lambda: self._park(order_id, shipment_id, task_token), f"collecting {shipment_id}")
-        stop = order.cancellation_stop()
-        if stop is not None:
-            self.workflow.fail(task_token, type(stop).__name__, stop.message)
-            return {"waiting": False}
-        if order.shipment(shipment_id).is_delivered:
-            self.workflow.resume(task_token, {"collected": True})
-            return {"waiting": False}
-        return {"waiting": True}
+        def parks(order: Order) -> bool:
+            shipment = order.shipment(shipment_id)
+            return shipment.status == ShipmentStatus.READY_FOR_PICKUP and order.cancellation_stop() is None \
+                and shipment.resume_token != task_token
 
-    def _park(self, order_id: str, shipment_id: str, task_token: str) -> Order:
-        order = load(self.orders, order_id)
-        shipment = order.shipment(shipment_id)
-        if shipment.status == ShipmentStatus.READY_FOR_PICKUP and order.cancellation_stop() is None \
-                and shipment.resume_token != task_token:
-            order.wait_for_release(shipment_id, task_token)  # with the header: a cancellation sees this token
-            self.uow.commit(order=order)
-        return order
+        def answer(order: Order) -> Fail | Resume | None:
+            return stopped(order) or (Resume({"collected": True}) if order.shipment(shipment_id).is_delivered else None)
+
+        # wait_for_release: the token is kept with the header, where a cancellation sees it
+        return self.park_or_answer(order_id, task_token, f"collecting {shipment_id}", parks=parks,
+                                   park=lambda order: order.wait_for_release(shipment_id, task_token), answer=answer)
 
 
 class RemindCollection:

@@ -8,11 +8,16 @@ Locally the HTTP gateway builds it; on AWS the API Gateway -> SQS integration's 
      "received_at_epoch_ms": <request time, ms since the epoch>}
 
 The raw body is kept byte for byte (base64) because the signature is an HMAC over exactly those bytes.
+
+Carriers, payment providers and partners sign the same way, each in its own header (`sign`, `verify`):
+`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + raw body)>`, refused outside the replay window.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +30,30 @@ CONTENT_TYPES = ("application/json", "text/plain", "application/x-www-form-urlen
 
 
 MAX_WEBHOOK_BYTES = 64 * 1024  # far above any carrier's report or payment provider's event
+REPLAY_WINDOW_S = 300  # a webhook signed longer ago than this (or ahead) is refused as a replay
+
+
+def sign(raw_body: bytes, secret: bytes, timestamp: int) -> str:
+    """The signature header's value for `raw_body` (what the sender puts there; the demo and tests act as one)."""
+    digest = hmac.new(secret, f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int, *, header: str,
+           replay_window_s: int = REPLAY_WINDOW_S) -> None:
+    """WebhookRejected ("signature" or "replay") unless `raw_body` is signed with `secret` near when it came;
+    `header` names the sender's signature header in the reasons (constant-time comparison)."""
+    if not signature:
+        raise WebhookRejected(f"missing {header}", "signature")
+    try:
+        fields = dict(part.split("=", 1) for part in signature.split(","))
+        timestamp, given = int(fields["t"]), fields["v1"]
+    except (ValueError, KeyError):
+        raise WebhookRejected(f"malformed {header}", "signature") from None
+    if abs(received_at_epoch_ms / 1000 - timestamp) > replay_window_s:
+        raise WebhookRejected("signature timestamp outside the replay window", "replay")
+    if not hmac.compare_digest(sign(raw_body, secret, timestamp).split("v1=", 1)[1], given):
+        raise WebhookRejected("signature does not match", "signature")
 
 
 class StoredWebhook(BaseModel):

@@ -58,39 +58,58 @@ _SANDBOX_WEBHOOK = (
     "read by its adapter.")
 
 
-def _webhook_operation() -> dict[str, Any]:
+def _signed_webhook_operation(*, summary: str, description: str, operation_id: str, sender: str, example: str,
+                              signature_header: str, body_schema: dict[str, Any],
+                              examples: dict[str, Any], not_found: str, key: str = "secret",
+                              body_description: str | None = None) -> dict[str, Any]:
+    """A route that stores a signed webhook as it came on a queue (storage first) and answers 202: the sender named
+    in the path (`sender`, e.g. `example`), its HMAC (with `key`) in `signature_header`. Any body is stored as it came
+    (the signature covers its raw bytes) and judged when processed: `body_schema` describes, never refuses."""
     problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    body: dict[str, Any] = {"required": False}
+    if body_description is not None:
+        body["description"] = body_description
+    body["content"] = {**{t: {"schema": {}} for t in CONTENT_TYPES},
+                       "application/json": {"schema": body_schema, "examples": examples}}
     return {
-        "summary": "A carrier's tracking webhook",
-        "description": "Stored raw (body and signature) on a queue and answered 202 at once; the signature is "
-                       "verified when it is processed. A webhook that can never be processed (forged, unknown "
-                       "carrier, malformed) is recorded with its reason and dropped.",
-        "operationId": "post_carrier_webhook",
+        "summary": summary,
+        "description": description,
+        "operationId": operation_id,
         "parameters": [
-            {"name": "carrier", "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "sandbox"}},
-            {"name": SIGNATURE_HEADER, "in": "header", "required": False,
+            {"name": sender, "in": "path", "required": True,
+             "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": example}},
+            {"name": signature_header, "in": "header", "required": False,
              "schema": {"type": "string", "example": "t=1764583200,v1=3f6c..."},
-             "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>"},
+             "description": f"t=<unix seconds>,v1=<hex HMAC-SHA256({key}, '<t>.' + raw body)>"},
         ],
-        # Storage first: any body is stored as it came (the signature covers its raw bytes) and judged later.
-        "requestBody": {"required": False, "description": _SANDBOX_WEBHOOK, "content": {
-            **{t: {"schema": {}} for t in CONTENT_TYPES}, "application/json": {"schema": {}, "examples": {
-                "delivered": {"summary": "Delivered", "value": {
-                    "event_id": "evt-1", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
-                    "occurred_at": "2026-11-23T12:00:00Z"}},
-                "cash_on_delivery": {"summary": "Delivered, cash on delivery: what the courier collected", "value": {
-                    "event_id": "evt-2", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
-                    "occurred_at": "2026-11-23T12:00:00Z", "cod_collected": {"amount": 18975, "currency": "SAR"}}}}}}},
+        "requestBody": body,
         "responses": {
             "202": {"description": "Stored for processing", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["accepted", "request_id"],
                 "properties": {"accepted": {"type": "boolean"}, "request_id": {"type": "string"}}}}}},
-            "404": {"description": "No such carrier", "content": problem},
+            "404": {"description": not_found, "content": problem},
             "415": {"description": f"Not one of {', '.join(CONTENT_TYPES)}", "content": problem},
             "500": {"description": "Could not be stored; retry", "content": problem},
         },
     }
+
+
+def _carrier_webhook_operation() -> dict[str, Any]:
+    return _signed_webhook_operation(
+        summary="A carrier's tracking webhook",
+        description="Stored raw (body and signature) on a queue and answered 202 at once; the signature is "
+                    "verified when it is processed. A webhook that can never be processed (forged, unknown "
+                    "carrier, malformed) is recorded with its reason and dropped.",
+        operation_id="post_carrier_webhook", sender="carrier", example="sandbox",
+        signature_header=SIGNATURE_HEADER, body_description=_SANDBOX_WEBHOOK, body_schema={},
+        examples={
+            "delivered": {"summary": "Delivered", "value": {
+                "event_id": "evt-1", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
+                "occurred_at": "2026-11-23T12:00:00Z"}},
+            "cash_on_delivery": {"summary": "Delivered, cash on delivery: what the courier collected", "value": {
+                "event_id": "evt-2", "tracking_number": "SBX0123456789AB", "status": "DELIVERED",
+                "occurred_at": "2026-11-23T12:00:00Z", "cod_collected": {"amount": 18975, "currency": "SAR"}}}},
+        not_found="No such carrier")
 
 
 # The sandbox payment provider's event (dawra/adapters/payments/sandbox.py). Described, not constrained: the route
@@ -107,65 +126,41 @@ _SANDBOX_PAYMENT_EVENT: dict[str, Any] = {
 
 
 def _payment_webhook_operation() -> dict[str, Any]:
-    operation = _webhook_operation()
-    operation.update({
-        "summary": "A payment provider's webhook",
-        "description": "Stored raw (body and signature) on a queue and answered 202 at once; the signature is "
-                       "verified when it is processed (5 minutes' replay window), each event applied once by its "
-                       "id, in any order: a payment link paid releases the order's hold; captures and refunds "
-                       "settled or failed, and disputes, go on the order's timeline (failures and disputes alert "
-                       "operations). A webhook that can never be processed is recorded with its reason and dropped.",
-        "operationId": "post_payment_webhook",
-        "parameters": [
-            {"name": "provider", "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "sandbox"}},
-            {"name": PAYMENT_SIGNATURE_HEADER, "in": "header", "required": False,
-             "schema": {"type": "string", "example": "t=1764583200,v1=3f6c..."},
-             "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>"},
-        ],
-        "requestBody": {"required": False, "content": {**{t: {"schema": {}} for t in CONTENT_TYPES},
-                                                       "application/json": {"schema": _SANDBOX_PAYMENT_EVENT,
-                                                                            "examples": {"link_paid": {
-            "summary": "A payment link paid", "value": {
-                "event_id": "evt_1", "type": "payment_link.paid", "authorization_id": "auth_0123456789abcdef01234567",
-                "payment_reference": "chk_" + "0" * 64, "amount": 18975, "currency": "SAR",
-                "occurred_at": "2026-11-23T12:00:00Z"}}}}}},
-    })
-    operation["responses"]["404"] = {"description": "No such provider",
-                                      "content": operation["responses"]["404"]["content"]}
-    return operation
+    return _signed_webhook_operation(
+        summary="A payment provider's webhook",
+        description="Stored raw (body and signature) on a queue and answered 202 at once; the signature is "
+                    "verified when it is processed (5 minutes' replay window), each event applied once by its "
+                    "id, in any order: a payment link paid releases the order's hold; captures and refunds "
+                    "settled or failed, and disputes, go on the order's timeline (failures and disputes alert "
+                    "operations). A webhook that can never be processed is recorded with its reason and dropped.",
+        operation_id="post_payment_webhook", sender="provider", example="sandbox",
+        signature_header=PAYMENT_SIGNATURE_HEADER, body_schema=_SANDBOX_PAYMENT_EVENT,
+        examples={"link_paid": {"summary": "A payment link paid", "value": {
+            "event_id": "evt_1", "type": "payment_link.paid", "authorization_id": "auth_0123456789abcdef01234567",
+            "payment_reference": "chk_" + "0" * 64, "amount": 18975, "currency": "SAR",
+            "occurred_at": "2026-11-23T12:00:00Z"}}},
+        not_found="No such provider")
 
 
 def _partner_callback_operation() -> dict[str, Any]:
     """A partner's (a 3PL's, a dropshipper's) callback: dawra/contracts/partners.py has the protocol."""
-    operation = _webhook_operation()
-    operation.update({
-        "summary": "A partner's callback: a shipment it prepares is accepted, picked or packed",
-        "description": "Stored raw (body and signature) on a queue and answered 202 at once; the signature (the "
-                       "partner's own key, 5 minutes' replay window) is verified when it is processed, and the word "
-                       "applied against the shipment as it is: sent twice or out of order, it changes nothing more. "
-                       "Packed: the carrier is booked next. A callback that can never be processed (forged, an "
-                       "unknown partner, malformed, a shipment not at the partner's location) is dropped.",
-        "operationId": "post_partner_callback",
-        "parameters": [
-            {"name": "partner", "in": "path", "required": True,
-             "schema": {"type": "string", "pattern": "^[a-z0-9-]{1,32}$", "example": "dammam-3pl"}},
-            {"name": PARTNER_SIGNATURE_HEADER, "in": "header", "required": False,
-             "schema": {"type": "string", "example": "t=1764583200,v1=3f6c..."},
-             "description": "t=<unix seconds>,v1=<hex HMAC-SHA256(partner's secret, '<t>.' + raw body)>"},
-        ],
-        "requestBody": {"required": False, "content": {
-            **{t: {"schema": {}} for t in CONTENT_TYPES}, "application/json": {"schema": {
-                "description": "Any body is stored. A partner's callback is a JSON object: event_id, order_id, "
-                               "shipment_id (as Dawra sent them), status (accepted, picked or packed), optional "
-                               "tracking_number (the partner's own), occurred_at (ISO-8601 with a zone)."},
-                "examples": {"packed": {"summary": "Packed", "value": {
-                    "event_id": "dmm-1", "order_id": "ord_" + "0" * 32, "shipment_id": "shp_" + "0" * 20,
-                    "status": "packed", "tracking_number": "DMM-0001", "occurred_at": "2026-11-23T12:00:00Z"}}}}}},
-    })
-    operation["responses"]["404"] = {"description": "No such partner",
-                                      "content": operation["responses"]["404"]["content"]}
-    return operation
+    return _signed_webhook_operation(
+        summary="A partner's callback: a shipment it prepares is accepted, picked or packed",
+        description="Stored raw (body and signature) on a queue and answered 202 at once; the signature (the "
+                    "partner's own key, 5 minutes' replay window) is verified when it is processed, and the word "
+                    "applied against the shipment as it is: sent twice or out of order, it changes nothing more. "
+                    "Packed: the carrier is booked next. A callback that can never be processed (forged, an "
+                    "unknown partner, malformed, a shipment not at the partner's location) is dropped.",
+        operation_id="post_partner_callback", sender="partner", example="dammam-3pl",
+        signature_header=PARTNER_SIGNATURE_HEADER, key="partner's secret",
+        body_schema={"description": "Any body is stored. A partner's callback is a JSON object: event_id, order_id, "
+                                    "shipment_id (as Dawra sent them), status (accepted, picked or packed), "
+                                    "optional tracking_number (the partner's own), occurred_at (ISO-8601 with a "
+                                    "zone)."},
+        examples={"packed": {"summary": "Packed", "value": {
+            "event_id": "dmm-1", "order_id": "ord_" + "0" * 32, "shipment_id": "shp_" + "0" * 20,
+            "status": "packed", "tracking_number": "DMM-0001", "occurred_at": "2026-11-23T12:00:00Z"}}},
+        not_found="No such partner")
 
 
 def _resolver(function_id: str) -> Any:
@@ -211,7 +206,7 @@ def document() -> dict[str, Any]:
     for route in (r for r in TOPOLOGY.routes if r.target_kind == "queue"):
         operation = (_payment_webhook_operation() if route.target == "payment-events"
                      else _partner_callback_operation() if route.target == "partner-callbacks"
-                     else _webhook_operation())
+                     else _carrier_webhook_operation())
         doc["paths"][route.path] = {route.method.lower(): operation}
     return doc
 

@@ -79,13 +79,14 @@ from the time the webhook was received is refused (replay window)."""
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dawra.contracts import webhook
+from dawra.contracts.webhook import SIGNATURE_HEADER
 from dawra.domain.customer import Address
 from dawra.domain.errors import WebhookRejected
 from dawra.domain.money import Money
@@ -94,7 +95,7 @@ from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 from dawra.ports import Booking, ReturnBooking
 
-REPLAY_WINDOW_S = 300
+sign = webhook.sign  # what the carrier puts in X-Carrier-Signature (the demo and tests act as the carrier)
 LABEL_BASE_URL = "https://labels.sandbox-carrier.dawra.example"
 RETURN_SERVICE = "Sandbox Returns"
 RETURN_LABEL_VALID_DAYS = 14
@@ -126,12 +127,6 @@ class SandboxWebhook(BaseModel):
     occurred_at: datetime
     location: str | None = Field(default=None, max_length=200)
     cod_collected: Money | None = None  # DELIVERED, cash on delivery: what the courier collected at the door
-
-
-def sign(raw_body: bytes, secret: bytes, timestamp: int) -> str:
-    """What the carrier puts in X-Carrier-Signature (used by the demo and tests, acting as the carrier)."""
-    digest = hmac.new(secret, f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 def return_tracking_number(return_id: str) -> str:
@@ -196,19 +191,7 @@ class SandboxCarrier:
         return asked if asked in offered else next(slot for slot in offered if slot.window == asked.window)
 
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
-        if not signature:
-            raise WebhookRejected("missing X-Carrier-Signature", "signature")
-        try:
-            fields = dict(part.split("=", 1) for part in signature.split(","))
-            timestamp = int(fields["t"])
-            given = fields["v1"]
-        except (ValueError, KeyError):
-            raise WebhookRejected("malformed X-Carrier-Signature", "signature") from None
-        if abs(received_at_epoch_ms / 1000 - timestamp) > REPLAY_WINDOW_S:
-            raise WebhookRejected("signature timestamp outside the replay window", "replay")
-        expected = sign(raw_body, secret, timestamp).split("v1=", 1)[1]
-        if not hmac.compare_digest(expected, given):
-            raise WebhookRejected("signature does not match", "signature")
+        webhook.verify(raw_body, signature, secret, received_at_epoch_ms, header=SIGNATURE_HEADER)
 
     def parse(self, raw_body: bytes) -> list[TrackingEvent]:
         try:

@@ -54,7 +54,6 @@ with the ``dawra/payments/sandbox/webhook-secret`` secret (`sign`), refused outs
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import threading
 from dataclasses import dataclass
@@ -63,6 +62,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from dawra.contracts import webhook
+from dawra.contracts.webhook import PAYMENT_SIGNATURE_HEADER
 from dawra.domain.errors import (
     AuthorizationExpired,
     PaymentDeclined,
@@ -76,8 +77,8 @@ from dawra.ports import Clock
 
 SANDBOX_LIMIT = 10_000_000
 AUTHORIZATION_VALIDITY = timedelta(days=7)
-REPLAY_WINDOW_S = 300
-SIGNATURE_HEADER = "X-Payment-Signature"
+SIGNATURE_HEADER = PAYMENT_SIGNATURE_HEADER
+sign = webhook.sign  # what the provider puts in X-Payment-Signature (the demo and tests act as the provider)
 APPROVE = "tok_sandbox_approve"
 EXPIRED = "tok_sandbox_expired"
 EXPIRED_NO_REAUTH = "tok_sandbox_expired_no_reauth"
@@ -239,18 +240,7 @@ class SandboxPaymentProvider:
 
     # --- its webhooks -------------------------------------------------------------------------------------------
     def verify(self, raw_body: bytes, signature: str | None, secret: bytes, received_at_epoch_ms: int) -> None:
-        if not signature:
-            raise WebhookRejected(f"missing {SIGNATURE_HEADER}", "signature")
-        try:
-            fields = dict(part.split("=", 1) for part in signature.split(","))
-            timestamp, given = int(fields["t"]), fields["v1"]
-        except (ValueError, KeyError):
-            raise WebhookRejected(f"malformed {SIGNATURE_HEADER}", "signature") from None
-        if abs(received_at_epoch_ms / 1000 - timestamp) > REPLAY_WINDOW_S:
-            raise WebhookRejected("signature timestamp outside the replay window", "replay")
-        expected = sign(raw_body, secret, timestamp).split("v1=", 1)[1]
-        if not hmac.compare_digest(expected, given):
-            raise WebhookRejected("signature does not match", "signature")
+        webhook.verify(raw_body, signature, secret, received_at_epoch_ms, header=SIGNATURE_HEADER)
 
     def parse(self, raw_body: bytes) -> list[PaymentEvent]:
         try:
@@ -284,12 +274,6 @@ class SandboxPaymentWebhook(BaseModel):
     currency: str | None = None
     occurred_at: datetime
     reason: str | None = None
-
-
-def sign(raw_body: bytes, secret: bytes, timestamp: int) -> str:
-    """What the sandbox provider puts in X-Payment-Signature (tests and the demo, acting as the provider)."""
-    digest = hmac.new(secret, f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
 
 
 def event(event_id: str, kind: PaymentEventKind | str, authorization_id: str, payment_reference: str, *,
