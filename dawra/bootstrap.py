@@ -399,7 +399,7 @@ def build_tracking(settings: Settings) -> ApplyTracking:
     from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.secrets import ParameterSecrets
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
-    from dawra.app.tracking import ApplyTracking
+    from dawra.app.tracking import ApplyTracking, KnownParcels
 
     secret_names = {"sandbox": settings.sandbox_carrier_secret_name} if settings.sandbox_carrier_secret_name else {}
     orders = DynamoOrders(settings.orders_table)
@@ -407,7 +407,10 @@ def build_tracking(settings: Settings) -> ApplyTracking:
                          carriers(settings.carrier), ParameterSecrets(), secret_names, orders, clock,
                          DynamoInventory(settings.inventory_table or ""),
                          alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), later=later_from(settings),
-                         remittance_days=settings.cod_remittance_days, refusals=refusals_at_the_door(settings))
+                         remittance_days=settings.cod_remittance_days, refusals=refusals_at_the_door(settings),
+                         # Tracking numbers found, kept for the container's life: a parcel's later reports make
+                         # no by-tracking-number Query (docs/decisions.md 104).
+                         parcels=KnownParcels(orders))
 
 
 def build_remittances(settings: Settings) -> Remittances:

@@ -15,10 +15,19 @@ Cash on delivery: a delivered report that says what the courier collected record
 (dawra.domain.cod), in the report's commit; an amount that is not what was due is flagged on the timeline and sent to
 operations. A parcel paid in cash and delivered gets a job for later (`cod-remit-<shipment id>`, scheduled again on a
 repeated report, which the scheduler ignores while pending) that flags it if its cash is still not remitted after
-the merchant's days (dawra.app.remittances.CheckRemittance). Other orders' reports cost nothing more."""
+the merchant's days (dawra.app.remittances.CheckRemittance). Other orders' reports cost nothing more.
+
+Requests (issue 15; docs/decisions.md 104): a tracking number, once booked, always names the same parcel, so the
+parcels found are kept for the container's life (KnownParcels: the 2nd..nth report of a parcel makes no index
+Query; a number not found is never kept). What follows a report's commit (resuming the workflow, clearing its
+token, completing a late order, a return's resume) works on the order as that commit left it instead of reading it
+again; a commit of it that loses a race reads it again, as retry_on_race does."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -56,6 +65,7 @@ RETURN_STEPS = {TrackingStatus.IN_TRANSIT: ReturnEvent.IN_TRANSIT,
 
 
 DEFAULT_REMITTANCE_DAYS = 7
+KNOWN_PARCELS = 4096  # tracking numbers kept per container (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
@@ -66,12 +76,66 @@ class CashNews:
     mismatch: str | None = None  # the courier collected what was not due: the alert's text
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A report's commit: what happened, what it leaves to do for cash on delivery, and the order as that commit
+    left it (None for a duplicate: this attempt changed nothing, and what follows reads the order again)."""
+
+    outcome: str
+    cash: CashNews | None = None
+    order: Order | None = None
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """What a tracking number names: a shipment of an order, or a customer's return parcel."""
+
+    order_id: str
+    child_id: str  # the shipment id, or the return id
+    is_return: bool = False
+
+
+class KnownParcels:
+    """Tracking number -> the parcel it names, kept for the container's life (the least recently used goes past
+    `size`). Once booked, a number always names the same shipment or return, so what the by-tracking-number index
+    answered is never stale. A number not found is not kept: its booking may not be visible yet, and the report is
+    retried (then looked up again)."""
+
+    def __init__(self, orders: OrderRepository, size: int = KNOWN_PARCELS):
+        self.orders, self.size = orders, size
+        self._known: OrderedDict[str, Parcel] = OrderedDict()
+        self._lock = threading.Lock()  # the local cloud may run one container's invocations on threads
+
+    def find(self, tracking_number: str) -> Parcel | None:
+        with self._lock:
+            known = self._known.get(tracking_number)
+            if known is not None:
+                self._known.move_to_end(tracking_number)
+                return known
+        found = self._look_up(tracking_number)
+        if found is not None:
+            with self._lock:
+                self._known[tracking_number] = found
+                while len(self._known) > self.size:
+                    self._known.popitem(last=False)
+        return found
+
+    def _look_up(self, tracking_number: str) -> Parcel | None:
+        if (shipment := self.orders.find_shipment(tracking_number)) is not None:
+            return Parcel(*shipment)
+        if (a_return := self.orders.find_return(tracking_number)) is not None:
+            return Parcel(*a_return, is_return=True)
+        return None
+
+
 class ApplyTracking:
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow, carriers: Carriers,
                  secrets: Secrets, secret_names: dict[str, str], rejections: WebhookRejections, clock: Clock,
                  inventory: InventoryRepository, *, alerts: OpsAlerts | None = None, later: Later | None = None,
-                 remittance_days: int = DEFAULT_REMITTANCE_DAYS, refusals: RefusalsAtTheDoor | None = None):
+                 remittance_days: int = DEFAULT_REMITTANCE_DAYS, refusals: RefusalsAtTheDoor | None = None,
+                 parcels: KnownParcels | None = None):
         self.orders, self.uow, self.workflow, self.carriers = orders, uow, workflow, carriers
+        self.parcels = parcels if parcels is not None else KnownParcels(orders)  # bootstrap: one per container
         self.refusals = refusals  # a COD parcel back undelivered counts against the phone (dawra.app.risk)
         self.secrets, self.secret_names, self.rejections, self.clock = secrets, secret_names, rejections, clock
         self.inventory, self.alerts, self.later, self.remittance_days = inventory, alerts, later, remittance_days
@@ -103,23 +167,23 @@ class ApplyTracking:
                 for report in carrier.parse(raw_body)]
 
     def apply(self, report: TrackingEvent) -> str:
-        found = self.orders.find_shipment(report.tracking_number)
-        if found is None and (a_return := self.orders.find_return(report.tracking_number)) is not None:
-            return self._apply_to_return(*a_return, report)
-        if found is None:
+        parcel = self.parcels.find(report.tracking_number)
+        if parcel is None:
             # Our booking may not be visible yet; retrying (then the DLQ) is right for an unknown number.
             raise TransientError(f"no shipment has tracking number {report.tracking_number} (yet)")
-        order_id, shipment_id = found
-        outcome, cash = retry_on_race(lambda: self._record(order_id, shipment_id, report), f"tracking {shipment_id}")
-        if cash is not None:
-            self._after_cash(order_id, shipment_id, cash)
+        if parcel.is_return:
+            return self._apply_to_return(parcel.order_id, parcel.child_id, report)
+        order_id, shipment_id = parcel.order_id, parcel.child_id
+        recorded = retry_on_race(lambda: self._record(order_id, shipment_id, report), f"tracking {shipment_id}")
+        if recorded.cash is not None:
+            self._after_cash(order_id, shipment_id, recorded.cash)
         if report.status == TrackingStatus.DELIVERED:  # duplicates too: the first may have died before resuming
-            self._resume_if_waiting(order_id, shipment_id)
+            self._resume_if_waiting(order_id, shipment_id, recorded.order)
         if report.status == TrackingStatus.RETURNED:  # the same: the first may have died before ending the wait
-            self._end_wait_if_back(order_id, shipment_id)
-        return outcome
+            self._end_wait_if_back(order_id, shipment_id, recorded.order)
+        return recorded.outcome
 
-    def _record(self, order_id: str, shipment_id: str, report: TrackingEvent) -> tuple[str, CashNews | None]:
+    def _record(self, order_id: str, shipment_id: str, report: TrackingEvent) -> Recorded:
         order = load(self.orders, order_id)
         moved = order.record_tracking(shipment_id, report)
         cash = self._cash(order, shipment_id, report)
@@ -136,9 +200,9 @@ class ApplyTracking:
                 AppliedReport(order_id=order_id, shipment_id=shipment_id, report=report), *refused])
         except ConcurrentChange as race:
             if "marker" in race.parts:  # this report was applied before (perhaps by us, answer lost)
-                return "duplicate", (CashNews(cash.delivered_at) if cash else None)
+                return Recorded("duplicate", CashNews(cash.delivered_at) if cash else None)
             raise
-        return (f"moved to {moved.value}" if moved else "recorded"), cash
+        return Recorded(f"moved to {moved.value}" if moved else "recorded", cash, order)
 
     def _cash(self, order: Order, shipment_id: str, report: TrackingEvent) -> CashNews | None:
         """A delivered report on a parcel paid in cash at the door: what the courier collected is recorded (once);
@@ -165,24 +229,24 @@ class ApplyTracking:
                           remittance_check(order_id, shipment_id))
 
     def _apply_to_return(self, order_id: str, return_id: str, report: TrackingEvent) -> str:
-        outcome, moved = retry_on_race(lambda: self._record_return(order_id, return_id, report),
-                                       f"tracking {return_id}")
+        outcome, moved, order = retry_on_race(lambda: self._record_return(order_id, return_id, report),
+                                              f"tracking {return_id}")
         if moved == ReturnStatus.RECEIVED or (outcome == "duplicate" and RETURN_STEPS.get(report.status)
                                               == ReturnEvent.RECEIVE):
             # The workflow waiting for the parcel goes on to the inspection. A duplicate of the arrival resumes it
             # too, while that wait still holds the token: the first delivery of this report may have died between
-            # its commit and the resume.
-            ret = load(self.orders, order_id).return_of(return_id)
+            # its commit and the resume (a duplicate reads the order again; an arrival has it as it committed it).
+            ret = (order if order is not None else load(self.orders, order_id)).return_of(return_id)
             if ret.status == ReturnStatus.RECEIVED and ret.resume_token and ret.resume_for == "parcel":
                 self.workflow.resume(ret.resume_token, {"return_id": return_id, "status": ret.status.value,
                                                         "received": True})
         return outcome
 
     def _record_return(self, order_id: str, return_id: str,
-                       report: TrackingEvent) -> tuple[str, ReturnStatus | None]:
+                       report: TrackingEvent) -> tuple[str, ReturnStatus | None, Order | None]:
         """The report's step, if the return is where it can take it, committed with the report's marker (the
         marker's shipment_id holds the return id). A report the return is past (a scan after it arrived) or that
-        moves nothing is recorded only."""
+        moves nothing is recorded only. Also returns the order as committed (None for a duplicate)."""
         order = load(self.orders, order_id)
         ret = order.return_of(return_id)
         event, moved = RETURN_STEPS.get(report.status), None
@@ -198,40 +262,59 @@ class ApplyTracking:
                                                                 report=report)])
         except ConcurrentChange as race:
             if "marker" in race.parts:
-                return "duplicate", None  # applied before (perhaps by a first attempt that died before resuming)
+                return "duplicate", None, None  # applied before (perhaps by a first attempt that died before resuming)
             raise
-        return (f"return moved to {moved.value}" if moved else "pickup missed" if missed else "recorded"), moved
+        return (f"return moved to {moved.value}" if moved else "pickup missed" if missed else "recorded"), moved, order
 
-    def _resume_if_waiting(self, order_id: str, shipment_id: str) -> None:
-        shipment = load(self.orders, order_id).shipment(shipment_id)
+    def _resume_if_waiting(self, order_id: str, shipment_id: str, order: Order | None) -> None:
+        """`order`: as the report's commit left it (None: read it). Its shipment and token are what is stored: that
+        commit was over their versions, and a wait parked after it finds the parcel delivered and resumes itself."""
+        order = order if order is not None else load(self.orders, order_id)
+        shipment = order.shipment(shipment_id)
         if not shipment.is_delivered:
             return
         token = shipment.resume_token
         resumed = self.workflow.resume(token, delivered_output(shipment)) if token else False
         if token:
-            retry_on_race(lambda: self._stop_waiting(order_id, shipment_id, token), f"clearing {shipment_id}")
+            order = self._on_latest(order, lambda latest: self._stop_waiting(latest, shipment_id, token),
+                                    f"clearing {shipment_id}")
         if not resumed:
-            retry_on_race(lambda: self._complete_late(order_id), f"completing {order_id}")
+            self._on_latest(order, self._complete_late, f"completing {order_id}")
 
-    def _end_wait_if_back(self, order_id: str, shipment_id: str) -> None:
+    def _end_wait_if_back(self, order_id: str, shipment_id: str, order: Order | None) -> None:
         """A parcel back at its location: the task waiting on it ends with ReturnedToSender, and the workflow
         settles it by the merchant's policy. With no task waiting (it was settled already, or a person has the
         order), its units are back in stock and nothing more happens automatically."""
-        shipment = load(self.orders, order_id).shipment(shipment_id)
+        shipment = (order if order is not None else load(self.orders, order_id)).shipment(shipment_id)
         token = shipment.resume_token
         if token and came_back(shipment):
             self.workflow.fail(token, RETURNED_TO_SENDER, "the parcel is back at the location it left from")
 
-    def _stop_waiting(self, order_id: str, shipment_id: str, token: str) -> None:
-        order = load(self.orders, order_id)
+    def _on_latest(self, order: Order, change: Callable[[Order], None], what: str) -> Order:
+        """Decide and commit `change` on `order` as this consumer last committed or read it (no read); if that
+        commit loses a race, read the order again and decide again, as retry_on_race does. Returns the order the
+        change was made on (as committed)."""
+        try:
+            change(order)
+            return order
+        except ConcurrentChange:
+            pass
+
+        def again() -> Order:
+            latest = load(self.orders, order.order_id)
+            change(latest)
+            return latest
+
+        return retry_on_race(again, what)
+
+    def _stop_waiting(self, order: Order, shipment_id: str, token: str) -> None:
         if order.shipment(shipment_id).resume_token == token:
             order.stop_waiting(shipment_id)
             self.uow.commit(order=order)
 
-    def _complete_late(self, order_id: str) -> None:
+    def _complete_late(self, order: Order) -> None:
         """Handed to a person (a lost parcel, a failure after shipping), and every parcel arrived after all (or was
         settled): the order is complete."""
-        order = load(self.orders, order_id)
         if order.status == OrderStatus.NEEDS_ATTENTION and order.every_parcel_done:
             order.complete(now_iso(self.clock))
             self.uow.commit(order=order)

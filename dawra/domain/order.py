@@ -363,6 +363,9 @@ class Order(BaseModel):
         self._changed_returns.clear()
         self._header_changed = self._contact_changed = False
         self._drafts.clear()
+        # What it owes on account is now what its account's balance holds, and checkout's limit is spent: a second
+        # commit of the same object moves the balance by its own change only.
+        self._owed_stored, self._credit_ceiling = self.owed_on_account, None
 
     # --- tax documents: drafted here, numbered by the unit of work in the commit that moves the money -------------
     def issue(self, document: TaxDocument | None) -> None:
@@ -394,7 +397,6 @@ class Order(BaseModel):
     def invoice_of(self, shipment_id: str) -> DocumentRef | None:
         return next((ref for ref in self.documents if shipment_id in ref.shipment_ids
                      and ref.kind == "invoice"), None)
-        self._owed_stored, self._credit_ceiling = self.owed_on_account, None
 
     # --- on a business account (dawra.domain.accounts) -----------------------------------------------------------
     @property

@@ -19,7 +19,7 @@ from dawra.app.checkout import Checkout
 from dawra.app.compensate import CancelOrder
 from dawra.app.ship import ShipShipment
 from dawra.domain.access import Actor, Role
-from dawra.domain.accounts import AccountDetails
+from dawra.domain.accounts import AccountDetails, AccountPayment
 from dawra.domain.errors import Forbidden, IdempotencyKeyReused, IllegalTransition, InvalidOrder
 from dawra.domain.holds import HoldKind
 from dawra.domain.money import Money
@@ -278,3 +278,21 @@ def test_the_console_opens_an_account_and_records_a_payment_escaping_what_was_ty
                 reference="TRF-77", invoice_number="")
     assert paid.status == 303, paid.body
     assert b2b.orders.get(order_id).account.paid == 1_000
+
+
+def test_an_order_committed_twice_moves_the_balance_by_each_change_once(b2b):
+    """Regression (docs/decisions.md 104): the order committed kept what it owed as loaded, so a second commit of
+    the same object (the tracking consumer clears a delivery's token on the order its report committed) moved the
+    balance by the first change again."""
+    order_id = on_account(b2b, {"MUG-CLASSIC": 1}, "acme-twice-01")
+    b2b.reserve(order_id)
+    shipped(b2b, order_id)
+    owed = balance(b2b)
+    order = b2b.orders.get(order_id)
+    order.record_account_payment(AccountPayment(at="2026-11-23T09:00:00.000Z", amount=1_000, reference="TRF-9",
+                                                by=MANAGER.user_id))
+    b2b.uow.commit(order=order)
+    assert balance(b2b) == owed - 1_000
+    order.touch(order.shipments[0].shipment_id)
+    b2b.uow.commit(order=order)
+    assert balance(b2b) == owed - 1_000
