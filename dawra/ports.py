@@ -46,16 +46,6 @@ class IdempotencyRecord(BaseModel):
     fingerprint: str
 
 
-class AppliedReport(BaseModel):
-    """A carrier report already applied (dedup): written in the same commit as its effect."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    order_id: str
-    shipment_id: str
-    report: TrackingEvent
-
-
 class AppliedPaymentEvent(BaseModel):
     """A payment provider's event already applied (dedup by provider and event id): written with its effect."""
 
@@ -78,7 +68,7 @@ class RiskCount(BaseModel):
     expires_at: int  # epoch seconds: the counter is forgotten this long after its last change (TTL)
 
 
-Marker = IdempotencyRecord | AppliedReport | AppliedPaymentEvent | RiskCount
+Marker = IdempotencyRecord | AppliedPaymentEvent | RiskCount
 
 
 class OrderRepository(Protocol):

@@ -43,7 +43,6 @@ from dawra.domain.tax_documents import TaxDocument
 from dawra.domain.timeline import TimelineEvent
 from dawra.ports import (
     AppliedPaymentEvent,
-    AppliedReport,
     Booking,
     ClaimOutcome,
     FeedClaim,
@@ -367,8 +366,6 @@ def _reservation_key(r: Reservation) -> tuple[str, str, str]:
 
 
 def _marker_key(marker: Marker) -> tuple[str, str]:
-    if isinstance(marker, AppliedReport):
-        return marker.order_id, marker.report.dedup_key
     if isinstance(marker, AppliedPaymentEvent):
         return marker.order_id, marker.event.dedup_key
     return "IDEMPOTENCY", marker.key_hash

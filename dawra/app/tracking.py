@@ -1,12 +1,13 @@
 """Carrier tracking: verify a stored webhook, normalise it, and apply each report once.
 
-Webhooks arrive twice, late and out of order: each report is applied at most once (a marker keyed by carrier,
-tracking number and event id, committed with its effect), a shipment never moves backwards, and delivery resumes
-the order's workflow whichever comes last: the report, or WaitForDelivery parking on the shipment. A parcel back at
-its location is counted back into that location's stock in the same commit as its report, and its waiting task ends
-(ReturnedToSender) so that the workflow settles it. A report on a customer's return parcel (its label's tracking
-number) moves the return: on its way (in transit), then received when delivered to our location, which resumes the
-return's workflow waiting for the parcel; each report once, by the same markers. A courier that did not come for a
+Webhooks arrive twice, late and out of order: each report is applied at most once (the parcel, shipment or
+return, keeps a digest of each report's carrier, tracking number and event id, committed with its effect over the
+parcel's version), a shipment never moves backwards, and delivery resumes the order's workflow whichever comes last:
+the report, or WaitForDelivery parking on the shipment. A parcel back at its location is counted back into that
+location's stock in the same commit as its report, and its waiting task ends (ReturnedToSender) so that the workflow
+settles it. A report on a customer's return parcel (its label's tracking number) moves the return: on its way (in
+transit), then received when delivered to our location, which resumes the return's workflow waiting for the parcel;
+each report once, by the digests kept on the return. A courier that did not come for a
 return's pickup is put on the return's timeline (the customer is told, and may choose another day) once per day
 booked; nothing moves. A report's time is the carrier's only when believable
 (dawra.domain.tracking); the time the webhook reached us is what it is checked against.
@@ -44,7 +45,6 @@ from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
 from dawra.domain.tracking import TrackingEvent, TrackingStatus
 from dawra.ports import (
-    AppliedReport,
     Carriers,
     Clock,
     InventoryRepository,
@@ -185,6 +185,9 @@ class ApplyTracking:
 
     def _record(self, order_id: str, shipment_id: str, report: TrackingEvent) -> Recorded:
         order = load(self.orders, order_id)
+        if report.applied_to(order.shipment(shipment_id).reports):  # applied before (perhaps by us, answer lost)
+            cash = self._cash(order, shipment_id, report)
+            return Recorded("duplicate", CashNews(cash.delivered_at) if cash else None)
         moved = order.record_tracking(shipment_id, report)
         cash = self._cash(order, shipment_id, report)
         restock: list[StockChange] = []
@@ -195,13 +198,9 @@ class ApplyTracking:
                               line.quantity) for line in shipment.lines]
             if order.is_cash_on_delivery and not shipment.delivered_at and self.refusals is not None:
                 refused = [c for c in [self.refusals.count(order.contact.phone)] if c is not None]
-        try:
-            self.uow.commit(order=order, stock=restock, markers=[
-                AppliedReport(order_id=order_id, shipment_id=shipment_id, report=report), *refused])
-        except ConcurrentChange as race:
-            if "marker" in race.parts:  # this report was applied before (perhaps by us, answer lost)
-                return Recorded("duplicate", CashNews(cash.delivered_at) if cash else None)
-            raise
+        # The report's digest is on the shipment, committed over the version read: a copy applied meanwhile makes
+        # this a race, and the retry finds it applied.
+        self.uow.commit(order=order, stock=restock, markers=refused)
         return Recorded(f"moved to {moved.value}" if moved else "recorded", cash, order)
 
     def _cash(self, order: Order, shipment_id: str, report: TrackingEvent) -> CashNews | None:
@@ -244,11 +243,15 @@ class ApplyTracking:
 
     def _record_return(self, order_id: str, return_id: str,
                        report: TrackingEvent) -> tuple[str, ReturnStatus | None, Order | None]:
-        """The report's step, if the return is where it can take it, committed with the report's marker (the
-        marker's shipment_id holds the return id). A report the return is past (a scan after it arrived) or that
+        """The report's step, if the return is where it can take it, committed with the report's digest kept on the
+        return. A report the return is past (a scan after it arrived) or that
         moves nothing is recorded only. Also returns the order as committed (None for a duplicate)."""
         order = load(self.orders, order_id)
         ret = order.return_of(return_id)
+        if report.applied_to(ret.reports):
+            return "duplicate", None, None  # applied before (perhaps by a first attempt that died before resuming)
+        ret.reports = report.kept_with(ret.reports)
+        order.touch_return(return_id)
         event, moved = RETURN_STEPS.get(report.status), None
         if event is not None and ret.can(event):
             at = now_iso(self.clock)
@@ -257,13 +260,7 @@ class ApplyTracking:
             moved = step(order, return_id, event, at, {"location_id": ret.location_id}).status
         missed = report.status == TrackingStatus.PICKUP_MISSED and pickup_missed(
             order, return_id, report.believable_time(not_before=ret.label_issued_at)[0]) is not None
-        try:
-            self.uow.commit(order=order, markers=[AppliedReport(order_id=order_id, shipment_id=return_id,
-                                                                report=report)])
-        except ConcurrentChange as race:
-            if "marker" in race.parts:
-                return "duplicate", None, None  # applied before (perhaps by a first attempt that died before resuming)
-            raise
+        self.uow.commit(order=order)  # over the return's version: a copy applied meanwhile is a race, then found
         return (f"return moved to {moved.value}" if moved else "pickup missed" if missed else "recorded"), moved, order
 
     def _resume_if_waiting(self, order_id: str, shipment_id: str, order: Order | None) -> None:

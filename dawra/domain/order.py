@@ -815,8 +815,11 @@ class Order(BaseModel):
         """A carrier report: its shipment moves as the shipment's table allows (never backwards: a delivered parcel
         stays delivered, whatever is reported after), and what the customer should hear about goes on the timeline.
         Everything is kept at the report's believable time: the carrier's, unless it is in the future or before the
-        label (then when we received it, flagged `time_untrusted`). Returns the new status if the shipment moved."""
+        label (then when we received it, flagged `time_untrusted`). Returns the new status if the shipment moved.
+        The shipment keeps the report's digest (a copy of it is known for a duplicate: TrackingEvent.applied_to)."""
         shipment = self.shipment(shipment_id)
+        shipment.reports = report.kept_with(shipment.reports)
+        self._touch(shipment)
         at, trusted = report.believable_time(not_before=shipment.label_created_at or self.placed_at)
         detail = {"tracking_number": report.tracking_number, "carrier": report.carrier}
         if not trusted:

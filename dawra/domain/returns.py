@@ -521,6 +521,7 @@ class Return(BaseModel):
     # wait it ends (approval, parcel, inspection), so news is only ever handed to the wait it belongs to.
     resume_token: str | None = None
     resume_for: ReturnWait | None = None
+    reports: list[str] = Field(default_factory=list)  # digests of its label's carrier reports applied
     version: int = 0
 
     def can(self, event: ReturnEvent) -> bool:

@@ -134,6 +134,7 @@ class Shipment(BaseModel):
     label_created_at: str | None = None  # when it was booked (None on shipments booked before this was kept)
     delayed_at: str | None = None  # when the customer was told it is late (once)
     last_notice: str | None = None  # "<kind>:<UTC day>" of the last carrier side report the customer was told about
+    reports: list[str] = Field(default_factory=list)  # digests of the carrier reports applied (TrackingEvent.kept_with)
     settlement: Settlement | None = None  # how it was settled once lost or returned
     replaces: str | None = None  # the lost or returned shipment this one sends again (nothing captured for it)
     replaced_by: str | None = None  # the shipment that sends this one's lines again

@@ -6,6 +6,7 @@ label was created, is not believed. Its time is then when we received it, and th
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
@@ -63,6 +64,24 @@ class TrackingEvent(BaseModel):
     def dedup_key(self) -> str:
         """What makes this report unique: a carrier may reuse its event ids across parcels."""
         return f"{self.carrier}#{self.tracking_number}#{self.event_id}"
+
+    @property
+    def digest(self) -> str:
+        """The report's dedup key as the parcel keeps it among the reports applied to it (16 hex characters)."""
+        return hashlib.sha256(self.dedup_key.encode()).hexdigest()[:16]
+
+    def applied_to(self, reports: list[str]) -> bool:
+        """Whether a parcel that kept these digests (`reports`) has had this report applied already."""
+        return self.digest in reports
+
+    def kept_with(self, reports: list[str]) -> list[str]:
+        """The digests a parcel keeps once this report is applied: the REPORTS_KEPT latest. Carriers redeliver a
+        webhook within hours; a copy of a report older than that many later ones is applied by state alone (a
+        parcel never moves backwards; a side notice is told once a kind and day)."""
+        return [*reports, self.digest][-REPORTS_KEPT:]
+
+
+REPORTS_KEPT = 32
 
 
 def _utc(at: str) -> datetime:

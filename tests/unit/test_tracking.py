@@ -9,6 +9,7 @@ from fakes import SECRET
 
 from dawra.adapters.carriers.sandbox import sign
 from dawra.domain.errors import TransientError, WebhookRejected
+from dawra.domain.tracking import REPORTS_KEPT
 
 
 def webhook(shop, tracking, status, event_id="evt-1", secret=SECRET):
@@ -34,6 +35,29 @@ def test_reports_move_the_shipment_forward_once_and_never_back(shop):
     assert webhook(shop, number, "IN_TRANSIT", "e3") == ["recorded"]  # late: recorded, nothing moves
     assert webhook(shop, number, "DELIVERY_ATTEMPTED", "e4") == ["recorded"]
     assert shop.orders.get(order_id).shipment(shipment_id).status == "out_for_delivery"
+
+
+def test_a_copy_applied_by_another_consumer_meanwhile_is_a_duplicate_and_a_parcel_keeps_its_latest_digests(shop):
+    """The digests live on the shipment, committed over its version: a copy applied between this consumer's read
+    and its commit makes the commit a race, and the retry finds the report applied."""
+    order_id, tracking = shipped(shop, {"MUG-CLASSIC": 1})
+    [(shipment_id, number)] = tracking.items()
+    load, raced = shop.orders.get, []
+
+    def read_then_race(wanted):
+        order = load(wanted)
+        if not raced:  # another consumer applies the same report now, after this read
+            raced.append("racing")
+            raced.append(webhook(shop, number, "PICKED_UP", "e1"))
+        return order
+    shop.orders.get = read_then_race
+    assert webhook(shop, number, "PICKED_UP", "e1") == ["duplicate"]
+    assert raced == ["racing", ["moved to in_transit"]]
+    del shop.orders.get
+    for i in range(REPORTS_KEPT + 3):  # scans that move nothing: each is kept, the oldest drop off
+        assert webhook(shop, number, "IN_TRANSIT", f"scan-{i}") == ["recorded"]
+    assert len(shop.orders.get(order_id).shipment(shipment_id).reports) == REPORTS_KEPT
+    assert webhook(shop, number, "IN_TRANSIT", f"scan-{REPORTS_KEPT + 2}") == ["duplicate"]
 
 
 def test_the_same_carrier_event_id_on_two_parcels_delivers_both(shop):

@@ -5,7 +5,8 @@ Orders table (pk, sk):
                              RETURN#<return_id>                      a return (+ resume token while waiting)
                              SHIPMENT#<shipment_id>                  a shipment (+ resume token while waiting)
                              EVENT#<event_id>                        a timeline event (the stream feeds notify)
-                             TRACKING#<carrier>#<tracking>#<event>   a carrier report already applied
+                             TRACKING#<carrier>#<tracking>#<event>   a carrier report applied (items written before
+                                                                     decision 107; the parcel keeps digests now)
                              WEBHOOK#payments#<provider>#<event>     a payment provider's event already applied
                              MESSAGE#<event_id>#<channel>            a customer message's send claim
                              LOOKUP#<kind>#<value digest>            what the back office finds the order by
@@ -91,10 +92,6 @@ def return_id_of(sk: str) -> str:
 
 def event_key(order_id: str, event_id: str) -> dict[str, str]:
     return {"pk": order_pk(order_id), "sk": f"EVENT#{event_id}"}
-
-
-def applied_report_key(order_id: str, dedup_key: str) -> dict[str, str]:
-    return {"pk": order_pk(order_id), "sk": f"TRACKING#{dedup_key}"}
 
 
 def applied_payment_event_key(order_id: str, provider: str, event_id: str) -> dict[str, str]:

@@ -43,7 +43,7 @@ from dawra.domain.inventory import (
     TransferState,
 )
 from dawra.domain.order import Order
-from dawra.ports import AppliedPaymentEvent, AppliedReport, IdempotencyRecord, Marker, RiskCount
+from dawra.ports import AppliedPaymentEvent, IdempotencyRecord, Marker, RiskCount
 
 TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded",
                                "RequestLimitExceeded"})
@@ -218,11 +218,6 @@ class DynamoUnitOfWork:
         if isinstance(marker, IdempotencyRecord):
             item = {**keys.idempotency_key(marker.key_hash), "entity": keys.ENTITY_MARKER,
                     **marker.model_dump(mode="json")}
-        elif isinstance(marker, AppliedReport):
-            report = marker.report
-            item = {**keys.applied_report_key(marker.order_id, report.dedup_key), "entity": keys.ENTITY_MARKER,
-                    "shipment_id": marker.shipment_id, "status": report.status.value,
-                    "carrier_status": report.carrier_status, "occurred_at": report.occurred_at}
         elif isinstance(marker, AppliedPaymentEvent):
             event = marker.event
             item = {**keys.applied_payment_event_key(marker.order_id, event.provider, event.event_id),
