@@ -52,6 +52,7 @@ class Bench:
         self.carrier = SandboxCarrierSimulator(self.stack.gateway.url, secret)
         self.execution_prefix = cloud.resolve_ref("state_machine", "order-lifecycle", "arn").replace(
             ":stateMachine:", ":execution:")
+        self.booking_function = cloud.topology.function("ship-order").name  # books each shipment with the carrier
         return self
 
     def __exit__(self, *exc) -> None:
@@ -86,7 +87,9 @@ class Bench:
                     return events
 
     def tracked_shipments(self, order_id: str, timeout_s: float = 60) -> list:
-        """Wait until every shipment of the order is booked with the carrier; its tracking numbers."""
+        """Wait until every shipment of the order is booked with the carrier; its tracking numbers. The order is read
+        again when a booking (an invocation of ship-order, any order's) or this order's execution ends, not on every
+        change in the cloud."""
         def booked() -> list | None:
             with counting.driver():
                 order = self.orders.get(order_id)
@@ -96,7 +99,8 @@ class Bench:
             return [s.tracking_number for s in shipments] if shipments and all(
                 s.tracking_number for s in shipments) else None
 
-        tracking_numbers = activity.wait_for(booked, timeout_s)
+        tracking_numbers = activity.wait_for(booked, timeout_s,
+                                             on=(self.booking_function, self.execution_arn(order_id)))
         if tracking_numbers is None:
             raise TimeoutError(f"order {order_id}: shipments not booked")
         return tracking_numbers
@@ -110,13 +114,13 @@ class Bench:
                 return None
 
     def wait_execution(self, execution_arn: str, timeout_s: float = 60, status: str = "SUCCEEDED") -> None:
-        """Until the execution (of any state machine) has reached `status`; checked when a Lambda invocation or an
-        execution ends in the cloud (dawra/local/activity.py), not in a polling loop."""
+        """Until the execution (of any state machine) has reached `status`; checked when that execution ends in the
+        cloud (dawra/local/activity.py; at the latest each second), not in a polling loop nor on every change."""
         def ended() -> str | None:
             current = self._status_of(execution_arn)
             return current if current == status or current in ("FAILED", "ABORTED", "TIMED_OUT") else None
 
-        current = activity.wait_for(ended, timeout_s)
+        current = activity.wait_for(ended, timeout_s, on=(execution_arn,))
         if current != status:
             raise RuntimeError(f"execution {execution_arn.rsplit(':', 1)[-1]} is "
                                f"{current or self._status_of(execution_arn)}")

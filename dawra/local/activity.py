@@ -1,43 +1,73 @@
 """Something happened in the embedded cloud: a wake-up call for whoever waits on it, instead of a polling loop.
 
-The in-process Lambda runtime calls `changed()` when an invocation ends, and Step Functions' interpreter when an
-execution ends (dawra/local/cloud.py patches both), so a driver waiting for an order to move on (the benchmark, a
-demo) checks its condition only when something it could be waiting for has happened, and sleeps otherwise. The
-check itself is the caller's (a read of the order, DescribeExecution): a wake-up says only "look again"."""
+The in-process Lambda runtime calls `changed(<function name>)` when an invocation ends, and Step Functions'
+interpreter `changed(<execution ARN>)` when an execution ends (dawra/local/cloud.py patches both), so a driver
+waiting for an order to move on (the benchmark, a demo) checks its condition only when something it could be waiting
+for has happened, and sleeps otherwise. A waiter may name what it waits `on` (an execution's ARN, the function that
+books a parcel): it is then checked only when one of those changed, not on every invocation in the cloud (with eight
+orders in flight, that was each waiter reading its order about eighty times per order). The check itself is the
+caller's (a read of the order, DescribeExecution): a wake-up says only "look again"."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 T = TypeVar("T")
 
 _condition = threading.Condition()
-_changes = [0]  # how many changes so far: a waiter that checked before a change sees the count moved on
+ANYTHING = ""  # the key every change counts under: what a waiter that names nothing waits on
+_changes: Counter[str] = Counter()  # changes so far, by key, for the keys someone waits on (and ANYTHING)
+_watchers: Counter[str] = Counter()  # how many waiters wait on each key
 
 
-def changed() -> None:
+def changed(*keys: str) -> None:
+    """Something changed (about `keys`: a function's name, an execution's ARN): wake the waiters to look again."""
     with _condition:
-        _changes[0] += 1
+        _changes[ANYTHING] += 1
+        for key in keys:
+            if _watchers[key]:
+                _changes[key] += 1
         _condition.notify_all()
 
 
-def wait_for(check: Callable[[], T | None], timeout_s: float, longest_sleep_s: float = 1.0) -> T | None:
-    """`check()` now, then again after each change in the cloud, until it answers something other than None (that
-    answer) or `timeout_s` passes (None). A sleep never lasts longer than `longest_sleep_s` (what the cloud does
-    without a Lambda or an execution ending, such as a poller's write, is seen at the latest then)."""
+def _seen(keys: Collection[str]) -> int:
+    return sum(_changes[key] for key in keys)
+
+
+def _moved_on(keys: tuple[str, ...], seen: int) -> Callable[[], bool]:
+    return lambda: _seen(keys) != seen
+
+
+def wait_for(check: Callable[[], T | None], timeout_s: float, longest_sleep_s: float = 1.0,
+             on: Collection[str] = ()) -> T | None:
+    """`check()` now, then again after each change in the cloud (with `on`: each change about one of those keys),
+    until it answers something other than None (that answer) or `timeout_s` passes (None). A sleep never lasts longer
+    than `longest_sleep_s` (what the cloud does without such a change, such as a poller's write, is seen at the
+    latest then)."""
+    keys = tuple(on) or (ANYTHING,)
     deadline = time.monotonic() + timeout_s
-    while True:
+    with _condition:
+        _watchers.update(keys)
+    try:
+        while True:
+            with _condition:
+                seen = _seen(keys)
+            answer = check()
+            if answer is not None:
+                return answer
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            with _condition:
+                _condition.wait_for(_moved_on(keys, seen), min(remaining, longest_sleep_s))
+    finally:
         with _condition:
-            seen = _changes[0]
-        answer = check()
-        if answer is not None:
-            return answer
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        with _condition:
-            if _changes[0] == seen:
-                _condition.wait(min(remaining, longest_sleep_s))
+            _watchers.subtract(keys)
+            for key in keys:
+                if key != ANYTHING and not _watchers[key]:
+                    del _watchers[key]
+                    _changes.pop(key, None)

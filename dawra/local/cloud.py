@@ -9,6 +9,10 @@ What it adds to moto (each measured or documented in docs/decisions.md):
   transactions check every condition before writing (dawra/local/transactions.py) instead of copying tables; a
   Query on a table's key lists one partition, not the whole table, and data-plane results are written as JSON (both
   for speed: a flash sale of 1,000 orders, bench/flash_sale.py).
+- For the lifecycle's throughput (bench/lifecycle.py): each state machine definition is parsed once, not per
+  execution; a stream read made in :func:`filtered_stream_read` (the stream poller's) answers only the records its
+  filter lets through, judged before anything is serialised, and GetRecords is written as JSON; invocations and
+  executions that end say which (dawra/local/activity.py), for whoever waits on them.
 - Step Functions tasks reuse boto3 clients instead of building one per task.
 - Optional fault injection (dawra/local/faults.py): throttling and ambiguous failures for calls made by
   handlers, the gateway's SQS integration and the pollers; `time_scale` shortens the pollers' SQS visibility
@@ -31,6 +35,7 @@ What it adds to moto (each measured or documented in docs/decisions.md):
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import io
 import itertools
@@ -47,6 +52,7 @@ from abc import ABCMeta
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn, Self
 
 import boto3
@@ -264,7 +270,7 @@ class InProcessLambda:
                 return json.dumps(body), True, ""
             finally:
                 _forget_unpublished_metrics()
-                activity.changed()
+                activity.changed(function_name)
 
 
 def _forget_unpublished_metrics() -> None:
@@ -342,7 +348,7 @@ def _one_event_per_thread() -> None:
 
 
 def _tell_when_executions_end() -> None:
-    """An execution that ends wakes whoever waits on the cloud (dawra/local/activity.py)."""
+    """An execution that ends wakes whoever waits on the cloud, or on that execution (dawra/local/activity.py)."""
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
     original = BaseExecutionWorkerCommunication.terminated
@@ -351,9 +357,34 @@ def _tell_when_executions_end() -> None:
         try:
             original(self)
         finally:
-            activity.changed()
+            activity.changed(self.execution.exec_arn)
 
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+
+
+def _parse_each_definition_once() -> None:
+    """moto 5.2.5 parses the state machine's definition (ANTLR, in pure Python) again for every execution it starts:
+    a sixth of the embedded cloud's CPU in the bench's throughput run (bench/lifecycle.py, sampled). The program it
+    parses to is a tree of declarations that keeps nothing of an execution (each execution's state is in its
+    Environment; a Map's iterations already evaluate one tree concurrently), so each definition is parsed once per
+    process and its program shared by the executions of every state machine with that definition."""
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+    programs: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def _get_evaluation_entrypoint(self: ExecutionWorker) -> Any:
+        definition = self._evaluation_details.state_machine_details.definition
+        with lock:
+            program = programs.get(definition)
+        if program is None:
+            program = original(self)
+            with lock:
+                program = programs.setdefault(definition, program)
+        return program
+
+    ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint  # type: ignore[method-assign]
 
 
 def _install_patches() -> None:
@@ -381,6 +412,7 @@ def _install_patches() -> None:
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
     LambdaBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
     _tell_when_executions_end()
+    _parse_each_definition_once()
     # A property replaces this property (mypy also reports the property object where it expects the getter).
     LambdaFunction.docker_client = property(_no_docker)  # type: ignore[method-assign, assignment]
 
@@ -393,6 +425,7 @@ def _install_patches() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign, assignment]
     _query_one_partition()
     _dynamodb_items_as_json()
+    _stream_records_filtered_then_json()
 
     from moto.sqs.responses import SQSResponse
 
@@ -494,22 +527,108 @@ def _dynamodb_items_as_json() -> None:
     """moto 5.2.5 writes every response through a serializer driven by botocore's model, member by member: for
     DynamoDB items (a map of attribute values, each a union of ten members) that was 40% of a reservation's time
     (bench/flash_sale.py, profiled). A data-plane result is already in DynamoDB's wire shape (attribute values as
-    {"S": ...}), so it is written as JSON directly; anything json cannot write goes through moto's serializer."""
+    {"S": ...}), so it is written as JSON directly; anything json cannot write goes through moto's serializer.
+    Query and Scan hand over moto's own attribute values (DynamoType: a type and a value, maps and lists of them),
+    written as their {type: value}; binary values (Dawra's compressed attributes) base64, as moto's serializer
+    writes them. Without this, every Query went through moto's serializer (a fifth of the throughput run's CPU)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
     from moto.dynamodb.responses import DynamoHandler
 
     original = DynamoHandler.serialized
+
+    def base64_text(value: str | bytes) -> str:  # moto's ResponseSerializer._base64
+        return base64.b64encode(value.encode() if isinstance(value, str) else value).strip().decode()
+
+    def attribute_value(value: Any) -> dict[str, Any] | str:
+        if isinstance(value, bytes):  # a binary value of an attribute kept as a plain {"B": bytes}
+            return base64_text(value)
+        if type(value) is not DynamoType:
+            raise TypeError(f"not written as JSON here: {type(value).__name__}")
+        if value.type == "B":
+            return {"B": base64_text(value.value)}
+        if value.type == "BS":
+            return {"BS": [base64_text(member) for member in value.value]}
+        return {value.type: value.value}
 
     def serialized(self: BaseResponse, action_result: Any) -> TYPE_RESPONSE:
         result = action_result.result
         if isinstance(result, dict) and self._get_action() in DATA_PLANE:
             try:
-                body = json.dumps(result)
+                body = json.dumps(result, default=attribute_value)
             except (TypeError, ValueError):
                 return original(self, action_result)
             return 200, {**self.response_headers, "Content-Type": "application/x-amz-json-1.0"}, body
         return original(self, action_result)
 
     DynamoHandler.serialized = serialized  # type: ignore[method-assign]
+
+
+@dataclass
+class StreamRead:
+    """One GetRecords read inside :func:`filtered_stream_read`: the records `wanted` lets through are answered;
+    `last_sequence` is the last record read, let through or not (where the next read starts)."""
+
+    wanted: Callable[[dict[str, Any]], bool]
+    last_sequence: str | None = None
+
+
+_stream_reads = threading.local()
+
+
+@contextmanager
+def filtered_stream_read(wanted: Callable[[dict[str, Any]], bool]) -> Iterator[StreamRead]:
+    """A DynamoDB Streams GetRecords made on this thread while inside answers only the records `wanted` lets through,
+    judged on moto's own record (its images as stored: not serialised, not copied). What Lambda's event source mapping
+    does inside AWS: filtered-out records never reach the function, and here they are not serialised either."""
+    read = StreamRead(wanted)
+    _stream_reads.current = read
+    try:
+        yield read
+    finally:
+        _stream_reads.current = None
+
+
+def _stream_records_filtered_then_json() -> None:
+    """GetRecords: the filter of :func:`filtered_stream_read` first, then the records left written as JSON (moto's
+    serializer walked every member of every image of every record: an eighth of the throughput run's CPU, most of it
+    on records the notifier's filter then dropped). Timestamps are written as moto writes them for a JSON protocol
+    (epoch seconds, milliseconds kept), binary values base64; anything else goes through moto's serializer."""
+    from botocore.utils import parse_to_aware_datetime
+    from moto.core.responses import ActionResult
+    from moto.core.serialize import TimestampSerializer
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+
+    original_get_records, original_serialized = DynamoDBStreamsHandler.get_records, DynamoDBStreamsHandler.serialized
+
+    def get_records(self: DynamoDBStreamsHandler) -> ActionResult:
+        result = original_get_records(self)
+        read: StreamRead | None = getattr(_stream_reads, "current", None)
+        answer = result.result
+        if read is None or not isinstance(answer, dict):
+            return result
+        records = answer["Records"]
+        if records:
+            read.last_sequence = records[-1]["dynamodb"]["SequenceNumber"]
+        return ActionResult({**answer, "Records": [record for record in records if read.wanted(record)]})
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return TimestampSerializer._timestamp_unixtimestamp(parse_to_aware_datetime(value))
+        if isinstance(value, bytes):
+            return base64.b64encode(value).strip().decode()
+        raise TypeError(f"not written as JSON here: {type(value).__name__}")
+
+    def serialized(self: BaseResponse, action_result: Any) -> TYPE_RESPONSE:
+        if self._get_action() == "GetRecords" and isinstance(action_result.result, dict):
+            try:
+                body = json.dumps(action_result.result, default=plain)
+            except (TypeError, ValueError):
+                return original_serialized(self, action_result)
+            return 200, {**self.response_headers, "Content-Type": "application/x-amz-json-1.0"}, body
+        return original_serialized(self, action_result)
+
+    DynamoDBStreamsHandler.get_records = get_records  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.serialized = serialized  # type: ignore[method-assign]
 
 
 def _clear_step_functions_client_cache() -> None:

@@ -5,7 +5,9 @@ back, after their visibility timeout), redrive to the DLQ after maxReceiveCount 
 
 DynamoDB stream: records in order per shard, batches of up to batch_size, ReportBatchItemFailures (resume from the
 first failed record), bisect a batch whose invocation fails outright, give up on a record after max_retry_attempts
-and send a description of it to the on-failure queue.
+and send a description of it to the on-failure queue. The mapping's filter criteria are applied inside the embedded
+cloud, before a record is serialised (dawra/local/cloud.py, filtered_stream_read): a filtered-out record never
+reaches the function and costs next to nothing.
 
 EventBridge Scheduler (which moto stores but never fires): each one-time ``at(...)`` schedule of a topology schedule
 group whose time has passed on the real UTC clock sends its Input to its target queue, if its role may (the role's
@@ -31,6 +33,7 @@ from zoneinfo import ZoneInfo
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dawra.contracts.later import parse_at
+from dawra.local.cloud import filtered_stream_read
 from dawra.local.faults import fault_scope
 from dawra.topology import QueueEventSource, ScheduleGroup, StreamEventSource
 
@@ -186,13 +189,14 @@ class StreamPoller:
             StreamArn=self.stream_arn, ShardId=shard_id,
             **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
                else {"ShardIteratorType": self.source.starting_position}))["ShardIterator"]
-        records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
-        if records:
-            self._last_sequence[shard_id] = records[-1]["dynamodb"]["SequenceNumber"]
-        # Filtered-out records are dropped, as Lambda does: they never reach the function. The filter looks at each
-        # record as it came (its images not copied); only the records it lets through are made into JSON.
-        self._pending[shard_id] = [self._plain(envelope) for envelope in map(self._envelope, records)
-                                   if self._wanted(envelope)]
+        # Filtered-out records are dropped, as Lambda does: they never reach the function. The embedded cloud applies
+        # the filter to each record as moto stores it, before the response is serialised: only the records it lets
+        # through are written, parsed and made into the event (dawra/local/cloud.py, filtered_stream_read).
+        with filtered_stream_read(lambda record: self._wanted(self._envelope(record))) as read:
+            records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
+        if read.last_sequence is not None:
+            self._last_sequence[shard_id] = read.last_sequence
+        self._pending[shard_id] = [self._plain(self._envelope(record)) for record in records]
 
     def _wanted(self, record: dict[str, Any]) -> bool:
         patterns = self.source.filter_patterns

@@ -42,3 +42,28 @@ def test_a_change_between_the_check_and_the_sleep_is_not_missed():
         return "seen"
 
     assert activity.wait_for(check, timeout_s=30, longest_sleep_s=30) == "seen"
+
+
+def test_a_waiter_on_a_key_is_not_checked_for_other_changes_and_is_woken_by_its_own():
+    checks: list[str | None] = []
+    state: dict[str, str] = {}
+
+    def check() -> str | None:
+        checks.append(state.get("status"))
+        return state.get("status")
+
+    def later() -> None:
+        for _ in range(20):
+            activity.changed("another-function")  # others' invocations: not what this waiter waits on
+        activity.changed()
+        state["status"] = "SUCCEEDED"
+        activity.changed("arn:execution:mine")
+
+    timer = threading.Timer(0.05, later)
+    timer.start()
+    try:
+        assert activity.wait_for(check, timeout_s=30, longest_sleep_s=30, on=("arn:execution:mine",)) == "SUCCEEDED"
+    finally:
+        timer.cancel()
+    assert checks == [None, "SUCCEEDED"]  # once at the start, once when its own key changed
+    assert "arn:execution:mine" not in activity._watchers  # nothing is kept for a key nobody waits on any more
