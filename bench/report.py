@@ -96,30 +96,43 @@ def _per_order_why(results: dict) -> list[str]:
             single["wru_by_operation"].items(), key=lambda kv: -kv[1]))
         lines += [(
             f"- **DynamoDB write units ({_fmt(single['dynamodb_write_units'])} > "
-            f"{TARGETS['dynamodb_write_units']}).** By operation: {by_op}. Almost every state change is a "
-            f"TransactWriteItems ({_fmt(single['transact_write_requests'])} per order, "
+            f"{TARGETS['dynamodb_write_units']}).** By operation: {by_op}. Every state change of more than one "
+            f"item is a TransactWriteItems ({_fmt(single['transact_write_requests'])} per order, "
             f"{_fmt(single['transact_write_items'])} items in all), and every item of a transaction costs 2x: the "
-            "order header, a timeline event, the shipment and the stock or reservation items it touches, each "
-            "at least one 1 KB unit even when, like the order header "
-            f"({single['order_header_item_bytes']:,} bytes), it is under 1 KB. Global secondary indexes add "
+            "order header (packed, "
+            f"{single['order_header_item_bytes']:,} bytes: one unit), a timeline event, the shipment, the stock and "
+            "reservation items, the lookup items the back office finds the order by, the idempotency record, the "
+            "risk counter, the invoice and its series counter. Global secondary indexes add "
             f"{_fmt(single['gsi_write_units'])} ({_index_summary()}: an index is written when an item gets, "
-            "changes or loses its index keys, and for an ALL projection whenever the item changes). What would "
-            "close it: plain conditional UpdateItem/PutItem instead of transactions where one item changes (half "
-            "the units), fewer items per transaction (timeline events written by the stream consumer, or kept as "
-            "a list on the header); the checkout's idempotency record already rides in the order's transaction.")]
+            "changes or loses its index keys, and for an ALL projection whenever the item changes). Done: headers "
+            "and tax documents packed under 1 KB (decision 105), a change of one item a plain put (106), a carrier "
+            "report remembered on its parcel instead of a marker item (107). What would close the rest is a "
+            "different model, not a tuning: each of those items is a guarantee taken in the same all-or-nothing "
+            "commit (no double reservation, no lost idempotency record, gapless invoice numbers); 20 units leave "
+            "room for about ten transactional items per order in all. Candidates, each a redesign: the "
+            "reservation made in checkout's own transaction (one header write and one event fewer), timeline "
+            "events kept on the item they describe and projected from the stream, lookups derived from the "
+            "stream.")]
     if single["lambda_invocations"] > TARGETS["lambda_invocations"]:
         notify = single["lambda_invocations_by_function"].get("dawra-notify", 0)
         lines += [
             f"- **Lambda invocations ({single['lambda_invocations']} > {TARGETS['lambda_invocations']}).** "
-            f"{notify} of them are the notifier, invoked by the orders stream for nearly every write burst of the "
-            "order (the stream poller delivers whatever has arrived, often one record). What would close it: a "
-            "batching window (MaximumBatchingWindowInSeconds) on the stream mapping and an event filter so that "
-            "only timeline records that lead to a message invoke the notifier."]
+            f"{notify} of them are the notifier, invoked by the orders stream only for the timeline records that "
+            "lead to a message (an event filter), about once per message here; ship-order is invoked to ship, to "
+            "park the delivery's task token and to complete the order; the tracking consumer once per batch of "
+            "carrier webhooks. Orders are carried here one after another: at a merchant's volume a stream or queue "
+            "batch holds several orders' records, which this per-order figure does not show. What would close it "
+            "one order at a time is a workflow with fewer steps: the reservation made at checkout (no "
+            "allocate-stock invocation), and the order completed by the tracking consumer on its last delivery "
+            "with lateness a schedule (no parked token, no CompleteOrder)."]
     if single.get("aws_requests", 0) > TARGETS["aws_requests"]:
         top = sorted(single["requests"].items(), key=lambda kv: -kv[1])[:4]
         lines += [f"- **AWS requests ({_fmt(single['aws_requests'])} > {TARGETS['aws_requests']}).** The largest: "
                   + ", ".join(f"{name} {_fmt(n)}" for name, n in top) + " (every operation: the line under the "
-                  "table). Each function that acts on the order reads the whole order (a Query) before it decides."]
+                  "table). Each function that acts on the order reads the whole order (a Query) before it decides; "
+                  "each message is a claim, a send and a mark. Done: the tracking consumer looks a parcel up once "
+                  "per container and reads the order once per report (decision 104). The rest follows the "
+                  "invocations above: fewer steps, fewer reads."]
     if single.get("largest_item_bytes", 0) > TARGETS["largest_item_bytes"]:
         lines += [f"- **Largest item ({single['largest_item_bytes']:,} > {TARGETS['largest_item_bytes']:,} bytes).** "
                   f"A `{single['largest_item_kind']}` item: past 1 KB every write of it costs one more unit."]
@@ -358,11 +371,14 @@ def render(results: dict, prices: dict) -> str:
     ]
     if checkout["sequential_aws_requests"] > TARGETS["checkout_sequential"]:
         out += [
-            f"Missed: {checkout['sequential_aws_requests']} > {TARGETS['checkout_sequential']}. The catalog is "
-            "read on every checkout (BatchGetItem), the order and its idempotency record are written in one "
-            "transaction (TransactWriteItems) and the lifecycle is started (StartExecution). What would close it: "
-            "cache the catalog per warm container with a short TTL (-1); starting the execution from the orders "
-            "stream (EventBridge Pipes) would take StartExecution off the path too.",
+            f"Missed: {checkout['sequential_aws_requests']} > {TARGETS['checkout_sequential']}. One BatchGetItem "
+            "reads the catalog, the stock of every location and the risk counters together (the locations are "
+            "kept a minute); the order, its idempotency record and its counters are written in one transaction "
+            "(TransactWriteItems); the lifecycle is started (StartExecution). Caching the catalog saves nothing "
+            "while the stock check (409 at checkout) and the velocity counters must be read fresh in the same "
+            "request. What would close it: starting the lifecycle from the orders stream, off the request path "
+            "(EventBridge Pipes cannot name the execution after the order, so through a function: one invocation "
+            "more per order), or giving up checkout's stock check or fresh velocity counters.",
             "",
         ]
     tp_ok = throughput["ratio"] >= TARGETS["throughput_ratio"]
@@ -391,16 +407,12 @@ def render(results: dict, prices: dict) -> str:
     if not tp_ok:
         out += [
             f"Missed: a ratio of {throughput['ratio']} < {TARGETS['throughput_ratio']}. "
-            "On this embedded cloud the cost of some requests grows with the data already stored: moto "
-            "answers a query on a global secondary index (the tracking consumer's lookup by tracking number) by "
-            "scanning every item of the table, while the floor's scratch table stays small. (moto's own "
-            "TransactWriteItems deep-copied whole tables as well; dawra/local/transactions.py replaces it.) "
-            "The rest is what Dawra's own code and the Step Functions interpreter add "
-            "on top of the requests: handler work (pydantic models, Powertools), moto's ASL interpreter, the "
-            "pollers' 50 ms idle interval, the driver's own waiting and the HTTP hops. What would close it: fewer "
-            "requests per order (section 1's fixes: fewer transactions, fewer notifier invocations), a driver "
-            "that waits without polling, a stream poller that filters before it serialises, and in dawra/local "
-            "an index for moto's global secondary index queries.",
+            "Done (decision 103): each state machine definition parsed once, Query answers written as JSON, stream "
+            "records filtered before they are serialised, the driver woken by the execution it waits on. What is "
+            "left is what Dawra's own code and the Step Functions interpreter add on top of the requests (handler "
+            "work: pydantic models, Powertools; moto's ASL interpreter; the HTTP hops) and moto answering a query "
+            "on a global secondary index by scanning every item of the table (the tracking consumer's first "
+            "lookup of a parcel), while the floor's scratch table stays small.",
             "",
         ]
     if "per_return" in results:

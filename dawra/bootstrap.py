@@ -219,9 +219,8 @@ def build_allocate(settings: Settings) -> AllocateTasks:
     from dawra.app.compensate import ReleaseStock
     from dawra.app.reserve import ReserveStock
 
-    # Every reservation reads the locations: kept a minute per container, as checkout keeps them (decision 108).
-    orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(
-        settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S), _uow(settings)
+    orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(settings.inventory_table or ""), \
+        _uow(settings)
     waiters, workflow = DynamoStockWaiters(settings.inventory_table or ""), StepFunctionsWorkflow(None)
     reserve = ReserveStock(orders, inventory, uow, clock, SnsOpsAlerts(settings.ops_alerts_topic_arn),
                            waiters=waiters)
