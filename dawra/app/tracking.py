@@ -250,8 +250,7 @@ class ApplyTracking:
         ret = order.return_of(return_id)
         if report.applied_to(ret.reports):
             return "duplicate", None, None  # applied before (perhaps by a first attempt that died before resuming)
-        ret.reports = report.kept_with(ret.reports)
-        order.touch_return(return_id)
+        order.keep_return_report(return_id, report)
         event, moved = RETURN_STEPS.get(report.status), None
         if event is not None and ret.can(event):
             at = now_iso(self.clock)

@@ -1439,6 +1439,13 @@ class Order(BaseModel):
         self.return_changed(ret, TimelineKind.RETURN_EXCHANGE_RELEASED, at, {"shipment_id": shipment_id})
         return shipment
 
+    def keep_return_report(self, return_id: str, report: TrackingEvent) -> None:
+        """A carrier report on a return's label is applied: the return keeps its digest (a copy of it is known for
+        a duplicate: TrackingEvent.applied_to), as a shipment does in record_tracking."""
+        ret = self.return_of(return_id)
+        ret.reports = report.kept_with(ret.reports)
+        self.touch_return(return_id)
+
     def touch_return(self, return_id: str) -> None:
         """A return's own bookkeeping changed (not its status, e.g. the token its workflow waits on)."""
         self._changed_returns.add(self.return_of(return_id).return_id)

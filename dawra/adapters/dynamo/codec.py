@@ -64,6 +64,6 @@ def packed(data: dict[str, Any], plain: frozenset[str]) -> dict[str, Any]:
     one compressed JSON binary attribute: DynamoDB bills a write per started 1 KB of the item, and an order's header
     (its lines, totals, payment, documents, each amount a map with its currency) compresses to about half. Only what
     the item's readers never address in an expression may go in the body; :func:`fields` unpacks it."""
-    body = {k: v for k, v in _dynamo(data).items() if k not in plain and v is not None}
+    body = {k: v for k, v in _dynamo(data).items() if k not in plain}  # _dynamo drops what is None
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return {**{k: v for k, v in data.items() if k in plain}, PACKED_BODY: zlib.compress(text.encode(), 9)}
