@@ -79,6 +79,31 @@ def test_the_header_is_packed_under_1_kb_its_index_keys_plain_and_a_plain_header
     assert loaded is not None and loaded.contact == order.contact and loaded.totals == order.totals
 
 
+def test_shipments_and_returns_are_packed_their_tracking_numbers_plain_and_plain_ones_still_load(parts):
+    client, table, order_id, ret = parts["client"], parts["table"], parts["order_id"], parts["return"]
+    order = parts["orders"].get(order_id)
+    [shipment] = order.shipments
+    for key in (keys.shipment_key(order_id, shipment.shipment_id), keys.return_key(order_id, ret.return_id)):
+        raw = client.get_item(TableName=table, Key=to_item(key))["Item"]
+        assert {"pk", "sk", "entity", "order_id", "version", "body"} <= set(raw) and "B" in raw["body"]
+        assert "status" not in raw and "lines" not in raw and counting.item_size(raw) < 1024
+    raw_shipment = client.get_item(TableName=table, Key=to_item(keys.shipment_key(order_id, shipment.shipment_id)))
+    assert raw_shipment["Item"]["tracking_number"] == {"S": parts["shipment_tracking"]}  # by-tracking-number's key
+    # A shipment and a return written before packing (every attribute plain) load the same.
+    copy = f"ord_plain2{order_id[10:]}"
+    header = order.model_dump(mode="json", exclude={"shipments", "returns"}) | {"order_id": copy}
+    plain_items = [{**keys.order_key(copy), "entity": keys.ENTITY_ORDER, **header},
+                   {**keys.shipment_key(copy, shipment.shipment_id), "entity": keys.ENTITY_SHIPMENT,
+                    **shipment.model_dump(mode="json"), "order_id": copy, "tracking_number": None},
+                   {**keys.return_key(copy, ret.return_id), "entity": keys.ENTITY_RETURN,
+                    **ret.model_dump(mode="json"), "order_id": copy, "tracking_number": None}]
+    for item in plain_items:
+        client.put_item(TableName=table, Item=to_item(item))
+    loaded = parts["orders"].get(copy)
+    assert loaded is not None and [s.lines for s in loaded.shipments] == [shipment.lines]
+    assert [(r.return_id, r.lines, r.estimate) for r in loaded.returns] == [(ret.return_id, ret.lines, ret.estimate)]
+
+
 def test_a_concurrent_change_to_a_return_is_refused(parts):
     orders, uow, order_id, return_id = parts["orders"], parts["uow"], parts["order_id"], parts["return"].return_id
     first, second = orders.get(order_id), orders.get(order_id)
