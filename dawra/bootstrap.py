@@ -36,8 +36,8 @@ if TYPE_CHECKING:
     from dawra.app.cod_confirmation import ConfirmCashOnDelivery
     from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
     from dawra.app.customer import CustomerActions
-    from dawra.app.deliver import AwaitDelivery, CompleteOrder
-    from dawra.app.feedback import AskForFeedback, GiveFeedback
+    from dawra.app.deliver import AwaitDelivery
+    from dawra.app.feedback import AskForFeedback, GiveFeedback, ScheduleFeedback
     from dawra.app.later_jobs import SendOn
     from dawra.app.notify import Notify
     from dawra.app.operations import OperationsView
@@ -252,7 +252,6 @@ class ShipTasks:
     await_packing: AwaitPacking
     packing_late: PackingIsLate
     await_delivery: AwaitDelivery
-    complete_order: CompleteOrder
     delivery_late: DeliveryLate
     settle_claim: SettleClaim
     await_collection: AwaitCollection  # store pickup: WaitForCollection
@@ -266,8 +265,7 @@ def build_ship(settings: Settings) -> ShipTasks:
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.claims import DeliveryLate, SettleClaim
-    from dawra.app.deliver import AwaitDelivery, CompleteOrder
-    from dawra.app.feedback import ScheduleFeedback
+    from dawra.app.deliver import AwaitDelivery
     from dawra.app.payments import RenewAuthorization
     from dawra.app.ship import (
         AwaitCollection,
@@ -297,9 +295,7 @@ def build_ship(settings: Settings) -> ShipTasks:
         hold_expired=HoldExpired(orders, uow, clock),
         await_delivery=AwaitDelivery(orders, uow, workflow),
         await_collection=AwaitCollection(orders, uow, workflow),
-        collection_reminder=RemindCollection(orders, uow, clock),
-        complete_order=CompleteOrder(orders, uow, clock,
-                                     then=ScheduleFeedback(later_from(settings), settings.feedback_after, clock)))
+        collection_reminder=RemindCollection(orders, uow, clock))
 
 
 def _send_to_partner(settings: Settings) -> SendToPartner | None:
@@ -459,6 +455,14 @@ def build_notify(settings: Settings) -> Notify:
                   messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,
                                          settings.ses_configuration_set), clock=clock, links=_order_links(settings),
                   later=later_from(settings), quiet=QuietHours.parse(settings.sms_quiet_hours))
+
+
+def build_feedback_schedule(settings: Settings) -> ScheduleFeedback:
+    """The notifier's other job: an order completed (its `order_completed` record) gets its feedback ask scheduled,
+    whichever change completed it (decision 111)."""
+    from dawra.app.feedback import ScheduleFeedback
+
+    return ScheduleFeedback(later_from(settings), settings.feedback_after, clock)
 
 
 def _order_links(settings: Settings) -> OrderLinks:

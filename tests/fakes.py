@@ -40,7 +40,7 @@ from dawra.domain.pricing import CatalogItem
 from dawra.domain.risk import Counter, Refusal
 from dawra.domain.stock_feeds import FeedReport
 from dawra.domain.tax_documents import TaxDocument
-from dawra.domain.timeline import TimelineEvent
+from dawra.domain.timeline import TimelineEvent, chronological
 from dawra.ports import (
     AppliedPaymentEvent,
     Booking,
@@ -96,7 +96,7 @@ class World:
                                                     available=on_hand)
 
     def timeline_kinds(self, order_id: str) -> list[str]:
-        return [e.kind.value for e in sorted(self.events[order_id].values(), key=lambda e: (e.at, e.event_id))]
+        return [e.kind.value for e in sorted(self.events[order_id].values(), key=chronological)]
 
 
 class FakeOrders:
@@ -116,7 +116,7 @@ class FakeOrders:
                                      "returns": [r.model_dump() for r in returns]})
 
     def timeline(self, order_id: str) -> list[TimelineEvent]:
-        return sorted(self.world.events[order_id].values(), key=lambda e: (e.at, e.event_id))
+        return sorted(self.world.events[order_id].values(), key=chronological)
 
     def find_shipment(self, tracking_number: str) -> tuple[str, str] | None:
         for order_id, shipments in self.world.shipments.items():
@@ -456,7 +456,7 @@ class FakeOrderHistory:
         return [o.model_copy(deep=True) for o in found[:limit]], len(found) > limit
 
     def timelines(self, order_ids: Sequence[str]) -> dict[str, list[TimelineEvent]]:
-        return {order_id: sorted(self.world.events[order_id].values(), key=lambda e: (e.at, e.event_id))
+        return {order_id: sorted(self.world.events[order_id].values(), key=chronological)
                 for order_id in order_ids}
 
     def whole_orders(self, order_ids: Sequence[str]) -> dict[str, Order]:

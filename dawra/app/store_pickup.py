@@ -5,9 +5,9 @@ Each is an operator's change (dawra.app.changes): authorised, decided on the ord
 entry once per request key. Ready: a code is issued, the customer is told, and the workflow's wait is answered
 (WaitForPacking: ShipShipment then sends it to WaitForCollection). Handed over: the code is checked (a wrong one is
 counted, committed and refused; too many lock the desk for a while), the shipment's share is captured at the provider
-(keyed by the shipment: a retry captures once), its reservations are consumed and the order counts it delivered, in
-one commit; then the workflow's wait is answered (CompleteOrder follows). What happens after a commit is derived from
-the order's state, so a replayed request finishes what an interrupted one left undone."""
+(keyed by the shipment: a retry captures once), its reservations are consumed and the order counts it delivered (and
+completes, if it was its last parcel), in one commit; then the workflow's wait is answered. What happens after a
+commit is derived from the order's state, so a replayed request finishes what an interrupted one left undone."""
 
 from __future__ import annotations
 

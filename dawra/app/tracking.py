@@ -39,7 +39,7 @@ from dawra.contracts.jobs import remittance_check
 from dawra.contracts.webhook import CarrierWebhookEnvelope, within_limit
 from dawra.domain.errors import ConcurrentChange, TransientError, WebhookRejected
 from dawra.domain.inventory import StockChange, adjust
-from dawra.domain.order import Order, OrderStatus
+from dawra.domain.order import Order
 from dawra.domain.returns import ReturnEvent, ReturnStatus, pickup_missed, step
 from dawra.domain.shipment import ShipmentStatus
 from dawra.domain.time import iso
@@ -270,12 +270,10 @@ class ApplyTracking:
         if not shipment.is_delivered:
             return
         token = shipment.resume_token
-        resumed = self.workflow.resume(token, delivered_output(shipment)) if token else False
-        if token:
-            order = self._on_latest(order, lambda latest: self._stop_waiting(latest, shipment_id, token),
-                                    f"clearing {shipment_id}")
-        if not resumed:
-            self._on_latest(order, self._complete_late, f"completing {order_id}")
+        if token:  # the report's commit completed the order if this was its last parcel (Order.record_tracking)
+            self.workflow.resume(token, delivered_output(shipment))
+            self._on_latest(order, lambda latest: self._stop_waiting(latest, shipment_id, token),
+                            f"clearing {shipment_id}")
 
     def _end_wait_if_back(self, order_id: str, shipment_id: str, order: Order | None) -> None:
         """A parcel back at its location: the task waiting on it ends with ReturnedToSender, and the workflow
@@ -306,11 +304,4 @@ class ApplyTracking:
     def _stop_waiting(self, order: Order, shipment_id: str, token: str) -> None:
         if order.shipment(shipment_id).resume_token == token:
             order.stop_waiting(shipment_id)
-            self.uow.commit(order=order)
-
-    def _complete_late(self, order: Order) -> None:
-        """Handed to a person (a lost parcel, a failure after shipping), and every parcel arrived after all (or was
-        settled): the order is complete."""
-        if order.status == OrderStatus.NEEDS_ATTENTION and order.every_parcel_done:
-            order.complete(now_iso(self.clock))
             self.uow.commit(order=order)

@@ -111,11 +111,6 @@ class SettleClaimInput(Task):
     shipment_id: ShipmentId
 
 
-class CompleteOrderInput(Task):
-    action: Literal["complete_order"]
-    order_id: OrderId
-
-
 class CancelOrderInput(Task):
     action: Literal["cancel_order"]
     order_id: OrderId
@@ -226,7 +221,7 @@ class Released(BaseModel):
 # --- per function -------------------------------------------------------------------------------------------------
 AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput | StockDueInput | AwaitStockInput,
                                      Field(discriminator="action")])
-ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput
+ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput
                                  | DeliveryLateInput | SettleClaimInput | HoldExpiredInput | AwaitPackingInput
                                  | PackingLateInput | AwaitCollectionInput | CollectionReminderInput,
                                  Field(discriminator="action")])
@@ -248,7 +243,6 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "await_delivery": (AwaitDeliveryInput, None),
     "delivery_late": (DeliveryLateInput, Late),
     "settle_claim": (SettleClaimInput, Settled),
-    "complete_order": (CompleteOrderInput, None),
     "cancel_order": (CancelOrderInput, None),
     "ask_a_person": (AskAPersonInput, None),
 }

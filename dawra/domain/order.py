@@ -733,6 +733,7 @@ class Order(BaseModel):
                      location_id=shipment.location_id, by=by)
         if shipment.amount.amount:
             self.issue(invoice_for_shipment(self, shipment, at))
+        self._complete_if_every_parcel_done(at)
         return shipment.amount
 
     def remind_collection(self, shipment_id: str, at: str) -> bool:
@@ -839,6 +840,8 @@ class Order(BaseModel):
                            "units": str(sum(line.quantity for line in shipment.lines))}
             self._touch(shipment)
             self._record(_MOVED_KIND[moved], at, shipment_id, shipment_id=shipment_id, **detail)
+            if moved == ShipmentStatus.DELIVERED:
+                self._complete_if_every_parcel_done(at)
             return moved
         side = _SIDE_KIND.get(report.status)
         notice = f"{side.value}:{at[:10]}" if side is not None else None
@@ -858,11 +861,20 @@ class Order(BaseModel):
         return bool(self.active_shipments) and all(s.is_done for s in self.active_shipments)
 
     def complete(self, at: str) -> None:
+        """Every parcel has arrived (or was settled): the order is complete. Nothing calls this but the changes that
+        finish a parcel (:meth:`_complete_if_every_parcel_done`), in the same commit as the parcel's last step."""
         if not self.every_parcel_done:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.COMPLETE.value,
                                     "not every shipment is delivered")
         self.apply(OrderEvent.COMPLETE)
         self._record(TimelineKind.ORDER_COMPLETED, at)
+
+    def _complete_if_every_parcel_done(self, at: str) -> None:
+        """The order completes with the change that finishes its last parcel (delivered, collected at the store,
+        refunded after it was lost or came back, or the last one still to come cancelled), whichever commit that is:
+        no step of the workflow waits to say so (decision 111). A parcel a person settles leaves it to them."""
+        if self.can(OrderEvent.COMPLETE) and self.every_parcel_done:
+            self.complete(at)
 
     def ask_for_feedback(self, at: str) -> bool:
         """Once every parcel has arrived, ask the customer how it went: once. False if they were asked already."""
@@ -953,6 +965,7 @@ class Order(BaseModel):
         if amount.amount:
             self.refund(amount, at, f"claim-{shipment_id}", shipment_id=shipment_id, reason="lost_or_returned")
         self._settled(shipment, Settlement.REFUND, at, amount=str(amount.amount), currency=amount.currency)
+        self._complete_if_every_parcel_done(at)
         return amount
 
     def settle_by_reship(self, shipment_id: str, replacement_id: str, location_id: str, promised_by: str,
@@ -1327,6 +1340,7 @@ class Order(BaseModel):
         self._record(TimelineKind.SHIPMENTS_CANCELLED, at, ref, shipments=",".join(s.shipment_id for s in chosen),
                      items=",".join(f"{sku}:{quantity}" for sku, quantity in sorted(removed.items())),
                      given_back=str(share.amount), currency=self.currency)
+        self._complete_if_every_parcel_done(at)  # the others may all have arrived already
         return given
 
     def change_contact(self, contact: Contact, at: str, ref: str) -> None:

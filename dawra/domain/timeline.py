@@ -114,6 +114,12 @@ class TimelineEvent(BaseModel):
 _EVENT_ID = re.compile(r"^[A-Za-z0-9:._-]{1,160}$")
 
 
+def chronological(event: TimelineEvent) -> tuple[str, bool, str]:
+    """How a timeline is read: by time, and at the same moment the order's completion after the change that
+    completed it (its last parcel delivered or collected share that moment: decision 111), then by id."""
+    return event.at, event.kind == TimelineKind.ORDER_COMPLETED, event.event_id
+
+
 def timeline_event_id(kind: TimelineKind, *parts: str) -> str:
     """A deterministic event id: the same change always yields the same id, so a retried write cannot duplicate it."""
     event_id = ":".join([kind.value, *parts])

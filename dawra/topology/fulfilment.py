@@ -9,7 +9,6 @@ from .model import AnyResource, Function, Grant, Ref, StateMachine, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .partner_outbox import PARTNER_OUTBOX, READ_PARTNER_SECRETS, SEND_TO_PARTNERS
 from .risk import HOLD_TIMEOUTS
-from .schedules import SCHEDULE_LATER, SCHEDULE_LATER_ENV
 
 LIFECYCLE = {E.ORDER_LIFECYCLE_ARN: Ref(kind="state_machine", id="order-lifecycle", attr="arn")}
 
@@ -59,21 +58,19 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=256,
         timeout_s=10,
-        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **SCHEDULE_LATER_ENV, **OPS_ALERTS,
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **OPS_ALERTS,
                      E.DELIVERY_GRACE_HOURS: Ref(kind="parameter", id="delivery-grace-hours", attr="value"),
-                     E.FEEDBACK_AFTER_HOURS: Ref(kind="parameter", id="feedback-after-hours", attr="value"),
                      E.DELIVERY_LOST_AFTER_HOURS: Ref(kind="parameter", id="delivery-lost-after-hours", attr="value"),
                      E.LOST_PARCEL_POLICY: Ref(kind="parameter", id="lost-parcel-policy", attr="value"),
                      **HOLD_TIMEOUTS, **PARTNER_OUTBOX},
-        # CompleteOrder schedules the feedback ask (SCHEDULE_LATER: schedules of the later group, its role only).
         # ShipShipment alerts operations when a lapsed card authorisation cannot be renewed (PUBLISH_OPS_ALERT), and
         # PackingLate when a shipment is not packed by its location's SLA. ShipShipment hands a partner's shipment
         # to it, signed with the partner's key (SEND_TO_PARTNERS, READ_PARTNER_SECRETS: decision 97).
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, *SCHEDULE_LATER,
-                PUBLISH_OPS_ALERT, SEND_TO_PARTNERS, *READ_PARTNER_SECRETS),
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
+                SEND_TO_PARTNERS, *READ_PARTNER_SECRETS),
         purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForPacking and "
                 "PackingLate (pick and pack), WaitForDelivery, DeliveryLate and SettleClaim (late, lost and "
-                "returned parcels) and CompleteOrder.",
+                "returned parcels).",
     ),
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dawra.adapters.dynamo.stream import awaiting_confirmation_filter, stream_filter
 from dawra.contracts import env as E
 from dawra.domain.notifications import STREAM_KINDS
+from dawra.domain.timeline import TimelineKind
 
 from .customer import LINKS, READ_LINK_KEY
 from .data import ORDERS_TABLE, READ_ORDERS, WRITE_ORDERS
@@ -88,19 +89,24 @@ FUNCTIONS = (
         handler="app.handler",
         memory_mb=256,
         timeout_s=30,
-        # It holds what waits (an SMS in the quiet hours, parcels shipped together) as jobs for later.
-        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **SENDING_ENV, **SCHEDULE_LATER_ENV},
+        # It holds what waits (an SMS in the quiet hours, parcels shipped together, the feedback ask after an order
+        # completes) as jobs for later.
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **SENDING_ENV, **SCHEDULE_LATER_ENV,
+                     E.FEEDBACK_AFTER_HOURS: Ref(kind="parameter", id="feedback-after-hours", attr="value")},
         # Reading the Orders stream and sending to notify-failures are the stream event source mapping's own grant.
         grants=(READ_ORDERS, WRITE_ORDERS, *SENDING, *SCHEDULE_LATER),
-        purpose="Consumes the Orders stream: timeline events become emails (SES) or SMS (SNS), each sent once.",
+        purpose="Consumes the Orders stream: timeline events become emails (SES) or SMS (SNS), each sent once; an "
+                "order completed gets its feedback ask scheduled.",
     ),
 )
 
 STREAM_EVENT_SOURCES = (
     StreamEventSource(
         table="orders", function="notify", batch_size=25, on_failure_queue="notify-failures",
-        # Only new timeline events a customer hears about invoke the notifier (not every write to an order).
+        # Only new timeline events a customer hears about invoke the notifier (not every write to an order), and
+        # an order's completion (its feedback ask is scheduled; written with its last delivery, so the same batch).
         # A backordered or preordered order's confirmation too (told at once, with its date; no other order's).
-        filter_patterns=(stream_filter([kind.value for kind in STREAM_KINDS]), awaiting_confirmation_filter()),
+        filter_patterns=(stream_filter([kind.value for kind in (*STREAM_KINDS, TimelineKind.ORDER_COMPLETED)]),
+                         awaiting_confirmation_filter()),
     ),
 )

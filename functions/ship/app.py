@@ -1,6 +1,6 @@
 """State machine tasks ShipShipment, WaitWhileOnHold, WaitForPacking, WaitForCollection and WaitForDelivery (each
 parks the workflow on the shipment), PackingLate, CollectionReminder, DeliveryLate and SettleClaim (a late, lost or
-returned parcel) and CompleteOrder."""
+returned parcel). No task completes the order: the change that finishes its last parcel does (decision 111)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from dawra.contracts.tasks import (
     DeliveryLateInput,
     HoldExpiredInput,
     PackingLateInput,
-    SettleClaimInput,
     ShipShipmentInput,
     ShipTask,
     parse_task,
@@ -59,12 +58,6 @@ def handler(event: dict, context) -> dict:
         return tasks.await_delivery(task.order_id, task.shipment_id, task.task_token)
     if isinstance(task, DeliveryLateInput):
         return tasks.delivery_late(task.order_id, task.shipment_id).model_dump()
-    if isinstance(task, SettleClaimInput):
-        settled = tasks.settle_claim(task.order_id, task.shipment_id)
-        logger.info("parcel settled", extra={"order_id": task.order_id, "outcome": settled.outcome})
-        return settled.model_dump()
-    result = tasks.complete_order(task.order_id)
-    metrics.add_metric(name=M.ORDERS_COMPLETED, unit=MetricUnit.Count, value=1)
-    if result.get("then", "arranged") != "arranged":
-        logger.warning("order complete; its feedback ask could not be arranged", extra=result)
-    return result
+    settled = tasks.settle_claim(task.order_id, task.shipment_id)
+    logger.info("parcel settled", extra={"order_id": task.order_id, "outcome": settled.outcome})
+    return settled.model_dump()

@@ -32,7 +32,7 @@ from fakes import (
 
 from dawra.app.checkout import Checkout
 from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
-from dawra.app.deliver import AwaitDelivery, CompleteOrder
+from dawra.app.deliver import AwaitDelivery
 from dawra.app.notify import Notify
 from dawra.app.order_page import OrderLinks
 from dawra.app.order_page import Shop as ShopDetails
@@ -65,7 +65,6 @@ class Shop:
         self.reserve = ReserveStock(o, i, u, c)
         self.ship = ShipShipment(o, i, u, self.carriers, self.payments, c, timedelta(hours=48))
         self.await_delivery = AwaitDelivery(o, u, self.workflow)
-        self.complete = CompleteOrder(o, u, c)
         self.release = ReleaseStock(o, i, u)
         self.cancel = CancelOrder(o, u, self.payments, c)
         self.ask_a_person = AskAPerson(o, u, self.alerts, c)

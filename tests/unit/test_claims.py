@@ -91,7 +91,6 @@ def test_a_delayed_parcel_that_arrives_completes_the_order_with_nothing_refunded
     shop.await_delivery(order_id, shipment_id, "second-wait")
     assert report(shop, number, "DELIVERED") == ["moved to delivered"]
     assert "second-wait" in shop.workflow.resumed
-    shop.complete(order_id)
     order = shop.orders.get(order_id)
     assert order.status == "COMPLETED" and order.payment.refunded.amount == 0
     assert order.payment.captured == order.totals.total and not shop.payments.effective("refund")
@@ -117,8 +116,8 @@ def test_lost_and_refunded_by_policy_refunds_that_shipments_share_once(shop):
     assert subject.endswith("was lost: what happens now")
     assert f"We have refunded {share.amount // 100:,}.{share.amount % 100:02d} SAR" in text
 
+    assert shop.orders.get(order_id).status == "SHIPPED"  # the other parcel is still on its way
     report(shop, tracking[other_id], "DELIVERED")  # the other parcel arrives: nothing is left to wait for
-    shop.complete(order_id)
     assert shop.orders.get(order_id).status == "COMPLETED"
 
 
@@ -147,8 +146,8 @@ def test_lost_and_reshipped_reserves_again_ships_a_new_parcel_and_captures_nothi
     assert "at no cost to you" in lost_text and f"by {replacement.promised_by}" in lost_text
     assert any(shipped_again.tracking_number in text for _, text in said(shop, order_id, "shipment_shipped"))
 
+    assert shop.orders.get(order_id).status == "SHIPPED"  # the replacement is on its way
     report(shop, shipped_again.tracking_number, "DELIVERED")
-    shop.complete(order_id)
     assert shop.orders.get(order_id).status == "COMPLETED"
 
 
@@ -194,7 +193,7 @@ def test_a_parcel_delivered_after_it_was_declared_lost_and_refunded_is_recorded_
     [(lost_id, number)] = tracking.items()
     _, settle = claims(shop, "refund")
     settle(order_id, lost_id)
-    shop.complete(order_id)  # the workflow: nothing left to wait for
+    assert shop.orders.get(order_id).status == "COMPLETED"  # refunded: nothing is left to wait for
 
     assert report(shop, number, "DELIVERED") == ["moved to delivered"]
     order = shop.orders.get(order_id)
@@ -246,7 +245,6 @@ def test_returned_to_sender_restocks_on_arrival_ends_the_wait_and_is_refunded_by
     total = order.totals.total.amount
     assert subject.endswith("came back: what happens now") and f"We have refunded {total // 100}.{total % 100:02d} SAR" in text
     assert said(shop, order_id, "shipment_returned") == []  # for operators: no message
-    shop.complete(order_id)
     assert shop.orders.get(order_id).status == "COMPLETED"
 
 

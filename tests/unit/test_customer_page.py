@@ -292,7 +292,6 @@ def test_both_customer_catalogs_have_the_same_words_and_every_word_the_pages_use
 
 
 def test_a_delivered_order_offers_the_feedback_form_once_and_shows_the_answer_escaped(shop):
-    from dawra.app.deliver import CompleteOrder
     from dawra.app.feedback import GiveFeedback
     from dawra.domain.tracking import TrackingEvent
 
@@ -308,7 +307,6 @@ def test_a_delivered_order_offers_the_feedback_form_once_and_shows_the_answer_es
     shop.tracking.apply(TrackingEvent(carrier="sandbox", event_id="d1", status="delivered",
                                       tracking_number=shop.orders.get(order_id).shipments[0].tracking_number,
                                       occurred_at="2026-11-24T10:00:00.000Z", carrier_status="DELIVERED"))
-    CompleteOrder(shop.orders, shop.uow, shop.clock)(order_id)
 
     page = get(site, f"/my-order/{token}")
     fields = form_of(page.body, "feedback")

@@ -7,7 +7,6 @@ import pytest
 from fakes import FakeLater
 from pydantic import ValidationError
 
-from dawra.app.deliver import CompleteOrder
 from dawra.app.feedback import (
     ASK_FOR_FEEDBACK,
     AskForFeedback,
@@ -40,38 +39,39 @@ def delivered_order(shop) -> str:
 def feedback(shop):
     later = FakeLater()
     schedule = ScheduleFeedback(later, timedelta(days=3), shop.clock)
-    complete = CompleteOrder(shop.orders, shop.uow, shop.clock, then=schedule)
-    return later, complete, AskForFeedback(shop.orders, shop.uow, shop.clock), GiveFeedback(shop.orders, shop.uow,
+    return later, schedule, AskForFeedback(shop.orders, shop.uow, shop.clock), GiveFeedback(shop.orders, shop.uow,
                                                                                             shop.clock)
 
 
-def test_completing_an_order_schedules_one_ask_three_days_later(shop, feedback):
-    later, complete, _, _ = feedback
+def test_a_completed_order_gets_one_ask_scheduled_three_days_later(shop, feedback):
+    later, schedule, _, _ = feedback
     order_id = delivered_order(shop)
-    assert complete(order_id) == {"status": "COMPLETED", "then": "arranged"}
-    assert complete(order_id) == {"status": "COMPLETED", "then": "arranged"}  # a retried task schedules nothing new
+    assert shop.orders.get(order_id).status.value == "COMPLETED"  # with its delivery
+    schedule(order_id)  # the notifier, on the order_completed record
+    schedule(order_id)  # the same record retried: the job's name keeps it one
     job = {"kind": ASK_FOR_FEEDBACK, "order_id": order_id}
     assert later.pending == {feedback_job_name(order_id): (shop.clock.now() + timedelta(days=3), job)}
     assert later.take_due(shop.clock.now() + timedelta(days=3, seconds=-1)) == []
     assert later.take_due(shop.clock.now() + timedelta(days=3)) == [job]
 
 
-def test_a_scheduler_that_fails_leaves_the_order_complete_and_says_so(shop, feedback):
-    later, complete, _, _ = feedback
+def test_a_scheduler_that_fails_leaves_the_order_complete_and_the_record_to_retry(shop, feedback):
+    later, schedule, _, _ = feedback
     later.failures.append(TransientError("Scheduler CreateSchedule: ThrottlingException"))
     order_id = delivered_order(shop)
-    assert complete(order_id) == {"status": "COMPLETED", "then": "not arranged: TransientError"}
+    with pytest.raises(TransientError):  # the stream record fails, and is retried from there
+        schedule(order_id)
     assert shop.orders.get(order_id).status.value == "COMPLETED" and later.pending == {}
-    assert complete(order_id) == {"status": "COMPLETED", "then": "arranged"}  # the task's retry arranges it
+    schedule(order_id)  # the retry arranges it
+    assert list(later.pending) == [feedback_job_name(order_id)]
 
 
 def test_the_ask_is_recorded_once_and_only_for_a_complete_order(shop, feedback):
-    _, complete, ask, _ = feedback
+    _, _, ask, _ = feedback
     open_order = shop.place({"MUG-CLASSIC": 1})
     assert ask(open_order) == "not asked: the order is CONFIRMED"
     assert ask("ord_" + "0" * 32) == "not asked: no such order"
     order_id = delivered_order(shop)
-    complete(order_id)
     assert ask(order_id) == "asked"
     assert ask(order_id) == "asked already"  # the job delivered twice
     kinds = shop.world.timeline_kinds(order_id)
@@ -79,11 +79,13 @@ def test_the_ask_is_recorded_once_and_only_for_a_complete_order(shop, feedback):
 
 
 def test_one_answer_per_order_on_its_timeline(shop, feedback):
-    _, complete, ask, give = feedback
-    order_id = delivered_order(shop)
+    _, _, ask, give = feedback
+    on_its_way = shop.place({"MUG-CLASSIC": 1})
+    for planned in shop.reserve(on_its_way).shipments:
+        shop.ship(on_its_way, planned.shipment_id)
     with pytest.raises(IllegalTransition):
-        give(order_id, Feedback(rating=5, recommend=10))  # not complete yet
-    complete(order_id)
+        give(on_its_way, Feedback(rating=5, recommend=10))  # not complete yet
+    order_id = delivered_order(shop)
     ask(order_id)
     give(order_id, Feedback(rating=4, recommend=9, comment="  Fast, and the dallah is <b>lovely</b>  "))
     with pytest.raises(IllegalTransition, match="already given"):
@@ -118,9 +120,8 @@ def test_nps_and_ratings():
 
 @pytest.mark.parametrize("language", ["en", "ar"])
 def test_the_ask_links_to_the_feedback_form_in_the_customers_language(shop, feedback, language):
-    _, complete, ask, _ = feedback
+    _, _, ask, _ = feedback
     order_id = delivered_order(shop)
-    complete(order_id)
     ask(order_id)
     order = shop.orders.get(order_id).model_copy(update={"contact": shop.orders.get(order_id).contact.model_copy(
         update={"language": language})})
@@ -131,9 +132,8 @@ def test_the_ask_links_to_the_feedback_form_in_the_customers_language(shop, feed
 
 
 def test_an_order_that_completed_with_nothing_delivered_is_not_asked(shop, feedback):
-    _, complete, ask, _ = feedback
+    _, _, ask, _ = feedback
     order_id = delivered_order(shop)
-    complete(order_id)
     # Its only parcel, as a lost parcel settled by a refund leaves it (the order complete, nothing delivered).
     for shipment_id, shipment in shop.world.shipments[order_id].items():
         shop.world.shipments[order_id][shipment_id] = shipment.model_copy(update={"status": ShipmentStatus.LOST})

@@ -99,10 +99,26 @@ def test_waiting_parks_the_token_and_a_delivery_reported_first_resumes_at_once(s
     assert not shop.workflow.resumed
 
 
-def test_completing_needs_every_parcel_delivered(shop):
-    order_id, _ = shipped_order(shop)
-    with pytest.raises(IllegalTransition, match="not every shipment"):
-        shop.complete(order_id)
+def _delivered(shop, order_id: str, shipment_id: str, event_id: str) -> list[str]:
+    tracking = shop.orders.get(order_id).shipment(shipment_id).tracking_number
+    return shop.tracking.apply(TrackingEvent(carrier="sandbox", event_id=event_id, tracking_number=tracking,
+                                             status="delivered", occurred_at="2026-11-24T10:00:00.000Z",
+                                             carrier_status="DELIVERED"))
+
+
+def test_the_order_completes_with_the_report_that_delivers_its_last_parcel(shop):
+    order_id, shipment_ids = shipped_order(shop, {"DALLAH-BRASS": 1, "DATES-1KG": 2})
+    first, last = shipment_ids
+    _delivered(shop, order_id, first, "d1")
+    assert shop.orders.get(order_id).status == "SHIPPED"  # one parcel is still on its way
+    assert "order_completed" not in shop.world.timeline_kinds(order_id)
+    _delivered(shop, order_id, last, "d2")
+    order = shop.orders.get(order_id)
+    assert order.status == "COMPLETED" and order.every_parcel_done
+    completed = [e for e in shop.orders.timeline(order_id) if e.kind == "order_completed"]
+    assert [e.at for e in completed] == [order.shipment(last).delivered_at]  # in the delivery's own commit
+    kinds = shop.world.timeline_kinds(order_id)  # read after the delivery that completed it, at the same moment
+    assert kinds[kinds.index("order_completed") - 1] == "shipment_delivered"
 
 
 def test_release_gives_back_held_units_once_and_cancel_voids(shop):
@@ -162,14 +178,12 @@ def test_unknown_orders_are_named(shop):
         shop.reserve("ord_" + "0" * 32)
 
 
-def test_completing_again_answers_the_same(shop):
+def test_a_delivery_reported_again_completes_the_order_once(shop):
     order_id, [shipment_id] = shipped_order(shop)
-    order = shop.orders.get(order_id)
-    tracking = order.shipment(shipment_id).tracking_number
-    shop.tracking.apply(TrackingEvent(carrier="sandbox", event_id="d", tracking_number=tracking, status="delivered",
-                                      occurred_at="2026-11-24T10:00:00.000Z", carrier_status="DELIVERED"))
-    assert shop.complete(order_id) == {"status": "COMPLETED"}
-    assert shop.complete(order_id) == {"status": "COMPLETED"}  # a retry after a lost answer
+    _delivered(shop, order_id, shipment_id, "d")
+    _delivered(shop, order_id, shipment_id, "d")  # the carrier's retry
+    _delivered(shop, order_id, shipment_id, "d-again")  # another scan of the same delivery
+    assert shop.orders.get(order_id).status == "COMPLETED"
     assert shop.world.timeline_kinds(order_id).count("order_completed") == 1
 
 

@@ -16,7 +16,7 @@ from dawra.domain.returns import Return
 from dawra.domain.shipment import Shipment
 from dawra.domain.tax_documents import TaxDocument
 from dawra.domain.time import iso
-from dawra.domain.timeline import TimelineEvent
+from dawra.domain.timeline import TimelineEvent, chronological
 from dawra.ports import ClaimOutcome, IdempotencyRecord
 
 TRACKING_INDEX = "by-tracking-number"
@@ -110,7 +110,7 @@ class DynamoOrders:
         events = [TimelineEvent.model_validate(fields(item)) for item in self.table.query(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :event)",
             ExpressionAttributeValues=values(pk=keys.order_pk(order_id), event="EVENT#"), ConsistentRead=True)]
-        return sorted(events, key=lambda event: (event.at, event.event_id))
+        return sorted(events, key=chronological)
 
     def find_shipment(self, tracking_number: str) -> tuple[str, str] | None:
         return self._tracked(tracking_number, keys.SHIPMENT_PREFIX)
