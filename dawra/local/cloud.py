@@ -9,10 +9,11 @@ What it adds to moto (each measured or documented in docs/decisions.md):
   transactions check every condition before writing (dawra/local/transactions.py) instead of copying tables; a
   Query on a table's key lists one partition, not the whole table, and data-plane results are written as JSON (both
   for speed: a flash sale of 1,000 orders, bench/flash_sale.py).
-- For the lifecycle's throughput (bench/lifecycle.py): each state machine definition is parsed once, not per
-  execution; a stream read made in :func:`filtered_stream_read` (the stream poller's) answers only the records its
-  filter lets through, judged before anything is serialised, and GetRecords is written as JSON; invocations and
-  executions that end say which (dawra/local/activity.py), for whoever waits on them.
+- For the lifecycle's throughput (bench/lifecycle.py): each state machine definition, and each JSONPath its states
+  read, is parsed once, not per execution; a Query on an index does not sort the whole table first; a stream read
+  made in :func:`filtered_stream_read` (the stream poller's) answers only the records its filter lets through,
+  judged before anything is serialised, and GetRecords is written as JSON; invocations and executions that end say
+  which (dawra/local/activity.py), for whoever waits on them.
 - Step Functions tasks reuse boto3 clients instead of building one per task.
 - Optional fault injection (dawra/local/faults.py): throttling and ambiguous failures for calls made by
   handlers, the gateway's SQS integration and the pollers; `time_scale` shortens the pollers' SQS visibility
@@ -387,6 +388,24 @@ def _parse_each_definition_once() -> None:
     ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint  # type: ignore[method-assign]
 
 
+JSON_PATHS_KEPT = 4096  # parsed JSONPaths kept per process; a definition names a few dozen, each state reads its own
+
+
+def _parse_each_json_path_once() -> None:
+    """moto 5.2.5's Step Functions interpreter parses a JSONPath (jsonpath_ng: a new LALR parser, its tables read
+    again, for every parse) each time a state reads one: every `.$` parameter, Choice variable and ResultPath of every
+    execution: 7% of the throughput run's CPU (bench/lifecycle.py, cProfile on thread CPU time). A parsed path is a tree
+    of its steps that keeps nothing of the data it is applied to (find and update_or_create only read it), so each
+    path is parsed once per process and the tree shared by every state and thread that reads it."""
+    import functools
+
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    for module in (json_path, result_path):  # both imported jsonpath_ng's parse by name
+        module.parse = functools.lru_cache(maxsize=JSON_PATHS_KEPT)(module.parse)  # type: ignore[attr-defined]
+
+
 def _install_patches() -> None:
     """Patch moto once per process; the active InProcessLambda is swapped per EmbeddedCloud."""
     global _patched
@@ -413,6 +432,7 @@ def _install_patches() -> None:
     LambdaBackend.send_sns_message = send_sns_message  # type: ignore[method-assign]
     _tell_when_executions_end()
     _parse_each_definition_once()
+    _parse_each_json_path_once()
     # A property replaces this property (mypy also reports the property object where it expects the getter).
     LambdaFunction.docker_client = property(_no_docker)  # type: ignore[method-assign, assignment]
 
@@ -500,19 +520,43 @@ class _Partition:
         return getattr(self._table, name)
 
 
+class _Unsorted:
+    """A moto table whose items are listed as stored, not sorted first (see _query_one_partition)."""
+
+    def __init__(self, table: Any):
+        self._table = table
+
+    def all_items(self) -> list[Any]:
+        stored = self._table.items.values()
+        if not self._table.range_key_attr:
+            return list(stored)
+        return [item for partition in stored for item in partition.values()]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+
 def _query_one_partition() -> None:
     """moto 5.2.5 answers a Query on a table's own key by listing and sorting every item of the table, then keeping
     the partition asked for: each order read got slower with every order stored (the flash sale's 1,000 orders,
     bench/flash_sale.py: 0.16 s a reservation after 60 orders and growing). Here it lists that partition's items
-    only; the rest of moto's Query (sort, key condition, filter, pages, limits) is its own. Queries on an index are
-    left as moto answers them."""
+    only; the rest of moto's Query (sort, key condition, filter, pages, limits) is its own.
+
+    A Query on an index still looks at every item (moto keeps no index), but moto sorted the whole table by its key
+    first and then sorted the items it kept again, by the index's key and the table's: the first sort, of hundreds of
+    items compared through DynamoType, was most of a parcel's lookup by tracking number (the tracking consumer's
+    first read; 5% of the throughput run's CPU, profiled). The items are handed over unsorted; moto's own sort of
+    what it keeps decides the order, which the table's key (in every sort key it uses) makes total, so answers are
+    unchanged."""
     from moto.dynamodb.models.table import Table
 
     original = Table.query
 
     def query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
-        if hash_key is None or index_name:
+        if index_name:
+            return original(_Unsorted(self), hash_key, *args, **kwargs)  # type: ignore[arg-type]
+        if hash_key is None:
             return original(self, hash_key, *args, **kwargs)
         return original(_Partition(self, hash_key), hash_key, *args, **kwargs)  # type: ignore[arg-type]
 

@@ -1,6 +1,7 @@
 """The embedded cloud's patches for the lifecycle throughput (dawra/local/cloud.py; docs/architecture.md "The embedded
 cloud's own cost"): Query and Scan answers written as JSON, stream reads filtered before they are serialised, each
-state machine definition parsed once. Each must answer exactly as moto did."""
+state machine definition and each JSONPath parsed once, a Query on an index without sorting the whole table first.
+Each must answer exactly as moto did."""
 
 from __future__ import annotations
 
@@ -116,3 +117,114 @@ def test_each_definition_is_parsed_once_and_every_execution_runs_it(cloud, monke
         outputs.append(json.loads(described["output"]))
     assert outputs == [{"twice": 2}, {"twice": 4}, {"twice": 6}]
     assert parsed.count(definition) <= 2  # creation's validation, then the first execution; none after
+
+
+def test_each_json_path_is_parsed_once_and_read_afresh_by_every_execution(cloud, monkeypatch):
+    from jsonpath_ng.ext.parser import ExtendedJsonPathParser
+
+    original, parsed = ExtendedJsonPathParser.parse, []
+
+    def spy(self, path: str):
+        parsed.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(ExtendedJsonPathParser, "parse", spy)
+    sfn = cloud.client("stepfunctions")
+    definition = json.dumps({"StartAt": "Pick", "States": {"Pick": {
+        "Type": "Pass", "Parameters": {"picked.$": "$.path_probe.value"}, "ResultPath": "$.path_probe_out",
+        "End": True}}})
+    machine = sfn.create_state_machine(name="path-once", definition=definition, type="STANDARD",
+                                       roleArn="arn:aws:iam::123456789012:role/path-once")["stateMachineArn"]
+    outputs = []
+    for n in (1, 2, 3):
+        execution = sfn.start_execution(stateMachineArn=machine, name=f"run-{n}",
+                                        input=json.dumps({"path_probe": {"value": n}}))["executionArn"]
+        deadline = time.monotonic() + 30
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        outputs.append(json.loads(described["output"]))
+    assert outputs == [{"path_probe": {"value": n}, "path_probe_out": {"picked": n}} for n in (1, 2, 3)]
+    assert parsed.count("$.path_probe.value") == 1  # the first execution's; the other two reuse its tree
+
+
+def _tracked(number: int) -> dict[str, dict[str, str]]:
+    return {"tracking_number": _s(f"T{number % 3}"), "status": _s(("PLACED", "SHIPPED")[number % 2]),
+            "customer_id": _s(f"C{number % 2}"), "placed_at": _s(f"2026-01-{number % 5 + 1:02d}")}
+
+
+def _index_writes(ddb) -> None:
+    """Puts, updates that set, change and remove index keys, deletes, batches and transactions, on by-tracking-number
+    (no sort key), by-status and by-customer (sort key placed_at): items enter, move between and leave index keys."""
+    for n in range(12):
+        ddb.put_item(TableName=ORDERS, Item={"pk": _s(f"ORDER#ix{n % 4}"), "sk": _s(f"SHIPMENT#{n:02d}"),
+                                             **_tracked(n)})
+    ddb.update_item(TableName=ORDERS, Key={"pk": _s("ORDER#ix1"), "sk": _s("SHIPMENT#01")},
+                    UpdateExpression="SET tracking_number = :t, placed_at = :p",
+                    ExpressionAttributeValues={":t": _s("T2"), ":p": _s("2026-01-09")})
+    ddb.update_item(TableName=ORDERS, Key={"pk": _s("ORDER#ix2"), "sk": _s("SHIPMENT#02")},
+                    UpdateExpression="REMOVE tracking_number, #s", ExpressionAttributeNames={"#s": "status"})
+    ddb.update_item(TableName=ORDERS, Key={"pk": _s("ORDER#ix0"), "sk": _s("SHIPMENT#new")},
+                    UpdateExpression="SET tracking_number = :t, #s = :s, customer_id = :c, placed_at = :p",
+                    ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues={
+                        ":t": _s("T0"), ":s": _s("SHIPPED"), ":c": _s("C1"), ":p": _s("2026-01-01")})
+    ddb.delete_item(TableName=ORDERS, Key={"pk": _s("ORDER#ix3"), "sk": _s("SHIPMENT#03")})
+    ddb.batch_write_item(RequestItems={ORDERS: [
+        {"PutRequest": {"Item": {"pk": _s("ORDER#ix3"), "sk": _s("SHIPMENT#07"), **_tracked(8)}}},
+        {"DeleteRequest": {"Key": {"pk": _s("ORDER#ix0"), "sk": _s("SHIPMENT#04")}}}]})
+    ddb.transact_write_items(TransactItems=[
+        {"Put": {"TableName": ORDERS, "Item": {"pk": _s("ORDER#ix1"), "sk": _s("SHIPMENT#tx"), **_tracked(1)}}},
+        {"Update": {"TableName": ORDERS, "Key": {"pk": _s("ORDER#ix2"), "sk": _s("SHIPMENT#06")},
+                    "UpdateExpression": "SET tracking_number = :t", "ExpressionAttributeValues": {":t": _s("T1")}}},
+        {"Delete": {"TableName": ORDERS, "Key": {"pk": _s("ORDER#ix1"), "sk": _s("SHIPMENT#05")}}}])
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):  # cancelled: none of it is written
+        ddb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": ORDERS, "Item": {"pk": _s("ORDER#ix2"), "sk": _s("SHIPMENT#no"), **_tracked(0)}}},
+            {"ConditionCheck": {"TableName": ORDERS, "Key": {"pk": _s("ORDER#ix0"), "sk": _s("SHIPMENT#00")},
+                                "ConditionExpression": "attribute_not_exists(pk)"}}])
+
+
+INDEX_QUERIES = [
+    *({"IndexName": "by-tracking-number", "KeyConditionExpression": "tracking_number = :k",
+       "ExpressionAttributeValues": {":k": _s(f"T{n}")}} for n in (0, 1, 2, 9)),
+    *({"IndexName": "by-status", "KeyConditionExpression": "#s = :k", "ExpressionAttributeNames": {"#s": "status"},
+       "ExpressionAttributeValues": {":k": _s(status)}, "ScanIndexForward": forward}
+      for status in ("PLACED", "SHIPPED") for forward in (True, False)),
+    {"IndexName": "by-customer", "KeyConditionExpression": "customer_id = :k AND placed_at BETWEEN :lo AND :hi",
+     "ExpressionAttributeValues": {":k": _s("C1"), ":lo": _s("2026-01-02"), ":hi": _s("2026-01-09")}},
+    {"IndexName": "by-customer", "KeyConditionExpression": "customer_id = :k", "Limit": 2,
+     "ExpressionAttributeValues": {":k": _s("C0")}},
+]
+
+
+def _every_page(ddb, query: dict) -> list[list[dict]]:
+    pages, kwargs = [], {"TableName": ORDERS, **query}
+    while True:
+        page = ddb.query(**kwargs)
+        pages.append(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            return pages
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def test_a_query_on_an_index_answers_as_moto_does_without_sorting_the_table_first(cloud, monkeypatch):
+    from moto.dynamodb.models.table import Table
+
+    from dawra.local import cloud as embedded
+
+    ddb = cloud.client("dynamodb")
+    _index_writes(ddb)
+    sorted_whole_table = []
+    original_all_items = Table.all_items
+    monkeypatch.setattr(Table, "all_items",
+                        lambda self: sorted_whole_table.append(self.name) or original_all_items(self))
+    patched = [_every_page(ddb, query) for query in INDEX_QUERIES]
+    assert sorted_whole_table == []
+    monkeypatch.setattr(embedded, "_Unsorted", lambda table: table)  # moto's own Query: the whole table, sorted
+    own = [_every_page(ddb, query) for query in INDEX_QUERIES]
+    assert sorted_whole_table  # moto's own path did run
+    assert patched == own
+    # T2: 02 left by a REMOVE, 05 by a transaction's delete; 01 came by an update, 07 by a batch's overwrite
+    assert {item["sk"]["S"] for page in patched[2] for item in page} == {f"SHIPMENT#{n}" for n in ("01", "07", "08",
+                                                                                                "11")}
+    assert len(patched[-1]) > 1  # the Limit query went through its pages
