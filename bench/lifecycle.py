@@ -88,8 +88,8 @@ class Bench:
 
     def tracked_shipments(self, order_id: str, timeout_s: float = 60) -> list:
         """Wait until every shipment of the order is booked with the carrier; its tracking numbers. The order is read
-        again when a booking (an invocation of ship-order, any order's) or this order's execution ends, not on every
-        change in the cloud."""
+        again when an invocation of ship-order about this order (a booking) or this order's execution ends, not on
+        another order's booking nor on every change in the cloud."""
         def booked() -> list | None:
             with counting.driver():
                 order = self.orders.get(order_id)
@@ -100,7 +100,8 @@ class Bench:
                 s.tracking_number for s in shipments) else None
 
         tracking_numbers = activity.wait_for(booked, timeout_s,
-                                             on=(self.booking_function, self.execution_arn(order_id)))
+                                             on=(activity.about(self.booking_function, order_id),
+                                                 self.execution_arn(order_id)))
         if tracking_numbers is None:
             raise TimeoutError(f"order {order_id}: shipments not booked")
         return tracking_numbers

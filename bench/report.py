@@ -408,9 +408,10 @@ def render(results: dict, prices: dict) -> str:
     if not tp_ok:
         out += [
             f"Missed: a ratio of {throughput['ratio']} < {TARGETS['throughput_ratio']}. "
-            "Done (decisions 103, 110): each state machine definition and each JSONPath parsed once, Query answers "
-            "written as JSON, stream records filtered before they are serialised, the driver woken by the execution "
-            "it waits on, a query on a global secondary index no longer sorting the whole table first. What is left "
+            "Done (decisions 103, 110, 112): each state machine definition and each JSONPath parsed once, Query "
+            "answers written as JSON, stream records filtered before they are serialised, the driver woken only by "
+            "its own order's execution and booking, a query on a global secondary index no longer sorting the whole "
+            "table first. What is left "
             "(profiled) is little of Dawra's own code (its handlers, pydantic and Powertools: a few per cent of the "
             "CPU) and mostly moto doing more per request than in the floor: update expressions validated node by "
             "node, conditions parsed, transactions of conditioned updates where the floor puts three plain items, "

@@ -1,6 +1,7 @@
 """Something happened in the embedded cloud: a wake-up call for whoever waits on it, instead of a polling loop.
 
-The in-process Lambda runtime calls `changed(<function name>)` when an invocation ends, and Step Functions'
+The in-process Lambda runtime calls `changed(<function name>)` when an invocation ends (and, for an invocation about
+one order, such as a workflow task's, `changed(about(<function name>, <order id>))` too), and Step Functions'
 interpreter `changed(<execution ARN>)` when an execution ends (dawra/local/cloud.py patches both), so a driver
 waiting for an order to move on (the benchmark, a demo) checks its condition only when something it could be waiting
 for has happened, and sleeps otherwise. A waiter may name what it waits `on` (an execution's ARN, the function that
@@ -22,6 +23,12 @@ _condition = threading.Condition()
 ANYTHING = ""  # the key every change counts under: what a waiter that names nothing waits on
 _changes: Counter[str] = Counter()  # changes so far, by key, for the keys someone waits on (and ANYTHING)
 _watchers: Counter[str] = Counter()  # how many waiters wait on each key
+
+
+def about(function_name: str, order_id: str) -> str:
+    """The key of an invocation of `function_name` about one order: what a driver waiting on that order's step names
+    (eight orders in flight: a booking of another order no longer wakes this order's waiter to read it again)."""
+    return f"{function_name}#{order_id}"
 
 
 def changed(*keys: str) -> None:

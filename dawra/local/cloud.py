@@ -271,7 +271,9 @@ class InProcessLambda:
                 return json.dumps(body), True, ""
             finally:
                 _forget_unpublished_metrics()
-                activity.changed(function_name)
+                order_id = event.get("order_id") if isinstance(event, dict) else None  # a workflow task's payload
+                activity.changed(function_name, *([activity.about(function_name, order_id)]
+                                                  if isinstance(order_id, str) else []))
 
 
 def _forget_unpublished_metrics() -> None:

@@ -228,3 +228,31 @@ def test_a_query_on_an_index_answers_as_moto_does_without_sorting_the_table_firs
     assert {item["sk"]["S"] for page in patched[2] for item in page} == {f"SHIPMENT#{n}" for n in ("01", "07", "08",
                                                                                                 "11")}
     assert len(patched[-1]) > 1  # the Limit query went through its pages
+
+
+def test_an_invocation_about_one_order_wakes_that_orders_waiter_and_not_anothers(monkeypatch):
+    """The in-process runtime says which order an invocation was about (a workflow task's payload names it), so a
+    driver waiting for its order's booking is not woken to read its order by another order's booking."""
+    from contextlib import contextmanager
+
+    from dawra.local import activity
+    from dawra.local.cloud import InProcessLambda
+    from dawra.topology import TOPOLOGY
+
+    lambdas = InProcessLambda(TOPOLOGY)
+    ship = TOPOLOGY.function("ship-order")
+
+    class Runtime:
+        function = ship
+
+        @contextmanager
+        def container(self):
+            yield lambda event, context: {"ok": True}
+
+    monkeypatch.setitem(lambdas.by_name, ship.name, Runtime())
+    told: list[tuple[str, ...]] = []
+    monkeypatch.setattr(activity, "changed", lambda *keys: told.append(keys))
+    lambdas.invoke(ship.name, "arn", {"action": "ship_shipment", "order_id": "ord_mine", "shipment_id": "s1"})
+    lambdas.invoke(ship.name, "arn", {"Records": []})  # a batch of many orders' records: about none in particular
+    assert told == [(ship.name, activity.about(ship.name, "ord_mine")), (ship.name,)]
+    assert activity.about(ship.name, "ord_mine") != activity.about(ship.name, "ord_other")
