@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from dawra.app.cod_confirmation import ConfirmCashOnDelivery
     from dawra.app.compensate import AskAPerson, CancelOrder, ReleaseStock
     from dawra.app.customer import CustomerActions
-    from dawra.app.deliver import AwaitDelivery
+    from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.feedback import AskForFeedback, GiveFeedback, ScheduleFeedback
     from dawra.app.later_jobs import SendOn
     from dawra.app.notify import Notify
@@ -252,6 +252,7 @@ class ShipTasks:
     await_packing: AwaitPacking
     packing_late: PackingIsLate
     await_delivery: AwaitDelivery
+    complete_order: CompleteOrder  # executions started before decision 111 only
     delivery_late: DeliveryLate
     settle_claim: SettleClaim
     await_collection: AwaitCollection  # store pickup: WaitForCollection
@@ -265,7 +266,7 @@ def build_ship(settings: Settings) -> ShipTasks:
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.claims import DeliveryLate, SettleClaim
-    from dawra.app.deliver import AwaitDelivery
+    from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.payments import RenewAuthorization
     from dawra.app.ship import (
         AwaitCollection,
@@ -295,7 +296,8 @@ def build_ship(settings: Settings) -> ShipTasks:
         hold_expired=HoldExpired(orders, uow, clock),
         await_delivery=AwaitDelivery(orders, uow, workflow),
         await_collection=AwaitCollection(orders, uow, workflow),
-        collection_reminder=RemindCollection(orders, uow, clock))
+        collection_reminder=RemindCollection(orders, uow, clock),
+        complete_order=CompleteOrder(orders, uow, clock))
 
 
 def _send_to_partner(settings: Settings) -> SendToPartner | None:

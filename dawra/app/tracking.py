@@ -21,7 +21,7 @@ the merchant's days (dawra.app.remittances.CheckRemittance). Other orders' repor
 Requests (issue 15; docs/decisions.md 104): a tracking number, once booked, always names the same parcel, so the
 parcels found are kept for the container's life (KnownParcels: the 2nd..nth report of a parcel makes no index
 Query; a number not found is never kept). What follows a report's commit (resuming the workflow, clearing its
-token, completing a late order, a return's resume) works on the order as that commit left it instead of reading it
+token, a return's resume) works on the order as that commit left it instead of reading it
 again; a commit of it that loses a race reads it again, as retry_on_race does."""
 
 from __future__ import annotations
@@ -284,22 +284,15 @@ class ApplyTracking:
         if token and came_back(shipment):
             self.workflow.fail(token, RETURNED_TO_SENDER, "the parcel is back at the location it left from")
 
-    def _on_latest(self, order: Order, change: Callable[[Order], None], what: str) -> Order:
+    def _on_latest(self, order: Order, change: Callable[[Order], None], what: str) -> None:
         """Decide and commit `change` on `order` as this consumer last committed or read it (no read); if that
-        commit loses a race, read the order again and decide again, as retry_on_race does. Returns the order the
-        change was made on (as committed)."""
+        commit loses a race, read the order again and decide again, as retry_on_race does."""
         try:
             change(order)
-            return order
+            return
         except ConcurrentChange:
             pass
-
-        def again() -> Order:
-            latest = load(self.orders, order.order_id)
-            change(latest)
-            return latest
-
-        return retry_on_race(again, what)
+        retry_on_race(lambda: change(load(self.orders, order.order_id)), what)
 
     def _stop_waiting(self, order: Order, shipment_id: str, token: str) -> None:
         if order.shipment(shipment_id).resume_token == token:

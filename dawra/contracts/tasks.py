@@ -111,6 +111,12 @@ class SettleClaimInput(Task):
     shipment_id: ShipmentId
 
 
+class CompleteOrderInput(Task):
+    """Sent only by executions started before decision 111 (their definition ends with CompleteOrder)."""
+    action: Literal["complete_order"]
+    order_id: OrderId
+
+
 class CancelOrderInput(Task):
     action: Literal["cancel_order"]
     order_id: OrderId
@@ -221,7 +227,7 @@ class Released(BaseModel):
 # --- per function -------------------------------------------------------------------------------------------------
 AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput | StockDueInput | AwaitStockInput,
                                      Field(discriminator="action")])
-ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput
+ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput
                                  | DeliveryLateInput | SettleClaimInput | HoldExpiredInput | AwaitPackingInput
                                  | PackingLateInput | AwaitCollectionInput | CollectionReminderInput,
                                  Field(discriminator="action")])
@@ -243,6 +249,7 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "await_delivery": (AwaitDeliveryInput, None),
     "delivery_late": (DeliveryLateInput, Late),
     "settle_claim": (SettleClaimInput, Settled),
+    "complete_order": (CompleteOrderInput, None),  # executions started before decision 111 only
     "cancel_order": (CancelOrderInput, None),
     "ask_a_person": (AskAPersonInput, None),
 }

@@ -840,8 +840,8 @@ class Order(BaseModel):
                            "units": str(sum(line.quantity for line in shipment.lines))}
             self._touch(shipment)
             self._record(_MOVED_KIND[moved], at, shipment_id, shipment_id=shipment_id, **detail)
-            if moved == ShipmentStatus.DELIVERED:
-                self._complete_if_every_parcel_done(at)
+            if moved == ShipmentStatus.DELIVERED:  # complete as of when we knew: never before what finished the others
+                self._complete_if_every_parcel_done(report.known_at(at))
             return moved
         side = _SIDE_KIND.get(report.status)
         notice = f"{side.value}:{at[:10]}" if side is not None else None
@@ -861,8 +861,9 @@ class Order(BaseModel):
         return bool(self.active_shipments) and all(s.is_done for s in self.active_shipments)
 
     def complete(self, at: str) -> None:
-        """Every parcel has arrived (or was settled): the order is complete. Nothing calls this but the changes that
-        finish a parcel (:meth:`_complete_if_every_parcel_done`), in the same commit as the parcel's last step."""
+        """Every parcel has arrived (or was settled): the order is complete. The changes that finish a parcel call
+        this (:meth:`_complete_if_every_parcel_done`), in the same commit as the parcel's last step; otherwise only
+        the CompleteOrder task of executions started before decision 111 does."""
         if not self.every_parcel_done:
             raise IllegalTransition(self.order_id, self.status.value, OrderEvent.COMPLETE.value,
                                     "not every shipment is delivered")
@@ -872,9 +873,14 @@ class Order(BaseModel):
     def _complete_if_every_parcel_done(self, at: str) -> None:
         """The order completes with the change that finishes its last parcel (delivered, collected at the store,
         refunded after it was lost or came back, or the last one still to come cancelled), whichever commit that is:
-        no step of the workflow waits to say so (decision 111). A parcel a person settles leaves it to them."""
+        no step of the workflow waits to say so (decision 111). A parcel a person settles leaves it to them.
+        A parcel finished while another is still open commits the header too: two changes finishing an order's last
+        two parcels at once (two reports, a report and a refund) then conflict on it, and the one decided again
+        sees both done and completes the order, where each alone would have found the other parcel still open."""
         if self.can(OrderEvent.COMPLETE) and self.every_parcel_done:
             self.complete(at)
+        elif len(self.active_shipments) > 1:
+            self._header_changed = True
 
     def ask_for_feedback(self, at: str) -> bool:
         """Once every parcel has arrived, ask the customer how it went: once. False if they were asked already."""

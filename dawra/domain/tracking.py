@@ -60,6 +60,14 @@ class TrackingEvent(BaseModel):
             return self.received_at or not_before or self.occurred_at, False
         return iso(occurred), True
 
+    def known_at(self, at: str) -> str:
+        """When we knew what this report says: when it reached us, and never before `at` (its believable time). A
+        report that arrives hours late completes its order then, not at the carrier's time, before changes made to
+        the order's other parcels meanwhile."""
+        if self.received_at is None:
+            return at
+        return max(at, iso(_utc(self.received_at)), key=_utc)
+
     @property
     def dedup_key(self) -> str:
         """What makes this report unique: a carrier may reuse its event ids across parcels."""

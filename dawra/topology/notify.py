@@ -104,7 +104,7 @@ STREAM_EVENT_SOURCES = (
     StreamEventSource(
         table="orders", function="notify", batch_size=25, on_failure_queue="notify-failures",
         # Only new timeline events a customer hears about invoke the notifier (not every write to an order), and
-        # an order's completion (its feedback ask is scheduled; written with its last delivery, so the same batch).
+        # an order's completion (its feedback ask is scheduled; written with the change that finished its last parcel).
         # A backordered or preordered order's confirmation too (told at once, with its date; no other order's).
         filter_patterns=(stream_filter([kind.value for kind in (*STREAM_KINDS, TimelineKind.ORDER_COMPLETED)]),
                          awaiting_confirmation_filter()),

@@ -1,7 +1,7 @@
-"""Feedback after delivery on the local stack, through the real state machine: the completed order schedules its
-feedback ask (EventBridge Scheduler, fired by the embedded cloud's scheduler poller), the ask sends one message
-whose link opens the order page's feedback form, the customer answers once over HTTP, and the operations view
-counts the answer.
+"""Feedback after delivery on the local stack, through the real state machine: the order completed by its last
+delivery has its feedback ask scheduled by the notifier (EventBridge Scheduler, fired by the embedded cloud's
+scheduler poller), the ask sends one message whose link opens the order page's feedback form, the customer answers
+once over HTTP, and the operations view counts the answer.
 
 The merchant's delay is set to zero here; the scheduler never fires sooner than a minute ahead (decisions), so the
 test moves the schedule's time to now, as a minute passing would, and the poller fires it."""
