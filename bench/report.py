@@ -149,6 +149,12 @@ def _per_order_why(results: dict) -> list[str]:
     return lines
 
 
+def _rounds(throughput: dict) -> str:
+    """Each round's carried and floor orders/s and their ratio, or the one measurement of a results.json before."""
+    rounds = throughput.get("rounds") or [throughput]
+    return "; ".join(f"{r['orders_per_s']} / {r['floor_orders_per_s']} = {r['ratio']}" for r in rounds)
+
+
 def _index_summary() -> str:
     from dawra.topology import TOPOLOGY
 
@@ -387,7 +393,9 @@ def render(results: dict, prices: dict) -> str:
         "## 4. Lifecycle throughput on this machine",
         "",
         f"{throughput['orders']} single-shipment orders carried from checkout to Completed (storefront and "
-        f"carrier over HTTP, pollers in the background), {throughput['concurrency']} at a time. The floor: the "
+        f"carrier over HTTP, pollers in the background), {throughput['concurrency']} at a time, then the floor on "
+        f"the same fresh cloud, in {len(throughput.get('rounds', [])) or 1} round(s); the figures are the rounds' "
+        f"medians (each round: {_rounds(throughput)}). The floor: the "
         f"same number of AWS requests per order ({throughput['floor_requests_per_order']}, the single-shipment "
         "order's counted mix, by service and operation) made directly with boto3 against the embedded cloud at "
         "the same concurrency. Replayed as: DynamoDB operations as the same operation on a scratch table "
