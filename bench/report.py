@@ -122,7 +122,8 @@ def _per_order_why(results: dict) -> list[str]:
             "lead to a message (an event filter) and the order's completion, about once per message here; "
             "ship-order is invoked to ship and to park the delivery's task token (the order completes in the "
             "commit of its last delivery, with no step of its own: decision 111); the tracking consumer once per "
-            "batch of carrier webhooks. Orders are carried here one after another: at a merchant's volume a stream "
+            "batch of carrier webhooks; start-lifecycle once per batch of orders placed (the lifecycle starts from "
+            "the order's commit, off checkout's request path: decision 114). Orders are carried here one after another: at a merchant's volume a stream "
             "or queue batch holds several orders' records, which this per-order figure does not show. What would "
             "close it one order at a time is a workflow with fewer steps: the reservation made at checkout (no "
             "allocate-stock invocation), and lateness a schedule instead of a parked token (no WaitForDelivery)."]
@@ -378,14 +379,11 @@ def render(results: dict, prices: dict) -> str:
     ]
     if checkout["sequential_aws_requests"] > TARGETS["checkout_sequential"]:
         out += [
-            f"Missed: {checkout['sequential_aws_requests']} > {TARGETS['checkout_sequential']}. One BatchGetItem "
-            "reads the catalog, the stock of every location and the risk counters together (the locations are "
-            "kept a minute); the order, its idempotency record and its counters are written in one transaction "
-            "(TransactWriteItems); the lifecycle is started (StartExecution). Caching the catalog saves nothing "
-            "while the stock check (409 at checkout) and the velocity counters must be read fresh in the same "
-            "request. What would close it: starting the lifecycle from the orders stream, off the request path "
-            "(EventBridge Pipes cannot name the execution after the order, so through a function: one invocation "
-            "more per order), or giving up checkout's stock check or fresh velocity counters.",
+            f"Missed: {checkout['sequential_aws_requests']} > {TARGETS['checkout_sequential']}. Checkout is meant "
+            "to be one BatchGetItem (the catalog, the stock of every location and the risk counters together; the "
+            "locations are kept a minute) and one TransactWriteItems (the order, its idempotency record and its "
+            "counters), the lifecycle starting from that commit on the Orders stream (decision 114): a request "
+            "more on the path above is a regression to find.",
             "",
         ]
     tp_ok = throughput["ratio"] >= TARGETS["throughput_ratio"]

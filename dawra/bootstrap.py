@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.feedback import AskForFeedback, GiveFeedback, ScheduleFeedback
     from dawra.app.later_jobs import SendOn
+    from dawra.app.lifecycle import StartLifecycle
     from dawra.app.notify import Notify
     from dawra.app.operations import OperationsView
     from dawra.app.order_page import OpenOrderLink, OrderLinks, SendOrderLink
@@ -148,7 +149,6 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.payments import default_registry as payments
-    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.checkout import Checkout
     from dawra.app.queries import ViewOrder
     from dawra.domain.accounts import ON_ACCOUNT
@@ -161,7 +161,6 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
     registry = payments()
     card = registry.named(settings.payment_provider)
     checkout = Checkout(orders=orders, inventory=inventory, uow=_uow(settings),
-                        workflow=StepFunctionsWorkflow(settings.order_lifecycle_arn),
                         payments=card,
                         alerts=SnsOpsAlerts(settings.ops_alerts_topic_arn), clock=clock,
                         accounts=DynamoAccounts(settings.orders_table), on_account=registry.named(ON_ACCOUNT),
@@ -208,6 +207,14 @@ class AllocateTasks:
     release_stock: ReleaseStock
     stock_due: StockDue  # backorders and preorders (dawra.app.backorders): WhenIsStockDue and WaitForStock
     await_stock: AwaitStock
+
+
+def build_start_lifecycle(settings: Settings) -> StartLifecycle:
+    """The start-lifecycle function's one job: an order committed gets its lifecycle started (decision 114)."""
+    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
+    from dawra.app.lifecycle import StartLifecycle
+
+    return StartLifecycle(StepFunctionsWorkflow(settings.order_lifecycle_arn))
 
 
 def build_allocate(settings: Settings) -> AllocateTasks:
@@ -632,7 +639,7 @@ def build_backoffice(settings: Settings) -> BackOffice:
     actions = OrderActions(orders, inventory, uow, audit, workflow, registry, clock,
                            release_stock=ReleaseStock(orders, inventory, uow),
                            cancel_order=CancelOrder(orders, uow, registry, clock))
-    checkout = Checkout(orders=orders, inventory=inventory, uow=uow, workflow=workflow,
+    checkout = Checkout(orders=orders, inventory=inventory, uow=uow,
                         payments=registry.named(settings.payment_provider), alerts=alerts, clock=clock,
                         screening=risk_screening(settings))  # an agent's orders: screened too (no card)
     stock = StockActions(inventory, inventory, uow, audit, clock, alerts, waiting=serve_waiting(settings))

@@ -36,7 +36,6 @@ def place_order(stack: Any, email: str, lines: dict[str, int], days_ago: float =
     from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
     from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.payments.sandbox import SandboxPaymentProvider
-    from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.checkout import Checkout
     from dawra.contracts.api import PlaceOrderRequest
 
@@ -52,7 +51,6 @@ def place_order(stack: Any, email: str, lines: dict[str, int], days_ago: float =
     cloud = stack.cloud
     orders, inventory = (cloud.resolve_ref("table", t, "name") for t in ("orders", "inventory"))
     checkout = Checkout(DynamoOrders(orders), DynamoInventory(inventory), DynamoUnitOfWork(orders, inventory),
-                        StepFunctionsWorkflow(cloud.resolve_ref("state_machine", "order-lifecycle", "arn")),
                         SandboxPaymentProvider(), SnsOpsAlerts(cloud.resolve_ref("topic", "ops-alerts", "arn")),
                         PastClock(days_ago))
     return checkout.place_order(key, PlaceOrderRequest.model_validate(body)).order_id

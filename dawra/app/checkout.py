@@ -1,8 +1,11 @@
-"""Checkout: turn a storefront's request into a priced, authorised order and start its lifecycle.
+"""Checkout: turn a storefront's request into a priced, authorised and committed order.
+
+Its lifecycle starts from that commit (the Orders stream's `order_confirmed` record: dawra.app.lifecycle, decision
+114), not on the request path: checkout reads once and writes once.
 
 Idempotent by construction: the Idempotency-Key's record is written in the same commit as the order, conditionally,
-so one key makes one order; a replay of the same request returns that order (and makes sure its lifecycle runs); the
-same key with a different request is refused.
+so one key makes one order; a replay of the same request returns that order; the same key with a different request
+is refused.
 
 Honest: an order the stock visibly cannot cover (across every location) is refused before anything is authorised or
 written, with what each short line asked for and what there is; the promise shown at checkout is the estimate from
@@ -57,7 +60,6 @@ from dawra.ports import (
     OrderRepository,
     PaymentProvider,
     UnitOfWork,
-    Workflow,
 )
 
 # A cash-on-delivery order its country's rules ask the customer to confirm (their order link, or an SMS reply).
@@ -113,7 +115,7 @@ def fingerprint(request: OrderRequest) -> str:
 
 
 class Checkout:
-    def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, workflow: Workflow,
+    def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork,
                  payments: PaymentProvider, alerts: OpsAlerts, clock: Clock,
                  backorders: BackorderPolicy = NO_BACKORDERS, return_policies: ReturnPolicies | None = None,
                  accounts: CustomerAccounts | None = None, on_account: PaymentProvider | None = None,
@@ -123,7 +125,7 @@ class Checkout:
         self.screening = screening  # fraud screening (dawra.app.risk); None: every order accepted
         self.cod = cod  # cash on delivery (nothing is authorised: its provider only names what the courier collects)
         self.accounts, self.on_account = accounts, on_account  # business accounts (dawra.domain.accounts)
-        self.workflow, self.payments, self.alerts, self.clock = workflow, payments, alerts, clock
+        self.payments, self.alerts, self.clock = payments, alerts, clock
         self.backorders = backorders
         self.later = later  # renewing card authorisations that may lapse before the order ships
         self.return_policies = return_policies or default_policies()
@@ -150,7 +152,8 @@ class Checkout:
               authorization_validity: timedelta | None = None, risk: RiskInputs | None = None,
               cash_on_delivery: bool = False) -> Order:
         """Price, authorise (how: `authorize(total, reference)` -> (provider name, authorization id)), store the
-        order with its idempotency record (and, for an operator, its audit entry) in one commit, start its lifecycle.
+        order with its idempotency record (and, for an operator, its audit entry) in one commit (its lifecycle starts
+        from that commit).
         `hold` (dawra.domain.holds; or an operator's `hold_reason`): the order waits in that hold once its stock is
         reserved, until the kind's decider releases or rejects it, or its time runs out.
         `risk`: what the fraud screening needs beyond the request (the card's token, the client's IP, ...): refused,
@@ -199,7 +202,6 @@ class Checkout:
             earlier = self._earlier(key, print_)
             if earlier is None:
                 raise ShortOfStock(short)
-            self.workflow.start(earlier.order_id)
             return earlier
         screened = self.screening.judge(
             identities, counters, country=request.shipping_address.country, total=totals.total,
@@ -209,7 +211,6 @@ class Checkout:
             if earlier is None:
                 self.screening.refuse(screened.verdict, identities, country=request.shipping_address.country,
                                       total=totals.total, inputs=risk)
-            self.workflow.start(earlier.order_id)
             return earlier
         placed_at = self.clock.now()
         awaiting = backorders.awaited(wanted, available, placed_at.date())  # None: an ordinary order
@@ -247,7 +248,6 @@ class Checkout:
             if race.parts == {"account"}:
                 raise  # the credit limit filled up meanwhile: decided again (_place_on_account)
             order = self._placed_before(key, print_)
-        self.workflow.start(order.order_id)
         if self.later is not None and order.payment.expires_at:  # only an order that may wait past it: a job
             # A store pickup waits days for its customer too: its authorisation is renewed as a held order's is.
             schedule_renewal(self.later, order, held=order.pending_hold is not None or order.held_as is not None

@@ -72,7 +72,7 @@ __all__ = [
 
 TOPOLOGY = Topology(
     tables=data.TABLES,
-    queues=tracking.QUEUES + notify.QUEUES + later.QUEUES + payments.QUEUES + stock_feeds.QUEUES
+    queues=tracking.QUEUES + notify.QUEUES + fulfilment.QUEUES + later.QUEUES + payments.QUEUES + stock_feeds.QUEUES
     + sms_replies.QUEUES + partners.QUEUES,
     topics=operations.TOPICS + sms_replies.TOPICS,
     secrets=tracking.SECRETS + backoffice.SECRETS + customer.SECRETS + payments.SECRETS + risk.SECRETS
@@ -90,7 +90,7 @@ TOPOLOGY = Topology(
     + partners.ROUTES,
     queue_event_sources=tracking.QUEUE_EVENT_SOURCES + later.QUEUE_EVENT_SOURCES + payments.QUEUE_EVENT_SOURCES
     + stock_feeds.QUEUE_EVENT_SOURCES + partners.QUEUE_EVENT_SOURCES,
-    stream_event_sources=notify.STREAM_EVENT_SOURCES,
+    stream_event_sources=notify.STREAM_EVENT_SOURCES + fulfilment.STREAM_EVENT_SOURCES,
     topic_event_sources=sms_replies.TOPIC_EVENT_SOURCES,
     user_pools=backoffice.USER_POOLS,
     schedule_groups=later.SCHEDULE_GROUPS,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dawra.contracts import env as E
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
-from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE, START_LIFECYCLE
+from .fulfilment import ANSWER_TASK_TOKEN, LIFECYCLE
 from .model import Function, Grant, Parameter, Ref, Route, Secret, UserGroup, UserPool, arn
 from .operations import COD_REMITTANCE, OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .risk import READ_RISK_KEY, RISK_KEY
@@ -57,8 +57,9 @@ ENVIRONMENT: dict[str, Ref | str] = {**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTO
                                      **OPERATORS_POOL, **COD_REMITTANCE, **RISK_KEY,
                                      E.PICKUP_HOURS: Ref(kind="parameter", id="pickup-hours", attr="value")}
 # READ_RISK_KEY: an agent's order for a customer is screened as a storefront's is (dawra/app/risk.py).
-GRANTS = (READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_LIFECYCLE, ANSWER_TASK_TOKEN,
-          PUBLISH_OPS_ALERT, READ_RISK_KEY)
+# An agent's order for a customer starts its lifecycle from its commit, as a storefront's does (decision 114).
+GRANTS = (READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
+          READ_RISK_KEY)
 READ_SESSION_KEY = Grant(actions=("secretsmanager:GetSecretValue",), resources=(arn("secret", "console-session-key"),))
 
 FUNCTIONS = (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dawra.adapters.dynamo.stream import stream_filter
 from dawra.contracts import env as E
+from dawra.domain.timeline import TimelineKind
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
-from .model import AnyResource, Function, Grant, Ref, StateMachine, arn
+from .model import AnyResource, Function, Grant, Queue, Ref, StateMachine, StreamEventSource, arn
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .partner_outbox import PARTNER_OUTBOX, READ_PARTNER_SECRETS, SEND_TO_PARTNERS
 from .risk import HOLD_TIMEOUTS
@@ -22,7 +24,32 @@ ANSWER_TASK_TOKEN = Grant(
         "Resource * (scoping them to the state machine ARN is an implicit deny at run time)."),),
 )
 
+QUEUES = (
+    Queue(
+        id="lifecycle-start-failures",
+        name="dawra-lifecycle-start-failures",
+        retention_s=14 * 24 * 3600,
+        purpose="Orders whose lifecycle could not be started after every retry (the start-lifecycle stream "
+                "source's on-failure destination): each message names the stream records to start again.",
+    ),
+)
+
 FUNCTIONS = (
+    Function(
+        id="start-lifecycle",
+        name="dawra-start-lifecycle",
+        code="functions/start_lifecycle",
+        handler="app.handler",
+        memory_mb=256,
+        timeout_s=10,
+        # ORDERS_TABLE is only a setting every function reads (its name): it reads nothing but the stream record
+        # (the event source mapping's own grant) and starts the execution.
+        environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **LIFECYCLE},
+        grants=(START_LIFECYCLE,),
+        purpose="Starts each order's lifecycle from its commit: the Orders stream's order_confirmed record, "
+                "written with the order at checkout; the execution is named after the order, so a record "
+                "delivered twice starts it once (decision 114).",
+    ),
     Function(
         id="compensate-order",
         name="dawra-compensate-order",
@@ -85,5 +112,20 @@ STATE_MACHINES = (
             "CompensateOrderFunctionArn": "compensate-order",
         },
         purpose="The story of an order, from reservation to delivery, with compensation on failure.",
+    ),
+)
+
+STREAM_EVENT_SOURCES = (
+    # Every order placed writes one order_confirmed event with it (storefront's checkout, an agent's order for a
+    # customer): the lifecycle starts from that commit, off checkout's request path, and an order committed is an
+    # order whose lifecycle runs whatever became of checkout's answer. A start can only fail for Step Functions
+    # (throttled, down, a permission lost): the record is retried, the orders behind it waiting, until it holds,
+    # for as long as AWS allows (10,000 attempts, or the stream's 24 hours), so an outage delays lifecycles and
+    # loses none. Given up on after that, the records go to the failure queue, whose depth is alarmed, and the
+    # orders show as stuck in CONFIRMED on the operations view.
+    StreamEventSource(
+        table="orders", function="start-lifecycle", batch_size=25, max_retry_attempts=10_000,
+        on_failure_queue="lifecycle-start-failures",
+        filter_patterns=(stream_filter([TimelineKind.ORDER_CONFIRMED.value]),),
     ),
 )

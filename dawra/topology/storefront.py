@@ -4,7 +4,7 @@ and read), and the availability function and its route (stock and delivery optio
 from __future__ import annotations
 
 from .data import INVENTORY_TABLE, ORDERS_TABLE, READ_INVENTORY, READ_ORDERS, WRITE_INVENTORY, WRITE_ORDERS
-from .fulfilment import LIFECYCLE, START_LIFECYCLE
+from .fulfilment import LIFECYCLE
 from .model import Function, Route
 from .operations import OPS_ALERTS, POWERTOOLS_ENV, PUBLISH_OPS_ALERT
 from .returns import RETURN_LIFECYCLE, START_RETURN_LIFECYCLE
@@ -31,11 +31,12 @@ FUNCTIONS = (
         },
         # A return or claim asked for is stored, then its workflow started (as the order page does); an exchange
         # approved by its policy, or a claim its policy sends again, holds the replacement in the same commit.
-        # Checkout schedules the renewal of a card authorisation for an order that may wait past it (held,
+        # Checkout commits the order and answers: its lifecycle starts from that commit (start-lifecycle, decision
+        # 114), so this function starts no order's execution. Checkout schedules the renewal of a card authorisation for an order that may wait past it (held,
         # backordered, promised late: dawra.app.payments), and only for those (SCHEDULE_LATER). Fraud screening
         # reads the key of its counters' digests (READ_RISK_KEY, once per container).
-        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_LIFECYCLE, START_RETURN_LIFECYCLE,
-                PUBLISH_OPS_ALERT, *SCHEDULE_LATER, READ_RISK_KEY),
+        grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_RETURN_LIFECYCLE, PUBLISH_OPS_ALERT,
+                *SCHEDULE_LATER, READ_RISK_KEY),
         purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}, POST /orders/{order_id}/returns, "
                 "POST /orders/{order_id}/claims, GET /orders/{order_id}/returns/{return_id}.",
     ),

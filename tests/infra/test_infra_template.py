@@ -153,11 +153,16 @@ def test_permissions_map_to_exact_grants(synth):
     orders_id, _ = synth.one("AWS::DynamoDB::Table", TableName="dawra-orders")
     inventory_id, _ = synth.one("AWS::DynamoDB::Table", TableName="dawra-inventory")
 
-    api_statements = _statements(synth, role_of("orders-api"))
-    start = [s for s in api_statements if "states:StartExecution" in _actions(s)]
-    # Checkout starts an order's workflow; a return asked for over the storefront API, the return's.
-    started = [r for s in start for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
-    assert sorted(r["Ref"] for r in started) == sorted([sm_id, return_sm_id])
+    def started_by(function_id):
+        start = [s for s in _statements(synth, role_of(function_id)) if "states:StartExecution" in _actions(s)]
+        return sorted(r["Ref"] for s in start
+                      for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+
+    # A return asked for over the storefront API starts the return's workflow; an order's starts from its commit
+    # (start-lifecycle, decision 114), and no function a person or a storefront calls may start one.
+    assert started_by("orders-api") == [return_sm_id]
+    assert started_by("start-lifecycle") == [sm_id]
+    assert started_by("admin-api") == started_by("console") == []
     # Only the functions granted WRITE_INVENTORY (allocate-stock, ship-order) may write the inventory.
     for function in TOPOLOGY.functions:
         writes_inventory = any(

@@ -12,7 +12,6 @@ from dawra.adapters.dynamo.orders import DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from dawra.adapters.messaging import SnsOpsAlerts
 from dawra.adapters.payments.sandbox import SandboxPaymentProvider
-from dawra.adapters.stepfunctions import StepFunctionsWorkflow
 from dawra.app.checkout import Checkout
 from dawra.contracts.api import PlaceOrderRequest
 from dawra.domain.inventory import ReservationState
@@ -30,7 +29,6 @@ def place_an_order_from_forty_days_ago(stack, unique) -> str:
     cloud = stack.cloud
     orders, inventory = (cloud.resolve_ref("table", t, "name") for t in ("orders", "inventory"))
     checkout = Checkout(DynamoOrders(orders), DynamoInventory(inventory), DynamoUnitOfWork(orders, inventory),
-                        StepFunctionsWorkflow(cloud.resolve_ref("state_machine", "order-lifecycle", "arn")),
                         SandboxPaymentProvider(), SnsOpsAlerts(cloud.resolve_ref("topic", "ops-alerts", "arn")),
                         PastClock())
     request = PlaceOrderRequest.model_validate({

@@ -61,7 +61,7 @@ class Shop:
     def __post_init__(self):
         self.rejections = FakeRejections()
         o, i, u, c = self.orders, self.inventory, self.uow, self.clock
-        self.checkout = Checkout(o, i, u, self.workflow, self.payments, self.alerts, c)
+        self.checkout = Checkout(o, i, u, self.payments, self.alerts, c)
         self.reserve = ReserveStock(o, i, u, c)
         self.ship = ShipShipment(o, i, u, self.carriers, self.payments, c, timedelta(hours=48))
         self.await_delivery = AwaitDelivery(o, u, self.workflow)

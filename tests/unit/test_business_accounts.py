@@ -40,7 +40,7 @@ def b2b(shop):
     shop.audit = FakeAuditLog(shop.world)
     shop.accounts = FakeAccounts(shop.world)
     registry = PaymentRegistry({"sandbox": SandboxPaymentProvider(), "on_account": OnAccount()})
-    shop.checkout = Checkout(shop.orders, shop.inventory, shop.uow, shop.workflow, shop.payments, shop.alerts,
+    shop.checkout = Checkout(shop.orders, shop.inventory, shop.uow, shop.payments, shop.alerts,
                              shop.clock, accounts=shop.accounts, on_account=OnAccount())
     shop.ship = ShipShipment(shop.orders, shop.inventory, shop.uow, shop.carriers, registry, shop.clock,
                              timedelta(hours=48))

@@ -11,7 +11,7 @@ from dawra.domain.cod_rules import CashOnDeliveryRefused, CodRule, CodRules, def
 
 
 def checkout(shop, rules: CodRules | None = None) -> Checkout:
-    placed = Checkout(shop.orders, shop.inventory, shop.uow, shop.workflow, shop.payments, shop.alerts, shop.clock,
+    placed = Checkout(shop.orders, shop.inventory, shop.uow, shop.payments, shop.alerts, shop.clock,
                       cod=CashOnDelivery())
     placed.cod_rules = rules
     return placed
@@ -33,7 +33,7 @@ def test_the_fee_is_a_taxed_line_of_the_totals_and_nothing_is_authorised(shop):
     assert order.payment.provider == "cash_on_delivery" and order.payment.authorized == t.total
     assert shop.payments.ledger == []  # no card provider was asked anything
     assert shop.world.headers[order.order_id].totals.cod_fee.amount == 1500
-    assert shop.workflow.started == [order.order_id]
+    assert shop.world.timeline_kinds(order.order_id) == ["order_confirmed"]  # what starts its lifecycle
 
 
 def test_a_country_without_cash_on_delivery_is_refused_and_nothing_is_written(shop):

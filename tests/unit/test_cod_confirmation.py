@@ -19,7 +19,7 @@ PHONE = "+971501234567"
 
 
 def placed(shop, key: str = "cod-ae-0001", country: str = "AE", city: str = "Dubai") -> str:
-    checkout = Checkout(shop.orders, shop.inventory, shop.uow, shop.workflow, shop.payments, shop.alerts, shop.clock,
+    checkout = Checkout(shop.orders, shop.inventory, shop.uow, shop.payments, shop.alerts, shop.clock,
                         cod=CashOnDelivery())
     order = checkout.place_order(key, request(
         {"MUG-CLASSIC": 1}, payment_method="cash_on_delivery", payment_token=None,

@@ -31,7 +31,7 @@ def screened(shop, rules=None) -> Checkout:
     shop.records = FakeRiskRecords(shop.world)
     screening = RiskScreening(rules or default_rules(), lambda: KEY, shop.records, shop.clock,
                               fingerprints=SandboxPaymentProvider())
-    return Checkout(shop.orders, shop.inventory, shop.uow, shop.workflow, shop.payments, shop.alerts, shop.clock,
+    return Checkout(shop.orders, shop.inventory, shop.uow, shop.payments, shop.alerts, shop.clock,
                     screening=screening)
 
 
@@ -60,7 +60,7 @@ def test_a_review_places_the_order_and_holds_it_for_an_agent_once_reserved_with_
     order = checkout.place_order("key-review-01", request({"MUG-CLASSIC": 1}, billing_address={
         "name": "Sara", "line1": "1 Sheikh Zayed Rd", "city": "Dubai", "country": "AE"}))
     assert order.pending_hold is not None and order.pending_hold.kind == HoldKind.FRAUD_REVIEW
-    assert shop.workflow.started == [order.order_id]
+    assert shop.world.timeline_kinds(order.order_id) == ["order_confirmed"]  # its lifecycle starts from this
     shop.reserve(order.order_id)
     held = shop.orders.get(order.order_id)
     assert held.status == OrderStatus.ON_HOLD and held.held_as == HoldKind.FRAUD_REVIEW
@@ -80,7 +80,7 @@ def test_a_refusal_authorises_nothing_writes_nothing_but_its_record_and_keeps_no
                               "postal_code": "99999"}, client_ip="203.0.113.7"))
     assert "postcode" not in refused.value.message and "99999" not in refused.value.message  # teaches nothing
     assert not shop.world.headers and not shop.world.idempotency and not shop.world.risk
-    assert not shop.payments.ledger and not shop.workflow.started
+    assert not shop.payments.ledger and not shop.world.events
     [record] = shop.world.refusals
     assert [r.code for r in record.reasons] == ["risk.blocked_postcode"] and record.total.amount > 0
     assert set(record.signals) == {"email", "phone", "ip"}

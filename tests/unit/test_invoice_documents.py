@@ -197,7 +197,7 @@ def test_a_cash_on_delivery_order_is_invoiced_when_it_ships_with_its_fee_among_t
     from dawra.app.checkout import Checkout
 
     shop = dataclasses.replace(shop, payments=RecordingPayments(CashOnDelivery()))  # the courier collects
-    checkout = Checkout(shop.orders, shop.inventory, shop.uow, shop.workflow, shop.payments, shop.alerts, shop.clock,
+    checkout = Checkout(shop.orders, shop.inventory, shop.uow, shop.payments, shop.alerts, shop.clock,
                         cod=CashOnDelivery())
     order = checkout.place_order("cod-key-0001", request({"MUG-CLASSIC": 1}, payment_method="cash_on_delivery",
                                                          payment_token=None))

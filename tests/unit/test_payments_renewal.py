@@ -25,7 +25,7 @@ def card(shop):
     shop.later = FakeLater()
     o, i, u, c = shop.orders, shop.inventory, shop.uow, shop.clock
     shop.renewals = RenewAuthorization(o, u, shop.payments, shop.alerts, c, later=shop.later)
-    shop.checkout = Checkout(o, i, u, shop.workflow, shop.payments, shop.alerts, c, later=shop.later)
+    shop.checkout = Checkout(o, i, u, shop.payments, shop.alerts, c, later=shop.later)
     shop.ship = ShipShipment(o, i, u, shop.carriers, shop.payments, c, timedelta(hours=48), renewals=shop.renewals)
     return shop
 

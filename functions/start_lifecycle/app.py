@@ -1,0 +1,41 @@
+"""Start-lifecycle: the Orders table's stream -> the order's lifecycle started (decision 114).
+
+Checkout commits an order with its `order_confirmed` event; this function starts the order's execution from that
+record, off checkout's request path. Partial batch failures: a record whose start failed (throttled, Step Functions
+down) is retried, and so are those after it in the batch; starting an order again is a no-op (the execution is named
+after the order), so a redelivered record changes nothing."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from dawra.adapters.dynamo.stream import timeline_event
+from dawra.bootstrap import build_start_lifecycle
+from dawra.contracts.env import settings
+from dawra.domain.timeline import TimelineKind
+from dawra.tracing import function_tracer
+
+logger = Logger()
+tracer = function_tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+start_lifecycle = build_start_lifecycle(settings())
+
+
+@tracer.capture_method
+def start_record(record: DynamoDBRecord) -> None:
+    event = timeline_event(record.raw_event.get("eventName", ""), record.dynamodb.new_image if record.dynamodb
+                           else None)
+    if event is None or event.kind != TimelineKind.ORDER_CONFIRMED:  # the filter lets nothing else through
+        return
+    start_lifecycle(event.order_id)
+    logger.info("lifecycle started", extra={"order_id": event.order_id})
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=start_record, processor=processor, context=context)
