@@ -7,7 +7,9 @@ DynamoDB stream: records in order per shard, batches of up to batch_size, Report
 first failed record), bisect a batch whose invocation fails outright, give up on a record after max_retry_attempts
 and send a description of it to the on-failure queue. The mapping's filter criteria are applied inside the embedded
 cloud, before a record is serialised (dawra/local/cloud.py, filtered_stream_read): a filtered-out record never
-reaches the function and costs next to nothing.
+reaches the function and costs next to nothing. The mappings of one table's stream read it together when they stand
+at the same place (StreamReader: one GetRecords shared out by each mapping's filter); a failing record is tried again
+at once a few times a poll (TRIES_PER_POLL), then on the next poll.
 
 EventBridge Scheduler (which moto stores but never fires): each one-time ``at(...)`` schedule of a topology schedule
 group whose time has passed on the real UTC clock sends its Input to its target queue, if its role may (the role's
@@ -141,6 +143,12 @@ class SqsPoller:
         }
 
 
+# A stream record that fails is tried again at once, up to this many times in one poll, then on the next: a mapping
+# with the default five retries gives up within one poll, and one that retries for hours (start-lifecycle's 10,000)
+# leaves the pollers' thread to the others between polls.
+TRIES_PER_POLL = 6
+
+
 class StreamPoller:
     def __init__(self, cloud: EmbeddedCloud, source: StreamEventSource):
         self.cloud = cloud
@@ -155,48 +163,18 @@ class StreamPoller:
         self.call_failures = 0
 
     def poll_once(self) -> int:
-        with fault_scope():
-            return self._poll()
+        return StreamReader(self.cloud, [self]).poll_once()
 
-    def _poll(self) -> int:
-        streams = self.cloud.client("dynamodbstreams", attempts=1)
-        try:
-            shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        except CALL_ERRORS:
-            self.call_failures += 1
-            return 0
-        delivered = 0
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            self._pending.setdefault(shard_id, [])
-            if not self._pending[shard_id]:
-                try:
-                    self._read(streams, shard_id)  # nothing is recorded unless the read succeeds
-                except CALL_ERRORS:
-                    self.call_failures += 1  # this shard continues from the same place on the next poll
-                    continue
-            self._stalled = False
-            while self._pending[shard_id] and not self._stalled:
-                batch = self._pending[shard_id][: self.source.batch_size]
-                delivered += self._deliver(shard_id, batch)
+    def deliver_pending(self, shard_id: str) -> int:
+        """Deliver what this mapping read, in order; a batch that moved nothing is tried again at once, up to
+        TRIES_PER_POLL times, then on the next poll."""
+        delivered, fruitless = 0, 0
+        self._stalled = False
+        while self._pending[shard_id] and not self._stalled and fruitless < TRIES_PER_POLL:
+            batch = self._pending[shard_id][: self.source.batch_size]
+            moved = self._deliver(shard_id, batch)
+            delivered, fruitless = delivered + moved, 0 if moved else fruitless + 1
         return delivered
-
-    def _read(self, streams: Any, shard_id: str) -> None:
-        # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard object
-        # when it rolls back a cancelled transaction, and an old iterator would read the old one.
-        after = self._last_sequence.get(shard_id)
-        iterator = streams.get_shard_iterator(
-            StreamArn=self.stream_arn, ShardId=shard_id,
-            **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
-               else {"ShardIteratorType": self.source.starting_position}))["ShardIterator"]
-        # Filtered-out records are dropped, as Lambda does: they never reach the function. The embedded cloud applies
-        # the filter to each record as moto stores it, before the response is serialised: only the records it lets
-        # through are written, parsed and made into the event (dawra/local/cloud.py, filtered_stream_read).
-        with filtered_stream_read(lambda record: self._wanted(self._envelope(record))) as read:
-            records = streams.get_records(ShardIterator=iterator, Limit=1000).get("Records", [])
-        if read.last_sequence is not None:
-            self._last_sequence[shard_id] = read.last_sequence
-        self._pending[shard_id] = [self._plain(self._envelope(record)) for record in records]
 
     def _wanted(self, record: dict[str, Any]) -> bool:
         patterns = self.source.filter_patterns
@@ -268,6 +246,71 @@ class StreamPoller:
         if isinstance(created, datetime):
             dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
         return {**envelope, "dynamodb": _low_level(dynamodb)}
+
+
+class StreamReader:
+    """The mappings of one table's stream, read together (local only: on AWS each mapping reads the stream on its own,
+    and what each one receives is the same). One DescribeStream a round for all of them, and one GetRecords per
+    shard for the mappings that stand at the same place in it, its records shared out by each mapping's filter: the
+    Orders table has two mappings (the notifier, start-lifecycle), and reading for each apart doubled the pollers'
+    stream calls on every round. A mapping still retrying its own records reads nothing until they are done, and a
+    read that fails is tried again on the next poll by every mapping that took part in it."""
+
+    def __init__(self, cloud: EmbeddedCloud, mappings: list[StreamPoller]):
+        self.cloud, self.mappings = cloud, mappings
+
+    def poll_once(self) -> int:
+        with fault_scope():
+            return self._poll()
+
+    def _poll(self) -> int:
+        streams = self.cloud.client("dynamodbstreams", attempts=1)
+        try:
+            shards = streams.describe_stream(StreamArn=self.mappings[0].stream_arn)["StreamDescription"]["Shards"]
+        except CALL_ERRORS:
+            for mapping in self.mappings:
+                mapping.call_failures += 1
+            return 0
+        delivered = 0
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            waiting: dict[str, list[StreamPoller]] = {}  # where each mapping with nothing pending reads from
+            for mapping in self.mappings:
+                if not mapping._pending.setdefault(shard_id, []):
+                    place = mapping._last_sequence.get(shard_id) or mapping.source.starting_position
+                    waiting.setdefault(place, []).append(mapping)
+            unread: set[int] = set()
+            for readers in waiting.values():
+                try:
+                    self._read(streams, shard_id, readers)  # nothing is recorded unless the read succeeds
+                except CALL_ERRORS:
+                    for mapping in readers:
+                        mapping.call_failures += 1  # it continues from the same place on the next poll
+                        unread.add(id(mapping))
+            delivered += sum(mapping.deliver_pending(shard_id) for mapping in self.mappings
+                             if id(mapping) not in unread)
+        return delivered
+
+    @staticmethod
+    def _read(streams: Any, shard_id: str, readers: list[StreamPoller]) -> None:
+        # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard object
+        # when it rolls back a cancelled transaction, and an old iterator would read the old one.
+        first = readers[0]
+        after = first._last_sequence.get(shard_id)
+        iterator = streams.get_shard_iterator(
+            StreamArn=first.stream_arn, ShardId=shard_id,
+            **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+               else {"ShardIteratorType": first.source.starting_position}))["ShardIterator"]
+        # Filtered-out records are dropped, as Lambda does: they never reach a function. The embedded cloud applies
+        # the filters to each record as moto stores it, before the response is serialised: only the records some
+        # mapping lets through are written, parsed and made into events (dawra/local/cloud.py, filtered_stream_read).
+        with filtered_stream_read(lambda record: any(m._wanted(first._envelope(record)) for m in readers)) as read:
+            records = [first._envelope(record) for record in streams.get_records(
+                ShardIterator=iterator, Limit=1000).get("Records", [])]
+        for mapping in readers:
+            if read.last_sequence is not None:
+                mapping._last_sequence[shard_id] = read.last_sequence
+            mapping._pending[shard_id] = [mapping._plain(record) for record in records if mapping._wanted(record)]
 
 
 class SchedulePoller:
@@ -365,6 +408,10 @@ class Pollers:
         self.schedules = [SchedulePoller(cloud, group) for group in cloud.topology.schedule_groups]
         self.sqs = [SqsPoller(cloud, source) for source in cloud.topology.queue_event_sources]
         self.streams = [StreamPoller(cloud, source) for source in cloud.topology.stream_event_sources]
+        by_stream: dict[str, list[StreamPoller]] = {}
+        for poller in self.streams:
+            by_stream.setdefault(poller.stream_arn, []).append(poller)
+        self._stream_readers = [StreamReader(cloud, mappings) for mappings in by_stream.values()]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -372,7 +419,7 @@ class Pollers:
     def poll_once(self) -> int:
         with self._lock:  # schedules first: a job they send reaches its function in the same round
             return (sum(p.poll_once() for p in self.schedules) + sum(p.poll_once() for p in self.sqs)
-                    + sum(p.poll_once() for p in self.streams))
+                    + sum(reader.poll_once() for reader in self._stream_readers))
 
     @property
     def call_failures(self) -> int:
