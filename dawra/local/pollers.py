@@ -144,8 +144,8 @@ class SqsPoller:
 
 
 # A stream record that fails is tried again at once, up to this many times in one poll, then on the next: a mapping
-# with the default five retries gives up within one poll, and one that retries for hours (start-lifecycle's 10,000)
-# leaves the pollers' thread to the others between polls.
+# with the default five retries gives up within one poll, and one that retries until the record expires
+# (start-lifecycle) leaves the pollers' thread to the others between polls.
 TRIES_PER_POLL = 6
 
 
@@ -161,9 +161,6 @@ class StreamPoller:
         self._attempts: dict[str, int] = {}  # sequence number -> failed attempts
         self._stalled = False  # the on-failure queue could not be reached: this shard waits for the next poll
         self.call_failures = 0
-
-    def poll_once(self) -> int:
-        return StreamReader(self.cloud, [self]).poll_once()
 
     def deliver_pending(self, shard_id: str) -> int:
         """Deliver what this mapping read, in order; a batch that moved nothing is tried again at once, up to
@@ -181,7 +178,7 @@ class StreamPoller:
         return not patterns or any(matches(pattern, record) for pattern in patterns)
 
     def _deliver(self, shard_id: str, batch: list[dict[str, Any]]) -> int:
-        if self._attempts.get(batch[0]["dynamodb"]["SequenceNumber"], 0) > self.source.max_retry_attempts:
+        if self._exhausted(self._attempts.get(batch[0]["dynamodb"]["SequenceNumber"], 0)):
             return self._give_up(shard_id, batch[0])  # given up on, but the failure queue was unreachable
         ok, payload = _invoke(self.cloud.client("lambda"), self.function_name, {"Records": batch})
         pending = self._pending[shard_id]
@@ -200,10 +197,16 @@ class StreamPoller:
             return self._deliver(shard_id, batch[:half])  # the next poll continues with the rest
         return self._retry_or_give_up(shard_id, batch[0])
 
+    def _exhausted(self, attempts: int) -> bool:
+        """Its retries spent (never, for a mapping retrying until the record expires: the embedded cloud's stream
+        keeps its records while the cloud runs)."""
+        limit = self.source.max_retry_attempts
+        return limit is not None and attempts > limit
+
     def _retry_or_give_up(self, shard_id: str, record: dict[str, Any]) -> int:
         sequence = record["dynamodb"]["SequenceNumber"]
         self._attempts[sequence] = self._attempts.get(sequence, 0) + 1
-        if self._attempts[sequence] <= self.source.max_retry_attempts:
+        if not self._exhausted(self._attempts[sequence]):
             return 0
         return self._give_up(shard_id, record)
 
@@ -258,6 +261,7 @@ class StreamReader:
 
     def __init__(self, cloud: EmbeddedCloud, mappings: list[StreamPoller]):
         self.cloud, self.mappings = cloud, mappings
+        self.call_failures = 0  # its own stream calls that failed (once each, however many mappings share them)
 
     def poll_once(self) -> int:
         with fault_scope():
@@ -268,8 +272,7 @@ class StreamReader:
         try:
             shards = streams.describe_stream(StreamArn=self.mappings[0].stream_arn)["StreamDescription"]["Shards"]
         except CALL_ERRORS:
-            for mapping in self.mappings:
-                mapping.call_failures += 1
+            self.call_failures += 1
             return 0
         delivered = 0
         for shard in shards:
@@ -284,9 +287,8 @@ class StreamReader:
                 try:
                     self._read(streams, shard_id, readers)  # nothing is recorded unless the read succeeds
                 except CALL_ERRORS:
-                    for mapping in readers:
-                        mapping.call_failures += 1  # it continues from the same place on the next poll
-                        unread.add(id(mapping))
+                    self.call_failures += 1  # they continue from the same place on the next poll
+                    unread |= {id(mapping) for mapping in readers}
             delivered += sum(mapping.deliver_pending(shard_id) for mapping in self.mappings
                              if id(mapping) not in unread)
         return delivered
@@ -425,7 +427,7 @@ class Pollers:
     def call_failures(self) -> int:
         """The pollers' own scheduler, SQS and stream calls that failed (and were, or will be, tried again)."""
         return (sum(p.call_failures for p in self.schedules) + sum(p.call_failures for p in self.sqs)
-                + sum(p.call_failures for p in self.streams))
+                + sum(p.call_failures for p in self.streams) + sum(r.call_failures for r in self._stream_readers))
 
     def drain(self, max_rounds: int = 100) -> int:
         """Poll until a round moves nothing and no call of the round failed (or max_rounds)."""

@@ -41,7 +41,7 @@ FUNCTIONS = (
         code="functions/start_lifecycle",
         handler="app.handler",
         memory_mb=256,
-        timeout_s=10,
+        timeout_s=30,  # a batch of 25 starts, each retried by boto3 while Step Functions throttles
         # ORDERS_TABLE is only a setting every function reads (its name): it reads nothing but the stream record
         # (the event source mapping's own grant) and starts the execution.
         environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **LIFECYCLE},
@@ -118,14 +118,16 @@ STATE_MACHINES = (
 STREAM_EVENT_SOURCES = (
     # Every order placed writes one order_confirmed event with it (storefront's checkout, an agent's order for a
     # customer): the lifecycle starts from that commit, off checkout's request path, and an order committed is an
-    # order whose lifecycle runs whatever became of checkout's answer. A start can only fail for Step Functions
-    # (throttled, down, a permission lost): the record is retried, the orders behind it waiting, until it holds,
-    # for as long as AWS allows (10,000 attempts, or the stream's 24 hours), so an outage delays lifecycles and
-    # loses none. Given up on after that, the records go to the failure queue, whose depth is alarmed, and the
-    # orders show as stuck in CONFIRMED on the operations view.
+    # order whose lifecycle runs whatever became of checkout's answer. A start fails only when Step Functions does
+    # (throttled, down, a permission lost in a deploy): the record is retried, and the orders behind it in its shard
+    # wait, until the start holds or the record leaves the stream after 24 hours (no retry limit: Lambda's
+    # default), so an outage delays lifecycles and loses none that it outlasts by less than a day. The IteratorAge
+    # alarm says so within minutes; records given up on go to the failure queue (alarmed too) and their orders stay
+    # in CONFIRMED, shown as stuck on the operations view. Ten batches of a shard at once: starts need no order
+    # between orders, and a flash sale's orders are not started one after another.
     StreamEventSource(
-        table="orders", function="start-lifecycle", batch_size=25, max_retry_attempts=10_000,
-        on_failure_queue="lifecycle-start-failures",
+        table="orders", function="start-lifecycle", batch_size=25, max_retry_attempts=None,
+        parallelization_factor=10, iterator_age_alarm_s=60, on_failure_queue="lifecycle-start-failures",
         filter_patterns=(stream_filter([TimelineKind.ORDER_CONFIRMED.value]),),
     ),
 )

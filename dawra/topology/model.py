@@ -360,7 +360,13 @@ class StreamEventSource(_Frozen):
     batch_size: int
     starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
     bisect_on_error: bool = True
-    max_retry_attempts: int = 5
+    # None: retried until the record leaves the stream (24 hours; Lambda's default, -1), never given up on sooner.
+    max_retry_attempts: int | None = Field(default=5, ge=0, le=10_000)
+    # Batches of one shard processed at once (1-10; Lambda keeps each item's records in order across them).
+    parallelization_factor: int = Field(default=1, ge=1, le=10)
+    # The IteratorAge alarm: the age of the last record read when the function is invoked, in seconds (a mapping
+    # stuck on a record, or falling behind, before anything reaches the failure queue).
+    iterator_age_alarm_s: int = Field(default=300, ge=1)
     report_batch_item_failures: bool = True
     on_failure_queue: str  # id of the Queue that receives records given up on
     # Lambda event filter patterns (exact-value lists only): records matching none are dropped before invoking.

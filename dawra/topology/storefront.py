@@ -32,8 +32,9 @@ FUNCTIONS = (
         # A return or claim asked for is stored, then its workflow started (as the order page does); an exchange
         # approved by its policy, or a claim its policy sends again, holds the replacement in the same commit.
         # Checkout commits the order and answers: its lifecycle starts from that commit (start-lifecycle, decision
-        # 114), so this function starts no order's execution. Checkout schedules the renewal of a card authorisation for an order that may wait past it (held,
-        # backordered, promised late: dawra.app.payments), and only for those (SCHEDULE_LATER). Fraud screening
+        # 114), so this function starts no order's execution. Checkout schedules the renewal of a card
+        # authorisation for an order that may wait past it (held, backordered, promised late: dawra.app.payments),
+        # and only for those (SCHEDULE_LATER). Fraud screening
         # reads the key of its counters' digests (READ_RISK_KEY, once per container).
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_RETURN_LIFECYCLE, PUBLISH_OPS_ALERT,
                 *SCHEDULE_LATER, READ_RISK_KEY),

@@ -153,7 +153,8 @@ class Functions(Construct):
                     starting_position=getattr(lambda_.StartingPosition, source.starting_position),
                     batch_size=source.batch_size,
                     bisect_batch_on_error=source.bisect_on_error,
-                    retry_attempts=source.max_retry_attempts,
+                    retry_attempts=source.max_retry_attempts,  # None: until the record expires (-1)
+                    parallelization_factor=source.parallelization_factor,
                     report_batch_item_failures=source.report_batch_item_failures,
                     on_failure=event_sources.SqsDlq(messaging.queues[source.on_failure_queue]),
                     filters=[lambda_.FilterCriteria.filter(pattern) for pattern in source.filter_patterns] or None,

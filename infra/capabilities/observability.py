@@ -1,8 +1,8 @@
 """CloudWatch: alarms (to the ops-alerts topic) and the Dawra dashboard.
 
-Alarms: a message in any dead-letter store (carrier-tracking DLQ, later-jobs and ops-jobs DLQs, notify failures,
-SMS replies not acted on), failed / timed-out / aborted executions, API 5xx, errors and throttles of every function,
-and a job for later the scheduler dropped. The dashboard shows the business metrics the functions emit with
+Alarms: a message in any dead-letter store (carrier-tracking DLQ, later-jobs and ops-jobs DLQs, notify and
+lifecycle-start failures, SMS replies not acted on), failed / timed-out / aborted executions, API 5xx, errors and
+throttles of every function, each stream mapping's iterator age, and a job for later the scheduler dropped. The dashboard shows the business metrics the functions emit with
 Powertools (namespace POWERTOOLS_METRICS_NAMESPACE, dimension service=POWERTOOLS_SERVICE_NAME) beside the technical
 ones.
 """
@@ -84,6 +84,16 @@ class Observability(Construct):
                   f"{deployed.spec.name} raised errors.")
             alarm(f"{cid}Throttles", deployed.function.metric_throttles(period=FIVE_MINUTES, statistic="Sum"),
                   f"{deployed.spec.name} was throttled (account concurrency).")
+
+        # A stream mapping stuck on a record it keeps retrying (start-lifecycle retries until the record expires), or
+        # falling behind: the age of what it reads grows long before anything reaches its failure queue.
+        for source in topology.stream_event_sources:
+            deployed = functions.functions[source.function]
+            alarm(f"{pascal(source.function)}IteratorAge",
+                  deployed.function.metric("IteratorAge", period=FIVE_MINUTES, statistic="Maximum"),
+                  f"{deployed.spec.name} is reading {topology.table(source.table).name}'s stream more than "
+                  f"{source.iterator_age_alarm_s} s behind (a record retried, or a backlog).",
+                  threshold=source.iterator_age_alarm_s * 1000)
 
         namespace = POWERTOOLS_ENV["POWERTOOLS_METRICS_NAMESPACE"]
         service = POWERTOOLS_ENV["POWERTOOLS_SERVICE_NAME"]

@@ -333,7 +333,10 @@ def test_event_source_mappings_match_topology(synth):
         assert mapping["BatchSize"] == source.batch_size
         assert mapping["StartingPosition"] == source.starting_position
         assert mapping["BisectBatchOnFunctionError"] is source.bisect_on_error
-        assert mapping["MaximumRetryAttempts"] == source.max_retry_attempts
+        # None: until the record expires (Lambda's -1, whether the template says it or leaves it out)
+        limit = -1 if source.max_retry_attempts is None else source.max_retry_attempts
+        assert mapping.get("MaximumRetryAttempts", -1) == limit
+        assert mapping.get("ParallelizationFactor", 1) == source.parallelization_factor
         assert mapping["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [failures_id, "Arn"]}}}
         assert ("ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", [])) == \
             source.report_batch_item_failures

@@ -231,8 +231,16 @@ def test_alarms_notify_the_ops_topic(synth):
                    ("AWS/Lambda", "Errors"), ("AWS/Lambda", "Throttles")]:
         assert needed in metrics, needed
     assert all(a["Properties"]["AlarmActions"] == [{"Ref": topic_id}] for a in alarms)
-    per_function = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"]
+    per_function = [a for a in alarms if a["Properties"].get("Namespace") == "AWS/Lambda"
+                    and a["Properties"]["MetricName"] in ("Errors", "Throttles")]
     assert len(per_function) == 2 * len(TOPOLOGY.functions)
+    # Each stream mapping's function: how far behind it reads (a record retried on and on, or a backlog).
+    ages = {a["Properties"]["Dimensions"][0]["Value"]["Ref"]: a["Properties"]["Threshold"] for a in alarms
+            if a["Properties"].get("MetricName") == "IteratorAge"}
+    for source in TOPOLOGY.stream_event_sources:
+        function_id, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(source.function).name)
+        assert ages[function_id] == source.iterator_age_alarm_s * 1000
+    assert len(ages) == len(TOPOLOGY.stream_event_sources)
 
 
 def test_dashboard_shows_business_metrics(synth):

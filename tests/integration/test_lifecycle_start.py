@@ -64,8 +64,7 @@ def test_step_functions_throttled_checkout_still_answers_and_the_start_is_retrie
         assert placed.status == 201  # nothing on the request path calls Step Functions
         order_id = placed.body["order_id"]
         failed = invoke(local_stack, {"Records": [confirmed_record(local_stack, order_id)]})
-        # Every record of the batch failed: the invocation fails (Powertools), so the whole batch is retried.
-        assert failed["errorType"] == "BatchProcessingError" and "ThrottlingException" in failed["errorMessage"]
+        assert failed == {"batchItemFailures": [{"itemIdentifier": "900000000000000000001"}]}  # retried from it
         assert executions_of(local_stack, order_id) == []  # not started while throttled (the poller retries)
     finally:
         local_stack.cloud.faults.set_plan(None)
@@ -74,3 +73,19 @@ def test_step_functions_throttled_checkout_still_answers_and_the_start_is_retrie
     assert execution["name"] == order_id
     done = store.wait_for(order_id, {"SHIPPED", "COMPLETED"}, timeout_s=30)
     assert done["status"] in {"SHIPPED", "COMPLETED"}  # the lifecycle ran: reserved, paid, shipped
+
+
+def test_a_record_naming_no_order_is_skipped_not_retried_and_starts_nothing(local_stack, unique):
+    """Retried, it would hold back every order behind it in its shard until it left the stream."""
+    order_id = "ord_" + "0" * 32
+    malformed = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"EVENT#order_confirmed:{order_id}"},
+                 "entity": {"S": "timeline"}, "kind": {"S": "order_confirmed"}}  # no order id, event id or time
+    record = {"eventID": "2", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+              "awsRegion": "us-east-1",
+              "dynamodb": {"Keys": {"pk": malformed["pk"], "sk": malformed["sk"]}, "NewImage": malformed,
+                           "SequenceNumber": "900000000000000000002", "SizeBytes": 60,
+                           "StreamViewType": "NEW_IMAGE"},
+              "eventSourceARN": local_stack.cloud.resolve_ref("table", "orders", "stream_arn")}
+
+    assert invoke(local_stack, {"Records": [record]}) == {"batchItemFailures": []}
+    assert executions_of(local_stack, order_id) == []

@@ -1,6 +1,6 @@
 """Checkout: one key, one order; refusals write nothing; a lost answer is found again. Checkout starts no execution:
-the order's `order_confirmed` event, committed with it, is what starts its lifecycle (tests/unit/test_start_lifecycle.py,
-decision 114)."""
+the order's `order_confirmed` event, committed with it, is what starts its lifecycle (decision 114;
+tests/unit/test_start_lifecycle.py; Step Functions throttled at checkout: tests/integration/test_lifecycle_start.py)."""
 
 import pytest
 from fakes import request
@@ -66,9 +66,3 @@ def test_a_commit_applied_but_unanswered_is_found_by_the_retry(shop):
     order_id = shop.place({"MUG-CLASSIC": 1}, key="key-ambiguous")
     assert set(shop.world.headers) == {order_id} and shop.world.timeline_kinds(order_id) == ["order_confirmed"]
 
-
-def test_checkout_answers_while_step_functions_is_throttled(shop):
-    """Nothing on the request path calls Step Functions: its throttling is the stream's to retry, not a 503."""
-    shop.workflow.faults = ["throttled"]
-    order_id = shop.place({"MUG-CLASSIC": 1}, key="key-start-01")
-    assert list(shop.world.headers) == [order_id] and shop.workflow.faults == ["throttled"]
