@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
 from typing import TYPE_CHECKING, Self
 
 from dawra.local.cloud import EmbeddedCloud, OutboxMessage, read_outbox
@@ -17,7 +18,8 @@ from dawra.topology.customer import SITE_URL
 if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
-__all__ = ["LocalStack", "OutboxMessage", "read_outbox"]  # the outbox lives in cloud.py; importable here too
+__all__ = ["LocalStack", "OutboxMessage", "read_outbox"]
+MOTO_SERVER_START_S = 30.0  # the outbox lives in cloud.py; importable here too
 
 
 def _free_port() -> int:
@@ -41,6 +43,15 @@ class LocalStack:
         self.http_apis: dict[str, HttpApiServer] = {}  # by HTTP API id, once started
 
     def start(self) -> LocalStack:
+        """Everything or nothing: a part that fails to start stops the parts already started (the embedded cloud is
+        one per process, so a stack left half-started would refuse every later one)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log lines in the demo's output
         # Known before the cloud starts: the order links in customer messages start with the gateway's URL.
         self.gateway_port = self.gateway_port or _free_port()
@@ -62,8 +73,14 @@ class LocalStack:
             from moto.server import ThreadedMotoServer
 
             server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+            # Its start() waits for ever if the server's thread dies before serving: waited on here, for a while.
+            starter = threading.Thread(target=server.start, name="dawra-moto-server-start", daemon=True)
+            starter.start()
+            starter.join(MOTO_SERVER_START_S)
+            if starter.is_alive():
+                raise RuntimeError(f"moto's HTTP endpoint did not start on port {self.aws_port} within "
+                                   f"{MOTO_SERVER_START_S:.0f} s (its thread's error is above)")
             self._moto_server = server
-            server.start()
         return self
 
     def stop(self) -> None:
