@@ -29,8 +29,7 @@ ask_for_feedback_later = build_feedback_schedule(settings())
 
 @tracer.capture_method
 def notify_record(record: DynamoDBRecord) -> None:
-    event = timeline_event(record.raw_event.get("eventName", ""), record.dynamodb.new_image if record.dynamodb
-                           else None)
+    event = timeline_event(record)
     if event is None:
         return
     if event.kind == TimelineKind.ORDER_COMPLETED:  # nothing to tell yet: how it went is asked later (idempotent)

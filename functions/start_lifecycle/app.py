@@ -31,8 +31,7 @@ start_lifecycle = build_start_lifecycle(settings())
 @tracer.capture_method
 def start_record(record: DynamoDBRecord) -> None:
     try:
-        event = timeline_event(record.raw_event.get("eventName", ""), record.dynamodb.new_image if record.dynamodb
-                               else None)
+        event = timeline_event(record)
     except ValidationError as error:
         logger.error("not an order's event; skipped", extra={"event_id": record.event_id,
                                                               "fields": [e["loc"] for e in error.errors()]})

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dawra.adapters.dynamo import keys
 from dawra.domain.timeline import TimelineEvent
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
 TIMELINE_FIELDS = frozenset(TimelineEvent.model_fields)
 
 
-def timeline_event(event_name: str, new_image: dict[str, Any] | None) -> TimelineEvent | None:
+def timeline_event(record: DynamoDBRecord) -> TimelineEvent | None:
     """The timeline event a stream record inserted, or None for any other record (updates, other items)."""
-    image = new_image or {}
-    if event_name != "INSERT" or image.get("entity") != keys.ENTITY_TIMELINE:
+    image = (record.dynamodb.new_image if record.dynamodb else None) or {}
+    if record.raw_event.get("eventName") != "INSERT" or image.get("entity") != keys.ENTITY_TIMELINE:
         return None
     return TimelineEvent.model_validate({k: v for k, v in image.items() if k in TIMELINE_FIELDS})
 
