@@ -162,6 +162,20 @@ class StreamPoller:
         self._stalled = False  # the on-failure queue could not be reached: this shard waits for the next poll
         self.call_failures = 0
 
+    def reads_from(self, shard_id: str) -> tuple[str, str | None] | None:
+        """Where it reads the shard next (the iterator type, and the sequence number to read after), or None while
+        it still has records of the shard to deliver."""
+        if self._pending.setdefault(shard_id, []):
+            return None
+        after = self._last_sequence.get(shard_id)
+        return ("AFTER_SEQUENCE_NUMBER", after) if after else (self.source.starting_position, None)
+
+    def received(self, shard_id: str, last_sequence: str | None, records: list[dict[str, Any]]) -> None:
+        """A read of the shard: what it let through (as the function receives them), and the last record read."""
+        if last_sequence is not None:
+            self._last_sequence[shard_id] = last_sequence
+        self._pending[shard_id] = records
+
     def deliver_pending(self, shard_id: str) -> int:
         """Deliver what this mapping read, in order; a batch that moved nothing is tried again at once, up to
         TRIES_PER_POLL times, then on the next poll."""
@@ -173,7 +187,8 @@ class StreamPoller:
             delivered, fruitless = delivered + moved, 0 if moved else fruitless + 1
         return delivered
 
-    def _wanted(self, record: dict[str, Any]) -> bool:
+    def wants(self, record: dict[str, Any]) -> bool:
+        """Its filter criteria let the record through (judged on the record's Lambda envelope)."""
         patterns = self.source.filter_patterns
         return not patterns or any(matches(pattern, record) for pattern in patterns)
 
@@ -229,6 +244,68 @@ class StreamPoller:
         del self._attempts[sequence]
         return 1
 
+
+class StreamReader:
+    """The mappings of one table's stream, read together (local only: on AWS each mapping reads the stream on its own,
+    and what each one receives is the same). One DescribeStream a round for all of them, and one GetRecords per
+    shard for the mappings that stand at the same place in it, its records shared out by each mapping's filter: the
+    Orders table has two mappings (the notifier, start-lifecycle), and reading for each apart doubled the pollers'
+    stream calls on every round. A mapping still retrying its own records reads nothing until they are done, and a
+    read that fails is tried again on the next poll by every mapping that took part in it."""
+
+    def __init__(self, cloud: EmbeddedCloud, mappings: list[StreamPoller]):
+        self.cloud, self.mappings = cloud, mappings
+        self.stream_arn = mappings[0].stream_arn
+        self.call_failures = 0  # its own stream calls that failed (once each, however many mappings share them)
+
+    def poll_once(self) -> int:
+        with fault_scope():
+            return self._poll()
+
+    def _poll(self) -> int:
+        streams = self.cloud.client("dynamodbstreams", attempts=1)
+        try:
+            shards = streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
+        except CALL_ERRORS:
+            self.call_failures += 1
+            return 0
+        delivered = 0
+        for shard in shards:
+            shard_id = shard["ShardId"]
+            waiting: dict[tuple[str, str | None], list[StreamPoller]] = {}  # mappings with nothing pending, by place
+            for mapping in self.mappings:
+                place = mapping.reads_from(shard_id)
+                if place is not None:
+                    waiting.setdefault(place, []).append(mapping)
+            unread: set[int] = set()
+            for place, readers in waiting.items():
+                try:
+                    self._read(streams, shard_id, place, readers)  # nothing is recorded unless the read succeeds
+                except CALL_ERRORS:
+                    self.call_failures += 1  # they continue from the same place on the next poll
+                    unread |= {id(mapping) for mapping in readers}
+            delivered += sum(mapping.deliver_pending(shard_id) for mapping in self.mappings
+                             if id(mapping) not in unread)
+        return delivered
+
+    def _read(self, streams: Any, shard_id: str, place: tuple[str, str | None], readers: list[StreamPoller]) -> None:
+        # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard object
+        # when it rolls back a cancelled transaction, and an old iterator would read the old one.
+        kind, after = place
+        iterator = streams.get_shard_iterator(
+            StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=kind,
+            **({"SequenceNumber": after} if after else {}))["ShardIterator"]
+        # Filtered-out records are dropped, as Lambda does: they never reach a function. The embedded cloud applies
+        # the filters to each record as moto stores it, before the response is serialised: only the records some
+        # mapping lets through are written, parsed and made into events (dawra/local/cloud.py, filtered_stream_read).
+        with filtered_stream_read(lambda record: any(m.wants(self._envelope(record)) for m in readers)) as read:
+            records = [self._envelope(record) for record in streams.get_records(
+                ShardIterator=iterator, Limit=1000).get("Records", [])]
+        plain = [self._plain(record) for record in records]
+        for mapping in readers:
+            mapping.received(shard_id, read.last_sequence,
+                             [as_sent for record, as_sent in zip(records, plain, strict=True) if mapping.wants(record)])
+
     def _envelope(self, record: dict[str, Any]) -> dict[str, Any]:
         """The Lambda event record around boto3's stream record (its images as boto3 gave them: not yet JSON)."""
         return {
@@ -249,70 +326,6 @@ class StreamPoller:
         if isinstance(created, datetime):
             dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
         return {**envelope, "dynamodb": _low_level(dynamodb)}
-
-
-class StreamReader:
-    """The mappings of one table's stream, read together (local only: on AWS each mapping reads the stream on its own,
-    and what each one receives is the same). One DescribeStream a round for all of them, and one GetRecords per
-    shard for the mappings that stand at the same place in it, its records shared out by each mapping's filter: the
-    Orders table has two mappings (the notifier, start-lifecycle), and reading for each apart doubled the pollers'
-    stream calls on every round. A mapping still retrying its own records reads nothing until they are done, and a
-    read that fails is tried again on the next poll by every mapping that took part in it."""
-
-    def __init__(self, cloud: EmbeddedCloud, mappings: list[StreamPoller]):
-        self.cloud, self.mappings = cloud, mappings
-        self.call_failures = 0  # its own stream calls that failed (once each, however many mappings share them)
-
-    def poll_once(self) -> int:
-        with fault_scope():
-            return self._poll()
-
-    def _poll(self) -> int:
-        streams = self.cloud.client("dynamodbstreams", attempts=1)
-        try:
-            shards = streams.describe_stream(StreamArn=self.mappings[0].stream_arn)["StreamDescription"]["Shards"]
-        except CALL_ERRORS:
-            self.call_failures += 1
-            return 0
-        delivered = 0
-        for shard in shards:
-            shard_id = shard["ShardId"]
-            waiting: dict[str, list[StreamPoller]] = {}  # where each mapping with nothing pending reads from
-            for mapping in self.mappings:
-                if not mapping._pending.setdefault(shard_id, []):
-                    place = mapping._last_sequence.get(shard_id) or mapping.source.starting_position
-                    waiting.setdefault(place, []).append(mapping)
-            unread: set[int] = set()
-            for readers in waiting.values():
-                try:
-                    self._read(streams, shard_id, readers)  # nothing is recorded unless the read succeeds
-                except CALL_ERRORS:
-                    self.call_failures += 1  # they continue from the same place on the next poll
-                    unread |= {id(mapping) for mapping in readers}
-            delivered += sum(mapping.deliver_pending(shard_id) for mapping in self.mappings
-                             if id(mapping) not in unread)
-        return delivered
-
-    @staticmethod
-    def _read(streams: Any, shard_id: str, readers: list[StreamPoller]) -> None:
-        # A fresh iterator each time, from the last sequence number read: moto replaces a table's shard object
-        # when it rolls back a cancelled transaction, and an old iterator would read the old one.
-        first = readers[0]
-        after = first._last_sequence.get(shard_id)
-        iterator = streams.get_shard_iterator(
-            StreamArn=first.stream_arn, ShardId=shard_id,
-            **({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
-               else {"ShardIteratorType": first.source.starting_position}))["ShardIterator"]
-        # Filtered-out records are dropped, as Lambda does: they never reach a function. The embedded cloud applies
-        # the filters to each record as moto stores it, before the response is serialised: only the records some
-        # mapping lets through are written, parsed and made into events (dawra/local/cloud.py, filtered_stream_read).
-        with filtered_stream_read(lambda record: any(m._wanted(first._envelope(record)) for m in readers)) as read:
-            records = [first._envelope(record) for record in streams.get_records(
-                ShardIterator=iterator, Limit=1000).get("Records", [])]
-        for mapping in readers:
-            if read.last_sequence is not None:
-                mapping._last_sequence[shard_id] = read.last_sequence
-            mapping._pending[shard_id] = [mapping._plain(record) for record in records if mapping._wanted(record)]
 
 
 class SchedulePoller:
