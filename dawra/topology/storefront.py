@@ -34,8 +34,8 @@ FUNCTIONS = (
         # Checkout commits the order and answers: its lifecycle starts from that commit (start-lifecycle, decision
         # 114), so this function starts no order's execution. Checkout schedules the renewal of a card
         # authorisation for an order that may wait past it (held, backordered, promised late: dawra.app.payments),
-        # and only for those (SCHEDULE_LATER). Fraud screening
-        # reads the key of its counters' digests (READ_RISK_KEY, once per container).
+        # and only for those (SCHEDULE_LATER). Fraud screening reads the key of its counters' digests (READ_RISK_KEY,
+        # once per container).
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, START_RETURN_LIFECYCLE, PUBLISH_OPS_ALERT,
                 *SCHEDULE_LATER, READ_RISK_KEY),
         purpose="Storefront API: POST /orders (checkout), GET /orders/{order_id}, POST /orders/{order_id}/returns, "

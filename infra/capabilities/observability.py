@@ -2,9 +2,9 @@
 
 Alarms: a message in any dead-letter store (carrier-tracking DLQ, later-jobs and ops-jobs DLQs, notify and
 lifecycle-start failures, SMS replies not acted on), failed / timed-out / aborted executions, API 5xx, errors and
-throttles of every function, each stream mapping's iterator age, and a job for later the scheduler dropped. The dashboard shows the business metrics the functions emit with
-Powertools (namespace POWERTOOLS_METRICS_NAMESPACE, dimension service=POWERTOOLS_SERVICE_NAME) beside the technical
-ones.
+throttles of every function, each stream mapping's iterator age, and a job for later the scheduler dropped. The
+dashboard shows the business metrics the functions emit with Powertools (namespace POWERTOOLS_METRICS_NAMESPACE,
+dimension service=POWERTOOLS_SERVICE_NAME) beside the technical ones.
 """
 
 from __future__ import annotations
