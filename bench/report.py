@@ -124,8 +124,8 @@ def _per_order_why(results: dict) -> list[str]:
             "commit of its last delivery, with no step of its own: decision 111); the tracking consumer once per "
             "batch of carrier webhooks; start-lifecycle once per batch of orders placed (the lifecycle starts from "
             "the order's commit, off checkout's request path: decision 114). Orders are carried here one after "
-            "another: at a merchant's volume a stream or queue batch holds several orders' records, which this per-order figure does not show. What would "
-            "close it one order at a time is a workflow with fewer steps: the reservation made at checkout (no "
+            "another: at a merchant's volume a stream or queue batch holds several orders' records, which this "
+            "per-order figure does not show. What would close it one order at a time is a workflow with fewer steps: the reservation made at checkout (no "
             "allocate-stock invocation), and lateness a schedule instead of a parked token (no WaitForDelivery)."]
     if single.get("aws_requests", 0) > TARGETS["aws_requests"]:
         top = sorted(single["requests"].items(), key=lambda kv: -kv[1])[:4]
