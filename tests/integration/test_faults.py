@@ -87,16 +87,24 @@ def empty_queue(stack, queue_id: str) -> None:
 @contextmanager
 def fake_function(stack, function_id: str, handler):
     """Run `handler(event)` in place of a function's real code, through the embedded cloud's Lambda path."""
-    lambdas, name = stack.cloud.lambdas, stack.cloud.topology.function(function_id).name
+    with fake_functions(stack, {function_id: handler}):
+        yield
+
+
+@contextmanager
+def fake_functions(stack, handlers: dict):
+    """`fake_function` for several functions at once (function id -> handler)."""
+    lambdas, topology = stack.cloud.lambdas, stack.cloud.topology
+    by_name = {topology.function(function_id).name: handler for function_id, handler in handlers.items()}
     real = lambdas.invoke
 
     def invoke(function_name, arn, event):
-        if function_name != name:
+        if function_name not in by_name:
             return real(function_name, arn, event)
         if isinstance(event, (str, bytes)):
             event = json.loads(event)
         with fault_scope():  # as InProcessLambda.invoke does around a handler
-            return json.dumps(handler(event)), False, ""
+            return json.dumps(by_name[function_name](event)), False, ""
 
     lambdas.invoke = invoke
     try:
@@ -398,54 +406,49 @@ def test_stream_poller_delivers_each_record_once_under_read_faults(stack, faults
     assert sum(count for (service, _, _), count in injected.items() if service == "dynamodbstreams") > 0
 
 
-def test_the_mappings_of_one_stream_share_its_reads_and_one_retrying_holds_back_only_itself(stack, monkeypatch,
-                                                                                            aws_calls):
+def test_the_mappings_of_one_stream_share_its_reads_and_one_retrying_holds_back_only_itself(stack, aws_calls):
     """The Orders stream has two mappings (the notifier, start-lifecycle): at the same place they read it together,
     once a round; one retrying its own record reads nothing meanwhile, the other goes on, and each receives only the
     records its filter lets through, in order, each until its function took it."""
-    names = {stack.cloud.topology.function(f).name: f for f in ("notify", "start-lifecycle")}
     received: dict[str, list[str]] = {"notify": [], "start-lifecycle": []}
     failing = {"start-lifecycle": True}
-    real = stack.cloud.lambdas.invoke
 
-    def invoke(function_name, arn, event):
-        if function_name not in names:
-            return real(function_name, arn, event)
-        function = names[function_name]
-        records = (json.loads(event) if isinstance(event, (str, bytes)) else event)["Records"]
-        received[function] += [record["dynamodb"]["Keys"]["sk"]["S"] for record in records]
-        failed = [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records] if failing.get(function) \
-            else []
-        return json.dumps({"batchItemFailures": failed}), False, ""
+    def function(function_id):
+        def handler(event):
+            records = event["Records"]
+            received[function_id] += [record["dynamodb"]["Keys"]["sk"]["S"] for record in records]
+            return {"batchItemFailures": [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in records]
+                    if failing.get(function_id) else []}
+        return handler
 
-    monkeypatch.setattr(stack.cloud.lambdas, "invoke", invoke, raising=False)
     table = stack.cloud.resolve_ref("table", "orders", "name")
 
     def event(sk: str, kind: str) -> None:
         stack.cloud.client("dynamodb").put_item(TableName=table, Item={
             "pk": {"S": "ORDER#shared-read"}, "sk": {"S": sk}, "entity": {"S": "timeline"}, "kind": {"S": kind}})
 
-    stack.pollers.drain()  # both mappings at the end of the stream
-    event("A-confirmed", "order_confirmed")
-    event("B-shipped", "shipment_shipped")
-    aws_calls.clear()
-    stack.pollers.poll_once()
-    assert aws_calls.count("GetRecords") == 1  # one read for both
-    # start-lifecycle's function refuses A: tried again at once, a few times a poll (it would give up after 10,000)
-    assert received == {"notify": ["B-shipped"], "start-lifecycle": ["A-confirmed"] * TRIES_PER_POLL}
+    with fake_functions(stack, {f: function(f) for f in received}):
+        stack.pollers.drain()  # both mappings at the end of the stream
+        event("A-confirmed", "order_confirmed")
+        event("B-shipped", "shipment_shipped")
+        aws_calls.clear()
+        stack.pollers.poll_once()
+        assert aws_calls.count("GetRecords") == 1  # one read for both
+        # start-lifecycle's function refuses A: tried again at once, a few times a poll (it never gives up)
+        assert received == {"notify": ["B-shipped"], "start-lifecycle": ["A-confirmed"] * TRIES_PER_POLL}
 
-    event("C-shipped", "shipment_shipped")
-    aws_calls.clear()
-    stack.pollers.poll_once()  # start-lifecycle retries A and reads nothing; the notifier reads on and gets C
-    assert aws_calls.count("GetRecords") == 1
-    assert received == {"notify": ["B-shipped", "C-shipped"], "start-lifecycle": ["A-confirmed"] * 2 * TRIES_PER_POLL}
+        event("C-shipped", "shipment_shipped")
+        aws_calls.clear()
+        stack.pollers.poll_once()  # start-lifecycle retries A and reads nothing; the notifier reads on and gets C
+        assert aws_calls.count("GetRecords") == 1
+        assert received == {"notify": ["B-shipped", "C-shipped"], "start-lifecycle": ["A-confirmed"] * 2 * TRIES_PER_POLL}
 
-    failing["start-lifecycle"] = False
-    event("D-confirmed", "order_confirmed")
-    stack.pollers.drain()
-    assert received["notify"] == ["B-shipped", "C-shipped"]  # D is not the notifier's
-    assert received["start-lifecycle"] == ["A-confirmed"] * (2 * TRIES_PER_POLL + 1) + ["D-confirmed"]  # never C
-    event("E-shipped", "shipment_shipped")
-    aws_calls.clear()
-    stack.pollers.poll_once()  # at the same place again: one read for both
-    assert aws_calls.count("GetRecords") == 1 and received["notify"][-1] == "E-shipped"
+        failing["start-lifecycle"] = False
+        event("D-confirmed", "order_confirmed")
+        stack.pollers.drain()
+        assert received["notify"] == ["B-shipped", "C-shipped"]  # D is not the notifier's
+        assert received["start-lifecycle"] == ["A-confirmed"] * (2 * TRIES_PER_POLL + 1) + ["D-confirmed"]  # never C
+        event("E-shipped", "shipment_shipped")
+        aws_calls.clear()
+        stack.pollers.poll_once()  # at the same place again: one read for both
+        assert aws_calls.count("GetRecords") == 1 and received["notify"][-1] == "E-shipped"
