@@ -441,7 +441,8 @@ def test_the_mappings_of_one_stream_share_its_reads_and_one_retrying_holds_back_
         aws_calls.clear()
         stack.pollers.poll_once()  # start-lifecycle retries A and reads nothing; the notifier reads on and gets C
         assert aws_calls.count("GetRecords") == 1
-        assert received == {"notify": ["B-shipped", "C-shipped"], "start-lifecycle": ["A-confirmed"] * 2 * TRIES_PER_POLL}
+        assert received == {"notify": ["B-shipped", "C-shipped"],
+                            "start-lifecycle": ["A-confirmed"] * 2 * TRIES_PER_POLL}
 
         failing["start-lifecycle"] = False
         event("D-confirmed", "order_confirmed")
