@@ -23,17 +23,21 @@ def executions_of(stack, order_id: str) -> list[dict]:
     return [e for e in sfn.list_executions(stateMachineArn=arn)["executions"] if e["name"] == order_id]
 
 
+def inserted(stack, image: dict, sequence: str) -> dict:
+    """The stream record of an item inserted, as the event source mapping delivers it."""
+    return {"eventID": sequence[-1], "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "dynamodb": {"Keys": {"pk": image["pk"], "sk": image["sk"]}, "NewImage": image,
+                         "SequenceNumber": sequence, "SizeBytes": 100, "StreamViewType": "NEW_IMAGE"},
+            "eventSourceARN": stack.cloud.resolve_ref("table", "orders", "stream_arn")}
+
+
 def confirmed_record(stack, order_id: str) -> dict:
-    """The stream record the function is given for this order (as the event source mapping delivers it)."""
+    """The stream record the function is given for this order."""
     item = stack.cloud.client("dynamodb").get_item(
         TableName=stack.cloud.resolve_ref("table", "orders", "name"),
         Key={"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"EVENT#order_confirmed:{order_id}"}})["Item"]
-    return {"eventID": "1", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-            "awsRegion": "us-east-1",
-            "dynamodb": {"Keys": {"pk": item["pk"], "sk": item["sk"]}, "NewImage": item,
-                         "SequenceNumber": "900000000000000000001", "SizeBytes": 100,
-                         "StreamViewType": "NEW_IMAGE"},
-            "eventSourceARN": stack.cloud.resolve_ref("table", "orders", "stream_arn")}
+    return inserted(stack, item, "900000000000000000001")
 
 
 def invoke(stack, event: dict) -> dict:
@@ -80,12 +84,7 @@ def test_a_record_naming_no_order_is_skipped_not_retried_and_starts_nothing(loca
     order_id = "ord_" + "0" * 32
     malformed = {"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": f"EVENT#order_confirmed:{order_id}"},
                  "entity": {"S": "timeline"}, "kind": {"S": "order_confirmed"}}  # no order id, event id or time
-    record = {"eventID": "2", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-              "awsRegion": "us-east-1",
-              "dynamodb": {"Keys": {"pk": malformed["pk"], "sk": malformed["sk"]}, "NewImage": malformed,
-                           "SequenceNumber": "900000000000000000002", "SizeBytes": 60,
-                           "StreamViewType": "NEW_IMAGE"},
-              "eventSourceARN": local_stack.cloud.resolve_ref("table", "orders", "stream_arn")}
+    record = inserted(local_stack, malformed, "900000000000000000002")
 
     assert invoke(local_stack, {"Records": [record]}) == {"batchItemFailures": []}
     assert executions_of(local_stack, order_id) == []
