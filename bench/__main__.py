@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bench import cancellation, cold_start, counting, flash_sale, lifecycle, report
 from bench import returns as returns_bench
+from bench import throughput as throughput_bench
 from dawra.topology import TOPOLOGY
 
 HERE = Path(__file__).resolve().parent
@@ -75,17 +76,10 @@ def measure_returns(bench: lifecycle.Bench, args: argparse.Namespace, prices: di
 def measure_lifecycle_throughput(args: argparse.Namespace, mix: dict[str, int]) -> dict:
     """Rounds of the carried run, each followed by its floor on the same fresh cloud, so that the machine's drift (a
     slower minute, another process) falls on both halves of a ratio; the medians are reported, and every round. One
-    round is a few seconds of work: on one tree single rounds ranged from 0.46 to 0.58 (decision 113)."""
-    rounds = []
-    for _ in range(args.throughput_rounds):
-        with lifecycle.Bench() as bench:
-            carried = lifecycle.measure_throughput(bench, args.concurrency, args.orders_per_worker)
-            floor = lifecycle.measure_floor(bench, mix, args.concurrency, args.orders_per_worker)
-        rounds.append({"orders": carried["orders"], "orders_per_s": carried["orders_per_s"], "floor_orders_per_s": floor["floor_orders_per_s"],
-                       "ratio": round(carried["orders_per_s"] / floor["floor_orders_per_s"], 3),
-                       "failed": carried["failed"], "wall_s": carried["wall_s"], "floor_wall_s": floor["wall_s"],
-                       "floor_requests_per_order": floor["requests_per_order"],
-                       "first_error": carried["first_error"]})
+    round is a few seconds of work: on one tree single rounds ranged from 0.46 to 0.58 (decision 113). Each round runs
+    in an interpreter of its own, with nothing the earlier sections left in memory (decision 116)."""
+    rounds = [throughput_bench.in_fresh_process(args.concurrency, args.orders_per_worker, mix)
+              for _ in range(args.throughput_rounds)]
 
     def median(key: str) -> float:
         return round(statistics.median(r[key] for r in rounds), 3)

@@ -392,8 +392,9 @@ def render(results: dict, prices: dict) -> str:
         "",
         f"{throughput['orders']} single-shipment orders carried from checkout to Completed (storefront and "
         f"carrier over HTTP, pollers in the background), {throughput['concurrency']} at a time, then the floor on "
-        f"the same fresh cloud, in {len(throughput.get('rounds', [])) or 1} round(s); the figures are the rounds' "
-        f"medians (each round: {_rounds(throughput)}). The floor: the "
+        f"the same fresh cloud, in {len(throughput.get('rounds', [])) or 1} round(s), each in a Python process of "
+        "its own (nothing the earlier sections left in memory weighs on it: decision 116); the figures are the "
+        f"rounds' medians (each round: {_rounds(throughput)}). The floor: the "
         f"same number of AWS requests per order ({throughput['floor_requests_per_order']}, the single-shipment "
         "order's counted mix, by service and operation) made directly with boto3 against the embedded cloud at "
         "the same concurrency. Replayed as: DynamoDB operations as the same operation on a scratch table "
