@@ -120,13 +120,14 @@ def _per_order_why(results: dict) -> list[str]:
             f"- **Lambda invocations ({single['lambda_invocations']} > {TARGETS['lambda_invocations']}).** "
             f"{notify} of them are the notifier, invoked by the orders stream only for the timeline records that "
             "lead to a message (an event filter) and the order's completion, about once per message here; "
-            "ship-order is invoked to ship and to park the delivery's task token (the order completes in the "
-            "commit of its last delivery, with no step of its own: decision 111); the tracking consumer once per "
+            "ship-order is invoked once, to ship (the delivery's wait parks its token on the shipment with Step "
+            "Functions' own write: decision 117; the order completes in the commit of its last delivery, with no "
+            "step of its own: decision 111); the tracking consumer once per "
             "batch of carrier webhooks; start-lifecycle once per batch of orders placed (the lifecycle starts from "
             "the order's commit, off checkout's request path: decision 114). Orders are carried here one after "
             "another: at a merchant's volume a stream or queue batch holds several orders' records, which this "
-            "per-order figure does not show. What would close it one order at a time is a workflow with fewer steps: the reservation made at checkout (no "
-            "allocate-stock invocation), and lateness a schedule instead of a parked token (no WaitForDelivery)."]
+            "per-order figure does not show. What would close it one order at a time is a workflow with fewer "
+            "steps: the reservation made at checkout (no allocate-stock invocation)."]
     if single.get("aws_requests", 0) > TARGETS["aws_requests"]:
         top = sorted(single["requests"].items(), key=lambda kv: -kv[1])[:4]
         lines += [f"- **AWS requests ({_fmt(single['aws_requests'])} > {TARGETS['aws_requests']}).** The largest: "

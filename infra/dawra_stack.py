@@ -117,6 +117,7 @@ class DawraStack(Stack):
             "Lifecycle",
             topology=topology,
             functions=self.functions,
+            data=self.data,
             deletion_protection=config.deletion_protection,
         )
         # The HTTP APIs in front of functions (the return label's own origin, decision 78).

@@ -62,7 +62,7 @@ def stopped(order: Order) -> Fail | None:
 
 class TaskWait:
     """A waitForTaskToken task that parks its token on the order (WaitWhileOnHold, WaitForPacking, WaitForCollection,
-    WaitForStock, WaitForDelivery): whatever ends the wait later answers the stored token. If it happened before the
+    WaitForStock, DeliveryReportedFirst, WaitForLateDelivery; WaitForDelivery writes its own: decision 117): whatever ends the wait later answers the stored token. If it happened before the
     token was stored, nothing else would answer the workflow: the task itself does, at once."""
 
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):

@@ -3,7 +3,8 @@
 Webhooks arrive twice, late and out of order: each report is applied at most once (the parcel, shipment or
 return, keeps a digest of each report's carrier, tracking number and event id, committed with its effect over the
 parcel's version), a shipment never moves backwards, and delivery resumes the order's workflow whichever comes last:
-the report, or WaitForDelivery parking on the shipment. A parcel back at its location is counted back into that
+the report, or the wait parking on the shipment (WaitForDelivery's own write refused when the report is there
+first: then DeliveryReportedFirst answers). A parcel back at its location is counted back into that
 location's stock in the same commit as its report, and its waiting task ends (ReturnedToSender) so that the workflow
 settles it. A report on a customer's return parcel (its label's tracking number) moves the return: on its way (in
 transit), then received when delivered to our location, which resumes the return's workflow waiting for the parcel;

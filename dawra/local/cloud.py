@@ -973,6 +973,8 @@ class EmbeddedCloud:
             definition = machine.definition_path.read_text()
             for placeholder, function_id in machine.substitutions.items():
                 definition = definition.replace("${" + placeholder + "}", self.resolved[("function", function_id, "arn")])
+            for placeholder, table_id in machine.table_substitutions.items():
+                definition = definition.replace("${" + placeholder + "}", self.resolved[("table", table_id, "name")])
             self.client("stepfunctions").create_state_machine(
                 name=machine.name, definition=definition, roleArn=self._role(ROLE_PREFIX + machine.id, "states"),
                 type="STANDARD")

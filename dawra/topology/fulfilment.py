@@ -15,7 +15,8 @@ from .risk import HOLD_TIMEOUTS
 LIFECYCLE = {E.ORDER_LIFECYCLE_ARN: Ref(kind="state_machine", id="order-lifecycle", attr="arn")}
 
 START_LIFECYCLE = Grant(actions=("states:StartExecution",), resources=(arn("state_machine", "order-lifecycle"),))
-# Returning a WaitForDelivery task token (ship-order when delivery was reported first; the tracking consumer).
+# Returning a delivery wait's task token (ship-order's DeliveryReportedFirst when the report came first; the tracking
+# consumer).
 ANSWER_TASK_TOKEN = Grant(
     actions=("states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"),
     resources=(AnyResource(
@@ -96,7 +97,7 @@ FUNCTIONS = (
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
                 SEND_TO_PARTNERS, *READ_PARTNER_SECRETS),
         purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForPacking and "
-                "PackingLate (pick and pack), WaitForDelivery, DeliveryLate and SettleClaim (late, lost and "
+                "PackingLate (pick and pack), DeliveryReportedFirst, DeliveryLate, WaitForLateDelivery and SettleClaim (late, lost and "
                 "returned parcels).",
     ),
 )
@@ -111,6 +112,8 @@ STATE_MACHINES = (
             "ShipOrderFunctionArn": "ship-order",
             "CompensateOrderFunctionArn": "compensate-order",
         },
+        # WaitForDelivery parks its token on the shipment itself, without a function (decision 117)
+        table_substitutions={"OrdersTableName": "orders"},
         purpose="The story of an order, from reservation to delivery, with compensation on failure.",
     ),
 )

@@ -295,6 +295,9 @@ class StateMachine(_Frozen):
     # ASL ${placeholder} -> function id whose ARN replaces it
     substitutions: dict[str, str]
     purpose: str
+    # ASL ${placeholder} -> table id whose name replaces it: the state machine updates items of that table itself
+    # (an aws-sdk:dynamodb:updateItem task; its role may UpdateItem there, nothing else)
+    table_substitutions: dict[str, str] = {}
 
     @property
     def definition_path(self) -> Path:

@@ -23,7 +23,7 @@ STAR_REASONS = [
 
 
 class Lifecycle(Construct):
-    def __init__(self, scope: Construct, id: str, *, topology: Topology, functions, deletion_protection: bool):
+    def __init__(self, scope: Construct, id: str, *, topology: Topology, functions, data, deletion_protection: bool):
         super().__init__(scope, id)
         removal = RemovalPolicy.RETAIN if deletion_protection else RemovalPolicy.DESTROY
         self.state_machines: dict[str, sfn.StateMachine] = {}
@@ -34,7 +34,7 @@ class Lifecycle(Construct):
                 self,
                 f"{cid}Role",
                 assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-                description=f"Runs {spec.name}: invokes exactly the functions its ASL names.",
+                description=f"Runs {spec.name}: invokes exactly the functions its ASL names (and updates the tables it names).",
             )
             invoked = [functions.functions[function_id].function for function_id in spec.substitutions.values()]
             # Exact function ARNs (the ASL calls them unqualified), not CDK's grantInvoke which adds "<arn>:*".
@@ -44,6 +44,12 @@ class Lifecycle(Construct):
                     resources=list(dict.fromkeys(f.function_arn for f in invoked)),
                 )
             )
+            # Tasks that write an item themselves (aws-sdk:dynamodb:updateItem): UpdateItem on exactly those tables.
+            updated = [data.tables[table_id] for table_id in dict.fromkeys(spec.table_substitutions.values())]
+            if updated:
+                role.add_to_policy(
+                    iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[t.table_arn for t in updated])
+                )
             log_group = logs.LogGroup(
                 self,
                 f"{cid}Logs",
@@ -59,8 +65,10 @@ class Lifecycle(Construct):
                 state_machine_type=sfn.StateMachineType.STANDARD,
                 definition_body=sfn.DefinitionBody.from_file(str(spec.definition_path)),
                 definition_substitutions={
-                    placeholder: functions.functions[function_id].function.function_arn
-                    for placeholder, function_id in spec.substitutions.items()
+                    **{placeholder: functions.functions[function_id].function.function_arn
+                       for placeholder, function_id in spec.substitutions.items()},
+                    **{placeholder: data.tables[table_id].table_name
+                       for placeholder, table_id in spec.table_substitutions.items()},
                 },
                 role=role,
                 tracing_enabled=True,

@@ -90,14 +90,19 @@ def test_state_machine_definition_is_the_asl_file_with_substitutions(synth):
         key = props["DefinitionS3Location"]["Key"]
         assert (synth.outdir / f"asset.{key}").read_text() == asl_text
         placeholders = set(re.findall(r"\$\{(\w+)\}", asl_text))
-        assert placeholders == set(machine.substitutions)
+        assert placeholders == set(machine.substitutions) | set(machine.table_substitutions)
         for placeholder, function_id in machine.substitutions.items():
             lid, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(function_id).name)
             assert props["DefinitionSubstitutions"][placeholder] == {"Fn::GetAtt": [lid, "Arn"]}
-        # Applying the substitutions yields a complete definition that names only those functions.
+        for placeholder, table_id in machine.table_substitutions.items():
+            tid, _ = synth.one("AWS::DynamoDB::Table", TableName=TOPOLOGY.table(table_id).name)
+            assert props["DefinitionSubstitutions"][placeholder] == {"Ref": tid}
+        # Applying the substitutions yields a complete definition that names only those functions and tables.
         applied = asl_text
         for placeholder, function_id in machine.substitutions.items():
             applied = applied.replace("${" + placeholder + "}", f"arn:aws:lambda:r:1:function:{function_id}")
+        for placeholder, table_id in machine.table_substitutions.items():
+            applied = applied.replace("${" + placeholder + "}", table_id)
         assert "${" not in applied
         json.loads(applied)
         assert props["TracingConfiguration"] == {"Enabled": True}
@@ -219,6 +224,22 @@ def test_state_machine_invokes_exactly_its_functions(synth):
         for function_id in dict.fromkeys(machine.substitutions.values()):
             lid, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(function_id).name)
             expected.append({"Fn::GetAtt": [lid, "Arn"]})
+        assert sorted(map(json.dumps, resources)) == sorted(map(json.dumps, expected))
+
+
+def test_state_machine_updates_items_only_in_the_tables_it_names(synth):
+    """A task that writes an item itself (WaitForDelivery parks its token: decision 117) may UpdateItem there and
+    nothing else: no other DynamoDB action, no other table."""
+    for machine in TOPOLOGY.state_machines:
+        _, resource = synth.one("AWS::StepFunctions::StateMachine", StateMachineName=machine.name)
+        role_id = resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+        dynamodb = [s for s in _statements(synth, role_id) if any(a.startswith("dynamodb:") for a in _actions(s))]
+        expected = []
+        for table_id in dict.fromkeys(machine.table_substitutions.values()):
+            tid, _ = synth.one("AWS::DynamoDB::Table", TableName=TOPOLOGY.table(table_id).name)
+            expected.append({"Fn::GetAtt": [tid, "Arn"]})
+        assert [a for s in dynamodb for a in _actions(s)] == (["dynamodb:UpdateItem"] if expected else [])
+        resources = [r for s in dynamodb for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
         assert sorted(map(json.dumps, resources)) == sorted(map(json.dumps, expected))
 
 

@@ -21,10 +21,21 @@ def states(machine: dict):
 
 
 TASK_STATES = {name: state for name, state in states(ASL) if state["Type"] == "Task"}
+FUNCTION_TASKS = {name: state for name, state in TASK_STATES.items() if ":lambda:invoke" in state["Resource"]}
 COMPENSATION = ["ReleaseStock", "CancelOrder", "AskAPerson"]
 
 
-@pytest.mark.parametrize("name", sorted(TASK_STATES))
+def test_the_only_task_without_a_function_is_the_delivery_wait():
+    """It writes its token itself (decision 117; its write against the adapter's item:
+    tests/adapters/test_delivery_wait_dynamo.py), and a report that came first goes to the function's wait."""
+    assert set(TASK_STATES) - set(FUNCTION_TASKS) == {"WaitForDelivery"}
+    first = TASK_STATES["WaitForDelivery"]["Catch"][0]
+    assert first["ErrorEquals"] == ["DynamoDb.ConditionalCheckFailedException"]
+    assert first["Next"] == "DeliveryReportedFirst"
+    assert TASK_STATES["DeliveryReportedFirst"]["Parameters"]["Payload"]["action"] == "await_delivery"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_TASKS))
 def test_each_task_passes_exactly_its_contract_fields(name):
     payload = TASK_STATES[name]["Parameters"]["Payload"]
     task_input, output = TASKS[payload["action"]]
@@ -50,8 +61,11 @@ def test_compensating_tasks_retry_everything_and_catch_what_is_left(name):
 
 
 def test_every_task_retries_transient_errors():
-    for name, state in TASK_STATES.items():
+    for name, state in FUNCTION_TASKS.items():
         assert any({"TransientError", "States.ALL"} & set(r["ErrorEquals"]) for r in state["Retry"]), name
+    retried = {error for r in TASK_STATES["WaitForDelivery"]["Retry"] for error in r["ErrorEquals"]}
+    assert {"DynamoDb.ThrottlingException", "DynamoDb.ProvisionedThroughputExceededException",
+            "DynamoDb.InternalServerErrorException"} <= retried
 
 
 def test_shipped_parcels_lead_to_a_person_not_to_cancellation():
