@@ -1,8 +1,8 @@
 """WaitForDelivery without a function (decision 117): Step Functions writes its task token onto the shipment item
-itself, with the UpdateItem the ASL file names, and only while the parcel is moving. What the adapter must keep true
-for that write: the `moving` attribute plain while the carrier has the parcel (and gone once it is delivered), the
-token read back as the shipment's `resume_token`, and the version moved on, so that a change decided on the
-shipment before the token was stored is refused and decided again."""
+itself, with the UpdateItem the ASL file names, and only while the parcel is on its way. What the adapter must keep
+true for that write: the shipment's status plain (what the condition tests), the token read back as the shipment's
+`resume_token`, and the version moved on, so that a change decided on the shipment before the token was stored is
+refused and decided again."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from stacks import seeded_stack
 
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.codec import from_item, to_item
-from dawra.adapters.dynamo.orders import MOVING, SHIPMENT_PLAIN, DynamoOrders
+from dawra.adapters.dynamo.orders import SHIPMENT_PLAIN, DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from dawra.domain.errors import ConcurrentChange
-from dawra.domain.shipment import Shipment
+from dawra.domain.shipment import MOVING, Shipment
 
 ASL = Path(__file__).resolve().parents[2] / "statemachines" / "order_lifecycle.asl.json"
 
@@ -45,7 +45,11 @@ def test_the_asl_writes_the_item_the_adapter_keeps():
     key = keys.shipment_key("@order", "@shipment")
     assert parameters["Key"] == {"pk": {"S.$": f"States.Format('{key['pk'].replace('@order', '{}')}', $.order_id)"},
                                  "sk": {"S.$": f"States.Format('{key['sk'].replace('@shipment', '{}')}', $.shipment_id)"}}
-    assert parameters["ConditionExpression"] == f"{MOVING} = :yes" and MOVING in SHIPMENT_PLAIN
+    assert parameters["ConditionExpression"] == "#status IN (:label_created, :in_transit, :out_for_delivery)"
+    assert parameters["ExpressionAttributeNames"] == {"#status": "status"} and "status" in SHIPMENT_PLAIN
+    tested = {name: value for name, value in parameters["ExpressionAttributeValues"].items() if name != ":token"}
+    assert {value["S"] for name, value in tested.items() if name != ":one"} == {status.value for status in MOVING}
+    assert all(f":{value['S']}" == name for name, value in tested.items() if name != ":one")
     assert parameters["UpdateExpression"] == "SET resume_token = :token, version = version + :one"
     assert "resume_token" in Shipment.model_fields and "version" in SHIPMENT_PLAIN
     assert parameters["ExpressionAttributeValues"][":token"] == {"S.$": "$$.Task.Token"}
@@ -83,14 +87,14 @@ def test_the_workflow_parks_on_a_moving_parcel_and_the_delivery_answers_it(stack
     [shipment] = orders.get(order_id).shipments
 
     item = parked(client, table, order_id, shipment.shipment_id)
-    assert item["moving"] is True  # shipped: the carrier has it
+    assert item["status"] == "label_created"  # shipped: the carrier has it, and the status is plain
     loaded = orders.get(order_id).shipment(shipment.shipment_id)
     assert loaded.resume_token == item["resume_token"] and loaded.version == item["version"]
 
     carrier(stack).deliver(tracking)
     wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by its delivery")
     after = raw_shipment(client, table, order_id, shipment.shipment_id)
-    assert "moving" not in after and "resume_token" not in after  # delivered; the token answered and cleared
+    assert after["status"] == "delivered" and "resume_token" not in after  # the token answered and cleared
     assert orders.get(order_id).shipment(shipment.shipment_id).resume_token is None
 
     # A wait that comes after the carrier's report finds nothing to park on: the ASL's fallback answers instead.
@@ -119,5 +123,94 @@ def test_a_change_decided_before_the_token_was_stored_is_refused(stack):
     now.touch(shipment.shipment_id)
     uow.commit(order=now)  # decided again on what is stored: the token is kept, packed with the rest
     item = raw_shipment(client, table, order_id, shipment.shipment_id)
-    assert "resume_token" not in item and item["moving"] is True
+    assert "resume_token" not in item and item["status"] == "label_created"
     assert orders.get(order_id).shipment(shipment.shipment_id).resume_token == "a-second-token"
+
+
+def test_a_shipment_written_before_its_status_was_plain_is_waited_for_by_the_function(stack):
+    """Written before decision 117 (the status only in the packed body): the wait's write is refused, and
+    DeliveryReportedFirst, the function, parks the token as WaitForDelivery did before; the delivery still ends it.
+    And either way round, an item of one version loads with the other's reader: both attributes are Shipment's."""
+    from dawra.adapters.dynamo.codec import packed
+
+    client, table = stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name")
+    orders = DynamoOrders(table)
+    order_id = place_order(stack, "delivery-old-item@example.com", {"MUG-CLASSIC": 1})
+    tracking = shipped_tracking(stack, order_id)
+    [shipment] = orders.get(order_id).shipments
+    parked(client, table, order_id, shipment.shipment_id)
+
+    old_plain = SHIPMENT_PLAIN - {"status"}
+    stored = orders.get(order_id).shipment(shipment.shipment_id)
+    old_item = packed({**keys.shipment_key(order_id, shipment.shipment_id), "entity": keys.ENTITY_SHIPMENT,
+                       **stored.model_dump(mode="json")}, old_plain)
+    client.put_item(TableName=table, Item=to_item(old_item))
+    assert "status" not in raw_shipment(client, table, order_id, shipment.shipment_id)
+    assert orders.get(order_id).shipment(shipment.shipment_id) == stored  # the new reader loads the old item
+
+    with pytest.raises(ClientError) as refused:
+        client.update_item(**the_wait_write(table, order_id, shipment.shipment_id, "token-on-an-old-item"))
+    assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+    carrier(stack).deliver(tracking)  # the real execution's token, stored before, is answered as always
+    wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by its delivery")
+
+
+def _wait_alone(stack, name: str) -> str:
+    """A state machine of WaitForDelivery alone, as the ASL file has it, its next states stubbed (each a Succeed of
+    the same name): which one an execution ends in says where the real one would have gone."""
+    table = stack.cloud.resolve_ref("table", "orders", "name")
+    wait = json.loads(json.dumps(the_wait()).replace("${OrdersTableName}", table))
+    wait["TimeoutSecondsPath"] = "$.shipping.delivery_timeout_s"
+    nexts = {catch["Next"] for catch in wait["Catch"]}
+    definition = {"StartAt": "WaitForDelivery",
+                  "States": {"WaitForDelivery": wait, **{n: {"Type": "Succeed"} for n in nexts}}}
+    sfn = stack.cloud.client("stepfunctions")
+    lifecycle = sfn.describe_state_machine(stateMachineArn=stack.cloud.resolve_ref("state_machine", "order-lifecycle",
+                                                                                   "arn"))
+    return sfn.create_state_machine(name=name, definition=json.dumps(definition),
+                                    roleArn=lifecycle["roleArn"])["stateMachineArn"]  # the lifecycle's role
+
+
+def _entered(stack, execution_arn: str, until: str) -> list[str]:
+    sfn = stack.cloud.client("stepfunctions")
+    deadline = time.monotonic() + 30
+    while sfn.describe_execution(executionArn=execution_arn)["status"] != until and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sfn.describe_execution(executionArn=execution_arn)["status"] == until
+    return [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=execution_arn)["events"]
+            if e["type"].endswith("StateEntered")]
+
+
+def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
+    """The real WaitForDelivery state, run by the embedded cloud's Step Functions: on a delivered shipment its
+    write is refused and the execution goes on to DeliveryReportedFirst; on a parcel on its way it parks the token
+    on the shipment, and answering that token ends the wait."""
+    client, table = stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name")
+    orders, sfn = DynamoOrders(table), stack.cloud.client("stepfunctions")
+    order_id = place_order(stack, "delivery-first@example.com", {"MUG-CLASSIC": 1})
+    tracking = shipped_tracking(stack, order_id)
+    [shipment] = orders.get(order_id).shipments
+    parked(client, table, order_id, shipment.shipment_id)
+    machine = _wait_alone(stack, "wait-for-delivery-alone")
+    given = {"order_id": order_id, "shipment_id": shipment.shipment_id, "shipping": {"delivery_timeout_s": 60}}
+
+    moving = sfn.start_execution(stateMachineArn=machine, name="moving", input=json.dumps(given))["executionArn"]
+    token = wait_for_token(client, table, order_id, shipment.shipment_id, other_than=shipment.resume_token)
+    sfn.send_task_success(taskToken=token, output=json.dumps({"delivered_at": "2026-12-03T10:00:00Z"}))
+    assert _entered(stack, moving, "SUCCEEDED") == ["WaitForDelivery"]
+
+    carrier(stack).deliver(tracking)
+    wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by its delivery")
+    late = sfn.start_execution(stateMachineArn=machine, name="reported-first", input=json.dumps(given))["executionArn"]
+    assert _entered(stack, late, "SUCCEEDED") == ["WaitForDelivery", "DeliveryReportedFirst"]
+
+
+def wait_for_token(client, table: str, order_id: str, shipment_id: str, other_than: str | None) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        token = raw_shipment(client, table, order_id, shipment_id).get("resume_token")
+        if token and token != other_than:
+            return str(token)
+        time.sleep(0.05)
+    raise AssertionError("the wait did not park its token")

@@ -36,25 +36,18 @@ def order_item(order: Order) -> dict[str, Any]:
 # A shipment's and a return's attributes kept plain: their keys and ids, the tracking number by-tracking-number is
 # keyed on, and the version their writes are conditioned on; the rest is packed as the header is (decision 109): a
 # return with its reasons, lines, refund and carrier reports passed 1 KB (1,430 bytes, an approval-first return).
-# `moving` (present, true, while the carrier has the parcel on its way to the customer) is what the lifecycle's
-# WaitForDelivery conditions its own write on: it stores its task token as a plain `resume_token` (and moves the
-# version on) only while the parcel is moving, so a carrier's report committed first is never waited for (decision
-# 117). A plain attribute wins over the body's (codec.fields); the next write of the shipment packs the token again.
-SHIPMENT_PLAIN = frozenset({"pk", "sk", "entity", "order_id", "shipment_id", "tracking_number", "version", "moving"})
+# A shipment's `status` is plain too: the lifecycle's WaitForDelivery conditions its own write on it, storing its
+# task token as a plain `resume_token` (and moving the version on) only while the parcel is on its way, so that a
+# carrier's report committed first is never waited for (decision 117). Both are Shipment fields, so a reader of
+# any version loads the item (a plain attribute wins over the body's: codec.fields), and the next write of the
+# shipment packs the token again. Shipments carry no `placed_at`: a plain status puts none in by-status.
+SHIPMENT_PLAIN = frozenset({"pk", "sk", "entity", "order_id", "shipment_id", "tracking_number", "version", "status"})
 RETURN_PLAIN = frozenset({"pk", "sk", "entity", "order_id", "return_id", "tracking_number", "version"})
-MOVING = "moving"
 
 
 def shipment_item(shipment: Shipment) -> dict[str, Any]:
     return packed({**keys.shipment_key(shipment.order_id, shipment.shipment_id), "entity": keys.ENTITY_SHIPMENT,
-                   **shipment.model_dump(mode="json"), **({MOVING: True} if shipment.is_moving else {})},
-                  SHIPMENT_PLAIN)
-
-
-def shipment_from(item: dict[str, Any]) -> Shipment:
-    data = fields(item)
-    data.pop(MOVING, None)  # derived from the status: the item's, for the lifecycle's condition
-    return Shipment.model_validate(data)
+                   **shipment.model_dump(mode="json")}, SHIPMENT_PLAIN)
 
 
 def return_item(ret: Return) -> dict[str, Any]:
@@ -112,7 +105,7 @@ class DynamoOrders:
             elif item["sk"].startswith(keys.RETURN_PREFIX):
                 returns.append(Return.model_validate(fields(item)))
             elif item["sk"].startswith(keys.SHIPMENT_PREFIX):
-                shipments.append(shipment_from(item))
+                shipments.append(Shipment.model_validate(fields(item)))
         if header is None:
             return None
         return Order.model_validate({**header, "shipments": sorted(shipments, key=lambda s: s.shipment_id),
