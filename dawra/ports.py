@@ -110,10 +110,6 @@ class InventoryRepository(Protocol):
     def levels(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], StockLevel]:
         """The stock items themselves (counters and replenishment plan), in the one read `available` makes."""
 
-    def locations_and_levels(self, skus: Sequence[str]) -> tuple[list[Location], dict[tuple[str, str], StockLevel]]:
-        """`locations()` as they are now and `levels(skus, their ids)` (the reservation's read: one request while
-        no location changed, decision 118)."""
-
     def catalog_and_stock(self, skus: Sequence[str], location_ids: Sequence[str]
                           ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int]]:
         """`catalog(skus)` and `available(skus, location_ids)` in one read (checkout's: one request, not two)."""

@@ -180,10 +180,6 @@ class FakeInventory:
         return {(s, loc): self.world.stock[(s, loc)] for s in skus for loc in location_ids
                 if (s, loc) in self.world.stock}
 
-    def locations_and_levels(self, skus):
-        locations = self.locations()
-        return locations, self.levels(skus, [loc.location_id for loc in locations])
-
     def catalog_and_stock(self, skus, location_ids):
         return self.catalog(skus), self.available(skus, location_ids)
 

@@ -68,7 +68,8 @@ class ReserveStock:
             raise IllegalTransition(order_id, order.status.value, OrderEvent.RESERVE_STOCK.value)
         if order.awaiting is not None and not released(order.awaiting, self.clock.now().date()):
             self._wait(order, join)  # a preorder before its release day: not even from stock on hand
-        locations, levels = self.inventory.locations_and_levels(list(order.wanted))
+        locations = self.inventory.locations()
+        levels = self.inventory.levels(list(order.wanted), [loc.location_id for loc in locations])
         available = {key: level.available for key, level in levels.items()}
         address = order.shipping_address
         route = plan_route(order.wanted, available, locations, self.routing,

@@ -28,9 +28,6 @@ from dawra.domain.pricing import CatalogItem
 from dawra.domain.risk import Counter
 
 LOCATION_INDEX = "by-location"
-# How long the reservation's locations are trusted without their version moving (decision 118): a backstop for a
-# location changed by hand, without put_location; every change made through it is seen by the next reservation.
-LOCATIONS_VERSIONED_MAX_AGE_S = 300.0
 
 
 class DynamoInventory:
@@ -45,8 +42,6 @@ class DynamoInventory:
         self.orders_table = Table(orders_table, client) if orders_table else None
         self.locations_max_age_s = locations_max_age_s
         self._locations: tuple[float, list[Location]] | None = None  # (read at, monotonic seconds; locations)
-        # The reservation's (locations_and_levels): (their version, read at in monotonic seconds, locations)
-        self._versioned: tuple[int, float, list[Location]] | None = None
 
     # --- InventoryRepository --------------------------------------------------------------------------------------
     def catalog(self, skus: Sequence[str]) -> dict[str, CatalogItem]:
@@ -56,49 +51,20 @@ class DynamoInventory:
         cached = self._locations
         if cached is not None and time.monotonic() - cached[0] < self.locations_max_age_s:
             return list(cached[1])
-        _, found = self._versioned_locations()
+        found = [Location.model_validate(fields(item)) for item in self.table.query(
+            KeyConditionExpression="pk = :pk", ExpressionAttributeValues=values(pk=keys.LOCATIONS_PK),
+            ConsistentRead=True)]
         if self.locations_max_age_s > 0:
             self._locations = (time.monotonic(), found)
         return list(found)
-
-    def locations_and_levels(self, skus: Sequence[str]) -> tuple[list[Location], dict[tuple[str, str], StockLevel]]:
-        """The locations as they are now and the skus' stock items at each (the reservation's read, decision 118).
-        While no location changed, one BatchGetItem: the stock items and the locations' version, against the
-        version the locations were kept with in this container; the version moved on (or the kept ones are older
-        than LOCATIONS_VERSIONED_MAX_AGE_S), the locations are read again, and the stock too if they are others."""
-        kept, items, read_for = self._versioned, None, None
-        if kept is not None and time.monotonic() - kept[1] < LOCATIONS_VERSIONED_MAX_AGE_S:
-            version, _, read_for = kept
-            items = self.table.batch_get([keys.LOCATIONS_VERSION_KEY, *self._stock_keys(skus, read_for)])
-            if _version(items) == version:
-                return list(read_for), _levels(items)
-        version, locations = self._versioned_locations()
-        self._versioned = (version, time.monotonic(), locations)
-        if items is None or read_for is None or [loc.location_id for loc in locations] != [
-                loc.location_id for loc in read_for]:
-            items = self.table.batch_get(self._stock_keys(skus, locations))
-        return list(locations), _levels(items)
-
-    def _versioned_locations(self) -> tuple[int, list[Location]]:
-        version, found = 0, []
-        for item in self.table.query(KeyConditionExpression="pk = :pk", ConsistentRead=True,
-                                     ExpressionAttributeValues=values(pk=keys.LOCATIONS_PK)):
-            if item["sk"] == keys.LOCATIONS_VERSION_KEY["sk"]:
-                version = int(item["version"])  # read first: the locations after it are at least as new
-            elif item["sk"].startswith(keys.LOCATION_PREFIX):
-                found.append(Location.model_validate(fields(item)))
-        return version, found
-
-    @staticmethod
-    def _stock_keys(skus: Sequence[str], locations: Sequence[Location]) -> list[dict[str, str]]:
-        return [keys.stock_key(sku, loc.location_id) for sku in skus for loc in locations]
 
     def available(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], int]:
         items = self.table.batch_get([keys.stock_key(sku, loc) for sku in skus for loc in location_ids])
         return {(item["sku"], item["location_id"]): item["available"] for item in items}
 
     def levels(self, skus: Sequence[str], location_ids: Sequence[str]) -> dict[tuple[str, str], StockLevel]:
-        return _levels(self.table.batch_get([keys.stock_key(sku, loc) for sku in skus for loc in location_ids]))
+        items = self.table.batch_get([keys.stock_key(sku, loc) for sku in skus for loc in location_ids])
+        return {(item["sku"], item["location_id"]): StockLevel.model_validate(fields(item)) for item in items}
 
     def catalog_and_stock(self, skus: Sequence[str], location_ids: Sequence[str]
                           ) -> tuple[dict[str, CatalogItem], dict[tuple[str, str], int]]:
@@ -185,27 +151,13 @@ class DynamoInventory:
         self.table.put({**keys.catalog_key(item.sku), **item.model_dump(mode="json")})
 
     def put_location(self, location: Location) -> None:
-        """The location, then its version moved on (in that order: a reader that sees the new version reads the
-        location after it, decision 118); each reservation after this sees the change."""
         self.table.put({**keys.location_key(location.location_id), **location.model_dump(mode="json")})
-        with transient_errors("DynamoDB UpdateItem (locations version)"):
-            self.table.client.update_item(TableName=self.table.name, Key=to_item(keys.LOCATIONS_VERSION_KEY),
-                                          UpdateExpression="ADD version :one", ExpressionAttributeValues=values(one=1))
 
     def set_stock(self, sku: str, location_id: str, on_hand: int) -> None:
         """Set a fresh stock level (no reservations outstanding), as a stock count would."""
         self.table.put({**keys.stock_key(sku, location_id), **keys.stock_listing(location_id, sku), "sku": sku,
                         "location_id": location_id, "on_hand": on_hand, "reserved": 0, "available": on_hand,
                         "in_transit": 0, "quarantined": 0})
-
-
-def _levels(items: list[dict[str, Any]]) -> dict[tuple[str, str], StockLevel]:
-    return {(item["sku"], item["location_id"]): StockLevel.model_validate(fields(item)) for item in items
-            if item["pk"] != keys.LOCATIONS_PK}
-
-
-def _version(items: list[dict[str, Any]]) -> int:
-    return next((int(item["version"]) for item in items if item["pk"] == keys.LOCATIONS_PK), 0)
 
 
 def risk_counter(item: dict[str, Any]) -> Counter:

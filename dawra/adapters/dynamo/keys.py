@@ -219,15 +219,10 @@ def waiting_key(sku: str, placed_at: str, order_id: str) -> dict[str, str]:
 
 
 LOCATIONS_PK = "LOCATION"
-LOCATION_PREFIX = "LOC#"
-# The locations' version, moved on after every change of a location (DynamoInventory.put_location). Its sort key
-# sorts before every location's, so a query of the partition reads it first: a version read with the locations is
-# never newer than they are (decision 118).
-LOCATIONS_VERSION_KEY = {"pk": LOCATIONS_PK, "sk": "#VERSION"}
 
 
 def location_key(location_id: str) -> dict[str, str]:
-    return {"pk": LOCATIONS_PK, "sk": f"{LOCATION_PREFIX}{location_id}"}
+    return {"pk": LOCATIONS_PK, "sk": f"LOC#{location_id}"}
 
 
 def transfer_key(transfer_id: str) -> dict[str, str]:
