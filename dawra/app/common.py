@@ -62,8 +62,9 @@ def stopped(order: Order) -> Fail | None:
 
 class TaskWait:
     """A waitForTaskToken task that parks its token on the order (WaitWhileOnHold, WaitForPacking, WaitForCollection,
-    WaitForStock, DeliveryReportedFirst, WaitForLateDelivery; WaitForDelivery writes its own: decision 117): whatever ends the wait later answers the stored token. If it happened before the
-    token was stored, nothing else would answer the workflow: the task itself does, at once."""
+    WaitForStock, DeliveryReportedFirst, WaitForLateDelivery; WaitForDelivery writes its own: decision 117): whatever
+    ends the wait later answers the stored token. If it happened before the token was stored, nothing else would
+    answer the workflow: the task itself does, at once."""
 
     def __init__(self, orders: OrderRepository, uow: UnitOfWork, workflow: Workflow):
         self.orders, self.uow, self.workflow = orders, uow, workflow

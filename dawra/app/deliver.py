@@ -1,7 +1,8 @@
 """Delivery: WaitForDelivery parks the order's workflow on the shipment (Step Functions writes the token itself:
 decision 117); the carrier's report of delivery resumes it, or, if the report came first, DeliveryReportedFirst
-(AwaitDelivery) does, as does the second wait, WaitForLateDelivery. The report that delivers the last parcel completes the order in its own
-commit (Order.record_tracking): the workflow's Map of shipments then ends, with no step of its own for that."""
+(AwaitDelivery) does, as does the second wait, WaitForLateDelivery. The report that delivers the last parcel
+completes the order in its own commit (Order.record_tracking): the workflow's Map of shipments then ends, with no
+step of its own for that."""
 
 from __future__ import annotations
 

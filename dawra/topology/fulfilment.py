@@ -97,8 +97,8 @@ FUNCTIONS = (
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
                 SEND_TO_PARTNERS, *READ_PARTNER_SECRETS),
         purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForPacking and "
-                "PackingLate (pick and pack), DeliveryReportedFirst, DeliveryLate, WaitForLateDelivery and SettleClaim (late, lost and "
-                "returned parcels).",
+                "PackingLate (pick and pack), DeliveryReportedFirst, DeliveryLate, WaitForLateDelivery and "
+                "SettleClaim (late, lost and returned parcels).",
     ),
 )
 

@@ -1,7 +1,8 @@
 """State machine tasks ShipShipment, WaitWhileOnHold, WaitForPacking, WaitForCollection, DeliveryReportedFirst and
-WaitForLateDelivery (each parks the workflow on the shipment; WaitForDelivery parks without a function: decision 117), PackingLate, CollectionReminder, DeliveryLate and SettleClaim (a late, lost or
-returned parcel). No task completes the order: the change that finishes its last parcel does (decision 111);
-CompleteOrder is answered only for executions started before that, whose definition still has it."""
+WaitForLateDelivery (each parks the workflow on the shipment; WaitForDelivery parks without a function: decision
+117), PackingLate, CollectionReminder, DeliveryLate and SettleClaim (a late, lost or returned parcel). No task
+completes the order: the change that finishes its last parcel does (decision 111); CompleteOrder is answered only
+for executions started before that, whose definition still has it."""
 
 from __future__ import annotations
 

@@ -34,7 +34,8 @@ class Lifecycle(Construct):
                 self,
                 f"{cid}Role",
                 assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-                description=f"Runs {spec.name}: invokes exactly the functions its ASL names (and updates the tables it names).",
+                description=f"Runs {spec.name}: invokes exactly the functions its ASL names (and updates the tables it "
+                "names).",
             )
             invoked = [functions.functions[function_id].function for function_id in spec.substitutions.values()]
             # Exact function ARNs (the ASL calls them unqualified), not CDK's grantInvoke which adds "<arn>:*".
