@@ -295,10 +295,15 @@ class StreamReader:
         iterator = streams.get_shard_iterator(
             StreamArn=self.stream_arn, ShardId=shard_id, ShardIteratorType=kind,
             **({"SequenceNumber": after} if after else {}))["ShardIterator"]
+
+        def wanted(record: dict[str, Any]) -> bool:  # by some mapping: its envelope made once, whichever judges it
+            envelope = self._envelope(record)
+            return any(mapping.wants(envelope) for mapping in readers)
+
         # Filtered-out records are dropped, as Lambda does: they never reach a function. The embedded cloud applies
         # the filters to each record as moto stores it, before the response is serialised: only the records some
         # mapping lets through are written, parsed and made into events (dawra/local/cloud.py, filtered_stream_read).
-        with filtered_stream_read(lambda record: any(m.wants(self._envelope(record)) for m in readers)) as read:
+        with filtered_stream_read(wanted) as read:
             records = [self._envelope(record) for record in streams.get_records(
                 ShardIterator=iterator, Limit=1000).get("Records", [])]
         plain = [self._plain(record) for record in records]
