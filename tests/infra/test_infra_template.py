@@ -122,6 +122,11 @@ def _actions(statement) -> list[str]:
     return [actions] if isinstance(actions, str) else actions
 
 
+def _resources(statement) -> list:
+    resources = statement["Resource"]
+    return resources if isinstance(resources, list) else [resources]
+
+
 # Actions AWS only authorises on Resource "*" (see docs/deploy.md, "Least privilege").
 STAR_ALLOWED = {
     "xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets",
@@ -137,7 +142,7 @@ def test_one_role_per_function_and_no_wildcards_beyond_aws_requirements(synth):
     assert len(set(roles)) == len(roles) == len(TOPOLOGY.functions)
     for policy in synth.of_type("AWS::IAM::Policy").values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            resources = _resources(statement)
             if "*" in resources:
                 assert set(_actions(statement)) <= STAR_ALLOWED, statement
             for action in _actions(statement):
@@ -160,8 +165,7 @@ def test_permissions_map_to_exact_grants(synth):
 
     def started_by(function_id):
         start = [s for s in _statements(synth, role_of(function_id)) if "states:StartExecution" in _actions(s)]
-        return sorted(r["Ref"] for s in start
-                      for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]))
+        return sorted(r["Ref"] for s in start for r in _resources(s))
 
     # A return asked for over the storefront API starts the return's workflow; an order's starts from its commit
     # (start-lifecycle, decision 114), and no function a person or a storefront calls may start one.
@@ -171,8 +175,7 @@ def test_permissions_map_to_exact_grants(synth):
     # Only the functions granted WRITE_INVENTORY (allocate-stock, ship-order) may write the inventory.
     for function in TOPOLOGY.functions:
         writes_inventory = any(
-            "dynamodb:PutItem" in _actions(s) and {"Fn::GetAtt": [inventory_id, "Arn"]} in
-            (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+            "dynamodb:PutItem" in _actions(s) and {"Fn::GetAtt": [inventory_id, "Arn"]} in _resources(s)
             for s in _statements(synth, role_of(function.id))
         )
         assert writes_inventory == (WRITE_INVENTORY in function.grants), function.id
@@ -219,7 +222,7 @@ def test_state_machine_invokes_exactly_its_functions(synth):
         _, resource = synth.one("AWS::StepFunctions::StateMachine", StateMachineName=machine.name)
         role_id = resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]
         invoke = [s for s in _statements(synth, role_id) if "lambda:InvokeFunction" in _actions(s)]
-        resources = [r for s in invoke for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+        resources = [r for s in invoke for r in _resources(s)]
         expected = []
         for function_id in dict.fromkeys(machine.substitutions.values()):
             lid, _ = synth.one("AWS::Lambda::Function", FunctionName=TOPOLOGY.function(function_id).name)
@@ -239,7 +242,7 @@ def test_state_machine_updates_items_only_in_the_tables_it_names(synth):
             tid, _ = synth.one("AWS::DynamoDB::Table", TableName=TOPOLOGY.table(table_id).name)
             expected.append({"Fn::GetAtt": [tid, "Arn"]})
         assert [a for s in dynamodb for a in _actions(s)] == (["dynamodb:UpdateItem"] if expected else [])
-        resources = [r for s in dynamodb for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+        resources = [r for s in dynamodb for r in _resources(s)]
         assert sorted(map(json.dumps, resources)) == sorted(map(json.dumps, expected))
 
 
