@@ -151,6 +151,9 @@ class StockWait(BaseModel):
     timeout_s: int = Field(ge=1)
 
 
+NOT_ON_ITS_WAY_WAIT_S = 86_400
+
+
 class Shipped(BaseModel):
     # shipped: on its way (wait for delivery); on_hold: the order is on hold (wait for a person to release it);
     # cancelled: every line of this shipment was cancelled, nothing leaves from here
@@ -161,7 +164,9 @@ class Shipped(BaseModel):
 
     outcome: Literal["shipped", "on_hold", "cancelled", "preparing", "awaiting_collection"] = "shipped"
     tracking_number: str = ""
-    delivery_timeout_s: int = 1  # how long WaitForDelivery waits before a person is asked
+    # How long WaitForDelivery waits before the customer is told it is late. Every outcome but `shipped` goes to
+    # WaitForDelivery too, to be refused there (decision 119): a day, so that its refusal, not its timeout, decides.
+    delivery_timeout_s: int = NOT_ON_ITS_WAY_WAIT_S
     hold_timeout_s: int = 1  # how long WaitWhileOnHold waits before a person is asked
     prepare_timeout_s: int = 1  # how long WaitForPacking waits before PackingLate alerts operations
     collect_timeout_s: int = 1  # how long WaitForCollection waits before CollectionReminder (remind, or cancel)

@@ -21,7 +21,7 @@ from dawra.adapters.dynamo.codec import from_item, to_item
 from dawra.adapters.dynamo.orders import SHIPMENT_PLAIN, DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from dawra.domain.errors import ConcurrentChange
-from dawra.domain.shipment import MOVING, Shipment
+from dawra.domain.shipment import MOVING, Shipment, ShipmentStatus
 
 ASL = Path(__file__).resolve().parents[2] / "statemachines" / "order_lifecycle.asl.json"
 
@@ -31,8 +31,8 @@ def stack():
     yield from seeded_stack()
 
 
-def the_wait() -> dict[str, Any]:
-    return json.loads(ASL.read_text())["States"]["ShipEachShipment"]["ItemProcessor"]["States"]["WaitForDelivery"]
+def the_wait(name: str = "WaitForDelivery") -> dict[str, Any]:
+    return json.loads(ASL.read_text())["States"]["ShipEachShipment"]["ItemProcessor"]["States"][name]
 
 
 def test_the_asl_writes_the_item_the_adapter_keeps():
@@ -157,14 +157,26 @@ def test_a_shipment_written_before_its_status_was_plain_is_waited_for_by_the_fun
     wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by its delivery")
 
 
+def stored_shipment(table: str, order_id: str, shipment: Shipment) -> Shipment:
+    """`shipment` written as the adapter writes one (a plain put of its item)."""
+    from dawra.adapters.dynamo.base import Table
+    from dawra.adapters.dynamo.orders import shipment_item
+
+    Table(table).put(shipment_item(shipment))
+    assert DynamoOrders(table).get(order_id).shipment(shipment.shipment_id) == shipment
+    return shipment
+
+
 def _wait_alone(stack, name: str) -> str:
-    """A state machine of WaitForDelivery alone, as the ASL file has it, its next states stubbed (each a Succeed of
-    the same name): which one an execution ends in says where the real one would have gone."""
+    """A state machine of WaitForDelivery and DidItShip (the Choice its refused write goes to: decision 119) alone, as
+    the ASL file has them, their next states stubbed (each a Succeed of the same name): which one an execution ends
+    in says where the real one would have gone."""
     table = stack.cloud.resolve_ref("table", "orders", "name")
     wait = json.loads(json.dumps(the_wait()).replace("${OrdersTableName}", table))
-    nexts = {catch["Next"] for catch in wait["Catch"]}
+    why = the_wait("DidItShip")
+    nexts = {catch["Next"] for catch in wait["Catch"]} | {rule["Next"] for rule in why["Choices"]} | {why["Default"]}
     definition = {"StartAt": "WaitForDelivery",
-                  "States": {"WaitForDelivery": wait, **{n: {"Type": "Succeed"} for n in nexts}}}
+                  "States": {**{n: {"Type": "Succeed"} for n in nexts}, "WaitForDelivery": wait, "DidItShip": why}}
     sfn = stack.cloud.client("stepfunctions")
     lifecycle = sfn.describe_state_machine(stateMachineArn=stack.cloud.resolve_ref("state_machine", "order-lifecycle",
                                                                                    "arn"))
@@ -183,9 +195,10 @@ def _entered(stack, execution_arn: str, until: str) -> list[str]:
 
 
 def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
-    """The real WaitForDelivery state, run by the embedded cloud's Step Functions: on a delivered shipment its
-    write is refused and the execution goes on to DeliveryReportedFirst; on a parcel on its way it parks the token
-    on the shipment, and answering that token ends the wait."""
+    """The real WaitForDelivery state and DidItShip, run by the embedded cloud's Step Functions: on a parcel on its
+    way the wait parks the token on the shipment, and answering that token ends the wait; on a delivered shipment
+    its write is refused and DidItShip sends the shipped parcel to DeliveryReportedFirst; on a shipment that has not
+    left it is refused too, and DidItShip follows ShipShipment's answer (on hold: WaitWhileOnHold)."""
     client, table = stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name")
     orders, sfn = DynamoOrders(table), stack.cloud.client("stepfunctions")
     order_id = place_order(stack, "delivery-first@example.com", {"MUG-CLASSIC": 1})
@@ -193,7 +206,8 @@ def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     [shipment] = orders.get(order_id).shipments
     lifecycles = parked(client, table, order_id, shipment.shipment_id)["resume_token"]
     machine = _wait_alone(stack, "wait-for-delivery-alone")
-    given = {"order_id": order_id, "shipment_id": shipment.shipment_id, "shipping": {"delivery_timeout_s": 60}}
+    given = {"order_id": order_id, "shipment_id": shipment.shipment_id,
+             "shipping": {"outcome": "shipped", "delivery_timeout_s": 60}}
 
     moving = sfn.start_execution(stateMachineArn=machine, name="moving", input=json.dumps(given))["executionArn"]
     token = parked(client, table, order_id, shipment.shipment_id, other_than=lifecycles)["resume_token"]
@@ -203,5 +217,16 @@ def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     carrier(stack).deliver(tracking)
     wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by its delivery")
     late = sfn.start_execution(stateMachineArn=machine, name="reported-first", input=json.dumps(given))["executionArn"]
-    assert _entered(stack, late, "SUCCEEDED") == ["WaitForDelivery", "DeliveryReportedFirst"]
+    assert _entered(stack, late, "SUCCEEDED") == ["WaitForDelivery", "DidItShip", "DeliveryReportedFirst"]
+    # A shipment that has not left (here: one allocated, not yet booked, stored as the adapter stores it) is refused
+    # too, and ShipShipment's answer for it sends it to that answer's own wait; real orders take these paths in
+    # tests/integration (store pickup, pick and pack, fraud holds).
+    waiting = stored_shipment(table, order_id, shipment.model_copy(update={
+        "shipment_id": f"{shipment.shipment_id}-held", "status": ShipmentStatus.ALLOCATED, "tracking_number": None,
+        "resume_token": None, "version": 0}))
+    held = {**given, "shipment_id": waiting.shipment_id,
+            "shipping": {"outcome": "on_hold", "hold_timeout_s": 60, "delivery_timeout_s": 60}}
+    on_hold = sfn.start_execution(stateMachineArn=machine, name="on-hold", input=json.dumps(held))["executionArn"]
+    assert _entered(stack, on_hold, "SUCCEEDED") == ["WaitForDelivery", "DidItShip", "WaitWhileOnHold"]
+    assert "resume_token" not in raw_shipment(client, table, order_id, waiting.shipment_id)  # nothing was parked
 

@@ -4,10 +4,12 @@ without a timeout, and gives every compensating task its own Retry and Catch."""
 import json
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
-from dawra.contracts.tasks import TASKS
+from dawra.contracts.tasks import TASKS, Shipped
+from dawra.domain.shipment import NOT_LEFT
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachines" / "order_lifecycle.asl.json").read_text())
@@ -21,18 +23,39 @@ def states(machine: dict):
 
 
 TASK_STATES = {name: state for name, state in states(ASL) if state["Type"] == "Task"}
+CHOICES = {name: state for name, state in states(ASL) if state["Type"] == "Choice"}
 FUNCTION_TASKS = {name: state for name, state in TASK_STATES.items() if ":lambda:invoke" in state["Resource"]}
 COMPENSATION = ["ReleaseStock", "CancelOrder", "AskAPerson"]
 
 
 def test_the_only_task_without_a_function_is_the_delivery_wait():
     """It writes its token itself (decision 117; its write against the adapter's item:
-    tests/adapters/test_delivery_wait_dynamo.py), and a report that came first goes to the function's wait."""
+    tests/adapters/test_delivery_wait_dynamo.py); refused, DidItShip says why, and a shipped parcel whose report came
+    first goes to the function's wait."""
     assert set(TASK_STATES) - set(FUNCTION_TASKS) == {"WaitForDelivery"}
     first = TASK_STATES["WaitForDelivery"]["Catch"][0]
     assert first["ErrorEquals"] == ["DynamoDb.ConditionalCheckFailedException"]
-    assert first["Next"] == "DeliveryReportedFirst"
+    assert first["Next"] == "DidItShip" and first["ResultPath"] is None  # the shipping outcome is kept for it
+    assert CHOICES["DidItShip"]["Default"] == "DeliveryReportedFirst"
     assert TASK_STATES["DeliveryReportedFirst"]["Parameters"]["Payload"]["action"] == "await_delivery"
+
+
+def test_a_shipped_parcel_goes_straight_to_its_delivery_wait_and_every_other_outcome_has_its_own():
+    """Decision 119: ShipShipment -> WaitForDelivery, no Choice on an ordinary order's path. What keeps that right:
+    every outcome but `shipped` leaves the shipment in a status the wait's write refuses (it has not left:
+    dawra.domain.shipment.NOT_LEFT), and DidItShip routes each of them to its own wait, none to a delivery state."""
+    assert TASK_STATES["ShipShipment"]["Next"] == "WaitForDelivery"
+    routed = {rule["StringEquals"]: rule["Next"] for rule in CHOICES["DidItShip"]["Choices"]
+              if rule["Variable"] == "$.shipping.outcome"}
+    outcomes = set(get_args(Shipped.model_fields["outcome"].annotation))
+    assert set(routed) == outcomes - {"shipped"}
+    assert not {"WaitForDelivery", "DeliveryReportedFirst"} & set(routed.values())
+    write = TASK_STATES["WaitForDelivery"]["Parameters"]
+    moving = {value["S"] for name, value in write["ExpressionAttributeValues"].items()
+              if name in write["ConditionExpression"]}
+    assert moving and not moving & {status.value for status in NOT_LEFT}
+    # and its wait is long enough that the refusal, not the timeout, decides what follows
+    assert all(Shipped(outcome=outcome).delivery_timeout_s >= 3600 for outcome in outcomes - {"shipped"})
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTION_TASKS))

@@ -13,6 +13,7 @@ from fakes import FakeAuditLog, FakeOrderHistory, request
 
 from dawra.app.backoffice import HeldOrders, OrderActions
 from dawra.app.ship import AwaitRelease, HoldExpired, ShipShipment
+from dawra.contracts.tasks import NOT_ON_ITS_WAY_WAIT_S
 from dawra.domain.access import Actor, Role
 from dawra.domain.audit import order_subject
 from dawra.domain.errors import Forbidden, IllegalTransition, ReviewTimedOut
@@ -26,6 +27,7 @@ from dawra.domain.holds import (
     hold_timeouts,
 )
 from dawra.domain.order import OrderStatus
+from dawra.domain.shipment import MOVING, NOT_LEFT
 
 AGENT = Actor(user_id="u-agent", username="agent@dawra.example", roles=frozenset({Role.AGENT}))
 WAREHOUSE = Actor(user_id="u-wh", username="warehouse@dawra.example", roles=frozenset({Role.WAREHOUSE}))
@@ -85,6 +87,18 @@ def test_the_parked_shipments_wait_as_long_as_their_kind_allows(office):
     assert ship(order_id, shipment_id).hold_timeout_s == 2 * 3600
     office.clock.advance(hours=1)
     assert ship(order_id, shipment_id).hold_timeout_s == 3600
+
+
+def test_a_held_shipment_is_answered_where_the_delivery_wait_refuses_it_and_not_before_its_refusal(office):
+    """Decision 119: ShipShipment's answer goes to WaitForDelivery whatever it is; that wait's write is refused
+    unless the parcel is on its way. A held shipment has not left, and its delivery wait is long enough that the
+    refusal, not its timeout, decides where the workflow goes next (WaitWhileOnHold, not DeliveryLate)."""
+    order_id, _ = held(office, HoldKind.FRAUD_REVIEW)
+    shipment_id = office.orders.get(order_id).shipments[0].shipment_id
+    answer = office.ship(order_id, shipment_id)
+    assert answer.outcome == "on_hold" and answer.delivery_timeout_s == NOT_ON_ITS_WAY_WAIT_S
+    status = office.orders.get(order_id).shipment(shipment_id).status
+    assert status in NOT_LEFT and status not in MOVING
 
 
 def test_an_agent_approves_a_fraud_review_and_the_parked_shipments_ship(office):
