@@ -6,6 +6,10 @@ handler module by path, as Lambda's runtime does, then creates the AWS clients i
 adapters create them lazily through dawra.adapters.aws, once per container): the same clients as the floor's.
 Floor run: the same interpreter importing boto3 and creating only the clients the function's grants need (one
 per IAM service its grants name).
+Library floor run: the floor, plus what every Dawra function imports and builds at module level whatever its code:
+pydantic's BaseModel and Powertools' Logger and Metrics, created (the handlers' decorators need them at import).
+Its ratio to the floor (``library_floor_ratio``) is the best a function can reach while it keeps those libraries:
+reported apart, not a target.
 The handler run then builds every pydantic validator its import deferred (dawra's models are ``defer_build``: an
 upper bound on what its first request builds, counted so that deferring is never mistaken for saving; reported apart
 too, ``deferred_validators_median_s``).
@@ -113,14 +117,21 @@ def handler_code(function: Function) -> str:
     )
 
 
-def floor_code(function: Function) -> str:
+def floor_code(function: Function, then: str = "") -> str:
     creates = "; ".join(f"boto3.client({service!r})" for service in clients(function))
     return (
         "import time; _t0 = time.perf_counter()\n"
         "import boto3\n"
         f"{creates}\n"
+        f"{then}"
         "print(time.perf_counter() - _t0)\n"
     )
+
+
+def library_floor_code(function: Function) -> str:
+    return floor_code(function, then="from pydantic import BaseModel\n"
+                                     "from aws_lambda_powertools import Logger, Metrics\n"
+                                     "Logger(); Metrics()\n")
 
 
 def _run(code: str, env: dict[str, str]) -> tuple[float, float, float]:
@@ -136,16 +147,19 @@ def _run(code: str, env: dict[str, str]) -> tuple[float, float, float]:
 
 
 def measure(runs: int = 10, functions: tuple[Function, ...] = TOPOLOGY.functions) -> dict[str, dict]:
-    samples = {fn.name: {"import": [], "deferred": [], "process": [], "floor_import": [], "floor_process": []}
-               for fn in functions}
-    codes = {fn.name: (handler_code(fn), floor_code(fn), environment(fn)) for fn in functions}
-    for handler, floor, env in codes.values():  # one unmeasured run each: the OS file cache, .pyc files
+    samples = {fn.name: {"import": [], "deferred": [], "process": [], "floor_import": [], "floor_process": [],
+                         "library_import": []} for fn in functions}
+    codes = {fn.name: (handler_code(fn), floor_code(fn), library_floor_code(fn), environment(fn))
+             for fn in functions}
+    for handler, floor, library, env in codes.values():  # one unmeasured run each: the OS file cache, .pyc files
         _run(handler, env)
         _run(floor, env)
+        _run(library, env)
     for _ in range(runs):
-        for name, (handler, floor, env) in codes.items():
+        for name, (handler, floor, library, env) in codes.items():
             imported, deferred, process = _run(handler, env)
             floor_imported, _, floor_process = _run(floor, env)
+            samples[name]["library_import"].append(_run(library, env)[0])
             samples[name]["import"].append(imported)
             samples[name]["deferred"].append(deferred)
             samples[name]["process"].append(process)
@@ -161,6 +175,8 @@ def measure(runs: int = 10, functions: tuple[Function, ...] = TOPOLOGY.functions
             "process_median_s": round(process, 4), "floor_process_median_s": round(floor_process, 4),
             "process_ratio": round(process / floor_process, 2), "runs": runs, "floor_clients": clients(fn),
             "deferred_validators_median_s": round(statistics.median(s["deferred"]), 4),
+            "library_floor_median_s": round(statistics.median(s["library_import"]), 4),
+            "library_floor_ratio": round(statistics.median(s["library_import"]) / floor, 2),
             "handler": f"{fn.code}/{fn.handler}",
         }
     return results

@@ -26,6 +26,7 @@ Before and after images of written items are read straight from moto's backend (
 from __future__ import annotations
 
 import base64
+import json
 import math
 import threading
 import time
@@ -164,6 +165,10 @@ class Recorder:
     stream_requests: int = 0  # DynamoDB Streams DescribeStream/GetShardIterator/GetRecords by the mapping
     scheduler_emulation: int = 0  # the embedded cloud firing schedules (List/Get/DeleteSchedule): AWS does it itself
     lambda_seconds: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # Per function, what its invocations carried: the records of an event source mapping's batch (a queue's
+    # messages, a stream's records), 1 for any other invocation. Each record in an invocation of its own is what an
+    # order's events spread over days would cost; the bench carries an order in about a second, so they share one.
+    lambda_records: Counter = field(default_factory=Counter)
     largest_item: tuple[int, str] = (0, "")  # the largest item written (bytes, the kind of item: its sort key's prefix)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -183,6 +188,7 @@ class Recorder:
                 "empty_sqs_receives": self.empty_receives,
                 "dynamodb_streams_requests": self.stream_requests,
                 "scheduler_emulation_requests": self.scheduler_emulation,
+                "lambda_records": dict(self.lambda_records),
                 "largest_item_bytes": self.largest_item[0],
                 "largest_item_kind": self.largest_item[1],
             }
@@ -271,8 +277,10 @@ class Recorder:
                 self._after_dynamodb(operation, params, response, before)
             elif service == "lambda" and operation == "Invoke":
                 name = str(params.get("FunctionName", "")).split(":function:")[-1].split(":")[0]
+                records = records_carried(params.get("Payload"))
                 with self.lock:
                     self.lambda_seconds[name].append(elapsed)
+                    self.lambda_records[name] += records
             with self.lock:
                 if service == "dynamodbstreams":
                     self.stream_requests += 1  # Lambda's stream triggers read for free; not a cost per order
@@ -283,6 +291,16 @@ class Recorder:
                     self.empty_receives += 1  # idle poll: a fixed cost of the mapping, not a cost per order
                 else:
                     self.requests[(service, operation)] += 1
+
+
+def records_carried(payload: Any) -> int:
+    """The records a Lambda invocation's payload carries: an event source mapping's batch (`Records`), else 1."""
+    try:
+        event = json.loads(payload) if isinstance(payload, (str, bytes, bytearray)) else payload
+    except ValueError:
+        return 1
+    records = event.get("Records") if isinstance(event, dict) else None
+    return len(records) if isinstance(records, list) and records else 1
 
 
 def install() -> None:

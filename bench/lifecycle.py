@@ -196,6 +196,9 @@ def figures(bench: Bench, recorder: counting.Recorder, histories: list[list[dict
     return {
         "lambda_invocations": per(recorder.count("lambda", "Invoke")),
         "lambda_invocations_by_function": {k: per(v) for k, v in invocations.items() if v},
+        # each record in an invocation of its own: an order's events spread over days (counting.Recorder)
+        "lambda_invocations_one_record_each": per(sum(snapshot["lambda_records"].values())),
+        "lambda_records_by_function": {k: per(v) for k, v in sorted(snapshot["lambda_records"].items())},
         "lambda_seconds_by_function": {k: sum(v) / repeat for k, v in recorder.lambda_seconds.items()},
         "state_transitions": per(sum(1 for h in histories for e in h if e["type"].endswith("StateEntered"))),
         "history_events": per(sum(len(h) for h in histories)),

@@ -1,7 +1,8 @@
 """The cold-start bench counts what deferring moved (decision 101): a handler's figure includes building every
-pydantic validator its import left for later, and the floor's does not pretend to."""
+pydantic validator its import left for later, and the floor's does not pretend to. The library floor (decision 120)
+is the floor with the same clients, plus the libraries every function keeps."""
 
-from bench.cold_start import _run, environment, floor_code, handler_code
+from bench.cold_start import _run, environment, floor_code, handler_code, library_floor_code
 from dawra.topology import TOPOLOGY
 
 
@@ -12,3 +13,13 @@ def test_a_handlers_figure_includes_its_deferred_validators_and_the_floors_has_n
     assert 0 < deferred < inside < process  # built (dawra's models defer), and part of the figure compared
     floor_inside, floor_deferred, _ = _run(floor_code(function), env)
     assert floor_deferred == 0.0 and floor_inside > 0
+
+
+def test_the_library_floor_is_the_floor_with_the_libraries_every_function_keeps():
+    function = next(f for f in TOPOLOGY.functions if f.handler.endswith("app.handler") and "allocate" in f.code)
+    floor, library = floor_code(function).splitlines(), library_floor_code(function).splitlines()
+    assert library[:3] == floor[:3] and library[-1] == floor[-1]  # the same start, clients and measurement
+    added = "\n".join(library[3:-1])
+    assert "from pydantic import BaseModel" in added and "Logger(); Metrics()" in added
+    inside, deferred, _ = _run(library_floor_code(function), environment(function))
+    assert inside > 0 and deferred == 0.0

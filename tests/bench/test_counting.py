@@ -81,6 +81,20 @@ def test_one_order_is_counted_as_the_cloud_saw_it():
         assert figures["sns_requests"] == len(sns_backends[ACCOUNT][REGION].sms_messages) - sms_before
         assert figures["requests"]["stepfunctions:StartExecution"] == 1
         assert figures["dynamodb_write_units"] >= figures["requests"]["dynamodb:PutItem"]
+        # each record alone: the three webhooks are three records of the tracking consumer however they were
+        # batched, and no function carried fewer records than it had invocations
+        records = figures["lambda_records_by_function"]
+        assert records["dawra-tracking-consumer"] == figures["requests"]["sqs:SendMessage"] == 3
+        assert all(records[name] >= n for name, n in figures["lambda_invocations_by_function"].items())
+        assert figures["lambda_invocations_one_record_each"] == sum(records.values()) >= figures["lambda_invocations"]
+
+
+def test_an_invocation_carries_its_batchs_records_or_one():
+    assert counting.records_carried(b'{"Records": [{"a": 1}, {"b": 2}]}') == 2
+    assert counting.records_carried('{"Records": [{"a": 1}]}') == 1
+    assert counting.records_carried(b'{"action": "ship_shipment", "order_id": "o"}') == 1  # a workflow's task
+    assert counting.records_carried({"version": "2.0", "rawPath": "/orders"}) == 1  # an API request
+    assert counting.records_carried(b"not json") == counting.records_carried(None) == 1
 
 
 def test_every_functions_cold_start_environment_resolves():
