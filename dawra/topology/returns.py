@@ -68,6 +68,8 @@ STATE_MACHINES = (
         name="dawra-return-lifecycle",
         definition="statemachines/return_lifecycle.asl.json",
         substitutions={"ReturnTasksFunctionArn": "return-tasks"},
+        # WaitForParcel and WaitForInspection park their tokens on the return itself, without a function (decision 121)
+        table_substitutions={"OrdersTableName": "orders"},
         purpose="The story of a return, from the request to the refund: approval, label, parcel, inspection.",
     ),
 )

@@ -231,9 +231,12 @@ def test_state_machine_invokes_exactly_its_functions(synth):
 
 
 def test_state_machine_updates_items_only_in_the_tables_it_names(synth):
-    """A task that writes an item itself (WaitForDelivery parks its token: decision 117) may UpdateItem there and
-    nothing else: no other DynamoDB action, no other table."""
+    """A task that writes an item itself (WaitForDelivery parks its token: decision 117; the return's parcel and
+    inspection waits: 121) may UpdateItem there and nothing else: no other DynamoDB action, no other table. A
+    machine names a table exactly when its ASL has such a task."""
     for machine in TOPOLOGY.state_machines:
+        writes = "arn:aws:states:::aws-sdk:dynamodb:updateItem" in machine.definition_path.read_text()
+        assert writes == bool(machine.table_substitutions), machine.id
         _, resource = synth.one("AWS::StepFunctions::StateMachine", StateMachineName=machine.name)
         role_id = resource["Properties"]["RoleArn"]["Fn::GetAtt"][0]
         dynamodb = [s for s in _statements(synth, role_id) if any(a.startswith("dynamodb:") for a in _actions(s))]

@@ -9,16 +9,21 @@ from pathlib import Path
 import pytest
 from pydantic import TypeAdapter
 
+from dawra.app.return_workflow import WAITING_IN
 from dawra.contracts.returns import RETURN_TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = json.loads((ROOT / "statemachines" / "return_lifecycle.asl.json").read_text())
 STATES = ASL["States"]
 TASK_STATES = {name: state for name, state in STATES.items() if state["Type"] == "Task"}
+FUNCTION_TASKS = {name: state for name, state in TASK_STATES.items() if ":lambda:invoke" in state["Resource"]}
 WAITS = {name: state for name, state in TASK_STATES.items() if state["Resource"].endswith(".waitForTaskToken")}
+# The waits that park their token with Step Functions' own write (decision 121), and the function that waits in
+# their place when that write is refused.
+WRITTEN_WAITS = {"WaitForParcel": ("parcel", "ParcelNewsCameFirst"), "WaitForInspection": ("inspection", "InspectedFirst")}
 
 
-@pytest.mark.parametrize("name", sorted(TASK_STATES))
+@pytest.mark.parametrize("name", sorted(FUNCTION_TASKS))
 def test_each_task_passes_exactly_its_contract_fields(name):
     payload = TASK_STATES[name]["Parameters"]["Payload"]
     task_input, output = RETURN_TASKS[payload["action"]]
@@ -32,16 +37,18 @@ def test_each_task_passes_exactly_its_contract_fields(name):
 
 
 def test_every_wait_has_a_timeout_read_from_a_task_and_a_next_step():
-    assert set(WAITS) == {"WaitForApproval", "WaitForParcel", "WaitForInspection", "WaitForReplacement",
-                          "WaitForClaimDecision"}
+    assert set(WAITS) == {"WaitForApproval", "WaitForParcel", "ParcelNewsCameFirst", "WaitForInspection",
+                          "InspectedFirst", "WaitForReplacement", "WaitForClaimDecision"}
     for state in WAITS.values():
         assert state["TimeoutSecondsPath"] in ("$.request.approval_timeout_s", "$.parcel.wait_s",
                                                "$.request.inspection_alert_s", "$.request.replacement_wait_s")
         [timeout] = [c for c in state["Catch"] if "States.Timeout" in c["ErrorEquals"]]
         assert timeout["Next"] in STATES
     assert WAITS["WaitForApproval"]["Catch"][0]["Next"] == "RequestExpired"
-    assert WAITS["WaitForParcel"]["Catch"][0]["Next"] == "LabelExpired"
-    assert WAITS["WaitForInspection"]["Catch"][0]["Next"] == "InspectionOverdue"
+    for name in ("WaitForParcel", "ParcelNewsCameFirst"):
+        assert _on_timeout(WAITS[name]) == "LabelExpired"
+    for name in ("WaitForInspection", "InspectedFirst"):
+        assert _on_timeout(WAITS[name]) == "InspectionOverdue"
     assert STATES["InspectionOverdue"]["Next"] == "WaitForInspection"  # alert, then wait again
     assert WAITS["WaitForReplacement"]["Catch"][0]["Next"] == "ReplacementOverdue"
     assert STATES["ReplacementOverdue"]["Next"] == "ReturnNeedsAPerson"  # a replacement lost: a person
@@ -50,9 +57,47 @@ def test_every_wait_has_a_timeout_read_from_a_task_and_a_next_step():
     assert STATES["ClaimOverdue"]["Next"] == "WaitForClaimDecision"
 
 
+def _on_timeout(state: dict) -> str:
+    [timeout] = [c["Next"] for c in state["Catch"] if "States.Timeout" in c["ErrorEquals"]]
+    return timeout
+
+
+@pytest.mark.parametrize("name", sorted(WRITTEN_WAITS))
+def test_a_written_wait_parks_only_in_the_statuses_its_function_parks_in_and_else_hands_over_to_it(name):
+    """Decision 121: Step Functions writes the token (and the wait it belongs to) onto the return itself, only in
+    the statuses the function's wait parks in (WAITING_IN); refused, the function waits in its place, which ends the
+    wait at once when what it waits for already happened. Both go on as the wait did before."""
+    waiting_for, instead = WRITTEN_WAITS[name]
+    wait, fallback = STATES[name], STATES[instead]
+    assert wait["Resource"] == "arn:aws:states:::aws-sdk:dynamodb:updateItem.waitForTaskToken"
+    write = wait["Parameters"]
+    assert write["UpdateExpression"] == "SET resume_token = :token, resume_for = :waiting_for, version = version + :one"
+    values = write["ExpressionAttributeValues"]
+    assert values[":token"] == {"S.$": "$$.Task.Token"} and values[":waiting_for"] == {"S": waiting_for}
+    assert values[":one"] == {"N": "1"} and write["ExpressionAttributeNames"] == {"#status": "status"}
+    named = re.fullmatch(r"#status IN \((.*)\)", write["ConditionExpression"]).group(1).split(", ")
+    assert {values[placeholder]["S"] for placeholder in named} == {s.value for s in WAITING_IN[waiting_for]}
+    # Refused, or failed otherwise (an execution started before a rollback, its role without the grant, or DynamoDB
+    # still throttling after the retries): the function waits instead. States.TaskFailed is every error but
+    # States.Timeout, which the next catch keeps for the wait's own timeout; nothing fails these waits' tokens.
+    refused = wait["Catch"][0]
+    assert refused == {"ErrorEquals": ["DynamoDb.ConditionalCheckFailedException", "States.TaskFailed"],
+                       "ResultPath": None, "Next": instead}
+    assert "States.Timeout" in wait["Catch"][1]["ErrorEquals"]
+    assert fallback["Parameters"]["Payload"]["action"] == "wait_for_return"
+    assert fallback["Parameters"]["Payload"]["waiting_for"] == waiting_for
+    for key in ("TimeoutSecondsPath", "ResultPath", "Next"):
+        assert fallback[key] == wait[key], key
+    assert fallback["Catch"] == wait["Catch"][1:]
+    retried = {error for r in wait["Retry"] for error in r["ErrorEquals"]}
+    assert {"DynamoDb.ThrottlingException", "DynamoDb.ProvisionedThroughputExceededException",
+            "DynamoDb.InternalServerErrorException"} <= retried
+
+
 def test_every_task_retries_transient_errors_and_hands_the_rest_to_a_person():
-    for name, state in TASK_STATES.items():
+    for name, state in FUNCTION_TASKS.items():
         assert any({"TransientError", "States.ALL"} & set(r["ErrorEquals"]) for r in state["Retry"]), name
+    for name, state in TASK_STATES.items():
         assert any("States.ALL" in c["ErrorEquals"] for c in state["Catch"]), name
     person = STATES["AskAPersonAboutTheReturn"]
     assert person["Parameters"]["Payload"]["action"] == "alert_ops_about_return"

@@ -41,8 +41,10 @@ def order_item(order: Order) -> dict[str, Any]:
 # carrier's report committed first is never waited for (decision 117). Both are Shipment fields, so a reader of
 # any version loads the item (a plain attribute wins over the body's: codec.fields), and the next write of the
 # shipment packs the token again. Shipments carry no `placed_at`: a plain status puts none in by-status.
+# A return's `status` is plain for the same reason: the return's WaitForParcel and WaitForInspection store their
+# token (and `resume_for`, the wait it belongs to) only while the return is in a status they wait in (decision 121).
 SHIPMENT_PLAIN = frozenset({"pk", "sk", "entity", "order_id", "shipment_id", "tracking_number", "version", "status"})
-RETURN_PLAIN = frozenset({"pk", "sk", "entity", "order_id", "return_id", "tracking_number", "version"})
+RETURN_PLAIN = frozenset({"pk", "sk", "entity", "order_id", "return_id", "tracking_number", "version", "status"})
 
 
 def shipment_item(shipment: Shipment) -> dict[str, Any]:
