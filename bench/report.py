@@ -127,19 +127,25 @@ def _per_order_why(results: dict) -> list[str]:
             "events kept on the item they describe and projected from the stream, lookups derived from the "
             "stream.")]
     if single["lambda_invocations"] > TARGETS["lambda_invocations"]:
-        notify = single["lambda_invocations_by_function"].get("dawra-notify", 0)
+        by_function = single["lambda_invocations_by_function"]
+        notify, tracking = by_function.get("dawra-notify", 0), by_function.get("dawra-tracking-consumer", 0)
+        records = single.get("lambda_records_by_function", {})
+        batched = (f"this order's {_fmt(records.get('dawra-tracking-consumer', 0))} carrier webhooks and "
+                   f"{_fmt(records.get('dawra-notify', 0))} message records came in that many batches here, which "
+                   "varies with the machine's timing from run to run (decision 120: each record alone, "
+                   f"{_fmt(single['lambda_invocations_one_record_each'])} invocations; every record of a kind in one "
+                   f"batch, {len(by_function)})" if records else "how many batches they come in varies with timing")
         lines += [
             f"- **Lambda invocations ({single['lambda_invocations']} > {TARGETS['lambda_invocations']}).** "
-            f"{notify} of them are the notifier, invoked by the orders stream only for the timeline records that "
-            "lead to a message (an event filter) and the order's completion, about once per message here; "
-            "ship-order is invoked once, to ship (the delivery's wait parks its token on the shipment with Step "
-            "Functions' own write: decision 117; the order completes in the commit of its last delivery, with no "
-            "step of its own: decision 111); the tracking consumer once per "
-            "batch of carrier webhooks; start-lifecycle once per batch of orders placed (the lifecycle starts from "
-            "the order's commit, off checkout's request path: decision 114). Orders are carried here one after "
-            "another: at a merchant's volume a stream or queue batch holds several orders' records, which this "
-            "per-order figure does not show. What would close it one order at a time is a workflow with fewer "
-            "steps: the reservation made at checkout (no allocate-stock invocation)."]
+            f"{len(by_function)} functions act on the order. orders-api, start-lifecycle (the lifecycle starts from "
+            "the order's commit, off checkout's request path: decision 114), allocate-stock and ship-order are "
+            "invoked once each (the delivery's wait parks its token on the shipment with Step Functions' own "
+            "write: decision 117; the order completes in the commit of its last delivery: decision 111). The "
+            f"tracking consumer is invoked {_fmt(tracking)} times and the notifier {_fmt(notify)}, once per batch: "
+            f"{batched}. Orders are carried here one after another: at a merchant's volume a stream or queue batch "
+            "holds several orders' records, which this per-order figure does not show. What would close it one "
+            "order at a time is a workflow with fewer steps: the reservation made at checkout (no allocate-stock "
+            "invocation)."]
     if single.get("aws_requests", 0) > TARGETS["aws_requests"]:
         top = sorted(single["requests"].items(), key=lambda kv: -kv[1])[:4]
         lines += [f"- **AWS requests ({_fmt(single['aws_requests'])} > {TARGETS['aws_requests']}).** The largest: "
