@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from parcels import carrier, place_order, shipped_tracking, wait_until
+from sdk_waits import alone, entered, raw, the_write
 from stacks import seeded_stack
 
 from dawra.adapters.dynamo import keys
-from dawra.adapters.dynamo.codec import from_item, to_item
+from dawra.adapters.dynamo.codec import to_item
 from dawra.adapters.dynamo.orders import SHIPMENT_PLAIN, DynamoOrders
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from dawra.domain.errors import ConcurrentChange
@@ -57,16 +58,11 @@ def test_the_asl_writes_the_item_the_adapter_keeps():
 
 def the_wait_write(table: str, order_id: str, shipment_id: str, token: str) -> dict[str, Any]:
     """The UpdateItem WaitForDelivery makes, from the ASL file, with its paths and intrinsic resolved."""
-    parameters = json.loads(json.dumps(the_wait()["Parameters"]).replace("${OrdersTableName}", table))
-    key = keys.shipment_key(order_id, shipment_id)
-    parameters["Key"] = {"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}}
-    parameters["ExpressionAttributeValues"][":token"] = {"S": token}
-    return parameters
+    return the_write(the_wait(), table, keys.shipment_key(order_id, shipment_id), token)
 
 
 def raw_shipment(client, table: str, order_id: str, shipment_id: str) -> dict[str, Any]:
-    item = client.get_item(TableName=table, Key=to_item(keys.shipment_key(order_id, shipment_id)), ConsistentRead=True)
-    return from_item(item["Item"])
+    return raw(client, table, keys.shipment_key(order_id, shipment_id))
 
 
 def parked(client, table: str, order_id: str, shipment_id: str, other_than: str | None = None) -> dict[str, Any]:
@@ -167,33 +163,6 @@ def stored_shipment(table: str, order_id: str, shipment: Shipment) -> Shipment:
     return shipment
 
 
-def _wait_alone(stack, name: str) -> str:
-    """A state machine of WaitForDelivery and DidItShip (the Choice its refused write goes to: decision 119) alone, as
-    the ASL file has them, their next states stubbed (each a Succeed of the same name): which one an execution ends
-    in says where the real one would have gone."""
-    table = stack.cloud.resolve_ref("table", "orders", "name")
-    wait = json.loads(json.dumps(the_wait()).replace("${OrdersTableName}", table))
-    why = the_wait("DidItShip")
-    nexts = {catch["Next"] for catch in wait["Catch"]} | {rule["Next"] for rule in why["Choices"]} | {why["Default"]}
-    definition = {"StartAt": "WaitForDelivery",
-                  "States": {**{n: {"Type": "Succeed"} for n in nexts}, "WaitForDelivery": wait, "DidItShip": why}}
-    sfn = stack.cloud.client("stepfunctions")
-    lifecycle = sfn.describe_state_machine(stateMachineArn=stack.cloud.resolve_ref("state_machine", "order-lifecycle",
-                                                                                   "arn"))
-    return sfn.create_state_machine(name=name, definition=json.dumps(definition),
-                                    roleArn=lifecycle["roleArn"])["stateMachineArn"]  # the lifecycle's role
-
-
-def _entered(stack, execution_arn: str, until: str) -> list[str]:
-    sfn = stack.cloud.client("stepfunctions")
-    deadline = time.monotonic() + 30
-    while sfn.describe_execution(executionArn=execution_arn)["status"] != until and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert sfn.describe_execution(executionArn=execution_arn)["status"] == until
-    return [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=execution_arn)["events"]
-            if e["type"].endswith("StateEntered")]
-
-
 def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     """The real WaitForDelivery state and DidItShip, run by the embedded cloud's Step Functions: on a parcel on its
     way the wait parks the token on the shipment, and answering that token ends the wait; on a delivered shipment
@@ -205,19 +174,20 @@ def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     tracking = shipped_tracking(stack, order_id)
     [shipment] = orders.get(order_id).shipments
     lifecycles = parked(client, table, order_id, shipment.shipment_id)["resume_token"]
-    machine = _wait_alone(stack, "wait-for-delivery-alone")
+    machine = alone(stack, "order-lifecycle", "wait-for-delivery-alone",  # and the Choice its refusal goes to
+                     {"WaitForDelivery": the_wait(), "DidItShip": the_wait("DidItShip")})
     given = {"order_id": order_id, "shipment_id": shipment.shipment_id,
              "shipping": {"outcome": "shipped", "delivery_timeout_s": 60}}
 
     moving = sfn.start_execution(stateMachineArn=machine, name="moving", input=json.dumps(given))["executionArn"]
     token = parked(client, table, order_id, shipment.shipment_id, other_than=lifecycles)["resume_token"]
     sfn.send_task_success(taskToken=token, output=json.dumps({"delivered_at": "2026-12-03T10:00:00Z"}))
-    assert _entered(stack, moving, "SUCCEEDED") == ["WaitForDelivery"]
+    assert entered(stack, moving) == ["WaitForDelivery"]
 
     carrier(stack).deliver(tracking)
     wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by its delivery")
     late = sfn.start_execution(stateMachineArn=machine, name="reported-first", input=json.dumps(given))["executionArn"]
-    assert _entered(stack, late, "SUCCEEDED") == ["WaitForDelivery", "DidItShip", "DeliveryReportedFirst"]
+    assert entered(stack, late) == ["WaitForDelivery", "DidItShip", "DeliveryReportedFirst"]
     # A shipment that has not left (here: one allocated, not yet booked, stored as the adapter stores it) is refused
     # too, and ShipShipment's answer for it sends it to that answer's own wait; real orders take these paths in
     # tests/integration (store pickup, pick and pack, fraud holds).
@@ -227,6 +197,6 @@ def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     held = {**given, "shipment_id": waiting.shipment_id,
             "shipping": {"outcome": "on_hold", "hold_timeout_s": 60, "delivery_timeout_s": 60}}
     on_hold = sfn.start_execution(stateMachineArn=machine, name="on-hold", input=json.dumps(held))["executionArn"]
-    assert _entered(stack, on_hold, "SUCCEEDED") == ["WaitForDelivery", "DidItShip", "WaitWhileOnHold"]
+    assert entered(stack, on_hold) == ["WaitForDelivery", "DidItShip", "WaitWhileOnHold"]
     assert "resume_token" not in raw_shipment(client, table, order_id, waiting.shipment_id)  # nothing was parked
 

@@ -23,11 +23,12 @@ from return_trips import (
     returns_of,
     status_is,
 )
+from sdk_waits import alone, entered, raw, the_write
 from stacks import seeded_stack
 
 from dawra.adapters.dynamo import keys
 from dawra.adapters.dynamo.base import Table
-from dawra.adapters.dynamo.codec import from_item, packed, to_item
+from dawra.adapters.dynamo.codec import packed
 from dawra.adapters.dynamo.orders import RETURN_PLAIN, DynamoOrders, return_item
 from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from dawra.app.return_workflow import WAITING_IN
@@ -55,9 +56,8 @@ def the_state(name: str) -> dict[str, Any]:
 
 
 def raw_return(stack, order_id: str, return_id: str) -> dict[str, Any]:
-    client, table = stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name")
-    item = client.get_item(TableName=table, Key=to_item(keys.return_key(order_id, return_id)), ConsistentRead=True)
-    return from_item(item["Item"])
+    return raw(stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name"),
+               keys.return_key(order_id, return_id))
 
 
 @pytest.mark.parametrize("name", sorted(WAITS))
@@ -108,30 +108,6 @@ def test_the_workflow_parks_its_parcel_and_inspection_waits_on_the_return_itself
     assert orders.get(order_id).return_of(ret.return_id).resume_token is None
 
 
-def _wait_alone(stack, name: str) -> str:
-    """A state machine of the wait `name` alone, as the ASL file has it, its next states stubbed (each a Succeed of
-    the same name): which one an execution ends in says where the real one would have gone."""
-    table = stack.cloud.resolve_ref("table", "orders", "name")
-    wait = json.loads(json.dumps(the_state(name)).replace("${OrdersTableName}", table))
-    nexts = {catch["Next"] for catch in wait["Catch"]} | {wait["Next"]}
-    definition = {"StartAt": name, "States": {**{n: {"Type": "Succeed"} for n in nexts}, name: wait}}
-    sfn = stack.cloud.client("stepfunctions")
-    workflow = sfn.describe_state_machine(
-        stateMachineArn=stack.cloud.resolve_ref("state_machine", "return-lifecycle", "arn"))
-    return sfn.create_state_machine(name=f"{name}-alone", definition=json.dumps(definition),
-                                    roleArn=workflow["roleArn"])["stateMachineArn"]  # the return workflow's role
-
-
-def _entered(stack, execution_arn: str) -> list[str]:
-    sfn = stack.cloud.client("stepfunctions")
-    deadline = time.monotonic() + 30
-    while sfn.describe_execution(executionArn=execution_arn)["status"] == "RUNNING" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert sfn.describe_execution(executionArn=execution_arn)["status"] == "SUCCEEDED"
-    return [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=execution_arn)["events"]
-            if e["type"].endswith("StateEntered")]
-
-
 @pytest.mark.parametrize("name", sorted(WAITS))
 def test_each_wait_parks_only_in_its_statuses_and_else_hands_over_to_the_function(stack, name):
     """The real wait state, run alone by the embedded cloud's Step Functions on returns written as the adapter
@@ -143,7 +119,8 @@ def test_each_wait_parks_only_in_its_statuses_and_else_hands_over_to_the_functio
     order_id = delivered_order(stack, f"{name.lower()}-alone@example.com", {"PRAYER-MAT": 1})
     template = returns_of(stack).request(order_id, f"{name}-alone-key",
                                          asking({"PRAYER-MAT": (1, ReturnReason.CHANGED_MIND)}))
-    machine, sfn = _wait_alone(stack, name), stack.cloud.client("stepfunctions")
+    machine = alone(stack, "return-lifecycle", f"{name}-alone", {name: the_state(name)})
+    sfn = stack.cloud.client("stepfunctions")
 
     def run(status: ReturnStatus, *, old_layout: bool = False) -> tuple[str, str]:
         ret = template.model_copy(update={  # a return id of the same pattern, one per status and layout
@@ -167,15 +144,15 @@ def test_each_wait_parks_only_in_its_statuses_and_else_hands_over_to_the_functio
             time.sleep(0.05)
         assert item["resume_for"] == waiting_for and item["version"] == template.version + 1, status
         sfn.send_task_success(taskToken=item["resume_token"], output=json.dumps({"return_id": return_id}))
-        assert _entered(stack, arn) == [name, the_state(name)["Next"]], status
+        assert entered(stack, arn) == [name, the_state(name)["Next"]], status
 
     for status in MOVED_ON[waiting_for]:
         arn, return_id = run(status)
-        assert _entered(stack, arn) == [name, instead], status
+        assert entered(stack, arn) == [name, instead], status
         assert unchanged(raw_return(stack, order_id, return_id), template.version), status
 
     arn, return_id = run(sorted(WAITING_IN[waiting_for])[0], old_layout=True)
-    assert _entered(stack, arn) == [name, instead]
+    assert entered(stack, arn) == [name, instead]
     assert unchanged(raw_return(stack, order_id, return_id), template.version)
     assert DynamoOrders(table).get(order_id) is not None  # every return written here loads with its order
 
@@ -183,16 +160,6 @@ def test_each_wait_parks_only_in_its_statuses_and_else_hands_over_to_the_functio
 def unchanged(item: dict[str, Any], version: int) -> bool:
     """A return item the refused write left as it was written: no token, no wait named, the version it had."""
     return "resume_token" not in item and "resume_for" not in item and item["version"] == version
-
-
-def the_write(stack, order_id: str, return_id: str, token: str) -> dict[str, Any]:
-    """The UpdateItem WaitForParcel makes, from the ASL file, with its paths and intrinsic resolved."""
-    table = stack.cloud.resolve_ref("table", "orders", "name")
-    parameters = json.loads(json.dumps(the_state("WaitForParcel")["Parameters"]).replace("${OrdersTableName}", table))
-    key = keys.return_key(order_id, return_id)
-    parameters["Key"] = {"pk": {"S": key["pk"]}, "sk": {"S": key["sk"]}}
-    parameters["ExpressionAttributeValues"][":token"] = {"S": token}
-    return parameters
 
 
 def test_a_change_decided_before_the_token_was_stored_is_refused_and_the_next_write_packs_the_token(stack):
@@ -208,7 +175,8 @@ def test_a_change_decided_before_the_token_was_stored_is_refused_and_the_next_wr
     assert ret.status in WAITING_IN["parcel"]
 
     before = orders.get(order_id)
-    client.update_item(**the_write(stack, order_id, ret.return_id, "the-parked-token"))
+    client.update_item(**the_write(the_state("WaitForParcel"), table, keys.return_key(order_id, ret.return_id),
+                                   "the-parked-token"))
     before.touch_return(ret.return_id)
     with pytest.raises(ConcurrentChange):
         uow.commit(order=before)
