@@ -164,10 +164,10 @@ def _per_order_why(results: dict) -> list[str]:
         lines += [f"- **Infrastructure cost (USD {_fmt(single['infrastructure_cost_per_1000_orders_usd'])} > "
                   f"{TARGETS['infrastructure_cost_per_1000_orders_usd']} per 1,000 orders).** The largest part: "
                   f"{biggest[0]} {_fmt(biggest[1])} (Step Functions bills each state entered: "
-                  f"{_fmt(single['state_transitions'])} per order; ShipShipment goes straight to the delivery's "
-                  "wait, which refuses a parcel not on its way: decision 119). Under the target needs fewer states "
-                  "still, e.g. the reservation made before the workflow starts, which needs a way to begin a "
-                  "backordered order's workflow at its stock wait (WhenIsStockDue) without a Choice first."]
+                  f"{_fmt(single['state_transitions'])} per order; an order in one parcel ships and waits outside the "
+                  "Map: decision 122). Under the target needs fewer states still, e.g. the reservation made before "
+                  "the workflow starts, which needs a way to begin a backordered order's workflow at its stock wait "
+                  "(WhenIsStockDue) without a Choice first."]
     if single["state_transitions"] > TARGETS["state_transitions"]:
         lines += [f"- **State transitions ({single['state_transitions']}).** Fewer states (merge Pass/Choice states "
                   "into task ResultSelectors)."]

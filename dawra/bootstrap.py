@@ -83,6 +83,7 @@ if TYPE_CHECKING:
         PackingIsLate,
         RemindCollection,
         ShipShipment,
+        ShipTheOnlyParcel,
     )
     from dawra.app.stock import StockActions
     from dawra.app.stock_feeds import BucketFeeds, StockFeedImports
@@ -254,6 +255,7 @@ def serve_waiting(settings: Settings, reserve: ReserveStock | None = None) -> Se
 @dataclass(frozen=True)
 class ShipTasks:
     ship_shipment: ShipShipment
+    ship_the_only_parcel: ShipTheOnlyParcel
     await_release: AwaitRelease
     hold_expired: HoldExpired
     await_packing: AwaitPacking
@@ -283,20 +285,22 @@ def build_ship(settings: Settings) -> ShipTasks:
         PackingIsLate,
         RemindCollection,
         ShipShipment,
+        ShipTheOnlyParcel,
     )
     from dawra.domain.shipment import Settlement
 
     orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
     inventory, workflow = DynamoInventory(settings.inventory_table or ""), StepFunctionsWorkflow(
         settings.order_lifecycle_arn)
+    ship = ShipShipment(orders, inventory, uow, carriers(settings.carrier), payments(), clock, settings.delivery_grace,
+                        settings.hold_timeouts, renewals=RenewAuthorization(
+                            orders, uow, payments(), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),
+                        partners=_send_to_partner(settings))
     return ShipTasks(
         delivery_late=DeliveryLate(orders, uow, clock, settings.delivery_grace, settings.delivery_lost_after),
         settle_claim=SettleClaim(orders, inventory, uow, payments(), clock, Settlement(settings.lost_parcel_policy)),
-        ship_shipment=ShipShipment(orders, inventory, uow,
-                                   carriers(settings.carrier), payments(), clock, settings.delivery_grace,
-                                   settings.hold_timeouts, renewals=RenewAuthorization(
-                                       orders, uow, payments(), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),
-                                   partners=_send_to_partner(settings)),
+        ship_shipment=ship,
+        ship_the_only_parcel=ShipTheOnlyParcel(ship),
         await_release=AwaitRelease(orders, uow, workflow),
         await_packing=AwaitPacking(orders, uow, workflow),
         packing_late=PackingIsLate(orders, uow, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),

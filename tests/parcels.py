@@ -134,16 +134,29 @@ def stock(stack: Any, sku: str, location_id: str) -> tuple[int, int, int]:
     return level.on_hand, level.reserved, level.available
 
 
+def lifecycle_arn(stack: Any, order_id: str) -> str:
+    """The order's execution (named after the order)."""
+    return str(stack.cloud.resolve_ref("state_machine", "order-lifecycle", "arn").replace(
+        ":stateMachine:", ":execution:") + f":{order_id}")
+
+
 def execution_status(stack: Any, order_id: str, timeout_s: float = 30) -> str:
     """The order's execution's status once it is no longer running."""
-    arn = stack.cloud.resolve_ref("state_machine", "order-lifecycle", "arn").replace(
-        ":stateMachine:", ":execution:") + f":{order_id}"
+    arn = lifecycle_arn(stack, order_id)
     sfn = stack.cloud.client("stepfunctions")
     deadline = time.monotonic() + timeout_s
     while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.1)
     status: str = sfn.describe_execution(executionArn=arn)["status"]
     return status
+
+
+def states_entered(stack: Any, order_id: str) -> list[str]:
+    """The states the order's execution entered, in order (read once it is no longer running)."""
+    execution_status(stack, order_id)
+    history = stack.cloud.client("stepfunctions").get_execution_history(
+        executionArn=lifecycle_arn(stack, order_id), maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
 
 
 def reference(order_id: str) -> str:

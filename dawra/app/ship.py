@@ -13,7 +13,15 @@ from datetime import date, datetime, timedelta
 from dawra.app.common import Fail, Resume, TaskWait, load, now_iso, retry_on_race, stopped
 from dawra.app.partners import SendToPartner
 from dawra.app.payments import RenewAuthorization
-from dawra.contracts.tasks import CollectionWait, HoldExpiry, PackingLate, Shipped
+from dawra.contracts.tasks import (
+    NOT_ON_ITS_WAY_WAIT_S,
+    CollectionWait,
+    HoldExpiry,
+    OnlyParcel,
+    PackingLate,
+    PlannedShipment,
+    Shipped,
+)
 from dawra.domain.errors import (
     AuthorizationExpired,
     CancellationRequested,
@@ -142,7 +150,7 @@ class ShipShipment:
         order.ship(shipment_id, carrier=carrier.name, tracking_number=booking.tracking_number,
                    label_url=booking.label_url, at=now_iso(self.clock))
         self.uow.commit(order=order, stock=[consume(r) for r in held])
-        return self._shipped(order, order.shipment(shipment_id))
+        return self._shipped(order, order.shipment(shipment_id)).model_copy(update={"shipped_now": True})
 
     def _send_to_partner(self, order: Order, shipment: Shipment) -> None:
         """Sent, then recorded on the shipment (a retry after a lost commit sends again: the partner keys its work by
@@ -159,6 +167,26 @@ class ShipShipment:
         wait = int((deadline - self.clock.now()).total_seconds())
         return Shipped(tracking_number=shipment.tracking_number or "",
                        delivery_timeout_s=max(MIN_DELIVERY_WAIT_S, wait))
+
+
+class ShipTheOnlyParcel:
+    """ShipTheOnlyParcel (decision 122): an order that leaves in one parcel ships it here, outside the Map, and its
+    wait parks on it (WaitForItsDelivery), so the ordinary order does not pay Step Functions for ShipEachShipment.
+    Any other order is answered, never failed (a function error would page operations): with several shipments, the
+    first one's id, nothing read or shipped; with one that did not leave (on hold, its lines cancelled, being
+    prepared, ready at a store), its id. Neither is on its way, so the wait's write is refused and the order goes to
+    ShipEachShipment, whose ShipShipment decides again (the same answer: it is idempotent)."""
+
+    def __init__(self, ship: ShipShipment):
+        self.ship = ship
+
+    def __call__(self, order_id: str, shipments: list[PlannedShipment]) -> OnlyParcel:
+        if len(shipments) != 1:
+            return OnlyParcel(shipment_id=shipments[0].shipment_id, delivery_timeout_s=NOT_ON_ITS_WAY_WAIT_S)
+        shipment_id = shipments[0].shipment_id
+        shipped = self.ship(order_id, shipment_id)
+        return OnlyParcel(shipment_id=shipment_id, delivery_timeout_s=shipped.delivery_timeout_s,
+                          shipped_now=shipped.shipped_now)
 
 
 class AwaitRelease(TaskWait):

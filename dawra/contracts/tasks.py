@@ -53,6 +53,14 @@ class ShipShipmentInput(Task):
     shipment_id: ShipmentId
 
 
+class ShipTheOnlyParcelInput(Task):
+    """ShipTheOnlyParcel (decision 122): the reservation's shipments; one of them ships as ShipShipment ships it."""
+
+    action: Literal["ship_the_only_parcel"]
+    order_id: OrderId
+    shipments: list[PlannedShipment] = Field(min_length=1)
+
+
 class AwaitDeliveryInput(Task):
     action: Literal["await_delivery"]
     order_id: OrderId
@@ -170,6 +178,7 @@ class Shipped(BaseModel):
     hold_timeout_s: int = 1  # how long WaitWhileOnHold waits before a person is asked
     prepare_timeout_s: int = 1  # how long WaitForPacking waits before PackingLate alerts operations
     collect_timeout_s: int = 1  # how long WaitForCollection waits before CollectionReminder (remind, or cancel)
+    shipped_now: bool = False  # this call booked and committed it (a retry or a second look answers False)
 
 
 class PackingLate(BaseModel):
@@ -222,6 +231,18 @@ class Settled(BaseModel):
     shipment_id: str = ""
 
 
+class OnlyParcel(BaseModel):
+    """ShipTheOnlyParcel's answer: the shipment WaitForItsDelivery parks on, and for how long. A parcel on its way:
+    until its promised day plus the grace. Several shipments (the first is named, not shipped) or one that did not
+    leave: a day (`NOT_ON_ITS_WAY_WAIT_S`); the wait's write is refused at once, which hands the order to the Map."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    shipment_id: str
+    delivery_timeout_s: int = Field(ge=1)
+    shipped_now: bool = False  # this call shipped it (what the shipments metric counts)
+
+
 class Released(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -232,7 +253,8 @@ class Released(BaseModel):
 # --- per function -------------------------------------------------------------------------------------------------
 AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput | StockDueInput | AwaitStockInput,
                                      Field(discriminator="action")])
-ShipTask = TypeAdapter(Annotated[ShipShipmentInput | AwaitReleaseInput | AwaitDeliveryInput | CompleteOrderInput
+ShipTask = TypeAdapter(Annotated[ShipShipmentInput | ShipTheOnlyParcelInput | AwaitReleaseInput | AwaitDeliveryInput
+                                 | CompleteOrderInput
                                  | DeliveryLateInput | SettleClaimInput | HoldExpiredInput | AwaitPackingInput
                                  | PackingLateInput | AwaitCollectionInput | CollectionReminderInput,
                                  Field(discriminator="action")])
@@ -243,6 +265,7 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "reserve_stock": (ReserveStockInput, Allocation),
     "release_stock": (ReleaseStockInput, Released),
     "ship_shipment": (ShipShipmentInput, Shipped),
+    "ship_the_only_parcel": (ShipTheOnlyParcelInput, OnlyParcel),
     "await_release": (AwaitReleaseInput, None),
     "stock_due": (StockDueInput, StockWait),
     "await_stock": (AwaitStockInput, None),  # resumed with the Allocation by whoever reserved the order

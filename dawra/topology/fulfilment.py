@@ -96,7 +96,8 @@ FUNCTIONS = (
         # to it, signed with the partner's key (SEND_TO_PARTNERS, READ_PARTNER_SECRETS: decision 97).
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
                 SEND_TO_PARTNERS, *READ_PARTNER_SECRETS),
-        purpose="Tasks ShipShipment (books the carrier, captures, consumes the reservation), WaitForPacking and "
+        purpose="Tasks ShipTheOnlyParcel and ShipShipment (book the carrier, capture, consume the reservation), "
+                "WaitForPacking and "
                 "PackingLate (pick and pack), DeliveryReportedFirst, DeliveryLate, WaitForLateDelivery and "
                 "SettleClaim (late, lost and returned parcels).",
     ),

@@ -1,6 +1,6 @@
-"""State machine tasks ShipShipment, WaitWhileOnHold, WaitForPacking, WaitForCollection, DeliveryReportedFirst and
-WaitForLateDelivery (each parks the workflow on the shipment; WaitForDelivery parks without a function: decision
-117), PackingLate, CollectionReminder, DeliveryLate and SettleClaim (a late, lost or returned parcel). No task
+"""State machine tasks ShipTheOnlyParcel (an order in one parcel, outside the Map: decision 122), ShipShipment,
+WaitWhileOnHold, WaitForPacking, WaitForCollection, DeliveryReportedFirst and WaitForLateDelivery (each parks the
+workflow on the shipment; WaitForDelivery and WaitForItsDelivery park without a function: decision 117), PackingLate, CollectionReminder, DeliveryLate and SettleClaim (a late, lost or returned parcel). No task
 completes the order: the change that finishes its last parcel does (decision 111); CompleteOrder is answered only
 for executions started before that, whose definition still has it."""
 
@@ -25,6 +25,7 @@ from dawra.contracts.tasks import (
     SettleClaimInput,
     ShipShipmentInput,
     ShipTask,
+    ShipTheOnlyParcelInput,
     parse_task,
 )
 from dawra.tracing import function_tracer
@@ -43,9 +44,14 @@ def handler(event: dict, context) -> dict:
     logger.info(task.action, extra={"order_id": task.order_id})
     if isinstance(task, ShipShipmentInput):
         shipped = tasks.ship_shipment(task.order_id, task.shipment_id)
-        if shipped.outcome == "shipped":
+        if shipped.shipped_now:  # not again for a retry, nor for the Map's second look after ShipTheOnlyParcel
             metrics.add_metric(name=M.SHIPMENTS_SHIPPED, unit=MetricUnit.Count, value=1)
         return shipped.model_dump()
+    if isinstance(task, ShipTheOnlyParcelInput):  # an order in one parcel ships outside the Map (decision 122)
+        parcel = tasks.ship_the_only_parcel(task.order_id, task.shipments)
+        if parcel.shipped_now:
+            metrics.add_metric(name=M.SHIPMENTS_SHIPPED, unit=MetricUnit.Count, value=1)
+        return parcel.model_dump()
     if isinstance(task, AwaitReleaseInput):
         return tasks.await_release(task.order_id, task.shipment_id, task.task_token)
     if isinstance(task, AwaitPackingInput):

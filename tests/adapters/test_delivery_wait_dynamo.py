@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from parcels import carrier, place_order, shipped_tracking, wait_until
+from parcels import carrier, lifecycle_arn, order_of, place_order, shipped_tracking, wait_until
 from sdk_waits import alone, entered, raw, the_write
 from stacks import seeded_stack
 
@@ -34,6 +34,11 @@ def stack():
 
 def the_wait(name: str = "WaitForDelivery") -> dict[str, Any]:
     return json.loads(ASL.read_text())["States"]["ShipEachShipment"]["ItemProcessor"]["States"][name]
+
+
+def the_top(name: str) -> dict[str, Any]:
+    """A state of the order's workflow outside the Map."""
+    return json.loads(ASL.read_text())["States"][name]
 
 
 def test_the_asl_writes_the_item_the_adapter_keeps():
@@ -98,6 +103,9 @@ def test_the_workflow_parks_on_a_moving_parcel_and_the_delivery_answers_it(stack
     with pytest.raises(ClientError) as refused:
         client.update_item(**the_wait_write(table, order_id, shipment.shipment_id, "late-token"))
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    # One parcel: it shipped and waited outside the Map (decision 122), three states in all.
+    assert entered(stack, lifecycle_arn(stack, order_id)) == ["ReserveStock", "ShipTheOnlyParcel",
+                                                              "WaitForItsDelivery"]
 
 
 def test_a_change_decided_before_the_token_was_stored_is_refused(stack):
@@ -163,17 +171,28 @@ def stored_shipment(table: str, order_id: str, shipment: Shipment) -> Shipment:
     return shipment
 
 
+def clients(stack) -> tuple[Any, str, Any]:
+    """DynamoDB's client, the Orders table's name, Step Functions' client."""
+    return (stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name"),
+            stack.cloud.client("stepfunctions"))
+
+
+def a_parked_parcel(stack, email: str) -> tuple[str, str, Shipment, str]:
+    """An order in one parcel, shipped and parked on: its id, tracking number, shipment and its lifecycle's token."""
+    client, table, _ = clients(stack)
+    order_id = place_order(stack, email, {"MUG-CLASSIC": 1})
+    tracking = shipped_tracking(stack, order_id)
+    [shipment] = DynamoOrders(table).get(order_id).shipments
+    return order_id, tracking, shipment, parked(client, table, order_id, shipment.shipment_id)["resume_token"]
+
+
 def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     """The real WaitForDelivery state and DidItShip, run by the embedded cloud's Step Functions: on a parcel on its
     way the wait parks the token on the shipment, and answering that token ends the wait; on a delivered shipment
     its write is refused and DidItShip sends the shipped parcel to DeliveryReportedFirst; on a shipment that has not
     left it is refused too, and DidItShip follows ShipShipment's answer (on hold: WaitWhileOnHold)."""
-    client, table = stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name")
-    orders, sfn = DynamoOrders(table), stack.cloud.client("stepfunctions")
-    order_id = place_order(stack, "delivery-first@example.com", {"MUG-CLASSIC": 1})
-    tracking = shipped_tracking(stack, order_id)
-    [shipment] = orders.get(order_id).shipments
-    lifecycles = parked(client, table, order_id, shipment.shipment_id)["resume_token"]
+    client, table, sfn = clients(stack)
+    order_id, tracking, shipment, lifecycles = a_parked_parcel(stack, "delivery-first@example.com")
     machine = alone(stack, "order-lifecycle", "wait-for-delivery-alone",  # and the Choice its refusal goes to
                      {"WaitForDelivery": the_wait(), "DidItShip": the_wait("DidItShip")})
     given = {"order_id": order_id, "shipment_id": shipment.shipment_id,
@@ -200,3 +219,77 @@ def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     assert entered(stack, on_hold) == ["WaitForDelivery", "DidItShip", "WaitWhileOnHold"]
     assert "resume_token" not in raw_shipment(client, table, order_id, waiting.shipment_id)  # nothing was parked
 
+
+def test_the_only_parcels_wait_parks_on_it_and_hands_anything_else_to_the_map(stack):
+    """Decision 122, the real WaitForItsDelivery run alone (ShipEachShipment, where it would go, a Succeed of that
+    name): on a parcel on its way it parks the token as WaitForDelivery does, and answering it ends the workflow; on
+    a parcel whose report came first its write is refused, and when the promised day passes it times out, and both
+    end in ShipEachShipment, with the input as it was for the Map's branches."""
+    client, table, sfn = clients(stack)
+    order_id, tracking, shipment, lifecycles = a_parked_parcel(stack, "only-parcel@example.com")
+    machine = alone(stack, "order-lifecycle", "wait-for-its-delivery-alone",
+                    {"WaitForItsDelivery": the_top("WaitForItsDelivery")})
+    given = {"order_id": order_id, "allocation": {"shipments": [{"shipment_id": shipment.shipment_id,
+                                                                 "location_id": "riyadh-dc"}]},
+             "parcel": {"shipment_id": shipment.shipment_id, "delivery_timeout_s": 60}}
+
+    moving = sfn.start_execution(stateMachineArn=machine, name="moving", input=json.dumps(given))["executionArn"]
+    token = parked(client, table, order_id, shipment.shipment_id, other_than=lifecycles)["resume_token"]
+    sfn.send_task_success(taskToken=token, output=json.dumps({"delivered_at": "2026-12-03T10:00:00Z"}))
+    assert entered(stack, moving) == ["WaitForItsDelivery"]
+
+    # The promise passed while the parcel moves: a second's wait, then the Map (whose branch finds it shipped and late).
+    promised = {**given, "parcel": {"shipment_id": shipment.shipment_id, "delivery_timeout_s": 1}}
+    late = sfn.start_execution(stateMachineArn=machine, name="promise-passed",
+                               input=json.dumps(promised))["executionArn"]
+    assert entered(stack, late) == ["WaitForItsDelivery", "ShipEachShipment"]
+    history = sfn.get_execution_history(executionArn=late)["events"]
+    assert any(e["type"] == "TaskTimedOut" for e in history)
+    handed = json.loads(sfn.describe_execution(executionArn=late)["output"])
+    assert handed == promised  # ResultPath null: the Map gets the allocation it iterates, untouched
+
+    carrier(stack).deliver(tracking)
+    wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by its delivery")
+    before = raw_shipment(client, table, order_id, shipment.shipment_id)
+    first = sfn.start_execution(stateMachineArn=machine, name="reported-first", input=json.dumps(given))["executionArn"]
+    assert entered(stack, first) == ["WaitForItsDelivery", "ShipEachShipment"]
+    assert raw_shipment(client, table, order_id, shipment.shipment_id) == before  # refused: nothing written
+    assert refusals(stack, first) == ["DynamoDb.ConditionalCheckFailedException"]
+
+    # A write that fails otherwise (here a table that is not there; on AWS, e.g. a role rolled back without the
+    # grant) hands over too, rather than failing the order.
+    broken = json.loads(json.dumps(the_top("WaitForItsDelivery")).replace("${OrdersTableName}", "dawra-no-such-table"))
+    elsewhere = alone(stack, "order-lifecycle", "wait-for-its-delivery-no-table", {"WaitForItsDelivery": broken})
+    failed = sfn.start_execution(stateMachineArn=elsewhere, name="no-table", input=json.dumps(given))["executionArn"]
+    assert entered(stack, failed) == ["WaitForItsDelivery", "ShipEachShipment"]
+    # The order's own execution, whose token the runs above replaced on the shipment, ends as the delivery ends it.
+    sfn.send_task_success(taskToken=lifecycles, output=json.dumps({"delivered_at": "2026-12-03T10:00:00Z"}))
+    assert entered(stack, lifecycle_arn(stack, order_id))[-1] == "WaitForItsDelivery"
+
+
+def refusals(stack, execution_arn: str) -> list[str]:
+    """The errors the execution's tasks failed with (a refused write: DynamoDB's ConditionalCheckFailed)."""
+    history = stack.cloud.client("stepfunctions").get_execution_history(executionArn=execution_arn)["events"]
+    return [e["taskFailedEventDetails"]["error"] for e in history if e["type"] == "TaskFailed"]
+
+
+def test_an_order_in_two_parcels_ships_each_in_its_own_branch(stack):
+    """Decision 122: the reservation made two shipments, so ShipTheOnlyParcel ships nothing and names the first,
+    which has not left: WaitForItsDelivery's write is refused (no function fails, no alarm), the Map takes the order
+    over, and each branch ships and parks on its own parcel."""
+    client, table = stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name")
+    order_id = place_order(stack, "two-parcels@example.com", {"DALLAH-BRASS": 1, "DATES-1KG": 1})  # one store each
+    order = wait_until(stack, order_id, lambda o: len(o["shipments"]) == 2 and all(
+        s["tracking_number"] for s in o["shipments"]), what="not shipped in two parcels")
+    for s in order["shipments"]:
+        parked(client, table, order_id, s["shipment_id"])
+    run = lifecycle_arn(stack, order_id)
+    states = entered(stack, run, until="RUNNING")
+    assert states[:4] == ["ReserveStock", "ShipTheOnlyParcel", "WaitForItsDelivery", "ShipEachShipment"]
+    assert sorted(states[4:]) == ["ShipShipment", "ShipShipment", "WaitForDelivery", "WaitForDelivery"]
+    assert refusals(stack, run) == ["DynamoDb.ConditionalCheckFailedException"]  # the hand-over, and nothing failed
+    for s in order["shipments"]:
+        carrier(stack).deliver(s["tracking_number"])
+    wait_until(stack, order_id, lambda o: o["status"] == "COMPLETED", what="not completed by both deliveries")
+    assert entered(stack, run) == states
+    assert order_of(stack, order_id)["status"] == "COMPLETED"

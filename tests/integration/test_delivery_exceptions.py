@@ -18,6 +18,7 @@ from parcels import (
     post,
     reference,
     shipped_tracking,
+    states_entered,
     stock,
     wait_until,
 )
@@ -55,6 +56,10 @@ def test_a_late_parcel_gets_an_apology_and_a_new_estimate_then_arrives(stack, un
     [late] = [m for m in sent if "running late" in m.subject]
     assert "We are sorry" in late.body and f"We now expect it by <strong>{estimate}</strong>" in late.body
     assert execution_status(stack, order_id) == "SUCCEEDED"
+    # Its promise had passed: the only parcel's wait timed out at once and the Map's branch took it on (decision 122).
+    assert states_entered(stack, order_id) == [
+        "ReserveStock", "ShipTheOnlyParcel", "WaitForItsDelivery", "ShipEachShipment", "ShipShipment",
+        "WaitForDelivery", "DeliveryLate", "WaitForLateDelivery", "Delivered"]
 
 
 def test_a_lost_parcel_is_sent_again_from_stock_without_charging_twice(stack, unique):

@@ -15,6 +15,7 @@ from parcels import (
     post,
     reference,
     shipped_tracking,
+    states_entered,
     stock,
     wait_until,
 )
@@ -92,3 +93,8 @@ def test_a_parcel_returned_to_sender_is_restocked_on_arrival_and_refunded(stack,
     assert f"We have refunded <strong>{amount}</strong>" in body[
         f"A parcel from your order {ref} came back: what happens now"]
     assert execution_status(stack, order_id) == "SUCCEEDED"
+    # Back at its location: the only parcel's wait ended with ReturnedToSender, and the Map's branch, refused a wait
+    # on a parcel no longer on its way, heard it again from DeliveryReportedFirst (decision 122).
+    assert states_entered(stack, order_id) == [
+        "ReserveStock", "ShipTheOnlyParcel", "WaitForItsDelivery", "ShipEachShipment", "ShipShipment",
+        "WaitForDelivery", "DidItShip", "DeliveryReportedFirst", "SettleClaim", "HowWasItSettled", "Refunded"]

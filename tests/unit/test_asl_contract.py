@@ -28,11 +28,11 @@ FUNCTION_TASKS = {name: state for name, state in TASK_STATES.items() if ":lambda
 COMPENSATION = ["ReleaseStock", "CancelOrder", "AskAPerson"]
 
 
-def test_the_only_task_without_a_function_is_the_delivery_wait():
-    """It writes its token itself (decision 117; its write against the adapter's item:
+def test_the_only_tasks_without_a_function_are_the_delivery_waits():
+    """They write their token themselves (decision 117; the write against the adapter's item:
     tests/adapters/test_delivery_wait_dynamo.py); refused, DidItShip says why, and a shipped parcel whose report came
-    first goes to the function's wait."""
-    assert set(TASK_STATES) - set(FUNCTION_TASKS) == {"WaitForDelivery"}
+    first goes to the function's wait. The only parcel's wait outside the Map (decision 122): below."""
+    assert set(TASK_STATES) - set(FUNCTION_TASKS) == {"WaitForDelivery", "WaitForItsDelivery"}
     first = TASK_STATES["WaitForDelivery"]["Catch"][0]
     assert first["ErrorEquals"] == ["DynamoDb.ConditionalCheckFailedException"]
     assert first["Next"] == "DidItShip" and first["ResultPath"] is None  # the shipping outcome is kept for it
@@ -56,6 +56,34 @@ def test_a_shipped_parcel_goes_straight_to_its_delivery_wait_and_every_other_out
     assert moving and not moving & {status.value for status in NOT_LEFT}
     # and its wait is long enough that the refusal, not the timeout, decides what follows
     assert all(Shipped(outcome=outcome).delivery_timeout_s >= 3600 for outcome in outcomes - {"shipped"})
+
+
+def test_an_order_in_one_parcel_ships_and_waits_outside_the_map_and_everything_else_goes_through_it():
+    """Decision 122: after its stock is reserved (at once or when it arrived) an order ships its only parcel and parks
+    on it, three states in all, none of them the Map. Every other way out of those two states leads into
+    ShipEachShipment, where the branch decides again, except a failure of the shipping itself, which goes where the
+    Map's does. The fast wait makes exactly the Map's write, on the shipment ShipTheOnlyParcel names, which refuses
+    any shipment that has not left (so an order in several parcels, whose first shipment is named, is refused)."""
+    top = ASL["States"]
+    assert top["ReserveStock"]["Next"] == top["WaitForStock"]["Next"] == "ShipTheOnlyParcel"
+    ship, wait = top["ShipTheOnlyParcel"], top["WaitForItsDelivery"]
+    assert ship["Next"] == "WaitForItsDelivery" and wait.get("End") is True
+    # Several parcels and a parcel that did not leave are answered, not failed (the refused write hands them over);
+    # only a ship-order function that does not know this task (code rolled back under an execution started on this
+    # definition) fails it, and is handed over too: ShipShipment is the task every version has.
+    assert ship["Catch"][0] == {"ErrorEquals": ["InvalidTaskInput"], "ResultPath": None, "Next": "ShipEachShipment"}
+    assert ship["Catch"][1] == top["ShipEachShipment"]["Catch"][-1]  # States.ALL -> ReleaseStock, as the Map's
+    assert ship["Retry"] == TASK_STATES["ShipShipment"]["Retry"]
+    (caught,) = wait["Catch"]  # every way the fast wait can end but a delivery: back to the Map, input kept
+    assert caught["Next"] == "ShipEachShipment" and caught["ResultPath"] is None
+    assert {"DynamoDb.ConditionalCheckFailedException", "States.Timeout", "States.TaskFailed"} <= set(
+        caught["ErrorEquals"])
+    mapped = TASK_STATES["WaitForDelivery"]
+    assert wait["Resource"] == mapped["Resource"] and wait["Retry"] == mapped["Retry"]
+    assert wait["TimeoutSecondsPath"] == "$.parcel.delivery_timeout_s" and ship["ResultPath"] == "$.parcel"
+    fast = json.dumps(wait["Parameters"]).replace("$.parcel.shipment_id", "$.shipment_id")
+    assert fast == json.dumps(mapped["Parameters"])
+    assert set(ship["ResultSelector"]) == {"shipment_id.$", "delivery_timeout_s.$"}
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTION_TASKS))

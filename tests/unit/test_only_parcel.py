@@ -1,0 +1,130 @@
+"""ShipTheOnlyParcel (decision 122): an order that leaves in one parcel ships it outside the Map; for an order in
+several parcels, or a parcel that does not leave, it names a shipment that has not left, which WaitForItsDelivery's
+write refuses, so ShipEachShipment takes the order over and its ShipShipment answers as it would have. It never
+fails for those (a function error would page operations)."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+from fakes import FakeAuditLog
+
+from dawra.app.backoffice import OrderActions
+from dawra.app.ship import ShipTheOnlyParcel
+from dawra.contracts.tasks import (
+    NOT_ON_ITS_WAY_WAIT_S,
+    TASKS,
+    OnlyParcel,
+    PlannedShipment,
+    Shipped,
+    ShipTheOnlyParcelInput,
+)
+from dawra.domain.access import Actor, Role
+from dawra.domain.errors import CancelledByCustomer, IllegalTransition
+from dawra.domain.order import OrderStatus
+from dawra.domain.shipment import MOVING, NOT_LEFT
+
+AGENT = Actor(user_id="u-agent", username="agent@dawra.example", roles=frozenset({Role.AGENT}))
+
+
+@pytest.fixture
+def only(shop):
+    return ShipTheOnlyParcel(shop.ship)
+
+
+def captures(shop):
+    return [entry for entry in shop.payments.ledger if entry[0] == "capture"]
+
+
+def test_the_only_parcel_ships_as_shipshipment_ships_it_and_the_branch_would_find_it_shipped(shop, only):
+    order_id = shop.place({"MUG-CLASSIC": 1, "DATES-1KG": 2})
+    planned = shop.reserve(order_id).shipments
+    assert len(planned) == 1
+    answer = only(order_id, planned)
+    assert answer.shipment_id == planned[0].shipment_id and answer.delivery_timeout_s >= 1 and answer.shipped_now
+    order = shop.orders.get(order_id)
+    assert order.status == OrderStatus.SHIPPED
+    assert order.shipment(answer.shipment_id).status in MOVING  # what WaitForItsDelivery's write asks for
+    assert shop.carriers.bookings == [answer.shipment_id] and len(captures(shop)) == 1
+    # The fallback (a refused write, a timeout) runs the branch's ShipShipment on the same parcel: it answers
+    # "shipped" with the same parcel and the same wait, books and captures nothing more, and is not counted again.
+    again = shop.ship(order_id, answer.shipment_id)
+    assert (again.outcome, again.delivery_timeout_s, again.shipped_now) == ("shipped", answer.delivery_timeout_s, False)
+    assert again.tracking_number == order.shipment(answer.shipment_id).tracking_number
+    assert shop.carriers.bookings == [answer.shipment_id] and len(captures(shop)) == 1
+    assert only(order_id, planned).shipped_now is False  # a retried ShipTheOnlyParcel: the same, not counted
+
+
+def test_an_order_in_several_parcels_names_its_first_unshipped_shipment_without_reading_anything(shop, only):
+    order_id = shop.place({"MUG-CLASSIC": 45})  # 40 in Riyadh and 5 in Jeddah
+    planned = shop.reserve(order_id).shipments
+    assert len(planned) == 2
+    answer = only(order_id, planned)
+    assert answer == OnlyParcel(shipment_id=planned[0].shipment_id, delivery_timeout_s=NOT_ON_ITS_WAY_WAIT_S)
+    assert shop.orders.get(order_id).shipment(answer.shipment_id).status in NOT_LEFT  # so the write is refused
+    # decided from the reservation alone: no order is even looked up
+    assert only("ord_doesnotexist0000", planned) == answer
+    assert shop.carriers.bookings == [] and captures(shop) == []
+    assert shop.orders.get(order_id).status == OrderStatus.ALLOCATED
+    assert {shop.ship(order_id, p.shipment_id).outcome for p in planned} == {"shipped"}  # each branch ships its own
+
+
+def test_a_held_order_is_named_unshipped_and_the_branch_answers_on_hold_again(shop, only):
+    actions = OrderActions(shop.orders, shop.inventory, shop.uow, FakeAuditLog(shop.world), shop.workflow,
+                           shop.payments, shop.clock, release_stock=shop.release, cancel_order=shop.cancel)
+    order_id = shop.place({"MUG-CLASSIC": 1})
+    planned = shop.reserve(order_id).shipments
+    actions.hold(AGENT, order_id, "hold-0001", "customer asked to wait")
+    answer = only(order_id, planned)
+    assert (answer.shipment_id, answer.delivery_timeout_s, answer.shipped_now) == (
+        planned[0].shipment_id, NOT_ON_ITS_WAY_WAIT_S, False)
+    assert shop.orders.get(order_id).shipment(answer.shipment_id).status in NOT_LEFT
+    assert shop.carriers.bookings == [] and captures(shop) == []
+    assert shop.orders.get(order_id).status == OrderStatus.ON_HOLD
+    assert shop.ship(order_id, planned[0].shipment_id).outcome == "on_hold"  # what DidItShip then routes on
+
+
+class Answers:
+    """ShipShipment as the branch would run it, answering `outcome` (or raising `error`)."""
+
+    def __init__(self, outcome: str = "shipped", error: Exception | None = None):
+        self.outcome, self.error, self.calls = outcome, error, []
+
+    def __call__(self, order_id: str, shipment_id: str) -> Shipped:
+        self.calls.append((order_id, shipment_id))
+        if self.error:
+            raise self.error
+        return Shipped(outcome=self.outcome)
+
+
+ONE = [PlannedShipment(shipment_id="shp_0123456789abcdef", location_id="riyadh-dc")]
+
+
+@pytest.mark.parametrize("outcome", sorted(set(get_args(Shipped.model_fields["outcome"].annotation)) - {"shipped"}))
+def test_every_answer_but_shipped_waits_a_day_on_its_own_shipment(outcome):
+    """Each such answer left the shipment in a status the write refuses (tests/unit/test_asl_contract.py), and a day's
+    wait means the refusal, not a timeout, decides."""
+    ship = Answers(outcome)
+    answer = ShipTheOnlyParcel(ship)("ord_0123456789abcdef", ONE)  # type: ignore[arg-type]
+    assert answer == OnlyParcel(shipment_id="shp_0123456789abcdef", delivery_timeout_s=NOT_ON_ITS_WAY_WAIT_S)
+    assert ship.calls == [("ord_0123456789abcdef", "shp_0123456789abcdef")]
+
+
+@pytest.mark.parametrize("error", [CancelledByCustomer("asked"), IllegalTransition("ord_0123456789abcdef", "CANCELLED", "ship")])
+def test_a_shipping_that_fails_fails_the_task_unchanged(error):
+    """What sends it where the Map's failures go (ReleaseStock), with the same error name."""
+    with pytest.raises(type(error)):
+        ShipTheOnlyParcel(Answers(error=error))("ord_0123456789abcdef", ONE)  # type: ignore[arg-type]
+
+
+def test_its_task_takes_the_reservations_shipments_and_answers_what_the_fast_wait_reads():
+    task_input, output = TASKS["ship_the_only_parcel"]
+    assert task_input is ShipTheOnlyParcelInput and output is OnlyParcel
+    parsed = ShipTheOnlyParcelInput.model_validate(
+        {"action": "ship_the_only_parcel", "order_id": "ord_0123456789abcdef",
+         "shipments": [{"shipment_id": "shp_0123456789abcdef", "location_id": "riyadh-dc"}]})
+    assert parsed.shipments == ONE
+    with pytest.raises(ValueError):  # a reservation always has a shipment: none is a bad input
+        ShipTheOnlyParcelInput.model_validate(
+            {"action": "ship_the_only_parcel", "order_id": "ord_0123456789abcdef", "shipments": []})
