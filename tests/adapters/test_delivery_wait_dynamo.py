@@ -219,6 +219,14 @@ def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
     assert entered(stack, on_hold) == ["WaitForDelivery", "DidItShip", "WaitWhileOnHold"]
     assert "resume_token" not in raw_shipment(client, table, order_id, waiting.shipment_id)  # nothing was parked
 
+    # Decision 123: a write that fails otherwise (here a table that is not there; on AWS, e.g. a rollback that took the
+    # grant from the role) goes to DidItShip too, and the function's wait, which needs no grant, parks instead.
+    broken = json.loads(json.dumps(the_wait()).replace("${OrdersTableName}", "dawra-no-such-table"))
+    elsewhere = alone(stack, "order-lifecycle", "wait-for-delivery-no-table",
+                      {"WaitForDelivery": broken, "DidItShip": the_wait("DidItShip")})
+    failed = sfn.start_execution(stateMachineArn=elsewhere, name="no-table", input=json.dumps(given))["executionArn"]
+    assert entered(stack, failed) == ["WaitForDelivery", "DidItShip", "DeliveryReportedFirst"]
+
 
 def test_the_only_parcels_wait_parks_on_it_and_hands_anything_else_to_the_map(stack):
     """Decision 122, the real WaitForItsDelivery run alone (ShipEachShipment, where it would go, a Succeed of that

@@ -36,6 +36,11 @@ def test_the_only_tasks_without_a_function_are_the_delivery_waits():
     first = TASK_STATES["WaitForDelivery"]["Catch"][0]
     assert first["ErrorEquals"] == ["DynamoDb.ConditionalCheckFailedException"]
     assert first["Next"] == "DidItShip" and first["ResultPath"] is None  # the shipping outcome is kept for it
+    # Decision 123: a write that fails otherwise goes there too, after the catches of the errors the wait's token is
+    # answered with (States.TaskFailed matches every error but the timeout, so it must come last).
+    *answered, last = TASK_STATES["WaitForDelivery"]["Catch"]
+    assert last == {"ErrorEquals": ["States.TaskFailed"], "ResultPath": None, "Next": "DidItShip"}
+    assert {"States.Timeout", "ReturnedToSender"} <= {error for c in answered for error in c["ErrorEquals"]}
     assert CHOICES["DidItShip"]["Default"] == "DeliveryReportedFirst"
     assert TASK_STATES["DeliveryReportedFirst"]["Parameters"]["Payload"]["action"] == "await_delivery"
 
