@@ -138,14 +138,14 @@ def _per_order_why(results: dict) -> list[str]:
         lines += [
             f"- **Lambda invocations ({single['lambda_invocations']} > {TARGETS['lambda_invocations']}).** "
             f"{len(by_function)} functions act on the order. orders-api, start-lifecycle (the lifecycle starts from "
-            "the order's commit, off checkout's request path: decision 114), allocate-stock and ship-order are "
-            "invoked once each (the delivery's wait parks its token on the shipment with Step Functions' own "
-            "write: decision 117; the order completes in the commit of its last delivery: decision 111). The "
+            "the order's commit, off checkout's request path: decision 114) and ship-order are invoked once "
+            "each (ship-order reserves the stock and ships the only parcel in one call: decision 124; the "
+            "delivery's wait parks its token on the shipment with Step Functions' own write: decision 117; the "
+            "order completes in the commit of its last delivery: decision 111). The "
             f"tracking consumer is invoked {_fmt(tracking)} times and the notifier {_fmt(notify)}, once per batch: "
             f"{batched}. Orders are carried here one after another: at a merchant's volume a stream or queue batch "
             "holds several orders' records, which this per-order figure does not show. What would close it one "
-            "order at a time is a workflow with fewer steps: the reservation made at checkout (no allocate-stock "
-            "invocation)."]
+            "order at a time is fewer records: a carrier report or a message that needs no function of its own."]
     if single.get("aws_requests", 0) > TARGETS["aws_requests"]:
         top = sorted(single["requests"].items(), key=lambda kv: -kv[1])[:4]
         lines += [f"- **AWS requests ({_fmt(single['aws_requests'])} > {TARGETS['aws_requests']}).** The largest: "

@@ -82,6 +82,7 @@ if TYPE_CHECKING:
         HoldExpired,
         PackingIsLate,
         RemindCollection,
+        ReserveAndShip,
         ShipShipment,
         ShipTheOnlyParcel,
     )
@@ -254,6 +255,7 @@ def serve_waiting(settings: Settings, reserve: ReserveStock | None = None) -> Se
 
 @dataclass(frozen=True)
 class ShipTasks:
+    reserve_and_ship: ReserveAndShip
     ship_shipment: ShipShipment
     ship_the_only_parcel: ShipTheOnlyParcel
     await_release: AwaitRelease
@@ -271,12 +273,14 @@ class ShipTasks:
 def build_ship(settings: Settings) -> ShipTasks:
     from dawra.adapters.carriers import default_registry as carriers
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.dynamo.waiting import DynamoStockWaiters
     from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.claims import DeliveryLate, SettleClaim
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.payments import RenewAuthorization
+    from dawra.app.reserve import ReserveStock
     from dawra.app.ship import (
         AwaitCollection,
         AwaitPacking,
@@ -284,6 +288,7 @@ def build_ship(settings: Settings) -> ShipTasks:
         HoldExpired,
         PackingIsLate,
         RemindCollection,
+        ReserveAndShip,
         ShipShipment,
         ShipTheOnlyParcel,
     )
@@ -296,11 +301,15 @@ def build_ship(settings: Settings) -> ShipTasks:
                         settings.hold_timeouts, renewals=RenewAuthorization(
                             orders, uow, payments(), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),
                         partners=_send_to_partner(settings))
+    only = ShipTheOnlyParcel(ship)
+    reserve = ReserveStock(orders, inventory, uow, clock, SnsOpsAlerts(settings.ops_alerts_topic_arn),
+                           waiters=DynamoStockWaiters(settings.inventory_table or ""))
     return ShipTasks(
+        reserve_and_ship=ReserveAndShip(reserve, only),
         delivery_late=DeliveryLate(orders, uow, clock, settings.delivery_grace, settings.delivery_lost_after),
         settle_claim=SettleClaim(orders, inventory, uow, payments(), clock, Settlement(settings.lost_parcel_policy)),
         ship_shipment=ship,
-        ship_the_only_parcel=ShipTheOnlyParcel(ship),
+        ship_the_only_parcel=only,
         await_release=AwaitRelease(orders, uow, workflow),
         await_packing=AwaitPacking(orders, uow, workflow),
         packing_late=PackingIsLate(orders, uow, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from dawra.app.common import Fail, Resume, TaskWait, load, now_iso, retry_on_race, stopped
 from dawra.app.partners import SendToPartner
@@ -20,6 +21,7 @@ from dawra.contracts.tasks import (
     OnlyParcel,
     PackingLate,
     PlannedShipment,
+    Reserved,
     Shipped,
 )
 from dawra.domain.errors import (
@@ -44,6 +46,9 @@ from dawra.ports import (
     PaymentProviders,
     UnitOfWork,
 )
+
+if TYPE_CHECKING:  # ReserveAndShip is given it: modules that import this one need not load the reservation
+    from dawra.app.reserve import ReserveStock
 
 MIN_DELIVERY_WAIT_S = 1  # Step Functions wants a positive timeout even when the promise has already passed
 HOLD_LIMIT = timedelta(days=7)  # an operator's hold lasts this long by default (each kind's: dawra.domain.holds)
@@ -187,6 +192,20 @@ class ShipTheOnlyParcel:
         shipped = self.ship(order_id, shipment_id)
         return OnlyParcel(shipment_id=shipment_id, delivery_timeout_s=shipped.delivery_timeout_s,
                           shipped_now=shipped.shipped_now)
+
+
+class ReserveAndShip:
+    """ReserveAndShip (decision 124): ReserveStock and ShipTheOnlyParcel in one call, so an ordinary order invokes one
+    function, not two, before it waits for its delivery. Each is what it is alone: the reservation all or nothing
+    and idempotent (a retry finds the one it made; AwaitingStock and OutOfStock raised before anything ships), then
+    the only parcel shipped (or, for any other order, a shipment named that WaitForItsDelivery's write refuses)."""
+
+    def __init__(self, reserve: ReserveStock, only: ShipTheOnlyParcel):
+        self.reserve, self.only = reserve, only
+
+    def __call__(self, order_id: str) -> Reserved:
+        shipments = self.reserve(order_id).shipments
+        return Reserved(shipments=shipments, parcel=self.only(order_id, shipments))
 
 
 class AwaitRelease(TaskWait):

@@ -27,6 +27,13 @@ class ReserveStockInput(Task):
     order_id: OrderId
 
 
+class ReserveAndShipInput(Task):
+    """ReserveAndShip (decision 124): reserve every line; an order in one parcel ships it in the same call."""
+
+    action: Literal["reserve_and_ship"]
+    order_id: OrderId
+
+
 class ReleaseStockInput(Task):
     action: Literal["release_stock"]
     order_id: OrderId
@@ -243,6 +250,16 @@ class OnlyParcel(BaseModel):
     shipped_now: bool = False  # this call shipped it (what the shipments metric counts)
 
 
+class Reserved(BaseModel):
+    """ReserveAndShip's answer: the reservation's shipments (what ShipEachShipment iterates) and the parcel
+    WaitForItsDelivery parks on (ShipTheOnlyParcel's answer, given in the same call)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    shipments: list[PlannedShipment]
+    parcel: OnlyParcel
+
+
 class Released(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
@@ -253,8 +270,8 @@ class Released(BaseModel):
 # --- per function -------------------------------------------------------------------------------------------------
 AllocateTask = TypeAdapter(Annotated[ReserveStockInput | ReleaseStockInput | StockDueInput | AwaitStockInput,
                                      Field(discriminator="action")])
-ShipTask = TypeAdapter(Annotated[ShipShipmentInput | ShipTheOnlyParcelInput | AwaitReleaseInput | AwaitDeliveryInput
-                                 | CompleteOrderInput
+ShipTask = TypeAdapter(Annotated[ReserveAndShipInput | ShipShipmentInput | ShipTheOnlyParcelInput | AwaitReleaseInput
+                                 | AwaitDeliveryInput | CompleteOrderInput
                                  | DeliveryLateInput | SettleClaimInput | HoldExpiredInput | AwaitPackingInput
                                  | PackingLateInput | AwaitCollectionInput | CollectionReminderInput,
                                  Field(discriminator="action")])
@@ -262,6 +279,7 @@ CompensateTask = TypeAdapter(Annotated[CancelOrderInput | AskAPersonInput, Field
 
 # action -> (input model, output model or None when the ASL reads nothing of the result)
 TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
+    "reserve_and_ship": (ReserveAndShipInput, Reserved),
     "reserve_stock": (ReserveStockInput, Allocation),
     "release_stock": (ReleaseStockInput, Released),
     "ship_shipment": (ShipShipmentInput, Shipped),

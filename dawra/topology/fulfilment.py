@@ -75,7 +75,8 @@ FUNCTIONS = (
         # ReserveStock alerts operations when a hold takes a stock item below its reorder point (PUBLISH_OPS_ALERT).
         # WaitForStock and WhenIsStockDue resume the orders waiting for stock they serve (ANSWER_TASK_TOKEN).
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, PUBLISH_OPS_ALERT, ANSWER_TASK_TOKEN),
-        purpose="Tasks ReserveStock and ReleaseStock: atomic, idempotent reservations across locations; "
+        purpose="Tasks ReserveStock (ReserveAndShip's fallback) and ReleaseStock: atomic, idempotent "
+                "reservations across locations; "
                 "WhenIsStockDue and WaitForStock for backordered and preordered orders; the "
                 "low-stock alert when a reservation crosses a reorder point.",
     ),
@@ -85,21 +86,22 @@ FUNCTIONS = (
         code="functions/ship",
         handler="app.handler",
         memory_mb=256,
-        timeout_s=10,
+        timeout_s=20,  # ReserveAndShip reserves (retried on a race for the same stock) and ships in one call
         environment={**POWERTOOLS_ENV, **ORDERS_TABLE, **INVENTORY_TABLE, **OPS_ALERTS,
                      E.DELIVERY_GRACE_HOURS: Ref(kind="parameter", id="delivery-grace-hours", attr="value"),
                      E.DELIVERY_LOST_AFTER_HOURS: Ref(kind="parameter", id="delivery-lost-after-hours", attr="value"),
                      E.LOST_PARCEL_POLICY: Ref(kind="parameter", id="lost-parcel-policy", attr="value"),
                      **HOLD_TIMEOUTS, **PARTNER_OUTBOX},
-        # ShipShipment alerts operations when a lapsed card authorisation cannot be renewed (PUBLISH_OPS_ALERT), and
+        # ReserveAndShip reserves as allocate-stock's ReserveStock does (decision 124: the low-stock alert, the SKUs'
+        # waiting lists on the inventory table). ShipShipment alerts operations when a lapsed card authorisation
+        # cannot be renewed (PUBLISH_OPS_ALERT), and
         # PackingLate when a shipment is not packed by its location's SLA. ShipShipment hands a partner's shipment
         # to it, signed with the partner's key (SEND_TO_PARTNERS, READ_PARTNER_SECRETS: decision 97).
         grants=(READ_ORDERS, WRITE_ORDERS, READ_INVENTORY, WRITE_INVENTORY, ANSWER_TASK_TOKEN, PUBLISH_OPS_ALERT,
                 SEND_TO_PARTNERS, *READ_PARTNER_SECRETS),
-        purpose="Tasks ShipTheOnlyParcel and ShipShipment (book the carrier, capture, consume the reservation), "
-                "WaitForPacking and "
-                "PackingLate (pick and pack), DeliveryReportedFirst, DeliveryLate, WaitForLateDelivery and "
-                "SettleClaim (late, lost and returned parcels).",
+        purpose="Tasks ReserveAndShip (reserve, ship a lone parcel), ShipTheOnlyParcel, ShipShipment, "
+                "WaitForPacking, PackingLate (pick and pack), DeliveryReportedFirst, DeliveryLate, "
+                "WaitForLateDelivery, SettleClaim (late, lost and returned parcels).",
     ),
 )
 

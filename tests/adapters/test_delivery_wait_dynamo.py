@@ -103,9 +103,8 @@ def test_the_workflow_parks_on_a_moving_parcel_and_the_delivery_answers_it(stack
     with pytest.raises(ClientError) as refused:
         client.update_item(**the_wait_write(table, order_id, shipment.shipment_id, "late-token"))
     assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
-    # One parcel: it shipped and waited outside the Map (decision 122), three states in all.
-    assert entered(stack, lifecycle_arn(stack, order_id)) == ["ReserveStock", "ShipTheOnlyParcel",
-                                                              "WaitForItsDelivery"]
+    # One parcel: reserved and shipped in one task (decision 124), then waited for outside the Map (decision 122).
+    assert entered(stack, lifecycle_arn(stack, order_id)) == ["ReserveAndShip", "WaitForItsDelivery"]
 
 
 def test_a_change_decided_before_the_token_was_stored_is_refused(stack):
@@ -237,9 +236,9 @@ def test_the_only_parcels_wait_parks_on_it_and_hands_anything_else_to_the_map(st
     order_id, tracking, shipment, lifecycles = a_parked_parcel(stack, "only-parcel@example.com")
     machine = alone(stack, "order-lifecycle", "wait-for-its-delivery-alone",
                     {"WaitForItsDelivery": the_top("WaitForItsDelivery")})
-    given = {"order_id": order_id, "allocation": {"shipments": [{"shipment_id": shipment.shipment_id,
-                                                                 "location_id": "riyadh-dc"}]},
-             "parcel": {"shipment_id": shipment.shipment_id, "delivery_timeout_s": 60}}
+    planned = [{"shipment_id": shipment.shipment_id, "location_id": "riyadh-dc"}]
+    given = {"order_id": order_id, "allocation": {
+        "shipments": planned, "parcel": {"shipment_id": shipment.shipment_id, "delivery_timeout_s": 60}}}
 
     moving = sfn.start_execution(stateMachineArn=machine, name="moving", input=json.dumps(given))["executionArn"]
     token = parked(client, table, order_id, shipment.shipment_id, other_than=lifecycles)["resume_token"]
@@ -247,7 +246,8 @@ def test_the_only_parcels_wait_parks_on_it_and_hands_anything_else_to_the_map(st
     assert entered(stack, moving) == ["WaitForItsDelivery"]
 
     # The promise passed while the parcel moves: a second's wait, then the Map (whose branch finds it shipped and late).
-    promised = {**given, "parcel": {"shipment_id": shipment.shipment_id, "delivery_timeout_s": 1}}
+    promised = {**given, "allocation": {
+        "shipments": planned, "parcel": {"shipment_id": shipment.shipment_id, "delivery_timeout_s": 1}}}
     late = sfn.start_execution(stateMachineArn=machine, name="promise-passed",
                                input=json.dumps(promised))["executionArn"]
     assert entered(stack, late) == ["WaitForItsDelivery", "ShipEachShipment"]
@@ -282,7 +282,7 @@ def refusals(stack, execution_arn: str) -> list[str]:
 
 
 def test_an_order_in_two_parcels_ships_each_in_its_own_branch(stack):
-    """Decision 122: the reservation made two shipments, so ShipTheOnlyParcel ships nothing and names the first,
+    """Decision 122: the reservation made two shipments, so ReserveAndShip ships nothing and names the first,
     which has not left: WaitForItsDelivery's write is refused (no function fails, no alarm), the Map takes the order
     over, and each branch ships and parks on its own parcel."""
     client, table = stack.cloud.client("dynamodb"), stack.cloud.resolve_ref("table", "orders", "name")
@@ -293,8 +293,8 @@ def test_an_order_in_two_parcels_ships_each_in_its_own_branch(stack):
         parked(client, table, order_id, s["shipment_id"])
     run = lifecycle_arn(stack, order_id)
     states = entered(stack, run, until="RUNNING")
-    assert states[:4] == ["ReserveStock", "ShipTheOnlyParcel", "WaitForItsDelivery", "ShipEachShipment"]
-    assert sorted(states[4:]) == ["ShipShipment", "ShipShipment", "WaitForDelivery", "WaitForDelivery"]
+    assert states[:3] == ["ReserveAndShip", "WaitForItsDelivery", "ShipEachShipment"]
+    assert sorted(states[3:]) == ["ShipShipment", "ShipShipment", "WaitForDelivery", "WaitForDelivery"]
     assert refusals(stack, run) == ["DynamoDb.ConditionalCheckFailedException"]  # the hand-over, and nothing failed
     for s in order["shipments"]:
         carrier(stack).deliver(s["tracking_number"])

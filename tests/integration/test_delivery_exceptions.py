@@ -58,7 +58,7 @@ def test_a_late_parcel_gets_an_apology_and_a_new_estimate_then_arrives(stack, un
     assert execution_status(stack, order_id) == "SUCCEEDED"
     # Its promise had passed: the only parcel's wait timed out at once and the Map's branch took it on (decision 122).
     assert states_entered(stack, order_id) == [
-        "ReserveStock", "ShipTheOnlyParcel", "WaitForItsDelivery", "ShipEachShipment", "ShipShipment",
+        "ReserveAndShip", "WaitForItsDelivery", "ShipEachShipment", "ShipShipment",
         "WaitForDelivery", "DeliveryLate", "WaitForLateDelivery", "Delivered"]
 
 

@@ -65,14 +65,23 @@ def test_a_shipped_parcel_goes_straight_to_its_delivery_wait_and_every_other_out
 
 def test_an_order_in_one_parcel_ships_and_waits_outside_the_map_and_everything_else_goes_through_it():
     """Decision 122: after its stock is reserved (at once or when it arrived) an order ships its only parcel and parks
-    on it, three states in all, none of them the Map. Every other way out of those two states leads into
+    on it, none of the states the Map (two in all since decision 124: ReserveAndShip, WaitForItsDelivery). Every other way out of those two states leads into
     ShipEachShipment, where the branch decides again, except a failure of the shipping itself, which goes where the
     Map's does. The fast wait makes exactly the Map's write, on the shipment ShipTheOnlyParcel names, which refuses
     any shipment that has not left (so an order in several parcels, whose first shipment is named, is refused)."""
     top = ASL["States"]
+    # Decision 124: the reservation and the only parcel in one task; ShipTheOnlyParcel after a reservation made apart
+    assert ASL["StartAt"] == "ReserveAndShip" and top["ReserveAndShip"]["Next"] == "WaitForItsDelivery"
     assert top["ReserveStock"]["Next"] == top["WaitForStock"]["Next"] == "ShipTheOnlyParcel"
     ship, wait = top["ShipTheOnlyParcel"], top["WaitForItsDelivery"]
     assert ship["Next"] == "WaitForItsDelivery" and wait.get("End") is True
+    both = top["ReserveAndShip"]
+    assert both["ResultPath"] == "$.allocation" and ship["ResultPath"] == "$.allocation.parcel"
+    assert both["ResultSelector"] == {"shipments.$": "$.Payload.shipments", "parcel.$": "$.Payload.parcel"}
+    # ReserveStock's catches, plus a ship-order function without this task (a rollback) sent to ReserveStock itself
+    assert [c for c in both["Catch"] if c["Next"] != "ReserveStock"] == top["ReserveStock"]["Catch"]
+    assert {"ErrorEquals": ["InvalidTaskInput"], "ResultPath": None, "Next": "ReserveStock"} in both["Catch"]
+    assert both["Catch"][-1]["ErrorEquals"] == ["States.ALL"] and both["Retry"] == top["ReserveStock"]["Retry"]
     # Several parcels and a parcel that did not leave are answered, not failed (the refused write hands them over);
     # only a ship-order function that does not know this task (code rolled back under an execution started on this
     # definition) fails it, and is handed over too: ShipShipment is the task every version has.
@@ -85,8 +94,8 @@ def test_an_order_in_one_parcel_ships_and_waits_outside_the_map_and_everything_e
         caught["ErrorEquals"])
     mapped = TASK_STATES["WaitForDelivery"]
     assert wait["Resource"] == mapped["Resource"] and wait["Retry"] == mapped["Retry"]
-    assert wait["TimeoutSecondsPath"] == "$.parcel.delivery_timeout_s" and ship["ResultPath"] == "$.parcel"
-    fast = json.dumps(wait["Parameters"]).replace("$.parcel.shipment_id", "$.shipment_id")
+    assert wait["TimeoutSecondsPath"] == "$.allocation.parcel.delivery_timeout_s"
+    fast = json.dumps(wait["Parameters"]).replace("$.allocation.parcel.shipment_id", "$.shipment_id")
     assert fast == json.dumps(mapped["Parameters"])
     assert set(ship["ResultSelector"]) == {"shipment_id.$", "delivery_timeout_s.$"}
 

@@ -11,7 +11,7 @@ import pytest
 from fakes import FakeAuditLog
 
 from dawra.app.backoffice import OrderActions
-from dawra.app.ship import ShipTheOnlyParcel
+from dawra.app.ship import ReserveAndShip, ShipTheOnlyParcel
 from dawra.contracts.tasks import (
     NOT_ON_ITS_WAY_WAIT_S,
     TASKS,
@@ -21,7 +21,14 @@ from dawra.contracts.tasks import (
     ShipTheOnlyParcelInput,
 )
 from dawra.domain.access import Actor, Role
-from dawra.domain.errors import CancelledByCustomer, IllegalTransition
+from dawra.domain.availability import AwaitingStock
+from dawra.domain.errors import (
+    CancellationRequested,
+    CancelledByCustomer,
+    IllegalTransition,
+    OutOfStock,
+    TransientError,
+)
 from dawra.domain.order import OrderStatus
 from dawra.domain.shipment import MOVING, NOT_LEFT
 
@@ -128,3 +135,100 @@ def test_its_task_takes_the_reservations_shipments_and_answers_what_the_fast_wai
     with pytest.raises(ValueError):  # a reservation always has a shipment: none is a bad input
         ShipTheOnlyParcelInput.model_validate(
             {"action": "ship_the_only_parcel", "order_id": "ord_0123456789abcdef", "shipments": []})
+
+
+# --- ReserveAndShip (decision 124): the reservation and the only parcel in one call ---------------------------------
+@pytest.fixture
+def both(shop, only):
+    return ReserveAndShip(shop.reserve, only)
+
+
+def test_an_ordinary_order_is_reserved_and_its_parcel_shipped_in_one_call(shop, both):
+    before = shop.stock("MUG-CLASSIC", "riyadh-dc")
+    before = (before.on_hand, before.reserved)
+    order_id = shop.place({"MUG-CLASSIC": 1, "DATES-1KG": 2})
+    reserved = both(order_id)
+    [planned] = reserved.shipments
+    assert reserved.parcel.shipment_id == planned.shipment_id and reserved.parcel.shipped_now
+    order = shop.orders.get(order_id)
+    assert order.status == OrderStatus.SHIPPED and order.shipment(planned.shipment_id).status in MOVING
+    # a retry (the task's Retry after a lost answer) finds both done: the same reservation, nothing shipped again
+    again = both(order_id)
+    assert again.shipments == reserved.shipments and not again.parcel.shipped_now
+    assert shop.carriers.bookings == [planned.shipment_id] and len(captures(shop)) == 1
+    after = shop.stock("MUG-CLASSIC", "riyadh-dc")
+    assert (after.on_hand, after.reserved) == (before[0] - 1, before[1])  # reserved once, then left once
+
+
+def test_an_order_in_several_parcels_is_reserved_and_handed_to_the_map_unshipped(shop, both):
+    order_id = shop.place({"MUG-CLASSIC": 45})
+    reserved = both(order_id)
+    assert len(reserved.shipments) == 2 and reserved.parcel.shipment_id == reserved.shipments[0].shipment_id
+    assert not reserved.parcel.shipped_now and reserved.parcel.delivery_timeout_s == NOT_ON_ITS_WAY_WAIT_S
+    assert shop.orders.get(order_id).status == OrderStatus.ALLOCATED and shop.carriers.bookings == []
+
+
+def test_an_order_short_of_stock_fails_before_anything_ships(shop, both):
+    order_id = shop.place({"PRAYER-MAT": 2})
+    shop.world.set_stock("PRAYER-MAT", "riyadh-dc", 0)  # sold elsewhere between checkout and the reservation
+    with pytest.raises(OutOfStock):
+        both(order_id)
+    assert shop.carriers.bookings == [] and captures(shop) == []
+
+
+def test_a_backordered_order_waits_for_its_stock_before_anything_ships(shop):
+    """AwaitingStock is raised by the reservation, before the shipping half runs (the ASL's catch: WhenIsStockDue)."""
+    from test_backorders_preorders import Backorders
+
+    waiting = Backorders(shop)
+    order_id = shop.place({"PRAYER-MAT": 3})
+    with pytest.raises(AwaitingStock):
+        ReserveAndShip(waiting.reserve, ShipTheOnlyParcel(shop.ship))(order_id)
+    assert shop.carriers.bookings == [] and captures(shop) == []
+    assert shop.orders.get(order_id).status == OrderStatus.CONFIRMED
+
+
+class FailsOnce:
+    """ShipShipment whose first call meets a carrier briefly unavailable (TransientError: the task's Retry)."""
+
+    def __init__(self, ship):
+        self.ship, self.failed = ship, False
+
+    def __call__(self, order_id: str, shipment_id: str) -> Shipped:
+        if not self.failed:
+            self.failed = True
+            raise TransientError("the carrier is briefly unavailable")
+        return self.ship(order_id, shipment_id)
+
+
+def test_a_retry_after_the_shipping_half_failed_reuses_the_reservation_and_ships_once(shop):
+    both = ReserveAndShip(shop.reserve, ShipTheOnlyParcel(FailsOnce(shop.ship)))
+    before = shop.stock("MUG-CLASSIC", "riyadh-dc")
+    before = (before.on_hand, before.reserved)
+    order_id = shop.place({"MUG-CLASSIC": 1})
+    with pytest.raises(TransientError):
+        both(order_id)
+    reserved_first = shop.stock("MUG-CLASSIC", "riyadh-dc")
+    assert (reserved_first.on_hand, reserved_first.reserved) == (before[0], before[1] + 1)  # held, not left
+    retried = both(order_id)
+    assert retried.parcel.shipped_now and shop.orders.get(order_id).status == OrderStatus.SHIPPED
+    after = shop.stock("MUG-CLASSIC", "riyadh-dc")
+    assert (after.on_hand, after.reserved) == (before[0] - 1, before[1])  # one reservation, left once
+    assert len(captures(shop)) == 1
+
+
+def test_an_order_cancelled_between_the_reservation_and_its_parcel_fails_the_task_unshipped(shop):
+    """The customer's cancellation lands after the reservation's commit: the shipping half stops with who asked (the
+    ASL's States.ALL catch then releases the stock and compensates, as after the Map), and nothing ships."""
+    order_id = shop.place({"MUG-CLASSIC": 1})
+
+    def cancelled_meanwhile(order_id: str, shipment_id: str) -> Shipped:
+        order = shop.orders.get(order_id)
+        order.request_cancellation("changed my mind", shop.clock.now().isoformat(), "cancel-0001", by="customer")
+        shop.uow.commit(order=order)
+        return shop.ship(order_id, shipment_id)
+
+    with pytest.raises(CancellationRequested):
+        ReserveAndShip(shop.reserve, ShipTheOnlyParcel(cancelled_meanwhile))(order_id)  # type: ignore[arg-type]
+    assert shop.carriers.bookings == [] and captures(shop) == []
+    assert shop.orders.get(order_id).cancellation_requested == "changed my mind"
