@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
+from pydantic import ValidationError
 
-from dawra.contracts.tasks import TASKS, Shipped
+from dawra.contracts.tasks import TASKS, AllocateTask, CompensateTask, Shipped, ShipTask
 from dawra.domain.shipment import NOT_LEFT
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -108,6 +109,34 @@ def test_each_task_passes_exactly_its_contract_fields(name):
     for path in TASK_STATES[name].get("ResultSelector", {}).values():
         field = re.fullmatch(r"\$\.Payload\.(\w+)", path)
         assert field and output is not None and field.group(1) in output.model_fields, path
+
+
+# Which function's task union answers the actions sent to each function the ASL names (functions/*/app.py parse with
+# these): a task sent to a function that does not know it fails at run time, which no other contract shows.
+TASK_UNIONS = {"${AllocateStockFunctionArn}": AllocateTask, "${ShipOrderFunctionArn}": ShipTask,
+               "${CompensateOrderFunctionArn}": CompensateTask}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTION_TASKS))
+def test_each_task_goes_to_the_function_that_answers_its_action(name):
+    parameters = TASK_STATES[name]["Parameters"]
+    union = TASK_UNIONS[parameters["FunctionName"]]
+    action = parameters["Payload"]["action"]
+    assert answers(union, action), f"{name} sends {action} to {parameters['FunctionName']}"
+
+
+def answers(union, action: str) -> bool:
+    """Does the task union know `action`? (Only the other fields are missing from this payload.)"""
+    try:
+        union.validate_python({"action": action})
+    except ValidationError as error:
+        return all(problem["type"] != "union_tag_invalid" for problem in error.errors())
+    return True
+
+
+def test_a_task_sent_to_the_wrong_function_is_told_apart():
+    assert answers(ShipTask, "reserve_and_ship") and not answers(AllocateTask, "reserve_and_ship")
+    assert answers(AllocateTask, "reserve_stock") and not answers(ShipTask, "reserve_stock")
 
 
 def test_every_wait_has_a_timeout_and_a_next_step():
