@@ -1,4 +1,5 @@
 """ShipShipment: book the carrier, capture the shipment's share of the payment, and let its units leave.
+ShipTheOnlyParcel (decision 122) and ReserveAndShip (decision 124) ship an order's only parcel with it.
 
 Idempotent: a retry finds the shipment shipped and answers the same. Booking and capture are idempotent at the
 provider (keyed by the shipment), so a retry after a lost answer repeats them harmlessly. A capture refused because

@@ -66,7 +66,7 @@ def test_a_shipped_parcel_goes_straight_to_its_delivery_wait_and_every_other_out
 
 def test_an_order_in_one_parcel_ships_and_waits_outside_the_map_and_everything_else_goes_through_it():
     """Decision 122: after its stock is reserved (at once or when it arrived) an order ships its only parcel and parks
-    on it, none of the states the Map (two in all since decision 124: ReserveAndShip, WaitForItsDelivery). Every other way out of those two states leads into
+    on it outside the Map (two states in all since decision 124: ReserveAndShip, WaitForItsDelivery). Every other way out of those two states leads into
     ShipEachShipment, where the branch decides again, except a failure of the shipping itself, which goes where the
     Map's does. The fast wait makes exactly the Map's write, on the shipment ShipTheOnlyParcel names, which refuses
     any shipment that has not left (so an order in several parcels, whose first shipment is named, is refused)."""
