@@ -219,20 +219,28 @@ def build_start_lifecycle(settings: Settings) -> StartLifecycle:
     return StartLifecycle(StepFunctionsWorkflow(settings.order_lifecycle_arn))
 
 
-def build_allocate(settings: Settings) -> AllocateTasks:
-    from dawra.adapters.dynamo.inventory import DynamoInventory
+def _reserve_stock(settings: Settings, orders: DynamoOrders, inventory: DynamoInventory,
+                   uow: DynamoUnitOfWork) -> ReserveStock:
+    """The reservation, as allocate-stock, ship-order's ReserveAndShip and the waiting lists' server each use it: the
+    low-stock alert to operations, the SKUs' waiting lists on the inventory table."""
     from dawra.adapters.dynamo.waiting import DynamoStockWaiters
     from dawra.adapters.messaging import SnsOpsAlerts
+    from dawra.app.reserve import ReserveStock
+
+    return ReserveStock(orders, inventory, uow, clock, SnsOpsAlerts(settings.ops_alerts_topic_arn),
+                        waiters=DynamoStockWaiters(settings.inventory_table or ""))
+
+
+def build_allocate(settings: Settings) -> AllocateTasks:
+    from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.backorders import AwaitStock, StockDue
     from dawra.app.compensate import ReleaseStock
-    from dawra.app.reserve import ReserveStock
 
     orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(settings.inventory_table or ""), \
         _uow(settings)
-    waiters, workflow = DynamoStockWaiters(settings.inventory_table or ""), StepFunctionsWorkflow(None)
-    reserve = ReserveStock(orders, inventory, uow, clock, SnsOpsAlerts(settings.ops_alerts_topic_arn),
-                           waiters=waiters)
+    workflow = StepFunctionsWorkflow(None)
+    reserve = _reserve_stock(settings, orders, inventory, uow)
     return AllocateTasks(reserve_stock=reserve, release_stock=ReleaseStock(orders, inventory, uow),
                          stock_due=StockDue(orders, uow, inventory, serve_waiting(settings, reserve), clock),
                          await_stock=AwaitStock(orders, uow, workflow))
@@ -242,14 +250,12 @@ def serve_waiting(settings: Settings, reserve: ReserveStock | None = None) -> Se
     """What serves a SKU's waiting orders when its stock arrives (backorders, preorders: dawra.app.backorders)."""
     from dawra.adapters.dynamo.inventory import DynamoInventory
     from dawra.adapters.dynamo.waiting import DynamoStockWaiters
-    from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.backorders import ServeWaitingOrders
-    from dawra.app.reserve import ReserveStock
 
     orders, waiters = DynamoOrders(settings.orders_table), DynamoStockWaiters(settings.inventory_table or "")
-    reserve = reserve or ReserveStock(orders, DynamoInventory(settings.inventory_table or ""), _uow(settings), clock,
-                                      SnsOpsAlerts(settings.ops_alerts_topic_arn), waiters=waiters)
+    reserve = reserve or _reserve_stock(settings, orders, DynamoInventory(settings.inventory_table or ""),
+                                        _uow(settings))
     return ServeWaitingOrders(orders, waiters, reserve, StepFunctionsWorkflow(None))
 
 
@@ -273,14 +279,12 @@ class ShipTasks:
 def build_ship(settings: Settings) -> ShipTasks:
     from dawra.adapters.carriers import default_registry as carriers
     from dawra.adapters.dynamo.inventory import DynamoInventory
-    from dawra.adapters.dynamo.waiting import DynamoStockWaiters
     from dawra.adapters.messaging import SnsOpsAlerts
     from dawra.adapters.payments import default_registry as payments
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.claims import DeliveryLate, SettleClaim
     from dawra.app.deliver import AwaitDelivery, CompleteOrder
     from dawra.app.payments import RenewAuthorization
-    from dawra.app.reserve import ReserveStock
     from dawra.app.ship import (
         AwaitCollection,
         AwaitPacking,
@@ -302,10 +306,8 @@ def build_ship(settings: Settings) -> ShipTasks:
                             orders, uow, payments(), SnsOpsAlerts(settings.ops_alerts_topic_arn), clock),
                         partners=_send_to_partner(settings))
     only = ShipTheOnlyParcel(ship)
-    reserve = ReserveStock(orders, inventory, uow, clock, SnsOpsAlerts(settings.ops_alerts_topic_arn),
-                           waiters=DynamoStockWaiters(settings.inventory_table or ""))
     return ShipTasks(
-        reserve_and_ship=ReserveAndShip(reserve, only),
+        reserve_and_ship=ReserveAndShip(_reserve_stock(settings, orders, inventory, uow), only),
         delivery_late=DeliveryLate(orders, uow, clock, settings.delivery_grace, settings.delivery_lost_after),
         settle_claim=SettleClaim(orders, inventory, uow, payments(), clock, Settlement(settings.lost_parcel_policy)),
         ship_shipment=ship,
