@@ -151,13 +151,5 @@ def execution_status(stack: Any, order_id: str, timeout_s: float = 30) -> str:
     return status
 
 
-def states_entered(stack: Any, order_id: str) -> list[str]:
-    """The states the order's execution entered, in order (read once it is no longer running)."""
-    execution_status(stack, order_id)
-    history = stack.cloud.client("stepfunctions").get_execution_history(
-        executionArn=lifecycle_arn(stack, order_id), maxResults=1000)["events"]
-    return [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
-
-
 def reference(order_id: str) -> str:
     return "#" + order_id.removeprefix("ord_")[:8].upper()

@@ -58,5 +58,6 @@ def entered(stack: Any, execution_arn: str, until: str = "SUCCEEDED") -> list[st
     while sfn.describe_execution(executionArn=execution_arn)["status"] != until and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sfn.describe_execution(executionArn=execution_arn)["status"] == until
-    return [e["stateEnteredEventDetails"]["name"] for e in sfn.get_execution_history(executionArn=execution_arn)["events"]
+    history = sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in history
             if e["type"].endswith("StateEntered")]

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from parcels import carrier, lifecycle_arn, order_of, place_order, shipped_tracking, wait_until
-from sdk_waits import alone, entered, raw, the_write
+from sdk_waits import alone, entered, raw, the_write, with_table
 from stacks import seeded_stack
 
 from dawra.adapters.dynamo import keys
@@ -220,7 +220,7 @@ def test_the_wait_goes_to_the_function_when_the_report_came_first(stack):
 
     # Decision 123: a write that fails otherwise (here a table that is not there; on AWS, e.g. a rollback that took the
     # grant from the role) goes to DidItShip too, and the function's wait, which needs no grant, parks instead.
-    broken = json.loads(json.dumps(the_wait()).replace("${OrdersTableName}", "dawra-no-such-table"))
+    broken = with_table(the_wait(), "dawra-no-such-table")
     elsewhere = alone(stack, "order-lifecycle", "wait-for-delivery-no-table",
                       {"WaitForDelivery": broken, "DidItShip": the_wait("DidItShip")})
     failed = sfn.start_execution(stateMachineArn=elsewhere, name="no-table", input=json.dumps(given))["executionArn"]
@@ -266,7 +266,7 @@ def test_the_only_parcels_wait_parks_on_it_and_hands_anything_else_to_the_map(st
 
     # A write that fails otherwise (here a table that is not there; on AWS, e.g. a role rolled back without the
     # grant) hands over too, rather than failing the order.
-    broken = json.loads(json.dumps(the_top("WaitForItsDelivery")).replace("${OrdersTableName}", "dawra-no-such-table"))
+    broken = with_table(the_top("WaitForItsDelivery"), "dawra-no-such-table")
     elsewhere = alone(stack, "order-lifecycle", "wait-for-its-delivery-no-table", {"WaitForItsDelivery": broken})
     failed = sfn.start_execution(stateMachineArn=elsewhere, name="no-table", input=json.dumps(given))["executionArn"]
     assert entered(stack, failed) == ["WaitForItsDelivery", "ShipEachShipment"]

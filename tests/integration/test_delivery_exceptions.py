@@ -11,6 +11,7 @@ from parcels import (
     execution_status,
     has,
     kinds,
+    lifecycle_arn,
     messages_to,
     order_of,
     parcel_stack,
@@ -18,10 +19,10 @@ from parcels import (
     post,
     reference,
     shipped_tracking,
-    states_entered,
     stock,
     wait_until,
 )
+from sdk_waits import entered
 
 from dawra.domain.time import iso
 
@@ -57,7 +58,7 @@ def test_a_late_parcel_gets_an_apology_and_a_new_estimate_then_arrives(stack, un
     assert "We are sorry" in late.body and f"We now expect it by <strong>{estimate}</strong>" in late.body
     assert execution_status(stack, order_id) == "SUCCEEDED"
     # Its promise had passed: the only parcel's wait timed out at once and the Map's branch took it on (decision 122).
-    assert states_entered(stack, order_id) == [
+    assert entered(stack, lifecycle_arn(stack, order_id)) == [
         "ReserveAndShip", "WaitForItsDelivery", "ShipEachShipment", "ShipShipment",
         "WaitForDelivery", "DeliveryLate", "WaitForLateDelivery", "Delivered"]
 

@@ -9,16 +9,17 @@ from parcels import (
     execution_status,
     has,
     kinds,
+    lifecycle_arn,
     messages_to,
     parcel_stack,
     place_order,
     post,
     reference,
     shipped_tracking,
-    states_entered,
     stock,
     wait_until,
 )
+from sdk_waits import entered
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,6 @@ def test_a_parcel_returned_to_sender_is_restocked_on_arrival_and_refunded(stack,
     assert execution_status(stack, order_id) == "SUCCEEDED"
     # Back at its location: the only parcel's wait ended with ReturnedToSender, and the Map's branch, refused a wait
     # on a parcel no longer on its way, heard it again from DeliveryReportedFirst (decision 122).
-    assert states_entered(stack, order_id) == [
+    assert entered(stack, lifecycle_arn(stack, order_id)) == [
         "ReserveAndShip", "WaitForItsDelivery", "ShipEachShipment", "ShipShipment",
         "WaitForDelivery", "DidItShip", "DeliveryReportedFirst", "SettleClaim", "HowWasItSettled", "Refunded"]

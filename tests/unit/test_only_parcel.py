@@ -40,6 +40,12 @@ def only(shop):
     return ShipTheOnlyParcel(shop.ship)
 
 
+def mugs(shop) -> tuple[int, int]:
+    """The mugs in Riyadh: on hand, reserved."""
+    level = shop.stock("MUG-CLASSIC", "riyadh-dc")
+    return level.on_hand, level.reserved
+
+
 def captures(shop):
     return [entry for entry in shop.payments.ledger if entry[0] == "capture"]
 
@@ -144,8 +150,7 @@ def both(shop, only):
 
 
 def test_an_ordinary_order_is_reserved_and_its_parcel_shipped_in_one_call(shop, both):
-    before = shop.stock("MUG-CLASSIC", "riyadh-dc")
-    before = (before.on_hand, before.reserved)
+    before = mugs(shop)
     order_id = shop.place({"MUG-CLASSIC": 1, "DATES-1KG": 2})
     reserved = both(order_id)
     [planned] = reserved.shipments
@@ -156,8 +161,7 @@ def test_an_ordinary_order_is_reserved_and_its_parcel_shipped_in_one_call(shop, 
     again = both(order_id)
     assert again.shipments == reserved.shipments and not again.parcel.shipped_now
     assert shop.carriers.bookings == [planned.shipment_id] and len(captures(shop)) == 1
-    after = shop.stock("MUG-CLASSIC", "riyadh-dc")
-    assert (after.on_hand, after.reserved) == (before[0] - 1, before[1])  # reserved once, then left once
+    assert mugs(shop) == (before[0] - 1, before[1])  # reserved once, then left once
 
 
 def test_an_order_in_several_parcels_is_reserved_and_handed_to_the_map_unshipped(shop, both):
@@ -203,17 +207,14 @@ class FailsOnce:
 
 def test_a_retry_after_the_shipping_half_failed_reuses_the_reservation_and_ships_once(shop):
     both = ReserveAndShip(shop.reserve, ShipTheOnlyParcel(FailsOnce(shop.ship)))
-    before = shop.stock("MUG-CLASSIC", "riyadh-dc")
-    before = (before.on_hand, before.reserved)
+    before = mugs(shop)
     order_id = shop.place({"MUG-CLASSIC": 1})
     with pytest.raises(TransientError):
         both(order_id)
-    reserved_first = shop.stock("MUG-CLASSIC", "riyadh-dc")
-    assert (reserved_first.on_hand, reserved_first.reserved) == (before[0], before[1] + 1)  # held, not left
+    assert mugs(shop) == (before[0], before[1] + 1)  # held, not left
     retried = both(order_id)
     assert retried.parcel.shipped_now and shop.orders.get(order_id).status == OrderStatus.SHIPPED
-    after = shop.stock("MUG-CLASSIC", "riyadh-dc")
-    assert (after.on_hand, after.reserved) == (before[0] - 1, before[1])  # one reservation, left once
+    assert mugs(shop) == (before[0] - 1, before[1])  # one reservation, left once
     assert len(captures(shop)) == 1
 
 
