@@ -2,7 +2,8 @@
 
 Handlers call these at import; tests build the same use cases from tests/fakes.py instead. Nothing else chooses an
 adapter or a provider. Each builder imports only what its entry point uses, so a cold start pays for nothing else
-(the ship tasks never load the message templates, the notifier never loads checkout)."""
+(the ship tasks never load the message templates, the notifier never loads checkout, start-lifecycle never loads the
+order: its adapters are imported inside the builders that use them)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from dawra.adapters.dynamo.orders import DynamoOrders
-from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
 from dawra.app.common import SystemClock
 from dawra.contracts.env import Settings
 
 if TYPE_CHECKING:
     from dawra.adapters.dynamo.inventory import DynamoInventory
+    from dawra.adapters.dynamo.orders import DynamoOrders
+    from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
     from dawra.adapters.identity import Tokens
     from dawra.app.accounts import BusinessAccounts
     from dawra.app.availability import Availability
@@ -100,7 +101,15 @@ LOCATIONS_MAX_AGE_S = 60.0  # how stale the storefront's locations may be (a new
 
 
 def _uow(settings: Settings) -> DynamoUnitOfWork:
+    from dawra.adapters.dynamo.unit_of_work import DynamoUnitOfWork
+
     return DynamoUnitOfWork(settings.orders_table, settings.inventory_table)
+
+
+def _orders(settings: Settings) -> DynamoOrders:
+    from dawra.adapters.dynamo.orders import DynamoOrders
+
+    return DynamoOrders(settings.orders_table)
 
 
 def later_from(settings: Settings) -> Later:
@@ -156,7 +165,7 @@ def build_storefront_api(settings: Settings) -> StorefrontApi:
     from dawra.domain.accounts import ON_ACCOUNT
     from dawra.domain.order import CASH_ON_DELIVERY
 
-    orders = DynamoOrders(settings.orders_table)
+    orders = _orders(settings)
     # Checkout reads the locations on every order (stock check, promise): kept a minute per container.
     inventory = DynamoInventory(settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S,
                                 orders_table=settings.orders_table)  # the risk counters come in the catalog's read
@@ -196,7 +205,7 @@ def build_storefront_returns(settings: Settings) -> StorefrontReturns:
     from dawra.app.claim_requests import AskForClaim
     from dawra.app.return_requests import AskForReturn, ViewReturn
 
-    orders, returns = DynamoOrders(settings.orders_table), build_returns(settings)
+    orders, returns = _orders(settings), build_returns(settings)
     inventory = DynamoInventory(settings.inventory_table or "", locations_max_age_s=LOCATIONS_MAX_AGE_S)
     return StorefrontReturns(ask=AskForReturn(orders, returns.returnable_lines, returns.start, inventory.locations),
                              view=ViewReturn(orders),
@@ -237,7 +246,7 @@ def build_allocate(settings: Settings) -> AllocateTasks:
     from dawra.app.backorders import AwaitStock, StockDue
     from dawra.app.compensate import ReleaseStock
 
-    orders, inventory, uow = DynamoOrders(settings.orders_table), DynamoInventory(settings.inventory_table or ""), \
+    orders, inventory, uow = _orders(settings), DynamoInventory(settings.inventory_table or ""), \
         _uow(settings)
     workflow = StepFunctionsWorkflow(None)
     reserve = _reserve_stock(settings, orders, inventory, uow)
@@ -253,7 +262,7 @@ def serve_waiting(settings: Settings, reserve: ReserveStock | None = None) -> Se
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.backorders import ServeWaitingOrders
 
-    orders, waiters = DynamoOrders(settings.orders_table), DynamoStockWaiters(settings.inventory_table or "")
+    orders, waiters = _orders(settings), DynamoStockWaiters(settings.inventory_table or "")
     reserve = reserve or _reserve_stock(settings, orders, DynamoInventory(settings.inventory_table or ""),
                                         _uow(settings))
     return ServeWaitingOrders(orders, waiters, reserve, StepFunctionsWorkflow(None))
@@ -298,7 +307,7 @@ def build_ship(settings: Settings) -> ShipTasks:
     )
     from dawra.domain.shipment import Settlement
 
-    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    orders, uow = _orders(settings), _uow(settings)
     inventory, workflow = DynamoInventory(settings.inventory_table or ""), StepFunctionsWorkflow(
         settings.order_lifecycle_arn)
     ship = ShipShipment(orders, inventory, uow, carriers(settings.carrier), payments(), clock, settings.delivery_grace,
@@ -338,7 +347,7 @@ def build_partner_callbacks(settings: Settings) -> ApplyPartnerCallbacks:
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.partners import ApplyPartnerCallbacks
 
-    return ApplyPartnerCallbacks(DynamoOrders(settings.orders_table), _uow(settings),
+    return ApplyPartnerCallbacks(_orders(settings), _uow(settings),
                                  StepFunctionsWorkflow(settings.order_lifecycle_arn), ParameterSecrets(), clock)
 
 
@@ -356,7 +365,7 @@ def build_later_jobs(settings: Settings) -> LaterJobs:
     from dawra.app.feedback import AskForFeedback
     from dawra.app.later_jobs import SendOn
 
-    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    orders, uow = _orders(settings), _uow(settings)
     return LaterJobs(ask_for_feedback=AskForFeedback(orders, uow, clock), notify=build_notify(settings),
                      send_on=SendOn(later_from(settings), clock))
 
@@ -374,7 +383,7 @@ def build_ops_jobs(settings: Settings) -> OpsJobs:
     from dawra.adapters.payments import default_registry as payments
     from dawra.app.payments import RenewAuthorization
 
-    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    orders, uow = _orders(settings), _uow(settings)
     return OpsJobs(remittances=build_remittances(settings),
                    renew_authorization=RenewAuthorization(orders, uow, payments(),
                                                           SnsOpsAlerts(settings.ops_alerts_topic_arn), clock,
@@ -391,7 +400,7 @@ def build_payment_events(settings: Settings) -> ApplyPaymentEvents:
 
     secret_names = {"sandbox": settings.sandbox_payments_secret_name} if settings.sandbox_payments_secret_name \
         else {}
-    orders = DynamoOrders(settings.orders_table)
+    orders = _orders(settings)
     return ApplyPaymentEvents(orders, _uow(settings), StepFunctionsWorkflow(settings.order_lifecycle_arn),
                               {"sandbox": SandboxPaymentProvider(ledger=sandbox_ledger())}, ParameterSecrets(),
                               secret_names, orders, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock)
@@ -408,7 +417,7 @@ def build_compensate(settings: Settings) -> CompensateTasks:
     from dawra.adapters.payments import default_registry as payments
     from dawra.app.compensate import AskAPerson, CancelOrder
 
-    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    orders, uow = _orders(settings), _uow(settings)
     return CompensateTasks(cancel_order=CancelOrder(orders, uow, payments(), clock),
                            ask_a_person=AskAPerson(orders, uow, SnsOpsAlerts(settings.ops_alerts_topic_arn), clock))
 
@@ -422,7 +431,7 @@ def build_tracking(settings: Settings) -> ApplyTracking:
     from dawra.app.tracking import ApplyTracking, KnownParcels
 
     secret_names = {"sandbox": settings.sandbox_carrier_secret_name} if settings.sandbox_carrier_secret_name else {}
-    orders = DynamoOrders(settings.orders_table)
+    orders = _orders(settings)
     return ApplyTracking(orders, _uow(settings), StepFunctionsWorkflow(settings.order_lifecycle_arn),
                          carriers(settings.carrier), ParameterSecrets(), secret_names, orders, clock,
                          DynamoInventory(settings.inventory_table or ""),
@@ -440,7 +449,7 @@ def build_remittances(settings: Settings) -> Remittances:
     from dawra.app.remittances import Remittances
     from dawra.domain.pricing import DEFAULT_POLICY
 
-    return Remittances(DynamoOrders(settings.orders_table), _uow(settings),
+    return Remittances(_orders(settings), _uow(settings),
                        DynamoRemittanceImports(settings.orders_table), SnsOpsAlerts(settings.ops_alerts_topic_arn),
                        clock, currency=DEFAULT_POLICY.currency, remittance_days=settings.cod_remittance_days)
 
@@ -474,7 +483,7 @@ def build_notify(settings: Settings) -> Notify:
     from dawra.rendering import load_templates
 
     load_templates()  # every notification renders: at init, not on the first delivery
-    orders = DynamoOrders(settings.orders_table)
+    orders = _orders(settings)
     return Notify(orders=orders, claims=orders,
                   messenger=AwsMessenger(settings.sender_email or "", settings.sms_sender_id,
                                          settings.ses_configuration_set), clock=clock, links=_order_links(settings),
@@ -521,7 +530,7 @@ def build_customer_site(settings: Settings) -> CustomerSiteParts:
     from dawra.app.order_page import OpenOrderLink, SendOrderLink
     from dawra.domain.pricing import DEFAULT_POLICY
 
-    orders, links = DynamoOrders(settings.orders_table), _order_links(settings)
+    orders, links = _orders(settings), _order_links(settings)
     countries = sorted(DEFAULT_POLICY.tax_bps_by_country)
     return CustomerSiteParts(
         open_link=OpenOrderLink(orders, links.key, clock),
@@ -537,7 +546,7 @@ def build_sms_replies(settings: Settings) -> ConfirmCashOnDelivery:
     from dawra.adapters.stepfunctions import StepFunctionsWorkflow
     from dawra.app.cod_confirmation import ConfirmCashOnDelivery
 
-    return ConfirmCashOnDelivery(DynamoOrders(settings.orders_table), _uow(settings),
+    return ConfirmCashOnDelivery(_orders(settings), _uow(settings),
                                  DynamoAuditLog(settings.orders_table),
                                  StepFunctionsWorkflow(settings.order_lifecycle_arn), clock,
                                  DynamoOrderSearch(settings.orders_table))
@@ -550,7 +559,7 @@ def build_invoices(settings: Settings) -> InvoicePages:
     from dawra.web.invoices import InvoicePages
 
     files = S3DocumentFiles(settings.documents_bucket) if settings.documents_bucket else None
-    return InvoicePages(DynamoOrders(settings.orders_table), files)
+    return InvoicePages(_orders(settings), files)
 
 
 @dataclass(frozen=True)
@@ -568,7 +577,7 @@ def build_return_label(settings: Settings) -> ReturnLabelParts:
     from dawra.app.order_page import OpenOrderLink
 
     links = _order_links(settings)
-    return ReturnLabelParts(open_link=OpenOrderLink(DynamoOrders(settings.orders_table), links.key, clock),
+    return ReturnLabelParts(open_link=OpenOrderLink(_orders(settings), links.key, clock),
                             links=links, locations=_inventory(settings).locations, invoices=build_invoices(settings))
 
 
@@ -588,7 +597,7 @@ def build_customer_actions(settings: Settings) -> CustomerActions:
     from dawra.app.compensate import CancelOrder, ReleaseStock
     from dawra.app.customer import CustomerActions
 
-    orders, uow, registry = DynamoOrders(settings.orders_table), _uow(settings), payments()
+    orders, uow, registry = _orders(settings), _uow(settings), payments()
     inventory = DynamoInventory(settings.inventory_table or "")
     return CustomerActions(orders, inventory, uow, DynamoAuditLog(settings.orders_table),
                            StepFunctionsWorkflow(settings.order_lifecycle_arn), registry, clock,
@@ -646,7 +655,7 @@ def build_backoffice(settings: Settings) -> BackOffice:
     from dawra.app.store_pickup import StorePickups
     from dawra.app.warehouse import Warehouse
 
-    orders, uow = DynamoOrders(settings.orders_table), _uow(settings)
+    orders, uow = _orders(settings), _uow(settings)
     inventory = DynamoInventory(settings.inventory_table or "", orders_table=settings.orders_table)
     audit = DynamoAuditLog(settings.orders_table)
     registry, workflow = payments(), StepFunctionsWorkflow(settings.order_lifecycle_arn)
@@ -752,7 +761,7 @@ def build_return_tasks(settings: Settings) -> ReturnTasks:
         WaitForReturn,
     )
 
-    orders, uow, timings = DynamoOrders(settings.orders_table), _uow(settings), _return_timings(settings)
+    orders, uow, timings = _orders(settings), _uow(settings), _return_timings(settings)
     inventory = DynamoInventory(settings.inventory_table or "")
     registry = carriers(settings.carrier)
     carrier = MerchantLabelValidity(registry.named(registry.default), timings.label_valid, clock)
@@ -810,7 +819,7 @@ def build_returns(settings: Settings) -> Returns:
         ReturnableLines,
     )
 
-    orders, uow, audit = DynamoOrders(settings.orders_table), _uow(settings), DynamoAuditLog(settings.orders_table)
+    orders, uow, audit = _orders(settings), _uow(settings), DynamoAuditLog(settings.orders_table)
     inventory = DynamoInventory(settings.inventory_table or "")
     workflow = StepFunctionsWorkflow(settings.order_lifecycle_arn, return_lifecycle_arn=settings.return_lifecycle_arn)
     registry = carriers(settings.carrier)

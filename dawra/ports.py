@@ -6,27 +6,31 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from dawra.domain.accounts import BusinessAccount, Receivable
-from dawra.domain.allocation import Location
-from dawra.domain.audit import AuditEntry
-from dawra.domain.availability import WaitingEntry
-from dawra.domain.cod import RemittanceReport
-from dawra.domain.customer import Address
-from dawra.domain.inventory import Reservation, StockChange, StockLevel, Transfer
-from dawra.domain.money import Money
+# What the models below hold is imported for real; what only the protocols' signatures name, for the type checker
+# (so a function imports the domain modules its own code uses, not every one named here).
 from dawra.domain.order import Order
 from dawra.domain.payment_events import PaymentEvent
-from dawra.domain.pricing import CatalogItem
 from dawra.domain.returns import PickupSlot, PickupWindow
-from dawra.domain.risk import Counter, Refusal
 from dawra.domain.stock_feeds import FeedReport
-from dawra.domain.tax_documents import TaxDocument
-from dawra.domain.timeline import TimelineEvent
-from dawra.domain.tracking import TrackingEvent
+
+if TYPE_CHECKING:
+    from dawra.domain.accounts import BusinessAccount, Receivable
+    from dawra.domain.allocation import Location
+    from dawra.domain.audit import AuditEntry
+    from dawra.domain.availability import WaitingEntry
+    from dawra.domain.cod import RemittanceReport
+    from dawra.domain.customer import Address
+    from dawra.domain.inventory import Reservation, StockChange, StockLevel, Transfer
+    from dawra.domain.money import Money
+    from dawra.domain.pricing import CatalogItem
+    from dawra.domain.risk import Counter, Refusal
+    from dawra.domain.tax_documents import TaxDocument
+    from dawra.domain.timeline import TimelineEvent
+    from dawra.domain.tracking import TrackingEvent
 
 
 class Clock(Protocol):

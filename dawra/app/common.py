@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dawra.domain.errors import ConcurrentChange, OrderNotFound, TransientError
-from dawra.domain.order import Order
 from dawra.domain.time import iso
-from dawra.ports import Clock, OrderRepository, UnitOfWork, Workflow
+
+if TYPE_CHECKING:  # types only: a function that loads no order (start-lifecycle) imports none of the domain
+    from dawra.domain.order import Order
+    from dawra.ports import Clock, OrderRepository, UnitOfWork, Workflow
 
 T = TypeVar("T")
 ATTEMPTS = 5  # a change that raced another is re-read and re-decided this many times before giving up

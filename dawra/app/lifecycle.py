@@ -8,7 +8,10 @@ delivered twice, or a start retried after its answer was lost, starts it once.""
 
 from __future__ import annotations
 
-from dawra.ports import Workflow
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dawra.ports import Workflow
 
 
 class StartLifecycle:
