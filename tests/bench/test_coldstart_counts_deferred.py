@@ -23,3 +23,23 @@ def test_the_library_floor_is_the_floor_with_the_libraries_every_function_keeps(
     assert "from pydantic import BaseModel" in added and "Logger(); Metrics()" in added
     inside, deferred, _ = _run(library_floor_code(function), environment(function))
     assert inside > 0 and deferred == 0.0
+
+
+def test_start_lifecycle_cold_starts_without_the_order_aggregate():
+    """Decision 125: it reads a timeline event and starts an execution; its import (as the bench measures it, the
+    clients created) loads neither the order aggregate nor the ports' domain, while a function that acts on the order
+    still does."""
+    import subprocess
+    import sys
+
+    def loaded(name: str) -> set[str]:
+        function = next(f for f in TOPOLOGY.functions if f.name == name)
+        code = handler_code(function).replace("print(time.perf_counter() - _t0, time.perf_counter() - _t1)\n", "")
+        out = subprocess.run([sys.executable, "-c", code + "print(' '.join(sorted(sys.modules)))\n"],  # noqa: S603
+                             env=environment(function), capture_output=True, text=True, check=True)
+        return set(out.stdout.split())
+
+    start = loaded("dawra-start-lifecycle")
+    assert "dawra.adapters.stepfunctions" in start and "dawra.domain.timeline" in start
+    assert not {"dawra.domain.order", "dawra.domain.risk", "dawra.adapters.dynamo.orders"} & start
+    assert "dawra.domain.order" in loaded("dawra-ship-order")
