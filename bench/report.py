@@ -153,8 +153,9 @@ def _per_order_why(results: dict) -> list[str]:
                   "table). Each function that acts on the order reads the whole order (a Query) before it decides; "
                   "each message is a claim, a send and a mark. Done: the tracking consumer looks a parcel up once "
                   "per container and reads the order once per report (decision 104); the delivery's wait parks its "
-                  "token with Step Functions' own write, no function and no read (decision 117). The rest needs a "
-                  "workflow with fewer steps and fewer reads of the whole order."]
+                  "token with Step Functions' own write, no function and no read (decision 117); ReserveAndShip's "
+                  "shipping half starts from the order and reservations its reservation committed (decision 126). "
+                  "The rest needs a workflow with fewer steps and fewer reads of the whole order."]
     if single.get("largest_item_bytes", 0) > TARGETS["largest_item_bytes"]:
         lines += [f"- **Largest item ({single['largest_item_bytes']:,} > {TARGETS['largest_item_bytes']:,} bytes).** "
                   f"A `{single['largest_item_kind']}` item: past 1 KB every write of it costs one more unit."]

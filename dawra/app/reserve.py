@@ -9,6 +9,7 @@ for an ordinary order: the levels come from the one read that gives available)."
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 
 from dawra.app.common import load, now_iso, retry_on_race
 from dawra.app.replenishment import tell_low
@@ -31,6 +32,15 @@ def allocation_of(order: Order) -> Allocation:
                                  for s in sorted(order.shipments, key=lambda s: s.shipment_id)])
 
 
+@dataclass(frozen=True)
+class JustReserved:
+    """What a reservation's commit stored: the order as that commit left it (its versions advanced) and the
+    reservations it holds. Shipping next (ReserveAndShip) starts from them instead of reading both again."""
+
+    order: Order
+    reservations: tuple[Reservation, ...]
+
+
 class ReserveStock:
     def __init__(self, orders: OrderRepository, inventory: InventoryRepository, uow: UnitOfWork, clock: Clock,
                  alerts: OpsAlerts | None = None, routing: RoutingPolicy | None = None,
@@ -43,27 +53,31 @@ class ReserveStock:
         self.routing = routing or routing_policy()
 
     def __call__(self, order_id: str) -> Allocation:
+        return self.holding(order_id)[0]
+
+    def holding(self, order_id: str) -> tuple[Allocation, JustReserved | None]:
+        """As a call, and what this call committed (None when an earlier attempt had reserved the order)."""
         return self._reserve(order_id, join=True)
 
     def if_it_fits(self, order_id: str) -> Allocation | None:
         """A waiting order reserved now if the stock covers it (and a preorder's day has come); None: it keeps
         waiting where it is in the lists (or it no longer waits: cancelled meanwhile)."""
         try:
-            return self._reserve(order_id, join=False)
+            return self._reserve(order_id, join=False)[0]
         except DomainError:
             return None
 
-    def _reserve(self, order_id: str, *, join: bool) -> Allocation:
-        allocation, moves = retry_on_race(lambda: self._attempt(order_id, join), f"reserving stock for {order_id}")
+    def _reserve(self, order_id: str, *, join: bool) -> tuple[Allocation, JustReserved | None]:
+        allocation, moves, just = retry_on_race(lambda: self._attempt(order_id, join), f"reserving stock for {order_id}")
         if self.alerts is not None:
             tell_low(self.alerts, [(m.reservation.sku, m.reservation.location_id, m.watch.left, m.watch.reorder_point)
                                    for m in moves if m.watch and m.watch.alerts and m.watch.reorder_point is not None])
-        return allocation
+        return allocation, just
 
-    def _attempt(self, order_id: str, join: bool = True) -> tuple[Allocation, list[StockMove]]:
+    def _attempt(self, order_id: str, join: bool = True) -> tuple[Allocation, list[StockMove], JustReserved | None]:
         order = load(self.orders, order_id)
         if order.shipments:
-            return allocation_of(order), []  # reserved by an earlier attempt: same answer
+            return allocation_of(order), [], None  # reserved by an earlier attempt: same answer
         if not order.can(OrderEvent.RESERVE_STOCK):
             raise IllegalTransition(order_id, order.status.value, OrderEvent.RESERVE_STOCK.value)
         if order.awaiting is not None and not released(order.awaiting, self.clock.now().date()):
@@ -90,7 +104,7 @@ class ReserveStock:
                                   location_id=p.location_id, quantity=p.quantity), levels[(p.sku, p.location_id)])
                  for p in picks]
         self.uow.commit(order=order, stock=moves)  # refused if stock moved meanwhile: re-read and re-plan
-        return allocation_of(order), moves
+        return allocation_of(order), moves, JustReserved(order, tuple(move.reservation for move in moves))
 
     def _wait(self, order: Order, join: bool) -> None:
         """Into its SKUs' waiting lists (again: nothing changes), and the workflow waits for the stock."""

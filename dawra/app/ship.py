@@ -49,7 +49,7 @@ from dawra.ports import (
 )
 
 if TYPE_CHECKING:  # ReserveAndShip is given it: modules that import this one need not load the reservation
-    from dawra.app.reserve import ReserveStock
+    from dawra.app.reserve import JustReserved, ReserveStock
 
 MIN_DELIVERY_WAIT_S = 1  # Step Functions wants a positive timeout even when the promise has already passed
 HOLD_LIMIT = timedelta(days=7)  # an operator's hold lasts this long by default (each kind's: dawra.domain.holds)
@@ -77,10 +77,15 @@ class ShipShipment:
         self.renewals = renewals
         self.partners = partners
 
-    def __call__(self, order_id: str, shipment_id: str) -> Shipped:
+    def __call__(self, order_id: str, shipment_id: str, just: JustReserved | None = None) -> Shipped:
+        """`just`: the reservation this process has just committed (ReserveAndShip): the first attempt starts from
+        that order and those reservations instead of reading them (decision 126). A change committed since by
+        anyone else makes this attempt's commit lose, as one landing during it would: the next attempt reads."""
         captured: list[Order] = []
+        first = [just] if just is not None else []
         try:
-            return retry_on_race(lambda: self._attempt(order_id, shipment_id, captured), f"shipping {shipment_id}")
+            return retry_on_race(lambda: self._attempt(order_id, shipment_id, captured, first),
+                                 f"shipping {shipment_id}")
         except (IllegalTransition, CancellationRequested):
             if captured:  # the order was cancelled between our capture and our commit: give the capture back
                 self._undo(captured[0], shipment_id)
@@ -110,8 +115,10 @@ class ShipShipment:
         return (now.can(OrderEvent.SHIP) and not now.cancellation_requested and not shipment.cancelled
                 and shipment.amount == before.amount and shipment.capture_round == before.capture_round)
 
-    def _attempt(self, order_id: str, shipment_id: str, captured: list[Order]) -> Shipped:
-        order = load(self.orders, order_id)
+    def _attempt(self, order_id: str, shipment_id: str, captured: list[Order],
+                 first: list[JustReserved]) -> Shipped:
+        just = first.pop() if first else None  # the first attempt only: a retry after a lost race reads again
+        order = just.order if just is not None else load(self.orders, order_id)
         shipment = order.shipment(shipment_id)
         if shipment.has_shipped:
             return self._shipped(order, shipment)
@@ -151,8 +158,8 @@ class ShipShipment:
                 self._renew(order)  # renewed or held: raises ConcurrentChange, so the next attempt reads it
                 raise
         captured[:] = [order]
-        held = [r for r in self.inventory.reservations(order_id)
-                if r.shipment_id == shipment_id and r.state == ReservationState.HELD]
+        reservations = just.reservations if just is not None else self.inventory.reservations(order_id)
+        held = [r for r in reservations if r.shipment_id == shipment_id and r.state == ReservationState.HELD]
         order.ship(shipment_id, carrier=carrier.name, tracking_number=booking.tracking_number,
                    label_url=booking.label_url, at=now_iso(self.clock))
         self.uow.commit(order=order, stock=[consume(r) for r in held])
@@ -186,11 +193,13 @@ class ShipTheOnlyParcel:
     def __init__(self, ship: ShipShipment):
         self.ship = ship
 
-    def __call__(self, order_id: str, shipments: list[PlannedShipment]) -> OnlyParcel:
+    def __call__(self, order_id: str, shipments: list[PlannedShipment],
+                 just: JustReserved | None = None) -> OnlyParcel:
+        """`just`: the reservation ReserveAndShip has just committed (ShipShipment starts from it)."""
         if len(shipments) != 1:
             return OnlyParcel(shipment_id=shipments[0].shipment_id, delivery_timeout_s=NOT_ON_ITS_WAY_WAIT_S)
         shipment_id = shipments[0].shipment_id
-        shipped = self.ship(order_id, shipment_id)
+        shipped = self.ship(order_id, shipment_id, just)
         return OnlyParcel(shipment_id=shipment_id, delivery_timeout_s=shipped.delivery_timeout_s,
                           shipped_now=shipped.shipped_now)
 
@@ -199,14 +208,16 @@ class ReserveAndShip:
     """ReserveAndShip (decision 124): ReserveStock and ShipTheOnlyParcel in one call, so an ordinary order invokes one
     function, not two, before it waits for its delivery. Each is what it is alone: the reservation all or nothing
     and idempotent (a retry finds the one it made; AwaitingStock and OutOfStock raised before anything ships), then
-    the only parcel shipped (or, for any other order, a shipment named that WaitForItsDelivery's write refuses)."""
+    the only parcel shipped (or, for any other order, a shipment named that WaitForItsDelivery's write refuses).
+    The shipping half starts from the order and reservations the reservation's commit stored, without reading them
+    again (decision 126); a retry whose reservation an earlier attempt made reads them, as ShipShipment alone does."""
 
     def __init__(self, reserve: ReserveStock, only: ShipTheOnlyParcel):
         self.reserve, self.only = reserve, only
 
     def __call__(self, order_id: str) -> Reserved:
-        shipments = self.reserve(order_id).shipments
-        return Reserved(shipments=shipments, parcel=self.only(order_id, shipments))
+        allocation, just = self.reserve.holding(order_id)  # just: None when an earlier attempt reserved it
+        return Reserved(shipments=allocation.shipments, parcel=self.only(order_id, allocation.shipments, just))
 
 
 class AwaitRelease(TaskWait):

@@ -82,11 +82,14 @@ def warehouse(monkeypatch):
     held = Warehouse()
     ship = ShipShipment.__call__
 
-    def slow_warehouse(self, order_id, shipment_id):
+    def slow_warehouse(self, order_id, shipment_id, just=None):
         if order_id in held.orders:
             held.waiting[order_id].add(shipment_id)
             held.go.wait(timeout=60)
-        return ship(self, order_id, shipment_id)
+            # Held: the parcel ships later, from the order as it is by then. What ReserveAndShip hands over (`just`,
+            # decision 126) describes the order only at once after the reservation's commit.
+            just = None
+        return ship(self, order_id, shipment_id, just)
 
     monkeypatch.setattr(ShipShipment, "__call__", slow_warehouse)
     yield held

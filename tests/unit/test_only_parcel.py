@@ -11,6 +11,7 @@ import pytest
 from fakes import FakeAuditLog
 
 from dawra.app.backoffice import OrderActions
+from dawra.app.reserve import JustReserved
 from dawra.app.ship import ReserveAndShip, ShipTheOnlyParcel
 from dawra.contracts.tasks import (
     NOT_ON_ITS_WAY_WAIT_S,
@@ -29,6 +30,7 @@ from dawra.domain.errors import (
     OutOfStock,
     TransientError,
 )
+from dawra.domain.inventory import ReservationState
 from dawra.domain.order import OrderStatus
 from dawra.domain.shipment import MOVING, NOT_LEFT
 
@@ -104,7 +106,7 @@ class Answers:
     def __init__(self, outcome: str = "shipped", error: Exception | None = None):
         self.outcome, self.error, self.calls = outcome, error, []
 
-    def __call__(self, order_id: str, shipment_id: str) -> Shipped:
+    def __call__(self, order_id: str, shipment_id: str, just: JustReserved | None = None) -> Shipped:
         self.calls.append((order_id, shipment_id))
         if self.error:
             raise self.error
@@ -198,11 +200,11 @@ class FailsOnce:
     def __init__(self, ship):
         self.ship, self.failed = ship, False
 
-    def __call__(self, order_id: str, shipment_id: str) -> Shipped:
+    def __call__(self, order_id: str, shipment_id: str, just: JustReserved | None = None) -> Shipped:
         if not self.failed:
             self.failed = True
             raise TransientError("the carrier is briefly unavailable")
-        return self.ship(order_id, shipment_id)
+        return self.ship(order_id, shipment_id, just)
 
 
 def test_a_retry_after_the_shipping_half_failed_reuses_the_reservation_and_ships_once(shop):
@@ -218,18 +220,57 @@ def test_a_retry_after_the_shipping_half_failed_reuses_the_reservation_and_ships
     assert len(captures(shop)) == 1
 
 
-def test_an_order_cancelled_between_the_reservation_and_its_parcel_fails_the_task_unshipped(shop):
-    """The customer's cancellation lands after the reservation's commit: the shipping half stops with who asked (the
-    ASL's States.ALL catch then releases the stock and compensates, as after the Map), and nothing ships."""
+def counted_reads(shop, monkeypatch) -> list[str]:
+    """The order and reservation reads made from now on, by name."""
+    reads: list[str] = []
+    for repository, name in ((shop.orders, "get"), (shop.inventory, "reservations")):
+        real = getattr(repository, name)
+        monkeypatch.setattr(repository, name, lambda *args, _real=real, _name=name: reads.append(_name) or _real(*args))
+    return reads
+
+
+def test_the_shipping_half_starts_from_what_the_reservation_committed_and_reads_nothing_again(shop, both,
+                                                                                              monkeypatch):
+    """Decision 126: the reservation's read of the order is the call's only one; the shipping half works on the order
+    as that commit left it and on the reservations it holds (one Query of the whole order and one of its reservations
+    fewer per ordinary order), and what it stores is what a fresh read would have shipped."""
+    before = mugs(shop)
+    order_id = shop.place({"MUG-CLASSIC": 1, "DATES-1KG": 2})
+    reads = counted_reads(shop, monkeypatch)
+    reserved = both(order_id)
+    assert reads == ["get"] and reserved.parcel.shipped_now
+    order = shop.orders.get(order_id)
+    shipment = order.shipment(reserved.parcel.shipment_id)
+    assert order.status == OrderStatus.SHIPPED and shipment.status in MOVING and shipment.tracking_number
+    assert mugs(shop) == (before[0] - 1, before[1])  # held, then consumed: the reservations it was handed
+    assert [r.state for r in shop.inventory.reservations(order_id)] == [ReservationState.SHIPPED] * 2
+
+
+def test_an_order_cancelled_between_the_reservation_and_its_parcel_fails_the_task_unshipped(shop, monkeypatch):
+    """The customer's cancellation lands after the reservation's commit, while the shipping half works on the order as
+    that commit left it: the half's own commit is refused (the header moved), its next attempt reads the order, finds
+    who asked and stops with it (the ASL's States.ALL catch then releases the stock and compensates, as after the
+    Map). Nothing ships; what was captured meanwhile is given back in full, as when a cancellation lands during
+    ShipShipment's own carrier and payment calls."""
+    before = mugs(shop)
     order_id = shop.place({"MUG-CLASSIC": 1})
 
-    def cancelled_meanwhile(order_id: str, shipment_id: str) -> Shipped:
+    def cancelled_meanwhile(order_id: str, shipment_id: str, just: JustReserved | None = None) -> Shipped:
+        assert just is not None  # handed what the reservation committed
         order = shop.orders.get(order_id)
         order.request_cancellation("changed my mind", shop.clock.now().isoformat(), "cancel-0001", by="customer")
         shop.uow.commit(order=order)
-        return shop.ship(order_id, shipment_id)
+        return shop.ship(order_id, shipment_id, just)
 
+    reads = counted_reads(shop, monkeypatch)
     with pytest.raises(CancellationRequested):
         ReserveAndShip(shop.reserve, ShipTheOnlyParcel(cancelled_meanwhile))(order_id)  # type: ignore[arg-type]
-    assert shop.carriers.bookings == [] and captures(shop) == []
-    assert shop.orders.get(order_id).cancellation_requested == "changed my mind"
+    assert reads.count("get") >= 3  # the reservation's, the cancellation's, the shipping half's after losing
+    order = shop.orders.get(order_id)
+    assert order.cancellation_requested == "changed my mind" and order.status != OrderStatus.SHIPPED
+    assert not any(s.has_shipped for s in order.shipments)
+    assert mugs(shop) == (before[0], before[1] + 1)  # still held: ReleaseStock gives it back
+    assert len(shop.carriers.bookings) == 1  # booked on the order as the reservation left it, then not used
+    [capture] = captures(shop)
+    refunds = [entry for entry in shop.payments.ledger if entry[0] == "refund"]
+    assert [entry[3] for entry in refunds] == [capture[3]] and refunds[0][2].endswith(":undo")
