@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 from botocore.exceptions import BotoCoreError, ClientError
 
 from dawra.contracts.later import parse_at
+from dawra.local import peek
 from dawra.local.cloud import filtered_stream_read
 from dawra.local.faults import fault_scope
 from dawra.topology import QueueEventSource, ScheduleGroup, StreamEventSource
@@ -79,6 +80,7 @@ class SqsPoller:
         queue = cloud.topology.queue(source.queue)
         self.queue_url = cloud.resolve_ref("queue", source.queue, "url")
         self.queue_arn = cloud.resolve_ref("queue", source.queue, "arn")
+        self.queue_name = cloud.resolve_ref("queue", source.queue, "name")
         # The queue's timeout; a local time_scale shortens it (whole seconds, at least 1) for tests.
         self.visibility_timeout = max(1, round(queue.visibility_timeout_s * cloud.time_scale))
         self.function_name = cloud.topology.function(source.function).name
@@ -90,6 +92,8 @@ class SqsPoller:
             return self._poll()
 
     def _poll(self) -> int:
+        if peek.queue_has_visible_messages(self.queue_name) is False:
+            return 0  # a receive would find nothing (decision 127)
         sqs, lam = self.cloud.client("sqs", attempts=1), self.cloud.client("lambda")
         try:
             received = sqs.receive_message(
@@ -187,6 +191,14 @@ class StreamPoller:
             delivered, fruitless = delivered + moved, 0 if moved else fruitless + 1
         return delivered
 
+    def has_read(self, shard_id: str, last_sequence: str | None) -> bool:
+        """It has read the shard up to this record (None: the shard holds none yet)."""
+        return last_sequence is None or self._last_sequence.get(shard_id) == last_sequence
+
+    def owes(self) -> bool:
+        """Records read and not delivered yet (a batch being retried), or a give-up the failure queue refused."""
+        return self._stalled or any(self._pending.values())
+
     def wants(self, record: dict[str, Any]) -> bool:
         """Its filter criteria let the record through (judged on the record's Lambda envelope)."""
         patterns = self.source.filter_patterns
@@ -256,9 +268,15 @@ class StreamReader:
     def __init__(self, cloud: EmbeddedCloud, mappings: list[StreamPoller]):
         self.cloud, self.mappings = cloud, mappings
         self.stream_arn = mappings[0].stream_arn
+        self.table_name = cloud.resolve_ref("table", mappings[0].source.table, "name")
         self.call_failures = 0  # its own stream calls that failed (once each, however many mappings share them)
 
     def poll_once(self) -> int:
+        """Read and deliver, unless every mapping has read the stream's last record and delivered what it read
+        (decision 127)."""
+        end = peek.stream_end(self.table_name)
+        if end is not None and all(not m.owes() and m.has_read(*end) for m in self.mappings):
+            return 0
         with fault_scope():
             return self._poll()
 
@@ -344,11 +362,23 @@ class SchedulePoller:
         self.dropped: list[str] = []  # names of schedules whose role could not send to their target
         # (name, last modification) -> when it fires; None: never (not an at() expression, or fired and kept)
         self._fires_at: dict[tuple[str, str], datetime | None] = {}
+        # The group's schedules as of the last poll without a failure, and when the first of them left is due.
+        self._listed: frozenset[tuple[str, float, str]] | None = None
+        self._next_due: datetime | None = None
 
     def poll_once(self) -> int:
-        """Fire what is due; returns how many schedules were sent (or dropped)."""
+        """Fire what is due; returns how many schedules were sent (or dropped). Nothing is listed while the group's
+        schedules are those of the last complete poll and none of them is due yet (decision 127)."""
+        schedules = peek.schedules_in(self.group_name)
+        if schedules is not None and schedules == self._listed and (
+                self._next_due is None or datetime.now(UTC) < self._next_due):
+            return 0
+        failures = self.call_failures
         with fault_scope():
-            return self._poll()
+            fired = self._poll()
+        complete = self.call_failures == failures
+        self._listed = schedules if complete else None
+        return fired
 
     def _poll(self) -> int:
         scheduler = self.cloud.client("scheduler", attempts=1)
@@ -359,15 +389,20 @@ class SchedulePoller:
             self.call_failures += 1  # the next poll lists them again
             return 0
         known, self._fires_at, fired = self._fires_at, {}, 0
+        later: list[datetime] = []  # when the enabled schedules not due yet are
         for summary in listed:
             key = (summary["Name"], str(summary.get("LastModificationDate")))
             try:
                 self._fires_at[key] = known[key] if key in known else self._when(scheduler, summary["Name"])
                 at = self._fires_at[key]
-                if summary.get("State") != "DISABLED" and at is not None and at <= datetime.now(UTC):
-                    fired += self._fire(scheduler, key)
+                if summary.get("State") != "DISABLED" and at is not None:
+                    if at <= datetime.now(UTC):
+                        fired += self._fire(scheduler, key)
+                    else:
+                        later.append(at)
             except CALL_ERRORS:
                 self.call_failures += 1  # this schedule is tried again on the next poll
+        self._next_due = min(later, default=None)
         return fired
 
     def _when(self, scheduler: Any, name: str) -> datetime | None:
