@@ -6,7 +6,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from dawra.contracts.tasks import OrderId, ShipmentId
+from dawra.contracts.task_base import OrderId, ShipmentId
 
 
 class AskForFeedbackJob(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from dawra.contracts.tasks import OrderId, Task
+from dawra.contracts.task_base import OrderId, Task
 from dawra.domain.returns import ReturnWait
 
 ReturnId = Annotated[str, Field(pattern=r"^ret_[0-9a-f]{20}$")]

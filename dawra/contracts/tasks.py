@@ -5,20 +5,11 @@ fields. A payload's `action` names the task within its function."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from dawra.domain.errors import InvalidTaskInput
-
-T = TypeVar("T")
-
-OrderId = Annotated[str, Field(pattern=r"^ord_[A-Za-z0-9]{8,64}$")]
-ShipmentId = Annotated[str, Field(pattern=r"^shp_[A-Za-z0-9]{8,64}$")]
-
-
-class Task(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+from dawra.contracts.task_base import OrderId, ShipmentId, Task
 
 
 # --- inputs ------------------------------------------------------------------------------------------------------
@@ -300,11 +291,3 @@ TASKS: dict[str, tuple[type[Task], type[BaseModel] | None]] = {
     "ask_a_person": (AskAPersonInput, None),
 }
 
-
-def parse_task(event: dict[str, Any], adapter: TypeAdapter[T]) -> T:
-    """A malformed payload is a typed error (InvalidTaskInput), not a stack trace."""
-    try:
-        return adapter.validate_python(event)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise InvalidTaskInput(f"bad task payload: {problems}") from None

@@ -8,7 +8,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from dawra.bootstrap import build_allocate
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
-from dawra.contracts.tasks import AllocateTask, AwaitStockInput, ReserveStockInput, StockDueInput, parse_task
+from dawra.contracts.task_base import parse_task
+from dawra.contracts.tasks import AllocateTask, AwaitStockInput, ReserveStockInput, StockDueInput
 from dawra.domain.errors import OutOfStock
 from dawra.tracing import function_tracer
 

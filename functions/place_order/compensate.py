@@ -9,7 +9,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from dawra.bootstrap import build_compensate
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
-from dawra.contracts.tasks import CancelOrderInput, CompensateTask, parse_task
+from dawra.contracts.task_base import parse_task
+from dawra.contracts.tasks import CancelOrderInput, CompensateTask
 from dawra.tracing import function_tracer
 
 logger = Logger()

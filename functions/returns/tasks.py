@@ -20,7 +20,7 @@ from dawra.contracts.returns import (
     WaitForReplacementInput,
     WaitForReturnInput,
 )
-from dawra.contracts.tasks import parse_task
+from dawra.contracts.task_base import parse_task
 from dawra.tracing import function_tracer
 
 logger = Logger()

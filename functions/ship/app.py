@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from dawra.bootstrap import build_ship
 from dawra.contracts import metrics as M
 from dawra.contracts.env import settings
+from dawra.contracts.task_base import parse_task
 from dawra.contracts.tasks import (
     AwaitCollectionInput,
     AwaitDeliveryInput,
@@ -29,7 +30,6 @@ from dawra.contracts.tasks import (
     ShipShipmentInput,
     ShipTask,
     ShipTheOnlyParcelInput,
-    parse_task,
 )
 from dawra.domain.errors import OutOfStock
 from dawra.tracing import function_tracer

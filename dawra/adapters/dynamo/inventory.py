@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -25,7 +25,9 @@ from dawra.domain.allocation import Location
 from dawra.domain.errors import CatalogProblem
 from dawra.domain.inventory import Reservation, StockLevel, Transfer, TransferState
 from dawra.domain.pricing import CatalogItem
-from dawra.domain.risk import Counter
+
+if TYPE_CHECKING:  # built only by checkout's read (risk_counter): the other functions reading stock do not load it
+    from dawra.domain.risk import Counter
 
 LOCATION_INDEX = "by-location"
 
@@ -162,6 +164,8 @@ class DynamoInventory:
 
 def risk_counter(item: dict[str, Any]) -> Counter:
     """A RISK# item as the screening counts it: its orders, refusals and velocity buckets (`w<seconds>_<index>`)."""
+    from dawra.domain.risk import Counter
+
     return Counter(orders=int(item.get("orders", 0)), refusals=int(item.get("refusals", 0)),
                    buckets={k: int(v) for k, v in item.items() if k.startswith("w") and k[1:2].isdigit()})
 
